@@ -1,0 +1,364 @@
+//! The inbox (contract §5.1): one thread per intent, seen by its sender, its recipient(s), its
+//! `reply_to` once it ended, and delegates. Every call acts for an owner: `owner` (sent as the
+//! `owner_agent` query parameter), or the caller's own agent address when `None`.
+//!
+//! Thread actions (reply, delegate, approve, reject, read, delete messages) are `POST`s without
+//! an idempotency key, so they are sent once and never retried.
+
+use axp_core::IntentId;
+use axp_core::inbox::{Thread, ThreadStatus};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::client::{Client, strip_empty_query, with_owner};
+use crate::error::Result;
+
+/// One page of `GET /v1/inbox/changes`: the owner's threads that changed after a cursor, oldest
+/// change first. A thread appears once, at its latest change.
+///
+/// ```
+/// let page: axp_client::InboxChanges = serde_json::from_value(serde_json::json!({
+///     "ok": true, "changes": [], "next_cursor": "cur_7", "has_more": false
+/// }))?;
+/// assert_eq!(page.next_cursor.as_deref(), Some("cur_7"));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InboxChanges {
+    /// The changes, oldest first.
+    pub changes: Vec<ThreadChange>,
+    /// Pass it as the next call's `cursor` to resume after this page: the last change's cursor,
+    /// or the cursor asked with when the page is empty (`None` for an empty inbox read from the
+    /// start).
+    pub next_cursor: Option<String>,
+    /// Whether more changes follow this page right now.
+    pub has_more: bool,
+}
+
+/// One entry of [`InboxChanges`]: a thread as it is now, and the cursor just after its change.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ThreadChange {
+    /// Opaque; resume after this change with it.
+    pub cursor: String,
+    /// The thread after the change.
+    pub thread: Thread,
+}
+
+/// Whose view `POST /v1/inbox/{id}/messages/delete` removes messages from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum DeleteMode {
+    /// `self`: hidden for the owner making the call only.
+    #[default]
+    #[serde(rename = "self")]
+    ForMe,
+    /// `both`: deleted for every participant.
+    #[serde(rename = "both")]
+    ForEveryone,
+}
+
+impl DeleteMode {
+    /// The wire value: `self` or `both`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeleteMode::ForMe => "self",
+            DeleteMode::ForEveryone => "both",
+        }
+    }
+}
+
+/// Body of `POST /v1/inbox/{id}/messages/delete`. Only messages (replies) are ever deleted;
+/// lifecycle and system entries stay.
+///
+/// ```
+/// use axp_client::{DeleteMessagesRequest, DeleteMode};
+///
+/// // The newest message, for everyone.
+/// let request = DeleteMessagesRequest { mode: DeleteMode::ForEveryone, limit: Some(1), ..Default::default() };
+/// assert_eq!(serde_json::to_value(&request)?, serde_json::json!({"mode": "both", "limit": 1}));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeleteMessagesRequest {
+    /// For the caller only (default) or for everyone.
+    pub mode: DeleteMode,
+    /// Which messages (the `message_id`s of reply entries, 1 to 100); empty: the newest `limit`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub message_ids: Vec<String>,
+    /// At most this many (1 to 100; server default 100).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+}
+
+/// Response of `POST /v1/inbox/{id}/messages/delete`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DeletedMessages {
+    /// The thread afterwards, as the owner sees it.
+    pub thread: Thread,
+    /// The mode applied.
+    pub mode: DeleteMode,
+    /// How many messages were deleted (may be 0).
+    pub deleted_count: u64,
+    /// Which.
+    pub message_ids: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct ThreadsResponse {
+    threads: Vec<Thread>,
+}
+
+#[derive(Deserialize)]
+struct ThreadResponse {
+    thread: Thread,
+}
+
+/// The wire value of a thread status filter.
+pub(crate) fn thread_status_str(status: ThreadStatus) -> &'static str {
+    match status {
+        ThreadStatus::Pending => "pending",
+        ThreadStatus::Active => "active",
+        ThreadStatus::Done => "done",
+    }
+}
+
+/// `{"comment": …}`, or `{}` without one.
+fn comment_body(comment: Option<&str>) -> Value {
+    let mut body = Map::new();
+    if let Some(comment) = comment {
+        body.insert("comment".into(), Value::String(comment.to_owned()));
+    }
+    Value::Object(body)
+}
+
+impl Client {
+    fn thread_url(&self, id: IntentId, action: &[&str], owner: Option<&str>) -> reqwest::Url {
+        let id = id.to_string();
+        let mut segments = vec!["v1", "inbox", id.as_str()];
+        segments.extend_from_slice(action);
+        with_owner(self.url(segments), owner)
+    }
+
+    async fn thread_action(
+        &self,
+        id: IntentId,
+        action: &[&str],
+        body: &Value,
+        owner: Option<&str>,
+    ) -> Result<Thread> {
+        let response: ThreadResponse = self.post_json(self.thread_url(id, action, owner), body, None).await?;
+        Ok(response.thread)
+    }
+
+    /// `GET /v1/inbox?status=…&limit=…`: the owner's threads, most recently changed first,
+    /// optionally only those in `status` (server default limit 50, at most 200).
+    ///
+    /// ```no_run
+    /// # async fn f(client: axp_client::Client) -> axp_client::Result<()> {
+    /// use axp_client::ThreadStatus;
+    ///
+    /// for thread in client.list_inbox(Some(ThreadStatus::Pending), None, None).await? {
+    ///     println!("{} {} from {}", thread.thread_id, thread.intent_type, thread.from_agent);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn list_inbox(
+        &self,
+        status: Option<ThreadStatus>,
+        limit: Option<u32>,
+        owner: Option<&str>,
+    ) -> Result<Vec<Thread>> {
+        let mut url = with_owner(self.url(["v1", "inbox"]), owner);
+        {
+            let mut query = url.query_pairs_mut();
+            if let Some(status) = status {
+                query.append_pair("status", thread_status_str(status));
+            }
+            if let Some(limit) = limit {
+                query.append_pair("limit", &limit.to_string());
+            }
+        }
+        strip_empty_query(&mut url);
+        let response: ThreadsResponse = self.get_json(url).await?;
+        Ok(response.threads)
+    }
+
+    /// `GET /v1/inbox/{thread_id}`: one thread with its whole timeline (lifecycle entries,
+    /// replies, delegations, decisions). 404 when it does not exist or the owner cannot see it.
+    /// The thread id is the intent id.
+    ///
+    /// ```no_run
+    /// # async fn f(client: axp_client::Client, id: axp_client::IntentId) -> axp_client::Result<()> {
+    /// let thread = client.get_inbox_thread(id, None).await?;
+    /// for entry in &thread.timeline {
+    ///     println!("{} {} by {}", entry.at, entry.event_type, entry.actor);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn get_inbox_thread(&self, id: IntentId, owner: Option<&str>) -> Result<Thread> {
+        let response: ThreadResponse = self.get_json(self.thread_url(id, &[], owner)).await?;
+        Ok(response.thread)
+    }
+
+    /// `GET /v1/inbox/changes?cursor=…&limit=…`: the owner's threads changed after `cursor` (from
+    /// the start without one), at most `limit` (server default 50, at most 200). Feed each
+    /// page's [`InboxChanges::next_cursor`] back in to resume; cursors stay valid across server
+    /// restarts. An unknown cursor is a 400.
+    ///
+    /// ```no_run
+    /// # async fn f(client: axp_client::Client) -> axp_client::Result<()> {
+    /// let mut cursor: Option<String> = None;
+    /// loop {
+    ///     let page = client.list_inbox_changes(cursor.as_deref(), Some(100), None).await?;
+    ///     for change in &page.changes {
+    ///         println!("{} is {:?}", change.thread.thread_id, change.thread.status);
+    ///     }
+    ///     cursor = page.next_cursor;
+    ///     if !page.has_more {
+    ///         break;
+    ///     }
+    /// }
+    /// // Save `cursor`: the next run picks up from there.
+    /// # Ok(()) }
+    /// ```
+    pub async fn list_inbox_changes(
+        &self,
+        cursor: Option<&str>,
+        limit: Option<u32>,
+        owner: Option<&str>,
+    ) -> Result<InboxChanges> {
+        let mut url = with_owner(self.url(["v1", "inbox", "changes"]), owner);
+        {
+            let mut query = url.query_pairs_mut();
+            if let Some(cursor) = cursor {
+                query.append_pair("cursor", cursor);
+            }
+            if let Some(limit) = limit {
+                query.append_pair("limit", &limit.to_string());
+            }
+        }
+        strip_empty_query(&mut url);
+        self.get_json(url).await
+    }
+
+    /// `POST /v1/inbox/{id}/reply` `{"message": …}` (1 to 5000 characters): adds a `reply`
+    /// entry (its `details` carry `message` and `message_id`) and makes the thread `active`.
+    /// Works on `done` threads too. Not retried.
+    ///
+    /// ```no_run
+    /// # async fn f(client: axp_client::Client, id: axp_client::IntentId) -> axp_client::Result<()> {
+    /// let thread = client.reply_inbox_thread(id, "Can you add the Q4 numbers?", None).await?;
+    /// let reply = thread.timeline.iter().rev().find(|e| e.event_type == "reply").expect("just posted");
+    /// println!("message {}", reply.details["message_id"]);
+    /// # Ok(()) }
+    /// ```
+    pub async fn reply_inbox_thread(
+        &self,
+        id: IntentId,
+        message: &str,
+        owner: Option<&str>,
+    ) -> Result<Thread> {
+        let body = serde_json::json!({"message": message});
+        self.thread_action(id, &["reply"], &body, owner).await
+    }
+
+    /// `POST /v1/inbox/{id}/delegate` `{"delegate_to": …, "note": …}`: the delegate (an agent
+    /// address, normalised in the caller's workspace, or a person such as an e-mail) joins the
+    /// thread, and an open human task moves to them. Not retried.
+    ///
+    /// ```no_run
+    /// # async fn f(client: axp_client::Client, id: axp_client::IntentId) -> axp_client::Result<()> {
+    /// let thread = client
+    ///     .delegate_inbox_thread(id, "agent://acme/finance/controller", Some("over my limit"), None)
+    ///     .await?;
+    /// println!("now pending with {:?}", thread.pending_with.map(|p| p.reference));
+    /// # Ok(()) }
+    /// ```
+    pub async fn delegate_inbox_thread(
+        &self,
+        id: IntentId,
+        delegate_to: &str,
+        note: Option<&str>,
+        owner: Option<&str>,
+    ) -> Result<Thread> {
+        let mut body = serde_json::json!({"delegate_to": delegate_to});
+        if let Some(note) = note {
+            body["note"] = Value::String(note.to_owned());
+        }
+        self.thread_action(id, &["delegate"], &body, owner).await
+    }
+
+    /// `POST /v1/inbox/{id}/approve` `{"comment": …}` (at most 2000 characters): adds an
+    /// `approved` entry and, when the intent waits for a person, answers its human task with the
+    /// task type's affirmative outcome (`approved`, `confirmed`, `completed`, … or the first of
+    /// its `allowed_outcomes`). 422 `task_result_invalid` when the task needs more (a comment it
+    /// requires, form fields: answer those with [`Client::submit_task_result`]). On a thread with
+    /// no open task it only records the entry. Not retried.
+    ///
+    /// ```no_run
+    /// # async fn f(client: axp_client::Client, id: axp_client::IntentId) -> axp_client::Result<()> {
+    /// let thread = client.approve_inbox_thread(id, Some("numbers check out"), None).await?;
+    /// println!("thread is {:?}", thread.status);
+    /// let intent = client.get_intent(id).await?;
+    /// println!("intent is {}", intent.status);
+    /// # Ok(()) }
+    /// ```
+    pub async fn approve_inbox_thread(
+        &self,
+        id: IntentId,
+        comment: Option<&str>,
+        owner: Option<&str>,
+    ) -> Result<Thread> {
+        self.thread_action(id, &["approve"], &comment_body(comment), owner).await
+    }
+
+    /// `POST /v1/inbox/{id}/reject` `{"comment": …}`: like [`Client::approve_inbox_thread`],
+    /// with the task's negative outcome (`rejected`, or the last allowed outcome when
+    /// `rejected` is not allowed). Not retried.
+    ///
+    /// ```no_run
+    /// # async fn f(client: axp_client::Client, id: axp_client::IntentId) -> axp_client::Result<()> {
+    /// client.reject_inbox_thread(id, Some("wrong quarter"), None).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn reject_inbox_thread(
+        &self,
+        id: IntentId,
+        comment: Option<&str>,
+        owner: Option<&str>,
+    ) -> Result<Thread> {
+        self.thread_action(id, &["reject"], &comment_body(comment), owner).await
+    }
+
+    /// `POST /v1/inbox/{id}/read`: marks the thread read for the owner (`unread: false` until the
+    /// next change). Not retried.
+    ///
+    /// ```no_run
+    /// # async fn f(client: axp_client::Client, id: axp_client::IntentId) -> axp_client::Result<()> {
+    /// let thread = client.mark_inbox_thread_read(id, None).await?;
+    /// assert!(!thread.unread);
+    /// # Ok(()) }
+    /// ```
+    pub async fn mark_inbox_thread_read(&self, id: IntentId, owner: Option<&str>) -> Result<Thread> {
+        self.thread_action(id, &["read"], &Value::Object(Map::new()), owner).await
+    }
+
+    /// `POST /v1/inbox/{id}/messages/delete`: deletes messages (reply entries), for the owner
+    /// only or for everyone; see [`DeleteMessagesRequest`]. Not retried.
+    ///
+    /// ```no_run
+    /// # async fn f(client: axp_client::Client, id: axp_client::IntentId) -> axp_client::Result<()> {
+    /// use axp_client::DeleteMessagesRequest;
+    ///
+    /// let gone = client.delete_inbox_messages(id, &DeleteMessagesRequest::default(), None).await?;
+    /// println!("hid {} messages", gone.deleted_count);
+    /// # Ok(()) }
+    /// ```
+    pub async fn delete_inbox_messages(
+        &self,
+        id: IntentId,
+        request: &DeleteMessagesRequest,
+        owner: Option<&str>,
+    ) -> Result<DeletedMessages> {
+        self.post_json(self.thread_url(id, &["messages", "delete"], owner), request, None).await
+    }
+}

@@ -1,0 +1,104 @@
+//! Typed async Rust SDK for the `axp` server, a self-hosted server for the AXP Intent Protocol.
+//!
+//! The SDK speaks the wire contract through the types of [`axp_core`] (re-exported here) and
+//! depends on nothing else of the server. It owns: the HTTP calls and their retry rules, error
+//! decoding, and the SSE streams that turn short server responses into durable event feeds.
+//!
+//! ```no_run
+//! use futures::TryStreamExt;
+//! use axp_client::{Client, CreateIntentRequest};
+//!
+//! # #[tokio::main] async fn main() -> axp_client::Result<()> {
+//! let client = Client::try_new("http://127.0.0.1:8080", std::env::var("AXP_API_KEY").unwrap_or_default())?;
+//!
+//! // Submit an intent; the idempotency key makes the call safe to retry.
+//! let request = CreateIntentRequest {
+//!     intent_type: "intent.report.generate.v1".into(),
+//!     to_agent: "agent://acme/main/reporter".into(),
+//!     payload: Default::default(),
+//!     correlation_id: None,
+//!     reply_to: None,
+//!     deadline_at: None,
+//!     max_delivery_attempts: None,
+//!     human_task: None,
+//! };
+//! let created = client.create_intent(&request, Some("report-2026-02")).await?;
+//!
+//! // Follow it to the end.
+//! let mut events = std::pin::pin!(client.observe(created.intent_id, 0));
+//! while let Some(event) = events.try_next().await? {
+//!     println!("{} {}", event.seq, event.event_type);
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! # Layout
+//!
+//! - [`Client`] / [`ClientBuilder`]: one method per REST call, plus the streams
+//!   ([`Client::observe`], [`Client::listen`], [`Client::wait_for`] and their one-response
+//!   variants).
+//! - [`Error`]: non-2xx answers ([`Error::Api`] with the envelope's [`ErrorCode`]), transport
+//!   failures and decode failures.
+//! - [`StreamItem`] / [`AgentStreamItem`]: the frames of one SSE response.
+//! - The inbox and human approval (contract §5.1, §5.2, §4.9): [`Thread`] and its
+//!   [`TimelineEntry`]s from [`Client::list_inbox`], [`Client::get_inbox_thread`] and
+//!   [`Client::list_inbox_changes`]; the thread actions ([`Client::reply_inbox_thread`],
+//!   [`Client::delegate_inbox_thread`], [`Client::approve_inbox_thread`],
+//!   [`Client::reject_inbox_thread`], [`Client::mark_inbox_thread_read`],
+//!   [`Client::delete_inbox_messages`]); [`Client::decide_approval`] and
+//!   [`Client::list_my_tasks`]. Every inbox call takes an optional owner (`owner_agent`),
+//!   defaulting to the key's own agent.
+//! - [`Agent`], [`DeliveryBinding`], [`RegisterAgentRequest`], [`BulkCancelRequest`],
+//!   [`SubscriptionRequest`], [`WebhookEventReceipt`], [`InboxChanges`], [`OpenTask`],
+//!   [`Capabilities`]: bodies the SDK reads and writes that `axp-core` does not model.
+//!
+//! # Retries
+//!
+//! As the Python SDK does (contract §1.5): GETs, and POSTs that carry an `Idempotency-Key`, are
+//! retried up to [`ClientBuilder::max_retries`] times (default 2) on 429, 500, 502, 503, 504 and
+//! transport failures, waiting 200 ms · 2ⁿ or the server's integer `Retry-After` (capped at
+//! 30 s). Other POSTs are sent exactly once.
+#![warn(missing_docs)]
+
+mod agents;
+mod approvals;
+mod client;
+mod deliveries;
+mod error;
+mod follow;
+mod inbox;
+mod retry;
+mod sse;
+#[cfg(test)]
+mod tests;
+mod types;
+mod webhooks;
+
+pub use approvals::{Capabilities, Decision, OpenTask};
+pub use axp_core;
+pub use axp_core::api::{
+    AgentDelivery, ApiKey, ApplyScenarioResponse, CreateIntentRequest, CreateIntentResponse,
+    CreateServiceAccountRequest, EventsResponse, Health, IntentResponse, MutationResponse, ServiceAccount,
+    ValidateScenarioResponse,
+};
+pub use axp_core::delivery::{
+    Delivery, DeliveryAttempt, DeliveryKind, DeliveryStatus, EventCounters, Subscription, WebhookEvent,
+};
+pub use axp_core::inbox::{Approval, Thread, ThreadStatus, TimelineEntry};
+pub use axp_core::{
+    ApiKeyId, ErrorBody, ErrorCode, Intent, IntentEvent, IntentId, PendingWith, ServiceAccountId, Status,
+};
+pub use client::{
+    API_KEY_HEADER, Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_STREAM_GRACE,
+    DEFAULT_STREAM_WAIT_SECONDS, DEFAULT_TIMEOUT, IDEMPOTENCY_KEY_HEADER, IntentExt, decode_intent,
+    service_account_id_from_key,
+};
+pub use error::{Error, Result};
+pub use inbox::{DeleteMessagesRequest, DeleteMode, DeletedMessages, InboxChanges, ThreadChange};
+pub use retry::{BASE_BACKOFF, DEFAULT_MAX_RETRIES, DEFAULT_RETRY_AFTER_CAP};
+pub use sse::{AgentStreamItem, StreamItem, TIMEOUT_EVENT};
+pub use types::{Agent, BulkCancelRequest, BulkCancelResponse, DeliveryBinding, RegisterAgentRequest};
+pub use webhooks::{RevokedSubscription, SubscriptionRequest, WebhookEventReceipt};
+
+/// The URL type of [`Client::base_url`] (re-exported from `reqwest`).
+pub use reqwest::Url;

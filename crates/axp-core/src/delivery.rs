@@ -1,0 +1,196 @@
+//! Push deliveries: an intent POSTed to an `http` agent, or an event to a webhook subscription
+//! (contract §5.4, §5.5). Every attempt is recorded; a delivery that runs out of attempts is
+//! dead-lettered and can be replayed as a new delivery linked to it.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::ids::{IntentId, OrgId, WorkspaceId};
+use crate::time::Timestamp;
+
+/// Where a delivery goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryKind {
+    /// An intent to an agent with the `http` binding; the body is the agent stream frame.
+    AgentPush,
+    /// An event to a webhook subscription.
+    Webhook,
+}
+
+impl DeliveryKind {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryKind::AgentPush => "agent_push",
+            DeliveryKind::Webhook => "webhook",
+        }
+    }
+}
+
+/// Where a delivery stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    /// Waiting for its next attempt (`next_attempt_at`).
+    Pending,
+    /// An attempt is under way.
+    Delivering,
+    /// The receiver answered 2xx.
+    Delivered,
+    /// Stopped without success because its intent ended meanwhile; not retried.
+    Failed,
+    /// Every attempt failed; listed under `?status=dead_lettered` and replayable.
+    DeadLettered,
+}
+
+impl DeliveryStatus {
+    /// The wire name, e.g. `dead_lettered`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => "pending",
+            DeliveryStatus::Delivering => "delivering",
+            DeliveryStatus::Delivered => "delivered",
+            DeliveryStatus::Failed => "failed",
+            DeliveryStatus::DeadLettered => "dead_lettered",
+        }
+    }
+
+    /// Parses a wire name.
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Pending, Self::Delivering, Self::Delivered, Self::Failed, Self::DeadLettered]
+            .into_iter()
+            .find(|st| st.as_str() == s)
+    }
+}
+
+/// One attempt of a delivery.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryAttempt {
+    /// 1, 2, 3, …
+    pub attempt: u32,
+    /// When it started.
+    pub at: Timestamp,
+    /// The receiver's HTTP status, when it answered.
+    pub status_code: Option<u16>,
+    /// Why it failed (timeout, refused, blocked address, non-2xx), when it did.
+    pub error: Option<String>,
+    /// How long it took, in milliseconds.
+    pub duration_ms: u64,
+}
+
+/// A push delivery as `GET /v1/deliveries/{id}` returns it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Delivery {
+    /// Its id.
+    pub delivery_id: Uuid,
+    /// The dead-lettered delivery this one replays.
+    pub replay_of_delivery_id: Option<Uuid>,
+    /// Organization.
+    pub org_id: OrgId,
+    /// Workspace.
+    pub workspace_id: WorkspaceId,
+    /// Agent push or webhook.
+    pub kind: DeliveryKind,
+    /// `http` for agent pushes, `webhook` for subscriptions (the contract's `transport_type`).
+    pub transport_type: String,
+    /// The Standard Webhooks `webhook-id`: the same on every attempt and on replays.
+    pub message_id: String,
+    /// The intent pushed (agent pushes).
+    pub intent_id: Option<IntentId>,
+    /// The webhook event (webhooks).
+    pub event_id: Option<Uuid>,
+    /// The subscription (webhooks).
+    pub subscription_id: Option<Uuid>,
+    /// The agent address or the subscription's owner.
+    pub target: String,
+    /// Where it is POSTed.
+    pub url: String,
+    /// Where it stands.
+    pub status: DeliveryStatus,
+    /// Attempts made.
+    pub attempt: u32,
+    /// When the next attempt is due, while pending.
+    pub next_attempt_at: Option<Timestamp>,
+    /// The last HTTP status received.
+    pub last_response_code: Option<u16>,
+    /// The last failure, for people.
+    pub error_detail: Option<String>,
+    /// Every attempt, oldest first.
+    pub attempts: Vec<DeliveryAttempt>,
+    /// The JSON body POSTed.
+    pub payload: Value,
+    /// When it was created.
+    pub created_at: Timestamp,
+    /// When it last changed.
+    pub updated_at: Timestamp,
+}
+
+/// Event types a webhook subscription may name besides the `intent.*` lifecycle events
+/// (contract §5.4).
+pub const WEBHOOK_EVENT_TYPES: [&str; 6] = [
+    "inbox.thread_created",
+    "inbox.thread_updated",
+    "inbox.reply_received",
+    "invite.accepted",
+    "auth.session_revoked",
+    "workflow.notification",
+];
+
+/// A webhook subscription (contract §5.4); every key is always present.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Subscription {
+    /// Its id.
+    pub subscription_id: Uuid,
+    /// Whose events it receives.
+    pub owner_agent: String,
+    /// Where they are POSTed.
+    pub callback_url: String,
+    /// Which event types (`inbox.*`, `invite.accepted`, `auth.session_revoked`, `intent.*`).
+    pub event_types: Vec<String>,
+    /// False once revoked or deactivated.
+    pub active: bool,
+    /// Free text.
+    pub description: Option<String>,
+    /// When it was created.
+    pub created_at: Timestamp,
+    /// When it last changed.
+    pub updated_at: Timestamp,
+    /// When it was revoked.
+    pub revoked_at: Option<Timestamp>,
+    /// `****` + the secret's last four characters.
+    pub secret_hint: Option<String>,
+}
+
+/// The body POSTed for a webhook event (contract §5.4).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WebhookEvent {
+    /// Its id (the `webhook-id` of its deliveries).
+    pub event_id: Uuid,
+    /// e.g. `inbox.thread_created` or `intent.completed`.
+    pub event_type: String,
+    /// Who emitted it (`axp` for lifecycle events).
+    pub source: String,
+    /// Whose subscriptions receive it.
+    pub owner_agent: String,
+    /// When it happened.
+    pub occurred_at: Timestamp,
+    /// Its data (the lifecycle event object for `intent.*`).
+    pub payload: Value,
+}
+
+/// What became of an event's deliveries (contract §5.4 counters).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct EventCounters {
+    /// Deliveries created (one per matching active subscription).
+    pub queued_deliveries: u32,
+    /// Attempts made within the request (axp delivers asynchronously: 0).
+    pub processed_deliveries: u32,
+    /// Deliveries answered 2xx.
+    pub delivered: u32,
+    /// Deliveries waiting for an attempt.
+    pub pending: u32,
+    /// Deliveries that ran out of attempts.
+    pub dead_lettered: u32,
+}

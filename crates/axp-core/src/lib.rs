@@ -1,0 +1,49 @@
+//! Wire and domain types of the AXP Intent Protocol, shared by the server, the SDK and the CLI.
+//!
+//! This crate owns the protocol's vocabulary and its rules, and nothing else: it does no I/O and
+//! depends on neither tokio, axum nor a database driver. The HTTP layer maps its errors to status
+//! codes; the stores persist what its functions decide.
+//!
+//! # Layout
+//!
+//! - [`ids`]: typed UUID identifiers (intents, workspaces, service accounts, keys).
+//! - [`time`]: [`Timestamp`](time::Timestamp), milliseconds since the Unix epoch, RFC 3339 on the wire.
+//! - [`address`]: agent addresses (`agent://org/workspace/name`) and their normalisation
+//!   (contract §2.1).
+//! - [`status`]: lifecycle statuses, waiting reasons, event types and the legal transition table
+//!   (contract §3.1, `intent.lifecycle.v1.json`).
+//! - [`event`], [`intent`]: the event and intent objects as they appear on the wire (§3.2, §3.3).
+//! - [`delivery`]: push deliveries to `http` agents and webhook subscriptions (§5.4, §5.5).
+//! - [`lifecycle`]: the commands that change an intent and the one function that decides them.
+//! - [`validate`]: request bodies turned into checked values, with field-level errors.
+//! - [`inbox`]: inbox threads and approvals (§5.1, §5.2).
+//! - [`scenario`]: scenario bundles (§4.13).
+//! - [`workflow`]: the steps a scenario's intent runs through.
+//! - [`api`]: request and response bodies of the REST API.
+//! - [`error`]: the error codes and the one error envelope (§1.4).
+#![warn(missing_docs)]
+
+pub mod address;
+pub mod api;
+pub mod delivery;
+pub mod error;
+pub mod event;
+pub mod human_task;
+pub mod ids;
+pub mod inbox;
+pub mod intent;
+pub mod lifecycle;
+pub mod scenario;
+pub mod status;
+pub mod time;
+pub mod timer;
+pub mod validate;
+pub mod workflow;
+
+pub use address::AgentAddress;
+pub use error::{ErrorBody, ErrorCode};
+pub use event::{EventType, IntentEvent};
+pub use ids::{ApiKeyId, IntentId, OrgId, ServiceAccountId, WorkspaceId};
+pub use intent::{Intent, PendingWith};
+pub use status::{Status, WaitingReason};
+pub use time::Timestamp;

@@ -1,0 +1,21 @@
+//! axp's background machinery, independent of HTTP.
+//!
+//! - [`clock`]: the only place that reads the wall clock ([`SystemClock`]), and a
+//!   [`ManualClock`] tests move by hand.
+//! - [`notifier`]: turns store commits into wake-ups for SSE handlers and the scheduler, keyed
+//!   by topic.
+//! - [`scheduler`]: fires durable timers (deadlines, lease expiry) when due.
+//! - [`delivery`]: the push dispatcher: signing, retries, dead letters.
+//! - [`outbound`]: the SSRF guard for every outbound URL.
+
+pub mod clock;
+pub mod delivery;
+pub mod notifier;
+pub mod outbound;
+pub mod scheduler;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use delivery::{Dispatcher, DispatcherOptions, RetrySchedule};
+pub use notifier::{Notifier, Subscription};
+pub use outbound::OutboundPolicy;
+pub use scheduler::Scheduler;

@@ -1,0 +1,222 @@
+//! Agents: one agent's record and its intent stream (contract §2.2, §4.11, §4.12).
+//!
+//! Addresses travel in the path with their slashes (`/v1/agents/acme/prod/router/intents/stream`),
+//! so one wildcard route serves both: a path ending in `/intents/stream` is the stream, anything
+//! else names an agent.
+
+use std::time::Duration;
+
+use axp_core::api::ServiceAccount;
+use axp_core::validate::Fields;
+use axp_core::{AgentAddress, Status};
+use axp_store::Topic;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{Map, Value, json};
+
+use super::binding;
+use super::events::{cursor, wait};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Caller, JsonObject, PathParams, QueryMap};
+use crate::sse::{self, Source};
+use crate::state::AppState;
+
+async fn agent_route(
+    state: State<AppState>,
+    caller: Caller,
+    PathParams(rest): PathParams<String>,
+    query: QueryMap,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    match rest.strip_suffix("/intents/stream") {
+        Some(address) => stream_intents(state, caller, address, query, headers).await,
+        None => get_agent(state, caller, &rest).await.map(IntoResponse::into_response),
+    }
+}
+
+fn parse_address(caller: &Caller, raw: &str) -> ApiResult<AgentAddress> {
+    let raw = raw.trim_matches('/');
+    let raw = raw.strip_prefix("agent:/").map(|r| r.trim_start_matches('/')).unwrap_or(raw);
+    AgentAddress::parse(raw, &caller.0.tenant.scope())
+        .map_err(|e| ApiError::new(axp_core::ErrorCode::InvalidAgentAddress, e.to_string()))
+}
+
+/// An agent as the agents API shows it (§4.12): its identity, its delivery binding (the `http`
+/// secret never), and its connection state on this server.
+fn agent_view(state: &AppState, sa: &ServiceAccount) -> Value {
+    let streams = state.presence.streams(sa.workspace_id, &sa.agent_address);
+    json!({
+        "address": sa.agent_address,
+        "service_account_id": sa.service_account_id,
+        "service_account_name": sa.name,
+        "display_name": sa.display_name,
+        "status": sa.status,
+        "delivery_mode": sa.delivery_mode,
+        "delivery_config": sa.delivery_config,
+        "lease_seconds": sa.lease_seconds,
+        "connected_streams": streams,
+        "connection_state": if streams > 0 { "connected" } else { "disconnected" },
+        "created_at": sa.created_at,
+        "updated_at": sa.updated_at,
+    })
+}
+
+/// `GET /v1/agents?limit=` (the SDK's `org_id`/`workspace_id` are the key's own): `{ok, agents}`,
+/// at most `limit` (default 100, at most 1000).
+async fn list_agents(
+    State(state): State<AppState>,
+    caller: Caller,
+    query: QueryMap,
+) -> ApiResult<Json<Value>> {
+    let limit = query.bounded("limit", 1, 1000)?.unwrap_or(100) as u32;
+    let agents = state.store.list_agents(&caller.0.tenant, limit).await?;
+    let agents: Vec<Value> = agents.iter().map(|sa| agent_view(&state, sa)).collect();
+    Ok(Json(json!({"ok": true, "agents": agents})))
+}
+
+/// `GET /v1/agents/{address...}`: `{ok, agent}`; 404 when no service account has the address.
+async fn get_agent(State(state): State<AppState>, caller: Caller, raw: &str) -> ApiResult<Json<Value>> {
+    let address = parse_address(&caller, raw)?;
+    let sa = state
+        .store
+        .find_agent(&caller.0.tenant, &address)
+        .await?
+        .ok_or_else(|| ApiError::not_found("agent"))?;
+    Ok(Json(json!({"ok": true, "agent": agent_view(&state, &sa)})))
+}
+
+/// `PUT /v1/agents/{address...}/delivery` `{delivery_mode, delivery_config?, lease_seconds?}`:
+/// changes an agent's delivery binding. For `http` the response shows the signing secret once.
+async fn set_delivery(
+    State(state): State<AppState>,
+    caller: Caller,
+    raw: &str,
+    body: Map<String, Value>,
+) -> ApiResult<Json<Value>> {
+    let address = parse_address(&caller, raw)?;
+    let mut f = Fields::new(&body);
+    let binding = binding::read(&mut f, &body, &state.options.dispatcher.policy);
+    f.finish(())?;
+    let mut sa = state
+        .store
+        .set_agent_binding(&caller.0.tenant, &address, binding.update, state.clock.now())
+        .await
+        .map_err(ApiError::missing("agent"))?;
+    binding::reveal(&mut sa.delivery_config, binding.shown_secret);
+    Ok(Json(json!({"ok": true, "agent": agent_view(&state, &sa)})))
+}
+
+async fn agent_put_route(
+    state: State<AppState>,
+    caller: Caller,
+    PathParams(rest): PathParams<String>,
+    JsonObject(body): JsonObject,
+) -> ApiResult<Response> {
+    match rest.strip_suffix("/delivery") {
+        Some(address) => set_delivery(state, caller, address, body).await.map(IntoResponse::into_response),
+        None => Err(ApiError::new(axp_core::ErrorCode::NotFound, "no such route")),
+    }
+}
+
+/// `GET /v1/agents/{address...}/intents/stream?since=N&wait_seconds=W&status=A,B`: replays the
+/// agent's queue after its cursor `since`, then streams new deliveries. A SUBMITTED intent
+/// becomes DELIVERED (with `intent.delivered`) before its frame is written. At-least-once:
+/// reconnecting with an older cursor redelivers.
+async fn stream_intents(
+    State(state): State<AppState>,
+    caller: Caller,
+    raw: &str,
+    query: QueryMap,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let address = parse_address(&caller, raw)?;
+    let since = cursor(&query, &headers)?;
+    let wait = wait(&query)?;
+    let statuses = match query.str("status") {
+        None => Status::OPEN.to_vec(),
+        Some(list) => list
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| s.parse::<Status>().map_err(|e| ApiError::invalid_query("status", &e.to_string())))
+            .collect::<ApiResult<Vec<_>>>()?,
+    };
+    let tenant = caller.0.tenant;
+    let mut subscription = state.notifier.subscribe(Topic::Agent(tenant.workspace_id, address.to_string()));
+    subscription.mark_seen();
+    let source = Source::Agent { address, statuses };
+    let first = source.fetch(&state, &tenant, since).await?;
+    Ok(sse::stream(state, tenant, source, subscription, since, wait, first))
+}
+
+async fn agent_post_route(
+    state: State<AppState>,
+    caller: Caller,
+    PathParams(rest): PathParams<String>,
+    query: QueryMap,
+    JsonObject(body): JsonObject,
+) -> ApiResult<Response> {
+    match rest.strip_suffix("/intents/claim") {
+        Some(address) => {
+            claim_intents(state, caller, address, query, body).await.map(IntoResponse::into_response)
+        }
+        None => Err(ApiError::new(axp_core::ErrorCode::NotFound, "no such route")),
+    }
+}
+
+/// Most intents one claim may take.
+const CLAIM_MAX: u64 = 100;
+
+/// `POST /v1/agents/{address...}/intents/claim` `{limit?, wait_seconds?}` (also as query
+/// parameters): the poll binding's claim, an axp extension. Atomically leases up to `limit`
+/// (default 1, at most 100) intents queued for the address that no one has claimed yet, each
+/// moved to DELIVERED with a lease; workers sharing an address never get the same intent in the
+/// same lease. With `wait_seconds` (0 to 60, default 0) it long-polls until something is queued.
+/// 200 `{"ok": true, "intents": [<agent stream frame data>...]}`.
+async fn claim_intents(
+    State(state): State<AppState>,
+    caller: Caller,
+    raw: &str,
+    query: QueryMap,
+    body: Map<String, Value>,
+) -> ApiResult<Json<Value>> {
+    let address = parse_address(&caller, raw)?;
+    let mut f = Fields::new(&body);
+    let limit = f.u64("limit", &[]);
+    let wait = f.u64("wait_seconds", &[]);
+    f.finish(())?;
+    let limit = match limit {
+        Some(n) if (1..=CLAIM_MAX).contains(&n) => n,
+        Some(_) => return Err(ApiError::invalid_query("limit", "must be 1 to 100")),
+        None => query.bounded("limit", 1, CLAIM_MAX)?.unwrap_or(1),
+    } as u32;
+    let wait = match wait {
+        Some(n) if n <= 60 => n,
+        Some(_) => return Err(ApiError::invalid_query("wait_seconds", "must be 0 to 60")),
+        None => query.bounded("wait_seconds", 0, 60)?.unwrap_or(0),
+    };
+    let tenant = caller.0.tenant;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(wait);
+    let mut subscription = state.notifier.subscribe(Topic::Agent(tenant.workspace_id, address.to_string()));
+    loop {
+        subscription.mark_seen();
+        let claimed = state.store.claim_for_agent(&tenant, &address, limit, state.clock.now()).await?;
+        if !claimed.is_empty() || tokio::time::Instant::now() >= deadline {
+            return Ok(Json(json!({"ok": true, "intents": claimed})));
+        }
+        tokio::select! {
+            () = subscription.changed() => {}
+            () = tokio::time::sleep_until(deadline) => {}
+            () = state.shutdown.cancelled() => return Ok(Json(json!({"ok": true, "intents": []}))),
+        }
+    }
+}
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/agents", get(list_agents))
+        .route("/v1/agents/{*address}", get(agent_route).post(agent_post_route).put(agent_put_route))
+}

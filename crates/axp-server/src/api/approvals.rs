@@ -1,0 +1,102 @@
+//! Approvals (contract §5.2) and the human-facing task list (§4.9).
+
+use axp_core::validate::Fields;
+use axp_core::{ErrorCode, Status, WaitingReason};
+use axp_store::IntentFilter;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Caller, JsonObject, PathParams, QueryMap, owner_agent};
+use crate::state::AppState;
+
+/// `POST /v1/approvals/{approval_id}/decision` `{decision: approve|reject, comment?}`: an
+/// upsert. A new id is recorded (an id of an intent waiting for a person answers its task); the
+/// same decision again is 200 with the first record; a different one is 409.
+async fn decide(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParams(id): PathParams<String>,
+    JsonObject(body): JsonObject,
+) -> ApiResult<Json<Value>> {
+    let id: Uuid = id.parse().map_err(|_| ApiError::not_found("approval"))?;
+    let mut f = Fields::new(&body);
+    let decision = f.string("decision", &[], true);
+    let comment = f.bounded_string("comment", &[], false, 0, 1000);
+    let approve = match decision.as_deref() {
+        Some("approve") => Some(true),
+        Some("reject") => Some(false),
+        Some(_) => {
+            f.fail("decision", "value_error", "must be approve or reject");
+            None
+        }
+        None => None,
+    };
+    let approve = f.finish(approve)?.ok_or_else(|| ApiError::bad_request("decision is required"))?;
+    let actor = caller.0.agent_address.to_string();
+    let approval = state
+        .store
+        .decide_approval(&caller.0.tenant, id, approve, comment, &actor, state.clock.now())
+        .await
+        .map_err(|e| match e {
+            axp_store::Error::Conflict { constraint } => {
+                ApiError::new(ErrorCode::InvalidStateTransition, constraint)
+            }
+            other => other.into(),
+        })?;
+    Ok(Json(json!({"ok": true, "approval": approval})))
+}
+
+/// `GET /v1/me/tasks?limit=`: open human tasks (WAITING_FOR_HUMAN) of the caller: those whose
+/// assignees or `pending_with` name the caller's address (or `owner_agent`), or that the caller
+/// sent. With API keys standing in for actor tokens, "me" is the key's agent.
+async fn my_tasks(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    query: QueryMap,
+) -> ApiResult<Json<Value>> {
+    let me = owner_agent(&caller, &headers, &query)?;
+    let limit = query.bounded("limit", 1, 500)?.unwrap_or(100) as u32;
+    let filter = IntentFilter { statuses: vec![Status::Waiting], limit: 500, ..IntentFilter::default() };
+    let intents = state.store.list_intents(&caller.0.tenant, &filter).await?;
+    let tasks: Vec<Value> = intents
+        .iter()
+        .filter(|i| i.waiting_reason == Some(WaitingReason::WaitingForHuman))
+        .filter(|i| {
+            let assigned = i
+                .human_task
+                .as_ref()
+                .and_then(|t| t.get("assignees"))
+                .and_then(Value::as_array)
+                .is_some_and(|a| a.iter().any(|x| x.as_str() == Some(&me)));
+            let pending = i.pending_with.as_ref().is_some_and(|p| p.reference == me);
+            assigned || pending || i.from_agent == me
+        })
+        .take(limit as usize)
+        .map(|i| {
+            json!({
+                "intent_id": i.intent_id,
+                "intent_type": i.intent_type,
+                "status": i.status,
+                "from_agent": i.from_agent,
+                "assigned_at": i.updated_at,
+                "due_at": i.deadline_at,
+                "human_task": i.human_task,
+                "pending_with": i.pending_with,
+                "step_id": i.step_id,
+            })
+        })
+        .collect();
+    Ok(Json(json!({"ok": true, "tasks": tasks})))
+}
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/approvals/{approval_id}/decision", post(decide))
+        .route("/v1/me/tasks", get(my_tasks))
+}

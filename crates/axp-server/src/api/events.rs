@@ -1,0 +1,76 @@
+//! An intent's lifecycle: the event list and its SSE stream (contract §4.4, §4.5).
+
+use std::time::Duration;
+
+use axp_core::api::EventsResponse;
+use axp_store::Topic;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use axum::routing::get;
+use axum::{Json, Router};
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Caller, PathParams, QueryMap, intent_id};
+use crate::sse::{self, Source};
+use crate::state::AppState;
+
+/// Most events one list call returns.
+const LIST_LIMIT: u32 = 1000;
+
+/// `GET /v1/intents/{id}/events?since=N`: events with `seq > N` (exclusive), ascending.
+async fn list_events(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParams(id): PathParams<String>,
+    query: QueryMap,
+) -> ApiResult<Json<EventsResponse>> {
+    let id = intent_id(&id)?;
+    let since = query.u64("since")?.unwrap_or(0);
+    let events = state
+        .store
+        .events_since(&caller.0.tenant, id, since, LIST_LIMIT)
+        .await
+        .map_err(ApiError::missing("intent"))?;
+    let next_since = events.last().map_or(since, |e| e.seq);
+    Ok(Json(EventsResponse { ok: true, events, next_since }))
+}
+
+/// The resume cursor: `since`, or the standard `Last-Event-ID` header, whichever is larger.
+pub(super) fn cursor(query: &QueryMap, headers: &HeaderMap) -> ApiResult<u64> {
+    let since = query.u64("since")?;
+    let last_event_id =
+        headers.get("last-event-id").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
+    Ok(since.max(last_event_id).unwrap_or(0))
+}
+
+/// `wait_seconds`: 1 to 60, default 15 (§4.5).
+pub(super) fn wait(query: &QueryMap) -> ApiResult<Duration> {
+    Ok(Duration::from_secs(query.bounded("wait_seconds", 1, 60)?.unwrap_or(15)))
+}
+
+/// `GET /v1/intents/{id}/events/stream?since=N&wait_seconds=W`: replays stored events after
+/// `since`, then streams new ones until a terminal event or `stream.timeout`.
+async fn stream_events(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParams(id): PathParams<String>,
+    query: QueryMap,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let id = intent_id(&id)?;
+    let since = cursor(&query, &headers)?;
+    let wait = wait(&query)?;
+    let tenant = caller.0.tenant;
+    let mut subscription = state.notifier.subscribe(Topic::Intent(id));
+    subscription.mark_seen();
+    let source = Source::Intent(id);
+    let first = source.fetch(&state, &tenant, since).await.map_err(ApiError::missing("intent"))?;
+    Ok(sse::stream(state, tenant, source, subscription, since, wait, first))
+}
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/intents/{intent_id}/events", get(list_events))
+        .route("/v1/intents/{intent_id}/events/stream", get(stream_events))
+}

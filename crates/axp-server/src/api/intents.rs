@@ -1,0 +1,317 @@
+//! Intents: create, read, list, and the lifecycle commands resolve, resume, controls and policy
+//! (contract §4.2, §4.3, §4.6–§4.8, §5.8).
+
+use axp_core::api::ListIntentsResponse;
+use axp_core::error::ErrorCode;
+use axp_core::ids::IntentId;
+use axp_core::lifecycle::{self, Command, Request, Resolution};
+use axp_core::validate::{CommandBody, Fields, Invalid};
+use axp_core::{AgentAddress, Status, validate};
+use axp_store::{IdempotencyClaim, IntentFilter, fingerprint};
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{Map, Value, json};
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Caller, JsonObject, PathParams, QueryMap, idempotency_key, intent_id, owner_scope};
+use crate::state::AppState;
+
+/// How long an idempotency record counts (§1.8: at least 24 h).
+const IDEMPOTENCY_TTL_SECONDS: i64 = 24 * 3600;
+
+/// A stored JSON body sent as-is (idempotent replays must be byte-identical, §1.8).
+fn raw_json(body: String, replayed: bool) -> Response {
+    let mut response =
+        ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response();
+    if replayed {
+        response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    response
+}
+
+/// The idempotency claim of a write, when the request carries a key.
+pub(super) fn claim(
+    state: &AppState,
+    caller: &Caller,
+    route: &str,
+    key: Option<String>,
+    body: &Map<String, Value>,
+    owner: Option<&str>,
+) -> Option<IdempotencyClaim> {
+    let now = state.clock.now();
+    key.map(|key| IdempotencyClaim {
+        caller: caller.0.service_account_id,
+        route: route.into(),
+        key,
+        fingerprint: fingerprint(&Value::Object(body.clone()), owner),
+        expires_at: now.plus_seconds(IDEMPOTENCY_TTL_SECONDS),
+        now,
+    })
+}
+
+/// `POST /v1/intents`: validates, then writes the intent, events 1–2, its queue row and the
+/// idempotency record in one transaction. 200 `{ok, intent_id, status, created_at}`.
+async fn create_intent(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    query: QueryMap,
+    JsonObject(body): JsonObject,
+) -> ApiResult<Response> {
+    let principal = &caller.0;
+    let new = validate::new_intent(&body, &principal.tenant.scope())?;
+    let owner = owner_scope(&headers, &query)?;
+    let claim =
+        claim(&state, &caller, "POST /v1/intents", idempotency_key(&headers)?, &body, owner.as_deref());
+    let (intent, events) = new.into_intent(IntentId::new(), &principal.agent_address, state.clock.now());
+    let created = state.store.create_intent(&principal.tenant, intent, events, claim).await?;
+    Ok(raw_json(created.response_body, created.replayed))
+}
+
+/// `GET /v1/intents/{id}`: `{ok, intent}`; 404 when unknown or another workspace's.
+async fn get_intent(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParams(id): PathParams<String>,
+) -> ApiResult<Json<Value>> {
+    let id = intent_id(&id)?;
+    let intent = state.store.get_intent(&caller.0.tenant, id).await.map_err(ApiError::missing("intent"))?;
+    Ok(Json(json!({"ok": true, "intent": intent.to_wire()})))
+}
+
+/// `GET /v1/intents?status=A,B&to_agent=&limit=`: the poll binding's read (§5.8). `limit`
+/// defaults to 50, at most 500.
+async fn list_intents(
+    State(state): State<AppState>,
+    caller: Caller,
+    query: QueryMap,
+) -> ApiResult<Json<ListIntentsResponse>> {
+    let tenant = &caller.0.tenant;
+    let mut statuses = Vec::new();
+    for s in query.str("status").unwrap_or("").split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        statuses.push(s.parse::<Status>().map_err(|e| ApiError::invalid_query("status", &e.to_string()))?);
+    }
+    let to_agent = match query.str("to_agent") {
+        Some(a) => Some(
+            AgentAddress::parse(a, &tenant.scope())
+                .map_err(|e| ApiError::invalid_query("to_agent", &e.to_string()))?
+                .into_string(),
+        ),
+        None => None,
+    };
+    let limit = query.bounded("limit", 1, 500)?.unwrap_or(50) as u32;
+    let intents = state
+        .store
+        .list_intents(tenant, &IntentFilter { statuses, to_agent, limit, created_before: None })
+        .await?;
+    Ok(Json(ListIntentsResponse {
+        ok: true,
+        intents: intents.iter().map(axp_core::Intent::to_wire).collect(),
+    }))
+}
+
+/// One command endpoint: its path segment and the parser of its body into the command, its
+/// `actor` and its CAS guard.
+struct Endpoint {
+    name: &'static str,
+    parse: fn(&Map<String, Value>) -> Result<CommandBody, Invalid>,
+}
+
+const RESOLVE: Endpoint = Endpoint { name: "resolve", parse: validate::resolve };
+const RESUME: Endpoint = Endpoint { name: "resume", parse: validate::resume };
+const CONTROLS: Endpoint = Endpoint { name: "controls", parse: validate::controls };
+const POLICY: Endpoint = Endpoint { name: "policy", parse: validate::policy };
+
+/// The four command endpoints share one path: owner scope (400 on a mismatch),
+/// `internal_scheduler` refused from public callers (403), validation (422), then one store
+/// transaction that authorizes (403 without a grant), decides, persists and renders the
+/// response, replaying it for a repeated `Idempotency-Key`.
+async fn command(
+    state: AppState,
+    caller: Caller,
+    raw_id: String,
+    headers: HeaderMap,
+    query: QueryMap,
+    body: Map<String, Value>,
+    endpoint: Endpoint,
+) -> ApiResult<Response> {
+    let id = intent_id(&raw_id)?;
+    let owner = owner_scope(&headers, &query)?;
+    if body.get("internal_scheduler").and_then(Value::as_bool) == Some(true) {
+        return Err(ApiError::new(
+            ErrorCode::PolicyDenied,
+            "internal_scheduler is reserved for the server's own scheduler",
+        ));
+    }
+    let CommandBody { command, actor, expected_policy_generation } = (endpoint.parse)(&body)?;
+
+    let route = format!("POST /v1/intents/{id}/{}", endpoint.name);
+    let claim = claim(&state, &caller, &route, idempotency_key(&headers)?, &body, owner.as_deref());
+    let principal = caller.0;
+    let address = principal.agent_address.to_string();
+    let request = Request {
+        command,
+        caller: Some(address.clone()),
+        actor: actor.unwrap_or(address),
+        expected_policy_generation,
+    };
+    let executed = state
+        .store
+        .execute(&principal.tenant, id, request, state.clock.now(), claim)
+        .await
+        .map_err(ApiError::missing("intent"))?;
+    Ok(raw_json(executed.response_body, executed.replayed))
+}
+
+/// `POST /v1/intents/{id}/resolve` (§4.6): COMPLETED, FAILED or CANCELED from any non-terminal
+/// status; 409 when already terminal. Reports `completion_delivery` for `reply_to`.
+async fn resolve_intent(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParams(id): PathParams<String>,
+    headers: HeaderMap,
+    query: QueryMap,
+    JsonObject(body): JsonObject,
+) -> ApiResult<Response> {
+    command(state, caller, id, headers, query, body, RESOLVE).await
+}
+
+/// `POST /v1/intents/{id}/resume` (§4.7): a control-only body moves to IN_PROGRESS and never
+/// terminates; an agent's result completes (or, with `action: fail`, fails) the intent; a
+/// `task_result` answers a human task.
+async fn resume_intent(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParams(id): PathParams<String>,
+    headers: HeaderMap,
+    query: QueryMap,
+    JsonObject(body): JsonObject,
+) -> ApiResult<Response> {
+    command(state, caller, id, headers, query, body, RESUME).await
+}
+
+/// `POST /v1/intents/{id}/controls` (§4.8): merges `controls_patch`, bumps `policy_generation`.
+async fn update_controls(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParams(id): PathParams<String>,
+    headers: HeaderMap,
+    query: QueryMap,
+    JsonObject(body): JsonObject,
+) -> ApiResult<Response> {
+    command(state, caller, id, headers, query, body, CONTROLS).await
+}
+
+/// `POST /v1/intents/{id}/policy` (§4.8): applies `grants_patch` / `envelope_patch`, bumps
+/// `policy_generation`.
+async fn update_policy(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParams(id): PathParams<String>,
+    headers: HeaderMap,
+    query: QueryMap,
+    JsonObject(body): JsonObject,
+) -> ApiResult<Response> {
+    command(state, caller, id, headers, query, body, POLICY).await
+}
+
+/// Most intents one bulk cancel touches.
+const BULK_CANCEL_MAX: u32 = 1000;
+
+/// `POST /v1/intents/bulk-cancel` `{older_than_hours, dry_run?, reason?, limit?, status_filter?}`
+/// (§5.8): cancels (or with `dry_run` only lists) the caller's workspace's non-terminal intents
+/// created at least `older_than_hours` ago, oldest first, at most `limit` (default 100, at most
+/// 1000), optionally only those in `status_filter`. Intents the caller may not resolve (neither
+/// sender nor target, no grant) are skipped. `older_than_hours` is required, so an empty body
+/// never cancels everything.
+async fn bulk_cancel(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonObject(body): JsonObject,
+) -> ApiResult<Json<Value>> {
+    let mut f = Fields::new(&body);
+    let hours = f.u64("older_than_hours", &[]);
+    if hours.is_none() && !body.contains_key("older_than_hours") {
+        f.fail("older_than_hours", "missing", "field required");
+    }
+    let dry_run = f.bool("dry_run", &[]).unwrap_or(false);
+    let reason = f.bounded_string("reason", &[], false, 1, 2000).unwrap_or_else(|| "bulk_cancel".into());
+    let limit = f.u32_at_least("limit", &[], 1).unwrap_or(100);
+    if limit > BULK_CANCEL_MAX {
+        f.fail("limit", "value_error", format!("must be at most {BULK_CANCEL_MAX}"));
+    }
+    let mut statuses = Vec::new();
+    match f.get("status_filter", &[]) {
+        None => {}
+        Some(Value::Array(list)) => {
+            for s in list {
+                match s.as_str().map(str::parse::<Status>) {
+                    Some(Ok(st)) if !st.is_terminal() => statuses.push(st),
+                    Some(Ok(_)) => {}
+                    _ => f.fail("status_filter", "value_error", "must be a list of status names"),
+                }
+            }
+        }
+        Some(_) => f.fail("status_filter", "type_error", "must be a list of status names"),
+    }
+    f.finish(())?;
+    if statuses.is_empty() {
+        statuses = Status::OPEN.to_vec();
+    }
+    let now = state.clock.now();
+    let hours = i64::try_from(hours.unwrap_or(0)).unwrap_or(i64::MAX / 3_600_000);
+    let principal = caller.0;
+    let filter = IntentFilter {
+        statuses,
+        to_agent: None,
+        created_before: Some(now.plus_seconds(-hours * 3600)),
+        limit,
+    };
+    let candidates = state.store.list_intents(&principal.tenant, &filter).await?;
+    let caller_address = principal.agent_address.to_string();
+    let mut ids = Vec::new();
+    let mut canceled = 0u32;
+    for intent in &candidates {
+        let command = Command::Resolve(Resolution::Canceled(reason.clone()));
+        if lifecycle::authorize(intent, Some(&caller_address), &command).is_err() {
+            continue;
+        }
+        ids.push(intent.intent_id);
+        if dry_run {
+            continue;
+        }
+        let request = Request {
+            command,
+            caller: Some(caller_address.clone()),
+            actor: caller_address.clone(),
+            expected_policy_generation: None,
+        };
+        match state.store.execute(&principal.tenant, intent.intent_id, request, now, None).await {
+            Ok(_) => canceled += 1,
+            // Ended meanwhile: nothing to cancel.
+            Err(axp_store::Error::Lifecycle(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(Json(json!({
+        "ok": true,
+        "dry_run": dry_run,
+        "would_cancel": ids.len(),
+        "canceled": canceled,
+        "intent_ids": ids,
+    })))
+}
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/intents", post(create_intent).get(list_intents))
+        .route("/v1/intents/bulk-cancel", post(bulk_cancel))
+        .route("/v1/intents/{intent_id}", get(get_intent))
+        .route("/v1/intents/{intent_id}/resolve", post(resolve_intent))
+        .route("/v1/intents/{intent_id}/resume", post(resume_intent))
+        .route("/v1/intents/{intent_id}/controls", post(update_controls))
+        .route("/v1/intents/{intent_id}/policy", post(update_policy))
+}

@@ -1,0 +1,83 @@
+//! The router: one file per resource family, request/trace ids on every response, and the
+//! error envelope for unknown routes and methods.
+
+mod agents;
+mod approvals;
+mod binding;
+mod capabilities;
+mod deliveries;
+mod events;
+mod health;
+mod inbox;
+mod intents;
+mod scenarios;
+mod service_accounts;
+mod webhooks;
+
+use axp_core::error::ErrorCode;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::HeaderValue;
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use tracing::Instrument;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Largest request body accepted, in bytes. Intent payloads are capped at 128 KiB by the
+/// contract (§4.2); this leaves room for the rest of the body and for scenario bundles.
+const BODY_LIMIT: usize = 1024 * 1024;
+
+/// The whole HTTP application over `state`.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .merge(health::router())
+        .merge(intents::router())
+        .merge(events::router())
+        .merge(agents::router())
+        .merge(deliveries::router())
+        .merge(service_accounts::router())
+        .merge(scenarios::router())
+        .merge(webhooks::router())
+        .merge(inbox::router())
+        .merge(approvals::router())
+        .merge(capabilities::router())
+        .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such route") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(ErrorCode::MethodNotAllowed, "method not allowed on this route")
+        })
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn(request_ids))
+        .with_state(state)
+}
+
+/// The id in header `name`, or a new UUID when it is absent or unusable.
+fn id_header(headers: &axum::http::HeaderMap, name: &str) -> String {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 128)
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+}
+
+/// Echoes `x-request-id` and `x-trace-id` (generating UUIDs when absent) on every response,
+/// and records both in the request's tracing span (contract §1.7).
+async fn request_ids(request: Request, next: Next) -> Response {
+    let headers = request.headers();
+    let (request_id, trace_id) = (id_header(headers, "x-request-id"), id_header(headers, "x-trace-id"));
+    let span = tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), %request_id, %trace_id);
+    let mut response = next.run(request).instrument(span.clone()).await;
+    if response.status().is_server_error() {
+        span.in_scope(|| tracing::warn!(status = %response.status(), "request failed"));
+    }
+    let headers = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        headers.insert("x-request-id", v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&trace_id) {
+        headers.insert("x-trace-id", v);
+    }
+    response
+}

@@ -1,0 +1,162 @@
+//! Service accounts and their API keys (contract §6 "Service accounts"): enough for each agent
+//! to have its own identity. Keys are shown once and stored as SHA-256 hashes.
+
+use axp_core::AgentAddress;
+use axp_core::api::{ApiKey, ApiKeyResponse, ServiceAccountResponse};
+use axp_core::ids::{ApiKeyId, ServiceAccountId};
+use axp_core::validate::Fields;
+use axp_store::{NewServiceAccount, generate_api_key};
+use axum::extract::State;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{Value, json};
+
+use super::binding;
+use crate::error::{ApiError, ApiResult};
+
+use crate::extract::{Caller, JsonObject, PathParams, QueryMap};
+use crate::state::AppState;
+
+fn account_id(raw: &str) -> ApiResult<ServiceAccountId> {
+    raw.parse().map_err(|_| ApiError::not_found("service account"))
+}
+
+/// `POST /v1/service-accounts` `{name, agent_address?, display_name?, description?,
+/// delivery_mode?, delivery_config?, lease_seconds?}`. The agent address defaults to
+/// `agent://{org}/{ws}/{name}`; any valid `agent://` form may be given (e.g.
+/// `agent://conformance/owner`). The delivery binding defaults to `stream`; `http` needs
+/// `delivery_config.url`, and its signing secret (given or generated `whsec_…`) appears in this
+/// response only. 409 `already_exists` when the name or address is taken; 422 for a blocked URL.
+async fn create_service_account(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonObject(body): JsonObject,
+) -> ApiResult<Json<ServiceAccountResponse>> {
+    let principal = &caller.0;
+    let scope = principal.tenant.scope();
+    let mut f = Fields::new(&body);
+    let name = f.bounded_string("name", &[], true, 1, 120);
+    if let Some(n) = &name
+        && !n.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'@' | b'-'))
+    {
+        f.fail("name", "pattern", "must match [A-Za-z0-9._@-]+");
+    }
+    let address = f.address("agent_address", &["address"], false, &scope);
+    let display_name = f.bounded_string("display_name", &[], false, 1, 255);
+    let description = f.bounded_string("description", &[], false, 0, 2000);
+    let binding = binding::read(&mut f, &body, &state.options.dispatcher.policy);
+    let name = f.finish(name)?.ok_or_else(|| ApiError::bad_request("name is required"))?;
+    let agent_address = match address {
+        Some(a) => a,
+        None => AgentAddress::for_service_account(&scope, &name)
+            .map_err(|e| ApiError::bad_request(e.to_string()))?,
+    };
+    let account = NewServiceAccount {
+        id: ServiceAccountId::new(),
+        display_name: display_name.unwrap_or_else(|| name.clone()),
+        name,
+        description,
+        agent_address,
+        delivery_mode: binding.update.delivery_mode,
+        lease_seconds: binding.update.lease_seconds,
+        push: binding.update.push,
+        created_by: principal.service_account_id.to_string(),
+        created_at: state.clock.now(),
+    };
+    let mut service_account = state.store.create_service_account(&principal.tenant, account).await?;
+    binding::reveal(&mut service_account.delivery_config, binding.shown_secret);
+    Ok(Json(ServiceAccountResponse { ok: true, service_account }))
+}
+
+/// `GET /v1/service-accounts/{id}`.
+async fn get_service_account(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParams(id): PathParams<String>,
+) -> ApiResult<Json<ServiceAccountResponse>> {
+    let id = account_id(&id)?;
+    let service_account = state
+        .store
+        .get_service_account(&caller.0.tenant, id)
+        .await
+        .map_err(ApiError::missing("service account"))?;
+    Ok(Json(ServiceAccountResponse { ok: true, service_account }))
+}
+
+/// `POST /v1/service-accounts/{id}/keys` `{expires_at?}`: a new key; `key.token` is shown once.
+async fn create_key(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParams(id): PathParams<String>,
+    JsonObject(body): JsonObject,
+) -> ApiResult<Json<ApiKeyResponse>> {
+    let id = account_id(&id)?;
+    let mut f = Fields::new(&body);
+    let expires_at = f.timestamp("expires_at", &[]);
+    f.finish(())?;
+    let (token, key) = generate_api_key(id, state.clock.now(), expires_at);
+    let record = state
+        .store
+        .create_api_key(&caller.0.tenant, id, key)
+        .await
+        .map_err(ApiError::missing("service account"))?;
+    Ok(Json(ApiKeyResponse { ok: true, key: ApiKey { token: Some(token), ..record } }))
+}
+
+/// `POST /v1/service-accounts/{id}/keys/{key_id}/revoke`: the key stops working at once.
+async fn revoke_key(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParams((id, key_id)): PathParams<(String, String)>,
+) -> ApiResult<Json<ApiKeyResponse>> {
+    let id = account_id(&id)?;
+    let key_id: ApiKeyId = key_id.parse().map_err(|_| ApiError::not_found("key"))?;
+    let key = state
+        .store
+        .revoke_api_key(&caller.0.tenant, id, key_id, state.clock.now())
+        .await
+        .map_err(ApiError::missing("key"))?;
+    Ok(Json(ApiKeyResponse { ok: true, key }))
+}
+
+/// `GET /v1/service-accounts?limit=`: `{ok, service_accounts}`, oldest first (default 100, at
+/// most 1000).
+async fn list_service_accounts(
+    State(state): State<AppState>,
+    caller: Caller,
+    query: QueryMap,
+) -> ApiResult<Json<Value>> {
+    let limit = query.bounded("limit", 1, 1000)?.unwrap_or(100) as u32;
+    let accounts = state.store.list_agents(&caller.0.tenant, limit).await?;
+    Ok(Json(json!({"ok": true, "service_accounts": accounts})))
+}
+
+/// `DELETE /v1/service-accounts/{id}`: marks it `deleted` and revokes every key it has. A key
+/// cannot delete its own service account (403): that would lock the caller out.
+async fn delete_service_account(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParams(id): PathParams<String>,
+) -> ApiResult<Json<ServiceAccountResponse>> {
+    let id = account_id(&id)?;
+    if id == caller.0.service_account_id {
+        return Err(ApiError::new(
+            axp_core::ErrorCode::PolicyDenied,
+            "a key cannot delete its own service account",
+        ));
+    }
+    let service_account = state
+        .store
+        .delete_service_account(&caller.0.tenant, id, state.clock.now())
+        .await
+        .map_err(ApiError::missing("service account"))?;
+    Ok(Json(ServiceAccountResponse { ok: true, service_account }))
+}
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/service-accounts", post(create_service_account).get(list_service_accounts))
+        .route("/v1/service-accounts/{id}", get(get_service_account).delete(delete_service_account))
+        .route("/v1/service-accounts/{id}/keys", post(create_key))
+        .route("/v1/service-accounts/{id}/keys/{key_id}/revoke", post(revoke_key))
+}

@@ -1,0 +1,204 @@
+//! The axp HTTP server: the AXP Intent Protocol's REST API and SSE streams.
+//!
+//! Handlers parse and authorize, [`axp_core`] decides, the [`axp_store::Store`] persists. No SQL
+//! lives here, and every response that is not a 2xx carries the one error envelope of contract
+//! §1.4.
+//!
+//! # Layout
+//!
+//! - [`Server`]: binds the listener, opens the store, bootstraps the first admin key, serves
+//!   until shut down.
+//! - `config`: what `axp serve` is told.
+//! - `state`: [`AppState`], shared by every handler.
+//! - `error`: `ApiError` → HTTP status + envelope.
+//! - `extract`: the authenticated caller, JSON object bodies, query maps, idempotency keys.
+//! - `api/<family>.rs`: one file per resource family, each with its `router()`.
+//! - `sse`: SSE framing (contract §4.5) and the stream loop shared by intent and agent streams.
+//! - `bootstrap`: first-start admin account and `admin.key`.
+
+mod api;
+mod bootstrap;
+mod config;
+mod error;
+mod extract;
+mod sse;
+mod state;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use axp_engine::{Clock, Dispatcher, Notifier, Scheduler};
+use axp_store::{CommitListener, Store};
+use axp_store_postgres::PgStore;
+use axp_store_sqlite::SqliteStore;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+pub use api::app;
+pub use bootstrap::Bootstrapped;
+pub use config::{Config, DEFAULT_POLL_INTERVAL, Options, Role};
+
+pub use state::AppState;
+
+/// Applies the pending migrations of the PostgreSQL database at `url` (what `axp migrate`
+/// runs); returns the versions applied. Safe while replicas start or run.
+pub async fn migrate_database(url: &str) -> anyhow::Result<Vec<i64>> {
+    anyhow::ensure!(axp_store_postgres::is_postgres_url(url), "the database URL must start with postgres://");
+    axp_store_postgres::migrate(url).await.context("migrating the PostgreSQL database")
+}
+
+/// A bound, ready-to-run server.
+pub struct Server {
+    listener: TcpListener,
+    state: AppState,
+    bootstrapped: Option<Bootstrapped>,
+}
+
+impl Server {
+    /// Opens the store in `config.data_dir`, runs first-start bootstrap, and binds
+    /// `config.listen` (port 0 picks a free port). Options come from the environment
+    /// ([`Options::from_env`]).
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        Self::build_with(config, Options::from_env()?).await
+    }
+
+    /// As [`Server::build`], with time read from `clock` (tests pass a `ManualClock`).
+    pub async fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        Self::build_with(config, Options { clock, ..Options::from_env()? }).await
+    }
+
+    /// As [`Server::build`], with explicit options.
+    ///
+    /// With `options.database_url` set to `postgres://…`, the store is that PostgreSQL
+    /// database, shared with any other replica on it (migrated at start unless
+    /// `options.postgres.migrate` is off); `data_dir` then only holds `admin.key`.
+    pub async fn build_with(config: Config, options: Options) -> anyhow::Result<Self> {
+        let mut options = options;
+        let clock = options.clock.clone();
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
+        let notifier = Notifier::new();
+        let listener: Arc<dyn CommitListener> = Arc::new(notifier.clone());
+        let store: Arc<dyn Store> = match options.database_url.as_deref() {
+            Some(url) if axp_store_postgres::is_postgres_url(url) => {
+                options.poll_interval = options.poll_interval.or(Some(DEFAULT_POLL_INTERVAL));
+                Arc::new(
+                    PgStore::connect(url, options.postgres.clone(), listener)
+                        .await
+                        .context("opening the PostgreSQL database")?,
+                )
+            }
+            Some(_) => anyhow::bail!(
+                "unsupported database URL: give postgres://… (or nothing, for SQLite in the data dir)"
+            ),
+            None => {
+                let db = config.data_dir.join("axp.db");
+                Arc::new(
+                    SqliteStore::open(&db, listener).with_context(|| format!("opening {}", db.display()))?,
+                )
+            }
+        };
+        let bootstrapped =
+            bootstrap::run(store.as_ref(), &config.data_dir, clock.now(), options.bootstrap_key.as_deref())
+                .await?;
+        let listener =
+            TcpListener::bind(&config.listen).await.with_context(|| format!("binding {}", config.listen))?;
+        let state = AppState {
+            store,
+            notifier,
+            clock,
+            shutdown: CancellationToken::new(),
+            config: Arc::new(config),
+            options: Arc::new(options),
+            presence: Default::default(),
+        };
+
+        Ok(Self { listener, state, bootstrapped })
+    }
+
+    /// The address actually bound.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound TCP listener has a local address")
+    }
+
+    /// The port actually bound.
+    pub fn port(&self) -> u16 {
+        self.local_addr().port()
+    }
+
+    /// The admin principal and key, when this start created them (first start on an empty store).
+    pub fn bootstrapped(&self) -> Option<&Bootstrapped> {
+        self.bootstrapped.as_ref()
+    }
+
+    /// The shared state (store, notifier, clock), for in-process tests.
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` resolves, then stops accepting, ends open SSE streams, and waits
+    /// for in-flight requests (and so their writes) to finish.
+    ///
+    /// The role in `Options::role` decides what runs: the API, the background work (scheduler
+    /// and push dispatcher; then only `/health` and `/ready` are served), or both.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let token = self.state.shutdown.clone();
+        let (role, poll) = (self.state.options.role, self.state.options.poll_interval);
+        let mut engine = Vec::new();
+        if role.runs_engine() {
+            let scheduler = Scheduler::new(
+                self.state.store.clone(),
+                self.state.clock.clone(),
+                self.state.notifier.clone(),
+            )
+            .with_fallback_poll(poll);
+            engine.push(("scheduler", tokio::spawn(scheduler.run(token.clone()))));
+            let dispatcher = Dispatcher::new(
+                self.state.store.clone(),
+                self.state.clock.clone(),
+                self.state.notifier.clone(),
+                self.state.options.dispatcher.clone(),
+            )
+            .context("building the push client")?
+            .with_fallback_poll(poll);
+            engine.push(("dispatcher", tokio::spawn(dispatcher.run(token.clone()))));
+        }
+        let app = if role.serves_api() { api::app(self.state) } else { probes(self.state) };
+        let stop = token.clone();
+        tokio::spawn(async move {
+            shutdown.await;
+            token.cancel();
+        });
+        let served = axum::serve(self.listener, app)
+            .with_graceful_shutdown(async move { stop.cancelled().await })
+            .await
+            .context("serving HTTP");
+        for (name, task) in engine {
+            task.await.with_context(|| format!("the {name} task failed"))?;
+        }
+        served
+    }
+}
+
+/// What an engine-only replica serves: `/health`, and `/ready` (200 once the store answers).
+fn probes(state: AppState) -> axum::Router {
+    use axum::extract::State;
+    use axum::http::StatusCode;
+    use axum::routing::get;
+    use serde_json::json;
+
+    async fn health() -> axum::Json<serde_json::Value> {
+        axum::Json(json!({"ok": true, "service": "axp", "role": "engine"}))
+    }
+    async fn ready(State(state): State<AppState>) -> (StatusCode, axum::Json<serde_json::Value>) {
+        match state.store.next_timer_due().await {
+            Ok(_) => (StatusCode::OK, axum::Json(json!({"ok": true, "ready": true}))),
+            Err(e) => {
+                (StatusCode::SERVICE_UNAVAILABLE, axum::Json(json!({"ok": false, "error": e.to_string()})))
+            }
+        }
+    }
+    axum::Router::new().route("/health", get(health)).route("/ready", get(ready)).with_state(state)
+}

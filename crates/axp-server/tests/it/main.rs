@@ -1,0 +1,15 @@
+//! End-to-end tests: a real server on port 0, driven through `axp-client`, with raw HTTP only
+//! where the wire itself is under test.
+
+mod agents;
+mod helpers;
+mod inbox;
+mod intents;
+mod openapi;
+mod push;
+mod scenarios;
+mod sse;
+mod tenancy;
+mod timers;
+mod webhooks;
+mod workflows;

@@ -1,0 +1,34 @@
+//! The multi-node store: PostgreSQL shared by any number of `axp serve` replicas.
+//!
+//! Nothing depends on which replica a client, agent or observer talks to:
+//!
+//! - **Writes** are batched: each replica runs a few writer lanes, each committing every queued
+//!   write in one transaction (see `writer`), so PostgreSQL's commit rate is not the ceiling.
+//! - **Claims** of shared work take rows with `FOR UPDATE SKIP LOCKED` under READ COMMITTED:
+//!   due timers (deleted by the transaction that fires them, so each fires once cluster-wide),
+//!   due push deliveries, and poll claims of an agent's queue. Read-modify-writes of an intent
+//!   lock its row (`FOR UPDATE`), so two replicas never append the same event `seq`.
+//! - **Cursors** per agent queue and per inbox owner come from counter rows taken at the end of
+//!   each transaction, in key order: unique, monotonic, and visible in cursor order.
+//! - **Wake-ups** cross replicas with `LISTEN/NOTIFY` (see `notify`): a doorbell only, readers
+//!   re-read by cursor, and a periodic fallback read covers a lost notification.
+//!
+//! Migrations live in `migrations/` and are embedded; [`migrate`] applies them (as
+//! [`PgStore::connect`] does by default), holding an advisory lock so replicas starting together
+//! are safe.
+//!
+//! This crate holds all of axp's PostgreSQL SQL; nothing else may.
+
+mod notify;
+mod rows;
+mod store;
+#[cfg(feature = "test-util")]
+pub mod testdb;
+mod writer;
+
+pub use store::{PgOptions, PgStore, migrate};
+
+/// Whether `url` names a PostgreSQL database (`postgres://…` or `postgresql://…`).
+pub fn is_postgres_url(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}

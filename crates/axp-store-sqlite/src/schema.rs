@@ -1,0 +1,51 @@
+//! Connection settings and embedded migrations.
+//!
+//! Migrations are numbered SQL files compiled into the binary and tracked with SQLite's
+//! `user_version`: each runs once, in order, in its own transaction. Never edit an applied one;
+//! add the next.
+
+use r2d2_sqlite::rusqlite::{Connection, Result};
+
+/// Every migration, in order; `user_version` = how many have run.
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_init.sql"),
+    include_str!("../migrations/0002_timers_and_leases.sql"),
+    include_str!("../migrations/0003_push_deliveries.sql"),
+    include_str!("../migrations/0004_webhooks.sql"),
+    include_str!("../migrations/0005_inbox.sql"),
+];
+
+/// Settings for the write connection: WAL, fsync on every commit (`synchronous=FULL`), and a
+/// busy timeout so a checkpointing reader never fails a write outright.
+pub(crate) fn configure_writer(conn: &Connection) -> Result<()> {
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = FULL;
+         PRAGMA foreign_keys = ON;
+         PRAGMA busy_timeout = 5000;
+         PRAGMA temp_store = MEMORY;",
+    )
+}
+
+/// Settings for read connections: read-only, so a bug can never write around the writer.
+pub(crate) fn configure_reader(conn: &Connection) -> Result<()> {
+    conn.execute_batch(
+        "PRAGMA query_only = ON;
+         PRAGMA busy_timeout = 5000;
+         PRAGMA temp_store = MEMORY;",
+    )
+}
+
+/// Runs the migrations this database has not seen yet.
+pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {
+    let applied: usize =
+        conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))?.try_into().unwrap_or(0);
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+        tracing::info!(version = i + 1, "applied sqlite migration");
+    }
+    Ok(())
+}

@@ -1,0 +1,115 @@
+//! The writer thread: group commit over one connection.
+
+use std::sync::Arc;
+use std::thread;
+
+use axp_store::{CommitListener, Error, Result, Topic};
+use r2d2_sqlite::rusqlite::Connection;
+use tokio::sync::{mpsc, oneshot};
+
+/// Most jobs committed in one transaction. Large enough to amortise the fsync across a burst
+/// of concurrent clients, small enough to keep the first caller's wait short.
+pub(crate) const MAX_BATCH: usize = 256;
+
+/// How many jobs may wait for the writer before callers are slowed down.
+const QUEUE_DEPTH: usize = 8192;
+
+/// What a job gets: the connection inside an open transaction, and the topics to announce.
+pub(crate) struct WriteCtx<'c> {
+    pub(crate) conn: &'c Connection,
+    pub(crate) topics: Vec<Topic>,
+}
+
+/// Called once the batch's fate is known, with the commit's result.
+type Reply = Box<dyn FnOnce(Result<(), String>) + Send>;
+/// A queued closure: runs in the transaction, says whether it succeeded, returns its reply.
+type Job = Box<dyn FnOnce(&mut WriteCtx<'_>) -> (bool, Reply) + Send>;
+
+/// Handle to the writer thread. Cheap to clone; the thread stops when every handle is dropped.
+#[derive(Clone)]
+pub(crate) struct Writer {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl Writer {
+    /// Starts the writer thread on `conn` (already configured and migrated).
+    pub(crate) fn spawn(conn: Connection, listener: Arc<dyn CommitListener>) -> std::io::Result<Self> {
+        let (jobs, rx) = mpsc::channel(QUEUE_DEPTH);
+        thread::Builder::new()
+            .name("axp-sqlite-writer".into())
+            .spawn(move || run(conn, rx, listener.as_ref()))?;
+        Ok(Self { jobs })
+    }
+
+    /// Runs `f` in the next batch's transaction and returns its result once the batch has
+    /// committed. If `f` fails, its changes are rolled back and the batch goes on. If the commit
+    /// fails, every job of the batch gets [`Error::Unavailable`].
+    pub(crate) async fn write<R, F>(&self, f: F) -> Result<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut WriteCtx<'_>) -> Result<R> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        let job: Job = Box::new(move |ctx| {
+            let result = f(ctx);
+            let ok = result.is_ok();
+            let reply: Reply = Box::new(move |commit: Result<(), String>| {
+                let _ = tx.send(commit.map_err(Error::Unavailable).and(result));
+            });
+            (ok, reply)
+        });
+        self.jobs.send(job).await.map_err(|_| Error::Unavailable("store writer has stopped".into()))?;
+        rx.await.map_err(|_| Error::Unavailable("store writer has stopped".into()))?
+    }
+}
+
+fn run(conn: Connection, mut rx: mpsc::Receiver<Job>, listener: &dyn CommitListener) {
+    let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
+    while let Some(first) = rx.blocking_recv() {
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let mut ctx = WriteCtx { conn: &conn, topics: Vec::new() };
+        let mut replies: Vec<Reply> = Vec::with_capacity(batch.len());
+        let outcome = (|| -> Result<(), String> {
+            conn.execute_batch("BEGIN IMMEDIATE").map_err(|e| e.to_string())?;
+            for job in batch.drain(..) {
+                conn.execute_batch("SAVEPOINT job").map_err(|e| e.to_string())?;
+                let mark = ctx.topics.len();
+                let (ok, reply) = job(&mut ctx);
+                replies.push(reply);
+                if !ok {
+                    ctx.topics.truncate(mark);
+                    conn.execute_batch("ROLLBACK TO job").map_err(|e| e.to_string())?;
+                }
+                conn.execute_batch("RELEASE job").map_err(|e| e.to_string())?;
+            }
+            conn.execute_batch("COMMIT").map_err(|e| e.to_string())
+        })();
+        match outcome {
+            Ok(()) => {
+                if !ctx.topics.is_empty() {
+                    listener.committed(&ctx.topics);
+                }
+                for reply in replies {
+                    reply(Ok(()));
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "sqlite batch failed to commit; rolling back");
+                let _ = conn.execute_batch("ROLLBACK");
+                for reply in replies {
+                    reply(Err(e.clone()));
+                }
+                // Jobs never reached because BEGIN or a savepoint failed are answered by
+                // dropping them: their callers see the writer as unavailable.
+                batch.clear();
+            }
+        }
+    }
+    tracing::debug!("sqlite writer stopped");
+}

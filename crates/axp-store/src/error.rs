@@ -1,0 +1,32 @@
+//! `store::Error`: the failures callers can act on.
+
+use axp_core::lifecycle::LifecycleError;
+
+/// `Result` with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What went wrong in a store call.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No such row in the caller's workspace.
+    #[error("not found")]
+    NotFound,
+    /// A uniqueness rule was broken; `constraint` names it (e.g. `service_accounts.agent_address`).
+    #[error("conflict on {constraint}")]
+    Conflict {
+        /// The rule that was broken.
+        constraint: String,
+    },
+    /// The idempotency key was used before with a different request.
+    #[error("idempotency key reused with different payload")]
+    IdempotencyConflict,
+    /// The lifecycle refused the command; nothing was written.
+    #[error(transparent)]
+    Lifecycle(#[from] LifecycleError),
+    /// The store cannot serve now (shutting down, disk full, database down); retry later.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// A bug or corrupt data.
+    #[error("store internal error: {0}")]
+    Internal(String),
+}

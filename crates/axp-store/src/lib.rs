@@ -1,0 +1,335 @@
+//! The `Store` trait: everything axp persists, as aggregate-level transactional operations.
+//!
+//! A method here is one unit of work that commits atomically or not at all: creating an intent
+//! writes the intent, its first events, its agent-queue row and its idempotency record in one
+//! transaction; executing a lifecycle command loads the intent, lets
+//! [`axp_core::lifecycle::execute`] decide, and writes the new state and its events together.
+//! Stores never decide lifecycle rules themselves.
+//!
+//! Every row carries a `workspace_id` and every method takes the caller's [`Tenant`]: there is no
+//! way to read another workspace's data through this trait. An id of another workspace is
+//! [`Error::NotFound`].
+//!
+//! After a commit, a store tells its [`CommitListener`] which [`Topic`]s changed, so SSE streams
+//! wake up. Readers always re-read by cursor, so a lost wake-up delays and never loses an event.
+//!
+//! With the `test-suite` feature, [`conformance`] holds the behaviour every backend must show.
+
+mod auth;
+#[cfg(feature = "test-suite")]
+pub mod conformance;
+mod error;
+mod types;
+
+use async_trait::async_trait;
+use axp_core::api::AgentDelivery;
+use axp_core::delivery::{EventCounters, Subscription, WebhookEvent};
+use axp_core::ids::{ApiKeyId, IntentId, ServiceAccountId};
+use axp_core::inbox::{Approval, Thread, ThreadAction, ThreadStatus};
+use axp_core::lifecycle::Request;
+use axp_core::{AgentAddress, Intent, IntentEvent, Status, Timestamp};
+
+pub use auth::{KeyHash, NewApiKey, generate_api_key};
+pub use error::{Error, Result};
+pub use types::*;
+
+/// Persistence for axp. Object-safe: the server holds an `Arc<dyn Store>`.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// On an empty store, creates the first organization, workspace and admin service account
+    /// with `spec.key`, and returns the admin principal. On a store that has any organization,
+    /// does nothing and returns `None`. Safe to call on every start.
+    async fn bootstrap(&self, spec: TenantSpec) -> Result<Option<Principal>>;
+
+    /// Creates an organization (or reuses the one with `spec.org_slug`), a workspace in it and its
+    /// admin service account with `spec.key`. Errors: [`Error::Conflict`] if the workspace exists.
+    async fn create_tenant(&self, spec: TenantSpec) -> Result<Principal>;
+
+    /// The principal owning an active, unexpired key with this hash, if any.
+    async fn authenticate(&self, hash: &KeyHash, now: Timestamp) -> Result<Option<Principal>>;
+
+    /// Creates a service account. Errors: [`Error::Conflict`] when its name or agent address is
+    /// taken in the workspace.
+    async fn create_service_account(
+        &self,
+        tenant: &Tenant,
+        account: NewServiceAccount,
+    ) -> Result<ServiceAccountRecord>;
+
+    /// One service account. Errors: [`Error::NotFound`].
+    async fn get_service_account(
+        &self,
+        tenant: &Tenant,
+        id: ServiceAccountId,
+    ) -> Result<ServiceAccountRecord>;
+
+    /// The service account whose agent address is `address`, if any.
+    async fn find_agent(
+        &self,
+        tenant: &Tenant,
+        address: &AgentAddress,
+    ) -> Result<Option<ServiceAccountRecord>>;
+
+    /// Deletes a service account: its status becomes `deleted` and every key it has is revoked
+    /// at `now` (keys stop authenticating at once). Idempotent. Errors: [`Error::NotFound`].
+    async fn delete_service_account(
+        &self,
+        tenant: &Tenant,
+        id: ServiceAccountId,
+        now: Timestamp,
+    ) -> Result<ServiceAccountRecord>;
+
+    /// Adds a key to a service account. Errors: [`Error::NotFound`] for an unknown account.
+    async fn create_api_key(
+        &self,
+        tenant: &Tenant,
+        account: ServiceAccountId,
+        key: NewApiKey,
+    ) -> Result<ApiKeyRecord>;
+
+    /// Revokes a key (idempotent: revoking twice keeps the first `revoked_at`).
+    /// Errors: [`Error::NotFound`].
+    async fn revoke_api_key(
+        &self,
+        tenant: &Tenant,
+        account: ServiceAccountId,
+        key: ApiKeyId,
+        now: Timestamp,
+    ) -> Result<ApiKeyRecord>;
+
+    /// Creates an intent with its first events (from [`axp_core::intent::NewIntent::into_intent`])
+    /// and queues it for `to_agent` unless it waits for a person.
+    ///
+    /// With `idempotency`, a live record for the same key and fingerprint replays the stored
+    /// response and writes nothing; one with another fingerprint is [`Error::IdempotencyConflict`].
+    async fn create_intent(
+        &self,
+        tenant: &Tenant,
+        intent: Intent,
+        events: Vec<IntentEvent>,
+        idempotency: Option<IdempotencyClaim>,
+    ) -> Result<Created>;
+
+    /// Applies a compiled scenario atomically: creates the missing agents, then the intent as
+    /// [`Store::create_intent`] does. Idempotency as there.
+    async fn apply_scenario(
+        &self,
+        tenant: &Tenant,
+        write: ScenarioWrite,
+        idempotency: Option<IdempotencyClaim>,
+    ) -> Result<Created>;
+
+    /// One intent. Errors: [`Error::NotFound`] (also for another workspace's id).
+    async fn get_intent(&self, tenant: &Tenant, id: IntentId) -> Result<Intent>;
+
+    /// Intents matching `filter`, oldest first.
+    async fn list_intents(&self, tenant: &Tenant, filter: &IntentFilter) -> Result<Vec<Intent>>;
+
+    /// Events with `seq > since`, ascending, at most `limit`. Errors: [`Error::NotFound`] for an
+    /// unknown intent (an intent with no newer events gives an empty list).
+    async fn events_since(
+        &self,
+        tenant: &Tenant,
+        id: IntentId,
+        since: u64,
+        limit: u32,
+    ) -> Result<Vec<IntentEvent>>;
+
+    /// Runs a lifecycle command in one transaction and renders its response
+    /// ([`axp_core::api::MutationResponse`]). With `idempotency`, a live record replays the stored
+    /// response (nothing written; `replayed` set) and another fingerprint is
+    /// [`Error::IdempotencyConflict`]. Errors: [`Error::NotFound`], [`Error::Lifecycle`]
+    /// (nothing written).
+    async fn execute(
+        &self,
+        tenant: &Tenant,
+        id: IntentId,
+        request: Request,
+        now: Timestamp,
+        idempotency: Option<IdempotencyClaim>,
+    ) -> Result<Executed>;
+
+    /// The agent queue of `address` after cursor `since` (exclusive), at most `limit` items whose
+    /// intent's status is in `statuses`, ascending by cursor. Each SUBMITTED intent among them is
+    /// moved to DELIVERED (with `intent.delivered`) in the same transaction, before it is returned.
+    async fn deliver_to_agent(
+        &self,
+        tenant: &Tenant,
+        address: &AgentAddress,
+        since: u64,
+        statuses: &[Status],
+        limit: u32,
+        now: Timestamp,
+    ) -> Result<Vec<AgentDelivery>>;
+
+    /// The poll binding's claim: up to `limit` queue items of `address` not yet handed to it,
+    /// oldest first, each delivered with a lease (SUBMITTED → DELIVERED, or a redelivery) and
+    /// marked handed in the same transaction, so concurrent claimers never get the same item.
+    async fn claim_for_agent(
+        &self,
+        tenant: &Tenant,
+        address: &AgentAddress,
+        limit: u32,
+        now: Timestamp,
+    ) -> Result<Vec<AgentDelivery>>;
+
+    /// When the earliest timer is due, across all workspaces (the scheduler's wake-up time).
+    async fn next_timer_due(&self) -> Result<Option<Timestamp>>;
+
+    /// Fires up to `limit` timers due at `now`, earliest first. Each timer is deleted and its
+    /// [`axp_core::lifecycle::Command::Fire`] applied in the same transaction, so a timer fires
+    /// once even across crashes. Returns how many were taken.
+    async fn fire_due_timers(&self, now: Timestamp, limit: u32) -> Result<u32>;
+
+    /// The agents (service accounts) of the workspace, oldest first, at most `limit`.
+    async fn list_agents(&self, tenant: &Tenant, limit: u32) -> Result<Vec<ServiceAccountRecord>>;
+
+    /// Sets the delivery binding of the agent with `address`. Errors: [`Error::NotFound`].
+    async fn set_agent_binding(
+        &self,
+        tenant: &Tenant,
+        address: &AgentAddress,
+        binding: BindingUpdate,
+        now: Timestamp,
+    ) -> Result<ServiceAccountRecord>;
+
+    /// Takes up to `limit` push deliveries due at `now` (pending and due, or claimed by an
+    /// attempt that never reported back before `claim_until` of its claim), marks them
+    /// delivering until `claim_until`, and returns what to send. Agent pushes whose intent
+    /// ended meanwhile are marked failed instead. Across all workspaces (the dispatcher's).
+    async fn claim_due_deliveries(
+        &self,
+        now: Timestamp,
+        claim_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<PushJob>>;
+
+    /// When the earliest pending delivery is due.
+    async fn next_delivery_due(&self) -> Result<Option<Timestamp>>;
+
+    /// Records an attempt and its consequences in one transaction: a delivered agent push
+    /// delivers the intent (with a lease; an inline result completes it), a failed one counts a
+    /// delivery attempt of the intent (`intent.delivery_failed` once `max_delivery_attempts` is
+    /// spent); the delivery is retried at `retry_at` or dead-lettered.
+    async fn record_attempt(
+        &self,
+        workspace: axp_core::WorkspaceId,
+        delivery_id: uuid::Uuid,
+        report: AttemptReport,
+    ) -> Result<()>;
+
+    /// Deliveries of the workspace, newest first, optionally only those in `status`.
+    async fn list_deliveries(
+        &self,
+        tenant: &Tenant,
+        status: Option<axp_core::delivery::DeliveryStatus>,
+        limit: u32,
+    ) -> Result<Vec<axp_core::delivery::Delivery>>;
+
+    /// One delivery. Errors: [`Error::NotFound`].
+    async fn get_delivery(&self, tenant: &Tenant, id: uuid::Uuid) -> Result<axp_core::delivery::Delivery>;
+
+    /// Replays a dead-lettered (or failed) delivery as a new pending delivery linked to it, with
+    /// the same body and `message_id`. Errors: [`Error::NotFound`]; [`Error::Conflict`] when it
+    /// is still pending or delivering, or its intent has ended.
+    async fn replay_delivery(
+        &self,
+        tenant: &Tenant,
+        id: uuid::Uuid,
+        now: Timestamp,
+    ) -> Result<axp_core::delivery::Delivery>;
+
+    /// Creates or updates a webhook subscription; the key is (owner, callback URL), and
+    /// upserting a revoked one reactivates it (contract §5.4).
+    async fn upsert_subscription(
+        &self,
+        tenant: &Tenant,
+        subscription: NewSubscription,
+        now: Timestamp,
+    ) -> Result<Subscription>;
+
+    /// The subscriptions of `owner`, active ones only unless `include_inactive`.
+    async fn list_subscriptions(
+        &self,
+        tenant: &Tenant,
+        owner: &str,
+        include_inactive: bool,
+    ) -> Result<Vec<Subscription>>;
+
+    /// Revokes a subscription of `owner` (idempotent). Errors: [`Error::NotFound`].
+    async fn revoke_subscription(
+        &self,
+        tenant: &Tenant,
+        owner: &str,
+        id: uuid::Uuid,
+        now: Timestamp,
+    ) -> Result<Subscription>;
+
+    /// Records `event` and queues a delivery of it to every active subscription of its owner
+    /// that names its type.
+    async fn publish_event(&self, tenant: &Tenant, event: WebhookEvent) -> Result<EventCounters>;
+
+    /// Queues `owner`'s event `id` again to its matching active subscriptions. Errors:
+    /// [`Error::NotFound`].
+    async fn replay_event(
+        &self,
+        tenant: &Tenant,
+        owner: &str,
+        id: uuid::Uuid,
+        now: Timestamp,
+    ) -> Result<(WebhookEvent, EventCounters)>;
+
+    /// The threads `owner` can see, newest change first, at most `limit`; with `status`, only
+    /// those in it among the 500 most recently changed.
+    async fn list_threads(
+        &self,
+        tenant: &Tenant,
+        owner: &str,
+        status: Option<ThreadStatus>,
+        limit: u32,
+    ) -> Result<Vec<Thread>>;
+
+    /// One thread as `owner` sees it. Errors: [`Error::NotFound`] when it does not exist or
+    /// `owner` cannot see it.
+    async fn get_thread(&self, tenant: &Tenant, owner: &str, thread: IntentId) -> Result<Thread>;
+
+    /// `owner`'s threads changed after cursor `after` (0: from the start), oldest change first,
+    /// at most `limit`, each with its cursor; and whether more remain. A thread appears once,
+    /// at its latest change.
+    async fn thread_changes(
+        &self,
+        tenant: &Tenant,
+        owner: &str,
+        after: u64,
+        limit: u32,
+    ) -> Result<(Vec<(u64, Thread)>, bool)>;
+
+    /// `owner` acts on a thread they can see (§5.1): reply, delegate, approve/reject (answering
+    /// an open human task), read, delete messages. Returns the thread after it and the ids of
+    /// the messages deleted. Errors: [`Error::NotFound`]; [`Error::Lifecycle`] when a decision
+    /// is not a valid `task_result` (nothing written).
+    async fn act_on_thread(
+        &self,
+        tenant: &Tenant,
+        owner: &str,
+        thread: IntentId,
+        action: ThreadAction,
+        now: Timestamp,
+    ) -> Result<(Thread, Vec<String>)>;
+
+    /// Records an approval decision (§5.2, upsert): a new id is recorded (and, when it is an
+    /// intent waiting for a person, answers that task); the same decision again returns the
+    /// first record; a different one is [`Error::Conflict`].
+    async fn decide_approval(
+        &self,
+        tenant: &Tenant,
+        id: uuid::Uuid,
+        approve: bool,
+        comment: Option<String>,
+        actor: &str,
+        now: Timestamp,
+    ) -> Result<Approval>;
+
+    /// Intent types scenarios registered in the workspace.
+    async fn intent_types(&self, tenant: &Tenant) -> Result<Vec<String>>;
+}

@@ -1,0 +1,383 @@
+//! Values passed to and returned by [`crate::Store`].
+
+use axp_core::address::AddressScope;
+use axp_core::api::{ApiKey, ApplyScenarioResponse, CreateIntentResponse, ProvisionedAgent, ServiceAccount};
+use axp_core::ids::{ApiKeyId, IntentId, OrgId, ServiceAccountId, WorkspaceId};
+use axp_core::lifecycle::Outcome;
+use axp_core::scenario::PlannedAgent;
+use axp_core::{AgentAddress, Intent, IntentEvent, Status, Timestamp};
+use sha2::{Digest, Sha256};
+
+use crate::auth::NewApiKey;
+
+/// A service account as stored (the wire type; `address` mirrors `agent_address`).
+pub type ServiceAccountRecord = ServiceAccount;
+
+/// An API key as stored (the wire type, `token` always `None`).
+pub type ApiKeyRecord = ApiKey;
+
+/// The workspace a call acts in. Every store call is scoped by it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tenant {
+    /// Organization id.
+    pub org_id: OrgId,
+    /// Workspace id: the tenancy boundary.
+    pub workspace_id: WorkspaceId,
+    /// Organization slug (first segment of canonical addresses).
+    pub org_slug: String,
+    /// Workspace slug (second segment).
+    pub workspace_slug: String,
+}
+
+impl Tenant {
+    /// The scope bare agent addresses are made absolute against (§2.1).
+    pub fn scope(&self) -> AddressScope<'_> {
+        AddressScope { org_slug: &self.org_slug, workspace_slug: &self.workspace_slug }
+    }
+}
+
+/// Who is calling: the service account behind an API key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Principal {
+    /// Its workspace.
+    pub tenant: Tenant,
+    /// Its service account.
+    pub service_account_id: ServiceAccountId,
+    /// The key used.
+    pub key_id: ApiKeyId,
+    /// Its agent address: the `from_agent` of what it creates (§2.3).
+    pub agent_address: AgentAddress,
+}
+
+/// A new organization/workspace with its admin service account and first key.
+#[derive(Clone, Debug)]
+pub struct TenantSpec {
+    /// Organization slug, e.g. `default`.
+    pub org_slug: String,
+    /// Workspace slug, e.g. `default`.
+    pub workspace_slug: String,
+    /// The admin service account (its agent address must already be normalised).
+    pub admin: NewServiceAccount,
+    /// Its key.
+    pub key: NewApiKey,
+}
+
+/// A service account about to be created.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewServiceAccount {
+    /// Its id.
+    pub id: ServiceAccountId,
+    /// Unique name in the workspace.
+    pub name: String,
+    /// Display name.
+    pub display_name: String,
+    /// Free text.
+    pub description: Option<String>,
+    /// Unique agent address in the workspace.
+    pub agent_address: AgentAddress,
+    /// `stream`, `poll`, `http`, `inbox` or `internal`.
+    pub delivery_mode: String,
+    /// Seconds to acknowledge a delivery (unset: the default of 60).
+    pub lease_seconds: Option<u32>,
+    /// For the `http` binding: where intents are POSTed and the signing secret.
+    pub push: Option<PushEndpoint>,
+    /// Creator (service account id or `bootstrap`).
+    pub created_by: String,
+    /// Creation time.
+    pub created_at: Timestamp,
+}
+
+/// An idempotency key presented with a write (contract §1.8).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdempotencyClaim {
+    /// The caller (the key's service account): keys are scoped per caller.
+    pub caller: ServiceAccountId,
+    /// Method + route template, e.g. `POST /v1/intents`.
+    pub route: String,
+    /// The key, 1 to 255 characters.
+    pub key: String,
+    /// SHA-256 (hex) of the canonical request: see [`fingerprint`].
+    pub fingerprint: String,
+    /// When the record stops counting (at least 24 h after `now`).
+    pub expires_at: Timestamp,
+    /// Now.
+    pub now: Timestamp,
+}
+
+/// Fingerprint of a request for idempotency (§1.8): SHA-256 over the canonical JSON of the body
+/// (serde_json sorts object keys) and the `owner_agent` query, hex.
+pub fn fingerprint(body: &serde_json::Value, owner_agent: Option<&str>) -> String {
+    let mut h = Sha256::new();
+    h.update(serde_json::to_vec(body).unwrap_or_default());
+    h.update([0]);
+    h.update(owner_agent.unwrap_or("").as_bytes());
+    hex::encode(h.finalize())
+}
+
+/// Result of a write that may have been an idempotent replay.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Created {
+    /// The intent created (or created by the original request).
+    pub intent_id: IntentId,
+    /// The exact response body to send (stored, for replays).
+    pub response_body: String,
+    /// True when nothing was written and the stored response is replayed.
+    pub replayed: bool,
+}
+
+impl Created {
+    /// The response body of a fresh `POST /v1/intents` (§4.2).
+    pub fn create_response(intent: &Intent) -> String {
+        serde_json::to_string(&CreateIntentResponse {
+            ok: true,
+            intent_id: intent.intent_id,
+            status: intent.status,
+            created_at: intent.created_at,
+        })
+        .unwrap_or_default()
+    }
+}
+
+/// One agent of a scenario being applied.
+#[derive(Clone, Debug)]
+pub struct ScenarioAgent {
+    /// What the bundle says.
+    pub planned: PlannedAgent,
+    /// The account to create if no agent has the address and `create_if_missing` is set.
+    pub account: NewServiceAccount,
+    /// Its key and token (the token goes into the response only if the account is created).
+    pub key: (String, NewApiKey),
+}
+
+/// A compiled scenario ready to commit.
+#[derive(Clone, Debug)]
+pub struct ScenarioWrite {
+    /// Scenario id.
+    pub scenario_id: String,
+    /// Compile id.
+    pub compile_id: String,
+    /// Agents to resolve or create.
+    pub agents: Vec<ScenarioAgent>,
+    /// The intent (from `NewIntent::into_intent`).
+    pub intent: Intent,
+    /// Its first events.
+    pub events: Vec<IntentEvent>,
+}
+
+impl ScenarioWrite {
+    /// The apply response (§4.13) given which agents were created. `with_keys` includes each new
+    /// agent's token; stored replays leave the tokens out, so secrets never rest in the
+    /// idempotency table.
+    pub fn response(
+        &self,
+        created: &[Option<ServiceAccountId>],
+        with_keys: bool,
+        idempotent: bool,
+    ) -> ApplyScenarioResponse {
+        let agents: Vec<ProvisionedAgent> = self
+            .agents
+            .iter()
+            .zip(created)
+            .map(|(a, created)| ProvisionedAgent {
+                role: a.planned.role.clone(),
+                address: a.planned.address.to_string(),
+                created: created.is_some(),
+                service_account_id: *created,
+                api_key: created.filter(|_| with_keys).map(|_| a.key.0.clone()),
+                delivery_mode: a.account.delivery_mode.clone(),
+                delivery_config: created.and(a.account.push.as_ref()).map(|push| {
+                    let mut config = serde_json::Map::new();
+                    config.insert("url".into(), serde_json::Value::String(push.url.clone()));
+                    if with_keys {
+                        config.insert("secret".into(), serde_json::Value::String(push.secret.clone()));
+                    }
+                    config
+                }),
+            })
+            .collect();
+        ApplyScenarioResponse {
+            ok: true,
+            intent_id: self.intent.intent_id,
+            scenario_id: self.scenario_id.clone(),
+            status: self.intent.status,
+            compile_id: self.compile_id.clone(),
+            workflow_compile_id: self.compile_id.clone(),
+            agents: agents.clone(),
+            agents_provisioned: agents,
+            pending_with: self.intent.to_agent.clone(),
+            deadline_at: self.intent.deadline_at,
+            created_at: self.intent.created_at,
+            idempotent,
+        }
+    }
+}
+
+/// Which intents [`crate::Store::list_intents`] returns.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct IntentFilter {
+    /// Only these statuses (empty: any).
+    pub statuses: Vec<Status>,
+    /// Only intents to this address.
+    pub to_agent: Option<String>,
+    /// Only intents created at or before this instant.
+    pub created_before: Option<Timestamp>,
+    /// At most this many (1 to 500).
+    pub limit: u32,
+}
+
+/// What [`crate::Store::execute`] did.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Executed {
+    /// The intent after the command.
+    pub intent: Intent,
+    /// The decision, with the events appended.
+    pub outcome: Outcome,
+    /// Set when the command ended the intent and it has a `reply_to`: the completion message
+    /// recorded for that owner (§4.6).
+    pub completion: Option<CompletionDelivery>,
+    /// The response body to send (stored with an idempotency record, for replays).
+    pub response_body: String,
+    /// True when nothing was run and the stored response of an earlier identical call is
+    /// replayed; `intent` is then the current state and `outcome` is empty.
+    pub replayed: bool,
+}
+
+/// A completion recorded for an intent's `reply_to` (§4.6).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CompletionDelivery {
+    /// The owner it was delivered to.
+    pub reply_to: String,
+    /// The message id.
+    pub message_id: uuid::Uuid,
+}
+
+/// What changed in a commit, for waking streams.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Topic {
+    /// An intent got new events.
+    Intent(IntentId),
+    /// An agent's queue got new items.
+    Agent(WorkspaceId, String),
+    /// A timer was scheduled: the scheduler recomputes when to wake.
+    Timers,
+    /// A push delivery became due or recorded an attempt: the dispatcher recomputes when to
+    /// wake.
+    Deliveries,
+}
+
+/// Told after every commit which topics changed. Must not block.
+pub trait CommitListener: Send + Sync + 'static {
+    /// Called once per committed transaction batch.
+    fn committed(&self, topics: &[Topic]);
+}
+
+/// A listener that ignores commits (tools and tests that need no wake-ups).
+pub struct NoListener;
+
+impl CommitListener for NoListener {
+    fn committed(&self, _topics: &[Topic]) {}
+}
+
+/// The endpoint of an agent with the `http` binding.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PushEndpoint {
+    /// Where intents are POSTed (already checked against the outbound policy).
+    pub url: String,
+    /// The signing secret (`whsec_…`); stored apart from the account and never shown again.
+    pub secret: String,
+}
+
+/// A delivery binding to set on an agent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BindingUpdate {
+    /// `stream`, `poll`, `http`, `inbox` or `internal`.
+    pub delivery_mode: String,
+    /// Required for `http`, absent otherwise.
+    pub push: Option<PushEndpoint>,
+    /// Seconds to acknowledge a delivery.
+    pub lease_seconds: Option<u32>,
+}
+
+/// One attempt for the dispatcher to make, taken by [`crate::Store::claim_due_deliveries`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PushJob {
+    /// The delivery's workspace.
+    pub workspace_id: axp_core::WorkspaceId,
+    /// The delivery.
+    pub delivery_id: uuid::Uuid,
+    /// Agent push or webhook.
+    pub kind: axp_core::delivery::DeliveryKind,
+    /// `webhook-id`: stable across attempts and replays.
+    pub message_id: String,
+    /// Where to POST.
+    pub url: String,
+    /// The signing secret.
+    pub secret: String,
+    /// The exact JSON body to POST and sign.
+    pub body: String,
+    /// This attempt's number (1 for the first).
+    pub attempt: u32,
+}
+
+/// How an attempt went, as the dispatcher reports it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AttemptReport {
+    /// The attempt, with its status code or error.
+    pub attempt: axp_core::delivery::DeliveryAttempt,
+    /// True for a 2xx answer.
+    pub delivered: bool,
+    /// For a failure: when to try again, or `None` to dead-letter (the schedule is spent).
+    pub retry_at: Option<Timestamp>,
+    /// An agent's 2xx answer carrying `{"result": …}`: completes the intent inline.
+    pub inline_result: Option<serde_json::Value>,
+    /// Now.
+    pub now: Timestamp,
+}
+
+/// A webhook subscription to create or update (contract §5.4).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewSubscription {
+    /// Whose events (already normalised).
+    pub owner_agent: String,
+    /// Where to POST (already checked against the outbound policy).
+    pub callback_url: String,
+    /// Event types, 1 to 32.
+    pub event_types: Vec<String>,
+    /// A secret given by the caller; `None` keeps the existing one (or uses `new_secret`).
+    pub secret: Option<String>,
+    /// The secret of a subscription created without one.
+    pub new_secret: String,
+    /// Whether it receives events.
+    pub active: bool,
+    /// Free text.
+    pub description: Option<String>,
+}
+
+impl TenantSpec {
+    /// A tenant `org_slug`/`workspace_slug` whose admin is service account `admin`
+    /// (`agent://{org}/{ws}/admin`) with a new key; returns the spec and the key's token (shown
+    /// once). `created_by` records who made it (`bootstrap`, `test`, …).
+    pub fn with_admin(
+        org_slug: &str,
+        workspace_slug: &str,
+        created_by: &str,
+        now: Timestamp,
+    ) -> Result<(Self, String), axp_core::address::AddressError> {
+        let scope = AddressScope { org_slug, workspace_slug };
+        let id = ServiceAccountId::new();
+        let (token, key) = crate::auth::generate_api_key(id, now, None);
+        let admin = NewServiceAccount {
+            id,
+            name: "admin".into(),
+            display_name: "admin".into(),
+            description: None,
+            agent_address: AgentAddress::parse("admin", &scope)?,
+            delivery_mode: "stream".into(),
+            lease_seconds: None,
+            push: None,
+            created_by: created_by.into(),
+            created_at: now,
+        };
+        Ok((Self { org_slug: org_slug.into(), workspace_slug: workspace_slug.into(), admin, key }, token))
+    }
+}

@@ -1,0 +1,158 @@
+//! `axp serve`: the server, and `axp migrate`. Their flags and stdout lines are a contract with
+//! scripts and tests (`crates/axp/tests/crash.rs`, `tests/sdk-python`, `bench/`): keep them as
+//! they are.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use axp_server::{Config, Options, Role, Server};
+
+/// `axp serve` options.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, env = "AXP_LISTEN", default_value = "127.0.0.1:7420")]
+    pub listen: String,
+    /// Directory for the database and admin.key.
+    #[arg(long, env = "AXP_DATA_DIR", default_value = "./axp-data")]
+    pub data_dir: PathBuf,
+    /// PostgreSQL database shared by every replica (postgres://user@host:5432/db) instead of
+    /// SQLite in --data-dir [env: AXP_DATABASE_URL, else DATABASE_URL].
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
+    /// What this replica runs: `api` (HTTP API only), `engine` (timers, leases, pushes; only
+    /// /health and /ready), or `all`.
+    #[arg(long, env = "AXP_ROLE", default_value = "all", value_parser = parse_role)]
+    pub role: Role,
+    /// Do not apply pending PostgreSQL migrations at start; refuse to start if any is pending
+    /// (run `axp migrate` first).
+    #[arg(long, env = "AXP_NO_MIGRATE")]
+    pub no_migrate: bool,
+}
+
+/// `axp migrate` options.
+#[derive(clap::Args, Debug)]
+pub struct MigrateArgs {
+    /// The PostgreSQL database to migrate [env: AXP_DATABASE_URL, else DATABASE_URL].
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    s.parse()
+}
+
+/// `--database-url`, else `AXP_DATABASE_URL`, else a `DATABASE_URL` that names PostgreSQL.
+fn database_url(flag: Option<String>) -> Option<String> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    flag.or_else(|| var("AXP_DATABASE_URL")).or_else(|| {
+        var("DATABASE_URL").filter(|u| u.starts_with("postgres://") || u.starts_with("postgresql://"))
+    })
+}
+
+fn init_tracing() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,axp=info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+fn block_on(f: impl std::future::Future<Output = anyhow::Result<()>>) -> ExitCode {
+    let result = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")
+        .and_then(|runtime| runtime.block_on(f));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("Error: {e:?}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs the server until SIGINT or SIGTERM; exit code 1 when it cannot start or fails.
+pub fn main(args: Args) -> ExitCode {
+    init_tracing();
+    block_on(serve(args))
+}
+
+/// `axp migrate`: applies pending PostgreSQL migrations and exits (0 when the schema is
+/// current). SQLite databases migrate themselves when `axp serve` opens them.
+pub fn migrate_main(args: MigrateArgs) -> ExitCode {
+    init_tracing();
+    let Some(url) = database_url(args.database_url) else {
+        eprintln!(
+            "Error: no database: give --database-url postgres://… (SQLite migrates itself when `axp serve` starts)"
+        );
+        return ExitCode::from(2);
+    };
+    block_on(async move {
+        let applied = axp_server::migrate_database(&url).await?;
+        if applied.is_empty() {
+            println!("the database schema is up to date");
+        } else {
+            println!("applied migrations {applied:?}");
+        }
+        Ok(())
+    })
+}
+
+async fn serve(args: Args) -> anyhow::Result<()> {
+    let mut options = Options::from_env()?;
+    options.database_url = database_url(args.database_url);
+    options.role = args.role;
+    options.postgres.migrate = !args.no_migrate;
+    let server = Server::build_with(Config { listen: args.listen, data_dir: args.data_dir }, options).await?;
+    let mut stdout = std::io::stdout().lock();
+    if let Some(boot) = server.bootstrapped() {
+        writeln!(
+            stdout,
+            "axp admin API key (shown once; saved to {}): {}",
+            boot.key_file.display(),
+            boot.api_key
+        )?;
+    }
+    let url = format!("http://{}", server.local_addr());
+    writeln!(stdout, "axp listening on {url}")?;
+    stdout.flush()?;
+    drop(stdout);
+    tracing::info!(%url, "axp listening");
+    server.run_until(shutdown_signal()).await?;
+    tracing::info!("axp stopped");
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for SIGINT");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down");
+}
