@@ -5,6 +5,10 @@
 //! once: nothing sleeps waiting for startup. Tests talk to it through `axp-client` (the SDK is
 //! exercised on every run) and reach the store directly only to set up what the API cannot,
 //! such as a second tenant.
+//!
+//! With `AXP_TEST_BACKEND=postgres` (and `AXP_TEST_DATABASE_URL` naming a server tests may create
+//! databases on) every server runs on its own fresh PostgreSQL database instead of SQLite, so
+//! the same end-to-end tests cover both stores; the database is dropped with the server.
 
 pub mod receiver;
 
@@ -17,6 +21,7 @@ use axp_engine::{Clock, SystemClock};
 use axp_server::{AppState, Config, Options, Server};
 
 use axp_store::{Principal, TenantSpec};
+use axp_store_postgres::testdb::{self, TestDatabase};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -32,6 +37,8 @@ pub struct TestServer {
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<anyhow::Result<()>>>,
     _dir: tempfile::TempDir,
+    /// The PostgreSQL database under `AXP_TEST_BACKEND=postgres`; dropped after the server.
+    database: Option<Arc<TestDatabase>>,
 }
 
 impl TestServer {
@@ -47,8 +54,16 @@ impl TestServer {
     }
 
     /// Starts a server with explicit options (clock, push schedule, outbound allow-list).
-    pub async fn spawn_with(options: Options) -> Self {
+    pub async fn spawn_with(mut options: Options) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
+        let database = match (postgres_backend(), &options.database_url) {
+            (Some(server_url), None) => {
+                let db = TestDatabase::create(&server_url).await.expect("create a test database");
+                options.database_url = Some(db.url.clone());
+                Some(Arc::new(db))
+            }
+            _ => None,
+        };
         let (server, state) = Self::build(dir.path(), options).await;
         let boot = server.bootstrapped().cloned().expect("a fresh data dir bootstraps");
         let (stop, task) = Self::run(server);
@@ -60,6 +75,7 @@ impl TestServer {
             stop: Some(stop),
             task: Some(task),
             _dir: dir,
+            database,
         }
     }
 
@@ -100,6 +116,7 @@ impl TestServer {
             stop: Some(stop),
             task: Some(task),
             _dir: dir,
+            database: self.database.clone(),
         }
     }
 
@@ -156,6 +173,21 @@ impl TestServer {
         if let Some(task) = self.task.take() {
             task.await.expect("server task").expect("server ran cleanly");
         }
+    }
+}
+
+/// The PostgreSQL server to run test servers on, when `AXP_TEST_BACKEND=postgres`.
+///
+/// # Panics
+/// When `AXP_TEST_BACKEND` names something else, or `postgres` without `AXP_TEST_DATABASE_URL`:
+/// a misconfigured run must not pass quietly on SQLite.
+fn postgres_backend() -> Option<String> {
+    match std::env::var("AXP_TEST_BACKEND").ok().as_deref().map(str::trim) {
+        None | Some("" | "sqlite") => None,
+        Some("postgres") => {
+            Some(testdb::server_url().expect("AXP_TEST_BACKEND=postgres needs AXP_TEST_DATABASE_URL"))
+        }
+        Some(other) => panic!("AXP_TEST_BACKEND={other:?}: expected sqlite or postgres"),
     }
 }
 

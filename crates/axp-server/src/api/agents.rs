@@ -204,12 +204,16 @@ async fn claim_intents(
     loop {
         subscription.mark_seen();
         let claimed = state.store.claim_for_agent(&tenant, &address, limit, state.clock.now()).await?;
-        if !claimed.is_empty() || tokio::time::Instant::now() >= deadline {
+        let now = tokio::time::Instant::now();
+        if !claimed.is_empty() || now >= deadline {
             return Ok(Json(json!({"ok": true, "intents": claimed})));
         }
+        // With a shared database a wake-up can be lost (a dropped LISTEN connection): re-read
+        // every `poll_interval` as SSE streams do, so a waiting claim never sleeps it out.
+        let wake = state.options.poll_interval.map_or(deadline, |every| deadline.min(now + every));
         tokio::select! {
             () = subscription.changed() => {}
-            () = tokio::time::sleep_until(deadline) => {}
+            () = tokio::time::sleep_until(wake) => {}
             () = state.shutdown.cancelled() => return Ok(Json(json!({"ok": true, "intents": []}))),
         }
     }
