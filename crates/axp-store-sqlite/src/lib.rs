@@ -8,10 +8,15 @@
 //! does not disturb the others.
 //!
 //! Reads go to a small pool of read-only connections on blocking threads; WAL lets them run
-//! beside the writer.
+//! beside the writer. WAL checkpoints run on a thread of their own (`checkpoint.rs`), never in a
+//! commit. Authentication is answered from an in-process cache that the writer invalidates
+//! whenever a key or a service account changes (`principals.rs`).
 //!
 //! This crate holds all of axp's SQLite SQL; nothing else may.
 
+mod checkpoint;
+mod counters;
+mod principals;
 mod rows;
 mod schema;
 mod store;

@@ -225,30 +225,36 @@ fn parse<T: std::str::FromStr>(s: String) -> rusqlite::Result<T> {
     s.parse().map_err(|_| rusqlite::Error::InvalidColumnType(0, s, rusqlite::types::Type::Text))
 }
 
-/// The principal behind an active, unexpired key.
-pub(crate) fn principal(conn: &Connection, hash: &[u8; 32], now: Timestamp) -> Result<Option<Principal>> {
-    conn.query_row(
-        "SELECT w.org_id, w.workspace_id, o.slug, w.slug, k.service_account_id, k.key_id, s.agent_address
+/// The principal behind an active, unexpired key, with the key's expiry (`None`: never).
+pub(crate) fn principal(
+    conn: &Connection,
+    hash: &[u8; 32],
+    now: Timestamp,
+) -> Result<Option<(Principal, Option<Timestamp>)>> {
+    conn.prepare_cached(
+        "SELECT w.org_id, w.workspace_id, o.slug, w.slug, k.service_account_id, k.key_id, s.agent_address,
+                k.expires_at
            FROM api_keys k
            JOIN workspaces w ON w.workspace_id = k.workspace_id
            JOIN orgs o ON o.org_id = w.org_id
            JOIN service_accounts s ON s.workspace_id = k.workspace_id AND s.service_account_id = k.service_account_id
           WHERE k.key_hash = ?1 AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > ?2)",
-        params![hash.as_slice(), now.as_millis()],
-        |r| {
-            Ok(Principal {
-                tenant: Tenant {
-                    org_id: OrgId(parse(r.get(0)?)?),
-                    workspace_id: WorkspaceId(parse(r.get(1)?)?),
-                    org_slug: r.get(2)?,
-                    workspace_slug: r.get(3)?,
-                },
-                service_account_id: ServiceAccountId(parse(r.get(4)?)?),
-                key_id: axp_core::ApiKeyId(parse(r.get(5)?)?),
-                agent_address: AgentAddress::from_trusted(r.get(6)?),
-            })
-        },
     )
+    .map_err(db)?
+    .query_row(params![hash.as_slice(), now.as_millis()], |r| {
+        let principal = Principal {
+            tenant: Tenant {
+                org_id: OrgId(parse(r.get(0)?)?),
+                workspace_id: WorkspaceId(parse(r.get(1)?)?),
+                org_slug: r.get(2)?,
+                workspace_slug: r.get(3)?,
+            },
+            service_account_id: ServiceAccountId(parse(r.get(4)?)?),
+            key_id: axp_core::ApiKeyId(parse(r.get(5)?)?),
+            agent_address: AgentAddress::from_trusted(r.get(6)?),
+        };
+        Ok((principal, r.get::<_, Option<i64>>(7)?.map(Timestamp::from_millis)))
+    })
     .optional()
     .map_err(db)
 }
@@ -265,7 +271,8 @@ pub(crate) fn intent(conn: &Connection, ws: WorkspaceId, id: IntentId) -> Result
         .transpose()
 }
 
-pub(crate) fn insert_intent(conn: &Connection, ws: WorkspaceId, intent: &Intent) -> Result<()> {
+/// Inserts a new intent; `body` is `intent` serialized (see [`IntentRows`]).
+pub(crate) fn insert_intent(conn: &Connection, ws: WorkspaceId, intent: &Intent, body: &str) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO intents (workspace_id, intent_id, status, to_agent, created_at, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )
@@ -276,10 +283,28 @@ pub(crate) fn insert_intent(conn: &Connection, ws: WorkspaceId, intent: &Intent)
         intent.status.as_str(),
         intent.to_agent,
         intent.created_at.as_millis(),
-        to_json(intent)?
+        body
     ])
     .map_err(db)?;
     Ok(())
+}
+
+/// A new intent's row bodies, serialized before its writer job is queued, so the JSON work
+/// happens on the caller's thread and not on the (serial) writer thread.
+pub(crate) struct IntentRows {
+    /// The intent's body.
+    pub(crate) intent: String,
+    /// Each event's body, in the order of the events.
+    pub(crate) events: Vec<String>,
+}
+
+impl IntentRows {
+    /// Serializes `intent` and `events`.
+    ///
+    /// Errors: [`Error::Internal`] if a value cannot be serialized.
+    pub(crate) fn new(intent: &Intent, events: &[IntentEvent]) -> Result<Self> {
+        Ok(Self { intent: to_json(intent)?, events: events.iter().map(to_json).collect::<Result<_>>()? })
+    }
 }
 
 pub(crate) fn update_intent(conn: &Connection, ws: WorkspaceId, intent: &Intent) -> Result<()> {
@@ -299,14 +324,25 @@ pub(crate) fn update_intent(conn: &Connection, ws: WorkspaceId, intent: &Intent)
 }
 
 pub(crate) fn insert_events(conn: &Connection, ws: WorkspaceId, events: &[IntentEvent]) -> Result<()> {
+    let bodies = events.iter().map(to_json).collect::<Result<Vec<_>>>()?;
+    insert_event_bodies(conn, ws, events, &bodies)
+}
+
+/// As [`insert_events`], with `bodies[i]` the serialized `events[i]`.
+pub(crate) fn insert_event_bodies(
+    conn: &Connection,
+    ws: WorkspaceId,
+    events: &[IntentEvent],
+    bodies: &[String],
+) -> Result<()> {
     let mut stmt = conn
         .prepare_cached(
             "INSERT INTO intent_events (workspace_id, intent_id, seq, body) VALUES (?1, ?2, ?3, ?4)",
         )
         .map_err(db)?;
     let ws = ws.to_string();
-    for e in events {
-        stmt.execute(params![ws, e.intent_id.to_string(), e.seq as i64, to_json(e)?]).map_err(db)?;
+    for (e, body) in events.iter().zip(bodies) {
+        stmt.execute(params![ws, e.intent_id.to_string(), e.seq as i64, body]).map_err(db)?;
     }
     Ok(())
 }
@@ -376,27 +412,40 @@ pub(crate) fn list_intents(conn: &Connection, ws: WorkspaceId, filter: &IntentFi
 
 // ---- agent queue ----
 
-/// Appends `intent` to the queue of its `to_agent`, at the next cursor of that agent.
+/// The highest cursor in the queue of `address` (0 when empty).
+pub(crate) fn last_cursor(conn: &Connection, ws: WorkspaceId, address: &str) -> Result<u64> {
+    conn.prepare_cached(
+        "SELECT COALESCE(MAX(cursor), 0) FROM agent_queue WHERE workspace_id = ?1 AND agent_address = ?2",
+    )
+    .map_err(db)?
+    .query_row(params![ws.to_string(), address], |r| r.get::<_, i64>(0))
+    .map(|c| c as u64)
+    .map_err(db)
+}
+
+/// Appends `intent` to the queue of its `to_agent` at `cursor` (the next one of that agent).
 pub(crate) fn enqueue(
     conn: &Connection,
     ws: WorkspaceId,
     intent: &Intent,
+    cursor: u64,
     reason: &str,
     now: Timestamp,
-) -> Result<u64> {
-    let ws = ws.to_string();
-    let next: i64 = conn
-        .prepare_cached("SELECT COALESCE(MAX(cursor), 0) + 1 FROM agent_queue WHERE workspace_id = ?1 AND agent_address = ?2")
-        .map_err(db)?
-        .query_row(params![ws, intent.to_agent], |r| r.get(0))
-        .map_err(db)?;
+) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO agent_queue (workspace_id, agent_address, cursor, intent_id, reason, queued_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )
     .map_err(db)?
-    .execute(params![ws, intent.to_agent, next, intent.intent_id.to_string(), reason, now.as_millis()])
+    .execute(params![
+        ws.to_string(),
+        intent.to_agent,
+        cursor as i64,
+        intent.intent_id.to_string(),
+        reason,
+        now.as_millis()
+    ])
     .map_err(db)?;
-    Ok(next as u64)
+    Ok(())
 }
 
 /// A queue item with its intent.
@@ -984,23 +1033,36 @@ pub(crate) fn event_counters(conn: &Connection, ws: WorkspaceId, event: uuid::Uu
 
 // ---- inbox ----
 
-/// Adds `owner` to the thread (or touches their row): the thread moves to the top of their
-/// changes feed (next per-owner `change_seq`) and is unread unless `owner` made the change.
+/// The highest `change_seq` of `owner`'s threads (0 when none).
+pub(crate) fn last_change_seq(conn: &Connection, ws: WorkspaceId, owner: &str) -> Result<u64> {
+    conn.prepare_cached(
+        "SELECT COALESCE(MAX(change_seq), 0) FROM thread_participants WHERE workspace_id = ?1 AND owner_agent = ?2",
+    )
+    .map_err(db)?
+    .query_row(params![ws.to_string(), owner], |r| r.get::<_, i64>(0))
+    .map(|s| s as u64)
+    .map_err(db)
+}
+
+/// A participant's row as [`touch_participant`] writes it.
+pub(crate) struct Touch<'a> {
+    pub(crate) owner: &'a str,
+    pub(crate) thread: IntentId,
+    pub(crate) role: &'a str,
+    /// Whether the thread becomes unread for `owner` (it stays unread if it was).
+    pub(crate) unread: bool,
+    /// `owner`'s next `change_seq`.
+    pub(crate) change_seq: u64,
+}
+
+/// Adds the owner to the thread (or touches their row): the thread moves to the top of their
+/// changes feed (`change_seq`) and is unread unless the owner made the change.
 pub(crate) fn touch_participant(
     conn: &Connection,
     ws: WorkspaceId,
-    owner: &str,
-    thread: IntentId,
-    role: &str,
-    unread: bool,
+    t: &Touch<'_>,
     now: Timestamp,
 ) -> Result<()> {
-    let ws = ws.to_string();
-    let next: i64 = conn
-        .prepare_cached("SELECT COALESCE(MAX(change_seq), 0) + 1 FROM thread_participants WHERE workspace_id = ?1 AND owner_agent = ?2")
-        .map_err(db)?
-        .query_row(params![ws, owner], |r| r.get(0))
-        .map_err(db)?;
     conn.prepare_cached(
         "INSERT INTO thread_participants (workspace_id, owner_agent, thread_id, role, change_seq, unread, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
@@ -1008,7 +1070,15 @@ pub(crate) fn touch_participant(
          DO UPDATE SET change_seq = ?5, unread = (unread OR ?6), updated_at = ?7",
     )
     .map_err(db)?
-    .execute(params![ws, owner, thread.to_string(), role, next, unread, now.as_millis()])
+    .execute(params![
+        ws.to_string(),
+        t.owner,
+        t.thread.to_string(),
+        t.role,
+        t.change_seq as i64,
+        t.unread,
+        now.as_millis()
+    ])
     .map_err(db)?;
     Ok(())
 }

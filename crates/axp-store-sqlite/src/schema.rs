@@ -15,12 +15,18 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0005_inbox.sql"),
 ];
 
-/// Settings for the write connection: WAL, fsync on every commit (`synchronous=FULL`), and a
-/// busy timeout so a checkpointing reader never fails a write outright.
+/// Prepared statements each connection keeps (every statement the writer runs, with room).
+const STATEMENT_CACHE: usize = 128;
+
+/// Settings for the write connection: WAL, fsync on every commit (`synchronous=FULL`), a busy
+/// timeout so a checkpoint never fails a write outright, and no automatic checkpoints: they run
+/// on their own thread (`checkpoint.rs`), not inside a commit.
 pub(crate) fn configure_writer(conn: &Connection) -> Result<()> {
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     conn.execute_batch(
         "PRAGMA journal_mode = WAL;
          PRAGMA synchronous = FULL;
+         PRAGMA wal_autocheckpoint = 0;
          PRAGMA foreign_keys = ON;
          PRAGMA busy_timeout = 5000;
          PRAGMA temp_store = MEMORY;",
@@ -29,6 +35,7 @@ pub(crate) fn configure_writer(conn: &Connection) -> Result<()> {
 
 /// Settings for read connections: read-only, so a bug can never write around the writer.
 pub(crate) fn configure_reader(conn: &Connection) -> Result<()> {
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     conn.execute_batch(
         "PRAGMA query_only = ON;
          PRAGMA busy_timeout = 5000;

@@ -20,7 +20,9 @@ use axp_store::{
 use r2d2_sqlite::SqliteConnectionManager;
 use r2d2_sqlite::rusqlite::Connection;
 
-use crate::rows::{self, db};
+use crate::checkpoint::Checkpointer;
+use crate::principals::Principals;
+use crate::rows::{self, IntentRows, db};
 use crate::schema;
 use crate::writer::{WriteCtx, Writer};
 
@@ -35,6 +37,8 @@ const READERS: u32 = 8;
 pub struct SqliteStore {
     writer: Writer,
     readers: r2d2::Pool<SqliteConnectionManager>,
+    /// Who each recently seen key stands for; the writer invalidates it.
+    principals: Arc<Principals>,
 }
 
 impl SqliteStore {
@@ -47,14 +51,17 @@ impl SqliteStore {
             .map_err(|e| Error::Unavailable(format!("open {}: {e}", path.display())))?;
         schema::configure_writer(&conn).map_err(db)?;
         schema::migrate(&mut conn).map_err(db)?;
-        let writer = Writer::spawn(conn, listener).map_err(|e| Error::Unavailable(e.to_string()))?;
+        let checkpointer = Checkpointer::start(path)?;
+        let principals = Arc::new(Principals::default());
+        let writer = Writer::spawn(conn, listener, principals.clone(), checkpointer)
+            .map_err(|e| Error::Unavailable(e.to_string()))?;
         let manager = SqliteConnectionManager::file(path).with_init(|c| schema::configure_reader(c));
         let readers = r2d2::Pool::builder()
             .max_size(READERS)
             .min_idle(Some(1))
             .build(manager)
             .map_err(|e| Error::Unavailable(e.to_string()))?;
-        Ok(Self { writer, readers })
+        Ok(Self { writer, readers, principals })
     }
 
     /// Runs `f` on a read connection on a blocking thread.
@@ -96,15 +103,17 @@ fn create_tenant_in(conn: &Connection, spec: &TenantSpec) -> Result<Principal> {
 /// Writes a new intent with its events and initial timers, queues it for its agent unless it
 /// waits for a person, and announces the topics.
 /// Returns the intent as it stands after routing.
+/// `serialized` holds `intent` and `events` as JSON.
 fn insert_new_intent(
     ctx: &mut WriteCtx<'_>,
     tenant: &Tenant,
     intent: &Intent,
     events: &[IntentEvent],
+    serialized: &IntentRows,
 ) -> Result<Intent> {
     let ws = tenant.workspace_id;
-    rows::insert_intent(ctx.conn, ws, intent)?;
-    rows::insert_events(ctx.conn, ws, events)?;
+    rows::insert_intent(ctx.conn, ws, intent, &serialized.intent)?;
+    rows::insert_event_bodies(ctx.conn, ws, events, &serialized.events)?;
     ctx.topics.push(Topic::Intent(intent.intent_id));
     announce(ctx, ws, intent, events, true, intent.created_at)?;
     let timers = lifecycle::initial_timers(intent);
@@ -151,7 +160,10 @@ fn route(
         return Ok(Some(routed));
     }
 
-    let cursor = rows::enqueue(ctx.conn, ws, intent, reason, now)?;
+    let conn = ctx.conn;
+    let cursor =
+        ctx.counters.cursors.next(ws, &intent.to_agent, || rows::last_cursor(conn, ws, &intent.to_agent))?;
+    rows::enqueue(conn, ws, intent, cursor, reason, now)?;
     ctx.topics.push(Topic::Agent(ws, intent.to_agent.clone()));
     let Some(agent) = agent else { return Ok(None) };
 
@@ -252,6 +264,22 @@ fn notify(
     Ok(())
 }
 
+/// Adds `owner` to `thread` or touches their row, at their next `change_seq`
+/// ([`rows::touch_participant`]).
+fn touch(
+    ctx: &mut WriteCtx<'_>,
+    ws: WorkspaceId,
+    owner: &str,
+    thread: IntentId,
+    role: &str,
+    unread: bool,
+    now: Timestamp,
+) -> Result<()> {
+    let conn = ctx.conn;
+    let change_seq = ctx.counters.change_seqs.next(ws, owner, || rows::last_change_seq(conn, ws, owner))?;
+    rows::touch_participant(conn, ws, &rows::Touch { owner, thread, role, unread, change_seq }, now)
+}
+
 /// After `intent` changed with `events`: keeps its thread current (sender and target join;
 /// every participant's changes feed moves; unread for all but the actor), and sends the
 /// lifecycle events and `inbox.thread_created` / `inbox.thread_updated` to the participants'
@@ -276,7 +304,7 @@ fn announce(
         }
     }
     for (owner, role) in &owners {
-        rows::touch_participant(ctx.conn, ws, owner, intent.intent_id, role, *owner != last.actor, now)?;
+        touch(ctx, ws, owner, intent.intent_id, role, *owner != last.actor, now)?;
     }
     let names: Vec<&str> = owners.iter().map(|(o, _)| o.as_str()).collect();
     let inbox_event = if created { "inbox.thread_created" } else { "inbox.thread_updated" };
@@ -354,7 +382,7 @@ fn thread_entry(
     };
     rows::insert_entry(ctx.conn, ws, thread, &entry)?;
     for participant in rows::participants(ctx.conn, ws, thread)? {
-        rows::touch_participant(ctx.conn, ws, &participant, thread, "member", participant != owner, now)?;
+        touch(ctx, ws, &participant, thread, "member", participant != owner, now)?;
     }
     Ok(entry)
 }
@@ -433,7 +461,7 @@ fn deliver_completion(
         details,
     };
     rows::insert_entry(ctx.conn, ws, intent.intent_id, &entry)?;
-    rows::touch_participant(ctx.conn, ws, reply_to, intent.intent_id, "reply_to", true, now)?;
+    touch(ctx, ws, reply_to, intent.intent_id, "reply_to", true, now)?;
     Ok(CompletionDelivery { reply_to: reply_to.to_owned(), message_id })
 }
 
@@ -534,7 +562,16 @@ impl Store for SqliteStore {
 
     async fn authenticate(&self, hash: &KeyHash, now: Timestamp) -> Result<Option<Principal>> {
         let hash = hash.0;
-        self.read(move |conn| rows::principal(conn, &hash, now)).await
+        if let Some(principal) = self.principals.get(&hash, now) {
+            return Ok(Some(principal));
+        }
+        // Read before the lookup, so an invalidation during it keeps its result out.
+        let generation = self.principals.generation();
+        let found = self.read(move |conn| rows::principal(conn, &hash, now)).await?;
+        Ok(found.map(|(principal, expires_at)| {
+            self.principals.insert(hash, &principal, expires_at, generation);
+            principal
+        }))
     }
 
     async fn create_service_account(
@@ -580,6 +617,7 @@ impl Store for SqliteStore {
                     let secret = rows::push_secret(ctx.conn, tenant.workspace_id, &sa.agent_address)?;
                     rows::update_agent(ctx.conn, tenant.workspace_id, &sa, secret.as_deref())?;
                     rows::revoke_all_keys(ctx.conn, tenant.workspace_id, id, now)?;
+                    ctx.principals_changed = true;
                 }
                 Ok(sa)
             })
@@ -616,6 +654,7 @@ impl Store for SqliteStore {
                     record.revoked_at = Some(now);
                     record.status = "revoked".into();
                     rows::update_api_key(ctx.conn, &tenant, &record)?;
+                    ctx.principals_changed = true;
                 }
                 Ok(record)
             })
@@ -630,6 +669,7 @@ impl Store for SqliteStore {
         idempotency: Option<IdempotencyClaim>,
     ) -> Result<Created> {
         let tenant = tenant.clone();
+        let serialized = IntentRows::new(&intent, &events)?;
         self.writer
             .write(move |ctx| {
                 let ws = tenant.workspace_id;
@@ -638,7 +678,7 @@ impl Store for SqliteStore {
                 {
                     return Ok(Created { intent_id, response_body, replayed: true });
                 }
-                let routed = insert_new_intent(ctx, &tenant, &intent, &events)?;
+                let routed = insert_new_intent(ctx, &tenant, &intent, &events, &serialized)?;
                 let response_body = Created::create_response(&routed);
 
                 if let Some(claim) = &idempotency {
@@ -656,6 +696,7 @@ impl Store for SqliteStore {
         idempotency: Option<IdempotencyClaim>,
     ) -> Result<Created> {
         let tenant = tenant.clone();
+        let serialized = IntentRows::new(&write.intent, &write.events)?;
         self.writer
             .write(move |ctx| {
                 let ws = tenant.workspace_id;
@@ -678,7 +719,7 @@ impl Store for SqliteStore {
                 }
                 let mut write = write;
                 rows::register_intent_type(ctx.conn, ws, &write.intent.intent_type)?;
-                write.intent = insert_new_intent(ctx, &tenant, &write.intent, &write.events)?;
+                write.intent = insert_new_intent(ctx, &tenant, &write.intent, &write.events, &serialized)?;
 
                 let fresh = rows::to_json(&write.response(&created, true, false))?;
                 if let Some(claim) = &idempotency {
@@ -853,6 +894,7 @@ impl Store for SqliteStore {
                 sa.delivery_config = binding.push.as_ref().map(|p| rows::push_config(&p.url));
                 sa.updated_at = now;
                 rows::update_agent(ctx.conn, ws, &sa, binding.push.as_ref().map(|p| p.secret.as_str()))?;
+                ctx.principals_changed = true;
                 Ok(sa)
             })
             .await
@@ -1259,7 +1301,7 @@ impl Store for SqliteStore {
                     ThreadAction::Delegate { to, note } => {
                         details.insert("delegate_to".into(), serde_json::Value::String(to.clone()));
                         details.insert("note".into(), note.map_or(serde_json::Value::Null, serde_json::Value::String));
-                        rows::touch_participant(ctx.conn, ws, &to, thread, "delegate", true, now)?;
+                        touch(ctx, ws, &to, thread, "delegate", true, now)?;
                         thread_entry(ctx, ws, thread, &owner, "delegated", details, now)?;
                         let delegate = lifecycle::Command::Delegate { to };
                         if !intent.status.is_terminal() {
@@ -1355,6 +1397,52 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&dir.path().join("axp.db"), Arc::new(NoListener)).unwrap();
         axp_store::conformance::run_all(&store).await;
+    }
+
+    fn new_intent(p: &Principal, to: &str) -> (Intent, Vec<IntentEvent>) {
+        let to = AgentAddress::parse(to, &p.tenant.scope()).unwrap();
+        let payload = serde_json::Map::new();
+        axp_core::intent::NewIntent::new("notify.message.v1", to, payload).into_intent(
+            IntentId::new(),
+            &p.agent_address,
+            Timestamp::from_millis(0),
+        )
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn counters_skip_nothing_and_repeat_nothing_after_a_rolled_back_job() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("axp.db"), Arc::new(NoListener)).unwrap();
+        let (p, _) = axp_store::conformance::bootstrap(&store).await;
+        let ws = p.tenant.workspace_id;
+        let (first, events) = new_intent(&p, "worker");
+        let worker = first.to_agent.clone();
+        let sender = first.from_agent.clone();
+        store.create_intent(&p.tenant, first.clone(), events, None).await.unwrap();
+        // Jobs queued together share a batch when the writer is busy: one fails in the middle
+        // after taking a cursor and a change_seq, the ones around it succeed.
+        let failing = store.writer.write(move |ctx| {
+            route(ctx, ws, &first, "redelivery", Timestamp::from_millis(0))?;
+            touch(ctx, ws, &first.from_agent, first.intent_id, "sender", false, Timestamp::from_millis(0))?;
+            Err::<(), _>(Error::Internal("the job fails after writing".into()))
+        });
+        let (a, a_events) = new_intent(&p, "worker");
+        let (b, b_events) = new_intent(&p, "worker");
+        let (failed, created_a, created_b) = tokio::join!(
+            failing,
+            store.create_intent(&p.tenant, a, a_events, None),
+            store.create_intent(&p.tenant, b, b_events, None),
+        );
+        assert!(failed.is_err());
+        created_a.unwrap();
+        created_b.unwrap();
+
+        let (changes, _) = store.thread_changes(&p.tenant, &sender, 0, 100).await.unwrap();
+        assert_eq!(changes.iter().map(|(seq, _)| *seq).collect::<Vec<_>>(), [1, 2, 3]);
+        let agent = AgentAddress::from_trusted(worker);
+        let queue =
+            store.deliver_to_agent(&p.tenant, &agent, 0, &Status::OPEN, 100, Timestamp::from_millis(0));
+        assert_eq!(queue.await.unwrap().iter().map(|d| d.seq).collect::<Vec<_>>(), [1, 2, 3]);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

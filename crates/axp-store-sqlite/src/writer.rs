@@ -7,6 +7,10 @@ use axp_store::{CommitListener, Error, Result, Topic};
 use r2d2_sqlite::rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
+use crate::checkpoint::Checkpointer;
+use crate::counters::Counters;
+use crate::principals::Principals;
+
 /// Most jobs committed in one transaction. Large enough to amortise the fsync across a burst
 /// of concurrent clients, small enough to keep the first caller's wait short.
 pub(crate) const MAX_BATCH: usize = 256;
@@ -18,6 +22,11 @@ const QUEUE_DEPTH: usize = 8192;
 pub(crate) struct WriteCtx<'c> {
     pub(crate) conn: &'c Connection,
     pub(crate) topics: Vec<Topic>,
+    /// Agent cursors and thread `change_seq`s handed out from memory.
+    pub(crate) counters: &'c mut Counters,
+    /// Set by a job that revoked a key or changed a service account: the principal cache is
+    /// invalidated once the batch is over, before any of its callers is answered.
+    pub(crate) principals_changed: bool,
 }
 
 /// Called once the batch's fate is known, with the commit's result.
@@ -32,12 +41,19 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer thread on `conn` (already configured and migrated).
-    pub(crate) fn spawn(conn: Connection, listener: Arc<dyn CommitListener>) -> std::io::Result<Self> {
+    /// Starts the writer thread on `conn` (already configured and migrated). The thread owns
+    /// `checkpointer`, so checkpoints stop when it does.
+    pub(crate) fn spawn(
+        conn: Connection,
+        listener: Arc<dyn CommitListener>,
+        principals: Arc<Principals>,
+        checkpointer: Checkpointer,
+    ) -> std::io::Result<Self> {
         let (jobs, rx) = mpsc::channel(QUEUE_DEPTH);
-        thread::Builder::new()
-            .name("axp-sqlite-writer".into())
-            .spawn(move || run(conn, rx, listener.as_ref()))?;
+        thread::Builder::new().name("axp-sqlite-writer".into()).spawn(move || {
+            run(conn, rx, listener.as_ref(), &principals);
+            drop(checkpointer);
+        })?;
         Ok(Self { jobs })
     }
 
@@ -63,8 +79,19 @@ impl Writer {
     }
 }
 
-fn run(conn: Connection, mut rx: mpsc::Receiver<Job>, listener: &dyn CommitListener) {
+/// Runs a transaction-control statement through the statement cache (no parsing per batch).
+fn control(conn: &Connection, sql: &str) -> Result<(), String> {
+    conn.prepare_cached(sql).and_then(|mut s| s.execute([])).map(|_| ()).map_err(|e| e.to_string())
+}
+
+fn run(
+    conn: Connection,
+    mut rx: mpsc::Receiver<Job>,
+    listener: &dyn CommitListener,
+    principals: &Principals,
+) {
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
+    let mut counters = Counters::default();
     while let Some(first) = rx.blocking_recv() {
         batch.push(first);
         while batch.len() < MAX_BATCH {
@@ -73,23 +100,29 @@ fn run(conn: Connection, mut rx: mpsc::Receiver<Job>, listener: &dyn CommitListe
                 Err(_) => break,
             }
         }
-        let mut ctx = WriteCtx { conn: &conn, topics: Vec::new() };
+        let mut ctx =
+            WriteCtx { conn: &conn, topics: Vec::new(), counters: &mut counters, principals_changed: false };
         let mut replies: Vec<Reply> = Vec::with_capacity(batch.len());
         let outcome = (|| -> Result<(), String> {
-            conn.execute_batch("BEGIN IMMEDIATE").map_err(|e| e.to_string())?;
+            control(&conn, "BEGIN IMMEDIATE")?;
             for job in batch.drain(..) {
-                conn.execute_batch("SAVEPOINT job").map_err(|e| e.to_string())?;
+                control(&conn, "SAVEPOINT job")?;
                 let mark = ctx.topics.len();
                 let (ok, reply) = job(&mut ctx);
                 replies.push(reply);
                 if !ok {
                     ctx.topics.truncate(mark);
-                    conn.execute_batch("ROLLBACK TO job").map_err(|e| e.to_string())?;
+                    // The rows go back to the savepoint; the counters the job moved must too.
+                    ctx.counters.clear();
+                    control(&conn, "ROLLBACK TO job")?;
                 }
-                conn.execute_batch("RELEASE job").map_err(|e| e.to_string())?;
+                control(&conn, "RELEASE job")?;
             }
-            conn.execute_batch("COMMIT").map_err(|e| e.to_string())
+            control(&conn, "COMMIT")
         })();
+        if ctx.principals_changed {
+            principals.invalidate();
+        }
         match outcome {
             Ok(()) => {
                 if !ctx.topics.is_empty() {
@@ -102,6 +135,7 @@ fn run(conn: Connection, mut rx: mpsc::Receiver<Job>, listener: &dyn CommitListe
             Err(e) => {
                 tracing::error!(error = %e, "sqlite batch failed to commit; rolling back");
                 let _ = conn.execute_batch("ROLLBACK");
+                ctx.counters.clear();
                 for reply in replies {
                     reply(Err(e.clone()));
                 }
