@@ -19,6 +19,7 @@
 //!
 //! This crate holds all of axp's PostgreSQL SQL; nothing else may.
 
+mod keys;
 mod notify;
 mod rows;
 mod store;

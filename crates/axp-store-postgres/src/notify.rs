@@ -8,7 +8,9 @@
 //! no data, so one that is lost (the listening connection dropped and reconnected) only delays
 //! a reader until its periodic fallback read.
 //!
-//! Lines: `i <intent id>`, `a <workspace id> <agent address>`, `t` (timers), `d` (deliveries).
+//! Lines: `i <intent id>`, `a <workspace id> <agent address>`, `t` (timers), `d` (deliveries),
+//! and `k` (a key or service account changed: every replica drops its cached principals, see
+//! [`crate::keys`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,6 +21,8 @@ use axp_store::{CommitListener, Topic};
 use sqlx_core::pool::Pool;
 use sqlx_postgres::{PgListener, Postgres};
 use tokio_util::sync::CancellationToken as Cancel;
+
+use crate::keys::KeyCache;
 
 /// The channel every replica listens on.
 pub(crate) const CHANNEL: &str = "axp_topics";
@@ -48,10 +52,16 @@ fn decode(line: &str) -> Option<Topic> {
     }
 }
 
-/// The notification payloads for `topics`: distinct topics, newline-separated, each payload
-/// under PostgreSQL's size limit.
-pub(crate) fn payloads(topics: &[Topic]) -> Vec<String> {
+/// The line that tells every replica a key or service account changed.
+const KEYS_CHANGED: &str = "k";
+
+/// The notification payloads for `topics` (plus the `k` line when `keys_changed`): distinct
+/// lines, newline-separated, each payload under PostgreSQL's size limit.
+pub(crate) fn payloads(topics: &[Topic], keys_changed: bool) -> Vec<String> {
     let mut lines: Vec<String> = topics.iter().map(encode).collect();
+    if keys_changed {
+        lines.push(KEYS_CHANGED.into());
+    }
     lines.sort_unstable();
     lines.dedup();
     let mut out: Vec<String> = Vec::new();
@@ -72,9 +82,20 @@ pub(crate) fn topics(payload: &str) -> Vec<Topic> {
     payload.lines().filter_map(decode).collect()
 }
 
-/// Listens on [`CHANNEL`] until `cancel` fires, handing every topic to `listener`. Reconnects
-/// on its own after a lost connection.
-pub(crate) async fn listen(pool: Pool<Postgres>, listener: Arc<dyn CommitListener>, cancel: Cancel) {
+/// Whether a received payload says a key or service account changed.
+fn keys_changed(payload: &str) -> bool {
+    payload.lines().any(|l| l == KEYS_CHANGED)
+}
+
+/// Listens on [`CHANNEL`] until `cancel` fires, handing every topic to `listener` and key
+/// changes to `keys`, which also learns whether this replica is listening. Reconnects on its
+/// own after a lost connection.
+pub(crate) async fn listen(
+    pool: Pool<Postgres>,
+    listener: Arc<dyn CommitListener>,
+    keys: Arc<KeyCache>,
+    cancel: Cancel,
+) {
     let mut conn: Option<PgListener> = None;
     loop {
         let pg = match conn.as_mut() {
@@ -86,7 +107,10 @@ pub(crate) async fn listen(pool: Pool<Postgres>, listener: Arc<dyn CommitListene
                     Ok::<_, sqlx_core::Error>(pg)
                 };
                 match tokio::select! { r = connected => r, () = cancel.cancelled() => return } {
-                    Ok(pg) => conn.insert(pg),
+                    Ok(pg) => {
+                        keys.set_listening(true);
+                        conn.insert(pg)
+                    }
                     Err(e) => {
                         tracing::warn!(error = %e, "cannot LISTEN for cross-replica wake-ups; retrying in 1 s");
                         tokio::select! {
@@ -103,18 +127,24 @@ pub(crate) async fn listen(pool: Pool<Postgres>, listener: Arc<dyn CommitListene
         };
         match received {
             Ok(Some(n)) => {
+                if keys_changed(n.payload()) {
+                    keys.invalidate();
+                }
                 let topics = topics(n.payload());
                 if !topics.is_empty() {
                     listener.committed(&topics);
                 }
             }
             Ok(None) => {
-                // The connection dropped; the next call reconnects and listens again. What was
-                // sent meanwhile is lost: readers catch up on their fallback read.
+                // The connection dropped: connect and listen again. What was sent meanwhile is
+                // lost: readers catch up on their fallback read, and the key cache starts over.
                 tracing::warn!("LISTEN connection lost; reconnecting");
+                keys.set_listening(false);
+                conn = None;
             }
             Err(e) => {
                 tracing::warn!(error = %e, "LISTEN failed; reconnecting in 1 s");
+                keys.set_listening(false);
                 conn = None;
                 tokio::select! {
                     () = tokio::time::sleep(Duration::from_secs(1)) => {}
@@ -130,6 +160,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn key_changes_ride_along_and_are_no_topic() {
+        let sent = payloads(&[Topic::Timers], true);
+        assert_eq!(sent.len(), 1);
+        assert!(keys_changed(&sent[0]));
+        assert_eq!(topics(&sent[0]), vec![Topic::Timers]);
+        assert!(keys_changed(&payloads(&[], true)[0]));
+    }
+
+    #[test]
     fn topics_round_trip_through_payloads() {
         let ws = WorkspaceId::new();
         let topics_in = vec![
@@ -139,8 +178,9 @@ mod tests {
             Topic::Deliveries,
             Topic::Timers,
         ];
-        let payloads = payloads(&topics_in);
+        let payloads = payloads(&topics_in, false);
         assert_eq!(payloads.len(), 1);
+        assert!(!keys_changed(&payloads[0]));
         let mut out = topics(&payloads[0]);
         assert_eq!(out.len(), 4, "duplicates are sent once");
         for t in &topics_in {
@@ -152,7 +192,7 @@ mod tests {
     #[test]
     fn large_batches_are_split_under_the_limit() {
         let many: Vec<Topic> = (0..1000).map(|_| Topic::Intent(IntentId::new())).collect();
-        let payloads = payloads(&many);
+        let payloads = payloads(&many, false);
         assert!(payloads.len() > 1);
         assert!(payloads.iter().all(|p| p.len() <= MAX_PAYLOAD));
         assert_eq!(payloads.iter().map(|p| topics(p).len()).sum::<usize>(), 1000);

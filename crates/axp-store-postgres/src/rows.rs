@@ -294,8 +294,9 @@ pub(crate) async fn principal(
     conn: &mut PgConnection,
     hash: &[u8; 32],
     now: Timestamp,
-) -> Result<Option<Principal>> {
-    let row = q("SELECT w.org_id, w.workspace_id, o.slug, w.slug, k.service_account_id, k.key_id, s.agent_address
+) -> Result<Option<(Principal, Option<Timestamp>)>> {
+    let row = q("SELECT w.org_id, w.workspace_id, o.slug, w.slug, k.service_account_id, k.key_id, s.agent_address,
+                        k.expires_at
                    FROM api_keys k
                    JOIN workspaces w ON w.workspace_id = k.workspace_id
                    JOIN orgs o ON o.org_id = w.org_id
@@ -307,7 +308,7 @@ pub(crate) async fn principal(
     .await
     .map_err(db)?;
     let Some(r) = row else { return Ok(None) };
-    Ok(Some(Principal {
+    let principal = Principal {
         tenant: Tenant {
             org_id: OrgId(get(&r, 0)?),
             workspace_id: WorkspaceId(get(&r, 1)?),
@@ -317,7 +318,9 @@ pub(crate) async fn principal(
         service_account_id: ServiceAccountId(get(&r, 4)?),
         key_id: axp_core::ApiKeyId(get(&r, 5)?),
         agent_address: AgentAddress::from_trusted(get(&r, 6)?),
-    }))
+    };
+    let expires_at: Option<i64> = get(&r, 7)?;
+    Ok(Some((principal, expires_at.map(Timestamp::from_millis))))
 }
 
 // ---- intents ----

@@ -27,6 +27,7 @@ use sqlx_core::pool::{Pool, PoolConnection, PoolOptions};
 use sqlx_postgres::{PgConnectOptions, PgConnection, Postgres};
 use tokio_util::sync::CancellationToken;
 
+use crate::keys::KeyCache;
 use crate::notify;
 use crate::rows::{self, db};
 use crate::writer::{Ctx, PendingItem, Writer};
@@ -66,6 +67,7 @@ struct Inner {
     pool: Pool<Postgres>,
     writer: Writer,
     stop: CancellationToken,
+    keys: Arc<KeyCache>,
 }
 
 impl Drop for Inner {
@@ -162,10 +164,11 @@ impl PgStore {
             }
         }
         let stop = CancellationToken::new();
-        tokio::spawn(notify::listen(pool.clone(), listener.clone(), stop.clone()));
+        let keys = Arc::new(KeyCache::default());
+        tokio::spawn(notify::listen(pool.clone(), listener.clone(), keys.clone(), stop.clone()));
         let lanes = options.writer_lanes.clamp(1, options.max_connections.saturating_sub(2).max(1) as usize);
-        let writer = Writer::spawn(pool.clone(), lanes, listener);
-        Ok(Self { inner: Arc::new(Inner { pool, writer, stop }) })
+        let writer = Writer::spawn(pool.clone(), lanes, listener, keys.clone());
+        Ok(Self { inner: Arc::new(Inner { pool, writer, stop, keys }) })
     }
 
     /// Closes the pool's connections (the writer and listener stop with the last clone).
@@ -702,7 +705,17 @@ impl Store for PgStore {
     }
 
     async fn authenticate(&self, hash: &KeyHash, now: Timestamp) -> Result<Option<Principal>> {
-        rows::principal(&mut *self.conn().await?, &hash.0, now).await
+        let keys = &self.inner.keys;
+        if let Some(principal) = keys.get(&hash.0, now) {
+            return Ok(Some(principal));
+        }
+        // Read before the lookup, so an invalidation during it keeps its result out.
+        let generation = keys.generation();
+        let found = rows::principal(&mut *self.conn().await?, &hash.0, now).await?;
+        Ok(found.map(|(principal, expires_at)| {
+            keys.insert(hash.0, &principal, expires_at, generation);
+            principal
+        }))
     }
 
     async fn create_service_account(
@@ -753,6 +766,7 @@ impl Store for PgStore {
                         key.status = "revoked".into();
                         rows::update_api_key(ctx.conn(), ws, &key).await?;
                     }
+                    ctx.keys_changed = true;
                 }
                 Ok(sa)
             })
@@ -791,6 +805,7 @@ impl Store for PgStore {
                     record.revoked_at = Some(*now);
                     record.status = "revoked".into();
                     rows::update_api_key(ctx.conn(), tenant.workspace_id, &record).await?;
+                    ctx.keys_changed = true;
                 }
                 Ok(record)
             })

@@ -32,6 +32,7 @@ use sqlx_core::query::query;
 use sqlx_postgres::{PgConnection, Postgres};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
+use crate::keys::KeyCache;
 use crate::notify;
 use crate::rows::{self, NewQueueItem, db, retryable};
 
@@ -73,6 +74,9 @@ pub(crate) struct Ctx {
     pub(crate) conn: PoolConnection<Postgres>,
     pub(crate) topics: Vec<Topic>,
     pub(crate) pending: Pending,
+    /// Set by a job that revoked a key or changed a service account: every replica's cached
+    /// principals are dropped when the transaction commits ([`crate::keys`]).
+    pub(crate) keys_changed: bool,
 }
 
 impl Ctx {
@@ -135,14 +139,20 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    /// Starts `lanes` lanes on `pool`.
-    pub(crate) fn spawn(pool: Pool<Postgres>, lanes: usize, listener: Arc<dyn CommitListener>) -> Self {
+    /// Starts `lanes` lanes on `pool`. `keys` is invalidated after every commit of a job that
+    /// set [`Ctx::keys_changed`], before that batch's callers are answered.
+    pub(crate) fn spawn(
+        pool: Pool<Postgres>,
+        lanes: usize,
+        listener: Arc<dyn CommitListener>,
+        keys: Arc<KeyCache>,
+    ) -> Self {
         let (jobs, rx) = mpsc::channel(QUEUE_DEPTH);
         let rx = Arc::new(Mutex::new(rx));
         for lane in 0..lanes.max(1) {
-            let (pool, rx, listener) = (pool.clone(), rx.clone(), listener.clone());
+            let (pool, rx, listener, keys) = (pool.clone(), rx.clone(), listener.clone(), keys.clone());
             tokio::spawn(async move {
-                run_lane(pool, rx, listener).await;
+                run_lane(pool, rx, listener, &keys).await;
                 tracing::debug!(lane, "postgres writer lane stopped");
             });
         }
@@ -168,6 +178,7 @@ async fn run_lane(
     pool: Pool<Postgres>,
     rx: Arc<Mutex<mpsc::Receiver<Box<dyn Job>>>>,
     listener: Arc<dyn CommitListener>,
+    keys: &KeyCache,
 ) {
     loop {
         let batch = {
@@ -183,18 +194,24 @@ async fn run_lane(
             }
             batch
         };
-        run_batch(&pool, batch, listener.as_ref()).await;
+        run_batch(&pool, batch, listener.as_ref(), keys).await;
     }
 }
 
 enum Tried {
-    Committed(Vec<Topic>),
+    /// The topics to announce, and whether keys changed.
+    Committed(Vec<Topic>, bool),
     JobFailed(usize),
     Retry(Error),
     Broken(Error),
 }
 
-async fn run_batch(pool: &Pool<Postgres>, mut jobs: Vec<Box<dyn Job>>, listener: &dyn CommitListener) {
+async fn run_batch(
+    pool: &Pool<Postgres>,
+    mut jobs: Vec<Box<dyn Job>>,
+    listener: &dyn CommitListener,
+    keys: &KeyCache,
+) {
     let mut alone = Vec::new();
     let mut retries = 0;
     while !jobs.is_empty() {
@@ -203,8 +220,8 @@ async fn run_batch(pool: &Pool<Postgres>, mut jobs: Vec<Box<dyn Job>>, listener:
             break;
         }
         match try_batch(pool, &mut jobs).await {
-            Tried::Committed(topics) => {
-                announce(listener, &topics);
+            Tried::Committed(topics, keys_changed) => {
+                announce(listener, keys, &topics, keys_changed);
                 jobs.into_iter().for_each(|j| j.reply(Ok(())));
                 jobs = Vec::new();
             }
@@ -228,7 +245,7 @@ async fn run_batch(pool: &Pool<Postgres>, mut jobs: Vec<Box<dyn Job>>, listener:
         let mut retries = 0;
         loop {
             match try_batch(pool, &mut one).await {
-                Tried::Committed(topics) => announce(listener, &topics),
+                Tried::Committed(topics, keys_changed) => announce(listener, keys, &topics, keys_changed),
                 Tried::JobFailed(_) => {}
                 Tried::Retry(_) if retries < RETRIES => {
                     retries += 1;
@@ -246,7 +263,10 @@ async fn run_batch(pool: &Pool<Postgres>, mut jobs: Vec<Box<dyn Job>>, listener:
     }
 }
 
-fn announce(listener: &dyn CommitListener, topics: &[Topic]) {
+fn announce(listener: &dyn CommitListener, keys: &KeyCache, topics: &[Topic], keys_changed: bool) {
+    if keys_changed {
+        keys.invalidate();
+    }
     if !topics.is_empty() {
         listener.committed(topics);
     }
@@ -258,7 +278,7 @@ async fn try_batch(pool: &Pool<Postgres>, jobs: &mut [Box<dyn Job>]) -> Tried {
         Ok(conn) => conn,
         Err(e) => return Tried::Broken(db(e)),
     };
-    let mut ctx = Ctx { conn, topics: Vec::new(), pending: Pending::default() };
+    let mut ctx = Ctx { conn, topics: Vec::new(), pending: Pending::default(), keys_changed: false };
     if let Err(e) = exec(&mut ctx, "BEGIN").await {
         ctx.conn.close_on_drop();
         return Tried::Broken(e);
@@ -281,7 +301,7 @@ async fn try_batch(pool: &Pool<Postgres>, jobs: &mut [Box<dyn Job>]) -> Tried {
         return if retryable(&e) { Tried::Retry(e) } else { Tried::Broken(e) };
     }
     match exec(&mut ctx, "COMMIT").await {
-        Ok(()) => Tried::Committed(std::mem::take(&mut ctx.topics)),
+        Ok(()) => Tried::Committed(std::mem::take(&mut ctx.topics), ctx.keys_changed),
         Err(e) => {
             // The outcome is unknown (the connection may have dropped after the commit was
             // sent): callers see Unavailable, and retry with their idempotency keys.
@@ -308,7 +328,7 @@ async fn rollback(ctx: &mut Ctx) {
 async fn finish(ctx: &mut Ctx) -> Result<()> {
     // Notifications first: the counter rows below are hot, so they are held only for the last
     // few statements and the commit.
-    for payload in notify::payloads(&ctx.topics) {
+    for payload in notify::payloads(&ctx.topics, ctx.keys_changed) {
         query::<Postgres>("SELECT pg_notify($1, $2)")
             .bind(notify::CHANNEL)
             .bind(payload)

@@ -19,6 +19,7 @@ mod auth;
 #[cfg(feature = "test-suite")]
 pub mod conformance;
 mod error;
+mod principals;
 mod types;
 
 use async_trait::async_trait;
@@ -31,6 +32,7 @@ use axp_core::{AgentAddress, Intent, IntentEvent, Status, Timestamp};
 
 pub use auth::{KeyHash, NewApiKey, generate_api_key};
 pub use error::{Error, Result};
+pub use principals::PrincipalCache;
 pub use types::*;
 
 /// Persistence for axp. Object-safe: the server holds an `Arc<dyn Store>`.

@@ -375,3 +375,41 @@ async fn eight_workers_on_three_replicas_claim_each_intent_once() {
     assert!(unique.iter().all(|id| created.contains(*id)));
     eprintln!("{total} intents created and claimed by 8 workers on 3 replicas in {:.1?}", started.elapsed());
 }
+
+/// Replicas cache who a key stands for: a key revoked on replica 1 stops working on replicas 2
+/// and 3, which had it cached, as soon as the revocation's notification reaches them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_key_revoked_on_one_replica_is_refused_on_every_replica() {
+    let Some((_db, _dir, replicas)) = cluster(3, &[]).await else { return };
+    let http = http();
+    let r1 = &replicas[0].url;
+    let sa = post(&http, &format!("{r1}/v1/service-accounts"), json!({"name": "revoked-later"})).await;
+    let sa_id = sa["service_account"]["service_account_id"].as_str().unwrap().to_owned();
+    let key = post(&http, &format!("{r1}/v1/service-accounts/{sa_id}/keys"), json!({})).await;
+    let (key_id, token) = (key["key"]["key_id"].as_str().unwrap(), key["key"]["token"].as_str().unwrap());
+    let status = |base: String| {
+        let http = http.clone();
+        let token = token.to_owned();
+        async move {
+            let r = http.get(format!("{base}/v1/intents?limit=1")).bearer_auth(token).send().await.unwrap();
+            r.status().as_u16()
+        }
+    };
+    for r in &replicas {
+        // Twice: the first use looks the key up, the second is served from the cache.
+        assert_eq!(status(r.url.clone()).await, 200);
+        assert_eq!(status(r.url.clone()).await, 200);
+    }
+    post(&http, &format!("{r1}/v1/service-accounts/{sa_id}/keys/{key_id}/revoke"), json!({})).await;
+    assert_eq!(status(r1.clone()).await, 401, "the revoking replica refuses at once");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    for r in &replicas[1..] {
+        loop {
+            match status(r.url.clone()).await {
+                401 => break,
+                200 if Instant::now() < deadline => tokio::task::yield_now().await,
+                other => panic!("{}: still {other} 10 s after the revocation", r.url),
+            }
+        }
+    }
+}

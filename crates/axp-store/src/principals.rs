@@ -1,0 +1,144 @@
+//! A cache of authenticated principals: who an API key stands for, answered without a database
+//! round trip on every request. Both stores use it; each decides when to [`PrincipalCache::invalidate`]:
+//!
+//! - SQLite: exact, because its process is the only writer: every write that can revoke a key or
+//!   change a service account invalidates once its batch has committed, before any caller of
+//!   the batch is answered.
+//! - PostgreSQL: the replica that commits such a write invalidates the same way and sends a
+//!   notification that makes every other replica invalidate too (and a replica whose listening
+//!   connection dropped invalidates when it reconnects, since it may have missed one).
+//!
+//! A lookup that read the database before an invalidation must not repopulate the cache after
+//! it: [`PrincipalCache::insert`] takes the generation read *before* the lookup and drops the
+//! entry if an invalidation happened since. Each entry keeps its key's expiry and is not served
+//! past it.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use axp_core::Timestamp;
+
+use crate::Principal;
+
+/// Keys remembered before the cache starts over.
+const MAX_ENTRIES: usize = 10_000;
+
+/// Principals by key hash (the SHA-256 of the key). Thread-safe; share it behind an `Arc`.
+#[derive(Default)]
+pub struct PrincipalCache {
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    /// Bumped by every invalidation.
+    generation: u64,
+    entries: HashMap<[u8; 32], Entry>,
+}
+
+struct Entry {
+    principal: Principal,
+    /// When the key stops working (`None`: never).
+    expires_at: Option<Timestamp>,
+}
+
+impl PrincipalCache {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The cached principal of the key with `hash`, if its key is still unexpired at `now`.
+    pub fn get(&self, hash: &[u8; 32], now: Timestamp) -> Option<Principal> {
+        let mut inner = self.lock();
+        let entry = inner.entries.get(hash)?;
+        if entry.expires_at.is_some_and(|at| at <= now) {
+            inner.entries.remove(hash);
+            return None;
+        }
+        Some(entry.principal.clone())
+    }
+
+    /// The current generation: read it before looking a key up in the database.
+    pub fn generation(&self) -> u64 {
+        self.lock().generation
+    }
+
+    /// Caches what a lookup started at `generation` found, unless the cache was invalidated
+    /// since (the lookup may have read what that invalidation stands for, or not).
+    pub fn insert(
+        &self,
+        hash: [u8; 32],
+        principal: &Principal,
+        expires_at: Option<Timestamp>,
+        generation: u64,
+    ) {
+        let mut inner = self.lock();
+        if inner.generation != generation {
+            return;
+        }
+        if inner.entries.len() >= MAX_ENTRIES {
+            inner.entries.clear();
+        }
+        inner.entries.insert(hash, Entry { principal: principal.clone(), expires_at });
+    }
+
+    /// Forgets every entry and refuses lookups that started before now.
+    pub fn invalidate(&self) {
+        let mut inner = self.lock();
+        inner.generation += 1;
+        inner.entries.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axp_core::AgentAddress;
+    use axp_core::ids::{ApiKeyId, OrgId, ServiceAccountId, WorkspaceId};
+
+    use super::*;
+    use crate::Tenant;
+
+    fn principal() -> Principal {
+        Principal {
+            tenant: Tenant {
+                org_id: OrgId(uuid::Uuid::now_v7()),
+                workspace_id: WorkspaceId(uuid::Uuid::now_v7()),
+                org_slug: "o".into(),
+                workspace_slug: "w".into(),
+            },
+            service_account_id: ServiceAccountId(uuid::Uuid::now_v7()),
+            key_id: ApiKeyId(uuid::Uuid::now_v7()),
+            agent_address: AgentAddress::from_trusted("agent://o/w/a".into()),
+        }
+    }
+
+    #[test]
+    fn serves_until_invalidated() {
+        let cache = PrincipalCache::default();
+        let p = principal();
+        let now = Timestamp::from_millis(1_000);
+        cache.insert([1; 32], &p, None, cache.generation());
+        assert_eq!(cache.get(&[1; 32], now), Some(p));
+        assert_eq!(cache.get(&[2; 32], now), None);
+        cache.invalidate();
+        assert_eq!(cache.get(&[1; 32], now), None);
+    }
+
+    #[test]
+    fn a_lookup_older_than_an_invalidation_is_not_cached() {
+        let cache = PrincipalCache::default();
+        let before = cache.generation();
+        cache.invalidate(); // a revocation committed while the lookup ran
+        cache.insert([1; 32], &principal(), None, before);
+        assert_eq!(cache.get(&[1; 32], Timestamp::from_millis(0)), None);
+    }
+
+    #[test]
+    fn an_expired_key_is_not_served() {
+        let cache = PrincipalCache::default();
+        let p = principal();
+        cache.insert([1; 32], &p, Some(Timestamp::from_millis(2_000)), cache.generation());
+        assert_eq!(cache.get(&[1; 32], Timestamp::from_millis(1_999)), Some(p));
+        assert_eq!(cache.get(&[1; 32], Timestamp::from_millis(2_000)), None);
+    }
+}
