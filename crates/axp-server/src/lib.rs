@@ -80,7 +80,9 @@ impl Server {
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
         let notifier = Notifier::new();
-        let listener: Arc<dyn CommitListener> = Arc::new(notifier.clone());
+        let reads = sse::SharedReads::default();
+        let listener: Arc<dyn CommitListener> =
+            Arc::new(sse::Wakeups { reads: reads.clone(), notifier: notifier.clone() });
         let store: Arc<dyn Store> = match options.database_url.as_deref() {
             Some(url) if axp_store_postgres::is_postgres_url(url) => {
                 options.poll_interval = options.poll_interval.or(Some(DEFAULT_POLL_INTERVAL));
@@ -113,6 +115,7 @@ impl Server {
             config: Arc::new(config),
             options: Arc::new(options),
             presence: Default::default(),
+            reads,
         };
 
         Ok(Self { listener, state, bootstrapped })
@@ -171,7 +174,9 @@ impl Server {
             shutdown.await;
             token.cancel();
         });
-        let served = axum::serve(self.listener, app)
+        // One router for every connection: `serve(listener, router)` would clone and re-finalize
+        // the router (a table of every route) per accepted connection.
+        let served = axum::serve(self.listener, app.into_make_service())
             .with_graceful_shutdown(async move { stop.cancelled().await })
             .await
             .context("serving HTTP");

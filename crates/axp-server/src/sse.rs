@@ -6,22 +6,26 @@
 //! away, or the server shuts down. Every frame is read from the store by cursor; wake-ups only
 //! say "look again", so a missed wake-up delays a frame and never loses it.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use axp_core::api::AgentDelivery;
-use axp_core::ids::IntentId;
+use axp_core::ids::{IntentId, WorkspaceId};
 use axp_core::{AgentAddress, IntentEvent, Status};
-use axp_engine::Subscription;
-use axp_store::Tenant;
+use axp_engine::{Notifier, Subscription};
+use axp_store::{CommitListener, Tenant, Topic};
 use axum::body::Body;
 use axum::http::{HeaderValue, header};
 use axum::response::Response;
 use bytes::Bytes;
-use tokio::sync::mpsc;
+use tokio::sync::OnceCell;
 use tokio::time::Instant;
 
-use crate::state::AppState;
+use crate::state::{AppState, PresenceGuard};
 
 /// Frames read from the store per round trip.
 pub(crate) const BATCH: u32 = 200;
@@ -30,6 +34,7 @@ pub(crate) const BATCH: u32 = 200;
 const KEEPALIVE: Duration = Duration::from_secs(10);
 
 /// One SSE frame: `id: <id>\nevent: <event>\ndata: <one-line JSON>\n\n`.
+#[derive(Clone)]
 pub(crate) struct Frame {
     id: u64,
     bytes: Bytes,
@@ -71,17 +76,32 @@ pub(crate) enum Source {
 }
 
 impl Source {
-    /// Reads the frames after `cursor`.
+    /// Reads the frames after `cursor`. Call right after marking the subscription's wake-ups
+    /// seen: intent events may then come from a read shared with streams woken by the same
+    /// commits.
     pub(crate) async fn fetch(
         &self,
         state: &AppState,
         tenant: &Tenant,
         cursor: u64,
     ) -> Result<Vec<Frame>, axp_store::Error> {
+        self.read(state, tenant, cursor, false).await
+    }
+
+    /// As [`Source::fetch`]; `fresh` asks for a read of its own, never a shared one (after a
+    /// fallback poll, which no commit counter stands for).
+    async fn read(
+        &self,
+        state: &AppState,
+        tenant: &Tenant,
+        cursor: u64,
+        fresh: bool,
+    ) -> Result<Vec<Frame>, axp_store::Error> {
         match self {
             Source::Intent(id) => {
-                let events = state.store.events_since(tenant, *id, cursor, BATCH).await?;
-                Ok(events.iter().map(Frame::event).collect())
+                let seen = if fresh { u64::MAX } else { state.reads.count(*id) };
+                let load = || state.store.events_since(tenant, *id, cursor, BATCH);
+                state.reads.frames(tenant.workspace_id, *id, cursor, seen, load).await
             }
             Source::Agent { address, statuses } => {
                 let now = state.clock.now();
@@ -112,73 +132,39 @@ async fn fallback(every: Option<Duration>) {
 
 /// Starts streaming. `subscription` must have been taken (and marked seen) before `first` was
 /// read, so nothing committed in between is missed.
+///
+/// The response body is the stream loop itself: it runs inside the connection's task when
+/// hyper asks for the next frame, so a stream costs no task or channel of its own, and ends
+/// (dropping its subscription) as soon as hyper drops the body.
 pub(crate) fn stream(
     state: AppState,
     tenant: Tenant,
     source: Source,
-    mut subscription: Subscription,
+    subscription: Subscription,
     since: u64,
     wait: Duration,
     first: Vec<Frame>,
 ) -> Response {
-    let (tx, rx) = mpsc::channel::<Bytes>(16);
-    let deadline = Instant::now() + wait;
     let presence = match &source {
         Source::Agent { address, .. } => Some(state.presence.enter(tenant.workspace_id, address.as_str())),
         Source::Intent(_) => None,
     };
-    tokio::spawn(async move {
-        let _presence = presence;
-        let mut cursor = since;
-
-        let mut pending = first;
-        // Multi-node stores: also re-read on this interval, in case a wake-up was lost.
-        let poll = state.options.poll_interval;
-        let mut last_sent = Instant::now();
-        loop {
-            let full = pending.len() >= BATCH as usize;
-            for frame in pending.drain(..) {
-                if tx.send(frame.bytes).await.is_err() {
-                    return;
-                }
-                last_sent = Instant::now();
-                cursor = frame.id;
-                if frame.terminal {
-                    return;
-                }
-            }
-            if !full {
-                loop {
-                    tokio::select! {
-                        () = subscription.changed() => break,
-                        () = tokio::time::sleep_until(deadline) => {
-                            let _ = tx.send(source.timeout_frame(cursor)).await;
-                            return;
-                        }
-                        () = tokio::time::sleep_until(last_sent + KEEPALIVE) => {
-                            if tx.send(Bytes::from_static(b": keepalive\n\n")).await.is_err() {
-                                return;
-                            }
-                            last_sent = Instant::now();
-                        }
-                        () = fallback(poll) => break,
-                        () = state.shutdown.cancelled() => return,
-                        () = tx.closed() => return,
-                    }
-                }
-            }
-            subscription.mark_seen();
-            pending = match source.fetch(&state, &tenant, cursor).await {
-                Ok(frames) => frames,
-                Err(e) => {
-                    tracing::warn!(error = %e, "stream read failed; closing the stream");
-                    return;
-                }
-            };
-        }
-    });
-    let body = Body::from_stream(futures::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|bytes| (Ok::<_, Infallible>(bytes), rx))
+    let full = first.len() >= BATCH as usize;
+    let streamer = Streamer {
+        deadline: Instant::now() + wait,
+        last_sent: Instant::now(),
+        state,
+        tenant,
+        source,
+        subscription,
+        cursor: since,
+        pending: first.into_iter(),
+        full,
+        done: false,
+        _presence: presence,
+    };
+    let body = Body::from_stream(futures::stream::unfold(streamer, |mut s| async move {
+        s.next().await.map(|bytes| (Ok::<_, Infallible>(bytes), s))
     }));
     let mut response = Response::new(body);
     let headers = response.headers_mut();
@@ -188,9 +174,305 @@ pub(crate) fn stream(
     response
 }
 
+/// One stream's position and what it still has to send.
+struct Streamer {
+    state: AppState,
+    tenant: Tenant,
+    source: Source,
+    subscription: Subscription,
+    /// The id of the last frame handed out (or the client's resume cursor).
+    cursor: u64,
+    /// Read but not yet handed out.
+    pending: std::vec::IntoIter<Frame>,
+    /// The last read filled a whole batch: read again without waiting for a wake-up.
+    full: bool,
+    /// A terminal or timeout frame went out: the stream ends.
+    done: bool,
+    /// When `wait_seconds` are over (then `stream.timeout`).
+    deadline: Instant,
+    /// When the last bytes were handed out (for keep-alives).
+    last_sent: Instant,
+    /// Counts this stream as an open agent stream while it lives.
+    _presence: Option<PresenceGuard>,
+}
+
+impl Streamer {
+    /// The next bytes to send, or `None` when the stream is over.
+    async fn next(&mut self) -> Option<Bytes> {
+        loop {
+            if self.done {
+                return None;
+            }
+            if let Some(frame) = self.pending.next() {
+                self.cursor = frame.id;
+                self.last_sent = Instant::now();
+                self.done = frame.terminal;
+                return Some(frame.bytes);
+            }
+            // `fresh`: woken by the fallback poll, not by a commit; the read must not be shared
+            // (a lost wake-up's commit is not counted in the shared reads' versions).
+            let fresh = if self.full {
+                false
+            } else {
+                tokio::select! {
+                    () = self.subscription.changed() => false,
+                    () = tokio::time::sleep_until(self.deadline) => {
+                        self.done = true;
+                        return Some(self.source.timeout_frame(self.cursor));
+                    }
+                    () = tokio::time::sleep_until(self.last_sent + KEEPALIVE) => {
+                        self.last_sent = Instant::now();
+                        return Some(Bytes::from_static(b": keepalive\n\n"));
+                    }
+                    () = fallback(self.state.options.poll_interval) => true,
+                    () = self.state.shutdown.cancelled() => return None,
+                }
+            };
+            self.subscription.mark_seen();
+            match self.source.read(&self.state, &self.tenant, self.cursor, fresh).await {
+                Ok(frames) => {
+                    self.full = frames.len() >= BATCH as usize;
+                    self.pending = frames.into_iter();
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "stream read failed; closing the stream");
+                    return None;
+                }
+            }
+        }
+    }
+}
+
+/// Intent event reads shared by the streams that need the same ones.
+///
+/// When a commit touches an intent with 10k observers, all of them wake at once and would each
+/// read the same events from the store. Instead, streams at the same (workspace, intent,
+/// cursor) join one read, provided it started after every commit their wake-up stands for:
+/// events are append-only, so such a read holds exactly what each of them is missing.
+///
+/// "Started after" is decided with per-intent commit counters that the store's commit listener
+/// ([`Wakeups`]) bumps *before* it wakes the streams: a stream reads the counter right after
+/// marking its wake-ups seen (so the count covers every commit it was woken for), and a read
+/// records the counter when it is set up, before it asks the store. A read may serve a stream
+/// when its count is at least the stream's. Counters live in a fixed array of buckets indexed
+/// by intent id, so unrelated intents only rarely share one (which costs a shared read, never
+/// a frame). A read is forgotten when its last stream is done with it.
+#[derive(Clone, Default)]
+pub struct SharedReads {
+    inner: Arc<SharedInner>,
+}
+
+/// Counter buckets; a power of two.
+const BUCKETS: usize = 256;
+
+struct SharedInner {
+    commits: [AtomicU64; BUCKETS],
+    reads: Mutex<HashMap<ReadKey, Weak<Read>>>,
+}
+
+impl Default for SharedInner {
+    fn default() -> Self {
+        Self { commits: std::array::from_fn(|_| AtomicU64::new(0)), reads: Mutex::default() }
+    }
+}
+
+type ReadKey = (WorkspaceId, IntentId, u64);
+
+/// One read of an intent's events after a cursor, and the streams that wait for it.
+struct Read {
+    key: ReadKey,
+    /// The intent's commit count when the read was set up.
+    count: u64,
+    frames: OnceCell<Vec<Frame>>,
+    owner: Arc<SharedInner>,
+}
+
+impl Drop for Read {
+    fn drop(&mut self) {
+        let mut reads = self.owner.reads.lock().unwrap_or_else(|e| e.into_inner());
+        // A newer read may have taken the key; only our own entry goes.
+        if reads.get(&self.key).is_some_and(|w| std::ptr::eq(w.as_ptr(), self)) {
+            reads.remove(&self.key);
+        }
+    }
+}
+
+impl SharedReads {
+    fn bucket(&self, id: IntentId) -> &AtomicU64 {
+        // UUIDv7: the last bytes are random.
+        &self.inner.commits[id.as_uuid().as_u128() as usize % BUCKETS]
+    }
+
+    /// Counts a commit on every intent topic in `topics`. Called before the wake-ups are sent.
+    fn committed(&self, topics: &[Topic]) {
+        for topic in topics {
+            if let Topic::Intent(id) = topic {
+                self.bucket(*id).fetch_add(1, Ordering::SeqCst);
+            }
+        }
+    }
+
+    /// The commit count of `id` now; read it right after marking wake-ups seen.
+    fn count(&self, id: IntentId) -> u64 {
+        self.bucket(id).load(Ordering::SeqCst)
+    }
+
+    /// The frames after `cursor` of intent `id` in `workspace`, from a read shared with other
+    /// streams when one started after the commits counted in `seen`; else `load` (the store
+    /// read of at most [`BATCH`] events) runs for this and later callers. Errors: `load`'s; a
+    /// failed load is not shared (the next caller loads again).
+    async fn frames<F, Fut>(
+        &self,
+        workspace: WorkspaceId,
+        id: IntentId,
+        cursor: u64,
+        seen: u64,
+        load: F,
+    ) -> Result<Vec<Frame>, axp_store::Error>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Vec<IntentEvent>, axp_store::Error>>,
+    {
+        let read = self.join(workspace, id, cursor, seen);
+        let frames = read
+            .frames
+            .get_or_try_init(|| async {
+                Ok::<_, axp_store::Error>(load().await?.iter().map(Frame::event).collect())
+            })
+            .await?;
+        Ok(frames.clone())
+    }
+
+    /// The read to wait for: the current one for the key if it is recent enough for `seen`,
+    /// else a new one that replaces it.
+    fn join(&self, workspace: WorkspaceId, id: IntentId, cursor: u64, seen: u64) -> Arc<Read> {
+        let key = (workspace, id, cursor);
+        let mut reads = self.inner.reads.lock().unwrap_or_else(|e| e.into_inner());
+        let current = reads.get(&key).and_then(Weak::upgrade);
+        if let Some(read) = current.as_ref().filter(|r| r.count >= seen) {
+            return read.clone();
+        }
+        let read =
+            Arc::new(Read { key, count: self.count(id), frames: OnceCell::new(), owner: self.inner.clone() });
+        reads.insert(key, Arc::downgrade(&read));
+        drop(reads);
+        // Dropping a stale read may run its `Drop`, which takes the lock: only now.
+        drop(current);
+        read
+    }
+
+    /// Reads in the table (for tests).
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.inner.reads.lock().unwrap().len()
+    }
+}
+
+/// The store's commit listener: counts intent commits for [`SharedReads`], then wakes the
+/// subscribers through the notifier.
+pub(crate) struct Wakeups {
+    /// Counted before waking.
+    pub(crate) reads: SharedReads,
+    /// Woken after counting.
+    pub(crate) notifier: Notifier,
+}
+
+impl CommitListener for Wakeups {
+    fn committed(&self, topics: &[Topic]) {
+        self.reads.committed(topics);
+        self.notifier.notify(topics);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn event(id: IntentId, seq: u64) -> IntentEvent {
+        serde_json::from_value(serde_json::json!({
+            "intent_id": id, "seq": seq, "event_type": "intent.submitted", "status": "SUBMITTED",
+            "waiting_reason": null, "handler": "agent://a/b/c", "actor": "gateway",
+            "at": "2026-01-01T00:00:00.000Z", "pending_with": null,
+        }))
+        .expect("a valid event")
+    }
+
+    type Load<'a> = std::pin::Pin<Box<dyn Future<Output = Result<Vec<IntentEvent>, axp_store::Error>> + 'a>>;
+
+    /// A store read that counts its calls and finishes when `gate` is notified.
+    fn loader<'a>(
+        calls: &'a AtomicU64,
+        gate: &'a tokio::sync::Notify,
+        events: Vec<IntentEvent>,
+    ) -> impl FnOnce() -> Load<'a> {
+        move || {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Box::pin(async move {
+                gate.notified().await;
+                Ok(events)
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn streams_woken_by_one_commit_share_one_read() {
+        let reads = SharedReads::default();
+        let (ws, id) = (WorkspaceId::new(), IntentId::new());
+        reads.committed(&[Topic::Intent(id)]);
+        let (calls, gate) = (AtomicU64::new(0), tokio::sync::Notify::new());
+        let seen = reads.count(id);
+        let a = reads.frames(ws, id, 0, seen, loader(&calls, &gate, vec![event(id, 1)]));
+        let b = reads.frames(ws, id, 0, seen, loader(&calls, &gate, vec![event(id, 1)]));
+        let (a, b, ()) = tokio::join!(a, b, async { gate.notify_one() });
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        assert_eq!(a.unwrap().iter().map(|f| f.id).collect::<Vec<_>>(), [1]);
+        assert_eq!(b.unwrap().iter().map(|f| f.id).collect::<Vec<_>>(), [1]);
+        assert_eq!(reads.len(), 0, "a read is forgotten once nobody waits for it");
+    }
+
+    #[tokio::test]
+    async fn a_read_started_before_a_commit_does_not_serve_its_streams() {
+        let reads = SharedReads::default();
+        let (ws, id) = (WorkspaceId::new(), IntentId::new());
+        let (calls, gate) = (AtomicU64::new(0), tokio::sync::Notify::new());
+        let early = reads.frames(ws, id, 0, reads.count(id), loader(&calls, &gate, vec![]));
+        let mut early = std::pin::pin!(early);
+        assert!(futures::poll!(early.as_mut()).is_pending(), "the first read is under way");
+        reads.committed(&[Topic::Intent(id)]); // event 1 commits while it runs
+        let late = reads.frames(ws, id, 0, reads.count(id), loader(&calls, &gate, vec![event(id, 1)]));
+        let (early, late, ()) = tokio::join!(early, late, async { gate.notify_waiters() });
+        assert_eq!(calls.load(Ordering::SeqCst), 2, "the late stream read again");
+        assert!(early.unwrap().is_empty());
+        assert_eq!(late.unwrap().iter().map(|f| f.id).collect::<Vec<_>>(), [1]);
+    }
+
+    #[test]
+    fn reads_are_keyed_by_workspace_intent_and_cursor() {
+        let reads = SharedReads::default();
+        let (ws, id) = (WorkspaceId::new(), IntentId::new());
+        let seen = reads.count(id);
+        let first = reads.join(ws, id, 3, seen);
+        assert!(Arc::ptr_eq(&first, &reads.join(ws, id, 3, seen)));
+        assert!(!Arc::ptr_eq(&first, &reads.join(WorkspaceId::new(), id, 3, seen)), "other tenant");
+        assert!(!Arc::ptr_eq(&first, &reads.join(ws, IntentId::new(), 3, seen)), "other intent");
+        assert!(!Arc::ptr_eq(&first, &reads.join(ws, id, 4, seen)), "other cursor");
+        assert!(!Arc::ptr_eq(&first, &reads.join(ws, id, 3, u64::MAX)), "a fresh read is never shared");
+    }
+
+    #[test]
+    fn a_replaced_read_leaves_its_successor_in_the_table() {
+        let reads = SharedReads::default();
+        let (ws, id) = (WorkspaceId::new(), IntentId::new());
+        let old = reads.join(ws, id, 0, reads.count(id));
+        reads.committed(&[Topic::Intent(id)]);
+        let new = reads.join(ws, id, 0, reads.count(id));
+        assert!(!Arc::ptr_eq(&old, &new));
+        drop(old);
+        assert_eq!(reads.len(), 1);
+        assert!(Arc::ptr_eq(&new, &reads.join(ws, id, 0, reads.count(id))));
+        drop(new);
+        assert_eq!(reads.len(), 0);
+    }
 
     #[test]
     fn frame_is_one_line_of_data() {

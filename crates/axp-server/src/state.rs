@@ -25,6 +25,8 @@ pub struct AppState {
     pub options: Arc<Options>,
     /// Open agent streams, for the agents API.
     pub presence: Presence,
+    /// Intent event reads shared by SSE streams woken by the same commit.
+    pub(crate) reads: crate::sse::SharedReads,
 }
 
 /// Which agents have intent streams open on this server, and how many: the agents API's

@@ -62,15 +62,22 @@ fn id_header(headers: &axum::http::HeaderMap, name: &str) -> String {
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
 }
 
-/// Echoes `x-request-id` and `x-trace-id` (generating UUIDs when absent) on every response,
-/// and records both in the request's tracing span (contract §1.7).
+/// Echoes `x-request-id` and `x-trace-id` (generating UUIDs when absent) on every response
+/// (contract §1.7). Every 5xx is logged with both ids, the method and the path.
+///
+/// The per-request span carrying the ids is at `debug` level: at the default `info` level the
+/// log formatter would otherwise render four fields for every request, successful or not, which
+/// costs about 5% of a create's request-side CPU.
 async fn request_ids(request: Request, next: Next) -> Response {
     let headers = request.headers();
     let (request_id, trace_id) = (id_header(headers, "x-request-id"), id_header(headers, "x-trace-id"));
-    let span = tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), %request_id, %trace_id);
-    let mut response = next.run(request).instrument(span.clone()).await;
+    // Both clones are cheap (the URI shares its bytes); they outlive the request for the log line.
+    let (method, uri) = (request.method().clone(), request.uri().clone());
+    let span = tracing::debug_span!("request", %method, path = uri.path(), %request_id, %trace_id);
+    let mut response = next.run(request).instrument(span).await;
     if response.status().is_server_error() {
-        span.in_scope(|| tracing::warn!(status = %response.status(), "request failed"));
+        let status = response.status();
+        tracing::warn!(%status, %method, path = uri.path(), %request_id, %trace_id, "request failed");
     }
     let headers = response.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&request_id) {
