@@ -99,6 +99,8 @@ impl Options {
     /// - `AXP_PUSH_TIMEOUT_SECONDS`: time limit of one attempt (default 15);
     /// - `AXP_BOOTSTRAP_KEY`: the admin key of a first start (default: a random one);
     /// - `AXP_DATABASE_POOL`: PostgreSQL connections per replica (default 16);
+    /// - `AXP_DATABASE_WRITER_LANES`: PostgreSQL write transactions in flight per replica
+    ///   (default 4);
     /// - `AXP_ROLE`: `api`, `engine` or `all` (default).
     ///
     /// The database URL is not read here: `axp serve` takes it from `--database-url`,
@@ -122,6 +124,9 @@ impl Options {
         let mut postgres = PgOptions::default();
         if let Some(n) = var("AXP_DATABASE_POOL") {
             postgres.max_connections = n.parse().context("AXP_DATABASE_POOL must be a number")?;
+        }
+        if let Some(n) = var("AXP_DATABASE_WRITER_LANES") {
+            postgres.writer_lanes = n.parse().context("AXP_DATABASE_WRITER_LANES must be a number")?;
         }
         let role = match var("AXP_ROLE") {
             Some(r) => r.parse().map_err(anyhow::Error::msg)?,
