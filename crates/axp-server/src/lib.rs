@@ -164,7 +164,6 @@ impl Server {
                 self.state.notifier.clone(),
                 self.state.options.dispatcher.clone(),
             )
-            .context("building the push client")?
             .with_fallback_poll(poll);
             engine.push(("dispatcher", tokio::spawn(dispatcher.run(token.clone()))));
         }

@@ -1,6 +1,7 @@
 //! The HTTP client that makes push attempts: no proxy, no redirects, SSRF-guarded DNS, a time
 //! limit per attempt and a cap on how much of a response it reads.
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use axp_store::PushJob;
@@ -29,22 +30,38 @@ pub(crate) struct Answer {
 }
 
 /// Sends signed pushes.
+///
+/// The HTTP client (connection pool, rustls configuration, root certificates) is built on the
+/// first push, not at start: most servers never push, and building it maps and initialises a
+/// large part of the binary that would otherwise stay on disk.
 pub(crate) struct PushClient {
-    client: reqwest::Client,
+    client: OnceLock<reqwest::Client>,
     policy: OutboundPolicy,
+    timeout: Duration,
 }
 
 impl PushClient {
-    pub(crate) fn new(policy: OutboundPolicy, timeout: Duration) -> Result<Self, reqwest::Error> {
+    /// A client for `policy` whose attempts (connect + answer) last at most `timeout`.
+    pub(crate) fn new(policy: OutboundPolicy, timeout: Duration) -> Self {
+        Self { client: OnceLock::new(), policy, timeout }
+    }
+
+    /// The HTTP client, built on first use. Errors when reqwest cannot build it (its TLS
+    /// backend failed to initialise); the next push tries again.
+    fn client(&self) -> Result<&reqwest::Client, reqwest::Error> {
+        if let Some(client) = self.client.get() {
+            return Ok(client);
+        }
         let client = reqwest::Client::builder()
             .no_proxy()
             .redirect(Policy::none())
-            .dns_resolver(policy.resolver())
-            .connect_timeout(timeout)
-            .timeout(timeout)
+            .dns_resolver(self.policy.resolver())
+            .connect_timeout(self.timeout)
+            .timeout(self.timeout)
             .user_agent(concat!("axp/", env!("CARGO_PKG_VERSION")))
             .build()?;
-        Ok(Self { client, policy })
+        // Two first pushes at once may both build one; the loser's is dropped.
+        Ok(self.client.get_or_init(|| client))
     }
 
     /// POSTs `job`'s body signed at `timestamp` (Unix seconds). 2xx is success; 3xx (never
@@ -53,9 +70,17 @@ impl PushClient {
         if let Err(e) = self.policy.check_url(&job.url) {
             return Answer { error: Some(e.to_string()), ..Answer::default() };
         }
+        let client = match self.client() {
+            Ok(client) => client,
+            Err(e) => {
+                return Answer {
+                    error: Some(format!("building the HTTP client: {}", chain(&e))),
+                    ..Answer::default()
+                };
+            }
+        };
         let sig = signing::sign(&job.secret, &job.message_id, timestamp, job.body.as_bytes());
-        let request = self
-            .client
+        let request = client
             .post(&job.url)
             .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
             .header("x-axme-signature", sig.axme)

@@ -70,15 +70,16 @@ pub struct Dispatcher {
 }
 
 impl Dispatcher {
-    /// A dispatcher over `store`. Errors when the HTTP client cannot be built.
+    /// A dispatcher over `store`. Its HTTP client is built on the first push; if that fails,
+    /// the attempt fails with the reason and is retried on the schedule.
     pub fn new(
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
         notifier: Notifier,
         options: DispatcherOptions,
-    ) -> Result<Self, reqwest::Error> {
-        let client = Arc::new(PushClient::new(options.policy.clone(), options.attempt_timeout)?);
-        Ok(Self { store, clock, notifier, options, client, poll: None })
+    ) -> Self {
+        let client = Arc::new(PushClient::new(options.policy.clone(), options.attempt_timeout));
+        Self { store, clock, notifier, options, client, poll: None }
     }
 
     /// Also looks at the store every `every` (multi-node stores: a lost cross-replica wake-up
