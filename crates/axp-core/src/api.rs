@@ -66,7 +66,8 @@ pub struct CreateIntentResponse {
     pub ok: bool,
     /// The new intent's id.
     pub intent_id: IntentId,
-    /// Its status right after the create (SUBMITTED, or WAITING with a human task).
+    /// Its status right after the create: SUBMITTED, WAITING with a human task, or DELIVERED
+    /// when its agent had a stream connected and it was handed over in the create (§4.2).
     pub status: Status,
     /// When it was created.
     pub created_at: Timestamp,

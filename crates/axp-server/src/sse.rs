@@ -382,6 +382,10 @@ impl CommitListener for Wakeups {
         self.reads.committed(topics);
         self.notifier.notify(topics);
     }
+
+    fn watched(&self, topic: &Topic) -> bool {
+        self.notifier.watched(topic)
+    }
 }
 
 #[cfg(test)]

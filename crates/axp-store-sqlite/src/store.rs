@@ -144,6 +144,12 @@ fn insert_new_intent(
 /// intent becomes their human task; otherwise a queue item at the agent's next cursor (what
 /// streams and poll claims read) and, for the `http` binding, a push delivery of that item's
 /// frame, due now.
+///
+/// A new intent (`reason` "submitted") whose agent has a stream connected right now, and no push
+/// binding, is also handed over here, in its create transaction: the stream, woken by the
+/// commit, finds the item already handed and sends it straight from a read connection, without
+/// a second trip through the writer. Should the stream go away before sending it, the delivery
+/// lease runs out and the intent is redelivered, as for any delivery never acknowledged.
 /// Returns the intent as routing left it when routing changed it.
 fn route(
     ctx: &mut WriteCtx<'_>,
@@ -164,7 +170,16 @@ fn route(
     let cursor =
         ctx.counters.cursors.next(ws, &intent.to_agent, || rows::last_cursor(conn, ws, &intent.to_agent))?;
     rows::enqueue(conn, ws, intent, cursor, reason, now)?;
-    ctx.topics.push(Topic::Agent(ws, intent.to_agent.clone()));
+    let topic = Topic::Agent(ws, intent.to_agent.clone());
+    let pushed = agent.as_ref().is_some_and(|a| a.delivery_mode == "http");
+    if reason == "submitted" && !pushed && ctx.listener.watched(&topic) {
+        let lease = agent.as_ref().and_then(|a| a.lease_seconds);
+        let mut routed = intent.clone();
+        deliver(ctx, ws, &intent.to_agent, &mut routed, cursor, lease, now)?;
+        ctx.topics.push(topic);
+        return Ok(Some(routed));
+    }
+    ctx.topics.push(topic);
     let Some(agent) = agent else { return Ok(None) };
 
     let url = agent.delivery_config.as_ref().and_then(|c| c.get("url")).and_then(serde_json::Value::as_str);
@@ -519,6 +534,22 @@ fn run_internal(
     Ok(outcome)
 }
 
+/// Delivers `intent`, queue item `cursor` of `address`, to that agent (SUBMITTED → DELIVERED
+/// with a lease, or a redelivery) and marks the item handed.
+fn deliver(
+    ctx: &mut WriteCtx<'_>,
+    ws: WorkspaceId,
+    address: &str,
+    intent: &mut Intent,
+    cursor: u64,
+    agent_lease_seconds: Option<u32>,
+    now: Timestamp,
+) -> Result<()> {
+    let command = lifecycle::Command::Deliver { handler: address.to_owned(), agent_lease_seconds };
+    run_internal(ctx, ws, intent, command, GATEWAY_ACTOR, now)?;
+    rows::mark_handed(ctx.conn, ws, address, cursor, now)
+}
+
 /// Hands queue items to `address`: each item not handed before is delivered (SUBMITTED →
 /// DELIVERED with a lease, or a redelivery) and marked handed; items handed before are replays.
 fn hand_over(
@@ -537,9 +568,7 @@ fn hand_over(
     for mut item in items {
         // An intent that ended is only shown (a stream may ask for terminal statuses).
         if !item.handed && !item.intent.status.is_terminal() {
-            let deliver = lifecycle::Command::Deliver { handler: address.to_owned(), agent_lease_seconds };
-            run_internal(ctx, ws, &mut item.intent, deliver, GATEWAY_ACTOR, now)?;
-            rows::mark_handed(ctx.conn, ws, address, item.cursor, now)?;
+            deliver(ctx, ws, address, &mut item.intent, item.cursor, agent_lease_seconds, now)?;
         }
         out.push(item.into_delivery());
     }
@@ -1443,6 +1472,43 @@ mod tests {
         let queue =
             store.deliver_to_agent(&p.tenant, &agent, 0, &Status::OPEN, 100, Timestamp::from_millis(0));
         assert_eq!(queue.await.unwrap().iter().map(|d| d.seq).collect::<Vec<_>>(), [1, 2, 3]);
+    }
+
+    /// Says every agent's stream is connected.
+    struct AgentsWatched;
+
+    impl CommitListener for AgentsWatched {
+        fn committed(&self, _topics: &[Topic]) {}
+
+        fn watched(&self, topic: &Topic) -> bool {
+            matches!(topic, Topic::Agent(..))
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_new_intent_is_handed_to_a_connected_stream_in_its_create_transaction() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("axp.db"), Arc::new(AgentsWatched)).unwrap();
+        let (p, _) = axp_store::conformance::bootstrap(&store).await;
+        let (intent, events) = new_intent(&p, "worker");
+        let (id, agent) = (intent.intent_id, AgentAddress::from_trusted(intent.to_agent.clone()));
+        let created = store.create_intent(&p.tenant, intent, events, None).await.unwrap();
+        let body: serde_json::Value = serde_json::from_str(&created.response_body).unwrap();
+        assert_eq!(body["status"], "DELIVERED", "{body}");
+
+        let stored = store.get_intent(&p.tenant, id).await.unwrap();
+        assert_eq!((stored.status, stored.delivery_attempt), (Status::Delivered, 1));
+        assert!(stored.lease_expires_at.is_some(), "the lease covers a stream that never sends it");
+        // What the stream then reads: the item, already handed, once; nothing is delivered twice.
+        let now = Timestamp::from_millis(0);
+        for _ in 0..2 {
+            let got = store.deliver_to_agent(&p.tenant, &agent, 0, &Status::OPEN, 100, now).await.unwrap();
+            assert_eq!(got.iter().map(|d| (d.seq, d.intent_id)).collect::<Vec<_>>(), [(1, id)]);
+            assert_eq!(got[0].status, Status::Delivered);
+        }
+        let events = store.events_since(&p.tenant, id, 0, 100).await.unwrap();
+        let delivered = events.iter().filter(|e| e.event_type == axp_core::EventType::Delivered).count();
+        assert_eq!(delivered, 1);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -22,6 +22,8 @@ const QUEUE_DEPTH: usize = 8192;
 pub(crate) struct WriteCtx<'c> {
     pub(crate) conn: &'c Connection,
     pub(crate) topics: Vec<Topic>,
+    /// Told about the batch once it commits; asked whether anyone waits on a topic.
+    pub(crate) listener: &'c dyn CommitListener,
     /// Agent cursors and thread `change_seq`s handed out from memory.
     pub(crate) counters: &'c mut Counters,
     /// Set by a job that revoked a key or changed a service account: the principal cache is
@@ -100,8 +102,13 @@ fn run(
                 Err(_) => break,
             }
         }
-        let mut ctx =
-            WriteCtx { conn: &conn, topics: Vec::new(), counters: &mut counters, principals_changed: false };
+        let mut ctx = WriteCtx {
+            conn: &conn,
+            topics: Vec::new(),
+            listener,
+            counters: &mut counters,
+            principals_changed: false,
+        };
         let mut replies: Vec<Reply> = Vec::with_capacity(batch.len());
         let outcome = (|| -> Result<(), String> {
             control(&conn, "BEGIN IMMEDIATE")?;

@@ -269,6 +269,13 @@ pub enum Topic {
 pub trait CommitListener: Send + Sync + 'static {
     /// Called once per committed transaction batch.
     fn committed(&self, topics: &[Topic]);
+
+    /// Whether someone is waiting on `topic` right now (e.g. an agent's stream is connected), so
+    /// a store may do inside the transaction what that waiter would do right after it. A hint:
+    /// it may be stale by the time the batch commits. Must not block. The default says no.
+    fn watched(&self, _topic: &Topic) -> bool {
+        false
+    }
 }
 
 /// A listener that ignores commits (tools and tests that need no wake-ups).

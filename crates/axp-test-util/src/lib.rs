@@ -130,6 +130,11 @@ impl TestServer {
         Client::new(&self.base_url, key)
     }
 
+    /// Whether this server runs on PostgreSQL (`AXP_TEST_BACKEND=postgres`).
+    pub fn on_postgres(&self) -> bool {
+        self.database.is_some()
+    }
+
     /// The server's shared state (store, notifier, clock).
     pub fn state(&self) -> &AppState {
         &self.state

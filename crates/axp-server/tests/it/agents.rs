@@ -115,3 +115,42 @@ async fn an_intent_to_an_inbox_agent_waits_for_that_person() {
         .unwrap();
     assert_eq!(done.event.unwrap().event_type, EventType::Completed);
 }
+
+/// With a stream of its agent connected, a new intent is handed over in its create transaction:
+/// the create already answers DELIVERED (contract §4.2), the stream sends it once, and there is
+/// one `intent.delivered` event. (The SQLite store does this; on PostgreSQL the stream, which may
+/// be on another replica, hands it over, so the create answers SUBMITTED.)
+#[tokio::test]
+async fn an_intent_for_a_connected_stream_is_delivered_by_its_create() {
+    let server = TestServer::spawn().await;
+    let client = server.client();
+    let topic =
+        axp_store::Topic::Agent(server.admin.tenant.workspace_id, "agent://default/default/worker".into());
+    let mut stream = Box::pin(client.listen("worker", 0));
+    // The stream subscribes when its request is handled: wait for that, in bounded steps.
+    let next = stream.next();
+    tokio::pin!(next);
+    for _ in 0..10_000 {
+        if server.state().notifier.watched(&topic) {
+            break;
+        }
+        tokio::select! {
+            item = &mut next => panic!("nothing was sent yet, got {item:?}"),
+            () = tokio::task::yield_now() => {}
+        }
+    }
+    assert!(server.state().notifier.watched(&topic), "the stream subscribed");
+
+    let created = client.create_intent(&notify("worker"), None).await.unwrap();
+    let expected = if server.on_postgres() { Status::Submitted } else { Status::Delivered };
+    assert_eq!(created.status, expected);
+    let delivery = next.await.unwrap().unwrap();
+    assert_eq!(
+        (delivery.intent_id, delivery.seq, delivery.status),
+        (created.intent_id, 1, Status::Delivered)
+    );
+    let events = client.list_events(created.intent_id, 0).await.unwrap().events;
+    assert_eq!(events.iter().filter(|e| e.event_type == EventType::Delivered).count(), 1);
+    let intent = client.get_intent(created.intent_id).await.unwrap();
+    assert!(intent.lease_expires_at.is_some(), "the lease covers a stream that drops before sending");
+}
