@@ -10,13 +10,12 @@
 //! Reads go to a small pool of read-only connections on blocking threads; WAL lets them run
 //! beside the writer. WAL checkpoints run on a thread of their own (`checkpoint.rs`), never in a
 //! commit. Authentication is answered from an in-process cache that the writer invalidates
-//! whenever a key or a service account changes (`principals.rs`).
+//! whenever a key or a service account changes ([`axp_store::PrincipalCache`]).
 //!
 //! This crate holds all of axp's SQLite SQL; nothing else may.
 
 mod checkpoint;
 mod counters;
-mod principals;
 mod rows;
 mod schema;
 mod store;

@@ -21,7 +21,7 @@ use r2d2_sqlite::SqliteConnectionManager;
 use r2d2_sqlite::rusqlite::Connection;
 
 use crate::checkpoint::Checkpointer;
-use crate::principals::Principals;
+use axp_store::PrincipalCache;
 use crate::rows::{self, IntentRows, db};
 use crate::schema;
 use crate::writer::{WriteCtx, Writer};
@@ -38,7 +38,7 @@ pub struct SqliteStore {
     writer: Writer,
     readers: r2d2::Pool<SqliteConnectionManager>,
     /// Who each recently seen key stands for; the writer invalidates it.
-    principals: Arc<Principals>,
+    principals: Arc<PrincipalCache>,
 }
 
 impl SqliteStore {
@@ -52,7 +52,7 @@ impl SqliteStore {
         schema::configure_writer(&conn).map_err(db)?;
         schema::migrate(&mut conn).map_err(db)?;
         let checkpointer = Checkpointer::start(path)?;
-        let principals = Arc::new(Principals::default());
+        let principals = Arc::new(PrincipalCache::default());
         let writer = Writer::spawn(conn, listener, principals.clone(), checkpointer)
             .map_err(|e| Error::Unavailable(e.to_string()))?;
         let manager = SqliteConnectionManager::file(path).with_init(|c| schema::configure_reader(c));

@@ -9,7 +9,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::checkpoint::Checkpointer;
 use crate::counters::Counters;
-use crate::principals::Principals;
+use axp_store::PrincipalCache;
 
 /// Most jobs committed in one transaction. Large enough to amortise the fsync across a burst
 /// of concurrent clients, small enough to keep the first caller's wait short.
@@ -48,7 +48,7 @@ impl Writer {
     pub(crate) fn spawn(
         conn: Connection,
         listener: Arc<dyn CommitListener>,
-        principals: Arc<Principals>,
+        principals: Arc<PrincipalCache>,
         checkpointer: Checkpointer,
     ) -> std::io::Result<Self> {
         let (jobs, rx) = mpsc::channel(QUEUE_DEPTH);
@@ -90,7 +90,7 @@ fn run(
     conn: Connection,
     mut rx: mpsc::Receiver<Job>,
     listener: &dyn CommitListener,
-    principals: &Principals,
+    principals: &PrincipalCache,
 ) {
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     let mut counters = Counters::default();
