@@ -8,8 +8,9 @@
 //! does not disturb the others.
 //!
 //! Reads go to a small pool of read-only connections on blocking threads; WAL lets them run
-//! beside the writer. WAL checkpoints run on a thread of their own (`checkpoint.rs`), never in a
-//! commit. Authentication is answered from an in-process cache that the writer invalidates
+//! beside the writer. WAL checkpoints run on a thread of their own (`checkpoint.rs`); a commit
+//! only finishes one when the WAL has grown past a few thousand pages, so that it starts over.
+//! Authentication is answered from an in-process cache that the writer invalidates
 //! whenever a key or a service account changes ([`axp_store::PrincipalCache`]).
 //!
 //! This crate holds all of axp's SQLite SQL; nothing else may.

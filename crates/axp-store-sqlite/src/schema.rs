@@ -18,19 +18,28 @@ const MIGRATIONS: &[&str] = &[
 /// Prepared statements each connection keeps (every statement the writer runs, with room).
 const STATEMENT_CACHE: usize = 128;
 
+/// WAL pages after which a commit of the writer checkpoints too (SQLite's default is 1000).
+///
+/// Checkpoints run on their own thread (`checkpoint.rs`), so this one finds most pages already
+/// copied. It is still needed: a checkpoint running beside a busy writer never catches up with
+/// the WAL's end, and only a completed checkpoint lets the next write start the WAL over. Without
+/// it the WAL grows for as long as writes keep coming (118 MB over a 12 MB database after 2.5 s
+/// of load, measured), and so does recovery after a crash.
+const WAL_AUTOCHECKPOINT_PAGES: u32 = 4096;
+
 /// Settings for the write connection: WAL, fsync on every commit (`synchronous=FULL`), a busy
-/// timeout so a checkpoint never fails a write outright, and no automatic checkpoints: they run
-/// on their own thread (`checkpoint.rs`), not inside a commit.
+/// timeout so a checkpoint never fails a write outright, and checkpoints mostly off the commit
+/// path (see [`WAL_AUTOCHECKPOINT_PAGES`]).
 pub(crate) fn configure_writer(conn: &Connection) -> Result<()> {
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-    conn.execute_batch(
+    conn.execute_batch(&format!(
         "PRAGMA journal_mode = WAL;
          PRAGMA synchronous = FULL;
-         PRAGMA wal_autocheckpoint = 0;
+         PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES};
          PRAGMA foreign_keys = ON;
          PRAGMA busy_timeout = 5000;
          PRAGMA temp_store = MEMORY;",
-    )
+    ))
 }
 
 /// Settings for read connections: read-only, so a bug can never write around the writer.

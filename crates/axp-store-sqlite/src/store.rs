@@ -21,10 +21,10 @@ use r2d2_sqlite::SqliteConnectionManager;
 use r2d2_sqlite::rusqlite::Connection;
 
 use crate::checkpoint::Checkpointer;
-use axp_store::PrincipalCache;
 use crate::rows::{self, IntentRows, db};
 use crate::schema;
 use crate::writer::{WriteCtx, Writer};
+use axp_store::PrincipalCache;
 
 /// Threads a filtered inbox listing looks through (the most recently changed).
 const LIST_SCAN: u32 = 500;
