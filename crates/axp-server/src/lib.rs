@@ -80,9 +80,12 @@ impl Server {
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
         let notifier = Notifier::new();
-        let reads = sse::SharedReads::default();
-        let listener: Arc<dyn CommitListener> =
-            Arc::new(sse::Wakeups { reads: reads.clone(), notifier: notifier.clone() });
+        let (reads, presence) = (sse::SharedReads::default(), state::Presence::default());
+        let listener: Arc<dyn CommitListener> = Arc::new(sse::Wakeups {
+            reads: reads.clone(),
+            notifier: notifier.clone(),
+            presence: presence.clone(),
+        });
         let store: Arc<dyn Store> = match options.database_url.as_deref() {
             Some(url) if axp_store_postgres::is_postgres_url(url) => {
                 options.poll_interval = options.poll_interval.or(Some(DEFAULT_POLL_INTERVAL));
@@ -114,7 +117,7 @@ impl Server {
             shutdown: CancellationToken::new(),
             config: Arc::new(config),
             options: Arc::new(options),
-            presence: Default::default(),
+            presence,
             reads,
         };
 

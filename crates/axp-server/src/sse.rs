@@ -25,7 +25,7 @@ use bytes::Bytes;
 use tokio::sync::OnceCell;
 use tokio::time::Instant;
 
-use crate::state::{AppState, PresenceGuard};
+use crate::state::{AppState, Presence, PresenceGuard};
 
 /// Frames read from the store per round trip.
 pub(crate) const BATCH: u32 = 200;
@@ -369,12 +369,16 @@ impl SharedReads {
 }
 
 /// The store's commit listener: counts intent commits for [`SharedReads`], then wakes the
-/// subscribers through the notifier.
+/// subscribers through the notifier. It tells the store that an agent is watched while the
+/// agent has a stream open ([`Presence`]; long-poll claims are not counted there, so a claim
+/// always finds a new intent unhanded).
 pub(crate) struct Wakeups {
     /// Counted before waking.
     pub(crate) reads: SharedReads,
     /// Woken after counting.
     pub(crate) notifier: Notifier,
+    /// The open agent streams.
+    pub(crate) presence: Presence,
 }
 
 impl CommitListener for Wakeups {
@@ -384,7 +388,10 @@ impl CommitListener for Wakeups {
     }
 
     fn watched(&self, topic: &Topic) -> bool {
-        self.notifier.watched(topic)
+        match topic {
+            Topic::Agent(workspace, address) => self.presence.streams(*workspace, address) > 0,
+            _ => false,
+        }
     }
 }
 

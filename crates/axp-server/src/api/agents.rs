@@ -145,10 +145,7 @@ async fn stream_intents(
             .collect::<ApiResult<Vec<_>>>()?,
     };
     let tenant = caller.0.tenant;
-    // As a stream: while it is subscribed, a new intent for this agent is handed over in its
-    // create transaction and this stream only has to read and send it.
-    let topic = Topic::Agent(tenant.workspace_id, address.to_string());
-    let mut subscription = state.notifier.subscribe_stream(topic);
+    let mut subscription = state.notifier.subscribe(Topic::Agent(tenant.workspace_id, address.to_string()));
     subscription.mark_seen();
     let source = Source::Agent { address, statuses };
     let first = source.fetch(&state, &tenant, since).await?;

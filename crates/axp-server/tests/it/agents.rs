@@ -124,14 +124,13 @@ async fn an_intent_to_an_inbox_agent_waits_for_that_person() {
 async fn an_intent_for_a_connected_stream_is_delivered_by_its_create() {
     let server = TestServer::spawn().await;
     let client = server.client();
-    let topic =
-        axp_store::Topic::Agent(server.admin.tenant.workspace_id, "agent://default/default/worker".into());
+    let (workspace, address) = (server.admin.tenant.workspace_id, "agent://default/default/worker");
     let mut stream = Box::pin(client.listen("worker", 0));
     // The stream subscribes when its request is handled: wait for that, in bounded steps.
     let next = stream.next();
     tokio::pin!(next);
     for _ in 0..10_000 {
-        if server.state().notifier.watched(&topic) {
+        if server.state().presence.streams(workspace, address) > 0 {
             break;
         }
         tokio::select! {
@@ -139,7 +138,7 @@ async fn an_intent_for_a_connected_stream_is_delivered_by_its_create() {
             () = tokio::task::yield_now() => {}
         }
     }
-    assert!(server.state().notifier.watched(&topic), "the stream subscribed");
+    assert!(server.state().presence.streams(workspace, address) > 0, "the stream subscribed");
 
     let created = client.create_intent(&notify("worker"), None).await.unwrap();
     let expected = if server.on_postgres() { Status::Submitted } else { Status::Delivered };
