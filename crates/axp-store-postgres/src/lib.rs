@@ -19,7 +19,6 @@
 //!
 //! This crate holds all of axp's PostgreSQL SQL; nothing else may.
 
-mod keys;
 mod notify;
 mod rows;
 mod store;

@@ -9,20 +9,18 @@
 //! a reader until its periodic fallback read.
 //!
 //! Lines: `i <intent id>`, `a <workspace id> <agent address>`, `t` (timers), `d` (deliveries),
-//! and `k` (a key or service account changed: every replica drops its cached principals, see
-//! [`crate::keys`]).
+//! and `k` (a key or service account changed: every replica drops its cached principals,
+//! [`PrincipalCache`]).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axp_core::WorkspaceId;
 use axp_core::ids::IntentId;
-use axp_store::{CommitListener, Topic};
+use axp_store::{CommitListener, PrincipalCache, Topic};
 use sqlx_core::pool::Pool;
 use sqlx_postgres::{PgListener, Postgres};
 use tokio_util::sync::CancellationToken as Cancel;
-
-use crate::keys::KeyCache;
 
 /// The channel every replica listens on.
 pub(crate) const CHANNEL: &str = "axp_topics";
@@ -88,12 +86,12 @@ fn keys_changed(payload: &str) -> bool {
 }
 
 /// Listens on [`CHANNEL`] until `cancel` fires, handing every topic to `listener` and key
-/// changes to `keys`, which also learns whether this replica is listening. Reconnects on its
+/// changes to `keys`, which is suspended while this replica is not listening. Reconnects on its
 /// own after a lost connection.
 pub(crate) async fn listen(
     pool: Pool<Postgres>,
     listener: Arc<dyn CommitListener>,
-    keys: Arc<KeyCache>,
+    keys: Arc<PrincipalCache>,
     cancel: Cancel,
 ) {
     let mut conn: Option<PgListener> = None;
@@ -108,7 +106,7 @@ pub(crate) async fn listen(
                 };
                 match tokio::select! { r = connected => r, () = cancel.cancelled() => return } {
                     Ok(pg) => {
-                        keys.set_listening(true);
+                        keys.resume();
                         conn.insert(pg)
                     }
                     Err(e) => {
@@ -139,12 +137,12 @@ pub(crate) async fn listen(
                 // The connection dropped: connect and listen again. What was sent meanwhile is
                 // lost: readers catch up on their fallback read, and the key cache starts over.
                 tracing::warn!("LISTEN connection lost; reconnecting");
-                keys.set_listening(false);
+                keys.suspend();
                 conn = None;
             }
             Err(e) => {
                 tracing::warn!(error = %e, "LISTEN failed; reconnecting in 1 s");
-                keys.set_listening(false);
+                keys.suspend();
                 conn = None;
                 tokio::select! {
                     () = tokio::time::sleep(Duration::from_secs(1)) => {}

@@ -19,7 +19,7 @@ use axp_core::{AgentAddress, Intent, IntentEvent, Status, Timestamp};
 use axp_store::{
     ApiKeyRecord, AttemptReport, BindingUpdate, CommitListener, CompletionDelivery, Created, Error, Executed,
     IdempotencyClaim, IntentFilter, KeyHash, NewApiKey, NewServiceAccount, NewSubscription, Principal,
-    PushJob, Result, ScenarioWrite, ServiceAccountRecord, Store, Tenant, TenantSpec, Topic,
+    PrincipalCache, PushJob, Result, ScenarioWrite, ServiceAccountRecord, Store, Tenant, TenantSpec, Topic,
 };
 use futures::future::BoxFuture;
 use sqlx_core::migrate::{Migration, MigrationType, Migrator};
@@ -27,7 +27,6 @@ use sqlx_core::pool::{Pool, PoolConnection, PoolOptions};
 use sqlx_postgres::{PgConnectOptions, PgConnection, Postgres};
 use tokio_util::sync::CancellationToken;
 
-use crate::keys::KeyCache;
 use crate::notify;
 use crate::rows::{self, db};
 use crate::writer::{Ctx, PendingItem, Writer};
@@ -67,7 +66,7 @@ struct Inner {
     pool: Pool<Postgres>,
     writer: Writer,
     stop: CancellationToken,
-    keys: Arc<KeyCache>,
+    keys: Arc<PrincipalCache>,
 }
 
 impl Drop for Inner {
@@ -164,7 +163,7 @@ impl PgStore {
             }
         }
         let stop = CancellationToken::new();
-        let keys = Arc::new(KeyCache::default());
+        let keys = Arc::new(PrincipalCache::suspended());
         tokio::spawn(notify::listen(pool.clone(), listener.clone(), keys.clone(), stop.clone()));
         let lanes = options.writer_lanes.clamp(1, options.max_connections.saturating_sub(2).max(1) as usize);
         let writer = Writer::spawn(pool.clone(), lanes, listener, keys.clone());

@@ -25,14 +25,13 @@ use std::sync::Arc;
 use axp_core::delivery::Delivery;
 use axp_core::ids::IntentId;
 use axp_core::{Timestamp, WorkspaceId};
-use axp_store::{CommitListener, Error, Result, Topic};
+use axp_store::{CommitListener, Error, PrincipalCache, Result, Topic};
 use futures::future::BoxFuture;
 use sqlx_core::pool::{Pool, PoolConnection};
 use sqlx_core::query::query;
 use sqlx_postgres::{PgConnection, Postgres};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
-use crate::keys::KeyCache;
 use crate::notify;
 use crate::rows::{self, NewQueueItem, db, retryable};
 
@@ -75,7 +74,7 @@ pub(crate) struct Ctx {
     pub(crate) topics: Vec<Topic>,
     pub(crate) pending: Pending,
     /// Set by a job that revoked a key or changed a service account: every replica's cached
-    /// principals are dropped when the transaction commits ([`crate::keys`]).
+    /// principals ([`PrincipalCache`]) are dropped when the transaction commits.
     pub(crate) keys_changed: bool,
 }
 
@@ -145,7 +144,7 @@ impl Writer {
         pool: Pool<Postgres>,
         lanes: usize,
         listener: Arc<dyn CommitListener>,
-        keys: Arc<KeyCache>,
+        keys: Arc<PrincipalCache>,
     ) -> Self {
         let (jobs, rx) = mpsc::channel(QUEUE_DEPTH);
         let rx = Arc::new(Mutex::new(rx));
@@ -178,7 +177,7 @@ async fn run_lane(
     pool: Pool<Postgres>,
     rx: Arc<Mutex<mpsc::Receiver<Box<dyn Job>>>>,
     listener: Arc<dyn CommitListener>,
-    keys: &KeyCache,
+    keys: &PrincipalCache,
 ) {
     loop {
         let batch = {
@@ -210,7 +209,7 @@ async fn run_batch(
     pool: &Pool<Postgres>,
     mut jobs: Vec<Box<dyn Job>>,
     listener: &dyn CommitListener,
-    keys: &KeyCache,
+    keys: &PrincipalCache,
 ) {
     let mut alone = Vec::new();
     let mut retries = 0;
@@ -263,7 +262,7 @@ async fn run_batch(
     }
 }
 
-fn announce(listener: &dyn CommitListener, keys: &KeyCache, topics: &[Topic], keys_changed: bool) {
+fn announce(listener: &dyn CommitListener, keys: &PrincipalCache, topics: &[Topic], keys_changed: bool) {
     if keys_changed {
         keys.invalidate();
     }

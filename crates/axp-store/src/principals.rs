@@ -5,8 +5,9 @@
 //!   change a service account invalidates once its batch has committed, before any caller of
 //!   the batch is answered.
 //! - PostgreSQL: the replica that commits such a write invalidates the same way and sends a
-//!   notification that makes every other replica invalidate too (and a replica whose listening
-//!   connection dropped invalidates when it reconnects, since it may have missed one).
+//!   notification that makes every other replica invalidate too. A replica cannot hear those
+//!   while its listening connection is down, so it [`PrincipalCache::suspend`]s the cache then
+//!   and [`PrincipalCache::resume`]s it, empty, once it listens again.
 //!
 //! A lookup that read the database before an invalidation must not repopulate the cache after
 //! it: [`PrincipalCache::insert`] takes the generation read *before* the lookup and drops the
@@ -34,6 +35,8 @@ struct Inner {
     /// Bumped by every invalidation.
     generation: u64,
     entries: HashMap<[u8; 32], Entry>,
+    /// Serves and keeps nothing (see [`PrincipalCache::suspend`]).
+    suspended: bool,
 }
 
 struct Entry {
@@ -43,6 +46,11 @@ struct Entry {
 }
 
 impl PrincipalCache {
+    /// A cache that serves nothing until [`PrincipalCache::resume`]d.
+    pub fn suspended() -> Self {
+        Self { inner: Mutex::new(Inner { suspended: true, ..Inner::default() }) }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -50,6 +58,9 @@ impl PrincipalCache {
     /// The cached principal of the key with `hash`, if its key is still unexpired at `now`.
     pub fn get(&self, hash: &[u8; 32], now: Timestamp) -> Option<Principal> {
         let mut inner = self.lock();
+        if inner.suspended {
+            return None;
+        }
         let entry = inner.entries.get(hash)?;
         if entry.expires_at.is_some_and(|at| at <= now) {
             inner.entries.remove(hash);
@@ -73,7 +84,7 @@ impl PrincipalCache {
         generation: u64,
     ) {
         let mut inner = self.lock();
-        if inner.generation != generation {
+        if inner.suspended || inner.generation != generation {
             return;
         }
         if inner.entries.len() >= MAX_ENTRIES {
@@ -87,6 +98,22 @@ impl PrincipalCache {
         let mut inner = self.lock();
         inner.generation += 1;
         inner.entries.clear();
+    }
+
+    /// Invalidates and serves nothing until [`PrincipalCache::resume`]: for while invalidations
+    /// cannot be heard.
+    pub fn suspend(&self) {
+        self.invalidate();
+        self.lock().suspended = true;
+    }
+
+    /// Invalidates (what was cached before may predate an invalidation that was missed) and
+    /// serves again.
+    pub fn resume(&self) {
+        let mut inner = self.lock();
+        inner.generation += 1;
+        inner.entries.clear();
+        inner.suspended = false;
     }
 }
 
@@ -140,5 +167,31 @@ mod tests {
         cache.insert([1; 32], &p, Some(Timestamp::from_millis(2_000)), cache.generation());
         assert_eq!(cache.get(&[1; 32], Timestamp::from_millis(1_999)), Some(p));
         assert_eq!(cache.get(&[1; 32], Timestamp::from_millis(2_000)), None);
+    }
+
+    #[test]
+    fn nothing_is_served_while_suspended() {
+        let cache = PrincipalCache::suspended();
+        let now = Timestamp::from_millis(0);
+        cache.insert([1; 32], &principal(), None, cache.generation());
+        assert_eq!(cache.get(&[1; 32], now), None, "not listening yet");
+        cache.resume();
+        let p = principal();
+        cache.insert([1; 32], &p, None, cache.generation());
+        assert_eq!(cache.get(&[1; 32], now), Some(p));
+        cache.suspend();
+        assert_eq!(cache.get(&[1; 32], now), None);
+        cache.resume();
+        assert_eq!(cache.get(&[1; 32], now), None, "a reconnect starts over");
+    }
+
+    #[test]
+    fn a_lookup_across_a_suspension_is_not_cached() {
+        let cache = PrincipalCache::default();
+        let before = cache.generation();
+        cache.suspend();
+        cache.resume();
+        cache.insert([1; 32], &principal(), None, before);
+        assert_eq!(cache.get(&[1; 32], Timestamp::from_millis(0)), None);
     }
 }
