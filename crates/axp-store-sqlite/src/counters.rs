@@ -20,7 +20,6 @@ const MAX_KEYS: usize = 65_536;
 #[derive(Default)]
 pub(crate) struct Sequence {
     last: HashMap<WorkspaceId, HashMap<String, u64>>,
-    keys: usize,
 }
 
 impl Sequence {
@@ -39,17 +38,15 @@ impl Sequence {
             return Ok(*last);
         }
         let next = load()? + 1;
-        if self.keys >= MAX_KEYS {
+        if self.last.values().map(HashMap::len).sum::<usize>() >= MAX_KEYS {
             self.clear();
         }
         self.last.entry(ws).or_default().insert(key.to_owned(), next);
-        self.keys += 1;
         Ok(next)
     }
 
     fn clear(&mut self) {
         self.last.clear();
-        self.keys = 0;
     }
 }
 

@@ -414,13 +414,21 @@ pub(crate) fn list_intents(conn: &Connection, ws: WorkspaceId, filter: &IntentFi
 
 /// The highest cursor in the queue of `address` (0 when empty).
 pub(crate) fn last_cursor(conn: &Connection, ws: WorkspaceId, address: &str) -> Result<u64> {
-    conn.prepare_cached(
+    highest(
+        conn,
         "SELECT COALESCE(MAX(cursor), 0) FROM agent_queue WHERE workspace_id = ?1 AND agent_address = ?2",
+        ws,
+        address,
     )
-    .map_err(db)?
-    .query_row(params![ws.to_string(), address], |r| r.get::<_, i64>(0))
-    .map(|c| c as u64)
-    .map_err(db)
+}
+
+/// The one integer `sql` selects for (`ws`, `key`).
+fn highest(conn: &Connection, sql: &str, ws: WorkspaceId, key: &str) -> Result<u64> {
+    conn.prepare_cached(sql)
+        .map_err(db)?
+        .query_row(params![ws.to_string(), key], |r| r.get::<_, i64>(0))
+        .map(|n| n as u64)
+        .map_err(db)
 }
 
 /// Appends `intent` to the queue of its `to_agent` at `cursor` (the next one of that agent).
@@ -1035,13 +1043,12 @@ pub(crate) fn event_counters(conn: &Connection, ws: WorkspaceId, event: uuid::Uu
 
 /// The highest `change_seq` of `owner`'s threads (0 when none).
 pub(crate) fn last_change_seq(conn: &Connection, ws: WorkspaceId, owner: &str) -> Result<u64> {
-    conn.prepare_cached(
+    highest(
+        conn,
         "SELECT COALESCE(MAX(change_seq), 0) FROM thread_participants WHERE workspace_id = ?1 AND owner_agent = ?2",
+        ws,
+        owner,
     )
-    .map_err(db)?
-    .query_row(params![ws.to_string(), owner], |r| r.get::<_, i64>(0))
-    .map(|s| s as u64)
-    .map_err(db)
 }
 
 /// A participant's row as [`touch_participant`] writes it.

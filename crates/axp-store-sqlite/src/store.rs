@@ -15,7 +15,7 @@ use axp_core::{AgentAddress, Intent, IntentEvent, Status, Timestamp};
 use axp_store::{
     ApiKeyRecord, AttemptReport, BindingUpdate, CommitListener, CompletionDelivery, Created, Error, Executed,
     IdempotencyClaim, IntentFilter, KeyHash, NewApiKey, NewServiceAccount, NewSubscription, Principal,
-    PushJob, Result, ScenarioWrite, ServiceAccountRecord, Store, Tenant, TenantSpec, Topic,
+    PrincipalCache, PushJob, Result, ScenarioWrite, ServiceAccountRecord, Store, Tenant, TenantSpec, Topic,
 };
 use r2d2_sqlite::SqliteConnectionManager;
 use r2d2_sqlite::rusqlite::Connection;
@@ -24,7 +24,6 @@ use crate::checkpoint::Checkpointer;
 use crate::rows::{self, IntentRows, db};
 use crate::schema;
 use crate::writer::{WriteCtx, Writer};
-use axp_store::PrincipalCache;
 
 /// Threads a filtered inbox listing looks through (the most recently changed).
 const LIST_SCAN: u32 = 500;
@@ -923,7 +922,6 @@ impl Store for SqliteStore {
                 sa.delivery_config = binding.push.as_ref().map(|p| rows::push_config(&p.url));
                 sa.updated_at = now;
                 rows::update_agent(ctx.conn, ws, &sa, binding.push.as_ref().map(|p| p.secret.as_str()))?;
-                ctx.principals_changed = true;
                 Ok(sa)
             })
             .await

@@ -3,13 +3,12 @@
 use std::sync::Arc;
 use std::thread;
 
-use axp_store::{CommitListener, Error, Result, Topic};
+use axp_store::{CommitListener, Error, PrincipalCache, Result, Topic};
 use r2d2_sqlite::rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::checkpoint::Checkpointer;
 use crate::counters::Counters;
-use axp_store::PrincipalCache;
 
 /// Most jobs committed in one transaction. Large enough to amortise the fsync across a burst
 /// of concurrent clients, small enough to keep the first caller's wait short.
