@@ -2,6 +2,8 @@
 //!
 //! - [`clock`]: the only place that reads the wall clock ([`SystemClock`]), and a
 //!   [`ManualClock`] tests move by hand.
+//! - [`ledger`]: the write rules of every aggregate, once, over the storage traits; a
+//!   [`Ledger`] over a backend is the server's [`axp_store::Store`].
 //! - [`notifier`]: turns store commits into wake-ups for SSE handlers and the scheduler, keyed
 //!   by topic.
 //! - [`scheduler`]: fires durable timers (deadlines, lease expiry) when due.
@@ -10,12 +12,16 @@
 
 pub mod clock;
 pub mod delivery;
+pub mod ledger;
 pub mod notifier;
 pub mod outbound;
+mod presence;
 pub mod scheduler;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use delivery::{Dispatcher, DispatcherOptions, RetrySchedule};
+pub use ledger::Ledger;
 pub use notifier::{Notifier, Subscription};
 pub use outbound::OutboundPolicy;
+pub use presence::{Presence, PresenceGuard};
 pub use scheduler::Scheduler;

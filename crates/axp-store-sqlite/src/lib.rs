@@ -1,11 +1,16 @@
 //! The embedded default store: SQLite in WAL mode with `synchronous=FULL`.
 //!
-//! One writer thread owns the only write connection. Callers queue closures to it; it takes
-//! every queued closure (up to [`writer::MAX_BATCH`]), runs each inside its own savepoint in one
-//! `BEGIN IMMEDIATE` transaction, commits once, and only then answers each caller. That is group
-//! commit: one fsync serves every write in the batch, and an acknowledged write has been fsynced,
-//! so it survives `kill -9` and power loss. A closure that fails rolls back to its savepoint and
-//! does not disturb the others.
+//! It implements the storage traits of [`axp_store::tables`] with SQL and row mapping only
+//! (`tables/`, one module per aggregate); the rules are `axp-engine`'s, which hands its work over
+//! as jobs ([`axp_store::Job`]).
+//!
+//! One writer thread owns the only write connection. It takes every queued job (up to
+//! [`writer::MAX_BATCH`]), runs each inside its own savepoint in one `BEGIN IMMEDIATE`
+//! transaction, commits once, and only then answers each caller. That is group commit: one fsync
+//! serves every write in the batch, and an acknowledged write has been fsynced, so it survives
+//! `kill -9` and power loss. A job that fails rolls back to its savepoint and does not disturb the
+//! others. Every storage call is synchronous, so the writer runs a job's future to completion in
+//! one poll, with no executor.
 //!
 //! Reads go to a small pool of read-only connections on blocking threads; WAL lets them run
 //! beside the writer. WAL checkpoints run on a thread of their own (`checkpoint.rs`); a commit
@@ -17,9 +22,11 @@
 
 mod checkpoint;
 mod counters;
-mod rows;
 mod schema;
 mod store;
+mod tables;
+#[cfg(test)]
+mod tests;
 mod writer;
 
 pub use store::SqliteStore;

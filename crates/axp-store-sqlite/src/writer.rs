@@ -3,12 +3,14 @@
 use std::sync::Arc;
 use std::thread;
 
-use axp_store::{CommitListener, Error, PrincipalCache, Result, Topic};
+use axp_store::{CommitListener, Error, Job, PrincipalCache};
+use futures::FutureExt;
 use r2d2_sqlite::rusqlite::Connection;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
 use crate::checkpoint::Checkpointer;
 use crate::counters::Counters;
+use crate::tables::SqliteTx;
 
 /// Most jobs committed in one transaction. Large enough to amortise the fsync across a burst
 /// of concurrent clients, small enough to keep the first caller's wait short.
@@ -17,28 +19,10 @@ pub(crate) const MAX_BATCH: usize = 256;
 /// How many jobs may wait for the writer before callers are slowed down.
 const QUEUE_DEPTH: usize = 8192;
 
-/// What a job gets: the connection inside an open transaction, and the topics to announce.
-pub(crate) struct WriteCtx<'c> {
-    pub(crate) conn: &'c Connection,
-    pub(crate) topics: Vec<Topic>,
-    /// Told about the batch once it commits; asked whether anyone waits on a topic.
-    pub(crate) listener: &'c dyn CommitListener,
-    /// Agent cursors and thread `change_seq`s handed out from memory.
-    pub(crate) counters: &'c mut Counters,
-    /// Set by a job that revoked a key or changed a service account: the principal cache is
-    /// invalidated once the batch is over, before any of its callers is answered.
-    pub(crate) principals_changed: bool,
-}
-
-/// Called once the batch's fate is known, with the commit's result.
-type Reply = Box<dyn FnOnce(Result<(), String>) + Send>;
-/// A queued closure: runs in the transaction, says whether it succeeded, returns its reply.
-type Job = Box<dyn FnOnce(&mut WriteCtx<'_>) -> (bool, Reply) + Send>;
-
 /// Handle to the writer thread. Cheap to clone; the thread stops when every handle is dropped.
 #[derive(Clone)]
 pub(crate) struct Writer {
-    jobs: mpsc::Sender<Job>,
+    jobs: mpsc::Sender<Box<dyn Job>>,
 }
 
 impl Writer {
@@ -58,25 +42,13 @@ impl Writer {
         Ok(Self { jobs })
     }
 
-    /// Runs `f` in the next batch's transaction and returns its result once the batch has
-    /// committed. If `f` fails, its changes are rolled back and the batch goes on. If the commit
-    /// fails, every job of the batch gets [`Error::Unavailable`].
-    pub(crate) async fn write<R, F>(&self, f: F) -> Result<R>
-    where
-        R: Send + 'static,
-        F: FnOnce(&mut WriteCtx<'_>) -> Result<R> + Send + 'static,
-    {
-        let (tx, rx) = oneshot::channel();
-        let job: Job = Box::new(move |ctx| {
-            let result = f(ctx);
-            let ok = result.is_ok();
-            let reply: Reply = Box::new(move |commit: Result<(), String>| {
-                let _ = tx.send(commit.map_err(Error::Unavailable).and(result));
-            });
-            (ok, reply)
-        });
-        self.jobs.send(job).await.map_err(|_| Error::Unavailable("store writer has stopped".into()))?;
-        rx.await.map_err(|_| Error::Unavailable("store writer has stopped".into()))?
+    /// Queues `job` for the next batch. It runs in its own savepoint: if it fails, its changes
+    /// are rolled back and the batch goes on. It is answered once the batch has committed; if
+    /// the commit fails, every job of the batch gets [`Error::Unavailable`].
+    pub(crate) async fn write(&self, job: Box<dyn Job>) {
+        if let Err(mpsc::error::SendError(job)) = self.jobs.send(job).await {
+            job.reply(Err(Error::Unavailable("store writer has stopped".into())));
+        }
     }
 }
 
@@ -86,12 +58,12 @@ fn control(conn: &Connection, sql: &str) -> Result<(), String> {
 }
 
 fn run(
-    conn: Connection,
-    mut rx: mpsc::Receiver<Job>,
+    mut conn: Connection,
+    mut rx: mpsc::Receiver<Box<dyn Job>>,
     listener: &dyn CommitListener,
     principals: &PrincipalCache,
 ) {
-    let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
+    let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
     let mut counters = Counters::default();
     while let Some(first) = rx.blocking_recv() {
         batch.push(first);
@@ -101,55 +73,53 @@ fn run(
                 Err(_) => break,
             }
         }
-        let mut ctx = WriteCtx {
-            conn: &conn,
+        let mut tx = SqliteTx {
+            conn: &mut conn,
+            counters: Some(&mut counters),
             topics: Vec::new(),
-            listener,
-            counters: &mut counters,
             principals_changed: false,
         };
-        let mut replies: Vec<Reply> = Vec::with_capacity(batch.len());
-        let outcome = (|| -> Result<(), String> {
-            control(&conn, "BEGIN IMMEDIATE")?;
-            for job in batch.drain(..) {
-                control(&conn, "SAVEPOINT job")?;
-                let mark = ctx.topics.len();
-                let (ok, reply) = job(&mut ctx);
-                replies.push(reply);
-                if !ok {
-                    ctx.topics.truncate(mark);
-                    // The rows go back to the savepoint; the counters the job moved must too.
-                    ctx.counters.clear();
-                    control(&conn, "ROLLBACK TO job")?;
-                }
-                control(&conn, "RELEASE job")?;
-            }
-            control(&conn, "COMMIT")
-        })();
-        if ctx.principals_changed {
+        let outcome = run_batch(&mut tx, &mut batch);
+        if tx.principals_changed {
             principals.invalidate();
         }
-        match outcome {
+        let committed = match outcome {
             Ok(()) => {
-                if !ctx.topics.is_empty() {
-                    listener.committed(&ctx.topics);
+                if !tx.topics.is_empty() {
+                    listener.committed(&tx.topics);
                 }
-                for reply in replies {
-                    reply(Ok(()));
-                }
+                Ok(())
             }
             Err(e) => {
                 tracing::error!(error = %e, "sqlite batch failed to commit; rolling back");
-                let _ = conn.execute_batch("ROLLBACK");
-                ctx.counters.clear();
-                for reply in replies {
-                    reply(Err(e.clone()));
-                }
-                // Jobs never reached because BEGIN or a savepoint failed are answered by
-                // dropping them: their callers see the writer as unavailable.
-                batch.clear();
+                let _ = tx.conn.execute_batch("ROLLBACK");
+                tx.counters.as_deref_mut().map(Counters::clear);
+                Err(e)
             }
+        };
+        for job in batch.drain(..) {
+            job.reply(committed.clone().map_err(Error::Unavailable));
         }
     }
     tracing::debug!("sqlite writer stopped");
+}
+
+/// Runs every job of `batch` in one transaction, each in its own savepoint, and commits.
+fn run_batch(tx: &mut SqliteTx<'_>, batch: &mut [Box<dyn Job>]) -> Result<(), String> {
+    control(tx.conn, "BEGIN IMMEDIATE")?;
+    for job in batch.iter_mut() {
+        control(tx.conn, "SAVEPOINT job")?;
+        let mark = tx.topics.len();
+        // Every storage call here is synchronous, so the job's future is ready at once; one
+        // that is not has awaited something else and is refused.
+        let ok = job.run(tx).now_or_never().unwrap_or(false);
+        if !ok {
+            tx.topics.truncate(mark);
+            // The rows go back to the savepoint; the counters the job moved must too.
+            tx.counters.as_deref_mut().map(Counters::clear);
+            control(tx.conn, "ROLLBACK TO job")?;
+        }
+        control(tx.conn, "RELEASE job")?;
+    }
+    control(tx.conn, "COMMIT")
 }

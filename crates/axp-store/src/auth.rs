@@ -36,6 +36,22 @@ pub struct NewApiKey {
     pub expires_at: Option<Timestamp>,
 }
 
+impl NewApiKey {
+    /// The record stored for this key of service account `account` (active, no token).
+    pub fn record(&self, account: ServiceAccountId) -> crate::ApiKeyRecord {
+        crate::ApiKeyRecord {
+            key_id: self.key_id,
+            service_account_id: account,
+            key_hint: self.hint.clone(),
+            status: "active".into(),
+            created_at: self.created_at,
+            expires_at: self.expires_at,
+            revoked_at: None,
+            token: None,
+        }
+    }
+}
+
 /// Generates a token `axme_sa_<service_account_id>_<64 hex chars>` (contract §1.1) and the
 /// record to store for it. The token is returned once and never stored.
 pub fn generate_api_key(

@@ -10,12 +10,16 @@ use axp_core::lifecycle::{Command, Request, Resolution};
 use axp_core::{AgentAddress, EventType, Status, Timestamp};
 use serde_json::{Map, json};
 
+mod hand_over;
+
+pub use hand_over::{Connect, hand_over_in_create};
+
 use crate::{
     Error, IdempotencyClaim, IntentFilter, KeyHash, NewServiceAccount, Principal, ScenarioAgent,
     ScenarioWrite, Store, TenantSpec, fingerprint, generate_api_key,
 };
 
-const T0: Timestamp = Timestamp::from_millis(1_780_000_000_000);
+pub(crate) const T0: Timestamp = Timestamp::from_millis(1_780_000_000_000);
 
 fn slug() -> String {
     format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..12])
@@ -38,12 +42,12 @@ pub async fn bootstrap(store: &dyn Store) -> (Principal, String) {
     (principal, token)
 }
 
-async fn tenant(store: &dyn Store) -> (Principal, String) {
+pub(crate) async fn tenant(store: &dyn Store) -> (Principal, String) {
     let (spec, token) = tenant_spec();
     (store.create_tenant(spec).await.expect("create tenant"), token)
 }
 
-fn new_intent(p: &Principal, to: &str) -> (axp_core::Intent, Vec<axp_core::IntentEvent>) {
+pub(crate) fn new_intent(p: &Principal, to: &str) -> (axp_core::Intent, Vec<axp_core::IntentEvent>) {
     let to = AgentAddress::parse(to, &p.tenant.scope()).expect("valid");
     let payload: Map<String, serde_json::Value> =
         json!({"text": "hello"}).as_object().cloned().expect("object");

@@ -20,6 +20,7 @@ mod auth;
 pub mod conformance;
 mod error;
 mod principals;
+pub mod tables;
 mod types;
 
 use async_trait::async_trait;
@@ -33,6 +34,7 @@ use axp_core::{AgentAddress, Intent, IntentEvent, Status, Timestamp};
 pub use auth::{KeyHash, NewApiKey, generate_api_key};
 pub use error::{Error, Result};
 pub use principals::PrincipalCache;
+pub use tables::{Backend, Job, Transaction};
 pub use types::*;
 
 /// Persistence for axp. Object-safe: the server holds an `Arc<dyn Store>`.

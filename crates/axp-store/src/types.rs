@@ -1,10 +1,11 @@
 //! Values passed to and returned by [`crate::Store`].
 
 use axp_core::address::AddressScope;
-use axp_core::api::{ApiKey, ApplyScenarioResponse, CreateIntentResponse, ProvisionedAgent, ServiceAccount};
+use axp_core::api::{AgentDelivery, ApiKey, ApplyScenarioResponse, CreateIntentResponse, ProvisionedAgent, ServiceAccount};
 use axp_core::ids::{ApiKeyId, IntentId, OrgId, ServiceAccountId, WorkspaceId};
 use axp_core::lifecycle::Outcome;
 use axp_core::scenario::PlannedAgent;
+use axp_core::timer::TimerKind;
 use axp_core::{AgentAddress, Intent, IntentEvent, Status, Timestamp};
 use sha2::{Digest, Sha256};
 
@@ -85,6 +86,29 @@ pub struct NewServiceAccount {
     pub created_by: String,
     /// Creation time.
     pub created_at: Timestamp,
+}
+
+impl NewServiceAccount {
+    /// The record stored for this account in `tenant` (active, as created).
+    pub fn record(&self, tenant: &Tenant) -> ServiceAccountRecord {
+        ServiceAccount {
+            service_account_id: self.id,
+            org_id: tenant.org_id,
+            workspace_id: tenant.workspace_id,
+            name: self.name.clone(),
+            description: self.description.clone(),
+            status: "active".into(),
+            created_by_actor_id: self.created_by.clone(),
+            created_at: self.created_at,
+            updated_at: self.created_at,
+            agent_address: self.agent_address.to_string(),
+            address: self.agent_address.to_string(),
+            display_name: self.display_name.clone(),
+            delivery_mode: self.delivery_mode.clone(),
+            lease_seconds: self.lease_seconds,
+            delivery_config: self.push.as_ref().map(|p| push_config(&p.url)),
+        }
+    }
 }
 
 /// An idempotency key presented with a write (contract §1.8).
@@ -270,12 +294,6 @@ pub trait CommitListener: Send + Sync + 'static {
     /// Called once per committed transaction batch.
     fn committed(&self, topics: &[Topic]);
 
-    /// Whether someone is waiting on `topic` right now (e.g. an agent's stream is connected), so
-    /// a store may do inside the transaction what that waiter would do right after it. A hint:
-    /// it may be stale by the time the batch commits. Must not block. The default says no.
-    fn watched(&self, _topic: &Topic) -> bool {
-        false
-    }
 }
 
 /// A listener that ignores commits (tools and tests that need no wake-ups).
@@ -387,4 +405,147 @@ impl TenantSpec {
         };
         Ok((Self { org_slug: org_slug.into(), workspace_slug: workspace_slug.into(), admin, key }, token))
     }
+}
+
+/// A new intent's rows, serialized before its write job is queued, so the JSON work happens on
+/// the caller's thread and not inside the (serial) write transaction.
+#[derive(Clone, Debug)]
+pub struct IntentRows {
+    /// The intent.
+    pub intent: Intent,
+    /// Its JSON body.
+    pub intent_json: String,
+    /// Its first events.
+    pub events: Vec<IntentEvent>,
+    /// Each event's JSON body, in the order of `events`.
+    pub event_json: Vec<String>,
+}
+
+impl IntentRows {
+    /// Serializes `intent` and `events`.
+    ///
+    /// Errors: [`crate::Error::Internal`] if a value cannot be serialized.
+    pub fn new(intent: Intent, events: Vec<IntentEvent>) -> crate::Result<Self> {
+        let intent_json = to_json(&intent)?;
+        let event_json = events.iter().map(to_json).collect::<crate::Result<_>>()?;
+        Ok(Self { intent, intent_json, events, event_json })
+    }
+}
+
+/// `v` as JSON text. Errors: [`crate::Error::Internal`] if it cannot be serialized.
+pub fn to_json<T: serde::Serialize>(v: &T) -> crate::Result<String> {
+    serde_json::to_string(v).map_err(|e| crate::Error::Internal(e.to_string()))
+}
+
+/// A stored JSON body read back. Errors: [`crate::Error::Internal`] naming a corrupt row.
+pub fn from_json<T: serde::de::DeserializeOwned>(s: &str) -> crate::Result<T> {
+    serde_json::from_str(s).map_err(|e| crate::Error::Internal(format!("corrupt row: {e}")))
+}
+
+/// An item to append to an agent's queue ([`crate::tables::QueueTable::enqueue`]).
+#[derive(Clone, Copy, Debug)]
+pub struct QueueItem<'a> {
+    /// The workspace.
+    pub workspace_id: WorkspaceId,
+    /// The agent address whose queue it joins.
+    pub agent: &'a str,
+    /// The intent it delivers.
+    pub intent_id: IntentId,
+    /// Why it was queued: `submitted` or `redelivery`.
+    pub reason: &'a str,
+    /// When.
+    pub queued_at: Timestamp,
+    /// Already handed to the agent (handed over in the transaction that queues it).
+    pub handed: bool,
+}
+
+/// What [`crate::tables::QueueTable::queued`] reads.
+#[derive(Clone, Copy, Debug)]
+pub struct QueueRead<'a> {
+    /// The agent address.
+    pub agent: &'a str,
+    /// Items after this cursor (exclusive).
+    pub since: u64,
+    /// Only items whose intent's status is one of these.
+    pub statuses: &'a [Status],
+    /// At most this many.
+    pub limit: u32,
+}
+
+/// A queue item with its intent.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Queued {
+    /// Its cursor in the agent's queue.
+    pub cursor: u64,
+    /// When it was queued.
+    pub queued_at: Timestamp,
+    /// Whether it was already handed to the agent (a replay if sent again).
+    pub handed: bool,
+    /// The intent as it stands.
+    pub intent: Intent,
+}
+
+impl Queued {
+    /// The frame an agent receives for this item (contract §4.11): `seq` is the cursor.
+    pub fn into_delivery(self) -> AgentDelivery {
+        let i = self.intent;
+        AgentDelivery {
+            intent_id: i.intent_id,
+            seq: self.cursor,
+            event_type: "intent.delivered".into(),
+            status: i.status,
+            at: self.queued_at,
+            intent_type: i.intent_type,
+            from_agent: i.from_agent,
+            to_agent: i.to_agent,
+            correlation_id: i.correlation_id,
+            payload: i.payload,
+            step_id: i.step_id,
+            delivery_attempt: i.delivery_attempt.max(1),
+            pending_with: i.pending_with,
+        }
+    }
+}
+
+/// A timer taken because it is due.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DueTimer {
+    /// Its workspace.
+    pub workspace_id: WorkspaceId,
+    /// Its intent.
+    pub intent_id: IntentId,
+    /// What fires.
+    pub kind: TimerKind,
+}
+
+/// An owner's view state of a thread.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Membership {
+    /// Whether the thread is unread for them.
+    pub unread: bool,
+    /// Message ids they deleted for themselves.
+    pub hidden: Vec<String>,
+    /// When their row last changed.
+    pub updated_at: Timestamp,
+    /// Their change cursor for the thread.
+    pub change_seq: u64,
+}
+
+/// A participant touched by [`crate::tables::InboxTable::touch_participants`].
+#[derive(Clone, Copy, Debug)]
+pub struct Participant<'a> {
+    /// The owner (an agent address).
+    pub owner: &'a str,
+    /// Their role when they join: `sender`, `recipient`, `member`, `delegate`, `reply_to`.
+    pub role: &'a str,
+    /// Whether the thread becomes unread for them.
+    pub unread: bool,
+}
+
+/// The `delivery_config` shown for an agent with the `http` binding: `{"url": …}` (the signing
+/// secret is stored apart and never shown).
+pub fn push_config(url: &str) -> serde_json::Map<String, serde_json::Value> {
+    let mut config = serde_json::Map::new();
+    config.insert("url".into(), serde_json::Value::String(url.to_owned()));
+    config
 }

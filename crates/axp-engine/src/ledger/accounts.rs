@@ -1,0 +1,153 @@
+//! Tenants, service accounts (agents) and their keys, delivery bindings, authentication.
+
+use axp_core::ids::{ApiKeyId, ServiceAccountId};
+use axp_core::{AgentAddress, Timestamp};
+use axp_store::{
+    ApiKeyRecord, BindingUpdate, Error, KeyHash, NewApiKey, Principal, Result, ServiceAccountRecord, Tenant,
+    TenantSpec, Transaction, push_config,
+};
+
+use super::Ledger;
+
+/// Creates the organization (or reuses it), the workspace, its admin and the admin's key.
+async fn create_tenant_in(tx: &mut dyn Transaction, spec: &TenantSpec) -> Result<Principal> {
+    let now = spec.admin.created_at;
+    let org_id = tx.ensure_org(&spec.org_slug, now).await?;
+    let workspace_id = tx.insert_workspace(org_id, &spec.workspace_slug, now).await?;
+    let tenant = Tenant {
+        org_id,
+        workspace_id,
+        org_slug: spec.org_slug.clone(),
+        workspace_slug: spec.workspace_slug.clone(),
+    };
+    tx.insert_service_account(&tenant, &spec.admin).await?;
+    tx.insert_api_key(&tenant, spec.admin.id, &spec.key).await?;
+    Ok(Principal {
+        tenant,
+        service_account_id: spec.admin.id,
+        key_id: spec.key.key_id,
+        agent_address: spec.admin.agent_address.clone(),
+    })
+}
+
+impl Ledger {
+    pub(super) async fn bootstrap(&self, spec: TenantSpec) -> Result<Option<Principal>> {
+        self.write(spec, |spec, tx| {
+            Box::pin(async move {
+                // Replicas starting together: one bootstraps, the others wait and find an org.
+                tx.lock_bootstrap().await?;
+                if tx.any_org().await? { Ok(None) } else { create_tenant_in(tx, spec).await.map(Some) }
+            })
+        })
+        .await
+    }
+
+    pub(super) async fn create_tenant(&self, spec: TenantSpec) -> Result<Principal> {
+        self.write(spec, |spec, tx| Box::pin(create_tenant_in(tx, spec))).await
+    }
+
+    /// Answered from the backend's [`axp_store::PrincipalCache`] when it can; the backend
+    /// drops the cache after every commit that changed keys.
+    pub(super) async fn authenticate(&self, hash: &KeyHash, now: Timestamp) -> Result<Option<Principal>> {
+        let cache = self.backend.principals();
+        if let Some(principal) = cache.get(&hash.0, now) {
+            return Ok(Some(principal));
+        }
+        // Read before the lookup, so an invalidation during it keeps its result out.
+        let generation = cache.generation();
+        let found = self.read((hash.0, now), |(hash, now), tx| Box::pin(tx.principal(hash, *now))).await?;
+        Ok(found.map(|(principal, expires_at)| {
+            self.backend.principals().insert(hash.0, &principal, expires_at, generation);
+            principal
+        }))
+    }
+
+    pub(super) async fn delete_service_account(
+        &self,
+        tenant: &Tenant,
+        id: ServiceAccountId,
+        now: Timestamp,
+    ) -> Result<ServiceAccountRecord> {
+        self.write((tenant.clone(), id, now), |(tenant, id, now), tx| {
+            Box::pin(async move {
+                let ws = tenant.workspace_id;
+                let mut sa = tx.service_account(tenant, *id, true).await?.ok_or(Error::NotFound)?;
+                if sa.status != "deleted" {
+                    sa.status = "deleted".into();
+                    sa.updated_at = *now;
+                    let secret = tx.push_secret(ws, &sa.agent_address).await?;
+                    tx.update_agent(ws, &sa, secret.as_deref()).await?;
+                    // Its keys stop authenticating at once.
+                    for mut key in tx.active_keys_for_update(ws, *id).await? {
+                        key.revoked_at = Some(*now);
+                        key.status = "revoked".into();
+                        tx.update_api_key(ws, &key).await?;
+                    }
+                    tx.principals_changed();
+                }
+                Ok(sa)
+            })
+        })
+        .await
+    }
+
+    pub(super) async fn create_api_key(
+        &self,
+        tenant: &Tenant,
+        account: ServiceAccountId,
+        key: NewApiKey,
+    ) -> Result<ApiKeyRecord> {
+        self.write((tenant.clone(), account, key), |(tenant, account, key), tx| {
+            Box::pin(async move {
+                tx.service_account(tenant, *account, false).await?.ok_or(Error::NotFound)?;
+                tx.insert_api_key(tenant, *account, key).await
+            })
+        })
+        .await
+    }
+
+    pub(super) async fn revoke_api_key(
+        &self,
+        tenant: &Tenant,
+        account: ServiceAccountId,
+        key: ApiKeyId,
+        now: Timestamp,
+    ) -> Result<ApiKeyRecord> {
+        self.write((tenant.clone(), account, key, now), |(tenant, account, key, now), tx| {
+            Box::pin(async move {
+                let mut record =
+                    tx.api_key_for_update(tenant, *account, *key).await?.ok_or(Error::NotFound)?;
+                if record.revoked_at.is_none() {
+                    record.revoked_at = Some(*now);
+                    record.status = "revoked".into();
+                    tx.update_api_key(tenant.workspace_id, &record).await?;
+                    tx.principals_changed();
+                }
+                Ok(record)
+            })
+        })
+        .await
+    }
+
+    pub(super) async fn set_agent_binding(
+        &self,
+        tenant: &Tenant,
+        address: &AgentAddress,
+        binding: BindingUpdate,
+        now: Timestamp,
+    ) -> Result<ServiceAccountRecord> {
+        let args = (tenant.workspace_id, address.to_string(), binding, now);
+        self.write(args, |(ws, address, binding, now), tx| {
+            Box::pin(async move {
+                let mut sa = tx.agent_by_address(*ws, address, true).await?.ok_or(Error::NotFound)?;
+                sa.delivery_mode = binding.delivery_mode.clone();
+                sa.lease_seconds = binding.lease_seconds;
+                sa.delivery_config = binding.push.as_ref().map(|p| push_config(&p.url));
+                sa.updated_at = *now;
+                tx.update_agent(*ws, &sa, binding.push.as_ref().map(|p| p.secret.as_str())).await?;
+                Ok(sa)
+            })
+        })
+        .await
+    }
+}

@@ -1,0 +1,227 @@
+//! Intents: create, scenario apply, lifecycle commands, and persisting a lifecycle outcome.
+
+use axp_core::api::MutationResponse;
+use axp_core::lifecycle::{self, Outcome, Request};
+use axp_core::{Intent, IntentEvent, Status, Timestamp, WorkspaceId};
+use axp_store::{
+    CompletionDelivery, Created, Error, Executed, IdempotencyClaim, IntentRows, Result, ScenarioWrite,
+    Tenant, Topic, Transaction, to_json,
+};
+use futures::future::BoxFuture;
+
+use super::{Ledger, inbox, routing, webhooks};
+
+/// How a new intent is routed: whether its agent has a stream open on this server right now
+/// (then it is handed over in its create transaction; see [`routing::route`]).
+#[derive(Clone, Copy)]
+pub(super) struct Arrival {
+    pub(super) watched: bool,
+}
+
+impl Ledger {
+    fn arrival(&self, ws: WorkspaceId, to_agent: &str) -> Arrival {
+        Arrival { watched: self.presence.streams(ws, to_agent) > 0 }
+    }
+
+    pub(super) async fn create_intent(
+        &self,
+        tenant: &Tenant,
+        rows: IntentRows,
+        idempotency: Option<IdempotencyClaim>,
+    ) -> Result<Created> {
+        let arrival = self.arrival(tenant.workspace_id, &rows.intent.to_agent);
+        self.write(
+            (tenant.clone(), rows, idempotency, arrival),
+            |(tenant, rows, idempotency, arrival), tx| {
+                Box::pin(async move {
+                    let ws = tenant.workspace_id;
+                    if let Some(claim) = idempotency
+                        && let Some((intent_id, response_body)) = tx.idempotent_replay(ws, claim).await?
+                    {
+                        return Ok(Created { intent_id, response_body, replayed: true });
+                    }
+                    let routed = insert_new_intent(tx, ws, rows, *arrival).await?;
+                    let response_body = Created::create_response(&routed);
+                    if let Some(claim) = idempotency {
+                        tx.record_idempotency(ws, claim, routed.intent_id, &response_body).await?;
+                    }
+                    Ok(Created { intent_id: routed.intent_id, response_body, replayed: false })
+                })
+            },
+        )
+        .await
+    }
+
+    pub(super) async fn apply_scenario(
+        &self,
+        tenant: &Tenant,
+        write: ScenarioWrite,
+        idempotency: Option<IdempotencyClaim>,
+    ) -> Result<Created> {
+        let arrival = self.arrival(tenant.workspace_id, &write.intent.to_agent);
+        let rows = IntentRows::new(write.intent.clone(), write.events.clone())?;
+        let args = (tenant.clone(), write, rows, idempotency, arrival);
+        self.write(args, |(tenant, write, rows, idempotency, arrival), tx| {
+            Box::pin(async move {
+                let ws = tenant.workspace_id;
+                if let Some(claim) = idempotency
+                    && let Some((intent_id, body)) = tx.idempotent_replay(ws, claim).await?
+                {
+                    return Ok(Created { intent_id, response_body: body, replayed: true });
+                }
+                let mut created = Vec::with_capacity(write.agents.len());
+                for agent in &write.agents {
+                    let exists =
+                        tx.agent_by_address(ws, agent.planned.address.as_str(), false).await?.is_some();
+                    if !exists && agent.planned.create_if_missing {
+                        tx.insert_service_account(tenant, &agent.account).await?;
+                        tx.insert_api_key(tenant, agent.account.id, &agent.key.1).await?;
+                        created.push(Some(agent.account.id));
+                    } else {
+                        created.push(None);
+                    }
+                }
+                tx.register_intent_type(ws, &write.intent.intent_type).await?;
+                let mut write = write.clone();
+                write.intent = insert_new_intent(tx, ws, rows, *arrival).await?;
+                let fresh = to_json(&write.response(&created, true, false))?;
+                if let Some(claim) = idempotency {
+                    let replay = to_json(&write.response(&created, false, true))?;
+                    tx.record_idempotency(ws, claim, write.intent.intent_id, &replay).await?;
+                }
+                Ok(Created { intent_id: write.intent.intent_id, response_body: fresh, replayed: false })
+            })
+        })
+        .await
+    }
+
+    pub(super) async fn execute(
+        &self,
+        tenant: &Tenant,
+        id: axp_core::IntentId,
+        request: Request,
+        now: Timestamp,
+        idempotency: Option<IdempotencyClaim>,
+    ) -> Result<Executed> {
+        let args = (tenant.workspace_id, id, request, now, idempotency);
+        self.write(args, |(ws, id, request, now, idempotency), tx| {
+            Box::pin(async move {
+                let (ws, id, now) = (*ws, *id, *now);
+                let mut intent = tx.intent_for_update(ws, id).await?.ok_or(Error::NotFound)?;
+                if let Some(claim) = idempotency
+                    && let Some((_, response_body)) = tx.idempotent_replay(ws, claim).await?
+                {
+                    let outcome = Outcome::default();
+                    return Ok(Executed { intent, outcome, completion: None, response_body, replayed: true });
+                }
+                let outcome = lifecycle::execute(&mut intent, request, now)?;
+                let completion = persist(tx, ws, &intent, &outcome, now).await?;
+                let response = MutationResponse::new(
+                    &intent,
+                    &outcome,
+                    &request.command,
+                    completion.as_ref().map(|c| (c.reply_to.as_str(), c.message_id)),
+                );
+                let response_body = to_json(&response)?;
+                if let Some(claim) = idempotency {
+                    tx.record_idempotency(ws, claim, id, &response_body).await?;
+                }
+                Ok(Executed { intent, outcome, completion, response_body, replayed: false })
+            })
+        })
+        .await
+    }
+}
+
+/// Writes a new intent with its events and initial timers, starts its workflow, and routes it
+/// to its agent ([`routing::route`]) unless it waits for a person. Returns the intent as it
+/// stands after that.
+async fn insert_new_intent(
+    tx: &mut dyn Transaction,
+    ws: WorkspaceId,
+    rows: &IntentRows,
+    arrival: Arrival,
+) -> Result<Intent> {
+    let intent = &rows.intent;
+    tx.insert_intent(ws, rows).await?;
+    tx.announce(Topic::Intent(intent.intent_id));
+    inbox::announce(tx, ws, intent, &rows.events, true, intent.created_at).await?;
+    let timers = lifecycle::initial_timers(intent);
+    if !timers.is_empty() {
+        tx.schedule(ws, intent.intent_id, &timers).await?;
+        tx.announce(Topic::Timers);
+    }
+    let mut current = intent.clone();
+    if current.workflow.is_some() {
+        let from = intent.from_agent.clone();
+        run_internal(tx, ws, &mut current, lifecycle::Command::StartWorkflow, &from, intent.created_at)
+            .await?;
+    }
+    if current.status == Status::Submitted {
+        let created_at = current.created_at;
+        if let Some(routed) =
+            routing::route(tx, ws, &current, routing::Reason::Submitted(arrival), created_at).await?
+        {
+            return Ok(routed);
+        }
+    }
+    Ok(current)
+}
+
+/// Persists what [`lifecycle::execute`] decided for `intent`: its new state and events (the
+/// thread and the subscribers hear of them), the timers it asked for (all of them dropped once
+/// it ended), a new queue item when its lease ran out unacknowledged, the workflow's
+/// notifications, and the completion for its `reply_to` once it ended (§4.6).
+pub(super) async fn persist(
+    tx: &mut dyn Transaction,
+    ws: WorkspaceId,
+    intent: &Intent,
+    outcome: &Outcome,
+    now: Timestamp,
+) -> Result<Option<CompletionDelivery>> {
+    if !outcome.applied {
+        return Ok(None);
+    }
+    tx.update_intent(ws, intent).await?;
+    tx.insert_events(ws, &outcome.events).await?;
+    if !outcome.events.is_empty() {
+        tx.announce(Topic::Intent(intent.intent_id));
+        inbox::announce(tx, ws, intent, &outcome.events, false, now).await?;
+    }
+    if intent.status.is_terminal() {
+        tx.clear_timers(ws, intent.intent_id).await?;
+    } else if !outcome.timers.is_empty() {
+        tx.schedule(ws, intent.intent_id, &outcome.timers).await?;
+        tx.announce(Topic::Timers);
+    }
+    if outcome.route {
+        routing::route(tx, ws, intent, routing::Reason::Redelivery, now).await?;
+    }
+    for notification in &outcome.notifications {
+        webhooks::notify_step(tx, ws, intent, notification, now).await?;
+    }
+    let ended = outcome.events.last().is_some_and(IntentEvent::is_terminal);
+    match (&intent.reply_to, ended) {
+        (Some(reply_to), true) => inbox::deliver_completion(tx, ws, intent, reply_to, now).await.map(Some),
+        _ => Ok(None),
+    }
+}
+
+/// Runs a command the server itself issues (`caller: None`) as `actor` and persists its
+/// outcome. Boxed: persisting may route, which may run another command.
+pub(super) fn run_internal<'a>(
+    tx: &'a mut dyn Transaction,
+    ws: WorkspaceId,
+    intent: &'a mut Intent,
+    command: lifecycle::Command,
+    actor: &'a str,
+    now: Timestamp,
+) -> BoxFuture<'a, Result<Outcome>> {
+    Box::pin(async move {
+        let request =
+            Request { command, caller: None, actor: actor.to_owned(), expected_policy_generation: None };
+        let outcome = lifecycle::execute(intent, &request, now)?;
+        persist(tx, ws, intent, &outcome, now).await?;
+        Ok(outcome)
+    })
+}

@@ -1,0 +1,117 @@
+//! [`Ledger`]: the write rules of every aggregate, written once over the storage traits
+//! ([`axp_store::tables`]) and run by whichever [`Backend`] the server was started with.
+//!
+//! Every [`Store`] method is one job: the ledger packs its arguments with a plain function over
+//! a [`Transaction`] and hands it to the backend, which runs it in a write transaction (batched
+//! with others: group commit) or on a read connection. A backend only persists; routing to a
+//! binding, hand-overs, retries versus dead letters, completion delivery, task answers and
+//! idempotency are decided here, in one place:
+//!
+//! - [`intents`]: create, scenario apply, lifecycle commands, and what persisting an outcome
+//!   means (events, timers, redelivery, notifications, completion delivery);
+//! - [`routing`]: an intent to its agent by binding; hand-overs to streams and poll claims;
+//! - [`timers`]: firing due timers;
+//! - [`deliveries`]: push claims, attempts, dead letters and replays;
+//! - [`webhooks`]: subscriptions and events;
+//! - [`inbox`]: threads, their participants and change feeds, approvals;
+//! - [`accounts`]: tenants, service accounts, keys, bindings, authentication.
+//!
+//! Jobs may run more than once (see [`axp_store::Job`]), so they only read their arguments.
+
+mod accounts;
+mod deliveries;
+mod inbox;
+mod intents;
+mod routing;
+mod store;
+mod timers;
+mod webhooks;
+
+use std::sync::Arc;
+
+use axp_store::{Backend, Error, Job, Result, Transaction};
+use futures::future::BoxFuture;
+use tokio::sync::oneshot;
+
+use crate::Presence;
+
+/// The write rules over a [`Backend`]; implements [`axp_store::Store`]. Cheap to clone.
+#[derive(Clone)]
+pub struct Ledger {
+    backend: Arc<dyn Backend>,
+    presence: Presence,
+}
+
+impl Ledger {
+    /// Rules over `backend`. `presence` says which agents have a stream open on this server:
+    /// a new intent for such an agent is handed over in its create transaction.
+    pub fn new(backend: Arc<dyn Backend>, presence: Presence) -> Self {
+        Self { backend, presence }
+    }
+
+    /// Runs `f(&args, tx)` in the next write transaction; its result once that committed.
+    async fn write<A, R>(&self, args: A, f: JobFn<A, R>) -> Result<R>
+    where
+        A: Send + Sync + 'static,
+        R: Send + 'static,
+    {
+        let (job, rx) = Typed::new(args, f);
+        self.backend.write(job).await;
+        rx.await.map_err(|_| Error::Unavailable("store writer has stopped".into()))?
+    }
+
+    /// Runs `f(&args, tx)` on a read connection.
+    async fn read<A, R>(&self, args: A, f: JobFn<A, R>) -> Result<R>
+    where
+        A: Send + Sync + 'static,
+        R: Send + 'static,
+    {
+        let (job, rx) = Typed::new(args, f);
+        self.backend.read(job).await;
+        rx.await.map_err(|_| Error::Unavailable("store reader has stopped".into()))?
+    }
+}
+
+/// A job's body: a plain function over its arguments, so it can run again.
+type JobFn<A, R> = for<'a> fn(&'a A, &'a mut dyn Transaction) -> BoxFuture<'a, Result<R>>;
+
+/// A [`Job`] with typed arguments and result, answering through a oneshot channel.
+struct Typed<A, R> {
+    args: A,
+    f: JobFn<A, R>,
+    result: Option<Result<R>>,
+    tx: oneshot::Sender<Result<R>>,
+}
+
+impl<A: Send + Sync + 'static, R: Send + 'static> Typed<A, R> {
+    fn new(args: A, f: JobFn<A, R>) -> (Box<dyn Job>, oneshot::Receiver<Result<R>>) {
+        let (tx, rx) = oneshot::channel();
+        (Box::new(Self { args, f, result: None, tx }), rx)
+    }
+}
+
+impl<A: Send + Sync + 'static, R: Send + 'static> Job for Typed<A, R> {
+    fn run<'a>(&'a mut self, tx: &'a mut dyn Transaction) -> BoxFuture<'a, bool> {
+        Box::pin(async move {
+            let result = (self.f)(&self.args, tx).await;
+            let ok = result.is_ok();
+            self.result = Some(result);
+            ok
+        })
+    }
+
+    fn error(&self) -> Option<&Error> {
+        match &self.result {
+            Some(Err(e)) => Some(e),
+            _ => None,
+        }
+    }
+
+    fn reply(self: Box<Self>, committed: Result<()>) {
+        let result = match committed {
+            Ok(()) => self.result.unwrap_or_else(|| Err(Error::Internal("a job never ran".into()))),
+            Err(e) => Err(e),
+        };
+        let _ = self.tx.send(result);
+    }
+}

@@ -1,0 +1,342 @@
+//! [`Store`] for [`Ledger`]: each method is a job of its family module, or a plain read.
+
+use async_trait::async_trait;
+use axp_core::api::AgentDelivery;
+use axp_core::delivery::{Delivery, DeliveryStatus, EventCounters, Subscription, WebhookEvent};
+use axp_core::ids::{ApiKeyId, IntentId, ServiceAccountId, WorkspaceId};
+use axp_core::inbox::{Approval, Thread, ThreadAction, ThreadStatus};
+use axp_core::lifecycle::Request;
+use axp_core::{AgentAddress, Intent, IntentEvent, Status, Timestamp};
+use axp_store::{
+    ApiKeyRecord, AttemptReport, BindingUpdate, Created, Error, Executed, IdempotencyClaim, IntentFilter,
+    IntentRows, KeyHash, NewApiKey, NewServiceAccount, NewSubscription, Principal, PushJob, Result,
+    ScenarioWrite, ServiceAccountRecord, Store, Tenant, TenantSpec,
+};
+
+use super::Ledger;
+
+#[async_trait]
+impl Store for Ledger {
+    async fn bootstrap(&self, spec: TenantSpec) -> Result<Option<Principal>> {
+        Ledger::bootstrap(self, spec).await
+    }
+
+    async fn create_tenant(&self, spec: TenantSpec) -> Result<Principal> {
+        Ledger::create_tenant(self, spec).await
+    }
+
+    async fn authenticate(&self, hash: &KeyHash, now: Timestamp) -> Result<Option<Principal>> {
+        Ledger::authenticate(self, hash, now).await
+    }
+
+    async fn create_service_account(
+        &self,
+        tenant: &Tenant,
+        account: NewServiceAccount,
+    ) -> Result<ServiceAccountRecord> {
+        self.write((tenant.clone(), account), |(tenant, account), tx| {
+            Box::pin(tx.insert_service_account(tenant, account))
+        })
+        .await
+    }
+
+    async fn get_service_account(
+        &self,
+        tenant: &Tenant,
+        id: ServiceAccountId,
+    ) -> Result<ServiceAccountRecord> {
+        self.read((tenant.clone(), id), |(tenant, id), tx| {
+            Box::pin(async move { tx.service_account(tenant, *id, false).await?.ok_or(Error::NotFound) })
+        })
+        .await
+    }
+
+    async fn find_agent(
+        &self,
+        tenant: &Tenant,
+        address: &AgentAddress,
+    ) -> Result<Option<ServiceAccountRecord>> {
+        self.read((tenant.workspace_id, address.to_string()), |(ws, address), tx| {
+            Box::pin(tx.agent_by_address(*ws, address, false))
+        })
+        .await
+    }
+
+    async fn delete_service_account(
+        &self,
+        tenant: &Tenant,
+        id: ServiceAccountId,
+        now: Timestamp,
+    ) -> Result<ServiceAccountRecord> {
+        Ledger::delete_service_account(self, tenant, id, now).await
+    }
+
+    async fn create_api_key(
+        &self,
+        tenant: &Tenant,
+        account: ServiceAccountId,
+        key: NewApiKey,
+    ) -> Result<ApiKeyRecord> {
+        Ledger::create_api_key(self, tenant, account, key).await
+    }
+
+    async fn revoke_api_key(
+        &self,
+        tenant: &Tenant,
+        account: ServiceAccountId,
+        key: ApiKeyId,
+        now: Timestamp,
+    ) -> Result<ApiKeyRecord> {
+        Ledger::revoke_api_key(self, tenant, account, key, now).await
+    }
+
+    async fn create_intent(
+        &self,
+        tenant: &Tenant,
+        intent: Intent,
+        events: Vec<IntentEvent>,
+        idempotency: Option<IdempotencyClaim>,
+    ) -> Result<Created> {
+        // Serialized here, on the caller's thread, not inside the write transaction.
+        let rows = IntentRows::new(intent, events)?;
+        Ledger::create_intent(self, tenant, rows, idempotency).await
+    }
+
+    async fn apply_scenario(
+        &self,
+        tenant: &Tenant,
+        write: ScenarioWrite,
+        idempotency: Option<IdempotencyClaim>,
+    ) -> Result<Created> {
+        Ledger::apply_scenario(self, tenant, write, idempotency).await
+    }
+
+    async fn get_intent(&self, tenant: &Tenant, id: IntentId) -> Result<Intent> {
+        self.read((tenant.workspace_id, id), |(ws, id), tx| {
+            Box::pin(async move { tx.intent(*ws, *id).await?.ok_or(Error::NotFound) })
+        })
+        .await
+    }
+
+    async fn list_intents(&self, tenant: &Tenant, filter: &IntentFilter) -> Result<Vec<Intent>> {
+        self.read((tenant.workspace_id, filter.clone()), |(ws, filter), tx| {
+            Box::pin(tx.list_intents(*ws, filter))
+        })
+        .await
+    }
+
+    async fn events_since(
+        &self,
+        tenant: &Tenant,
+        id: IntentId,
+        since: u64,
+        limit: u32,
+    ) -> Result<Vec<IntentEvent>> {
+        self.read((tenant.workspace_id, id, since, limit), |(ws, id, since, limit), tx| {
+            Box::pin(async move {
+                let events = tx.events_since(*ws, *id, *since, *limit).await?;
+                if events.is_empty() && !tx.intent_exists(*ws, *id).await? {
+                    return Err(Error::NotFound);
+                }
+                Ok(events)
+            })
+        })
+        .await
+    }
+
+    async fn execute(
+        &self,
+        tenant: &Tenant,
+        id: IntentId,
+        request: Request,
+        now: Timestamp,
+        idempotency: Option<IdempotencyClaim>,
+    ) -> Result<Executed> {
+        Ledger::execute(self, tenant, id, request, now, idempotency).await
+    }
+
+    async fn deliver_to_agent(
+        &self,
+        tenant: &Tenant,
+        address: &AgentAddress,
+        since: u64,
+        statuses: &[Status],
+        limit: u32,
+        now: Timestamp,
+    ) -> Result<Vec<AgentDelivery>> {
+        Ledger::deliver_to_agent(self, tenant, address, (since, statuses.to_vec(), limit), now).await
+    }
+
+    async fn claim_for_agent(
+        &self,
+        tenant: &Tenant,
+        address: &AgentAddress,
+        limit: u32,
+        now: Timestamp,
+    ) -> Result<Vec<AgentDelivery>> {
+        Ledger::claim_for_agent(self, tenant, address, limit, now).await
+    }
+
+    async fn next_timer_due(&self) -> Result<Option<Timestamp>> {
+        self.read((), |(), tx| tx.next_timer_due()).await
+    }
+
+    async fn fire_due_timers(&self, now: Timestamp, limit: u32) -> Result<u32> {
+        Ledger::fire_due_timers(self, now, limit).await
+    }
+
+    async fn list_agents(&self, tenant: &Tenant, limit: u32) -> Result<Vec<ServiceAccountRecord>> {
+        self.read((tenant.workspace_id, limit), |(ws, limit), tx| tx.list_agents(*ws, *limit)).await
+    }
+
+    async fn set_agent_binding(
+        &self,
+        tenant: &Tenant,
+        address: &AgentAddress,
+        binding: BindingUpdate,
+        now: Timestamp,
+    ) -> Result<ServiceAccountRecord> {
+        Ledger::set_agent_binding(self, tenant, address, binding, now).await
+    }
+
+    async fn claim_due_deliveries(
+        &self,
+        now: Timestamp,
+        claim_until: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<PushJob>> {
+        Ledger::claim_due_deliveries(self, now, claim_until, limit).await
+    }
+
+    async fn next_delivery_due(&self) -> Result<Option<Timestamp>> {
+        self.read((), |(), tx| tx.next_delivery_due()).await
+    }
+
+    async fn record_attempt(
+        &self,
+        workspace: WorkspaceId,
+        delivery_id: uuid::Uuid,
+        report: AttemptReport,
+    ) -> Result<()> {
+        Ledger::record_attempt(self, workspace, delivery_id, report).await
+    }
+
+    async fn list_deliveries(
+        &self,
+        tenant: &Tenant,
+        status: Option<DeliveryStatus>,
+        limit: u32,
+    ) -> Result<Vec<Delivery>> {
+        self.read((tenant.workspace_id, status, limit), |(ws, status, limit), tx| {
+            tx.list_deliveries(*ws, *status, *limit)
+        })
+        .await
+    }
+
+    async fn get_delivery(&self, tenant: &Tenant, id: uuid::Uuid) -> Result<Delivery> {
+        self.read((tenant.workspace_id, id), |(ws, id), tx| {
+            Box::pin(async move { Ok(tx.delivery(*ws, *id, false).await?.ok_or(Error::NotFound)?.0) })
+        })
+        .await
+    }
+
+    async fn replay_delivery(&self, tenant: &Tenant, id: uuid::Uuid, now: Timestamp) -> Result<Delivery> {
+        Ledger::replay_delivery(self, tenant, id, now).await
+    }
+
+    async fn upsert_subscription(
+        &self,
+        tenant: &Tenant,
+        sub: NewSubscription,
+        now: Timestamp,
+    ) -> Result<Subscription> {
+        Ledger::upsert_subscription(self, tenant, sub, now).await
+    }
+
+    async fn list_subscriptions(
+        &self,
+        tenant: &Tenant,
+        owner: &str,
+        include_inactive: bool,
+    ) -> Result<Vec<Subscription>> {
+        self.read((tenant.workspace_id, owner.to_owned(), include_inactive), |(ws, owner, all), tx| {
+            tx.list_subscriptions(*ws, owner, *all)
+        })
+        .await
+    }
+
+    async fn revoke_subscription(
+        &self,
+        tenant: &Tenant,
+        owner: &str,
+        id: uuid::Uuid,
+        now: Timestamp,
+    ) -> Result<Subscription> {
+        Ledger::revoke_subscription(self, tenant, owner, id, now).await
+    }
+
+    async fn publish_event(&self, tenant: &Tenant, event: WebhookEvent) -> Result<EventCounters> {
+        Ledger::publish_event(self, tenant, event).await
+    }
+
+    async fn replay_event(
+        &self,
+        tenant: &Tenant,
+        owner: &str,
+        id: uuid::Uuid,
+        now: Timestamp,
+    ) -> Result<(WebhookEvent, EventCounters)> {
+        Ledger::replay_event(self, tenant, owner, id, now).await
+    }
+
+    async fn list_threads(
+        &self,
+        tenant: &Tenant,
+        owner: &str,
+        status: Option<ThreadStatus>,
+        limit: u32,
+    ) -> Result<Vec<Thread>> {
+        Ledger::list_threads(self, tenant, owner, status, limit).await
+    }
+
+    async fn get_thread(&self, tenant: &Tenant, owner: &str, thread: IntentId) -> Result<Thread> {
+        Ledger::get_thread(self, tenant, owner, thread).await
+    }
+
+    async fn thread_changes(
+        &self,
+        tenant: &Tenant,
+        owner: &str,
+        after: u64,
+        limit: u32,
+    ) -> Result<(Vec<(u64, Thread)>, bool)> {
+        Ledger::thread_changes(self, tenant, owner, after, limit).await
+    }
+
+    async fn act_on_thread(
+        &self,
+        tenant: &Tenant,
+        owner: &str,
+        thread: IntentId,
+        action: ThreadAction,
+        now: Timestamp,
+    ) -> Result<(Thread, Vec<String>)> {
+        Ledger::act_on_thread(self, tenant, owner, thread, action, now).await
+    }
+
+    async fn decide_approval(
+        &self,
+        tenant: &Tenant,
+        id: uuid::Uuid,
+        approve: bool,
+        comment: Option<String>,
+        actor: &str,
+        now: Timestamp,
+    ) -> Result<Approval> {
+        Ledger::decide_approval(self, tenant, id, (approve, comment), actor, now).await
+    }
+
+    async fn intent_types(&self, tenant: &Tenant) -> Result<Vec<String>> {
+        self.read(tenant.workspace_id, |ws, tx| tx.intent_types(*ws)).await
+    }
+}

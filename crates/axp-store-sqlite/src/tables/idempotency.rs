@@ -1,0 +1,74 @@
+//! Idempotency records.
+
+use async_trait::async_trait;
+use r2d2_sqlite::rusqlite::{OptionalExtension, params};
+
+use super::*;
+
+#[async_trait]
+impl IdempotencyTable for SqliteTx<'_> {
+    /// The stored response for a live record of this claim: `Ok(Some(body))` on a fingerprint
+    /// match, [`Error::IdempotencyConflict`] on a mismatch, `Ok(None)` when there is none (an
+    /// expired record is deleted).
+    async fn idempotent_replay(
+        &mut self,
+        ws: WorkspaceId,
+        claim: &IdempotencyClaim,
+    ) -> Result<Option<(IntentId, String)>> {
+        let conn = &*self.conn;
+        let row: Option<(String, String, String, i64)> = conn
+            .prepare_cached(
+                "SELECT fingerprint, intent_id, body, expires_at FROM idempotency
+                  WHERE workspace_id = ?1 AND caller = ?2 AND route = ?3 AND key = ?4",
+            )
+            .map_err(db)?
+            .query_row(params![ws.to_string(), claim.caller.to_string(), claim.route, claim.key], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
+            .optional()
+            .map_err(db)?;
+        let Some((fingerprint, intent_id, body, expires_at)) = row else {
+            return Ok(None);
+        };
+        if expires_at <= claim.now.as_millis() {
+            conn.execute(
+                "DELETE FROM idempotency WHERE workspace_id = ?1 AND caller = ?2 AND route = ?3 AND key = ?4",
+                params![ws.to_string(), claim.caller.to_string(), claim.route, claim.key],
+            )
+            .map_err(db)?;
+            return Ok(None);
+        }
+        if fingerprint != claim.fingerprint {
+            return Err(Error::IdempotencyConflict);
+        }
+        let id = intent_id.parse().map(IntentId).map_err(|e| Error::Internal(e.to_string()))?;
+        Ok(Some((id, body)))
+    }
+
+    async fn record_idempotency(
+        &mut self,
+        ws: WorkspaceId,
+        claim: &IdempotencyClaim,
+        intent_id: IntentId,
+        body: &str,
+    ) -> Result<()> {
+        let conn = &*self.conn;
+        conn.prepare_cached(
+            "INSERT INTO idempotency (workspace_id, caller, route, key, fingerprint, intent_id, body, expires_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )
+        .map_err(db)?
+        .execute(params![
+            ws.to_string(),
+            claim.caller.to_string(),
+            claim.route,
+            claim.key,
+            claim.fingerprint,
+            intent_id.to_string(),
+            body,
+            claim.expires_at.as_millis()
+        ])
+        .map_err(db)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,108 @@
+//! [`SqliteTx`]: the storage traits on one SQLite connection, one module per aggregate (SQL
+//! and row mapping only; the rules are the engine's).
+//!
+//! Every method body is synchronous: the future it returns is ready at once, so the writer
+//! thread runs a whole job without an executor (see `writer.rs`).
+
+mod accounts;
+mod deliveries;
+mod idempotency;
+mod inbox;
+mod intents;
+mod queue;
+mod timers;
+mod webhooks;
+
+use std::collections::HashMap;
+
+use axp_core::delivery::{Delivery, DeliveryStatus, EventCounters, Subscription, WebhookEvent};
+use axp_core::ids::{ApiKeyId, IntentId, OrgId, ServiceAccountId, WorkspaceId};
+use axp_core::inbox::{Approval, TimelineEntry};
+use axp_core::timer::Timer;
+use axp_core::{AgentAddress, Intent, IntentEvent, Status, Timestamp};
+use axp_store::tables::{
+    AccountTable, DeliveryTable, IdempotencyTable, InboxTable, IntentTable, QueueTable, TimerTable,
+    WebhookTable,
+};
+use axp_store::{
+    ApiKeyRecord, DueTimer, Error, IdempotencyClaim, IntentFilter, IntentRows, Membership, NewApiKey,
+    NewServiceAccount, Participant, Principal, QueueItem, QueueRead, Queued, Result, ServiceAccountRecord,
+    Tenant, Topic, Transaction, from_json, to_json,
+};
+use r2d2_sqlite::rusqlite::{self, Connection, params};
+
+use crate::counters::Counters;
+
+/// The storage traits over one connection: the writer's (inside its batch transaction, with
+/// the in-memory cursor counters) or a reader's (no counters: it cannot queue).
+pub(crate) struct SqliteTx<'c> {
+    pub(crate) conn: &'c mut Connection,
+    /// Agent cursors and thread `change_seq`s handed out from memory (the writer's only).
+    pub(crate) counters: Option<&'c mut Counters>,
+    /// Topics the jobs announced.
+    pub(crate) topics: Vec<Topic>,
+    /// Set by a job that changed a key or service account.
+    pub(crate) principals_changed: bool,
+}
+
+impl<'c> SqliteTx<'c> {
+    /// Over a read connection.
+    pub(crate) fn reader(conn: &'c mut Connection) -> Self {
+        Self { conn, counters: None, topics: Vec::new(), principals_changed: false }
+    }
+
+    /// The writer's counters. Errors: [`Error::Internal`] on a read connection.
+    fn counters(&mut self) -> Result<(&Connection, &mut Counters)> {
+        match self.counters.as_deref_mut() {
+            Some(counters) => Ok((&*self.conn, counters)),
+            None => Err(Error::Internal("a write on a read connection".into())),
+        }
+    }
+}
+
+impl Transaction for SqliteTx<'_> {
+    fn announce(&mut self, topic: Topic) {
+        self.topics.push(topic);
+    }
+
+    fn principals_changed(&mut self) {
+        self.principals_changed = true;
+    }
+}
+
+/// Maps a SQLite error to a store error, naming the constraint of a uniqueness violation.
+pub(crate) fn db(e: rusqlite::Error) -> Error {
+    if let rusqlite::Error::SqliteFailure(f, Some(msg)) = &e
+        && f.code == rusqlite::ErrorCode::ConstraintViolation
+    {
+        let constraint = msg.strip_prefix("UNIQUE constraint failed: ").unwrap_or(msg).to_owned();
+        return Error::Conflict { constraint };
+    }
+    match e {
+        rusqlite::Error::SqliteFailure(f, _)
+            if matches!(
+                f.code,
+                rusqlite::ErrorCode::DatabaseBusy
+                    | rusqlite::ErrorCode::DatabaseLocked
+                    | rusqlite::ErrorCode::DiskFull
+            ) =>
+        {
+            Error::Unavailable(e.to_string())
+        }
+        other => Error::Internal(other.to_string()),
+    }
+}
+
+/// The one integer `sql` selects for (`ws`, `key`).
+fn highest(conn: &Connection, sql: &str, ws: WorkspaceId, key: &str) -> Result<u64> {
+    conn.prepare_cached(sql)
+        .map_err(db)?
+        .query_row(params![ws.to_string(), key], |r| r.get::<_, i64>(0))
+        .map(|n| n as u64)
+        .map_err(db)
+}
+
+/// A UUID column read back.
+fn uuid_of(s: &str) -> Result<uuid::Uuid> {
+    s.parse().map_err(|e: uuid::Error| Error::Internal(e.to_string()))
+}
