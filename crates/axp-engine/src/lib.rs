@@ -7,15 +7,19 @@
 //! - [`scheduler`]: fires durable timers (deadlines, lease expiry) when due.
 //! - [`delivery`]: the push dispatcher: signing, retries, dead letters.
 //! - [`outbound`]: the SSRF guard for every outbound URL.
+//! - [`wake`]: [`wait_until`], how those loops (and the server's streams) wait: until due,
+//!   woken, a fallback interval, or cancelled.
 
 pub mod clock;
 pub mod delivery;
 pub mod notifier;
 pub mod outbound;
 pub mod scheduler;
+pub mod wake;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use delivery::{Dispatcher, DispatcherOptions, RetrySchedule};
 pub use notifier::{Notifier, Subscription};
 pub use outbound::OutboundPolicy;
 pub use scheduler::Scheduler;
+pub use wake::{Wake, wait_until};
