@@ -9,6 +9,8 @@
 //! - [`scheduler`]: fires durable timers (deadlines, lease expiry) when due.
 //! - [`delivery`]: the push dispatcher: signing, retries, dead letters.
 //! - [`outbound`]: the SSRF guard for every outbound URL.
+//! - [`wake`]: [`wait_until`], how those loops (and the server's streams) wait: until due,
+//!   woken, a fallback interval, or cancelled.
 
 pub mod clock;
 pub mod delivery;
@@ -17,6 +19,7 @@ pub mod notifier;
 pub mod outbound;
 mod presence;
 pub mod scheduler;
+pub mod wake;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use delivery::{Dispatcher, DispatcherOptions, RetrySchedule};
@@ -25,3 +28,4 @@ pub use notifier::{Notifier, Subscription};
 pub use outbound::OutboundPolicy;
 pub use presence::{Presence, PresenceGuard};
 pub use scheduler::Scheduler;
+pub use wake::{Wake, wait_until};

@@ -13,23 +13,34 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use axp_core::Timestamp;
 use axp_store::{Store, Topic};
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::Clock;
 use crate::notifier::Notifier;
+use crate::wake::{Wake, wait_until};
 
 /// Timers fired per transaction.
 const BATCH: u32 = 256;
 
 /// How soon to look again at a due timer another replica's transaction holds.
-pub(crate) const HELD_BACKOFF: Duration = Duration::from_millis(50);
+const HELD_BACKOFF: Duration = Duration::from_millis(50);
 
-/// Sleeps `every`, or forever when `None`.
-pub(crate) async fn fallback(every: Option<Duration>) {
-    match every {
-        Some(d) => tokio::time::sleep(d).await,
-        None => std::future::pending().await,
+/// What to wait for after a pass that found `next` as the earliest due time: `(due, fallback)`
+/// for [`wait_until`]. If the pass took nothing although `next` is already due, another
+/// replica's transaction holds it until it commits: look again after [`HELD_BACKOFF`] (or the
+/// fallback `poll`, if sooner) instead of in a busy loop.
+pub(crate) fn after_pass(
+    clock: &dyn Clock,
+    took_none: bool,
+    next: Option<Timestamp>,
+    poll: Option<Duration>,
+) -> (Option<Timestamp>, Option<Duration>) {
+    if took_none && next.is_some_and(|t| t <= clock.now()) {
+        (None, Some(poll.map_or(HELD_BACKOFF, |p| p.min(HELD_BACKOFF))))
+    } else {
+        (next, poll)
     }
 }
 
@@ -85,20 +96,10 @@ impl Scheduler {
                     }
                 }
             };
-            // Due but not taken: another replica's transaction holds it until it commits.
-            let held = fired == 0 && next.is_some_and(|t| t <= self.clock.now());
-            let due = async {
-                match next {
-                    Some(t) if !held => self.clock.sleep_until(t).await,
-                    _ => std::future::pending().await,
-                }
-            };
-            tokio::select! {
-                () = due => {}
-                () = wake.changed() => {}
-                () = tokio::time::sleep(HELD_BACKOFF), if held => {}
-                () = fallback(self.poll) => {}
-                () = cancel.cancelled() => return,
+            let (due, fallback) = after_pass(self.clock.as_ref(), fired == 0, next, self.poll);
+            let why = wait_until(self.clock.as_ref(), due, wake.changed(), &cancel, fallback).await;
+            if why == Wake::Cancelled {
+                return;
             }
         }
     }

@@ -16,7 +16,7 @@ use std::time::Duration;
 use axp_core::api::AgentDelivery;
 use axp_core::ids::{IntentId, WorkspaceId};
 use axp_core::{AgentAddress, IntentEvent, Status};
-use axp_engine::{Notifier, Subscription};
+use axp_engine::{Notifier, Subscription, Wake, wait_until};
 use axp_store::{CommitListener, Tenant, Topic};
 use axum::body::Body;
 use axum::http::{HeaderValue, header};
@@ -122,14 +122,6 @@ impl Source {
     }
 }
 
-/// Sleeps `every`, or forever when `None`.
-async fn fallback(every: Option<Duration>) {
-    match every {
-        Some(d) => tokio::time::sleep(d).await,
-        None => std::future::pending().await,
-    }
-}
-
 /// Starts streaming. `subscription` must have been taken (and marked seen) before `first` was
 /// read, so nothing committed in between is missed.
 ///
@@ -214,8 +206,21 @@ impl Streamer {
             let fresh = if self.full {
                 false
             } else {
+                let wake = wait_until(
+                    self.state.clock.as_ref(),
+                    // The deadline and keep-alive are connection time (tokio's), not wall-clock
+                    // instants: they race the wait below instead.
+                    None,
+                    self.subscription.changed(),
+                    &self.state.shutdown,
+                    self.state.options.poll_interval,
+                );
                 tokio::select! {
-                    () = self.subscription.changed() => false,
+                    wake = wake => match wake {
+                        Wake::Woken | Wake::Due => false,
+                        Wake::Fallback => true,
+                        Wake::Cancelled => return None,
+                    },
                     () = tokio::time::sleep_until(self.deadline) => {
                         self.done = true;
                         return Some(self.source.timeout_frame(self.cursor));
@@ -224,8 +229,6 @@ impl Streamer {
                         self.last_sent = Instant::now();
                         return Some(Bytes::from_static(b": keepalive\n\n"));
                     }
-                    () = fallback(self.state.options.poll_interval) => true,
-                    () = self.state.shutdown.cancelled() => return None,
                 }
             };
             self.subscription.mark_seen();

@@ -33,6 +33,8 @@ pub use retry::{RETRY_AFTER_CAP_SECONDS, RetrySchedule};
 use crate::clock::Clock;
 use crate::notifier::Notifier;
 use crate::outbound::OutboundPolicy;
+use crate::scheduler::after_pass;
+use crate::wake::{Wake, wait_until};
 use http_client::{Answer, PushClient};
 
 /// How the dispatcher behaves.
@@ -145,20 +147,10 @@ impl Dispatcher {
                     Some(self.clock.now().plus_seconds(1))
                 }
             };
-            // Due but not claimed: another replica's transaction holds it until it commits.
-            let held = claimed_none && next.is_some_and(|t| t <= self.clock.now());
-            let due = async {
-                match next {
-                    Some(t) if !held => self.clock.sleep_until(t).await,
-                    _ => std::future::pending().await,
-                }
-            };
-            tokio::select! {
-                () = due => {}
-                () = wake.changed() => {}
-                () = tokio::time::sleep(crate::scheduler::HELD_BACKOFF), if held => {}
-                () = crate::scheduler::fallback(self.poll) => {}
-                () = cancel.cancelled() => break,
+            let (due, fallback) = after_pass(self.clock.as_ref(), claimed_none, next, self.poll);
+            let why = wait_until(self.clock.as_ref(), due, wake.changed(), &cancel, fallback).await;
+            if why == Wake::Cancelled {
+                break;
             }
         }
         tracker.close();
