@@ -1,22 +1,13 @@
 //! The agents registry and the agent side of delivery (contract §4.11, §4.12): list, register
 //! with a delivery binding, change the binding, and claim work on the `poll` binding.
 
-use axp_core::api::{AgentDelivery, ServiceAccount, ServiceAccountResponse};
-use serde::Deserialize;
+use axp_core::api::{
+    Agent, AgentDelivery, AgentResponse, ClaimIntentsResponse, CreateServiceAccountRequest, DeliveryBinding,
+    ListAgentsResponse, ServiceAccount, ServiceAccountResponse,
+};
 
 use crate::client::{Client, agent_path};
 use crate::error::Result;
-use crate::types::{Agent, AgentResponse, DeliveryBinding, RegisterAgentRequest};
-
-#[derive(Deserialize)]
-struct AgentsResponse {
-    agents: Vec<Agent>,
-}
-
-#[derive(Deserialize)]
-struct ClaimResponse {
-    intents: Vec<AgentDelivery>,
-}
 
 impl Client {
     /// `GET /v1/agents?limit=N`: the agents of the caller's workspace (the server's default limit
@@ -34,7 +25,7 @@ impl Client {
         if let Some(limit) = limit {
             url.query_pairs_mut().append_pair("limit", &limit.to_string());
         }
-        let response: AgentsResponse = self.get_json(url).await?;
+        let response: ListAgentsResponse = self.get_json(url).await?;
         Ok(response.agents)
     }
 
@@ -56,7 +47,7 @@ impl Client {
     /// println!("registered {}", account.agent_address);
     /// # Ok(()) }
     /// ```
-    pub async fn register_agent(&self, request: &RegisterAgentRequest) -> Result<ServiceAccount> {
+    pub async fn register_agent(&self, request: &CreateServiceAccountRequest) -> Result<ServiceAccount> {
         let response: ServiceAccountResponse =
             self.post_json(self.url(["v1", "service-accounts"]), request, None).await?;
         Ok(response.service_account)
@@ -111,7 +102,7 @@ impl Client {
         segments.extend(["intents", "claim"]);
         let body = serde_json::json!({"limit": limit, "wait_seconds": wait_seconds});
         // A long poll may legitimately take `wait_seconds`: give the request that much more time.
-        let response: ClaimResponse =
+        let response: ClaimIntentsResponse =
             self.post_json_with_extra_time(self.url(segments), &body, u64::from(wait_seconds)).await?;
         Ok(response.intents)
     }

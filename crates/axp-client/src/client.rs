@@ -7,9 +7,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axp_core::api::{
-    AgentDelivery, ApiKeyResponse, ApplyScenarioResponse, CreateIntentRequest, CreateIntentResponse,
-    CreateServiceAccountRequest, EventsResponse, Health, IntentResponse, ListIntentsResponse,
-    MutationResponse, ServiceAccountResponse, ValidateScenarioResponse,
+    Agent, AgentDelivery, AgentResponse, ApiKeyResponse, ApplyScenarioResponse, BulkCancelRequest,
+    BulkCancelResponse, CreateIntentRequest, CreateIntentResponse, CreateServiceAccountRequest,
+    EventsResponse, Health, IntentResponse, ListIntentsResponse, MutationResponse, ServiceAccountResponse,
+    ValidateScenarioResponse,
 };
 use axp_core::api::{ApiKey, ServiceAccount};
 use axp_core::{ApiKeyId, Intent, IntentEvent, IntentId, ServiceAccountId, Status, Timestamp};
@@ -26,7 +27,6 @@ use crate::error::{Error, Result};
 use crate::follow::{Step, follow};
 use crate::retry::{self, Attempt, Outcome, Policy};
 use crate::sse::{self, AgentStreamItem, StreamItem};
-use crate::types::{Agent, AgentResponse, BulkCancelRequest, BulkCancelResponse};
 
 /// The header that carries the API key.
 pub const API_KEY_HEADER: &str = "x-api-key";

@@ -1,22 +1,12 @@
 //! Push deliveries and dead letters (contract §5.5): every POST the server made to an `http`
 //! agent or a webhook, with its attempts; dead-lettered ones can be replayed.
 
+use axp_core::api::{DeliveryResponse, ListDeliveriesResponse};
 use axp_core::delivery::{Delivery, DeliveryStatus};
-use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::client::{Client, strip_empty_query};
 use crate::error::Result;
-
-#[derive(Deserialize)]
-struct DeliveriesResponse {
-    deliveries: Vec<Delivery>,
-}
-
-#[derive(Deserialize)]
-struct DeliveryResponse {
-    delivery: Delivery,
-}
 
 impl Client {
     /// `GET /v1/deliveries?status=…&limit=…`: the workspace's push deliveries, newest first
@@ -47,7 +37,7 @@ impl Client {
             }
         }
         strip_empty_query(&mut url);
-        let response: DeliveriesResponse = self.get_json(url).await?;
+        let response: ListDeliveriesResponse = self.get_json(url).await?;
         Ok(response.deliveries)
     }
 

@@ -6,120 +6,14 @@
 //! an idempotency key, so they are sent once and never retried.
 
 use axp_core::IntentId;
+use axp_core::api::{
+    DeleteMessagesRequest, DeletedMessages, InboxChanges, ListThreadsResponse, ThreadResponse,
+};
 use axp_core::inbox::{Thread, ThreadStatus};
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::client::{Client, strip_empty_query, with_owner};
 use crate::error::Result;
-
-/// One page of `GET /v1/inbox/changes`: the owner's threads that changed after a cursor, oldest
-/// change first. A thread appears once, at its latest change.
-///
-/// ```
-/// let page: axp_client::InboxChanges = serde_json::from_value(serde_json::json!({
-///     "ok": true, "changes": [], "next_cursor": "cur_7", "has_more": false
-/// }))?;
-/// assert_eq!(page.next_cursor.as_deref(), Some("cur_7"));
-/// # Ok::<(), serde_json::Error>(())
-/// ```
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct InboxChanges {
-    /// The changes, oldest first.
-    pub changes: Vec<ThreadChange>,
-    /// Pass it as the next call's `cursor` to resume after this page: the last change's cursor,
-    /// or the cursor asked with when the page is empty (`None` for an empty inbox read from the
-    /// start).
-    pub next_cursor: Option<String>,
-    /// Whether more changes follow this page right now.
-    pub has_more: bool,
-}
-
-/// One entry of [`InboxChanges`]: a thread as it is now, and the cursor just after its change.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ThreadChange {
-    /// Opaque; resume after this change with it.
-    pub cursor: String,
-    /// The thread after the change.
-    pub thread: Thread,
-}
-
-/// Whose view `POST /v1/inbox/{id}/messages/delete` removes messages from.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum DeleteMode {
-    /// `self`: hidden for the owner making the call only.
-    #[default]
-    #[serde(rename = "self")]
-    ForMe,
-    /// `both`: deleted for every participant.
-    #[serde(rename = "both")]
-    ForEveryone,
-}
-
-impl DeleteMode {
-    /// The wire value: `self` or `both`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DeleteMode::ForMe => "self",
-            DeleteMode::ForEveryone => "both",
-        }
-    }
-}
-
-/// Body of `POST /v1/inbox/{id}/messages/delete`. Only messages (replies) are ever deleted;
-/// lifecycle and system entries stay.
-///
-/// ```
-/// use axp_client::{DeleteMessagesRequest, DeleteMode};
-///
-/// // The newest message, for everyone.
-/// let request = DeleteMessagesRequest { mode: DeleteMode::ForEveryone, limit: Some(1), ..Default::default() };
-/// assert_eq!(serde_json::to_value(&request)?, serde_json::json!({"mode": "both", "limit": 1}));
-/// # Ok::<(), serde_json::Error>(())
-/// ```
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DeleteMessagesRequest {
-    /// For the caller only (default) or for everyone.
-    pub mode: DeleteMode,
-    /// Which messages (the `message_id`s of reply entries, 1 to 100); empty: the newest `limit`.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub message_ids: Vec<String>,
-    /// At most this many (1 to 100; server default 100).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub limit: Option<u32>,
-}
-
-/// Response of `POST /v1/inbox/{id}/messages/delete`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct DeletedMessages {
-    /// The thread afterwards, as the owner sees it.
-    pub thread: Thread,
-    /// The mode applied.
-    pub mode: DeleteMode,
-    /// How many messages were deleted (may be 0).
-    pub deleted_count: u64,
-    /// Which.
-    pub message_ids: Vec<String>,
-}
-
-#[derive(Deserialize)]
-struct ThreadsResponse {
-    threads: Vec<Thread>,
-}
-
-#[derive(Deserialize)]
-struct ThreadResponse {
-    thread: Thread,
-}
-
-/// The wire value of a thread status filter.
-pub(crate) fn thread_status_str(status: ThreadStatus) -> &'static str {
-    match status {
-        ThreadStatus::Pending => "pending",
-        ThreadStatus::Active => "active",
-        ThreadStatus::Done => "done",
-    }
-}
 
 /// `{"comment": …}`, or `{}` without one.
 fn comment_body(comment: Option<&str>) -> Value {
@@ -171,14 +65,14 @@ impl Client {
         {
             let mut query = url.query_pairs_mut();
             if let Some(status) = status {
-                query.append_pair("status", thread_status_str(status));
+                query.append_pair("status", status.as_str());
             }
             if let Some(limit) = limit {
                 query.append_pair("limit", &limit.to_string());
             }
         }
         strip_empty_query(&mut url);
-        let response: ThreadsResponse = self.get_json(url).await?;
+        let response: ListThreadsResponse = self.get_json(url).await?;
         Ok(response.threads)
     }
 

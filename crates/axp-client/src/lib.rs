@@ -48,9 +48,11 @@
 //!   [`Client::delete_inbox_messages`]); [`Client::decide_approval`] and
 //!   [`Client::list_my_tasks`]. Every inbox call takes an optional owner (`owner_agent`),
 //!   defaulting to the key's own agent.
-//! - [`Agent`], [`DeliveryBinding`], [`RegisterAgentRequest`], [`BulkCancelRequest`],
+//! - Every request and response body is a type of [`axp_core::api`] (or of the `axp_core`
+//!   modules it builds on), the same the server answers with, re-exported here: [`Agent`],
+//!   [`DeliveryBinding`], [`RegisterAgentRequest`], [`BulkCancelRequest`],
 //!   [`SubscriptionRequest`], [`WebhookEventReceipt`], [`InboxChanges`], [`OpenTask`],
-//!   [`Capabilities`]: bodies the SDK reads and writes that `axp-core` does not model.
+//!   [`Capabilities`], …
 //!
 //! # Retries
 //!
@@ -71,15 +73,15 @@ mod retry;
 mod sse;
 #[cfg(test)]
 mod tests;
-mod types;
 mod webhooks;
 
-pub use approvals::{Capabilities, Decision, OpenTask};
 pub use axp_core;
 pub use axp_core::api::{
-    AgentDelivery, ApiKey, ApplyScenarioResponse, CreateIntentRequest, CreateIntentResponse,
-    CreateServiceAccountRequest, EventsResponse, Health, IntentResponse, MutationResponse, ServiceAccount,
-    ValidateScenarioResponse,
+    Agent, AgentDelivery, ApiKey, ApplyScenarioResponse, BulkCancelRequest, BulkCancelResponse, Capabilities,
+    CreateIntentRequest, CreateIntentResponse, CreateServiceAccountRequest, Decision, DeleteMessagesRequest,
+    DeleteMode, DeletedMessages, DeliveryBinding, EventsResponse, Health, InboxChanges, IntentResponse,
+    MutationResponse, OpenTask, RevokedSubscription, ServiceAccount, SubscriptionRequest, ThreadChange,
+    ValidateScenarioResponse, WebhookEventReceipt,
 };
 pub use axp_core::delivery::{
     Delivery, DeliveryAttempt, DeliveryKind, DeliveryStatus, EventCounters, Subscription, WebhookEvent,
@@ -94,11 +96,20 @@ pub use client::{
     service_account_id_from_key,
 };
 pub use error::{Error, Result};
-pub use inbox::{DeleteMessagesRequest, DeleteMode, DeletedMessages, InboxChanges, ThreadChange};
 pub use retry::{BASE_BACKOFF, DEFAULT_MAX_RETRIES, DEFAULT_RETRY_AFTER_CAP};
 pub use sse::{AgentStreamItem, StreamItem, TIMEOUT_EVENT};
-pub use types::{Agent, BulkCancelRequest, BulkCancelResponse, DeliveryBinding, RegisterAgentRequest};
-pub use webhooks::{RevokedSubscription, SubscriptionRequest, WebhookEventReceipt};
+
+/// The body of [`Client::register_agent`]: a [`CreateServiceAccountRequest`], whose `binding`
+/// chooses how intents reach the new agent (default `stream`).
+///
+/// ```
+/// use axp_client::{DeliveryBinding, RegisterAgentRequest};
+///
+/// let request = RegisterAgentRequest { name: "billing-worker".into(), binding: Some(DeliveryBinding::poll()), ..Default::default() };
+/// assert_eq!(serde_json::to_value(&request)?, serde_json::json!({"name": "billing-worker", "delivery_mode": "poll"}));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+pub type RegisterAgentRequest = CreateServiceAccountRequest;
 
 /// The URL type of [`Client::base_url`] (re-exported from `reqwest`).
 pub use reqwest::Url;

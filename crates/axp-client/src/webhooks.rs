@@ -1,100 +1,16 @@
 //! Webhook subscriptions and events (contract §5.4). Every call acts for an owner: `owner`
 //! (sent as the `owner_agent` query parameter), or the caller's own agent address when `None`.
 
-use axp_core::Timestamp;
-use axp_core::delivery::{EventCounters, Subscription};
-use serde::{Deserialize, Serialize};
+use axp_core::api::{
+    ListSubscriptionsResponse, RevokedSubscription, SubscriptionRequest, SubscriptionResponse,
+    WebhookEventReceipt,
+};
+use axp_core::delivery::Subscription;
 use serde_json::Value;
 use uuid::Uuid;
 
 use crate::client::{Client, with_owner};
 use crate::error::Result;
-
-/// Body of `POST /v1/webhooks/subscriptions`.
-///
-/// ```
-/// let request = axp_client::SubscriptionRequest::new(
-///     "https://hooks.example.com/axp",
-///     ["intent.completed", "intent.failed"],
-/// );
-/// assert_eq!(request.event_types.len(), 2);
-/// ```
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct SubscriptionRequest {
-    /// Where events are POSTed (8 to 2048 characters; must pass the server's outbound policy).
-    pub callback_url: String,
-    /// 1 to 32 of `inbox.thread_created`, `inbox.thread_updated`, `inbox.reply_received`,
-    /// `invite.accepted`, `auth.session_revoked`, or any `intent.*` lifecycle event type.
-    pub event_types: Vec<String>,
-    /// The signing secret (16 to 128 characters). Without one the server picks a secret that
-    /// this API never shows, so pass your own when you verify signatures.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub secret: Option<String>,
-    /// Default true.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub active: Option<bool>,
-    /// Free text, at most 255 characters.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-}
-
-impl SubscriptionRequest {
-    /// A subscription of `callback_url` to `event_types`.
-    pub fn new<I, S>(callback_url: impl Into<String>, event_types: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        Self {
-            callback_url: callback_url.into(),
-            event_types: event_types.into_iter().map(Into::into).collect(),
-            ..Self::default()
-        }
-    }
-}
-
-/// Response of `DELETE /v1/webhooks/subscriptions/{id}`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RevokedSubscription {
-    /// The subscription revoked.
-    pub subscription_id: Uuid,
-    /// When.
-    pub revoked_at: Option<Timestamp>,
-}
-
-/// Response of `POST /v1/webhooks/events` and of its replay: the event and what became of its
-/// deliveries so far (delivery is asynchronous, so most are `pending`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct WebhookEventReceipt {
-    /// The event's id (the `webhook-id` of its deliveries).
-    pub event_id: Uuid,
-    /// Its type.
-    pub event_type: String,
-    /// Whose subscriptions received it.
-    pub owner_agent: String,
-    /// Who emitted it (publish only).
-    #[serde(default)]
-    pub source: Option<String>,
-    /// When it was accepted (publish only).
-    #[serde(default)]
-    pub accepted_at: Option<Timestamp>,
-    /// When it was queued again (replay only).
-    #[serde(default)]
-    pub replayed_at: Option<Timestamp>,
-    /// Delivery counters.
-    #[serde(flatten)]
-    pub counters: EventCounters,
-}
-
-#[derive(Deserialize)]
-struct SubscriptionResponse {
-    subscription: Subscription,
-}
-
-#[derive(Deserialize)]
-struct SubscriptionsResponse {
-    subscriptions: Vec<Subscription>,
-}
 
 impl Client {
     /// `POST /v1/webhooks/subscriptions`: subscribes `callback_url` to event types, or updates
@@ -142,7 +58,7 @@ impl Client {
         if include_inactive {
             url.query_pairs_mut().append_pair("include_inactive", "true");
         }
-        let response: SubscriptionsResponse = self.get_json(url).await?;
+        let response: ListSubscriptionsResponse = self.get_json(url).await?;
         Ok(response.subscriptions)
     }
 

@@ -27,6 +27,15 @@ pub enum ThreadStatus {
 }
 
 impl ThreadStatus {
+    /// The wire value: `pending`, `active` or `done`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Active => "active",
+            Self::Done => "done",
+        }
+    }
+
     /// Parses `pending`, `active` or `done`.
     pub fn parse(s: &str) -> Option<Self> {
         match s {

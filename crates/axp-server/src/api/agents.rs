@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use axp_core::api::ServiceAccount;
+use axp_core::api::{Agent, ServiceAccount};
 use axp_core::validate::Fields;
 use axp_core::{AgentAddress, Status};
 use axp_store::Topic;
@@ -46,22 +46,23 @@ fn parse_address(caller: &Caller, raw: &str) -> ApiResult<AgentAddress> {
 
 /// An agent as the agents API shows it (§4.12): its identity, its delivery binding (the `http`
 /// secret never), and its connection state on this server.
-fn agent_view(state: &AppState, sa: &ServiceAccount) -> Value {
+fn agent_view(state: &AppState, sa: &ServiceAccount) -> Agent {
     let streams = state.presence.streams(sa.workspace_id, &sa.agent_address);
-    json!({
-        "address": sa.agent_address,
-        "service_account_id": sa.service_account_id,
-        "service_account_name": sa.name,
-        "display_name": sa.display_name,
-        "status": sa.status,
-        "delivery_mode": sa.delivery_mode,
-        "delivery_config": sa.delivery_config,
-        "lease_seconds": sa.lease_seconds,
-        "connected_streams": streams,
-        "connection_state": if streams > 0 { "connected" } else { "disconnected" },
-        "created_at": sa.created_at,
-        "updated_at": sa.updated_at,
-    })
+    Agent {
+        address: sa.agent_address.clone(),
+        service_account_id: Some(sa.service_account_id),
+        service_account_name: Some(sa.name.clone()),
+        display_name: Some(sa.display_name.clone()),
+        status: Some(sa.status.clone()),
+        delivery_mode: Some(sa.delivery_mode.clone()),
+        delivery_config: sa.delivery_config.clone(),
+        lease_seconds: sa.lease_seconds,
+        connected_streams: Some(u32::try_from(streams).unwrap_or(u32::MAX)),
+        connection_state: Some(if streams > 0 { "connected" } else { "disconnected" }.into()),
+        created_at: Some(sa.created_at),
+        updated_at: Some(sa.updated_at),
+        extra: Map::new(),
+    }
 }
 
 /// `GET /v1/agents?limit=` (the SDK's `org_id`/`workspace_id` are the key's own): `{ok, agents}`,
@@ -73,7 +74,7 @@ async fn list_agents(
 ) -> ApiResult<Json<Value>> {
     let limit = query.bounded("limit", 1, 1000)?.unwrap_or(100) as u32;
     let agents = state.store.list_agents(&caller.0.tenant, limit).await?;
-    let agents: Vec<Value> = agents.iter().map(|sa| agent_view(&state, sa)).collect();
+    let agents: Vec<Agent> = agents.iter().map(|sa| agent_view(&state, sa)).collect();
     Ok(Json(json!({"ok": true, "agents": agents})))
 }
 

@@ -1,5 +1,6 @@
 //! Approvals (contract §5.2) and the human-facing task list (§4.9).
 
+use axp_core::api::OpenTask;
 use axp_core::validate::Fields;
 use axp_core::{ErrorCode, Status, WaitingReason};
 use axp_store::IntentFilter;
@@ -7,7 +8,7 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
@@ -64,7 +65,7 @@ async fn my_tasks(
     let limit = query.bounded("limit", 1, 500)?.unwrap_or(100) as u32;
     let filter = IntentFilter { statuses: vec![Status::Waiting], limit: 500, ..IntentFilter::default() };
     let intents = state.store.list_intents(&caller.0.tenant, &filter).await?;
-    let tasks: Vec<Value> = intents
+    let tasks: Vec<OpenTask> = intents
         .iter()
         .filter(|i| i.waiting_reason == Some(WaitingReason::WaitingForHuman))
         .filter(|i| {
@@ -78,18 +79,17 @@ async fn my_tasks(
             assigned || pending || i.from_agent == me
         })
         .take(limit as usize)
-        .map(|i| {
-            json!({
-                "intent_id": i.intent_id,
-                "intent_type": i.intent_type,
-                "status": i.status,
-                "from_agent": i.from_agent,
-                "assigned_at": i.updated_at,
-                "due_at": i.deadline_at,
-                "human_task": i.human_task,
-                "pending_with": i.pending_with,
-                "step_id": i.step_id,
-            })
+        .map(|i| OpenTask {
+            intent_id: i.intent_id,
+            intent_type: i.intent_type.clone(),
+            status: i.status,
+            from_agent: i.from_agent.clone(),
+            assigned_at: Some(i.updated_at),
+            due_at: i.deadline_at,
+            human_task: i.human_task.clone(),
+            pending_with: i.pending_with.clone(),
+            step_id: i.step_id.clone(),
+            extra: Map::new(),
         })
         .collect();
     Ok(Json(json!({"ok": true, "tasks": tasks})))

@@ -2,6 +2,7 @@
 //! after completion, and delegates. Every call acts for an owner (`owner_agent` query or
 //! `x-owner-agent`, default the caller's address).
 
+use axp_core::api::ThreadChange;
 use axp_core::inbox::{ThreadAction, ThreadStatus};
 use axp_core::validate::Fields;
 use axp_core::{AgentAddress, ErrorCode, IntentId};
@@ -68,9 +69,9 @@ async fn inbox_changes(
     let (changes, has_more) =
         state.store.thread_changes(&caller.0.tenant, &owner, after.unwrap_or(0), limit).await?;
     let next_cursor = changes.last().map(|(seq, _)| encode_cursor(*seq)).or_else(|| after.map(encode_cursor));
-    let changes: Vec<Value> = changes
+    let changes: Vec<ThreadChange> = changes
         .into_iter()
-        .map(|(seq, thread)| json!({"cursor": encode_cursor(seq), "thread": thread}))
+        .map(|(seq, thread)| ThreadChange { cursor: encode_cursor(seq), thread })
         .collect();
     Ok(Json(json!({"ok": true, "changes": changes, "next_cursor": next_cursor, "has_more": has_more})))
 }

@@ -1,0 +1,81 @@
+//! Request and response bodies of the REST API, shared by the server and `axp-client`.
+//!
+//! Every success body carries `"ok": true` (contract §1.3). Intents travel as JSON objects
+//! ([`Intent::to_wire`](crate::Intent::to_wire)) so the wire form has the derived fields; the
+//! client reads them back into [`Intent`](crate::Intent), which ignores the extras.
+//!
+//! Bodies the SDK reads from servers of other versions are tolerant: their optional fields
+//! default, and some keep every field they do not name in an `extra` map.
+//!
+//! The types live in files by family (intents, agents and service accounts, scenarios, the
+//! inbox and approvals, webhooks and deliveries) and are all re-exported here, so each is
+//! `axp_core::api::X`.
+
+use serde::{Deserialize, Serialize};
+
+mod agents;
+mod inbox;
+mod intents;
+mod scenarios;
+mod webhooks;
+
+pub use agents::{
+    Agent, AgentDelivery, AgentResponse, ApiKey, ApiKeyResponse, ClaimIntentsResponse,
+    CreateServiceAccountRequest, DeliveryBinding, ListAgentsResponse, ServiceAccount, ServiceAccountResponse,
+};
+pub use inbox::{
+    ApprovalResponse, Decision, DeleteMessagesRequest, DeleteMode, DeletedMessages, InboxChanges,
+    ListTasksResponse, ListThreadsResponse, OpenTask, ThreadChange, ThreadResponse,
+};
+pub use intents::{
+    BulkCancelRequest, BulkCancelResponse, CreateIntentRequest, CreateIntentResponse, EventsResponse,
+    IntentResponse, ListIntentsResponse, MutationResponse,
+};
+pub use scenarios::{ApplyScenarioResponse, ProvisionedAgent, ValidateScenarioResponse};
+pub use webhooks::{
+    DeliveryResponse, ListDeliveriesResponse, ListSubscriptionsResponse, RevokedSubscription,
+    SubscriptionRequest, SubscriptionResponse, WebhookEventReceipt,
+};
+
+/// The default of `ok` in envelopes the SDK reads: a 2xx body is a success even without it.
+fn yes() -> bool {
+    true
+}
+
+/// `GET /health` (§1.9).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Health {
+    /// Always true.
+    pub ok: bool,
+    /// `axp`.
+    pub service: String,
+    /// The server's version.
+    pub version: String,
+    /// `dev`.
+    pub deployment_profile: String,
+}
+
+/// Response of `GET /v1/capabilities` (§5.3): what the server supports.
+///
+/// ```
+/// let caps: axp_core::api::Capabilities = serde_json::from_value(serde_json::json!({
+///     "ok": true, "capabilities": ["intents", "inbox"], "supported_intent_types": ["intent.ask.v1"]
+/// }))?;
+/// assert!(caps.supports("inbox"));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Capabilities {
+    /// Feature families: `intents`, `inbox`, `approvals`, `webhooks`, `scenarios`, `agents`, …
+    pub capabilities: Vec<String>,
+    /// Intent types the server knows (built-in, and those registered by applied scenarios), each
+    /// `intent.<…>.v1`.
+    pub supported_intent_types: Vec<String>,
+}
+
+impl Capabilities {
+    /// Whether `capability` is listed.
+    pub fn supports(&self, capability: &str) -> bool {
+        self.capabilities.iter().any(|c| c == capability)
+    }
+}
