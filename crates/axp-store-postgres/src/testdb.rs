@@ -1,7 +1,12 @@
 //! Throwaway databases for tests (feature `test-util`): one fresh database per test run on the
 //! server named by `AXP_TEST_DATABASE_URL`, dropped when the handle is dropped.
+//!
+//! Unset, PostgreSQL tests skip. Set, they must run: a server that cannot be reached (or a
+//! database that cannot be created) is a test failure, never a silent pass, and it fails within
+//! [`CONNECT_TIMEOUT`] rather than waiting on a black-holed address.
 
 use std::str::FromStr;
+use std::time::Duration;
 
 use sqlx_core::connection::Connection;
 use sqlx_core::query::query;
@@ -13,6 +18,23 @@ pub fn server_url() -> Option<String> {
     std::env::var("AXP_TEST_DATABASE_URL").ok().filter(|u| !u.trim().is_empty())
 }
 
+/// How long [`TestDatabase::create`] waits for the server before failing.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// For tests: `None` (skip) when `AXP_TEST_DATABASE_URL` is unset; otherwise a fresh database on
+/// that server, **panicking** when it cannot be created, so a set but unreachable URL fails the
+/// test instead of skipping it.
+pub async fn test_database() -> Option<TestDatabase> {
+    let server = server_url()?;
+    match TestDatabase::create(&server).await {
+        Ok(db) => Some(db),
+        Err(e) => panic!(
+            "AXP_TEST_DATABASE_URL is set, but no test database could be created on that server \
+             ({e}); unset it to skip the PostgreSQL tests"
+        ),
+    }
+}
+
 /// A database created for one test run; dropped (connections and all) on drop.
 pub struct TestDatabase {
     /// Its URL, for `PgStore::connect` or `axp serve --database-url`.
@@ -22,11 +44,20 @@ pub struct TestDatabase {
 }
 
 impl TestDatabase {
-    /// Creates `axp_test_<random>` on the server at `server_url`.
+    /// Creates `axp_test_<random>` on the server at `server_url`. Errors when the server cannot
+    /// be reached within [`CONNECT_TIMEOUT`] or refuses.
     pub async fn create(server_url: &str) -> Result<Self, sqlx_core::Error> {
         let admin = PgConnectOptions::from_str(server_url)?;
         let name = format!("axp_test_{}", &uuid::Uuid::new_v4().simple().to_string()[..16]);
-        let mut conn = PgConnection::connect_with(&admin).await?;
+        let mut conn = tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(&admin))
+            .await
+            .map_err(|_| {
+                let timed_out = std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!("no answer from the server within {CONNECT_TIMEOUT:?}"),
+                );
+                sqlx_core::Error::Io(timed_out)
+            })??;
         query::<Postgres>(&format!("CREATE DATABASE {name}")).execute(&mut conn).await?;
         conn.close().await?;
         let url = with_database(server_url, &name);

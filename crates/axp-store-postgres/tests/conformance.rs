@@ -1,19 +1,19 @@
 //! The store conformance suite against PostgreSQL, on a fresh database per run. Skipped (with a
-//! note) unless `AXP_TEST_DATABASE_URL` names a server to create it on.
+//! note) unless `AXP_TEST_DATABASE_URL` names a server to create it on; with it set, a server
+//! that cannot be reached fails these tests.
 
 use std::sync::Arc;
 
 use axp_store::{NoListener, Store};
-use axp_store_postgres::testdb::{TestDatabase, server_url};
+use axp_store_postgres::testdb::test_database;
 use axp_store_postgres::{PgOptions, PgStore};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conformance() {
-    let Some(server) = server_url() else {
+    let Some(db) = test_database().await else {
         eprintln!("AXP_TEST_DATABASE_URL is not set: skipping the PostgreSQL conformance suite");
         return;
     };
-    let db = TestDatabase::create(&server).await.expect("create a test database");
     let store = PgStore::connect(&db.url, PgOptions::default(), Arc::new(NoListener)).await.expect("connect");
     axp_store::conformance::run_all(&store).await;
     store.close().await;
@@ -21,8 +21,10 @@ async fn conformance() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_connects_migrate_and_bootstrap_once() {
-    let Some(server) = server_url() else { return };
-    let db = TestDatabase::create(&server).await.expect("create a test database");
+    let Some(db) = test_database().await else {
+        eprintln!("AXP_TEST_DATABASE_URL is not set: skipping the concurrent-start test");
+        return;
+    };
     // Three replicas starting at once on an empty database.
     let stores = futures::future::try_join_all(
         (0..3).map(|_| PgStore::connect(&db.url, PgOptions::default(), Arc::new(NoListener))),
