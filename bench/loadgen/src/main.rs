@@ -74,6 +74,15 @@ pub struct Opts {
     /// P5: a PostgreSQL URL (local only); without it P5 is reported as not measurable.
     #[arg(long, env = "AXP_BENCH_DATABASE_URL")]
     pub database_url: Option<String>,
+    /// P5: the agents the creates go to (connection `c` sends to agent `c % n`; 1 = all to one).
+    #[arg(long, default_value_t = 16)]
+    pub p5_agents: usize,
+    /// P5: `pgbench -N` clients (`-c`).
+    #[arg(long, default_value_t = 32)]
+    pub p5_pgbench_clients: usize,
+    /// P5: `pgbench -i` scale factor (`-s`; -N touches no branch or teller rows, so 1 has no hot rows).
+    #[arg(long, default_value_t = 1)]
+    pub p5_pgbench_scale: usize,
     /// P6 starts (each: a first start and a restart).
     #[arg(long, default_value_t = 5)]
     pub p6_starts: usize,
