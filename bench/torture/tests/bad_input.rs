@@ -10,6 +10,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axp_engine::{Ledger, Presence};
 use axp_loadgen::http::{self, Conn, Response};
 use axp_loadgen::proc::{Axp, AxpOptions};
 use axp_store::Store;
@@ -535,8 +536,9 @@ async fn bad_input_gets_documented_errors_and_changes_nothing() {
     // tenant creation).
     axp.guard.terminate(Duration::from_secs(10));
     {
-        let store = SqliteStore::open(&dir.path().join("axp.db"), Arc::new(axp_store::NoListener))
+        let backend = SqliteStore::open(&dir.path().join("axp.db"), Arc::new(axp_store::NoListener))
             .expect("open store");
+        let store = Ledger::new(Arc::new(backend), Presence::default());
         let (spec, token) = axp_store::conformance::tenant_spec();
         store.create_tenant(spec).await.expect("second tenant");
         std::fs::write(dir.path().join("tenant-b.key"), token).expect("write");

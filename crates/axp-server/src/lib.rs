@@ -29,8 +29,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
-use axp_engine::{Clock, Dispatcher, Notifier, Scheduler};
-use axp_store::{CommitListener, Store};
+use axp_engine::{Clock, Dispatcher, Ledger, Notifier, Presence, Scheduler};
+use axp_store::{Backend, CommitListener, Store};
 use axp_store_postgres::PgStore;
 use axp_store_sqlite::SqliteStore;
 use tokio::net::TcpListener;
@@ -80,13 +80,10 @@ impl Server {
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
         let notifier = Notifier::new();
-        let (reads, presence) = (sse::SharedReads::default(), state::Presence::default());
-        let listener: Arc<dyn CommitListener> = Arc::new(sse::Wakeups {
-            reads: reads.clone(),
-            notifier: notifier.clone(),
-            presence: presence.clone(),
-        });
-        let store: Arc<dyn Store> = match options.database_url.as_deref() {
+        let (reads, presence) = (sse::SharedReads::default(), Presence::default());
+        let listener: Arc<dyn CommitListener> =
+            Arc::new(sse::Wakeups { reads: reads.clone(), notifier: notifier.clone() });
+        let backend: Arc<dyn Backend> = match options.database_url.as_deref() {
             Some(url) if axp_store_postgres::is_postgres_url(url) => {
                 options.poll_interval = options.poll_interval.or(Some(DEFAULT_POLL_INTERVAL));
                 Arc::new(
@@ -105,6 +102,10 @@ impl Server {
                 )
             }
         };
+        // The write rules run in the engine over the backend; a new intent for an agent with
+        // a stream open here is handed over in its create transaction (long-poll claims are not
+        // counted in `presence`, so a claim always finds a new intent unhanded).
+        let store: Arc<dyn Store> = Arc::new(Ledger::new(backend, presence.clone()));
         let bootstrapped =
             bootstrap::run(store.as_ref(), &config.data_dir, clock.now(), options.bootstrap_key.as_deref())
                 .await?;

@@ -16,7 +16,7 @@ use std::time::Duration;
 use axp_core::api::AgentDelivery;
 use axp_core::ids::{IntentId, WorkspaceId};
 use axp_core::{AgentAddress, IntentEvent, Status};
-use axp_engine::{Notifier, Subscription, Wake, wait_until};
+use axp_engine::{Notifier, PresenceGuard, Subscription, Wake, wait_until};
 use axp_store::{CommitListener, Tenant, Topic};
 use axum::body::Body;
 use axum::http::{HeaderValue, header};
@@ -25,7 +25,7 @@ use bytes::Bytes;
 use tokio::sync::OnceCell;
 use tokio::time::Instant;
 
-use crate::state::{AppState, Presence, PresenceGuard};
+use crate::state::AppState;
 
 /// Frames read from the store per round trip.
 pub(crate) const BATCH: u32 = 200;
@@ -372,29 +372,18 @@ impl SharedReads {
 }
 
 /// The store's commit listener: counts intent commits for [`SharedReads`], then wakes the
-/// subscribers through the notifier. It tells the store that an agent is watched while the
-/// agent has a stream open ([`Presence`]; long-poll claims are not counted there, so a claim
-/// always finds a new intent unhanded).
+/// subscribers through the notifier.
 pub(crate) struct Wakeups {
     /// Counted before waking.
     pub(crate) reads: SharedReads,
     /// Woken after counting.
     pub(crate) notifier: Notifier,
-    /// The open agent streams.
-    pub(crate) presence: Presence,
 }
 
 impl CommitListener for Wakeups {
     fn committed(&self, topics: &[Topic]) {
         self.reads.committed(topics);
         self.notifier.notify(topics);
-    }
-
-    fn watched(&self, topic: &Topic) -> bool {
-        match topic {
-            Topic::Agent(workspace, address) => self.presence.streams(*workspace, address) > 0,
-            _ => false,
-        }
     }
 }
 

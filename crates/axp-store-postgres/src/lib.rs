@@ -20,8 +20,8 @@
 //! This crate holds all of axp's PostgreSQL SQL; nothing else may.
 
 mod notify;
-mod rows;
 mod store;
+mod tables;
 #[cfg(feature = "test-util")]
 pub mod testdb;
 mod writer;

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use axp_engine::{Ledger, Presence};
 use axp_store::{NoListener, Store};
 use axp_store_postgres::testdb::test_database;
 use axp_store_postgres::{PgOptions, PgStore};
@@ -14,9 +15,14 @@ async fn conformance() {
         eprintln!("AXP_TEST_DATABASE_URL is not set: skipping the PostgreSQL conformance suite");
         return;
     };
-    let store = PgStore::connect(&db.url, PgOptions::default(), Arc::new(NoListener)).await.expect("connect");
+    let backend =
+        PgStore::connect(&db.url, PgOptions::default(), Arc::new(NoListener)).await.expect("connect");
+    let presence = Presence::default();
+    let store = Ledger::new(Arc::new(backend.clone()), presence.clone());
     axp_store::conformance::run_all(&store).await;
-    store.close().await;
+    axp_store::conformance::hand_over_in_create(&store, &|ws, agent| Box::new(presence.enter(ws, agent)))
+        .await;
+    backend.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -31,8 +37,10 @@ async fn concurrent_connects_migrate_and_bootstrap_once() {
     )
     .await
     .expect("all connect");
+    let ledgers: Vec<Ledger> =
+        stores.iter().map(|s| Ledger::new(Arc::new(s.clone()), Presence::default())).collect();
     let boots = futures::future::try_join_all(
-        stores.iter().map(|s| s.bootstrap(axp_store::conformance::bootstrap_spec())),
+        ledgers.iter().map(|s| s.bootstrap(axp_store::conformance::bootstrap_spec())),
     )
     .await
     .expect("bootstrap");

@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use axp_core::{AgentAddress, Intent, IntentEvent, IntentId, Status, Timestamp};
 use axp_engine::{Ledger, Presence};
-use axp_store::{Backend, Error, IntentFilter, Job, NoListener, Participant, Principal, QueueItem, Store, Transaction};
+use axp_store::{
+    Backend, Error, IntentFilter, Job, NoListener, Participant, Principal, QueueItem, Store, Transaction,
+};
 use futures::future::BoxFuture;
 
 use crate::SqliteStore;
@@ -22,7 +24,8 @@ async fn conformance() {
     let dir = tempfile::tempdir().unwrap();
     let (_, store, presence) = open(&dir);
     axp_store::conformance::run_all(&store).await;
-    axp_store::conformance::hand_over_in_create(&store, &|ws, agent| Box::new(presence.enter(ws, agent))).await;
+    axp_store::conformance::hand_over_in_create(&store, &|ws, agent| Box::new(presence.enter(ws, agent)))
+        .await;
 }
 
 fn new_intent(p: &Principal, to: &str) -> (Intent, Vec<IntentEvent>) {
@@ -81,7 +84,11 @@ async fn counters_skip_nothing_and_repeat_nothing_after_a_rolled_back_job() {
     // Jobs queued together share a batch when the writer is busy: one fails in the middle
     // after taking a cursor and a change_seq, the ones around it succeed.
     let (done, failed) = tokio::sync::oneshot::channel();
-    let failing = backend.write(Box::new(FailsAfterWriting { intent: first, ws: p.tenant.workspace_id, done: Some(done) }));
+    let failing = backend.write(Box::new(FailsAfterWriting {
+        intent: first,
+        ws: p.tenant.workspace_id,
+        done: Some(done),
+    }));
     let (a, a_events) = new_intent(&p, "worker");
     let (b, b_events) = new_intent(&p, "worker");
     let ((), created_a, created_b) = tokio::join!(

@@ -1,7 +1,9 @@
 //! Values passed to and returned by [`crate::Store`].
 
 use axp_core::address::AddressScope;
-use axp_core::api::{AgentDelivery, ApiKey, ApplyScenarioResponse, CreateIntentResponse, ProvisionedAgent, ServiceAccount};
+use axp_core::api::{
+    AgentDelivery, ApiKey, ApplyScenarioResponse, CreateIntentResponse, ProvisionedAgent, ServiceAccount,
+};
 use axp_core::ids::{ApiKeyId, IntentId, OrgId, ServiceAccountId, WorkspaceId};
 use axp_core::lifecycle::Outcome;
 use axp_core::scenario::PlannedAgent;
@@ -293,7 +295,6 @@ pub enum Topic {
 pub trait CommitListener: Send + Sync + 'static {
     /// Called once per committed transaction batch.
     fn committed(&self, topics: &[Topic]);
-
 }
 
 /// A listener that ignores commits (tools and tests that need no wake-ups).

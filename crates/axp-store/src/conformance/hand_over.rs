@@ -37,7 +37,10 @@ pub async fn hand_over_in_create(store: &dyn Store, connect: Connect<'_>) {
     }
     let events = store.events_since(&p.tenant, id, 0, 100).await.expect("events");
     assert_eq!(events.iter().filter(|e| e.event_type == EventType::Delivered).count(), 1);
-    assert!(store.claim_for_agent(&p.tenant, &agent, 10, T0).await.expect("claim").is_empty(), "handed already");
+    assert!(
+        store.claim_for_agent(&p.tenant, &agent, 10, T0).await.expect("claim").is_empty(),
+        "handed already"
+    );
 
     drop(guard);
     let (intent, events) = new_intent(&p, "streamer");

@@ -1,0 +1,261 @@
+//! The inbox: thread participants, entries, approvals.
+
+use async_trait::async_trait;
+
+use super::*;
+
+#[async_trait]
+impl InboxTable for PgTx {
+    /// Buffered (one per owner and thread, the latest change cursor winning) until the
+    /// transaction next reads participants, or ends.
+    async fn touch_participants(
+        &mut self,
+        ws: WorkspaceId,
+        thread: IntentId,
+        who: &[Participant<'_>],
+        now: Timestamp,
+    ) -> Result<()> {
+        for p in who {
+            let change_seq = self.next_cursor().await? as i64;
+            let row = self.touches.entry((ws, p.owner.to_owned(), thread)).or_insert_with(|| TouchRow {
+                role: p.role.to_owned(),
+                unread: false,
+                change_seq,
+                updated_at: now.as_millis(),
+            });
+            row.unread |= p.unread;
+            row.change_seq = change_seq;
+            row.updated_at = now.as_millis();
+        }
+        Ok(())
+    }
+
+    /// Everyone who can see the thread.
+    async fn participants(&mut self, ws: WorkspaceId, thread: IntentId) -> Result<Vec<String>> {
+        self.flush_touches().await?;
+        let conn = self.conn();
+        let rows = q("SELECT owner_agent FROM thread_participants WHERE workspace_id = $1 AND thread_id = $2 ORDER BY owner_agent")
+            .bind(ws.0)
+            .bind(thread.0)
+            .fetch_all(conn)
+            .await
+            .map_err(db)?;
+        rows.iter().map(|r| get(r, 0)).collect()
+    }
+
+    async fn membership(
+        &mut self,
+        ws: WorkspaceId,
+        owner: &str,
+        thread: IntentId,
+        lock: bool,
+    ) -> Result<Option<Membership>> {
+        self.flush_touches().await?;
+        let conn = self.conn();
+        let sql = if lock {
+            "SELECT unread, hidden, updated_at, change_seq FROM thread_participants
+              WHERE workspace_id = $1 AND owner_agent = $2 AND thread_id = $3 FOR UPDATE"
+        } else {
+            "SELECT unread, hidden, updated_at, change_seq FROM thread_participants
+              WHERE workspace_id = $1 AND owner_agent = $2 AND thread_id = $3"
+        };
+        let row = q(sql).bind(ws.0).bind(owner).bind(thread.0).fetch_optional(conn).await.map_err(db)?;
+        row.map(|r| {
+            Ok(Membership {
+                unread: get(&r, 0)?,
+                hidden: from_json(&get::<String>(&r, 1)?)?,
+                updated_at: Timestamp::from_millis(get(&r, 2)?),
+                change_seq: get::<i64>(&r, 3)? as u64,
+            })
+        })
+        .transpose()
+    }
+
+    async fn set_membership(
+        &mut self,
+        ws: WorkspaceId,
+        owner: &str,
+        thread: IntentId,
+        unread: bool,
+        hidden: &[String],
+    ) -> Result<()> {
+        self.flush_touches().await?;
+        let conn = self.conn();
+        q("UPDATE thread_participants SET unread = $1, hidden = $2 WHERE workspace_id = $3 AND owner_agent = $4 AND thread_id = $5")
+            .bind(unread)
+            .bind(to_json(&hidden)?)
+            .bind(ws.0)
+            .bind(owner)
+            .bind(thread.0)
+            .execute(conn)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
+    /// Paging the change feed (`after`) stops at the horizon (see the module doc).
+    async fn owner_threads(
+        &mut self,
+        ws: WorkspaceId,
+        owner: &str,
+        after: Option<u64>,
+        limit: u32,
+    ) -> Result<Vec<(IntentId, u64)>> {
+        self.flush_touches().await?;
+        let conn = self.conn();
+        let sql = if after.is_some() {
+            "SELECT thread_id, change_seq FROM thread_participants
+              WHERE workspace_id = $1 AND owner_agent = $2 AND change_seq > $3
+                AND change_seq < (pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 20)
+              ORDER BY change_seq LIMIT $4"
+        } else {
+            "SELECT thread_id, change_seq FROM thread_participants
+              WHERE workspace_id = $1 AND owner_agent = $2 AND $3 >= 0 ORDER BY change_seq DESC LIMIT $4"
+        };
+        let since = after.unwrap_or(0).min(i64::MAX as u64) as i64;
+        let read = q(sql).bind(ws.0).bind(owner).bind(since).bind(i64::from(limit));
+        let rows = read.fetch_all(&mut *conn).await.map_err(db)?;
+        let full = rows.len() >= limit as usize;
+        let rows = match self.held_back(ws, owner, after.filter(|_| !full), &rows).await? {
+            // Rows newer than the horizon are there: wait for it to pass them, and read again.
+            Some(newest) => {
+                self.wait_for_horizon(newest).await?;
+                q(sql)
+                    .bind(ws.0)
+                    .bind(owner)
+                    .bind(since)
+                    .bind(i64::from(limit))
+                    .fetch_all(self.conn())
+                    .await
+                    .map_err(db)?
+            }
+            None => rows,
+        };
+        rows.iter().map(|r| Ok((IntentId(get(r, 0)?), get::<i64>(r, 1)? as u64))).collect()
+    }
+
+    async fn insert_entry(&mut self, ws: WorkspaceId, thread: IntentId, e: &TimelineEntry) -> Result<()> {
+        let conn = self.conn();
+        q("INSERT INTO thread_entries (workspace_id, thread_id, entry_id, at, body) VALUES ($1, $2, $3, $4, $5)")
+            .bind(ws.0)
+            .bind(thread.0)
+            .bind(e.event_id)
+            .bind(e.at.as_millis())
+            .bind(to_json(e)?)
+            .execute(conn)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
+    /// The thread's own entries that are not deleted, oldest first.
+    async fn entries(&mut self, ws: WorkspaceId, thread: IntentId) -> Result<Vec<TimelineEntry>> {
+        let conn = self.conn();
+        bodies(
+            q("SELECT body FROM thread_entries WHERE workspace_id = $1 AND thread_id = $2 AND NOT deleted ORDER BY at, entry_id")
+                .bind(ws.0)
+                .bind(thread.0)
+                .fetch_all(conn)
+                .await
+                .map_err(db)?,
+        )
+    }
+
+    async fn delete_entry(&mut self, ws: WorkspaceId, thread: IntentId, entry: &str) -> Result<()> {
+        let conn = self.conn();
+        let Ok(entry) = entry.parse::<Uuid>() else { return Ok(()) };
+        q("UPDATE thread_entries SET deleted = true WHERE workspace_id = $1 AND thread_id = $2 AND entry_id = $3")
+            .bind(ws.0)
+            .bind(thread.0)
+            .bind(entry)
+            .execute(conn)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
+    async fn approval(&mut self, ws: WorkspaceId, id: Uuid) -> Result<Option<Approval>> {
+        let conn = self.conn();
+        lock_key(&mut *conn, &format!("approval\u{1f}{ws}\u{1f}{id}")).await?;
+        body(
+            q("SELECT body FROM approvals WHERE workspace_id = $1 AND approval_id = $2")
+                .bind(ws.0)
+                .bind(id)
+                .fetch_optional(conn)
+                .await
+                .map_err(db)?,
+        )
+    }
+
+    async fn insert_approval(&mut self, ws: WorkspaceId, a: &Approval) -> Result<()> {
+        let conn = self.conn();
+        q("INSERT INTO approvals (workspace_id, approval_id, body) VALUES ($1, $2, $3)")
+            .bind(ws.0)
+            .bind(a.approval_id)
+            .bind(to_json(a)?)
+            .execute(conn)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+}
+
+/// A participant touch buffered until the transaction writes its touches.
+pub(crate) struct TouchRow {
+    role: String,
+    unread: bool,
+    change_seq: i64,
+    updated_at: i64,
+}
+
+impl PgTx {
+    /// When paging the change feed (`after`) and the page is not full: the newest change cursor
+    /// of `owner` past the page, if one is there but held back behind the horizon.
+    async fn held_back(
+        &mut self,
+        ws: WorkspaceId,
+        owner: &str,
+        after: Option<u64>,
+        page: &[PgRow],
+    ) -> Result<Option<i64>> {
+        let Some(after) = after else { return Ok(None) };
+        let last = match page.last() {
+            Some(r) => get::<i64>(r, 1)?,
+            None => after.min(i64::MAX as u64) as i64,
+        };
+        let row = q("SELECT MAX(change_seq) FROM thread_participants WHERE workspace_id = $1 AND owner_agent = $2 AND change_seq > $3")
+            .bind(ws.0)
+            .bind(owner)
+            .bind(last)
+            .fetch_one(self.conn())
+            .await
+            .map_err(db)?;
+        get::<Option<i64>>(&row, 0)
+    }
+
+    /// Writes the buffered participant touches in one statement, in key order (so two
+    /// transactions touching the same rows lock them in the same order).
+    pub(super) async fn flush_touches(&mut self) -> Result<()> {
+        if self.touches.is_empty() {
+            return Ok(());
+        }
+        let mut rows: Vec<_> = std::mem::take(&mut self.touches).into_iter().collect();
+        rows.sort_by(|a, b| a.0.cmp(&b.0));
+        q("INSERT INTO thread_participants AS p (workspace_id, owner_agent, thread_id, role, change_seq, unread, updated_at)
+           SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::bigint[], $6::bool[], $7::bigint[])
+           ON CONFLICT (workspace_id, owner_agent, thread_id)
+           DO UPDATE SET change_seq = EXCLUDED.change_seq, unread = (p.unread OR EXCLUDED.unread),
+                         updated_at = EXCLUDED.updated_at")
+        .bind(rows.iter().map(|((ws, _, _), _)| ws.0).collect::<Vec<_>>())
+        .bind(rows.iter().map(|((_, owner, _), _)| owner.as_str()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|((_, _, thread), _)| thread.0).collect::<Vec<_>>())
+        .bind(rows.iter().map(|(_, t)| t.role.as_str()).collect::<Vec<_>>())
+        .bind(rows.iter().map(|(_, t)| t.change_seq).collect::<Vec<_>>())
+        .bind(rows.iter().map(|(_, t)| t.unread).collect::<Vec<_>>())
+        .bind(rows.iter().map(|(_, t)| t.updated_at).collect::<Vec<_>>())
+        .execute(self.conn())
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,227 @@
+//! [`PgTx`]: the storage traits on one PostgreSQL connection, one module per aggregate (SQL and
+//! row mapping only; the rules are the engine's).
+//!
+//! **Cursors in commit order.** Agent queue cursors and inbox change cursors are
+//! `xid << 20 | n`: the writing transaction's id (`pg_current_xact_id()`) and the n-th cursor it
+//! hands out. No counter row is shared by the writers, so creates for one agent do not queue up
+//! behind each other on any replica. Readers that follow a cursor stop at the safe horizon,
+//! `pg_snapshot_xmin(pg_current_snapshot()) << 20`: every transaction with a smaller id has
+//! ended, so every row below the horizon that will ever exist is already visible, and a reader
+//! that has seen cursor N+1 never later finds N (the rule of `QueueTable`). A transaction still
+//! running anywhere in the cluster holds the horizon back for as long as it runs; axp's own are
+//! a batch long. Cursors from before this scheme are small numbers, below every new one.
+//!
+//! **Multi-row writes.** Queue items and participant touches are buffered in the transaction
+//! and written with one statement each (`UNNEST`) before anything reads their table in it, and
+//! when it ends.
+
+mod accounts;
+mod deliveries;
+mod idempotency;
+mod inbox;
+mod intents;
+mod queue;
+mod timers;
+mod webhooks;
+
+use std::collections::HashMap;
+
+use axp_core::delivery::{Delivery, DeliveryStatus, EventCounters, Subscription, WebhookEvent};
+use axp_core::ids::{ApiKeyId, IntentId, OrgId, ServiceAccountId, WorkspaceId};
+use axp_core::inbox::{Approval, TimelineEntry};
+use axp_core::timer::Timer;
+use axp_core::{AgentAddress, Intent, IntentEvent, Status, Timestamp};
+use axp_store::tables::{
+    AccountTable, DeliveryTable, IdempotencyTable, InboxTable, IntentTable, QueueTable, TimerTable,
+    WebhookTable,
+};
+use axp_store::{
+    ApiKeyRecord, DueTimer, Error, IdempotencyClaim, IntentFilter, IntentRows, Membership, NewApiKey,
+    NewServiceAccount, Participant, Principal, QueueItem, QueueRead, Queued, Result, ServiceAccountRecord,
+    Tenant, Topic, Transaction, from_json, to_json,
+};
+use serde::de::DeserializeOwned;
+use sqlx_core::pool::PoolConnection;
+use sqlx_core::query::{Query, query};
+use sqlx_core::row::Row;
+use sqlx_postgres::{PgArguments, PgConnection, PgRow, Postgres};
+use uuid::Uuid;
+
+pub(crate) use inbox::TouchRow;
+pub(crate) use queue::QueueRow;
+
+/// Bits of a cursor below the transaction id: at most 2^20 cursors per transaction.
+const CURSOR_BITS: u32 = 20;
+
+/// How often a read that follows a cursor looks again for rows held back behind the horizon
+/// (see [`PgTx::wait_for_horizon`]). Such a wait lasts about as long as one writer batch.
+const HORIZON_WAITS: u32 = 50;
+
+/// The storage traits over one pooled connection: a writer lane's (inside its batch
+/// transaction) or a reader's (autocommit, reads only).
+pub(crate) struct PgTx {
+    conn: PoolConnection<Postgres>,
+    /// Topics the jobs announced.
+    pub(crate) topics: Vec<Topic>,
+    /// Set by a job that changed a key or service account.
+    pub(crate) principals_changed: bool,
+    /// This transaction's id, once a cursor was asked for.
+    xid: Option<i64>,
+    /// Cursors handed out by this transaction.
+    cursors: u64,
+    /// Queue items not yet written.
+    queue: Vec<QueueRow>,
+    /// Participant touches not yet written, one per (workspace, owner, thread).
+    touches: HashMap<(WorkspaceId, String, IntentId), TouchRow>,
+}
+
+impl PgTx {
+    pub(crate) fn new(conn: PoolConnection<Postgres>) -> Self {
+        Self {
+            conn,
+            topics: Vec::new(),
+            principals_changed: false,
+            xid: None,
+            cursors: 0,
+            queue: Vec::new(),
+            touches: HashMap::new(),
+        }
+    }
+
+    /// The connection, for the SQL of the table modules.
+    pub(crate) fn conn(&mut self) -> &mut PgConnection {
+        &mut self.conn
+    }
+
+    /// Gives the connection back (to close it if the transaction's outcome is unknown).
+    pub(crate) fn into_conn(self) -> PoolConnection<Postgres> {
+        self.conn
+    }
+
+    /// The next cursor of this transaction (see the module doc).
+    async fn next_cursor(&mut self) -> Result<u64> {
+        let xid = match self.xid {
+            Some(xid) => xid,
+            None => {
+                let row = q("SELECT pg_current_xact_id()::text::bigint")
+                    .fetch_one(self.conn())
+                    .await
+                    .map_err(db)?;
+                *self.xid.insert(get(&row, 0)?)
+            }
+        };
+        if self.cursors >= 1 << CURSOR_BITS {
+            return Err(Error::Internal("more than 2^20 cursors in one transaction".into()));
+        }
+        let cursor = ((xid as u64) << CURSOR_BITS) | self.cursors;
+        self.cursors += 1;
+        Ok(cursor)
+    }
+
+    /// Waits (1 ms at a time, [`HORIZON_WAITS`] times at most) until the safe horizon has passed
+    /// `cursor`: until every transaction older than the one that wrote it has ended. A read
+    /// that found rows held back behind the horizon waits here and reads again, so a reader
+    /// sees a commit a batch's length after it at worst, not only at its next wake-up.
+    async fn wait_for_horizon(&mut self, cursor: i64) -> Result<()> {
+        for _ in 0..HORIZON_WAITS {
+            let row = q("SELECT $1 < (pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 20)")
+                .bind(cursor)
+                .fetch_one(self.conn())
+                .await
+                .map_err(db)?;
+            if get::<bool>(&row, 0)? {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+        Ok(())
+    }
+
+    /// Writes the buffered queue items and participant touches (before a read of their tables,
+    /// and when the transaction ends).
+    pub(crate) async fn flush(&mut self) -> Result<()> {
+        self.flush_queue().await?;
+        self.flush_touches().await
+    }
+}
+
+impl Transaction for PgTx {
+    fn announce(&mut self, topic: Topic) {
+        self.topics.push(topic);
+    }
+
+    fn principals_changed(&mut self) {
+        self.principals_changed = true;
+    }
+}
+
+/// Prefix of the [`Error::Unavailable`] message of a transaction PostgreSQL aborted to break a
+/// deadlock (or a serialization failure): the writer runs the batch again.
+pub(crate) const RETRY: &str = "transaction conflict, retrying:";
+
+/// Maps a PostgreSQL error to a store error: unique violations name their constraint as
+/// `table.rest` (`service_accounts.agent_address`), deadlocks are retryable, lost connections
+/// and an unreachable server are [`Error::Unavailable`].
+pub(crate) fn db(e: sqlx_core::Error) -> Error {
+    match &e {
+        sqlx_core::Error::Database(d) => {
+            let code = d.code().map(|c| c.into_owned()).unwrap_or_default();
+            match code.as_str() {
+                "23505" => {
+                    let constraint = d.constraint().unwrap_or("unique").to_owned();
+                    let constraint = match d.table() {
+                        Some(t) => match constraint.strip_prefix(&format!("{t}_")) {
+                            Some(rest) => format!("{t}.{rest}"),
+                            None => constraint,
+                        },
+                        None => constraint,
+                    };
+                    Error::Conflict { constraint }
+                }
+                "40P01" | "40001" | "55P03" => Error::Unavailable(format!("{RETRY} {d}")),
+                c if c.starts_with("08") || c.starts_with("53") || c.starts_with("57") => {
+                    Error::Unavailable(d.to_string())
+                }
+                _ => Error::Internal(e.to_string()),
+            }
+        }
+        sqlx_core::Error::Io(_)
+        | sqlx_core::Error::PoolTimedOut
+        | sqlx_core::Error::PoolClosed
+        | sqlx_core::Error::WorkerCrashed
+        | sqlx_core::Error::Tls(_) => Error::Unavailable(e.to_string()),
+        _ => Error::Internal(e.to_string()),
+    }
+}
+
+/// True for an error after which the whole transaction should simply run again.
+pub(crate) fn retryable(e: &Error) -> bool {
+    matches!(e, Error::Unavailable(m) if m.starts_with(RETRY))
+}
+
+fn q<'q>(sql: &'q str) -> Query<'q, Postgres, PgArguments> {
+    query(sql)
+}
+
+fn get<'r, T: sqlx_core::decode::Decode<'r, Postgres> + sqlx_core::types::Type<Postgres>>(
+    row: &'r PgRow,
+    i: usize,
+) -> Result<T> {
+    row.try_get(i).map_err(db)
+}
+
+fn bodies<T: DeserializeOwned>(rows: Vec<PgRow>) -> Result<Vec<T>> {
+    rows.iter().map(|r| from_json(&get::<String>(r, 0)?)).collect()
+}
+
+fn body<T: DeserializeOwned>(row: Option<PgRow>) -> Result<Option<T>> {
+    row.map(|r| from_json(&get::<String>(&r, 0)?)).transpose()
+}
+
+/// Takes a transaction-scoped advisory lock on `key` (hashed): concurrent transactions asking
+/// for the same key wait for each other's commit. Used where a check-then-insert must not race
+/// across replicas (idempotency keys, approvals, bootstrap, subscription upserts).
+async fn lock_key(conn: &mut PgConnection, key: &str) -> Result<()> {
+    q("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))").bind(key).execute(conn).await.map_err(db)?;
+    Ok(())
+}

@@ -1,0 +1,153 @@
+//! The agent queue.
+
+use async_trait::async_trait;
+
+use super::intents::status_names;
+use super::*;
+
+/// A queue item buffered until the transaction writes its queue items.
+pub(crate) struct QueueRow {
+    ws: Uuid,
+    agent: String,
+    cursor: i64,
+    intent_id: Uuid,
+    reason: &'static str,
+    queued_at: i64,
+    handed_at: Option<i64>,
+}
+
+impl PgTx {
+    /// Writes the buffered queue items in one statement.
+    pub(super) async fn flush_queue(&mut self) -> Result<()> {
+        if self.queue.is_empty() {
+            return Ok(());
+        }
+        let items = std::mem::take(&mut self.queue);
+        q("INSERT INTO agent_queue (workspace_id, agent_address, cursor, intent_id, reason, queued_at, handed_at)
+           SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::bigint[], $4::uuid[], $5::text[], $6::bigint[], $7::bigint[])")
+        .bind(items.iter().map(|i| i.ws).collect::<Vec<_>>())
+        .bind(items.iter().map(|i| i.agent.as_str()).collect::<Vec<_>>())
+        .bind(items.iter().map(|i| i.cursor).collect::<Vec<_>>())
+        .bind(items.iter().map(|i| i.intent_id).collect::<Vec<_>>())
+        .bind(items.iter().map(|i| i.reason).collect::<Vec<_>>())
+        .bind(items.iter().map(|i| i.queued_at).collect::<Vec<_>>())
+        .bind(items.iter().map(|i| i.handed_at).collect::<Vec<_>>())
+        .execute(self.conn())
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl QueueTable for PgTx {
+    async fn enqueue(&mut self, item: &QueueItem<'_>) -> Result<u64> {
+        let cursor = self.next_cursor().await?;
+        let reason = if item.reason == "submitted" { "submitted" } else { "redelivery" };
+        self.queue.push(QueueRow {
+            ws: item.workspace_id.0,
+            agent: item.agent.to_owned(),
+            cursor: cursor as i64,
+            intent_id: item.intent_id.0,
+            reason,
+            queued_at: item.queued_at.as_millis(),
+            handed_at: item.handed.then_some(item.queued_at.as_millis()),
+        });
+        Ok(cursor)
+    }
+
+    /// Items below the horizon only (see the module doc); with `for_update`, locked. Outside a
+    /// transaction, rows held back behind the horizon are waited for a little, then read again.
+    async fn queued(
+        &mut self,
+        ws: WorkspaceId,
+        read: &QueueRead<'_>,
+        for_update: bool,
+    ) -> Result<Vec<Queued>> {
+        self.flush_queue().await?;
+        let sql = if for_update {
+            "SELECT q.cursor, q.queued_at, q.handed_at, i.body, q.cursor < (pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 20)
+               FROM agent_queue q
+               JOIN intents i ON i.workspace_id = q.workspace_id AND i.intent_id = q.intent_id
+              WHERE q.workspace_id = $1 AND q.agent_address = $2 AND q.cursor > $3 AND i.status = ANY($4)
+              ORDER BY q.cursor LIMIT $5
+              FOR UPDATE OF q"
+        } else {
+            "SELECT q.cursor, q.queued_at, q.handed_at, i.body, q.cursor < (pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 20)
+               FROM agent_queue q
+               JOIN intents i ON i.workspace_id = q.workspace_id AND i.intent_id = q.intent_id
+              WHERE q.workspace_id = $1 AND q.agent_address = $2 AND q.cursor > $3 AND i.status = ANY($4)
+              ORDER BY q.cursor LIMIT $5"
+        };
+        let mut waited = for_update;
+        loop {
+            let rows = q(sql)
+                .bind(ws.0)
+                .bind(read.agent)
+                .bind(read.since.min(i64::MAX as u64) as i64)
+                .bind(status_names(read.statuses))
+                .bind(i64::from(read.limit))
+                .fetch_all(self.conn())
+                .await
+                .map_err(db)?;
+            let settled =
+                rows.iter().map(|r| get::<bool>(r, 4)).take_while(|s| matches!(s, Ok(true))).count();
+            if settled == rows.len() || waited {
+                return queue_rows(&rows[..settled]);
+            }
+            self.wait_for_horizon(get(&rows[rows.len() - 1], 0)?).await?;
+            waited = true;
+        }
+    }
+
+    /// Only the queue's partial index of unhanded items is read (no join: the caller checks
+    /// each intent under its row lock), so a claim costs the same however many intents the
+    /// agent was handed before.
+    async fn claim_unhanded(
+        &mut self,
+        ws: WorkspaceId,
+        agent: &str,
+        limit: u32,
+    ) -> Result<Vec<(u64, Timestamp, IntentId)>> {
+        self.flush_queue().await?;
+        let rows = q("SELECT cursor, queued_at, intent_id FROM agent_queue
+                       WHERE workspace_id = $1 AND agent_address = $2 AND handed_at IS NULL
+                       ORDER BY cursor LIMIT $3
+                       FOR UPDATE SKIP LOCKED")
+        .bind(ws.0)
+        .bind(agent)
+        .bind(i64::from(limit))
+        .fetch_all(self.conn())
+        .await
+        .map_err(db)?;
+        rows.iter()
+            .map(|r| Ok((get::<i64>(r, 0)? as u64, Timestamp::from_millis(get(r, 1)?), IntentId(get(r, 2)?))))
+            .collect()
+    }
+
+    async fn mark_handed(&mut self, ws: WorkspaceId, agent: &str, cursor: u64, now: Timestamp) -> Result<()> {
+        self.flush_queue().await?;
+        q("UPDATE agent_queue SET handed_at = $1 WHERE workspace_id = $2 AND agent_address = $3 AND cursor = $4")
+            .bind(now.as_millis())
+            .bind(ws.0)
+            .bind(agent)
+            .bind(cursor as i64)
+            .execute(self.conn())
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+}
+
+fn queue_rows(rows: &[PgRow]) -> Result<Vec<Queued>> {
+    rows.iter()
+        .map(|r| {
+            Ok(Queued {
+                cursor: get::<i64>(r, 0)? as u64,
+                queued_at: Timestamp::from_millis(get(r, 1)?),
+                handed: get::<Option<i64>>(r, 2)?.is_some(),
+                intent: from_json(&get::<String>(r, 3)?)?,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,156 @@
+//! Webhook subscriptions and events.
+
+use async_trait::async_trait;
+
+use super::*;
+
+#[async_trait]
+impl WebhookTable for PgTx {
+    /// The subscription of `owner` for `callback_url`, with its secret, locked (after an advisory
+    /// lock on the pair, so two replicas creating it at once queue up instead of conflicting).
+    async fn subscription_by_url_for_update(
+        &mut self,
+        ws: WorkspaceId,
+        owner: &str,
+        url: &str,
+    ) -> Result<Option<(Subscription, String)>> {
+        let conn = self.conn();
+        lock_key(&mut *conn, &format!("sub\u{1f}{ws}\u{1f}{owner}\u{1f}{url}")).await?;
+        sub_with_secret(
+            q("SELECT body, secret FROM webhook_subscriptions
+                WHERE workspace_id = $1 AND owner_agent = $2 AND callback_url = $3 FOR UPDATE")
+            .bind(ws.0)
+            .bind(owner)
+            .bind(url)
+            .fetch_optional(conn)
+            .await
+            .map_err(db)?,
+        )
+    }
+
+    async fn subscription(
+        &mut self,
+        ws: WorkspaceId,
+        id: Uuid,
+        lock: bool,
+    ) -> Result<Option<(Subscription, String)>> {
+        let conn = self.conn();
+        let sql = if lock {
+            "SELECT body, secret FROM webhook_subscriptions WHERE workspace_id = $1 AND subscription_id = $2 FOR UPDATE"
+        } else {
+            "SELECT body, secret FROM webhook_subscriptions WHERE workspace_id = $1 AND subscription_id = $2"
+        };
+        sub_with_secret(q(sql).bind(ws.0).bind(id).fetch_optional(conn).await.map_err(db)?)
+    }
+
+    /// Inserts or rewrites a subscription.
+    async fn put_subscription(&mut self, ws: WorkspaceId, s: &Subscription, secret: &str) -> Result<()> {
+        let conn = self.conn();
+        q("INSERT INTO webhook_subscriptions (workspace_id, subscription_id, owner_agent, callback_url, active, secret, body)
+           VALUES ($1, $2, $3, $4, $5, $6, $7)
+           ON CONFLICT (workspace_id, subscription_id) DO UPDATE SET active = $5, secret = $6, body = $7")
+        .bind(ws.0)
+        .bind(s.subscription_id)
+        .bind(&s.owner_agent)
+        .bind(&s.callback_url)
+        .bind(s.active)
+        .bind(secret)
+        .bind(to_json(s)?)
+        .execute(conn)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    async fn list_subscriptions(
+        &mut self,
+        ws: WorkspaceId,
+        owner: &str,
+        include_inactive: bool,
+    ) -> Result<Vec<Subscription>> {
+        let conn = self.conn();
+        bodies(
+            q("SELECT body FROM webhook_subscriptions WHERE workspace_id = $1 AND owner_agent = $2 AND ($3 OR active)
+                ORDER BY subscription_id")
+            .bind(ws.0)
+            .bind(owner)
+            .bind(include_inactive)
+            .fetch_all(conn)
+            .await
+            .map_err(db)?,
+        )
+    }
+
+    /// Active subscriptions of any of `owners`, in the order of `owners`.
+    async fn active_subscriptions(&mut self, ws: WorkspaceId, owners: &[&str]) -> Result<Vec<Subscription>> {
+        let conn = self.conn();
+        if owners.is_empty() {
+            return Ok(Vec::new());
+        }
+        bodies(
+            q("SELECT body FROM webhook_subscriptions WHERE workspace_id = $1 AND owner_agent = ANY($2) AND active
+                ORDER BY array_position($2, owner_agent), subscription_id")
+            .bind(ws.0)
+            .bind(owners)
+            .fetch_all(conn)
+            .await
+            .map_err(db)?,
+        )
+    }
+
+    async fn insert_event(&mut self, ws: WorkspaceId, e: &WebhookEvent) -> Result<()> {
+        let conn = self.conn();
+        q("INSERT INTO webhook_events (workspace_id, event_id, owner_agent, body) VALUES ($1, $2, $3, $4)")
+            .bind(ws.0)
+            .bind(e.event_id)
+            .bind(&e.owner_agent)
+            .bind(to_json(e)?)
+            .execute(conn)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
+    async fn event(&mut self, ws: WorkspaceId, owner: &str, id: Uuid) -> Result<Option<WebhookEvent>> {
+        let conn = self.conn();
+        body(
+            q("SELECT body FROM webhook_events WHERE workspace_id = $1 AND event_id = $2 AND owner_agent = $3")
+                .bind(ws.0)
+                .bind(id)
+                .bind(owner)
+                .fetch_optional(conn)
+                .await
+                .map_err(db)?,
+        )
+    }
+
+    /// The counters of an event's deliveries (queued = all of them).
+    async fn event_counters(&mut self, ws: WorkspaceId, event: Uuid) -> Result<EventCounters> {
+        let conn = self.conn();
+        let rows = q(
+            "SELECT status, COUNT(*) FROM deliveries WHERE workspace_id = $1 AND event_id = $2 GROUP BY status",
+        )
+        .bind(ws.0)
+        .bind(event)
+        .fetch_all(conn)
+        .await
+        .map_err(db)?;
+        let mut c = EventCounters::default();
+        for r in &rows {
+            let (status, n): (String, i64) = (get(r, 0)?, get(r, 1)?);
+            let n = n as u32;
+            c.queued_deliveries += n;
+            match DeliveryStatus::parse(&status) {
+                Some(DeliveryStatus::Delivered) => c.delivered += n,
+                Some(DeliveryStatus::Pending | DeliveryStatus::Delivering) => c.pending += n,
+                Some(DeliveryStatus::DeadLettered | DeliveryStatus::Failed) => c.dead_lettered += n,
+                None => {}
+            }
+        }
+        Ok(c)
+    }
+}
+
+fn sub_with_secret(row: Option<PgRow>) -> Result<Option<(Subscription, String)>> {
+    row.map(|r| Ok((from_json(&get::<String>(&r, 0)?)?, get::<String>(&r, 1)?))).transpose()
+}
