@@ -31,11 +31,15 @@ async fn create(store: &Ledger, p: &Principal, agent: &str) -> IntentId {
     store.create_intent(&p.tenant, intent, events, None).await.expect("create").intent_id
 }
 
-/// Follows `agent`'s queue from cursor 0 until `done` and then once more; returns the intents
-/// seen. Panics on a cursor that does not increase.
+/// Reads after the writers are done that must find nothing before a reader stops (a read waits
+/// for rows held back behind the horizon only so long).
+const EMPTY_READS: u32 = 3;
+
+/// Follows `agent`'s queue from cursor 0 until `done` and [`EMPTY_READS`] empty reads after it;
+/// returns the intents seen. Panics on a cursor that does not increase.
 async fn follow_queue(store: Ledger, p: Principal, agent: &'static str, done: Arc<AtomicBool>) -> HashSet<IntentId> {
     let address = AgentAddress::parse(agent, &p.tenant.scope()).expect("address");
-    let (mut since, mut seen) = (0, HashSet::new());
+    let (mut since, mut seen, mut empty) = (0, HashSet::new(), 0);
     loop {
         let finished = done.load(Ordering::Acquire);
         let page = store.deliver_to_agent(&p.tenant, &address, since, &Status::ALL, 500, T0).await.expect("read");
@@ -44,7 +48,8 @@ async fn follow_queue(store: Ledger, p: Principal, agent: &'static str, done: Ar
             since = item.seq;
             seen.insert(item.intent_id);
         }
-        if finished && page.is_empty() {
+        empty = if finished && page.is_empty() { empty + 1 } else { 0 };
+        if empty == EMPTY_READS {
             return seen;
         }
         tokio::task::yield_now().await;
@@ -53,7 +58,7 @@ async fn follow_queue(store: Ledger, p: Principal, agent: &'static str, done: Ar
 
 /// Follows the sender's inbox change feed as [`follow_queue`] follows a queue.
 async fn follow_inbox(store: Ledger, p: Principal, done: Arc<AtomicBool>) -> HashSet<IntentId> {
-    let (mut after, mut seen) = (0, HashSet::new());
+    let (mut after, mut seen, mut empty) = (0, HashSet::new(), 0);
     loop {
         let finished = done.load(Ordering::Acquire);
         let (page, _) = store.thread_changes(&p.tenant, p.agent_address.as_str(), after, 500).await.expect("read");
@@ -62,7 +67,8 @@ async fn follow_inbox(store: Ledger, p: Principal, done: Arc<AtomicBool>) -> Has
             after = *cursor;
             seen.insert(thread.thread_id);
         }
-        if finished && page.is_empty() {
+        empty = if finished && page.is_empty() { empty + 1 } else { 0 };
+        if empty == EMPTY_READS {
             return seen;
         }
         tokio::task::yield_now().await;

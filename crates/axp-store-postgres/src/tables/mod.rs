@@ -25,6 +25,7 @@ mod timers;
 mod webhooks;
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use axp_core::delivery::{Delivery, DeliveryStatus, EventCounters, Subscription, WebhookEvent};
 use axp_core::ids::{ApiKeyId, IntentId, OrgId, ServiceAccountId, WorkspaceId};
@@ -53,9 +54,10 @@ pub(crate) use queue::QueueRow;
 /// Bits of a cursor below the transaction id: at most 2^20 cursors per transaction.
 const CURSOR_BITS: u32 = 20;
 
-/// How often a read that follows a cursor looks again for rows held back behind the horizon
-/// (see [`PgTx::wait_for_horizon`]). Such a wait lasts about as long as one writer batch.
-const HORIZON_WAITS: u32 = 50;
+/// How long a read that follows a cursor waits at most for rows held back behind the horizon
+/// (see [`PgTx::wait_for_horizon`]). Such a wait lasts about as long as one writer batch; only a
+/// transaction that runs for long elsewhere in the cluster makes it reach this.
+const HORIZON_WAIT: Duration = Duration::from_secs(2);
 
 /// The storage traits over one pooled connection: a writer lane's (inside its batch
 /// transaction) or a reader's (autocommit, reads only).
@@ -118,12 +120,14 @@ impl PgTx {
         Ok(cursor)
     }
 
-    /// Waits (1 ms at a time, [`HORIZON_WAITS`] times at most) until the safe horizon has passed
-    /// `cursor`: until every transaction older than the one that wrote it has ended. A read
-    /// that found rows held back behind the horizon waits here and reads again, so a reader
-    /// sees a commit a batch's length after it at worst, not only at its next wake-up.
+    /// Waits until the safe horizon has passed `cursor`: until every transaction older than the
+    /// one that wrote it has ended, looking again after 1 ms, then 2, 4, up to 16 ms, for at
+    /// most [`HORIZON_WAIT`]. A read that found rows held back behind the horizon waits here and
+    /// reads again, so a reader sees a commit about a batch's length after it, not only at its
+    /// next wake-up.
     async fn wait_for_horizon(&mut self, cursor: i64) -> Result<()> {
-        for _ in 0..HORIZON_WAITS {
+        let (mut pause, mut waited) = (Duration::from_millis(1), Duration::ZERO);
+        while waited < HORIZON_WAIT {
             let row = q("SELECT $1 < (pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 20)")
                 .bind(cursor)
                 .fetch_one(self.conn())
@@ -132,7 +136,9 @@ impl PgTx {
             if get::<bool>(&row, 0)? {
                 break;
             }
-            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+            tokio::time::sleep(pause).await;
+            waited += pause;
+            pause = (pause * 2).min(Duration::from_millis(16));
         }
         Ok(())
     }
