@@ -24,7 +24,7 @@ pub mod tables;
 mod types;
 
 use async_trait::async_trait;
-use axp_core::api::AgentDelivery;
+use axp_core::api::{AgentDelivery, ApplyScenarioResponse};
 use axp_core::delivery::{EventCounters, Subscription, WebhookEvent};
 use axp_core::ids::{ApiKeyId, IntentId, ServiceAccountId};
 use axp_core::inbox::{Approval, Thread, ThreadAction, ThreadStatus};
@@ -121,7 +121,7 @@ pub trait Store: Send + Sync + 'static {
         tenant: &Tenant,
         write: ScenarioWrite,
         idempotency: Option<IdempotencyClaim>,
-    ) -> Result<Created>;
+    ) -> Result<Created<ApplyScenarioResponse>>;
 
     /// One intent. Errors: [`Error::NotFound`] (also for another workspace's id).
     async fn get_intent(&self, tenant: &Tenant, id: IntentId) -> Result<Intent>;
@@ -139,9 +139,9 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> Result<Vec<IntentEvent>>;
 
-    /// Runs a lifecycle command in one transaction and renders its response
+    /// Runs a lifecycle command in one transaction and answers with its response
     /// ([`axp_core::api::MutationResponse`]). With `idempotency`, a live record replays the stored
-    /// response (nothing written; `replayed` set) and another fingerprint is
+    /// response (nothing written; [`Answer::Replayed`]) and another fingerprint is
     /// [`Error::IdempotencyConflict`]. Errors: [`Error::NotFound`], [`Error::Lifecycle`]
     /// (nothing written).
     async fn execute(

@@ -2,7 +2,8 @@
 
 use axp_core::address::AddressScope;
 use axp_core::api::{
-    AgentDelivery, ApiKey, ApplyScenarioResponse, CreateIntentResponse, ProvisionedAgent, ServiceAccount,
+    AgentDelivery, ApiKey, ApplyScenarioResponse, CreateIntentResponse, MutationResponse, ProvisionedAgent,
+    ServiceAccount,
 };
 use axp_core::ids::{ApiKeyId, IntentId, OrgId, ServiceAccountId, WorkspaceId};
 use axp_core::lifecycle::Outcome;
@@ -140,28 +141,39 @@ pub fn fingerprint(body: &serde_json::Value, owner_agent: Option<&str>) -> Strin
     hex::encode(h.finalize())
 }
 
-/// Result of a write that may have been an idempotent replay.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Created {
-    /// The intent created (or created by the original request).
-    pub intent_id: IntentId,
-    /// The exact response body to send (stored, for replays).
-    pub response_body: String,
-    /// True when nothing was written and the stored response is replayed.
-    pub replayed: bool,
+/// The answer to a write that may have been an idempotent replay (contract §1.8).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Answer<T> {
+    /// The write ran: its typed response, which the HTTP edge renders.
+    Fresh(T),
+    /// Nothing was written: the response stored with the first request's idempotency record,
+    /// sent byte for byte.
+    Replayed(String),
 }
 
-impl Created {
-    /// The response body of a fresh `POST /v1/intents` (§4.2).
-    pub fn create_response(intent: &Intent) -> String {
-        serde_json::to_string(&CreateIntentResponse {
-            ok: true,
-            intent_id: intent.intent_id,
-            status: intent.status,
-            created_at: intent.created_at,
-        })
-        .unwrap_or_default()
+impl<T: serde::Serialize> Answer<T> {
+    /// The JSON body to send. Errors: [`crate::Error::Internal`] if the response cannot be
+    /// serialized.
+    pub fn body(&self) -> crate::Result<String> {
+        match self {
+            Answer::Fresh(response) => to_json(response),
+            Answer::Replayed(body) => Ok(body.clone()),
+        }
     }
+
+    /// True for a replay.
+    pub fn is_replayed(&self) -> bool {
+        matches!(self, Answer::Replayed(_))
+    }
+}
+
+/// What a create (or scenario apply) did: the intent and the answer to send.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Created<T = CreateIntentResponse> {
+    /// The intent created (or created by the original request).
+    pub intent_id: IntentId,
+    /// The response (§4.2 for a create, §4.13 for a scenario apply).
+    pub answer: Answer<T>,
 }
 
 /// One agent of a scenario being applied.
@@ -261,11 +273,9 @@ pub struct Executed {
     /// Set when the command ended the intent and it has a `reply_to`: the completion message
     /// recorded for that owner (§4.6).
     pub completion: Option<CompletionDelivery>,
-    /// The response body to send (stored with an idempotency record, for replays).
-    pub response_body: String,
-    /// True when nothing was run and the stored response of an earlier identical call is
-    /// replayed; `intent` is then the current state and `outcome` is empty.
-    pub replayed: bool,
+    /// The response (§4.6–§4.8). For a replay nothing was run: `intent` is then the current
+    /// state and `outcome` is empty.
+    pub answer: Answer<MutationResponse>,
 }
 
 /// A completion recorded for an intent's `reply_to` (§4.6).

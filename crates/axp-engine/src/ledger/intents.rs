@@ -1,11 +1,11 @@
 //! Intents: create, scenario apply, lifecycle commands, and persisting a lifecycle outcome.
 
-use axp_core::api::MutationResponse;
+use axp_core::api::{ApplyScenarioResponse, CreateIntentResponse, MutationResponse};
 use axp_core::lifecycle::{self, Outcome, Request};
 use axp_core::{Intent, IntentEvent, Status, Timestamp, WorkspaceId};
 use axp_store::{
-    CompletionDelivery, Created, Error, Executed, IdempotencyClaim, IntentRows, Result, ScenarioWrite,
-    Tenant, Topic, Transaction, to_json,
+    Answer, CompletionDelivery, Created, Error, Executed, IdempotencyClaim, IntentRows, Result,
+    ScenarioWrite, Tenant, Topic, Transaction, to_json,
 };
 use futures::future::BoxFuture;
 
@@ -30,25 +30,28 @@ impl Ledger {
         idempotency: Option<IdempotencyClaim>,
     ) -> Result<Created> {
         let arrival = self.arrival(tenant.workspace_id, &rows.intent.to_agent);
-        self.write(
-            (tenant.clone(), rows, idempotency, arrival),
-            |(tenant, rows, idempotency, arrival), tx| {
-                Box::pin(async move {
-                    let ws = tenant.workspace_id;
-                    if let Some(claim) = idempotency
-                        && let Some((intent_id, response_body)) = tx.idempotent_replay(ws, claim).await?
-                    {
-                        return Ok(Created { intent_id, response_body, replayed: true });
-                    }
-                    let routed = insert_new_intent(tx, ws, rows, *arrival).await?;
-                    let response_body = Created::create_response(&routed);
-                    if let Some(claim) = idempotency {
-                        tx.record_idempotency(ws, claim, routed.intent_id, &response_body).await?;
-                    }
-                    Ok(Created { intent_id: routed.intent_id, response_body, replayed: false })
-                })
-            },
-        )
+        let args = (tenant.workspace_id, rows, idempotency, arrival);
+        self.write(args, |(ws, rows, idempotency, arrival), tx| {
+            Box::pin(async move {
+                let ws = *ws;
+                if let Some(claim) = idempotency
+                    && let Some((intent_id, body)) = tx.idempotent_replay(ws, claim).await?
+                {
+                    return Ok(Created { intent_id, answer: Answer::Replayed(body) });
+                }
+                let routed = insert_new_intent(tx, ws, rows, *arrival).await?;
+                let response = CreateIntentResponse {
+                    ok: true,
+                    intent_id: routed.intent_id,
+                    status: routed.status,
+                    created_at: routed.created_at,
+                };
+                if let Some(claim) = idempotency {
+                    tx.record_idempotency(ws, claim, routed.intent_id, &to_json(&response)?).await?;
+                }
+                Ok(Created { intent_id: routed.intent_id, answer: Answer::Fresh(response) })
+            })
+        })
         .await
     }
 
@@ -57,7 +60,7 @@ impl Ledger {
         tenant: &Tenant,
         write: ScenarioWrite,
         idempotency: Option<IdempotencyClaim>,
-    ) -> Result<Created> {
+    ) -> Result<Created<ApplyScenarioResponse>> {
         let arrival = self.arrival(tenant.workspace_id, &write.intent.to_agent);
         let rows = IntentRows::new(write.intent.clone(), write.events.clone())?;
         let args = (tenant.clone(), write, rows, idempotency, arrival);
@@ -67,7 +70,7 @@ impl Ledger {
                 if let Some(claim) = idempotency
                     && let Some((intent_id, body)) = tx.idempotent_replay(ws, claim).await?
                 {
-                    return Ok(Created { intent_id, response_body: body, replayed: true });
+                    return Ok(Created { intent_id, answer: Answer::Replayed(body) });
                 }
                 let mut created = Vec::with_capacity(write.agents.len());
                 for agent in &write.agents {
@@ -84,12 +87,14 @@ impl Ledger {
                 tx.register_intent_type(ws, &write.intent.intent_type).await?;
                 let mut write = write.clone();
                 write.intent = insert_new_intent(tx, ws, rows, *arrival).await?;
-                let fresh = to_json(&write.response(&created, true, false))?;
+                // The stored replay leaves the new agents' keys out: secrets never rest in the
+                // idempotency table.
                 if let Some(claim) = idempotency {
                     let replay = to_json(&write.response(&created, false, true))?;
                     tx.record_idempotency(ws, claim, write.intent.intent_id, &replay).await?;
                 }
-                Ok(Created { intent_id: write.intent.intent_id, response_body: fresh, replayed: false })
+                let answer = Answer::Fresh(write.response(&created, true, false));
+                Ok(Created { intent_id: write.intent.intent_id, answer })
             })
         })
         .await
@@ -109,10 +114,10 @@ impl Ledger {
                 let (ws, id, now) = (*ws, *id, *now);
                 let mut intent = tx.intent_for_update(ws, id).await?.ok_or(Error::NotFound)?;
                 if let Some(claim) = idempotency
-                    && let Some((_, response_body)) = tx.idempotent_replay(ws, claim).await?
+                    && let Some((_, body)) = tx.idempotent_replay(ws, claim).await?
                 {
-                    let outcome = Outcome::default();
-                    return Ok(Executed { intent, outcome, completion: None, response_body, replayed: true });
+                    let (outcome, answer) = (Outcome::default(), Answer::Replayed(body));
+                    return Ok(Executed { intent, outcome, completion: None, answer });
                 }
                 let outcome = lifecycle::execute(&mut intent, request, now)?;
                 let completion = persist(tx, ws, &intent, &outcome, now).await?;
@@ -122,11 +127,10 @@ impl Ledger {
                     &request.command,
                     completion.as_ref().map(|c| (c.reply_to.as_str(), c.message_id)),
                 );
-                let response_body = to_json(&response)?;
                 if let Some(claim) = idempotency {
-                    tx.record_idempotency(ws, claim, id, &response_body).await?;
+                    tx.record_idempotency(ws, claim, id, &to_json(&response)?).await?;
                 }
-                Ok(Executed { intent, outcome, completion, response_body, replayed: false })
+                Ok(Executed { intent, outcome, completion, answer: Answer::Fresh(response) })
             })
         })
         .await

@@ -1,7 +1,7 @@
 //! [`Store`] for [`Ledger`]: each method is a job of its family module, or a plain read.
 
 use async_trait::async_trait;
-use axp_core::api::AgentDelivery;
+use axp_core::api::{AgentDelivery, ApplyScenarioResponse};
 use axp_core::delivery::{Delivery, DeliveryStatus, EventCounters, Subscription, WebhookEvent};
 use axp_core::ids::{ApiKeyId, IntentId, ServiceAccountId, WorkspaceId};
 use axp_core::inbox::{Approval, Thread, ThreadAction, ThreadStatus};
@@ -107,7 +107,7 @@ impl Store for Ledger {
         tenant: &Tenant,
         write: ScenarioWrite,
         idempotency: Option<IdempotencyClaim>,
-    ) -> Result<Created> {
+    ) -> Result<Created<ApplyScenarioResponse>> {
         Ledger::apply_scenario(self, tenant, write, idempotency).await
     }
 

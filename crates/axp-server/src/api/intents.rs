@@ -7,7 +7,7 @@ use axp_core::ids::IntentId;
 use axp_core::lifecycle::{self, Command, Request, Resolution};
 use axp_core::validate::{CommandBody, Fields, Invalid};
 use axp_core::{AgentAddress, Status, validate};
-use axp_store::{IdempotencyClaim, IntentFilter, fingerprint};
+use axp_store::{Answer, IdempotencyClaim, IntentFilter, fingerprint};
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -22,14 +22,18 @@ use crate::state::AppState;
 /// How long an idempotency record counts (§1.8: at least 24 h).
 const IDEMPOTENCY_TTL_SECONDS: i64 = 24 * 3600;
 
-/// A stored JSON body sent as-is (idempotent replays must be byte-identical, §1.8).
-fn raw_json(body: String, replayed: bool) -> Response {
-    let mut response =
-        ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response();
-    if replayed {
-        response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+/// A write's answer (§1.8): a fresh typed response rendered here, or the stored body of a
+/// replay sent byte for byte with `idempotent-replayed: true`.
+pub(super) fn answer<T: serde::Serialize>(answer: Answer<T>) -> ApiResult<Response> {
+    match answer {
+        Answer::Fresh(response) => Ok(Json(response).into_response()),
+        Answer::Replayed(body) => {
+            let mut response = ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body)
+                .into_response();
+            response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+            Ok(response)
+        }
     }
-    response
 }
 
 /// The idempotency claim of a write, when the request carries a key.
@@ -68,7 +72,7 @@ async fn create_intent(
         claim(&state, &caller, "POST /v1/intents", idempotency_key(&headers)?, &body, owner.as_deref());
     let (intent, events) = new.into_intent(IntentId::new(), &principal.agent_address, state.clock.now());
     let created = state.store.create_intent(&principal.tenant, intent, events, claim).await?;
-    Ok(raw_json(created.response_body, created.replayed))
+    answer(created.answer)
 }
 
 /// `GET /v1/intents/{id}`: `{ok, intent}`; 404 when unknown or another workspace's.
@@ -163,7 +167,7 @@ async fn command(
         .execute(&principal.tenant, id, request, state.clock.now(), claim)
         .await
         .map_err(ApiError::missing("intent"))?;
-    Ok(raw_json(executed.response_body, executed.replayed))
+    answer(executed.answer)
 }
 
 /// `POST /v1/intents/{id}/resolve` (§4.6): COMPLETED, FAILED or CANCELED from any non-terminal

@@ -7,8 +7,8 @@ use axp_core::scenario::{Compiled, ScenarioPlan, compile};
 use axp_core::validate::Fields;
 use axp_store::{NewServiceAccount, ScenarioAgent, ScenarioWrite, Tenant, generate_api_key};
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::{Map, Value};
@@ -121,13 +121,7 @@ async fn apply_scenario(
     let claim = claim(&state, &caller, "POST /v1/scenarios/apply", key, &bundle, None);
     let write = scenario_write(&state, principal, plan, bindings);
     let created = state.store.apply_scenario(&principal.tenant, write, claim).await?;
-    let mut response =
-        ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], created.response_body)
-            .into_response();
-    if created.replayed {
-        response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
-    }
-    Ok(response)
+    super::intents::answer(created.answer)
 }
 
 fn scenario_write(

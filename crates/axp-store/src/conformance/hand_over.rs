@@ -20,7 +20,7 @@ pub async fn hand_over_in_create(store: &dyn Store, connect: Connect<'_>) {
     let (id, agent) = (intent.intent_id, AgentAddress::from_trusted(intent.to_agent.clone()));
     let guard = connect(p.tenant.workspace_id, agent.as_str());
     let created = store.create_intent(&p.tenant, intent, events, None).await.expect("create");
-    let body: serde_json::Value = serde_json::from_str(&created.response_body).expect("json");
+    let body: serde_json::Value = serde_json::from_str(&created.answer.body().unwrap()).expect("json");
     assert_eq!(body["status"], "DELIVERED", "{body}");
 
     let stored = store.get_intent(&p.tenant, id).await.expect("get");
@@ -45,6 +45,6 @@ pub async fn hand_over_in_create(store: &dyn Store, connect: Connect<'_>) {
     drop(guard);
     let (intent, events) = new_intent(&p, "streamer");
     let created = store.create_intent(&p.tenant, intent, events, None).await.expect("create");
-    let body: serde_json::Value = serde_json::from_str(&created.response_body).expect("json");
+    let body: serde_json::Value = serde_json::from_str(&created.answer.body().unwrap()).expect("json");
     assert_eq!(body["status"], "SUBMITTED", "no stream connected: {body}");
 }

@@ -17,8 +17,8 @@ pub async fn intents_and_events(store: &dyn Store) {
     let (intent, events) = new_intent(&p, "agent://conformance/receiver");
     let id = intent.intent_id;
     let created = store.create_intent(&p.tenant, intent.clone(), events, None).await.unwrap();
-    assert!(!created.replayed);
-    let body: serde_json::Value = serde_json::from_str(&created.response_body).unwrap();
+    assert!(!created.answer.is_replayed());
+    let body: serde_json::Value = serde_json::from_str(&created.answer.body().unwrap()).unwrap();
     assert_eq!(body["intent_id"], id.to_string());
     assert_eq!(body["status"], "SUBMITTED");
 
@@ -76,9 +76,9 @@ pub async fn idempotency(store: &dyn Store) {
         .create_intent(&p.tenant, second.clone(), events.clone(), Some(claim(&p, "k1", &body)))
         .await
         .unwrap();
-    assert!(replay.replayed);
+    assert!(replay.answer.is_replayed());
     assert_eq!(replay.intent_id, created.intent_id);
-    assert_eq!(replay.response_body, created.response_body, "byte-identical replay");
+    assert_eq!(replay.answer.body().unwrap(), created.answer.body().unwrap(), "byte-identical replay");
     assert!(
         matches!(store.get_intent(&p.tenant, second.intent_id).await, Err(Error::NotFound)),
         "replay writes nothing"
@@ -97,7 +97,7 @@ pub async fn idempotency(store: &dyn Store) {
     later.now = T0.plus_seconds(86_401);
     later.expires_at = later.now.plus_seconds(86_400);
     let fresh = store.create_intent(&p.tenant, second.clone(), events, Some(later)).await.unwrap();
-    assert!(!fresh.replayed, "an expired key behaves as new");
+    assert!(!fresh.answer.is_replayed(), "an expired key behaves as new");
     assert_eq!(fresh.intent_id, second.intent_id);
 }
 
@@ -176,10 +176,10 @@ pub async fn idempotent_commands(store: &dyn Store) {
         ..claim(&p, "resolve-1", fp)
     };
     let first = store.execute(&p.tenant, id, resolve(), T0, Some(claim(&body))).await.unwrap();
-    assert!(!first.replayed);
+    assert!(!first.answer.is_replayed());
     let again = store.execute(&p.tenant, id, resolve(), T0, Some(claim(&body))).await.unwrap();
-    assert!(again.replayed, "same key and body: replay, not 409");
-    assert_eq!(again.response_body, first.response_body);
+    assert!(again.answer.is_replayed(), "same key and body: replay, not 409");
+    assert_eq!(again.answer.body().unwrap(), first.answer.body().unwrap());
     assert_eq!(store.events_since(&p.tenant, id, 0, 10).await.unwrap().len(), 3, "ran once");
     let other = store.execute(&p.tenant, id, resolve(), T0, Some(claim(&json!({"status": "FAILED"})))).await;
     assert!(matches!(other, Err(Error::IdempotencyConflict)));
@@ -228,8 +228,8 @@ pub async fn scenarios(store: &dyn Store) {
     let first = write(&p);
     let token = first.agents[0].key.0.clone();
     let applied = store.apply_scenario(&p.tenant, first, None).await.unwrap();
-    assert!(!applied.replayed);
-    let body: serde_json::Value = serde_json::from_str(&applied.response_body).unwrap();
+    assert!(!applied.answer.is_replayed());
+    let body: serde_json::Value = serde_json::from_str(&applied.answer.body().unwrap()).unwrap();
     assert_eq!(body["agents_provisioned"][0]["created"], true);
     assert_eq!(body["agents_provisioned"][0]["api_key"], token.as_str());
     let agent =
@@ -244,7 +244,7 @@ pub async fn scenarios(store: &dyn Store) {
     );
 
     let second = store.apply_scenario(&p.tenant, write(&p), None).await.unwrap();
-    let body: serde_json::Value = serde_json::from_str(&second.response_body).unwrap();
+    let body: serde_json::Value = serde_json::from_str(&second.answer.body().unwrap()).unwrap();
     assert_eq!(body["agents_provisioned"][0]["created"], false, "existing agents are reused");
     assert!(body["agents_provisioned"][0].get("api_key").is_none());
     assert_eq!(
