@@ -18,8 +18,7 @@ use axp_store::{Store, Topic};
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::Clock;
-use crate::notifier::Notifier;
-use crate::wake::{Wake, wait_until};
+use crate::wake::{Notifier, Wake, wait_until};
 
 /// Timers fired per transaction.
 const BATCH: u32 = 256;

@@ -31,10 +31,9 @@ pub use http_client::RESPONSE_LIMIT;
 pub use retry::{RETRY_AFTER_CAP_SECONDS, RetrySchedule};
 
 use crate::clock::Clock;
-use crate::notifier::Notifier;
 use crate::outbound::OutboundPolicy;
 use crate::scheduler::after_pass;
-use crate::wake::{Wake, wait_until};
+use crate::wake::{Notifier, Wake, wait_until};
 use http_client::{Answer, PushClient};
 
 /// How the dispatcher behaves.
