@@ -560,3 +560,23 @@ pub fn push_config(url: &str) -> serde_json::Map<String, serde_json::Value> {
     config.insert("url".into(), serde_json::Value::String(url.to_owned()));
     config
 }
+
+/// Event counters from the number of an event's deliveries in each status (rows of
+/// `status, COUNT(*)`): every delivery counts as queued, then by where it stands. Statuses this
+/// version does not know count as queued only.
+pub fn event_counters(
+    by_status: impl IntoIterator<Item = (String, u32)>,
+) -> axp_core::delivery::EventCounters {
+    use axp_core::delivery::DeliveryStatus;
+    let mut c = axp_core::delivery::EventCounters::default();
+    for (status, n) in by_status {
+        c.queued_deliveries += n;
+        match DeliveryStatus::parse(&status) {
+            Some(DeliveryStatus::Delivered) => c.delivered += n,
+            Some(DeliveryStatus::Pending | DeliveryStatus::Delivering) => c.pending += n,
+            Some(DeliveryStatus::DeadLettered | DeliveryStatus::Failed) => c.dead_lettered += n,
+            None => {}
+        }
+    }
+    c
+}

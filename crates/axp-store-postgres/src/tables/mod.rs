@@ -32,15 +32,9 @@ use axp_core::ids::{ApiKeyId, IntentId, OrgId, ServiceAccountId, WorkspaceId};
 use axp_core::inbox::{Approval, TimelineEntry};
 use axp_core::timer::Timer;
 use axp_core::{AgentAddress, Intent, IntentEvent, Status, Timestamp};
-use axp_store::tables::{
-    AccountTable, DeliveryTable, IdempotencyTable, InboxTable, IntentTable, QueueTable, TimerTable,
-    WebhookTable,
-};
-use axp_store::{
-    ApiKeyRecord, DueTimer, Error, IdempotencyClaim, IntentFilter, IntentRows, Membership, NewApiKey,
-    NewServiceAccount, Participant, Principal, QueueItem, QueueRead, Queued, Result, ServiceAccountRecord,
-    Tenant, Topic, Transaction, from_json, to_json,
-};
+// Every storage trait and value type: each module below implements one trait over `PgTx`.
+use axp_store::tables::*;
+use axp_store::*;
 use serde::de::DeserializeOwned;
 use sqlx_core::pool::PoolConnection;
 use sqlx_core::query::{Query, query};

@@ -135,19 +135,8 @@ impl WebhookTable for PgTx {
         .fetch_all(conn)
         .await
         .map_err(db)?;
-        let mut c = EventCounters::default();
-        for r in &rows {
-            let (status, n): (String, i64) = (get(r, 0)?, get(r, 1)?);
-            let n = n as u32;
-            c.queued_deliveries += n;
-            match DeliveryStatus::parse(&status) {
-                Some(DeliveryStatus::Delivered) => c.delivered += n,
-                Some(DeliveryStatus::Pending | DeliveryStatus::Delivering) => c.pending += n,
-                Some(DeliveryStatus::DeadLettered | DeliveryStatus::Failed) => c.dead_lettered += n,
-                None => {}
-            }
-        }
-        Ok(c)
+        let counts = rows.iter().map(|r| Ok((get::<String>(r, 0)?, get::<i64>(r, 1)? as u32)));
+        Ok(axp_store::event_counters(counts.collect::<Result<Vec<_>>>()?))
     }
 }
 

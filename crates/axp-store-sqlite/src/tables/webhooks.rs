@@ -131,17 +131,6 @@ impl WebhookTable for SqliteTx<'_> {
                 Ok((r.get::<_, String>(0)?, r.get::<_, u32>(1)?))
             })
             .map_err(db)?;
-        let mut c = EventCounters::default();
-        for row in rows {
-            let (status, n) = row.map_err(db)?;
-            c.queued_deliveries += n;
-            match DeliveryStatus::parse(&status) {
-                Some(DeliveryStatus::Delivered) => c.delivered += n,
-                Some(DeliveryStatus::Pending | DeliveryStatus::Delivering) => c.pending += n,
-                Some(DeliveryStatus::DeadLettered | DeliveryStatus::Failed) => c.dead_lettered += n,
-                None => {}
-            }
-        }
-        Ok(c)
+        Ok(axp_store::event_counters(rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db)?))
     }
 }
