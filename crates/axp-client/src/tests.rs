@@ -714,7 +714,7 @@ async fn identity_agent_and_task_calls_hit_their_paths() {
     assert_eq!(client.get_service_account(sa_id).await.unwrap().name, "bot");
     assert_eq!(client.whoami().await.unwrap().agent_address, "agent://o/w/bot");
     let got = client.get_agent("agent://o/w/bot").await.unwrap();
-    assert_eq!(got.delivery_mode.as_deref(), Some("poll"));
+    assert_eq!(got.delivery_mode, Some(crate::Binding::Poll));
     assert!(got.delivery_config.is_some());
     assert_eq!(got.extra["region"], "eu-1", "unknown fields are kept");
     client.cancel(id, "superseded").await.unwrap();
@@ -806,7 +806,7 @@ async fn registry_delivery_and_bulk_calls_hit_their_paths() {
     });
     let client = spawn(router).await;
 
-    assert_eq!(client.list_agents(Some(5)).await.unwrap()[0].delivery_mode.as_deref(), Some("http"));
+    assert_eq!(client.list_agents(Some(5)).await.unwrap()[0].delivery_mode, Some(crate::Binding::Http));
     client.list_agents(None).await.unwrap();
     let request = crate::RegisterAgentRequest {
         name: "w".into(),

@@ -63,7 +63,7 @@ async fn identity_registry_claims_and_bulk_cancel() {
     assert!(client.claim_intents("worker", 5, 0).await.unwrap().is_empty());
 
     let moved = client.set_agent_delivery("worker", &DeliveryBinding::stream()).await.unwrap();
-    assert_eq!(moved.delivery_mode.as_deref(), Some("stream"));
+    assert_eq!(moved.delivery_mode, Some(axp_client::Binding::Stream));
 
     // Bulk cancel: a preview, then the real thing.
     let preview = BulkCancelRequest { older_than_hours: 0, dry_run: true, ..Default::default() };

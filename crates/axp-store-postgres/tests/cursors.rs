@@ -37,12 +37,18 @@ const EMPTY_READS: u32 = 3;
 
 /// Follows `agent`'s queue from cursor 0 until `done` and [`EMPTY_READS`] empty reads after it;
 /// returns the intents seen. Panics on a cursor that does not increase.
-async fn follow_queue(store: Ledger, p: Principal, agent: &'static str, done: Arc<AtomicBool>) -> HashSet<IntentId> {
+async fn follow_queue(
+    store: Ledger,
+    p: Principal,
+    agent: &'static str,
+    done: Arc<AtomicBool>,
+) -> HashSet<IntentId> {
     let address = AgentAddress::parse(agent, &p.tenant.scope()).expect("address");
     let (mut since, mut seen, mut empty) = (0, HashSet::new(), 0);
     loop {
         let finished = done.load(Ordering::Acquire);
-        let page = store.deliver_to_agent(&p.tenant, &address, since, &Status::ALL, 500, T0).await.expect("read");
+        let page =
+            store.deliver_to_agent(&p.tenant, &address, since, &Status::ALL, 500, T0).await.expect("read");
         for item in &page {
             assert!(item.seq > since, "cursor {} after {since}", item.seq);
             since = item.seq;
@@ -61,7 +67,8 @@ async fn follow_inbox(store: Ledger, p: Principal, done: Arc<AtomicBool>) -> Has
     let (mut after, mut seen, mut empty) = (0, HashSet::new(), 0);
     loop {
         let finished = done.load(Ordering::Acquire);
-        let (page, _) = store.thread_changes(&p.tenant, p.agent_address.as_str(), after, 500).await.expect("read");
+        let (page, _) =
+            store.thread_changes(&p.tenant, p.agent_address.as_str(), after, 500).await.expect("read");
         for (cursor, thread) in &page {
             assert!(*cursor > after, "change cursor {cursor} after {after}");
             after = *cursor;
@@ -83,7 +90,8 @@ async fn readers_following_cursors_miss_nothing_under_concurrent_writers() {
     };
     let mut replicas = Vec::new();
     for _ in 0..3 {
-        let backend = PgStore::connect(&db.url, PgOptions::default(), Arc::new(NoListener)).await.expect("connect");
+        let backend =
+            PgStore::connect(&db.url, PgOptions::default(), Arc::new(NoListener)).await.expect("connect");
         replicas.push((backend.clone(), Ledger::new(Arc::new(backend), Presence::default())));
     }
     let (p, _) = axp_store::conformance::bootstrap(&replicas[0].1).await;
@@ -116,7 +124,8 @@ async fn readers_following_cursors_miss_nothing_under_concurrent_writers() {
 
     for (agent, reader) in AGENTS.iter().zip(readers) {
         let seen = reader.await.expect("reader");
-        let expected: HashSet<IntentId> = created.iter().filter(|(a, _)| a == agent).map(|(_, id)| *id).collect();
+        let expected: HashSet<IntentId> =
+            created.iter().filter(|(a, _)| a == agent).map(|(_, id)| *id).collect();
         let missed = expected.difference(&seen).count();
         assert_eq!(missed, 0, "{agent}'s reader missed {missed} of {} intents", expected.len());
     }

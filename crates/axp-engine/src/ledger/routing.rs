@@ -2,7 +2,7 @@
 //! streams and poll claims.
 
 use axp_core::api::AgentDelivery;
-use axp_core::delivery::{Delivery, DeliveryKind, DeliveryStatus};
+use axp_core::delivery::{Binding, Delivery, DeliveryKind, DeliveryStatus};
 use axp_core::intent::GATEWAY_ACTOR;
 use axp_core::lifecycle::Command;
 use axp_core::{AgentAddress, Intent, IntentId, Status, Timestamp, WorkspaceId};
@@ -48,7 +48,7 @@ pub(super) async fn route(
     now: Timestamp,
 ) -> Result<Option<Intent>> {
     let agent = tx.agent_by_address(ws, &intent.to_agent, false).await?;
-    if let Some(agent) = agent.as_ref().filter(|a| a.delivery_mode == "inbox") {
+    if let Some(agent) = agent.as_ref().filter(|a| a.delivery_mode == Binding::Inbox) {
         let assign = Command::AssignHumanTask { assignee: agent.agent_address.clone() };
         let mut routed = intent.clone();
         run_internal(tx, ws, &mut routed, assign, GATEWAY_ACTOR, now).await?;
@@ -56,7 +56,7 @@ pub(super) async fn route(
     }
     let push = agent
         .as_ref()
-        .filter(|a| a.delivery_mode == "http")
+        .filter(|a| a.delivery_mode == Binding::Http)
         .and_then(|a| a.delivery_config.as_ref()?.get("url")?.as_str().map(|url| (a.org_id, url.to_owned())));
     let hand_over = matches!(reason, Reason::Submitted(Arrival { watched: true })) && push.is_none();
     let item = QueueItem {

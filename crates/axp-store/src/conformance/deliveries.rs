@@ -4,7 +4,7 @@
 //! Claims of due deliveries are global (the dispatcher's): stories only judge the jobs and
 //! deliveries of their own workspace.
 
-use axp_core::delivery::{Delivery, DeliveryAttempt, DeliveryKind, DeliveryStatus};
+use axp_core::delivery::{Binding, Delivery, DeliveryAttempt, DeliveryKind, DeliveryStatus};
 use axp_core::lifecycle::{Command, Resolution};
 use axp_core::{EventType, IntentId, Status, Timestamp};
 use serde_json::json;
@@ -17,7 +17,7 @@ const SECRET: &str = "whsec_conformance_push_0001";
 
 fn http_binding(lease_seconds: Option<u32>) -> BindingUpdate {
     BindingUpdate {
-        delivery_mode: "http".into(),
+        delivery_mode: Binding::Http,
         push: Some(PushEndpoint { url: URL.into(), secret: SECRET.into() }),
         lease_seconds,
     }
@@ -72,7 +72,7 @@ pub async fn bindings(store: &dyn Store) {
     let bound =
         store.set_agent_binding(&p.tenant, &agent, http_binding(Some(30)), T0.plus_seconds(1)).await.unwrap();
     assert_eq!(bound.service_account_id, sa.service_account_id);
-    assert_eq!(bound.delivery_mode, "http");
+    assert_eq!(bound.delivery_mode, Binding::Http);
     assert_eq!(bound.lease_seconds, Some(30));
     assert_eq!(bound.updated_at, T0.plus_seconds(1));
     let config = bound.delivery_config.clone().expect("the http binding has a config");
@@ -81,9 +81,9 @@ pub async fn bindings(store: &dyn Store) {
     assert_eq!(store.find_agent(&p.tenant, &agent).await.unwrap().as_ref(), Some(&bound));
     assert_eq!(store.get_service_account(&p.tenant, sa.service_account_id).await.unwrap(), bound);
 
-    let polled = BindingUpdate { delivery_mode: "poll".into(), push: None, lease_seconds: None };
+    let polled = BindingUpdate { delivery_mode: Binding::Poll, push: None, lease_seconds: None };
     let poll = store.set_agent_binding(&p.tenant, &agent, polled, T0.plus_seconds(2)).await.unwrap();
-    assert_eq!((poll.delivery_mode.as_str(), poll.lease_seconds), ("poll", None));
+    assert_eq!((poll.delivery_mode, poll.lease_seconds), (Binding::Poll, None));
     assert!(poll.delivery_config.is_none());
     let queued = create(store, &p, new_intent(&p, "switcher")).await;
     assert!(
@@ -127,7 +127,7 @@ pub async fn push_deliveries(store: &dyn Store) {
     let (p, _) = tenant(store).await;
     let (q, _) = tenant(store).await;
     let mut new = account(&p, "pusher", "pusher");
-    new.delivery_mode = "http".into();
+    new.delivery_mode = Binding::Http;
     new.push = Some(PushEndpoint { url: URL.into(), secret: SECRET.into() });
     new.lease_seconds = Some(30);
     store.create_service_account(&p.tenant, new).await.unwrap();
