@@ -89,7 +89,8 @@ pub use axp_core::delivery::{
 };
 pub use axp_core::inbox::{Approval, Thread, ThreadStatus, TimelineEntry};
 pub use axp_core::{
-    ApiKeyId, ErrorBody, ErrorCode, Intent, IntentEvent, IntentId, PendingWith, ServiceAccountId, Status,
+    ApiKeyId, ApprovalId, DeliveryId, ErrorBody, ErrorCode, EventId, Intent, IntentEvent, IntentId,
+    PendingWith, ServiceAccountId, Status, SubscriptionId,
 };
 pub use client::{
     API_KEY_HEADER, Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_STREAM_GRACE,

@@ -634,7 +634,7 @@ async fn posts_without_a_key_are_sent_once_whatever_the_failure() {
         client.validate_scenario(&json!({})).await.map(drop),
         client.reply_inbox_thread(id, "hi", None).await.map(drop),
         client.approve_inbox_thread(id, None, None).await.map(drop),
-        client.decide_approval(*id.as_uuid(), crate::Decision::Reject, None).await.map(drop),
+        client.decide_approval(crate::ApprovalId(id.0), crate::Decision::Reject, None).await.map(drop),
     ];
     for (n, call) in calls.into_iter().enumerate() {
         assert_eq!(call.unwrap_err().status(), Some(503), "call {n}");
@@ -758,7 +758,7 @@ fn service_account_ids_come_out_of_keys() {
 #[tokio::test]
 async fn registry_delivery_and_bulk_calls_hit_their_paths() {
     let sa_id = crate::ServiceAccountId::new();
-    let delivery_id = uuid::Uuid::new_v4();
+    let delivery_id = crate::DeliveryId::new();
     let intent_id = IntentId::new();
     let account = json!({
         "service_account_id": sa_id, "org_id": axp_core::OrgId::new(), "workspace_id": axp_core::WorkspaceId::new(),
@@ -878,7 +878,7 @@ fn thread_wire(id: IntentId, owner: &str) -> Value {
 #[tokio::test]
 async fn inbox_approval_and_capability_calls_hit_their_paths() {
     let id = IntentId::new();
-    let approval_id = uuid::Uuid::new_v4();
+    let approval_id = crate::ApprovalId::new();
     let thread = thread_wire(id, "agent://o/w/me");
     let seen = Arc::new(Mutex::new(Vec::<(String, String, Value)>::new()));
     let record = seen.clone();
@@ -1007,7 +1007,8 @@ async fn a_second_different_decision_is_a_conflict() {
         }),
     );
     let client = spawn(router).await;
-    let err = client.decide_approval(uuid::Uuid::new_v4(), crate::Decision::Reject, None).await.unwrap_err();
+    let err =
+        client.decide_approval(crate::ApprovalId::new(), crate::Decision::Reject, None).await.unwrap_err();
     assert!(err.is_conflict(), "{err:?}");
     assert_eq!(err.code(), Some(ErrorCode::InvalidStateTransition));
     assert!(err.to_string().contains("already decided"), "{err}");

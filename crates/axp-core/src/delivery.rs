@@ -5,12 +5,10 @@
 use std::fmt;
 use std::str::FromStr;
 
+use crate::ids::{DeliveryId, EventId, IntentId, OrgId, SubscriptionId, WorkspaceId};
+use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use uuid::Uuid;
-
-use crate::ids::{IntentId, OrgId, WorkspaceId};
-use crate::time::Timestamp;
 
 /// How intents reach an agent: its delivery binding, the `delivery_mode` of service accounts,
 /// agents and scenario agents (README/DESIGN "Delivery bindings"; contract §4.12, §4.13). On the
@@ -169,9 +167,9 @@ pub struct DeliveryAttempt {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Delivery {
     /// Its id.
-    pub delivery_id: Uuid,
+    pub delivery_id: DeliveryId,
     /// The dead-lettered delivery this one replays.
-    pub replay_of_delivery_id: Option<Uuid>,
+    pub replay_of_delivery_id: Option<DeliveryId>,
     /// Organization.
     pub org_id: OrgId,
     /// Workspace.
@@ -185,9 +183,9 @@ pub struct Delivery {
     /// The intent pushed (agent pushes).
     pub intent_id: Option<IntentId>,
     /// The webhook event (webhooks).
-    pub event_id: Option<Uuid>,
+    pub event_id: Option<EventId>,
     /// The subscription (webhooks).
-    pub subscription_id: Option<Uuid>,
+    pub subscription_id: Option<SubscriptionId>,
     /// The agent address or the subscription's owner.
     pub target: String,
     /// Where it is POSTed.
@@ -227,7 +225,7 @@ pub const WEBHOOK_EVENT_TYPES: [&str; 6] = [
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Subscription {
     /// Its id.
-    pub subscription_id: Uuid,
+    pub subscription_id: SubscriptionId,
     /// Whose events it receives.
     pub owner_agent: String,
     /// Where they are POSTed.
@@ -252,7 +250,7 @@ pub struct Subscription {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct WebhookEvent {
     /// Its id (the `webhook-id` of its deliveries).
-    pub event_id: Uuid,
+    pub event_id: EventId,
     /// e.g. `inbox.thread_created` or `intent.completed`.
     pub event_type: String,
     /// Who emitted it (`axp` for lifecycle events).

@@ -331,7 +331,7 @@ pub struct PushJob {
     /// The delivery's workspace.
     pub workspace_id: axp_core::WorkspaceId,
     /// The delivery.
-    pub delivery_id: uuid::Uuid,
+    pub delivery_id: axp_core::ids::DeliveryId,
     /// Agent push or webhook.
     pub kind: axp_core::delivery::DeliveryKind,
     /// `webhook-id`: stable across attempts and replays.

@@ -6,7 +6,7 @@
 
 use axp_core::delivery::{Binding, Delivery, DeliveryAttempt, DeliveryKind, DeliveryStatus};
 use axp_core::lifecycle::{Command, Resolution};
-use axp_core::{EventType, IntentId, Status, Timestamp};
+use axp_core::{DeliveryId, EventType, IntentId, Status, Timestamp};
 use serde_json::json;
 
 use super::{T0, account, address, after_ms, create, new_intent, new_intent_at, request, tenant};
@@ -184,8 +184,7 @@ pub async fn push_deliveries(store: &dyn Store) {
     store.record_attempt(p.tenant.workspace_id, job(c), report(1, t2, Some(503), Some(retry))).await.unwrap();
     let foreign = store.record_attempt(q.tenant.workspace_id, job(f), report(1, t2, Some(200), None)).await;
     assert!(matches!(foreign, Err(Error::NotFound)), "another workspace's delivery");
-    let unknown =
-        store.record_attempt(p.tenant.workspace_id, uuid::Uuid::now_v7(), report(1, t2, None, None));
+    let unknown = store.record_attempt(p.tenant.workspace_id, DeliveryId::new(), report(1, t2, None, None));
     assert!(matches!(unknown.await, Err(Error::NotFound)));
 
     let delivered = store.get_delivery(&p.tenant, job(a)).await.unwrap();
@@ -269,7 +268,7 @@ pub async fn push_deliveries(store: &dyn Store) {
     assert_eq!(store.list_deliveries(&p.tenant, None, 2).await.unwrap().len(), 2);
     assert!(store.list_deliveries(&q.tenant, None, 100).await.unwrap().is_empty());
     assert!(matches!(store.get_delivery(&q.tenant, job(a)).await, Err(Error::NotFound)));
-    assert!(matches!(store.get_delivery(&p.tenant, uuid::Uuid::now_v7()).await, Err(Error::NotFound)));
+    assert!(matches!(store.get_delivery(&p.tenant, DeliveryId::new()).await, Err(Error::NotFound)));
 
     replays(store, &p, &q, &dead, [job(c), ended.delivery_id]).await;
 }
@@ -277,14 +276,11 @@ pub async fn push_deliveries(store: &dyn Store) {
 /// A dead-lettered delivery replays as a new pending delivery with the same body and
 /// `message_id`; replaying one still pending or delivering, or one whose intent ended, is a
 /// conflict.
-async fn replays(store: &dyn Store, p: &Principal, q: &Principal, dead: &Delivery, ended: [uuid::Uuid; 2]) {
+async fn replays(store: &dyn Store, p: &Principal, q: &Principal, dead: &Delivery, ended: [DeliveryId; 2]) {
     let now = T0.plus_seconds(100);
     let before = store.list_deliveries(&p.tenant, None, 100).await.unwrap().len();
     assert!(matches!(store.replay_delivery(&q.tenant, dead.delivery_id, now).await, Err(Error::NotFound)));
-    assert!(matches!(
-        store.replay_delivery(&p.tenant, uuid::Uuid::now_v7(), now).await,
-        Err(Error::NotFound)
-    ));
+    assert!(matches!(store.replay_delivery(&p.tenant, DeliveryId::new(), now).await, Err(Error::NotFound)));
     for id in ended {
         let refused = store.replay_delivery(&p.tenant, id, now).await;
         assert!(matches!(refused, Err(Error::Conflict { .. })), "its intent has ended");
