@@ -59,11 +59,11 @@ impl Client {
     ///
     /// ```no_run
     /// # async fn f(client: axp_client::Client) -> axp_client::Result<()> {
-    /// use axp_client::DeliveryBinding;
+    /// use axp_client::{Binding, DeliveryBinding};
     ///
     /// let binding = DeliveryBinding::http("https://agents.example.com/axp");
     /// let agent = client.set_agent_delivery("billing-worker", &binding).await?;
-    /// assert_eq!(agent.delivery_mode.as_deref(), Some("http"));
+    /// assert_eq!(agent.delivery_mode, Some(Binding::Http));
     /// # Ok(()) }
     /// ```
     pub async fn set_agent_delivery(&self, address: &str, binding: &DeliveryBinding) -> Result<Agent> {

@@ -1,10 +1,10 @@
 //! Approvals (contract §5.2), the caller's open human tasks (§4.9 `GET /v1/me/tasks`) and the
 //! server's capabilities (§5.3).
 
+use axp_core::ApprovalId;
 use axp_core::api::{ApprovalResponse, Capabilities, Decision, ListTasksResponse, OpenTask};
 use axp_core::inbox::Approval;
 use serde_json::Value;
-use uuid::Uuid;
 
 use crate::client::{Client, strip_empty_query, with_owner};
 use crate::error::Result;
@@ -17,7 +17,7 @@ impl Client {
     /// ([`Error::is_conflict`](crate::Error::is_conflict)). Not retried.
     ///
     /// ```no_run
-    /// # async fn f(client: axp_client::Client, id: uuid::Uuid) -> axp_client::Result<()> {
+    /// # async fn f(client: axp_client::Client, id: axp_client::ApprovalId) -> axp_client::Result<()> {
     /// use axp_client::Decision;
     ///
     /// match client.decide_approval(id, Decision::Approve, Some("within budget")).await {
@@ -29,7 +29,7 @@ impl Client {
     /// ```
     pub async fn decide_approval(
         &self,
-        id: Uuid,
+        id: ApprovalId,
         decision: Decision,
         comment: Option<&str>,
     ) -> Result<Approval> {

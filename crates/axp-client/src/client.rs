@@ -631,7 +631,7 @@ impl Client {
     /// ```no_run
     /// # async fn f(client: axp_client::Client) -> axp_client::Result<()> {
     /// let agent = client.get_agent("report-api-demo").await?;
-    /// println!("{} listens on the {} binding", agent.address, agent.delivery_mode.as_deref().unwrap_or("stream"));
+    /// println!("{} listens on the {} binding", agent.address, agent.delivery_mode.unwrap_or_default());
     /// # Ok(()) }
     /// ```
     pub async fn get_agent(&self, address: &str) -> Result<Agent> {

@@ -1,9 +1,9 @@
 //! Push deliveries and dead letters (contract §5.5): every POST the server made to an `http`
 //! agent or a webhook, with its attempts; dead-lettered ones can be replayed.
 
+use axp_core::DeliveryId;
 use axp_core::api::{DeliveryResponse, ListDeliveriesResponse};
 use axp_core::delivery::{Delivery, DeliveryStatus};
-use uuid::Uuid;
 
 use crate::client::{Client, strip_empty_query};
 use crate::error::Result;
@@ -44,14 +44,14 @@ impl Client {
     /// `GET /v1/deliveries/{id}`: one delivery with every attempt.
     ///
     /// ```no_run
-    /// # async fn f(client: axp_client::Client, id: uuid::Uuid) -> axp_client::Result<()> {
+    /// # async fn f(client: axp_client::Client, id: axp_client::DeliveryId) -> axp_client::Result<()> {
     /// let delivery = client.get_delivery(id).await?;
     /// for attempt in &delivery.attempts {
     ///     println!("#{} {:?} {:?}", attempt.attempt, attempt.status_code, attempt.error);
     /// }
     /// # Ok(()) }
     /// ```
-    pub async fn get_delivery(&self, id: Uuid) -> Result<Delivery> {
+    pub async fn get_delivery(&self, id: DeliveryId) -> Result<Delivery> {
         let response: DeliveryResponse =
             self.get_json(self.url(["v1", "deliveries", &id.to_string()])).await?;
         Ok(response.delivery)
@@ -62,12 +62,12 @@ impl Client {
     /// delivering, or when its intent has ended. Not retried.
     ///
     /// ```no_run
-    /// # async fn f(client: axp_client::Client, id: uuid::Uuid) -> axp_client::Result<()> {
+    /// # async fn f(client: axp_client::Client, id: axp_client::DeliveryId) -> axp_client::Result<()> {
     /// let replay = client.replay_delivery(id).await?;
     /// assert_eq!(replay.replay_of_delivery_id, Some(id));
     /// # Ok(()) }
     /// ```
-    pub async fn replay_delivery(&self, id: Uuid) -> Result<Delivery> {
+    pub async fn replay_delivery(&self, id: DeliveryId) -> Result<Delivery> {
         let url = self.url(["v1", "deliveries", &id.to_string(), "replay"]);
         let response: DeliveryResponse = self.post_json(url, &serde_json::json!({}), None).await?;
         Ok(response.delivery)

@@ -50,7 +50,7 @@
 //!   defaulting to the key's own agent.
 //! - Every request and response body is a type of [`axp_core::api`] (or of the `axp_core`
 //!   modules it builds on), the same the server answers with, re-exported here: [`Agent`],
-//!   [`DeliveryBinding`], [`RegisterAgentRequest`], [`BulkCancelRequest`],
+//!   [`DeliveryBinding`], [`Binding`], [`RegisterAgentRequest`], [`BulkCancelRequest`],
 //!   [`SubscriptionRequest`], [`WebhookEventReceipt`], [`InboxChanges`], [`OpenTask`],
 //!   [`Capabilities`], …
 //!
@@ -84,11 +84,13 @@ pub use axp_core::api::{
     ValidateScenarioResponse, WebhookEventReceipt,
 };
 pub use axp_core::delivery::{
-    Delivery, DeliveryAttempt, DeliveryKind, DeliveryStatus, EventCounters, Subscription, WebhookEvent,
+    Binding, Delivery, DeliveryAttempt, DeliveryKind, DeliveryStatus, EventCounters, Subscription,
+    WebhookEvent,
 };
 pub use axp_core::inbox::{Approval, Thread, ThreadStatus, TimelineEntry};
 pub use axp_core::{
-    ApiKeyId, ErrorBody, ErrorCode, Intent, IntentEvent, IntentId, PendingWith, ServiceAccountId, Status,
+    ApiKeyId, ApprovalId, DeliveryId, ErrorBody, ErrorCode, EventId, Intent, IntentEvent, IntentId,
+    PendingWith, ServiceAccountId, Status, SubscriptionId,
 };
 pub use client::{
     API_KEY_HEADER, Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_STREAM_GRACE,

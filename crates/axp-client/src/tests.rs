@@ -634,7 +634,7 @@ async fn posts_without_a_key_are_sent_once_whatever_the_failure() {
         client.validate_scenario(&json!({})).await.map(drop),
         client.reply_inbox_thread(id, "hi", None).await.map(drop),
         client.approve_inbox_thread(id, None, None).await.map(drop),
-        client.decide_approval(*id.as_uuid(), crate::Decision::Reject, None).await.map(drop),
+        client.decide_approval(crate::ApprovalId(id.0), crate::Decision::Reject, None).await.map(drop),
     ];
     for (n, call) in calls.into_iter().enumerate() {
         assert_eq!(call.unwrap_err().status(), Some(503), "call {n}");
@@ -714,7 +714,7 @@ async fn identity_agent_and_task_calls_hit_their_paths() {
     assert_eq!(client.get_service_account(sa_id).await.unwrap().name, "bot");
     assert_eq!(client.whoami().await.unwrap().agent_address, "agent://o/w/bot");
     let got = client.get_agent("agent://o/w/bot").await.unwrap();
-    assert_eq!(got.delivery_mode.as_deref(), Some("poll"));
+    assert_eq!(got.delivery_mode, Some(crate::Binding::Poll));
     assert!(got.delivery_config.is_some());
     assert_eq!(got.extra["region"], "eu-1", "unknown fields are kept");
     client.cancel(id, "superseded").await.unwrap();
@@ -758,7 +758,7 @@ fn service_account_ids_come_out_of_keys() {
 #[tokio::test]
 async fn registry_delivery_and_bulk_calls_hit_their_paths() {
     let sa_id = crate::ServiceAccountId::new();
-    let delivery_id = uuid::Uuid::new_v4();
+    let delivery_id = crate::DeliveryId::new();
     let intent_id = IntentId::new();
     let account = json!({
         "service_account_id": sa_id, "org_id": axp_core::OrgId::new(), "workspace_id": axp_core::WorkspaceId::new(),
@@ -806,7 +806,7 @@ async fn registry_delivery_and_bulk_calls_hit_their_paths() {
     });
     let client = spawn(router).await;
 
-    assert_eq!(client.list_agents(Some(5)).await.unwrap()[0].delivery_mode.as_deref(), Some("http"));
+    assert_eq!(client.list_agents(Some(5)).await.unwrap()[0].delivery_mode, Some(crate::Binding::Http));
     client.list_agents(None).await.unwrap();
     let request = crate::RegisterAgentRequest {
         name: "w".into(),
@@ -878,7 +878,7 @@ fn thread_wire(id: IntentId, owner: &str) -> Value {
 #[tokio::test]
 async fn inbox_approval_and_capability_calls_hit_their_paths() {
     let id = IntentId::new();
-    let approval_id = uuid::Uuid::new_v4();
+    let approval_id = crate::ApprovalId::new();
     let thread = thread_wire(id, "agent://o/w/me");
     let seen = Arc::new(Mutex::new(Vec::<(String, String, Value)>::new()));
     let record = seen.clone();
@@ -1007,7 +1007,8 @@ async fn a_second_different_decision_is_a_conflict() {
         }),
     );
     let client = spawn(router).await;
-    let err = client.decide_approval(uuid::Uuid::new_v4(), crate::Decision::Reject, None).await.unwrap_err();
+    let err =
+        client.decide_approval(crate::ApprovalId::new(), crate::Decision::Reject, None).await.unwrap_err();
     assert!(err.is_conflict(), "{err:?}");
     assert_eq!(err.code(), Some(ErrorCode::InvalidStateTransition));
     assert!(err.to_string().contains("already decided"), "{err}");

@@ -6,8 +6,8 @@ use axp_core::api::{
     WebhookEventReceipt,
 };
 use axp_core::delivery::Subscription;
+use axp_core::{EventId, SubscriptionId};
 use serde_json::Value;
-use uuid::Uuid;
 
 use crate::client::{Client, with_owner};
 use crate::error::Result;
@@ -66,14 +66,14 @@ impl Client {
     /// Not retried.
     ///
     /// ```no_run
-    /// # async fn f(client: axp_client::Client, id: uuid::Uuid) -> axp_client::Result<()> {
+    /// # async fn f(client: axp_client::Client, id: axp_client::SubscriptionId) -> axp_client::Result<()> {
     /// let revoked = client.revoke_webhook_subscription(id, None).await?;
     /// println!("revoked at {:?}", revoked.revoked_at);
     /// # Ok(()) }
     /// ```
     pub async fn revoke_webhook_subscription(
         &self,
-        id: Uuid,
+        id: SubscriptionId,
         owner: Option<&str>,
     ) -> Result<RevokedSubscription> {
         let url = with_owner(self.url(["v1", "webhooks", "subscriptions", &id.to_string()]), owner);
@@ -107,12 +107,16 @@ impl Client {
     /// active subscriptions; 404 for an unknown event. Not retried.
     ///
     /// ```no_run
-    /// # async fn f(client: axp_client::Client, id: uuid::Uuid) -> axp_client::Result<()> {
+    /// # async fn f(client: axp_client::Client, id: axp_client::EventId) -> axp_client::Result<()> {
     /// let receipt = client.replay_webhook_event(id, None).await?;
     /// println!("queued again at {:?}", receipt.replayed_at);
     /// # Ok(()) }
     /// ```
-    pub async fn replay_webhook_event(&self, id: Uuid, owner: Option<&str>) -> Result<WebhookEventReceipt> {
+    pub async fn replay_webhook_event(
+        &self,
+        id: EventId,
+        owner: Option<&str>,
+    ) -> Result<WebhookEventReceipt> {
         let url = with_owner(self.url(["v1", "webhooks", "events", &id.to_string(), "replay"]), owner);
         self.post_json(url, &serde_json::json!({}), None).await
     }

@@ -63,7 +63,7 @@ async fn identity_registry_claims_and_bulk_cancel() {
     assert!(client.claim_intents("worker", 5, 0).await.unwrap().is_empty());
 
     let moved = client.set_agent_delivery("worker", &DeliveryBinding::stream()).await.unwrap();
-    assert_eq!(moved.delivery_mode.as_deref(), Some("stream"));
+    assert_eq!(moved.delivery_mode, Some(axp_client::Binding::Stream));
 
     // Bulk cancel: a preview, then the real thing.
     let preview = BulkCancelRequest { older_than_hours: 0, dry_run: true, ..Default::default() };
@@ -122,7 +122,8 @@ async fn webhooks_are_delivered_and_replayed() {
     assert_eq!(revoked.subscription_id, sub.subscription_id);
     assert!(client.list_webhook_subscriptions(None, false).await.unwrap().is_empty());
     assert_eq!(client.list_webhook_subscriptions(None, true).await.unwrap().len(), 1);
-    let unknown = client.revoke_webhook_subscription(uuid::Uuid::new_v4(), None).await.unwrap_err();
+    let unknown =
+        client.revoke_webhook_subscription(axp_client::SubscriptionId::new(), None).await.unwrap_err();
     assert!(unknown.is_not_found());
 }
 
@@ -196,11 +197,14 @@ async fn inbox_tasks_and_approvals() {
     assert_eq!(bad.status(), Some(400));
 
     // An approval by the waiting intent's id answers its task; deciding the other way is a 409.
-    let decided = client.decide_approval(*second.as_uuid(), Decision::Reject, Some("no")).await.unwrap();
+    let decided =
+        client.decide_approval(axp_client::ApprovalId(second.0), Decision::Reject, Some("no")).await.unwrap();
     assert_eq!(decided.decision, "reject");
-    let again = client.decide_approval(*second.as_uuid(), Decision::Reject, None).await.unwrap();
+    let again =
+        client.decide_approval(axp_client::ApprovalId(second.0), Decision::Reject, None).await.unwrap();
     assert_eq!(again, decided, "the same decision is idempotent");
-    let conflict = client.decide_approval(*second.as_uuid(), Decision::Approve, None).await.unwrap_err();
+    let conflict =
+        client.decide_approval(axp_client::ApprovalId(second.0), Decision::Approve, None).await.unwrap_err();
     assert!(conflict.is_conflict(), "{conflict:?}");
     let intent = client.get_intent(second).await.unwrap();
     assert_eq!(intent.result.as_ref().unwrap()["task_result"]["outcome"], "rejected");

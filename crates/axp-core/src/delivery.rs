@@ -2,12 +2,95 @@
 //! (contract §5.4, §5.5). Every attempt is recorded; a delivery that runs out of attempts is
 //! dead-lettered and can be replayed as a new delivery linked to it.
 
+use std::fmt;
+use std::str::FromStr;
+
+use crate::ids::{DeliveryId, EventId, IntentId, OrgId, SubscriptionId, WorkspaceId};
+use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use uuid::Uuid;
 
-use crate::ids::{IntentId, OrgId, WorkspaceId};
-use crate::time::Timestamp;
+/// How intents reach an agent: its delivery binding, the `delivery_mode` of service accounts,
+/// agents and scenario agents (README/DESIGN "Delivery bindings"; contract §4.12, §4.13). On the
+/// wire it is the lowercase name, e.g. `"delivery_mode": "stream"`.
+///
+/// ```
+/// use axp_core::delivery::Binding;
+///
+/// assert_eq!("http".parse::<Binding>(), Ok(Binding::Http));
+/// assert_eq!(serde_json::to_value(Binding::Poll)?, serde_json::json!("poll"));
+/// assert_eq!(
+///     "mesh".parse::<Binding>().unwrap_err().to_string(),
+///     r#"must be one of ["stream", "poll", "http", "inbox", "internal"]"#
+/// );
+/// // Read from a newer server, a binding this version does not know is `Unknown`.
+/// assert_eq!(serde_json::from_value::<Binding>(serde_json::json!("mesh"))?, Binding::Unknown);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Binding {
+    /// The agent holds an SSE stream (the default).
+    #[default]
+    Stream,
+    /// The agent claims work when it likes.
+    Poll,
+    /// The server POSTs each intent to the agent's endpoint.
+    Http,
+    /// The agent is a person: an intent to it becomes their human task.
+    Inbox,
+    /// The server itself runs the steps.
+    Internal,
+    /// A binding this version does not know, read from a newer server; the SDK keeps reading.
+    /// Never parsed by [`FromStr`] nor produced by this server.
+    #[serde(other)]
+    Unknown,
+}
+
+impl Binding {
+    /// Every binding a request may name, in the order error messages list them.
+    pub const ALL: [Binding; 5] =
+        [Binding::Stream, Binding::Poll, Binding::Http, Binding::Inbox, Binding::Internal];
+
+    /// The wire name, e.g. `stream`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Binding::Stream => "stream",
+            Binding::Poll => "poll",
+            Binding::Http => "http",
+            Binding::Inbox => "inbox",
+            Binding::Internal => "internal",
+            Binding::Unknown => "unknown",
+        }
+    }
+}
+
+impl fmt::Display for Binding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A `delivery_mode` that names none of [`Binding::ALL`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnknownBinding;
+
+impl fmt::Display for UnknownBinding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "must be one of {:?}", Binding::ALL.map(Binding::as_str))
+    }
+}
+
+impl std::error::Error for UnknownBinding {}
+
+impl FromStr for Binding {
+    type Err = UnknownBinding;
+
+    /// Parses a wire name exactly (lowercase; `unknown` is not one).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Binding::ALL.into_iter().find(|b| b.as_str() == s).ok_or(UnknownBinding)
+    }
+}
 
 /// Where a delivery goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -84,9 +167,9 @@ pub struct DeliveryAttempt {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Delivery {
     /// Its id.
-    pub delivery_id: Uuid,
+    pub delivery_id: DeliveryId,
     /// The dead-lettered delivery this one replays.
-    pub replay_of_delivery_id: Option<Uuid>,
+    pub replay_of_delivery_id: Option<DeliveryId>,
     /// Organization.
     pub org_id: OrgId,
     /// Workspace.
@@ -100,9 +183,9 @@ pub struct Delivery {
     /// The intent pushed (agent pushes).
     pub intent_id: Option<IntentId>,
     /// The webhook event (webhooks).
-    pub event_id: Option<Uuid>,
+    pub event_id: Option<EventId>,
     /// The subscription (webhooks).
-    pub subscription_id: Option<Uuid>,
+    pub subscription_id: Option<SubscriptionId>,
     /// The agent address or the subscription's owner.
     pub target: String,
     /// Where it is POSTed.
@@ -142,7 +225,7 @@ pub const WEBHOOK_EVENT_TYPES: [&str; 6] = [
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Subscription {
     /// Its id.
-    pub subscription_id: Uuid,
+    pub subscription_id: SubscriptionId,
     /// Whose events it receives.
     pub owner_agent: String,
     /// Where they are POSTed.
@@ -167,7 +250,7 @@ pub struct Subscription {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct WebhookEvent {
     /// Its id (the `webhook-id` of its deliveries).
-    pub event_id: Uuid,
+    pub event_id: EventId,
     /// e.g. `inbox.thread_created` or `intent.completed`.
     pub event_type: String,
     /// Who emitted it (`axp` for lifecycle events).

@@ -73,6 +73,22 @@ typed_id!(
     /// Identifies one API key of a service account.
     ApiKeyId
 );
+typed_id!(
+    /// Identifies one push delivery (an agent push or a webhook event to one subscription).
+    DeliveryId
+);
+typed_id!(
+    /// Identifies a webhook subscription.
+    SubscriptionId
+);
+typed_id!(
+    /// Identifies a webhook event (contract §5.4); not an intent's or a thread's event.
+    EventId
+);
+typed_id!(
+    /// Identifies one approval decision (contract §5.2).
+    ApprovalId
+);
 
 #[cfg(test)]
 mod tests {

@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::event::IntentEvent;
-use crate::ids::IntentId;
+use crate::ids::{ApprovalId, IntentId};
 use crate::intent::{Intent, PendingWith};
 use crate::time::Timestamp;
 
@@ -219,7 +219,7 @@ pub enum ThreadAction {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Approval {
     /// Its id (a human task's intent id, or any id a client chose).
-    pub approval_id: Uuid,
+    pub approval_id: ApprovalId,
     /// `approve` or `reject`.
     pub decision: String,
     /// Why.

@@ -6,7 +6,8 @@
 //!
 //! # Layout
 //!
-//! - [`ids`]: typed UUID identifiers (intents, workspaces, service accounts, keys).
+//! - [`ids`]: typed UUID identifiers (intents, workspaces, service accounts, keys, deliveries,
+//!   webhook subscriptions and events, approvals).
 //! - [`time`]: [`Timestamp`](time::Timestamp), milliseconds since the Unix epoch, RFC 3339 on the wire.
 //! - [`address`]: agent addresses (`agent://org/workspace/name`) and their normalisation
 //!   (contract §2.1).
@@ -43,7 +44,9 @@ pub mod workflow;
 pub use address::AgentAddress;
 pub use error::{ErrorBody, ErrorCode};
 pub use event::{EventType, IntentEvent};
-pub use ids::{ApiKeyId, IntentId, OrgId, ServiceAccountId, WorkspaceId};
+pub use ids::{
+    ApiKeyId, ApprovalId, DeliveryId, EventId, IntentId, OrgId, ServiceAccountId, SubscriptionId, WorkspaceId,
+};
 pub use intent::{Intent, PendingWith};
 pub use status::{Status, WaitingReason};
 pub use time::Timestamp;

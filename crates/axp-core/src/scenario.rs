@@ -12,12 +12,10 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::address::{AddressScope, AgentAddress};
+use crate::delivery::Binding;
 use crate::intent::NewIntent;
 use crate::validate::{Fields, human_task_spec};
 use crate::workflow::{Step, StepKind, StepReminders, StepRetry, Workflow};
-
-/// The delivery bindings an agent may have (DESIGN.md "Delivery bindings").
-pub const DELIVERY_MODES: [&str; 5] = ["stream", "poll", "http", "inbox", "internal"];
 
 /// Steps the engine runs itself (`runtime_type`).
 pub const RUNTIME_TYPES: [&str; 6] =
@@ -40,7 +38,7 @@ pub struct PlannedAgent {
     /// Create the service account when no agent has this address.
     pub create_if_missing: bool,
     /// Its delivery binding.
-    pub delivery_mode: String,
+    pub delivery_mode: Binding,
     /// The bundle's agent object, from which the server reads the binding's details
     /// (`delivery_config`, `endpoint_url`, `lease_seconds`).
     pub spec: Map<String, Value>,
@@ -310,13 +308,14 @@ fn planned_agent(a: &Value, scope: &AddressScope<'_>) -> Result<PlannedAgent, St
     let a = a.as_object().ok_or("must be an object")?;
     let raw = a.get("address").and_then(Value::as_str).ok_or("address is required")?;
     let address = AgentAddress::parse(raw, scope).map_err(|e| format!("address: {e}"))?;
-    let delivery_mode = a.get("delivery_mode").and_then(Value::as_str).unwrap_or("stream").to_owned();
-    if !DELIVERY_MODES.contains(&delivery_mode.as_str()) {
-        return Err(format!("delivery_mode must be one of {DELIVERY_MODES:?}"));
-    }
-    if !matches!(delivery_mode.as_str(), "stream" | "poll" | "http") {
+    let delivery_mode: Binding = match a.get("delivery_mode").and_then(Value::as_str) {
+        None => Binding::Stream,
+        Some(mode) => mode.parse().map_err(|e| format!("delivery_mode {e}"))?,
+    };
+    if !matches!(delivery_mode, Binding::Stream | Binding::Poll | Binding::Http) {
         return Err(format!(
-            "delivery_mode {delivery_mode:?} is not supported in scenarios by this server version yet (stream, poll, http)"
+            "delivery_mode {:?} is not supported in scenarios by this server version yet (stream, poll, http)",
+            delivery_mode.as_str()
         ));
     }
     Ok(PlannedAgent {

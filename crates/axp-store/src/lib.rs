@@ -26,7 +26,7 @@ mod types;
 use async_trait::async_trait;
 use axp_core::api::{AgentDelivery, ApplyScenarioResponse};
 use axp_core::delivery::{EventCounters, Subscription, WebhookEvent};
-use axp_core::ids::{ApiKeyId, IntentId, ServiceAccountId};
+use axp_core::ids::{ApiKeyId, ApprovalId, DeliveryId, EventId, IntentId, ServiceAccountId, SubscriptionId};
 use axp_core::inbox::{Approval, Thread, ThreadAction, ThreadStatus};
 use axp_core::lifecycle::Request;
 use axp_core::{AgentAddress, Intent, IntentEvent, Status, Timestamp};
@@ -218,7 +218,7 @@ pub trait Store: Send + Sync + 'static {
     async fn record_attempt(
         &self,
         workspace: axp_core::WorkspaceId,
-        delivery_id: uuid::Uuid,
+        delivery_id: DeliveryId,
         report: AttemptReport,
     ) -> Result<()>;
 
@@ -231,7 +231,7 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<axp_core::delivery::Delivery>>;
 
     /// One delivery. Errors: [`Error::NotFound`].
-    async fn get_delivery(&self, tenant: &Tenant, id: uuid::Uuid) -> Result<axp_core::delivery::Delivery>;
+    async fn get_delivery(&self, tenant: &Tenant, id: DeliveryId) -> Result<axp_core::delivery::Delivery>;
 
     /// Replays a dead-lettered (or failed) delivery as a new pending delivery linked to it, with
     /// the same body and `message_id`. Errors: [`Error::NotFound`]; [`Error::Conflict`] when it
@@ -239,7 +239,7 @@ pub trait Store: Send + Sync + 'static {
     async fn replay_delivery(
         &self,
         tenant: &Tenant,
-        id: uuid::Uuid,
+        id: DeliveryId,
         now: Timestamp,
     ) -> Result<axp_core::delivery::Delivery>;
 
@@ -265,7 +265,7 @@ pub trait Store: Send + Sync + 'static {
         &self,
         tenant: &Tenant,
         owner: &str,
-        id: uuid::Uuid,
+        id: SubscriptionId,
         now: Timestamp,
     ) -> Result<Subscription>;
 
@@ -279,7 +279,7 @@ pub trait Store: Send + Sync + 'static {
         &self,
         tenant: &Tenant,
         owner: &str,
-        id: uuid::Uuid,
+        id: EventId,
         now: Timestamp,
     ) -> Result<(WebhookEvent, EventCounters)>;
 
@@ -327,7 +327,7 @@ pub trait Store: Send + Sync + 'static {
     async fn decide_approval(
         &self,
         tenant: &Tenant,
-        id: uuid::Uuid,
+        id: ApprovalId,
         approve: bool,
         comment: Option<String>,
         actor: &str,

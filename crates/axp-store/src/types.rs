@@ -5,6 +5,7 @@ use axp_core::api::{
     AgentDelivery, ApiKey, ApplyScenarioResponse, CreateIntentResponse, MutationResponse, ProvisionedAgent,
     ServiceAccount,
 };
+use axp_core::delivery::Binding;
 use axp_core::ids::{ApiKeyId, IntentId, OrgId, ServiceAccountId, WorkspaceId};
 use axp_core::lifecycle::Outcome;
 use axp_core::scenario::PlannedAgent;
@@ -79,8 +80,8 @@ pub struct NewServiceAccount {
     pub description: Option<String>,
     /// Unique agent address in the workspace.
     pub agent_address: AgentAddress,
-    /// `stream`, `poll`, `http`, `inbox` or `internal`.
-    pub delivery_mode: String,
+    /// How intents reach it.
+    pub delivery_mode: Binding,
     /// Seconds to acknowledge a delivery (unset: the default of 60).
     pub lease_seconds: Option<u32>,
     /// For the `http` binding: where intents are POSTed and the signing secret.
@@ -107,7 +108,7 @@ impl NewServiceAccount {
             agent_address: self.agent_address.to_string(),
             address: self.agent_address.to_string(),
             display_name: self.display_name.clone(),
-            delivery_mode: self.delivery_mode.clone(),
+            delivery_mode: self.delivery_mode,
             lease_seconds: self.lease_seconds,
             delivery_config: self.push.as_ref().map(|p| push_config(&p.url)),
         }
@@ -222,7 +223,7 @@ impl ScenarioWrite {
                 created: created.is_some(),
                 service_account_id: *created,
                 api_key: created.filter(|_| with_keys).map(|_| a.key.0.clone()),
-                delivery_mode: a.account.delivery_mode.clone(),
+                delivery_mode: a.account.delivery_mode,
                 delivery_config: created.and(a.account.push.as_ref()).map(|push| {
                     let mut config = serde_json::Map::new();
                     config.insert("url".into(), serde_json::Value::String(push.url.clone()));
@@ -326,8 +327,8 @@ pub struct PushEndpoint {
 /// A delivery binding to set on an agent.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BindingUpdate {
-    /// `stream`, `poll`, `http`, `inbox` or `internal`.
-    pub delivery_mode: String,
+    /// How intents reach it.
+    pub delivery_mode: Binding,
     /// Required for `http`, absent otherwise.
     pub push: Option<PushEndpoint>,
     /// Seconds to acknowledge a delivery.
@@ -340,7 +341,7 @@ pub struct PushJob {
     /// The delivery's workspace.
     pub workspace_id: axp_core::WorkspaceId,
     /// The delivery.
-    pub delivery_id: uuid::Uuid,
+    pub delivery_id: axp_core::ids::DeliveryId,
     /// Agent push or webhook.
     pub kind: axp_core::delivery::DeliveryKind,
     /// `webhook-id`: stable across attempts and replays.
@@ -408,7 +409,7 @@ impl TenantSpec {
             display_name: "admin".into(),
             description: None,
             agent_address: AgentAddress::parse("admin", &scope)?,
-            delivery_mode: "stream".into(),
+            delivery_mode: Binding::Stream,
             lease_seconds: None,
             push: None,
             created_by: created_by.into(),

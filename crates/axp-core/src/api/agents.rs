@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::yes;
+use crate::delivery::Binding;
 use crate::ids::{ApiKeyId, IntentId, OrgId, ServiceAccountId, WorkspaceId};
 use crate::intent::PendingWith;
 use crate::status::Status;
@@ -113,8 +114,8 @@ pub struct ServiceAccount {
     pub address: String,
     /// Display name.
     pub display_name: String,
-    /// The delivery binding: `stream`, `poll`, `http`, `inbox` or `internal`.
-    pub delivery_mode: String,
+    /// The delivery binding.
+    pub delivery_mode: Binding,
     /// Seconds this agent has to acknowledge a delivery; unset: 60.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lease_seconds: Option<u32>,
@@ -204,9 +205,9 @@ pub struct Agent {
     /// `active`, `suspended` or `deleted`.
     #[serde(default)]
     pub status: Option<String>,
-    /// The delivery binding: `stream`, `poll`, `http`, `inbox` or `internal`.
+    /// The delivery binding ([`Binding::Unknown`] for one this version does not know).
     #[serde(default)]
-    pub delivery_mode: Option<String>,
+    pub delivery_mode: Option<Binding>,
     /// For the `http` binding: `{"url": …}` (the signing secret only in the response that set
     /// it).
     #[serde(default)]
@@ -279,9 +280,8 @@ pub struct ClaimIntentsResponse {
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct DeliveryBinding {
-    /// `stream` (the agent holds an SSE stream), `poll` (it claims work), `http` (the server
-    /// POSTs to it), `inbox` (a person) or `internal`.
-    pub delivery_mode: String,
+    /// How intents reach the agent.
+    pub delivery_mode: Binding,
     /// For `http`: `{"url": …}` and optionally `"secret"` (16 to 128 characters; default a new
     /// `whsec_…` secret, shown once).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -294,18 +294,35 @@ pub struct DeliveryBinding {
 impl DeliveryBinding {
     /// The `stream` binding.
     pub fn stream() -> Self {
-        Self { delivery_mode: "stream".into(), ..Self::default() }
+        Self { delivery_mode: Binding::Stream, ..Self::default() }
     }
 
     /// The `poll` binding.
     pub fn poll() -> Self {
-        Self { delivery_mode: "poll".into(), ..Self::default() }
+        Self { delivery_mode: Binding::Poll, ..Self::default() }
     }
 
     /// The `http` binding to `url`, with a secret the server generates.
     pub fn http(url: impl Into<String>) -> Self {
         let mut config = Map::new();
         config.insert("url".into(), Value::String(url.into()));
-        Self { delivery_mode: "http".into(), delivery_config: Some(config), lease_seconds: None }
+        Self { delivery_mode: Binding::Http, delivery_config: Some(config), lease_seconds: None }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_binding_from_a_newer_server_still_reads() {
+        let agent: Agent =
+            serde_json::from_value(json!({"address": "agent://o/w/a", "delivery_mode": "mesh"})).unwrap();
+        assert_eq!(agent.delivery_mode, Some(Binding::Unknown));
+        let known: Agent =
+            serde_json::from_value(json!({"address": "agent://o/w/a", "delivery_mode": "poll"})).unwrap();
+        assert_eq!(serde_json::to_value(&known).unwrap()["delivery_mode"], "poll");
     }
 }

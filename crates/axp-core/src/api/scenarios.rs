@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::delivery::Binding;
 use crate::ids::{IntentId, ServiceAccountId};
 use crate::status::Status;
 use crate::time::Timestamp;
@@ -23,7 +24,7 @@ pub struct ProvisionedAgent {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_key: Option<String>,
     /// The agent's delivery binding.
-    pub delivery_mode: String,
+    pub delivery_mode: Binding,
     /// A newly created `http` agent's `{url, secret}`, shown once (replays carry no secret).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delivery_config: Option<Map<String, Value>>,

@@ -2,10 +2,10 @@
 //! themselves ([`Subscription`], [`Delivery`], [`EventCounters`]) are in [`crate::delivery`].
 
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use super::yes;
 use crate::delivery::{Delivery, EventCounters, Subscription};
+use crate::ids::{EventId, SubscriptionId};
 use crate::time::Timestamp;
 
 /// Body of `POST /v1/webhooks/subscriptions`.
@@ -75,7 +75,7 @@ pub struct ListSubscriptionsResponse {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RevokedSubscription {
     /// The subscription revoked.
-    pub subscription_id: Uuid,
+    pub subscription_id: SubscriptionId,
     /// When.
     pub revoked_at: Option<Timestamp>,
 }
@@ -85,7 +85,7 @@ pub struct RevokedSubscription {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct WebhookEventReceipt {
     /// The event's id (the `webhook-id` of its deliveries).
-    pub event_id: Uuid,
+    pub event_id: EventId,
     /// Its type.
     pub event_type: String,
     /// Whose subscriptions received it.

@@ -140,7 +140,7 @@ impl Ledger {
         self.write(args, |(ws, address, binding, now), tx| {
             Box::pin(async move {
                 let mut sa = tx.agent_by_address(*ws, address, true).await?.ok_or(Error::NotFound)?;
-                sa.delivery_mode = binding.delivery_mode.clone();
+                sa.delivery_mode = binding.delivery_mode;
                 sa.lease_seconds = binding.lease_seconds;
                 sa.delivery_config = binding.push.as_ref().map(|p| push_config(&p.url));
                 sa.updated_at = *now;

@@ -4,7 +4,7 @@
 use axp_core::delivery::{Delivery, DeliveryKind, DeliveryStatus};
 use axp_core::intent::GATEWAY_ACTOR;
 use axp_core::lifecycle::Command;
-use axp_core::{Timestamp, WorkspaceId};
+use axp_core::{DeliveryId, Timestamp, WorkspaceId};
 use axp_store::{AttemptReport, Error, PushJob, Result, Tenant, Topic, Transaction, to_json};
 
 use super::Ledger;
@@ -119,7 +119,7 @@ impl Ledger {
     pub(super) async fn record_attempt(
         &self,
         ws: WorkspaceId,
-        delivery_id: uuid::Uuid,
+        delivery_id: DeliveryId,
         report: AttemptReport,
     ) -> Result<()> {
         self.write((ws, delivery_id, report), |(ws, delivery_id, report), tx| {
@@ -172,7 +172,7 @@ impl Ledger {
     pub(super) async fn replay_delivery(
         &self,
         tenant: &Tenant,
-        id: uuid::Uuid,
+        id: DeliveryId,
         now: Timestamp,
     ) -> Result<Delivery> {
         self.write((tenant.workspace_id, id, now), |(ws, id, now), tx| {
@@ -190,7 +190,7 @@ impl Ledger {
                 }
                 // Same body and message id: a receiver deduplicating on `webhook-id` sees one.
                 let replay = Delivery {
-                    delivery_id: uuid::Uuid::now_v7(),
+                    delivery_id: DeliveryId::new(),
                     replay_of_delivery_id: Some(old.delivery_id),
                     status: DeliveryStatus::Pending,
                     attempt: 0,

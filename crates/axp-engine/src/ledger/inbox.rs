@@ -3,7 +3,7 @@
 
 use axp_core::inbox::{Approval, Thread, ThreadAction, ThreadStatus, TimelineEntry};
 use axp_core::lifecycle::Command;
-use axp_core::{Intent, IntentEvent, IntentId, Status, Timestamp, WorkspaceId};
+use axp_core::{ApprovalId, Intent, IntentEvent, IntentId, Status, Timestamp, WorkspaceId};
 use axp_store::{CompletionDelivery, Error, Participant, Result, Tenant, Transaction};
 use serde_json::{Map, Value};
 
@@ -331,7 +331,7 @@ impl Ledger {
     pub(super) async fn decide_approval(
         &self,
         tenant: &Tenant,
-        id: uuid::Uuid,
+        id: ApprovalId,
         decision: (bool, Option<String>),
         actor: &str,
         now: Timestamp,
@@ -354,7 +354,7 @@ impl Ledger {
                     decided_at: *now,
                 };
                 tx.insert_approval(*ws, &approval).await?;
-                if let Some(mut intent) = tx.intent_for_update(*ws, IntentId(*id)).await? {
+                if let Some(mut intent) = tx.intent_for_update(*ws, IntentId(id.0)).await? {
                     answer_task(tx, *ws, &mut intent, *approve, comment.clone(), actor, *now).await?;
                 }
                 Ok(approval)

@@ -55,7 +55,7 @@ impl Ledger {
         A: Send + Sync + 'static,
         R: Send + 'static,
     {
-        let (job, rx) = Typed::new(args, f);
+        let (job, rx) = Typed::job(args, f);
         self.backend.write(job).await;
         rx.await.map_err(|_| Error::Unavailable("store writer has stopped".into()))?
     }
@@ -66,7 +66,7 @@ impl Ledger {
         A: Send + Sync + 'static,
         R: Send + 'static,
     {
-        let (job, rx) = Typed::new(args, f);
+        let (job, rx) = Typed::job(args, f);
         self.backend.read(job).await;
         rx.await.map_err(|_| Error::Unavailable("store reader has stopped".into()))?
     }
@@ -84,7 +84,8 @@ struct Typed<A, R> {
 }
 
 impl<A: Send + Sync + 'static, R: Send + 'static> Typed<A, R> {
-    fn new(args: A, f: JobFn<A, R>) -> (Box<dyn Job>, oneshot::Receiver<Result<R>>) {
+    /// The job, boxed, and the receiver of its result.
+    fn job(args: A, f: JobFn<A, R>) -> (Box<dyn Job>, oneshot::Receiver<Result<R>>) {
         let (tx, rx) = oneshot::channel();
         (Box::new(Self { args, f, result: None, tx }), rx)
     }

@@ -2,10 +2,10 @@
 //! streams and poll claims.
 
 use axp_core::api::AgentDelivery;
-use axp_core::delivery::{Delivery, DeliveryKind, DeliveryStatus};
+use axp_core::delivery::{Binding, Delivery, DeliveryKind, DeliveryStatus};
 use axp_core::intent::GATEWAY_ACTOR;
 use axp_core::lifecycle::Command;
-use axp_core::{AgentAddress, Intent, IntentId, Status, Timestamp, WorkspaceId};
+use axp_core::{AgentAddress, DeliveryId, Intent, IntentId, Status, Timestamp, WorkspaceId};
 use axp_store::{Error, QueueItem, QueueRead, Queued, Result, Tenant, Topic, Transaction};
 
 use super::Ledger;
@@ -48,7 +48,7 @@ pub(super) async fn route(
     now: Timestamp,
 ) -> Result<Option<Intent>> {
     let agent = tx.agent_by_address(ws, &intent.to_agent, false).await?;
-    if let Some(agent) = agent.as_ref().filter(|a| a.delivery_mode == "inbox") {
+    if let Some(agent) = agent.as_ref().filter(|a| a.delivery_mode == Binding::Inbox) {
         let assign = Command::AssignHumanTask { assignee: agent.agent_address.clone() };
         let mut routed = intent.clone();
         run_internal(tx, ws, &mut routed, assign, GATEWAY_ACTOR, now).await?;
@@ -56,7 +56,7 @@ pub(super) async fn route(
     }
     let push = agent
         .as_ref()
-        .filter(|a| a.delivery_mode == "http")
+        .filter(|a| a.delivery_mode == Binding::Http)
         .and_then(|a| a.delivery_config.as_ref()?.get("url")?.as_str().map(|url| (a.org_id, url.to_owned())));
     let hand_over = matches!(reason, Reason::Submitted(Arrival { watched: true })) && push.is_none();
     let item = QueueItem {
@@ -80,7 +80,7 @@ pub(super) async fn route(
     let mut frame = Queued { cursor, queued_at: now, handed: false, intent: intent.clone() }.into_delivery();
     frame.status = Status::Delivered;
     frame.delivery_attempt = intent.delivery_attempt + 1;
-    let id = uuid::Uuid::now_v7();
+    let id = DeliveryId::new();
     let delivery = Delivery {
         delivery_id: id,
         replay_of_delivery_id: None,
@@ -89,7 +89,7 @@ pub(super) async fn route(
         kind: DeliveryKind::AgentPush,
         transport_type: "http".into(),
         // Stable across this delivery's retries and replays; a redelivery is a new message.
-        message_id: format!("msg_{}", id.simple()),
+        message_id: format!("msg_{}", id.0.simple()),
         intent_id: Some(intent.intent_id),
         event_id: None,
         subscription_id: None,

@@ -3,7 +3,9 @@
 use async_trait::async_trait;
 use axp_core::api::{AgentDelivery, ApplyScenarioResponse};
 use axp_core::delivery::{Delivery, DeliveryStatus, EventCounters, Subscription, WebhookEvent};
-use axp_core::ids::{ApiKeyId, IntentId, ServiceAccountId, WorkspaceId};
+use axp_core::ids::{
+    ApiKeyId, ApprovalId, DeliveryId, EventId, IntentId, ServiceAccountId, SubscriptionId, WorkspaceId,
+};
 use axp_core::inbox::{Approval, Thread, ThreadAction, ThreadStatus};
 use axp_core::lifecycle::Request;
 use axp_core::{AgentAddress, Intent, IntentEvent, Status, Timestamp};
@@ -215,7 +217,7 @@ impl Store for Ledger {
     async fn record_attempt(
         &self,
         workspace: WorkspaceId,
-        delivery_id: uuid::Uuid,
+        delivery_id: DeliveryId,
         report: AttemptReport,
     ) -> Result<()> {
         Ledger::record_attempt(self, workspace, delivery_id, report).await
@@ -233,14 +235,14 @@ impl Store for Ledger {
         .await
     }
 
-    async fn get_delivery(&self, tenant: &Tenant, id: uuid::Uuid) -> Result<Delivery> {
+    async fn get_delivery(&self, tenant: &Tenant, id: DeliveryId) -> Result<Delivery> {
         self.read((tenant.workspace_id, id), |(ws, id), tx| {
             Box::pin(async move { Ok(tx.delivery(*ws, *id, false).await?.ok_or(Error::NotFound)?.0) })
         })
         .await
     }
 
-    async fn replay_delivery(&self, tenant: &Tenant, id: uuid::Uuid, now: Timestamp) -> Result<Delivery> {
+    async fn replay_delivery(&self, tenant: &Tenant, id: DeliveryId, now: Timestamp) -> Result<Delivery> {
         Ledger::replay_delivery(self, tenant, id, now).await
     }
 
@@ -269,7 +271,7 @@ impl Store for Ledger {
         &self,
         tenant: &Tenant,
         owner: &str,
-        id: uuid::Uuid,
+        id: SubscriptionId,
         now: Timestamp,
     ) -> Result<Subscription> {
         Ledger::revoke_subscription(self, tenant, owner, id, now).await
@@ -283,7 +285,7 @@ impl Store for Ledger {
         &self,
         tenant: &Tenant,
         owner: &str,
-        id: uuid::Uuid,
+        id: EventId,
         now: Timestamp,
     ) -> Result<(WebhookEvent, EventCounters)> {
         Ledger::replay_event(self, tenant, owner, id, now).await
@@ -327,7 +329,7 @@ impl Store for Ledger {
     async fn decide_approval(
         &self,
         tenant: &Tenant,
-        id: uuid::Uuid,
+        id: ApprovalId,
         approve: bool,
         comment: Option<String>,
         actor: &str,

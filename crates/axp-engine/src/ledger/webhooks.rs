@@ -2,7 +2,7 @@
 
 use axp_core::delivery::{Delivery, DeliveryKind, DeliveryStatus, EventCounters, Subscription, WebhookEvent};
 use axp_core::workflow::Notification;
-use axp_core::{Intent, Timestamp, WorkspaceId};
+use axp_core::{DeliveryId, EventId, Intent, SubscriptionId, Timestamp, WorkspaceId};
 use axp_store::{Error, NewSubscription, Result, Tenant, Topic, Transaction};
 
 use super::Ledger;
@@ -16,7 +16,7 @@ pub(super) async fn queue_webhook(
     event: &WebhookEvent,
     now: Timestamp,
 ) -> Result<()> {
-    let id = uuid::Uuid::now_v7();
+    let id = DeliveryId::new();
     let org_id = tx.org_of(ws).await?;
     let delivery = Delivery {
         delivery_id: id,
@@ -25,7 +25,7 @@ pub(super) async fn queue_webhook(
         workspace_id: ws,
         kind: DeliveryKind::Webhook,
         transport_type: "webhook".into(),
-        message_id: format!("msg_{}", event.event_id.simple()),
+        message_id: format!("msg_{}", event.event_id.0.simple()),
         intent_id: None,
         event_id: Some(event.event_id),
         subscription_id: Some(sub.subscription_id),
@@ -71,7 +71,7 @@ pub(super) async fn publish(
     now: Timestamp,
 ) -> Result<()> {
     let event = WebhookEvent {
-        event_id: uuid::Uuid::now_v7(),
+        event_id: EventId::new(),
         event_type: event_type.to_owned(),
         source: "axp".into(),
         owner_agent: sub.owner_agent.clone(),
@@ -91,7 +91,7 @@ pub(super) async fn notify_step(
     now: Timestamp,
 ) -> Result<()> {
     let event = WebhookEvent {
-        event_id: uuid::Uuid::now_v7(),
+        event_id: EventId::new(),
         event_type: n.event_type.clone(),
         source: "axp".into(),
         owner_agent: intent.from_agent.clone(),
@@ -106,7 +106,7 @@ pub(super) async fn notify_step(
 /// A new subscription for `new`, before its secret and settings are applied.
 fn blank_subscription(new: &NewSubscription, now: Timestamp) -> Subscription {
     Subscription {
-        subscription_id: uuid::Uuid::now_v7(),
+        subscription_id: SubscriptionId::new(),
         owner_agent: new.owner_agent.clone(),
         callback_url: new.callback_url.clone(),
         event_types: Vec::new(),
@@ -156,7 +156,7 @@ impl Ledger {
         &self,
         tenant: &Tenant,
         owner: &str,
-        id: uuid::Uuid,
+        id: SubscriptionId,
         now: Timestamp,
     ) -> Result<Subscription> {
         self.write((tenant.workspace_id, owner.to_owned(), id, now), |(ws, owner, id, now), tx| {
@@ -194,7 +194,7 @@ impl Ledger {
         &self,
         tenant: &Tenant,
         owner: &str,
-        id: uuid::Uuid,
+        id: EventId,
         now: Timestamp,
     ) -> Result<(WebhookEvent, EventCounters)> {
         self.write((tenant.workspace_id, owner.to_owned(), id, now), |(ws, owner, id, now), tx| {

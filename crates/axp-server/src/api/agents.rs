@@ -54,7 +54,7 @@ fn agent_view(state: &AppState, sa: &ServiceAccount) -> Agent {
         service_account_name: Some(sa.name.clone()),
         display_name: Some(sa.display_name.clone()),
         status: Some(sa.status.clone()),
-        delivery_mode: Some(sa.delivery_mode.clone()),
+        delivery_mode: Some(sa.delivery_mode),
         delivery_config: sa.delivery_config.clone(),
         lease_seconds: sa.lease_seconds,
         connected_streams: Some(u32::try_from(streams).unwrap_or(u32::MAX)),

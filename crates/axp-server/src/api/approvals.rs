@@ -2,14 +2,13 @@
 
 use axp_core::api::OpenTask;
 use axp_core::validate::Fields;
-use axp_core::{ErrorCode, Status, WaitingReason};
+use axp_core::{ApprovalId, ErrorCode, Status, WaitingReason};
 use axp_store::IntentFilter;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Map, Value, json};
-use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Caller, JsonObject, PathParams, QueryMap, owner_agent};
@@ -24,7 +23,7 @@ async fn decide(
     PathParams(id): PathParams<String>,
     JsonObject(body): JsonObject,
 ) -> ApiResult<Json<Value>> {
-    let id: Uuid = id.parse().map_err(|_| ApiError::not_found("approval"))?;
+    let id: ApprovalId = id.parse().map_err(|_| ApiError::not_found("approval"))?;
     let mut f = Fields::new(&body);
     let decision = f.string("decision", &[], true);
     let comment = f.bounded_string("comment", &[], false, 0, 1000);

@@ -2,7 +2,7 @@
 //! updates, scenario agents): `delivery_mode`, `delivery_config: {url, secret?}` and
 //! `lease_seconds` (DESIGN.md "Delivery bindings"; contract §4.13, §5.6).
 
-use axp_core::scenario::DELIVERY_MODES;
+use axp_core::delivery::Binding;
 use axp_core::validate::Fields;
 use axp_engine::OutboundPolicy;
 use axp_engine::delivery::signing;
@@ -10,7 +10,7 @@ use axp_store::{BindingUpdate, PushEndpoint};
 use serde_json::{Map, Value};
 
 /// A binding read from a body, with the `http` secret to show once (given or generated).
-pub(crate) struct Binding {
+pub(crate) struct BindingInput {
     pub(crate) update: BindingUpdate,
     pub(crate) shown_secret: Option<String>,
 }
@@ -19,11 +19,15 @@ pub(crate) struct Binding {
 /// `stream`; `http` needs `delivery_config.url` (or `endpoint_url`), which must pass the
 /// outbound policy (a blocked address literal is a 422 here, not a surprise later); the secret
 /// is `delivery_config.secret` (16 to 128 characters) or a new `whsec_…`.
-pub(crate) fn read(f: &mut Fields<'_>, body: &Map<String, Value>, policy: &OutboundPolicy) -> Binding {
-    let mode = f.string("delivery_mode", &["deliveryMode"], false).unwrap_or_else(|| "stream".into());
-    if !DELIVERY_MODES.contains(&mode.as_str()) {
-        f.fail("delivery_mode", "value_error", format!("must be one of {DELIVERY_MODES:?}"));
-    }
+pub(crate) fn read(f: &mut Fields<'_>, body: &Map<String, Value>, policy: &OutboundPolicy) -> BindingInput {
+    let mode = match f.string("delivery_mode", &["deliveryMode"], false).map(|m| m.parse::<Binding>()) {
+        None => Binding::Stream,
+        Some(Ok(mode)) => mode,
+        Some(Err(e)) => {
+            f.fail("delivery_mode", "value_error", e.to_string());
+            Binding::Stream
+        }
+    };
     let lease_seconds = f.u32_at_least("lease_seconds", &["leaseSeconds"], 1);
     let config = f.object("delivery_config", &["deliveryConfig"]).unwrap_or_default();
     let url = config
@@ -33,7 +37,7 @@ pub(crate) fn read(f: &mut Fields<'_>, body: &Map<String, Value>, policy: &Outbo
         .and_then(Value::as_str);
     let mut push = None;
     let mut shown_secret = None;
-    if mode == "http" {
+    if mode == Binding::Http {
         match url.map(|u| policy.check_url(u)) {
             None => f.fail("delivery_config.url", "missing", "the http binding needs delivery_config.url"),
             Some(Err(e)) => f.fail("delivery_config.url", "value_error", e.to_string()),
@@ -57,7 +61,7 @@ pub(crate) fn read(f: &mut Fields<'_>, body: &Map<String, Value>, policy: &Outbo
             }
         }
     }
-    Binding { update: BindingUpdate { delivery_mode: mode, push, lease_seconds }, shown_secret }
+    BindingInput { update: BindingUpdate { delivery_mode: mode, push, lease_seconds }, shown_secret }
 }
 
 /// Adds the secret to a `delivery_config` for the one response that shows it.

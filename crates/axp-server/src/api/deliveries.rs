@@ -1,19 +1,18 @@
 //! Push deliveries and dead letters (contract §5.5; issue "Delivery bindings"): every push
 //! attempt is recorded, and a dead-lettered delivery can be replayed.
 
-use axp_core::ErrorCode;
 use axp_core::delivery::DeliveryStatus;
+use axp_core::{DeliveryId, ErrorCode};
 use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Value, json};
-use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Caller, PathParams, QueryMap};
 use crate::state::AppState;
 
-fn delivery_id(raw: &str) -> ApiResult<Uuid> {
+fn delivery_id(raw: &str) -> ApiResult<DeliveryId> {
     raw.parse().map_err(|_| ApiError::not_found("delivery"))
 }
 

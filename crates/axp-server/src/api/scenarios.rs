@@ -23,7 +23,7 @@ use crate::state::AppState;
 /// A compiled bundle with each agent's delivery binding read.
 struct Checked {
     compiled: Compiled,
-    bindings: Vec<binding::Binding>,
+    bindings: Vec<binding::BindingInput>,
 }
 
 /// Compiles the bundle, reads each agent's delivery binding (an `http` agent needs an allowed
@@ -128,7 +128,7 @@ fn scenario_write(
     state: &AppState,
     principal: &axp_store::Principal,
     plan: ScenarioPlan,
-    bindings: Vec<binding::Binding>,
+    bindings: Vec<binding::BindingInput>,
 ) -> ScenarioWrite {
     let now = state.clock.now();
     let agents = plan

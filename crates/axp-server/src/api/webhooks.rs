@@ -3,9 +3,9 @@
 //! events of intents they send, receive or get replies of); events go out through the same
 //! dispatcher, signing, retries and dead letters as `http` agents.
 
-use axp_core::EventType;
 use axp_core::delivery::{EventCounters, WEBHOOK_EVENT_TYPES, WebhookEvent};
 use axp_core::validate::Fields;
+use axp_core::{EventId, EventType, SubscriptionId};
 use axp_engine::delivery::signing;
 use axp_store::NewSubscription;
 use axum::extract::State;
@@ -13,7 +13,6 @@ use axum::http::HeaderMap;
 use axum::routing::{delete, post};
 use axum::{Json, Router};
 use serde_json::{Map, Value, json};
-use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Caller, JsonObject, PathParams, QueryMap, owner_agent};
@@ -107,7 +106,7 @@ async fn revoke_subscription(
     query: QueryMap,
 ) -> ApiResult<Json<Value>> {
     let owner = owner_agent(&caller, &headers, &query)?;
-    let id: Uuid = id.parse().map_err(|_| ApiError::not_found("subscription"))?;
+    let id: SubscriptionId = id.parse().map_err(|_| ApiError::not_found("subscription"))?;
     let sub = state
         .store
         .revoke_subscription(&caller.0.tenant, &owner, id, state.clock.now())
@@ -146,7 +145,7 @@ async fn publish_event(
         return Err(ApiError::bad_request("event_type and source are required"));
     };
     let event = WebhookEvent {
-        event_id: Uuid::now_v7(),
+        event_id: EventId::new(),
         event_type,
         source,
         owner_agent: owner,
@@ -174,7 +173,7 @@ async fn replay_event(
     query: QueryMap,
 ) -> ApiResult<Json<Value>> {
     let owner = owner_agent(&caller, &headers, &query)?;
-    let id: Uuid = id.parse().map_err(|_| ApiError::not_found("event"))?;
+    let id: EventId = id.parse().map_err(|_| ApiError::not_found("event"))?;
     let now = state.clock.now();
     let (event, counters) = state
         .store

@@ -374,7 +374,7 @@ async fn scenario_agents_may_use_the_http_binding() {
     });
     let applied = server.client().apply_scenario(&bundle, None).await.unwrap();
     let agent = &applied.agents_provisioned[0];
-    assert_eq!(agent.delivery_mode, "http");
+    assert_eq!(agent.delivery_mode, axp_core::delivery::Binding::Http);
     let config = agent.delivery_config.as_ref().expect("a new http agent's config");
     assert!(config["secret"].as_str().unwrap().starts_with("whsec_"));
     let got = receiver.next().await.json();

@@ -17,13 +17,13 @@ impl DeliveryTable for PgTx {
         q("INSERT INTO deliveries (workspace_id, delivery_id, kind, status, due_at, secret_owner, created_at, event_id, body)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
         .bind(ws.0)
-        .bind(d.delivery_id)
+        .bind(d.delivery_id.0)
         .bind(d.kind.as_str())
         .bind(d.status.as_str())
         .bind(due_at.map(Timestamp::as_millis))
         .bind(secret_owner)
         .bind(d.created_at.as_millis())
-        .bind(d.event_id)
+        .bind(d.event_id.map(|e| e.0))
         .bind(to_json(d)?)
         .execute(conn)
         .await
@@ -43,7 +43,7 @@ impl DeliveryTable for PgTx {
             .bind(due_at.map(Timestamp::as_millis))
             .bind(to_json(d)?)
             .bind(ws.0)
-            .bind(d.delivery_id)
+            .bind(d.delivery_id.0)
             .execute(conn)
             .await
             .map_err(db)?;
@@ -54,7 +54,7 @@ impl DeliveryTable for PgTx {
     async fn delivery(
         &mut self,
         ws: WorkspaceId,
-        id: Uuid,
+        id: DeliveryId,
         lock: bool,
     ) -> Result<Option<(Delivery, String)>> {
         let conn = self.conn();
@@ -63,7 +63,7 @@ impl DeliveryTable for PgTx {
         } else {
             "SELECT body, secret_owner FROM deliveries WHERE workspace_id = $1 AND delivery_id = $2"
         };
-        let row = q(sql).bind(ws.0).bind(id).fetch_optional(conn).await.map_err(db)?;
+        let row = q(sql).bind(ws.0).bind(id.0).fetch_optional(conn).await.map_err(db)?;
         row.map(|r| Ok((from_json(&get::<String>(&r, 0)?)?, get::<String>(&r, 1)?))).transpose()
     }
 

@@ -174,13 +174,13 @@ impl InboxTable for PgTx {
         Ok(())
     }
 
-    async fn approval(&mut self, ws: WorkspaceId, id: Uuid) -> Result<Option<Approval>> {
+    async fn approval(&mut self, ws: WorkspaceId, id: ApprovalId) -> Result<Option<Approval>> {
         let conn = self.conn();
         lock_key(&mut *conn, &format!("approval\u{1f}{ws}\u{1f}{id}")).await?;
         body(
             q("SELECT body FROM approvals WHERE workspace_id = $1 AND approval_id = $2")
                 .bind(ws.0)
-                .bind(id)
+                .bind(id.0)
                 .fetch_optional(conn)
                 .await
                 .map_err(db)?,
@@ -191,7 +191,7 @@ impl InboxTable for PgTx {
         let conn = self.conn();
         q("INSERT INTO approvals (workspace_id, approval_id, body) VALUES ($1, $2, $3)")
             .bind(ws.0)
-            .bind(a.approval_id)
+            .bind(a.approval_id.0)
             .bind(to_json(a)?)
             .execute(conn)
             .await

@@ -31,7 +31,7 @@ impl WebhookTable for PgTx {
     async fn subscription(
         &mut self,
         ws: WorkspaceId,
-        id: Uuid,
+        id: SubscriptionId,
         lock: bool,
     ) -> Result<Option<(Subscription, String)>> {
         let conn = self.conn();
@@ -40,7 +40,7 @@ impl WebhookTable for PgTx {
         } else {
             "SELECT body, secret FROM webhook_subscriptions WHERE workspace_id = $1 AND subscription_id = $2"
         };
-        sub_with_secret(q(sql).bind(ws.0).bind(id).fetch_optional(conn).await.map_err(db)?)
+        sub_with_secret(q(sql).bind(ws.0).bind(id.0).fetch_optional(conn).await.map_err(db)?)
     }
 
     /// Inserts or rewrites a subscription.
@@ -50,7 +50,7 @@ impl WebhookTable for PgTx {
            VALUES ($1, $2, $3, $4, $5, $6, $7)
            ON CONFLICT (workspace_id, subscription_id) DO UPDATE SET active = $5, secret = $6, body = $7")
         .bind(ws.0)
-        .bind(s.subscription_id)
+        .bind(s.subscription_id.0)
         .bind(&s.owner_agent)
         .bind(&s.callback_url)
         .bind(s.active)
@@ -102,7 +102,7 @@ impl WebhookTable for PgTx {
         let conn = self.conn();
         q("INSERT INTO webhook_events (workspace_id, event_id, owner_agent, body) VALUES ($1, $2, $3, $4)")
             .bind(ws.0)
-            .bind(e.event_id)
+            .bind(e.event_id.0)
             .bind(&e.owner_agent)
             .bind(to_json(e)?)
             .execute(conn)
@@ -111,12 +111,12 @@ impl WebhookTable for PgTx {
         Ok(())
     }
 
-    async fn event(&mut self, ws: WorkspaceId, owner: &str, id: Uuid) -> Result<Option<WebhookEvent>> {
+    async fn event(&mut self, ws: WorkspaceId, owner: &str, id: EventId) -> Result<Option<WebhookEvent>> {
         let conn = self.conn();
         body(
             q("SELECT body FROM webhook_events WHERE workspace_id = $1 AND event_id = $2 AND owner_agent = $3")
                 .bind(ws.0)
-                .bind(id)
+                .bind(id.0)
                 .bind(owner)
                 .fetch_optional(conn)
                 .await
@@ -125,13 +125,13 @@ impl WebhookTable for PgTx {
     }
 
     /// The counters of an event's deliveries (queued = all of them).
-    async fn event_counters(&mut self, ws: WorkspaceId, event: Uuid) -> Result<EventCounters> {
+    async fn event_counters(&mut self, ws: WorkspaceId, event: EventId) -> Result<EventCounters> {
         let conn = self.conn();
         let rows = q(
             "SELECT status, COUNT(*) FROM deliveries WHERE workspace_id = $1 AND event_id = $2 GROUP BY status",
         )
         .bind(ws.0)
-        .bind(event)
+        .bind(event.0)
         .fetch_all(conn)
         .await
         .map_err(db)?;

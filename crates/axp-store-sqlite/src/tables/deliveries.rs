@@ -53,7 +53,7 @@ impl DeliveryTable for SqliteTx<'_> {
     async fn delivery(
         &mut self,
         ws: WorkspaceId,
-        id: uuid::Uuid,
+        id: DeliveryId,
         _for_update: bool,
     ) -> Result<Option<(Delivery, String)>> {
         let conn = &*self.conn;

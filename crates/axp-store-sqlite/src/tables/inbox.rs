@@ -165,7 +165,7 @@ impl InboxTable for SqliteTx<'_> {
         Ok(())
     }
 
-    async fn approval(&mut self, ws: WorkspaceId, id: uuid::Uuid) -> Result<Option<Approval>> {
+    async fn approval(&mut self, ws: WorkspaceId, id: ApprovalId) -> Result<Option<Approval>> {
         let conn = &*self.conn;
         conn.prepare_cached("SELECT body FROM approvals WHERE workspace_id = ?1 AND approval_id = ?2")
             .map_err(db)?

@@ -16,7 +16,9 @@ mod webhooks;
 use std::collections::HashMap;
 
 use axp_core::delivery::{Delivery, DeliveryStatus, EventCounters, Subscription, WebhookEvent};
-use axp_core::ids::{ApiKeyId, IntentId, OrgId, ServiceAccountId, WorkspaceId};
+use axp_core::ids::{
+    ApiKeyId, ApprovalId, DeliveryId, EventId, IntentId, OrgId, ServiceAccountId, SubscriptionId, WorkspaceId,
+};
 use axp_core::inbox::{Approval, TimelineEntry};
 use axp_core::timer::Timer;
 use axp_core::{AgentAddress, Intent, IntentEvent, Status, Timestamp};

@@ -29,7 +29,7 @@ impl WebhookTable for SqliteTx<'_> {
     async fn subscription(
         &mut self,
         ws: WorkspaceId,
-        id: uuid::Uuid,
+        id: SubscriptionId,
         _for_update: bool,
     ) -> Result<Option<(Subscription, String)>> {
         let conn = &*self.conn;
@@ -107,7 +107,7 @@ impl WebhookTable for SqliteTx<'_> {
         Ok(())
     }
 
-    async fn event(&mut self, ws: WorkspaceId, owner: &str, id: uuid::Uuid) -> Result<Option<WebhookEvent>> {
+    async fn event(&mut self, ws: WorkspaceId, owner: &str, id: EventId) -> Result<Option<WebhookEvent>> {
         let conn = &*self.conn;
         conn.prepare_cached(
             "SELECT body FROM webhook_events WHERE workspace_id = ?1 AND event_id = ?2 AND owner_agent = ?3",
@@ -121,7 +121,7 @@ impl WebhookTable for SqliteTx<'_> {
     }
 
     /// The counters of an event's deliveries (queued = all of them).
-    async fn event_counters(&mut self, ws: WorkspaceId, event: uuid::Uuid) -> Result<EventCounters> {
+    async fn event_counters(&mut self, ws: WorkspaceId, event: EventId) -> Result<EventCounters> {
         let conn = &*self.conn;
         let mut stmt = conn
             .prepare_cached("SELECT status, COUNT(*) FROM deliveries WHERE workspace_id = ?1 AND event_id = ?2 GROUP BY status")

@@ -1,6 +1,6 @@
 //! Approvals (§5.2): an upsert by id; an id of an intent waiting for a person answers its task.
 
-use axp_core::Status;
+use axp_core::{ApprovalId, Status};
 use serde_json::json;
 
 use super::{T0, create, human_task_intent, new_intent, tenant};
@@ -13,7 +13,7 @@ pub async fn approvals(store: &dyn Store) {
     let (p, _) = tenant(store).await;
     let (q, _) = tenant(store).await;
     let actor = p.agent_address.as_str();
-    let id = uuid::Uuid::new_v4();
+    let id = ApprovalId(uuid::Uuid::new_v4());
     let first = store.decide_approval(&p.tenant, id, true, Some("ok".into()), actor, T0).await.unwrap();
     assert_eq!((first.approval_id, first.decision.as_str()), (id, "approve"));
     assert_eq!((first.comment.as_deref(), first.decided_at), (Some("ok"), T0));
@@ -30,7 +30,7 @@ pub async fn approvals(store: &dyn Store) {
     let waiting = create(store, &p, human_task_intent(&p, "approver-desk", task.clone())).await;
     assert_eq!(store.get_intent(&p.tenant, waiting).await.unwrap().status, Status::Waiting);
     let events = store.events_since(&p.tenant, waiting, 0, 100).await.unwrap().len();
-    store.decide_approval(&q.tenant, waiting.0, false, None, actor, T0).await.unwrap();
+    store.decide_approval(&q.tenant, ApprovalId(waiting.0), false, None, actor, T0).await.unwrap();
     assert_eq!(
         store.get_intent(&p.tenant, waiting).await.unwrap().status,
         Status::Waiting,
@@ -39,9 +39,10 @@ pub async fn approvals(store: &dyn Store) {
     assert_eq!(store.events_since(&p.tenant, waiting, 0, 100).await.unwrap().len(), events);
 
     let at = T0.plus_seconds(10);
-    let decided = store.decide_approval(&p.tenant, waiting.0, true, Some("fine".into()), actor, at);
+    let decided =
+        store.decide_approval(&p.tenant, ApprovalId(waiting.0), true, Some("fine".into()), actor, at);
     let decided = decided.await.unwrap();
-    assert_eq!((decided.approval_id, decided.decision.as_str()), (waiting.0, "approve"));
+    assert_eq!((decided.approval_id, decided.decision.as_str()), (ApprovalId(waiting.0), "approve"));
     let intent = store.get_intent(&p.tenant, waiting).await.unwrap();
     assert_eq!(intent.status, Status::Completed, "the approval answered the task");
     let result = intent.result.expect("the task result");
@@ -51,9 +52,10 @@ pub async fn approvals(store: &dyn Store) {
     );
     let after = store.events_since(&p.tenant, waiting, 0, 100).await.unwrap();
     assert_eq!(after.last().unwrap().actor, actor, "decided by the actor");
-    let same = store.decide_approval(&p.tenant, waiting.0, true, None, actor, at.plus_seconds(1));
+    let same = store.decide_approval(&p.tenant, ApprovalId(waiting.0), true, None, actor, at.plus_seconds(1));
     assert_eq!(same.await.unwrap(), decided);
-    let other = store.decide_approval(&p.tenant, waiting.0, false, None, actor, at.plus_seconds(1)).await;
+    let other =
+        store.decide_approval(&p.tenant, ApprovalId(waiting.0), false, None, actor, at.plus_seconds(1)).await;
     assert!(matches!(other, Err(Error::Conflict { .. })));
     assert_eq!(
         store.events_since(&p.tenant, waiting, 0, 100).await.unwrap().len(),
@@ -62,13 +64,16 @@ pub async fn approvals(store: &dyn Store) {
     );
 
     let refused = create(store, &p, human_task_intent(&p, "approver-desk", task)).await;
-    store.decide_approval(&p.tenant, refused.0, false, Some("no".into()), actor, at).await.unwrap();
+    store
+        .decide_approval(&p.tenant, ApprovalId(refused.0), false, Some("no".into()), actor, at)
+        .await
+        .unwrap();
     let intent = store.get_intent(&p.tenant, refused).await.unwrap();
     assert_eq!(intent.result.unwrap()["task_result"]["outcome"], "rejected");
 
     // An intent that waits for no one is left alone.
     let plain = create(store, &p, new_intent(&p, "bot")).await;
-    store.decide_approval(&p.tenant, plain.0, true, None, actor, at).await.unwrap();
+    store.decide_approval(&p.tenant, ApprovalId(plain.0), true, None, actor, at).await.unwrap();
     assert_eq!(store.get_intent(&p.tenant, plain).await.unwrap().status, Status::Submitted);
     assert_eq!(store.events_since(&p.tenant, plain, 0, 100).await.unwrap().len(), 2);
 }

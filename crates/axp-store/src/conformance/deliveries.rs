@@ -4,9 +4,9 @@
 //! Claims of due deliveries are global (the dispatcher's): stories only judge the jobs and
 //! deliveries of their own workspace.
 
-use axp_core::delivery::{Delivery, DeliveryAttempt, DeliveryKind, DeliveryStatus};
+use axp_core::delivery::{Binding, Delivery, DeliveryAttempt, DeliveryKind, DeliveryStatus};
 use axp_core::lifecycle::{Command, Resolution};
-use axp_core::{EventType, IntentId, Status, Timestamp};
+use axp_core::{DeliveryId, EventType, IntentId, Status, Timestamp};
 use serde_json::json;
 
 use super::{T0, account, address, after_ms, create, new_intent, new_intent_at, request, tenant};
@@ -17,7 +17,7 @@ const SECRET: &str = "whsec_conformance_push_0001";
 
 fn http_binding(lease_seconds: Option<u32>) -> BindingUpdate {
     BindingUpdate {
-        delivery_mode: "http".into(),
+        delivery_mode: Binding::Http,
         push: Some(PushEndpoint { url: URL.into(), secret: SECRET.into() }),
         lease_seconds,
     }
@@ -72,7 +72,7 @@ pub async fn bindings(store: &dyn Store) {
     let bound =
         store.set_agent_binding(&p.tenant, &agent, http_binding(Some(30)), T0.plus_seconds(1)).await.unwrap();
     assert_eq!(bound.service_account_id, sa.service_account_id);
-    assert_eq!(bound.delivery_mode, "http");
+    assert_eq!(bound.delivery_mode, Binding::Http);
     assert_eq!(bound.lease_seconds, Some(30));
     assert_eq!(bound.updated_at, T0.plus_seconds(1));
     let config = bound.delivery_config.clone().expect("the http binding has a config");
@@ -81,9 +81,9 @@ pub async fn bindings(store: &dyn Store) {
     assert_eq!(store.find_agent(&p.tenant, &agent).await.unwrap().as_ref(), Some(&bound));
     assert_eq!(store.get_service_account(&p.tenant, sa.service_account_id).await.unwrap(), bound);
 
-    let polled = BindingUpdate { delivery_mode: "poll".into(), push: None, lease_seconds: None };
+    let polled = BindingUpdate { delivery_mode: Binding::Poll, push: None, lease_seconds: None };
     let poll = store.set_agent_binding(&p.tenant, &agent, polled, T0.plus_seconds(2)).await.unwrap();
-    assert_eq!((poll.delivery_mode.as_str(), poll.lease_seconds), ("poll", None));
+    assert_eq!((poll.delivery_mode, poll.lease_seconds), (Binding::Poll, None));
     assert!(poll.delivery_config.is_none());
     let queued = create(store, &p, new_intent(&p, "switcher")).await;
     assert!(
@@ -127,7 +127,7 @@ pub async fn push_deliveries(store: &dyn Store) {
     let (p, _) = tenant(store).await;
     let (q, _) = tenant(store).await;
     let mut new = account(&p, "pusher", "pusher");
-    new.delivery_mode = "http".into();
+    new.delivery_mode = Binding::Http;
     new.push = Some(PushEndpoint { url: URL.into(), secret: SECRET.into() });
     new.lease_seconds = Some(30);
     store.create_service_account(&p.tenant, new).await.unwrap();
@@ -184,8 +184,7 @@ pub async fn push_deliveries(store: &dyn Store) {
     store.record_attempt(p.tenant.workspace_id, job(c), report(1, t2, Some(503), Some(retry))).await.unwrap();
     let foreign = store.record_attempt(q.tenant.workspace_id, job(f), report(1, t2, Some(200), None)).await;
     assert!(matches!(foreign, Err(Error::NotFound)), "another workspace's delivery");
-    let unknown =
-        store.record_attempt(p.tenant.workspace_id, uuid::Uuid::now_v7(), report(1, t2, None, None));
+    let unknown = store.record_attempt(p.tenant.workspace_id, DeliveryId::new(), report(1, t2, None, None));
     assert!(matches!(unknown.await, Err(Error::NotFound)));
 
     let delivered = store.get_delivery(&p.tenant, job(a)).await.unwrap();
@@ -269,7 +268,7 @@ pub async fn push_deliveries(store: &dyn Store) {
     assert_eq!(store.list_deliveries(&p.tenant, None, 2).await.unwrap().len(), 2);
     assert!(store.list_deliveries(&q.tenant, None, 100).await.unwrap().is_empty());
     assert!(matches!(store.get_delivery(&q.tenant, job(a)).await, Err(Error::NotFound)));
-    assert!(matches!(store.get_delivery(&p.tenant, uuid::Uuid::now_v7()).await, Err(Error::NotFound)));
+    assert!(matches!(store.get_delivery(&p.tenant, DeliveryId::new()).await, Err(Error::NotFound)));
 
     replays(store, &p, &q, &dead, [job(c), ended.delivery_id]).await;
 }
@@ -277,14 +276,11 @@ pub async fn push_deliveries(store: &dyn Store) {
 /// A dead-lettered delivery replays as a new pending delivery with the same body and
 /// `message_id`; replaying one still pending or delivering, or one whose intent ended, is a
 /// conflict.
-async fn replays(store: &dyn Store, p: &Principal, q: &Principal, dead: &Delivery, ended: [uuid::Uuid; 2]) {
+async fn replays(store: &dyn Store, p: &Principal, q: &Principal, dead: &Delivery, ended: [DeliveryId; 2]) {
     let now = T0.plus_seconds(100);
     let before = store.list_deliveries(&p.tenant, None, 100).await.unwrap().len();
     assert!(matches!(store.replay_delivery(&q.tenant, dead.delivery_id, now).await, Err(Error::NotFound)));
-    assert!(matches!(
-        store.replay_delivery(&p.tenant, uuid::Uuid::now_v7(), now).await,
-        Err(Error::NotFound)
-    ));
+    assert!(matches!(store.replay_delivery(&p.tenant, DeliveryId::new(), now).await, Err(Error::NotFound)));
     for id in ended {
         let refused = store.replay_delivery(&p.tenant, id, now).await;
         assert!(matches!(refused, Err(Error::Conflict { .. })), "its intent has ended");

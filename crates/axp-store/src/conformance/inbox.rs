@@ -1,6 +1,7 @@
 //! The inbox: threads as each owner sees them, the changes feed, and owners' actions (reply,
 //! delegate, decide, read, delete messages).
 
+use axp_core::delivery::Binding;
 use axp_core::inbox::{Thread, ThreadAction, ThreadStatus};
 use axp_core::lifecycle::{Command, Resolution};
 use axp_core::{IntentId, Status, WaitingReason};
@@ -219,7 +220,7 @@ pub async fn human_tasks(store: &dyn Store) {
     let (p, _) = tenant(store).await;
     let owner = p.agent_address.as_str();
     let mut person = account(&p, "approver", "approver");
-    person.delivery_mode = "inbox".into();
+    person.delivery_mode = Binding::Inbox;
     store.create_service_account(&p.tenant, person).await.unwrap();
     let approver = address(&p, "approver");
     let id = create(store, &p, new_intent(&p, "approver")).await;

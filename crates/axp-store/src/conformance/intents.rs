@@ -1,5 +1,6 @@
 //! Intents: creation and events, idempotency, lifecycle commands, scenarios and intent types.
 
+use axp_core::delivery::Binding;
 use axp_core::ids::IntentId;
 use axp_core::lifecycle::{Command, Request, Resolution};
 use axp_core::{AgentAddress, EventType, Status};
@@ -210,7 +211,7 @@ pub async fn scenarios(store: &dyn Store) {
             address: AgentAddress::parse("report-api-demo", &p.tenant.scope()).unwrap(),
             display_name: "Report".into(),
             create_if_missing: true,
-            delivery_mode: "stream".into(),
+            delivery_mode: Binding::Stream,
             spec: serde_json::Map::new(),
         };
         let acct = account(p, "report-api-demo", "report-api-demo");

@@ -19,6 +19,7 @@ mod queue;
 mod timers;
 mod webhooks;
 
+use axp_core::delivery::Binding;
 use axp_core::ids::{IntentId, ServiceAccountId};
 use axp_core::intent::NewIntent;
 use axp_core::lifecycle::{Command, Request};
@@ -138,7 +139,7 @@ fn account(p: &Principal, name: &str, address: &str) -> NewServiceAccount {
         display_name: name.into(),
         description: None,
         agent_address: self::address(p, address),
-        delivery_mode: "stream".into(),
+        delivery_mode: Binding::Stream,
         lease_seconds: None,
         push: None,
         created_by: p.service_account_id.to_string(),

@@ -1,8 +1,8 @@
 //! Webhook subscriptions and events: upserts keyed by (owner, callback URL), revocation and
 //! reactivation, publishing and replaying events to matching active subscriptions.
 
-use axp_core::Timestamp;
 use axp_core::delivery::{Delivery, DeliveryKind, DeliveryStatus, EventCounters, Subscription, WebhookEvent};
+use axp_core::{EventId, SubscriptionId, Timestamp};
 use serde_json::json;
 
 use super::{T0, tenant};
@@ -22,7 +22,7 @@ fn subscription(owner: &str, url: &str, types: &[&str], secret: Option<&str>) ->
 
 fn event(owner: &str, event_type: &str, at: Timestamp) -> WebhookEvent {
     WebhookEvent {
-        event_id: uuid::Uuid::now_v7(),
+        event_id: EventId::new(),
         event_type: event_type.into(),
         source: "conformance".into(),
         owner_agent: owner.into(),
@@ -31,8 +31,8 @@ fn event(owner: &str, event_type: &str, at: Timestamp) -> WebhookEvent {
     }
 }
 
-fn ids(subs: &[Subscription]) -> Vec<uuid::Uuid> {
-    let mut ids: Vec<uuid::Uuid> = subs.iter().map(|s| s.subscription_id).collect();
+fn ids(subs: &[Subscription]) -> Vec<SubscriptionId> {
+    let mut ids: Vec<SubscriptionId> = subs.iter().map(|s| s.subscription_id).collect();
     ids.sort();
     ids
 }
@@ -94,7 +94,7 @@ pub async fn subscriptions(store: &dyn Store) {
     assert!(matches!(missing, Err(Error::NotFound)), "only its owner revokes it");
     let foreign = store.revoke_subscription(&q.tenant, owner, generated.subscription_id, T0).await;
     assert!(matches!(foreign, Err(Error::NotFound)));
-    let unknown = store.revoke_subscription(&p.tenant, owner, uuid::Uuid::now_v7(), T0).await;
+    let unknown = store.revoke_subscription(&p.tenant, owner, SubscriptionId::new(), T0).await;
     assert!(matches!(unknown, Err(Error::NotFound)));
     let revoked = store
         .revoke_subscription(&p.tenant, owner, generated.subscription_id, T0.plus_seconds(2))
@@ -179,7 +179,7 @@ pub async fn events(store: &dyn Store) {
     assert_eq!(store.publish_event(&p.tenant, e4.clone()).await.unwrap(), counters(1, 0, 1, 0), "per owner");
 
     let first = deliveries_of(store, &p, &e1).await;
-    let mut subs: Vec<uuid::Uuid> = first.iter().filter_map(|d| d.subscription_id).collect();
+    let mut subs: Vec<SubscriptionId> = first.iter().filter_map(|d| d.subscription_id).collect();
     subs.sort();
     assert_eq!(subs, ids(&[a.clone(), b.clone()]), "active subscriptions naming the type");
     for d in &first {
@@ -248,7 +248,7 @@ pub async fn events(store: &dyn Store) {
     let wrong_owner = store.replay_event(&p.tenant, &other, e1.event_id, later).await;
     assert!(matches!(wrong_owner, Err(Error::NotFound)), "another owner's event");
     assert!(matches!(
-        store.replay_event(&p.tenant, owner, uuid::Uuid::now_v7(), later).await,
+        store.replay_event(&p.tenant, owner, EventId::new(), later).await,
         Err(Error::NotFound)
     ));
     assert!(matches!(store.replay_event(&q.tenant, owner, e1.event_id, later).await, Err(Error::NotFound)));

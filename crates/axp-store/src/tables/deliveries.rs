@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use axp_core::Timestamp;
 use axp_core::delivery::{Delivery, DeliveryStatus};
-use axp_core::ids::WorkspaceId;
+use axp_core::ids::{DeliveryId, WorkspaceId};
 
 use crate::Result;
 
@@ -33,7 +33,7 @@ pub trait DeliveryTable {
     async fn delivery(
         &mut self,
         ws: WorkspaceId,
-        id: uuid::Uuid,
+        id: DeliveryId,
         for_update: bool,
     ) -> Result<Option<(Delivery, String)>>;
 

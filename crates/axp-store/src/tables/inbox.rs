@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use axp_core::Timestamp;
-use axp_core::ids::{IntentId, WorkspaceId};
+use axp_core::ids::{ApprovalId, IntentId, WorkspaceId};
 use axp_core::inbox::{Approval, TimelineEntry};
 
 use crate::{Membership, Participant, Result};
@@ -67,7 +67,7 @@ pub trait InboxTable {
     async fn delete_entry(&mut self, ws: WorkspaceId, thread: IntentId, entry: &str) -> Result<()>;
 
     /// One approval decision.
-    async fn approval(&mut self, ws: WorkspaceId, id: uuid::Uuid) -> Result<Option<Approval>>;
+    async fn approval(&mut self, ws: WorkspaceId, id: ApprovalId) -> Result<Option<Approval>>;
 
     /// Records an approval decision. Errors: [`crate::Error::Conflict`] when the id exists.
     async fn insert_approval(&mut self, ws: WorkspaceId, a: &Approval) -> Result<()>;

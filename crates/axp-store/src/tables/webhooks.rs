@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use axp_core::delivery::{EventCounters, Subscription, WebhookEvent};
-use axp_core::ids::WorkspaceId;
+use axp_core::ids::{EventId, SubscriptionId, WorkspaceId};
 
 use crate::Result;
 
@@ -22,7 +22,7 @@ pub trait WebhookTable {
     async fn subscription(
         &mut self,
         ws: WorkspaceId,
-        id: uuid::Uuid,
+        id: SubscriptionId,
         for_update: bool,
     ) -> Result<Option<(Subscription, String)>>;
 
@@ -44,8 +44,8 @@ pub trait WebhookTable {
     async fn insert_event(&mut self, ws: WorkspaceId, e: &WebhookEvent) -> Result<()>;
 
     /// One event of `owner`.
-    async fn event(&mut self, ws: WorkspaceId, owner: &str, id: uuid::Uuid) -> Result<Option<WebhookEvent>>;
+    async fn event(&mut self, ws: WorkspaceId, owner: &str, id: EventId) -> Result<Option<WebhookEvent>>;
 
     /// The counters of an event's deliveries.
-    async fn event_counters(&mut self, ws: WorkspaceId, event: uuid::Uuid) -> Result<EventCounters>;
+    async fn event_counters(&mut self, ws: WorkspaceId, event: EventId) -> Result<EventCounters>;
 }

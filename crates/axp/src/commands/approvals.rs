@@ -3,7 +3,7 @@
 //! answers its human task. Deciding again the same way is a no-op; the other way is refused
 //! (409, exit code 1).
 
-use axp_client::{Approval, Client, Decision};
+use axp_client::{Approval, ApprovalId, Client, Decision};
 
 use crate::cli::Global;
 use crate::exit::{Exit, usage};
@@ -48,7 +48,7 @@ pub async fn run(global: &Global, out: &Output, command: Command) -> anyhow::Res
     let client: Client = super::target(global)?.client()?;
     match command {
         Command::Decide(args) => {
-            let id: uuid::Uuid = args
+            let id: ApprovalId = args
                 .approval_id
                 .trim()
                 .parse()

@@ -1,7 +1,7 @@
 //! `axp deliveries list|get|replay`: the server's pushes to `http` agents and webhooks, their
 //! attempts, and replaying dead letters (contract §5.5).
 
-use axp_client::{Client, Delivery, DeliveryStatus};
+use axp_client::{Client, Delivery, DeliveryId, DeliveryStatus};
 use serde_json::Value;
 
 use crate::cli::Global;
@@ -34,7 +34,7 @@ pub enum Command {
     },
 }
 
-fn id(raw: &str) -> anyhow::Result<uuid::Uuid> {
+fn id(raw: &str) -> anyhow::Result<DeliveryId> {
     raw.trim().parse().map_err(|_| usage(format!("{raw:?} is not a delivery id (a UUID)")))
 }
 

@@ -30,7 +30,7 @@ pub async fn run(global: &Global, out: &Output, _args: Args) -> anyhow::Result<E
             ("service_account".into(), format!("{} ({})", account.name, account.service_account_id)),
             ("display_name".into(), account.display_name.clone()),
             ("status".into(), account.status.clone()),
-            ("delivery_mode".into(), account.delivery_mode.clone()),
+            ("delivery_mode".into(), account.delivery_mode.to_string()),
             ("base_url".into(), target.base_url.clone()),
             ("context".into(), target.context.clone().unwrap_or_else(|| "(none)".into())),
             (

@@ -1,6 +1,6 @@
 //! The delivery-binding flags shared by `agents register` and `agents set-delivery`.
 
-use axp_client::DeliveryBinding;
+use axp_client::{Binding, DeliveryBinding};
 use serde_json::{Map, Value};
 
 use crate::exit::usage;
@@ -34,11 +34,11 @@ impl BindingFlags {
             return Ok(None);
         }
         let mode = match (&self.delivery_mode, &self.url) {
-            (Some(mode), _) => mode.clone(),
-            (None, Some(_)) => "http".to_owned(),
-            (None, None) => "stream".to_owned(),
+            (Some(mode), _) => mode.parse::<Binding>().map_err(|e| usage(format!("--delivery-mode {e}")))?,
+            (None, Some(_)) => Binding::Http,
+            (None, None) => Binding::Stream,
         };
-        if mode != "http" && (self.url.is_some() || self.secret.is_some()) {
+        if mode != Binding::Http && (self.url.is_some() || self.secret.is_some()) {
             return Err(usage("--url and --secret go with --delivery-mode http"));
         }
         let mut config = Map::new();
@@ -48,7 +48,7 @@ impl BindingFlags {
         if let Some(secret) = &self.secret {
             config.insert("secret".into(), Value::String(secret.clone()));
         }
-        if mode == "http" && !config.contains_key("url") {
+        if mode == Binding::Http && !config.contains_key("url") {
             return Err(usage("--delivery-mode http needs --url"));
         }
         Ok(Some(DeliveryBinding {
@@ -68,7 +68,7 @@ mod tests {
         assert!(BindingFlags::default().binding().unwrap().is_none());
         let url = BindingFlags { url: Some("https://a.example/h".into()), ..Default::default() };
         let b = url.binding().unwrap().unwrap();
-        assert_eq!(b.delivery_mode, "http");
+        assert_eq!(b.delivery_mode, Binding::Http);
         assert_eq!(b.delivery_config.unwrap()["url"], "https://a.example/h");
         let poll =
             BindingFlags { delivery_mode: Some("poll".into()), lease_seconds: Some(5), ..Default::default() };

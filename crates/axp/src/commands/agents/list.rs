@@ -25,7 +25,7 @@ pub async fn run(client: &Client, out: &Output, args: Args) -> anyhow::Result<Ex
             table.row(vec![
                 a.address.clone(),
                 a.display_name.clone().unwrap_or_default(),
-                a.delivery_mode.clone().unwrap_or_default(),
+                a.delivery_mode.map(|m| m.to_string()).unwrap_or_default(),
                 a.connection_state.clone().unwrap_or_default(),
                 a.status.clone().unwrap_or_default(),
                 a.created_at.map(|t| t.to_string()).unwrap_or_default(),

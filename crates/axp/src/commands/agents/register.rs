@@ -43,7 +43,7 @@ pub async fn run(client: &Client, out: &Output, args: Args) -> anyhow::Result<Ex
             ("service_account".into(), account.service_account_id.to_string()),
             ("name".into(), account.name.clone()),
             ("display_name".into(), account.display_name.clone()),
-            ("delivery_mode".into(), account.delivery_mode.clone()),
+            ("delivery_mode".into(), account.delivery_mode.to_string()),
         ]
         .into_iter()
         .chain(account.delivery_config.iter().flat_map(|c| {

@@ -33,7 +33,7 @@ pub fn agent_pairs(agent: &Agent) -> Vec<(String, String)> {
     push("name", agent.service_account_name.clone());
     push("display_name", agent.display_name.clone());
     push("status", agent.status.clone());
-    push("delivery_mode", agent.delivery_mode.clone());
+    push("delivery_mode", agent.delivery_mode.map(|m| m.to_string()));
     push("delivery_url", agent.delivery_config.as_ref().and_then(|c| c.get("url")).map(|u| brief(u, 100)));
     push(
         "delivery_secret",
