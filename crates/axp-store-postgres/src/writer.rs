@@ -104,6 +104,9 @@ enum Tried {
     /// The topics to announce, and whether keys changed.
     Committed(Vec<Topic>, bool),
     JobFailed(usize),
+    /// Writing what the jobs buffered failed (say, a key one of them repeated): which job's
+    /// write it was shows only when each runs alone.
+    FlushFailed(Error),
     Retry(Error),
     Broken(Error),
 }
@@ -130,6 +133,12 @@ async fn run_batch(
             // Alone, its result (an error, its writes rolled back) is final.
             Tried::JobFailed(_) if jobs.len() == 1 => jobs.drain(..).for_each(|j| j.reply(Ok(()))),
             Tried::JobFailed(i) => alone.push(jobs.remove(i)),
+            Tried::FlushFailed(e) if jobs.len() == 1 => {
+                if let Some(job) = jobs.pop() {
+                    job.reply(Err(e));
+                }
+            }
+            Tried::FlushFailed(_) => alone.append(&mut jobs),
             Tried::Retry(e) if retries < RETRIES => {
                 retries += 1;
                 tracing::debug!(error = %e, retries, "postgres batch aborted; running it again");
@@ -149,6 +158,12 @@ async fn run_batch(
             match try_batch(pool, &mut one).await {
                 Tried::Committed(topics, keys_changed) => announce(listener, keys, &topics, keys_changed),
                 Tried::JobFailed(_) => {}
+                Tried::FlushFailed(e) => {
+                    if let Some(job) = one.pop() {
+                        job.reply(Err(e));
+                    }
+                    break;
+                }
                 Tried::Retry(_) if retries < RETRIES => {
                     retries += 1;
                     continue;
@@ -196,7 +211,11 @@ async fn try_batch(pool: &Pool<Postgres>, jobs: &mut [Box<dyn Job>]) -> Tried {
             };
         }
     }
-    if let Err(e) = finish(&mut tx).await {
+    if let Err(e) = tx.flush().await {
+        rollback(tx).await;
+        return if retryable(&e) { Tried::Retry(e) } else { Tried::FlushFailed(e) };
+    }
+    if let Err(e) = notify(&mut tx).await {
         rollback(tx).await;
         return if retryable(&e) { Tried::Retry(e) } else { Tried::Broken(e) };
     }
@@ -222,10 +241,8 @@ async fn rollback(mut tx: PgTx) {
     }
 }
 
-/// The tail of every transaction: writes what the jobs buffered, then sends the notifications
-/// (delivered at commit).
-async fn finish(tx: &mut PgTx) -> Result<()> {
-    tx.flush().await?;
+/// Sends the transaction's notifications (delivered at commit, to every replica).
+async fn notify(tx: &mut PgTx) -> Result<()> {
     for payload in notify::payloads(&tx.topics, tx.principals_changed) {
         query::<Postgres>("SELECT pg_notify($1, $2)")
             .bind(notify::CHANNEL)

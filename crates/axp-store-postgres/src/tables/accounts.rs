@@ -59,6 +59,7 @@ impl AccountTable for PgTx {
         tenant: &Tenant,
         sa: &NewServiceAccount,
     ) -> Result<ServiceAccountRecord> {
+        self.agents.clear();
         let conn = self.conn();
         let record = sa.record(tenant);
         q("INSERT INTO service_accounts (workspace_id, service_account_id, name, agent_address, body, push_secret)
@@ -96,13 +97,19 @@ impl AccountTable for PgTx {
         address: &str,
         lock: bool,
     ) -> Result<Option<ServiceAccountRecord>> {
-        let conn = self.conn();
+        let key = (ws, address.to_owned());
+        if !lock && let Some(agent) = self.agents.get(&key) {
+            return Ok(agent.clone());
+        }
         let sql = if lock {
             "SELECT body FROM service_accounts WHERE workspace_id = $1 AND agent_address = $2 FOR UPDATE"
         } else {
             "SELECT body FROM service_accounts WHERE workspace_id = $1 AND agent_address = $2"
         };
-        body(q(sql).bind(ws.0).bind(address).fetch_optional(conn).await.map_err(db)?)
+        let agent: Option<ServiceAccountRecord> =
+            body(q(sql).bind(ws.0).bind(address).fetch_optional(self.conn()).await.map_err(db)?)?;
+        self.agents.insert(key, agent.clone());
+        Ok(agent)
     }
 
     /// The agents of a workspace, oldest first.
@@ -125,6 +132,7 @@ impl AccountTable for PgTx {
         sa: &ServiceAccountRecord,
         push_secret: Option<&str>,
     ) -> Result<()> {
+        self.agents.clear();
         let conn = self.conn();
         q("UPDATE service_accounts SET body = $1, push_secret = $2 WHERE workspace_id = $3 AND service_account_id = $4")
             .bind(to_json(sa)?)

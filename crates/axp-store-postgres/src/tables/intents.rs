@@ -7,6 +7,7 @@ use super::*;
 #[async_trait]
 impl IntentTable for PgTx {
     async fn intent(&mut self, ws: WorkspaceId, id: IntentId) -> Result<Option<Intent>> {
+        self.flush_intents().await?;
         let conn = self.conn();
         body(
             q("SELECT body FROM intents WHERE workspace_id = $1 AND intent_id = $2")
@@ -20,6 +21,7 @@ impl IntentTable for PgTx {
 
     /// The intent, locked until the transaction ends (the latest committed version).
     async fn intent_for_update(&mut self, ws: WorkspaceId, id: IntentId) -> Result<Option<Intent>> {
+        self.flush_intents().await?;
         let conn = self.conn();
         body(
             q("SELECT body FROM intents WHERE workspace_id = $1 AND intent_id = $2 FOR UPDATE")
@@ -37,6 +39,7 @@ impl IntentTable for PgTx {
         ws: WorkspaceId,
         ids: &[IntentId],
     ) -> Result<HashMap<IntentId, Intent>> {
+        self.flush_intents().await?;
         let conn = self.conn();
         let ids: Vec<Uuid> = ids.iter().map(|i| i.0).collect();
         let rows = q("SELECT body FROM intents WHERE workspace_id = $1 AND intent_id = ANY($2) ORDER BY intent_id FOR UPDATE")
@@ -48,22 +51,23 @@ impl IntentTable for PgTx {
         bodies::<Intent>(rows).map(|v| v.into_iter().map(|i| (i.intent_id, i)).collect())
     }
 
+    /// Buffered until the transaction next reads intents, or ends.
     async fn insert_intent(&mut self, ws: WorkspaceId, rows: &IntentRows) -> Result<()> {
-        let (conn, intent) = (self.conn(), &rows.intent);
-        q("INSERT INTO intents (workspace_id, intent_id, status, to_agent, created_at, body) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(ws.0)
-            .bind(intent.intent_id.0)
-            .bind(intent.status.as_str())
-            .bind(&intent.to_agent)
-            .bind(intent.created_at.as_millis())
-            .bind(&rows.intent_json)
-            .execute(&mut *conn)
-            .await
-            .map_err(db)?;
-        insert_event_bodies(conn, ws, &rows.events, &rows.event_json).await
+        let intent = &rows.intent;
+        self.intents.push(IntentRow {
+            ws: ws.0,
+            id: intent.intent_id.0,
+            status: intent.status.as_str(),
+            to_agent: intent.to_agent.clone(),
+            created_at: intent.created_at.as_millis(),
+            body: rows.intent_json.clone(),
+        });
+        self.buffer_events(ws, &rows.events, rows.event_json.clone());
+        Ok(())
     }
 
     async fn update_intent(&mut self, ws: WorkspaceId, intent: &Intent) -> Result<()> {
+        self.flush_intents().await?;
         let conn = self.conn();
         q("UPDATE intents SET status = $1, to_agent = $2, body = $3 WHERE workspace_id = $4 AND intent_id = $5")
             .bind(intent.status.as_str())
@@ -77,9 +81,11 @@ impl IntentTable for PgTx {
         Ok(())
     }
 
+    /// Buffered until the transaction next reads intents, or ends.
     async fn insert_events(&mut self, ws: WorkspaceId, events: &[IntentEvent]) -> Result<()> {
         let bodies: Vec<String> = events.iter().map(to_json).collect::<Result<_>>()?;
-        insert_event_bodies(self.conn(), ws, events, &bodies).await
+        self.buffer_events(ws, events, bodies);
+        Ok(())
     }
 
     async fn events_since(
@@ -89,6 +95,7 @@ impl IntentTable for PgTx {
         since: u64,
         limit: u32,
     ) -> Result<Vec<IntentEvent>> {
+        self.flush_intents().await?;
         let conn = self.conn();
         bodies(
             q("SELECT body FROM intent_events WHERE workspace_id = $1 AND intent_id = $2 AND seq > $3 ORDER BY seq LIMIT $4")
@@ -103,6 +110,7 @@ impl IntentTable for PgTx {
     }
 
     async fn intent_exists(&mut self, ws: WorkspaceId, id: IntentId) -> Result<bool> {
+        self.flush_intents().await?;
         let conn = self.conn();
         let row = q("SELECT EXISTS (SELECT 1 FROM intents WHERE workspace_id = $1 AND intent_id = $2)")
             .bind(ws.0)
@@ -114,6 +122,7 @@ impl IntentTable for PgTx {
     }
 
     async fn list_intents(&mut self, ws: WorkspaceId, filter: &IntentFilter) -> Result<Vec<Intent>> {
+        self.flush_intents().await?;
         let conn = self.conn();
         bodies(
             q("SELECT body FROM intents
@@ -159,26 +168,59 @@ pub(super) fn status_names(statuses: &[Status]) -> Vec<String> {
     statuses.iter().map(|s| s.as_str().to_owned()).collect()
 }
 
-/// Appends `events` in one statement, with `bodies[i]` the serialized `events[i]`.
-async fn insert_event_bodies(
-    conn: &mut PgConnection,
-    ws: WorkspaceId,
-    events: &[IntentEvent],
-    bodies: &[String],
-) -> Result<()> {
-    if events.is_empty() {
-        return Ok(());
+/// A new intent buffered until the transaction writes its intents.
+pub(crate) struct IntentRow {
+    ws: Uuid,
+    id: Uuid,
+    status: &'static str,
+    to_agent: String,
+    created_at: i64,
+    body: String,
+}
+
+/// A new event buffered until the transaction writes its intents.
+pub(crate) struct EventRow {
+    ws: Uuid,
+    intent_id: Uuid,
+    seq: i64,
+    body: String,
+}
+
+impl PgTx {
+    fn buffer_events(&mut self, ws: WorkspaceId, events: &[IntentEvent], bodies: Vec<String>) {
+        for (e, body) in events.iter().zip(bodies) {
+            self.events.push(EventRow { ws: ws.0, intent_id: e.intent_id.0, seq: e.seq as i64, body });
+        }
     }
-    let ids: Vec<Uuid> = events.iter().map(|e| e.intent_id.0).collect();
-    let seqs: Vec<i64> = events.iter().map(|e| e.seq as i64).collect();
-    q("INSERT INTO intent_events (workspace_id, intent_id, seq, body)
-       SELECT $1, * FROM UNNEST($2::uuid[], $3::bigint[], $4::text[])")
-    .bind(ws.0)
-    .bind(ids)
-    .bind(seqs)
-    .bind(bodies)
-    .execute(conn)
-    .await
-    .map_err(db)?;
-    Ok(())
+
+    /// Writes the buffered intents, then their events, one statement each.
+    pub(super) async fn flush_intents(&mut self) -> Result<()> {
+        if !self.intents.is_empty() {
+            let rows = std::mem::take(&mut self.intents);
+            q("INSERT INTO intents (workspace_id, intent_id, status, to_agent, created_at, body)
+               SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::bigint[], $6::text[])")
+            .bind(rows.iter().map(|r| r.ws).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.status).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.to_agent.as_str()).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.body.as_str()).collect::<Vec<_>>())
+            .execute(self.conn())
+            .await
+            .map_err(db)?;
+        }
+        if !self.events.is_empty() {
+            let rows = std::mem::take(&mut self.events);
+            q("INSERT INTO intent_events (workspace_id, intent_id, seq, body)
+               SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::bigint[], $4::text[])")
+            .bind(rows.iter().map(|r| r.ws).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.intent_id).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.seq).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.body.as_str()).collect::<Vec<_>>())
+            .execute(self.conn())
+            .await
+            .map_err(db)?;
+        }
+        Ok(())
+    }
 }

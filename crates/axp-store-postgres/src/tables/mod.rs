@@ -11,9 +11,14 @@
 //! running anywhere in the cluster holds the horizon back for as long as it runs; axp's own are
 //! a batch long. Cursors from before this scheme are small numbers, below every new one.
 //!
-//! **Multi-row writes.** Queue items and participant touches are buffered in the transaction
-//! and written with one statement each (`UNNEST`) before anything reads their table in it, and
-//! when it ends.
+//! **Multi-row writes.** New intents, events, queue items and participant touches are buffered
+//! in the transaction and written with one statement per table (`UNNEST`) before anything in
+//! it reads or updates those tables, and when it ends: a batch of creates costs a handful of
+//! statements, not a handful per create.
+//!
+//! **Per-transaction reads.** An agent's record and an owner's active subscriptions are read
+//! once per transaction (the creates of a batch mostly ask for the same few), and read again
+//! after the transaction changed them.
 
 mod accounts;
 mod deliveries;
@@ -45,6 +50,7 @@ use sqlx_postgres::{PgArguments, PgConnection, PgRow, Postgres};
 use uuid::Uuid;
 
 pub(crate) use inbox::TouchRow;
+pub(crate) use intents::{EventRow, IntentRow};
 pub(crate) use queue::QueueRow;
 
 /// Bits of a cursor below the transaction id: at most 2^20 cursors per transaction.
@@ -71,6 +77,12 @@ pub(crate) struct PgTx {
     queue: Vec<QueueRow>,
     /// Participant touches not yet written, one per (workspace, owner, thread).
     touches: HashMap<(WorkspaceId, String, IntentId), TouchRow>,
+    /// New intents and events not yet written.
+    intents: Vec<IntentRow>,
+    events: Vec<EventRow>,
+    /// Agents (by address) and active subscriptions (by owner) read in this transaction.
+    agents: HashMap<(WorkspaceId, String), Option<ServiceAccountRecord>>,
+    subscriptions: HashMap<(WorkspaceId, String), Vec<Subscription>>,
 }
 
 impl PgTx {
@@ -83,6 +95,10 @@ impl PgTx {
             cursors: 0,
             queue: Vec::new(),
             touches: HashMap::new(),
+            intents: Vec::new(),
+            events: Vec::new(),
+            agents: HashMap::new(),
+            subscriptions: HashMap::new(),
         }
     }
 
@@ -139,9 +155,10 @@ impl PgTx {
         Ok(())
     }
 
-    /// Writes the buffered queue items and participant touches (before a read of their tables,
-    /// and when the transaction ends).
+    /// Writes everything buffered (before a read or update of the buffered tables, and when
+    /// the transaction ends).
     pub(crate) async fn flush(&mut self) -> Result<()> {
+        self.flush_intents().await?;
         self.flush_queue().await?;
         self.flush_touches().await
     }

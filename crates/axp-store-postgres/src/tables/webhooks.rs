@@ -45,6 +45,7 @@ impl WebhookTable for PgTx {
 
     /// Inserts or rewrites a subscription.
     async fn put_subscription(&mut self, ws: WorkspaceId, s: &Subscription, secret: &str) -> Result<()> {
+        self.subscriptions.clear();
         let conn = self.conn();
         q("INSERT INTO webhook_subscriptions (workspace_id, subscription_id, owner_agent, callback_url, active, secret, body)
            VALUES ($1, $2, $3, $4, $5, $6, $7)
@@ -83,19 +84,27 @@ impl WebhookTable for PgTx {
 
     /// Active subscriptions of any of `owners`, in the order of `owners`.
     async fn active_subscriptions(&mut self, ws: WorkspaceId, owners: &[&str]) -> Result<Vec<Subscription>> {
-        let conn = self.conn();
-        if owners.is_empty() {
-            return Ok(Vec::new());
+        let missing: Vec<&str> = owners
+            .iter()
+            .copied()
+            .filter(|o| !self.subscriptions.contains_key(&(ws, (*o).to_owned())))
+            .collect();
+        if !missing.is_empty() {
+            let found: Vec<Subscription> = bodies(
+                q("SELECT body FROM webhook_subscriptions WHERE workspace_id = $1 AND owner_agent = ANY($2) AND active
+                    ORDER BY subscription_id")
+                .bind(ws.0)
+                .bind(&missing)
+                .fetch_all(self.conn())
+                .await
+                .map_err(db)?,
+            )?;
+            for owner in missing {
+                let subs = found.iter().filter(|s| s.owner_agent == owner).cloned().collect();
+                self.subscriptions.insert((ws, owner.to_owned()), subs);
+            }
         }
-        bodies(
-            q("SELECT body FROM webhook_subscriptions WHERE workspace_id = $1 AND owner_agent = ANY($2) AND active
-                ORDER BY array_position($2, owner_agent), subscription_id")
-            .bind(ws.0)
-            .bind(owners)
-            .fetch_all(conn)
-            .await
-            .map_err(db)?,
-        )
+        Ok(owners.iter().flat_map(|o| self.subscriptions[&(ws, (*o).to_owned())].clone()).collect())
     }
 
     async fn insert_event(&mut self, ws: WorkspaceId, e: &WebhookEvent) -> Result<()> {

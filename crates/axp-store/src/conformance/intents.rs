@@ -12,6 +12,34 @@ use crate::{
     fingerprint, generate_api_key,
 };
 
+/// An intent id is created once: a second create with it is [`Error::Conflict`] and writes
+/// nothing, also when both race (a backend that writes a batch's rows together must still tell
+/// which create repeated the id), and creates beside them are not disturbed.
+pub async fn duplicate_intent_ids(store: &dyn Store) {
+    let (p, _) = tenant(store).await;
+    let (intent, events) = new_intent(&p, "agent://conformance/receiver");
+    let (fresh, fresh_events) = new_intent(&p, "agent://conformance/receiver");
+    let (a, b, c) = tokio::join!(
+        store.create_intent(&p.tenant, intent.clone(), events.clone(), None),
+        store.create_intent(&p.tenant, intent.clone(), events.clone(), None),
+        store.create_intent(&p.tenant, fresh.clone(), fresh_events, None),
+    );
+    let conflicts = [&a, &b].iter().filter(|r| matches!(r, Err(Error::Conflict { .. }))).count();
+    assert_eq!((a.is_ok() as u8 + b.is_ok() as u8, conflicts), (1, 1), "{a:?} {b:?}");
+    c.expect("a create beside them");
+    let again = store.create_intent(&p.tenant, intent.clone(), events, None).await;
+    assert!(matches!(again, Err(Error::Conflict { .. })), "{again:?}");
+    let seqs: Vec<u64> = store
+        .events_since(&p.tenant, intent.intent_id, 0, 100)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.seq)
+        .collect();
+    assert_eq!(seqs, [1, 2], "the conflicting creates wrote no events");
+    assert_eq!(store.get_intent(&p.tenant, fresh.intent_id).await.unwrap().intent_id, fresh.intent_id);
+}
+
 /// Create writes the intent and events 1 (created) and 2 (submitted); cursors are exclusive.
 pub async fn intents_and_events(store: &dyn Store) {
     let (p, _) = tenant(store).await;

@@ -65,6 +65,7 @@ pub async fn run_all(store: &dyn Store) {
     assert!(store.bootstrap(bootstrap_spec()).await.unwrap().is_none(), "bootstrap must run once");
     accounts::authentication(store, &admin, &token).await;
     intents::intents_and_events(store).await;
+    intents::duplicate_intent_ids(store).await;
     intents::idempotency(store).await;
     intents::lifecycle_commands(store).await;
     intents::idempotent_commands(store).await;
