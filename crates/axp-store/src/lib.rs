@@ -1,16 +1,20 @@
-//! The `Store` trait: everything axp persists, as aggregate-level transactional operations.
+//! Storage for axp, in two layers:
 //!
-//! A method here is one unit of work that commits atomically or not at all: creating an intent
-//! writes the intent, its first events, its agent-queue row and its idempotency record in one
-//! transaction; executing a lifecycle command loads the intent, lets
-//! [`axp_core::lifecycle::execute`] decide, and writes the new state and its events together.
-//! Stores never decide lifecycle rules themselves.
+//! - [`tables`]: one trait per aggregate (intents and events, agent queue, timers, deliveries,
+//!   webhooks, inbox, idempotency, accounts), which a backend implements with SQL and row
+//!   mapping only, and [`Backend`], which runs [`Job`]s in its transactions. The backends are
+//!   `axp-store-sqlite` and `axp-store-postgres`.
+//! - [`Store`]: everything the server asks of storage, as aggregate-level operations, each one
+//!   unit of work that commits atomically or not at all: creating an intent writes the intent,
+//!   its first events, its agent-queue row and its idempotency record in one transaction. It is
+//!   implemented once, by `axp_engine::Ledger`, over a [`Backend`]: the write rules live there,
+//!   never in a backend.
 //!
 //! Every row carries a `workspace_id` and every method takes the caller's [`Tenant`]: there is no
 //! way to read another workspace's data through this trait. An id of another workspace is
 //! [`Error::NotFound`].
 //!
-//! After a commit, a store tells its [`CommitListener`] which [`Topic`]s changed, so SSE streams
+//! After a commit, a backend tells its [`CommitListener`] which [`Topic`]s changed, so SSE streams
 //! wake up. Readers always re-read by cursor, so a lost wake-up delays and never loses an event.
 //!
 //! With the `test-suite` feature, [`conformance`] holds the behaviour every backend must show.
@@ -37,7 +41,9 @@ pub use principals::PrincipalCache;
 pub use tables::{Backend, Job, Transaction};
 pub use types::*;
 
-/// Persistence for axp. Object-safe: the server holds an `Arc<dyn Store>`.
+/// Everything the server asks of storage. Object-safe: the server holds an `Arc<dyn Store>`;
+/// `axp_engine::Ledger` implements it over any [`Backend`], and the conformance suite
+/// (feature `test-suite`) checks it on each backend.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// On an empty store, creates the first organization, workspace and admin service account

@@ -1,10 +1,7 @@
 //! Values passed to and returned by [`crate::Store`].
 
 use axp_core::address::AddressScope;
-use axp_core::api::{
-    AgentDelivery, ApiKey, ApplyScenarioResponse, CreateIntentResponse, MutationResponse, ProvisionedAgent,
-    ServiceAccount,
-};
+use axp_core::api::{AgentDelivery, ApiKey, CreateIntentResponse, MutationResponse, ServiceAccount};
 use axp_core::delivery::Binding;
 use axp_core::ids::{ApiKeyId, IntentId, OrgId, ServiceAccountId, WorkspaceId};
 use axp_core::lifecycle::Outcome;
@@ -201,54 +198,6 @@ pub struct ScenarioWrite {
     pub intent: Intent,
     /// Its first events.
     pub events: Vec<IntentEvent>,
-}
-
-impl ScenarioWrite {
-    /// The apply response (§4.13) given which agents were created. `with_keys` includes each new
-    /// agent's token; stored replays leave the tokens out, so secrets never rest in the
-    /// idempotency table.
-    pub fn response(
-        &self,
-        created: &[Option<ServiceAccountId>],
-        with_keys: bool,
-        idempotent: bool,
-    ) -> ApplyScenarioResponse {
-        let agents: Vec<ProvisionedAgent> = self
-            .agents
-            .iter()
-            .zip(created)
-            .map(|(a, created)| ProvisionedAgent {
-                role: a.planned.role.clone(),
-                address: a.planned.address.to_string(),
-                created: created.is_some(),
-                service_account_id: *created,
-                api_key: created.filter(|_| with_keys).map(|_| a.key.0.clone()),
-                delivery_mode: a.account.delivery_mode,
-                delivery_config: created.and(a.account.push.as_ref()).map(|push| {
-                    let mut config = serde_json::Map::new();
-                    config.insert("url".into(), serde_json::Value::String(push.url.clone()));
-                    if with_keys {
-                        config.insert("secret".into(), serde_json::Value::String(push.secret.clone()));
-                    }
-                    config
-                }),
-            })
-            .collect();
-        ApplyScenarioResponse {
-            ok: true,
-            intent_id: self.intent.intent_id,
-            scenario_id: self.scenario_id.clone(),
-            status: self.intent.status,
-            compile_id: self.compile_id.clone(),
-            workflow_compile_id: self.compile_id.clone(),
-            agents: agents.clone(),
-            agents_provisioned: agents,
-            pending_with: self.intent.to_agent.clone(),
-            deadline_at: self.intent.deadline_at,
-            created_at: self.intent.created_at,
-            idempotent,
-        }
-    }
 }
 
 /// Which intents [`crate::Store::list_intents`] returns.

@@ -1,6 +1,7 @@
 //! Intents: create, scenario apply, lifecycle commands, and persisting a lifecycle outcome.
 
-use axp_core::api::{ApplyScenarioResponse, CreateIntentResponse, MutationResponse};
+use axp_core::api::{ApplyScenarioResponse, CreateIntentResponse, MutationResponse, ProvisionedAgent};
+use axp_core::ids::ServiceAccountId;
 use axp_core::lifecycle::{self, Outcome, Request};
 use axp_core::{Intent, IntentEvent, Status, Timestamp, WorkspaceId};
 use axp_store::{
@@ -90,10 +91,10 @@ impl Ledger {
                 // The stored replay leaves the new agents' keys out: secrets never rest in the
                 // idempotency table.
                 if let Some(claim) = idempotency {
-                    let replay = to_json(&write.response(&created, false, true))?;
+                    let replay = to_json(&scenario_response(&write, &created, false, true))?;
                     tx.record_idempotency(ws, claim, write.intent.intent_id, &replay).await?;
                 }
-                let answer = Answer::Fresh(write.response(&created, true, false));
+                let answer = Answer::Fresh(scenario_response(&write, &created, true, false));
                 Ok(Created { intent_id: write.intent.intent_id, answer })
             })
         })
@@ -228,4 +229,50 @@ pub(super) fn run_internal<'a>(
         persist(tx, ws, intent, &outcome, now).await?;
         Ok(outcome)
     })
+}
+
+/// The apply response (§4.13) given which agents were created. `with_keys` includes each new
+/// agent's token and push secret (the fresh answer); the stored replay leaves them out, so
+/// secrets never rest in the idempotency table.
+fn scenario_response(
+    write: &ScenarioWrite,
+    created: &[Option<ServiceAccountId>],
+    with_keys: bool,
+    idempotent: bool,
+) -> ApplyScenarioResponse {
+    let agents: Vec<ProvisionedAgent> = write
+        .agents
+        .iter()
+        .zip(created)
+        .map(|(a, created)| ProvisionedAgent {
+            role: a.planned.role.clone(),
+            address: a.planned.address.to_string(),
+            created: created.is_some(),
+            service_account_id: *created,
+            api_key: created.filter(|_| with_keys).map(|_| a.key.0.clone()),
+            delivery_mode: a.account.delivery_mode,
+            delivery_config: created.and(a.account.push.as_ref()).map(|push| {
+                let mut config = serde_json::Map::new();
+                config.insert("url".into(), serde_json::Value::String(push.url.clone()));
+                if with_keys {
+                    config.insert("secret".into(), serde_json::Value::String(push.secret.clone()));
+                }
+                config
+            }),
+        })
+        .collect();
+    ApplyScenarioResponse {
+        ok: true,
+        intent_id: write.intent.intent_id,
+        scenario_id: write.scenario_id.clone(),
+        status: write.intent.status,
+        compile_id: write.compile_id.clone(),
+        workflow_compile_id: write.compile_id.clone(),
+        agents: agents.clone(),
+        agents_provisioned: agents,
+        pending_with: write.intent.to_agent.clone(),
+        deadline_at: write.intent.deadline_at,
+        created_at: write.intent.created_at,
+        idempotent,
+    }
 }
