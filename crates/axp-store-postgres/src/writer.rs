@@ -19,9 +19,11 @@
 use std::sync::Arc;
 
 use axp_store::{CommitListener, Error, Job, PrincipalCache, Result, Topic};
+use futures::future::BoxFuture;
+use sqlx_core::executor::Executor;
 use sqlx_core::pool::Pool;
 use sqlx_core::query::query;
-use sqlx_postgres::Postgres;
+use sqlx_postgres::{PgConnection, PgRow, Postgres};
 use tokio::sync::{Mutex, mpsc};
 
 use crate::notify;
@@ -196,7 +198,7 @@ async fn try_batch(pool: &Pool<Postgres>, jobs: &mut [Box<dyn Job>]) -> Tried {
         Err(e) => return Tried::Broken(db(e)),
     };
     let mut tx = PgTx::new(conn);
-    if let Err(e) = exec(&mut tx, "BEGIN").await {
+    if let Err(e) = tx.begin().await {
         tx.into_conn().close_on_drop();
         return Tried::Broken(e);
     }
@@ -215,12 +217,10 @@ async fn try_batch(pool: &Pool<Postgres>, jobs: &mut [Box<dyn Job>]) -> Tried {
         rollback(tx).await;
         return if retryable(&e) { Tried::Retry(e) } else { Tried::FlushFailed(e) };
     }
-    if let Err(e) = notify(&mut tx).await {
-        rollback(tx).await;
-        return if retryable(&e) { Tried::Retry(e) } else { Tried::Broken(e) };
-    }
-    match exec(&mut tx, "COMMIT").await {
-        Ok(()) => Tried::Committed(std::mem::take(&mut tx.topics), tx.principals_changed),
+    // The notifications (delivered at commit, to every replica) and the commit: one round trip.
+    let sql = commit_sql(&tx.topics, tx.principals_changed);
+    match run_sql(tx.conn(), &sql).await {
+        Ok(_) => Tried::Committed(std::mem::take(&mut tx.topics), tx.principals_changed),
         Err(e) => {
             // The outcome is unknown (the connection may have dropped after the commit was
             // sent): callers see Unavailable, and retry with their idempotency keys.
@@ -228,6 +228,29 @@ async fn try_batch(pool: &Pool<Postgres>, jobs: &mut [Box<dyn Job>]) -> Tried {
             if retryable(&e) { Tried::Retry(e) } else { Tried::Broken(e) }
         }
     }
+}
+
+/// Runs `sql` (several statements, no parameters) as one simple query.
+pub(crate) fn run_sql<'a>(conn: &'a mut PgConnection, sql: &'a str) -> BoxFuture<'a, Result<Vec<PgRow>>> {
+    // A query with no arguments goes over PostgreSQL's simple protocol, which takes several
+    // statements. Boxed: the future is then `Send` for the spawned lanes.
+    Box::pin(async move { conn.fetch_all(sql).await.map_err(db) })
+}
+
+/// `SELECT pg_notify(…)` for each notification payload, then `COMMIT`, as one simple query.
+/// Payloads are dollar-quoted with a tag that does not occur in them, so nothing in a topic
+/// (agent addresses come from users) can end the literal.
+fn commit_sql(topics: &[Topic], keys_changed: bool) -> String {
+    let mut sql = String::new();
+    for payload in notify::payloads(topics, keys_changed) {
+        let mut tag = String::from("axp");
+        while payload.contains(&format!("${tag}$")) {
+            tag.push('x');
+        }
+        sql.push_str(&format!("SELECT pg_notify('{}', ${tag}${payload}${tag}$); ", notify::CHANNEL));
+    }
+    sql.push_str("COMMIT");
+    sql
 }
 
 async fn exec(tx: &mut PgTx, sql: &'static str) -> Result<()> {
@@ -241,15 +264,18 @@ async fn rollback(mut tx: PgTx) {
     }
 }
 
-/// Sends the transaction's notifications (delivered at commit, to every replica).
-async fn notify(tx: &mut PgTx) -> Result<()> {
-    for payload in notify::payloads(&tx.topics, tx.principals_changed) {
-        query::<Postgres>("SELECT pg_notify($1, $2)")
-            .bind(notify::CHANNEL)
-            .bind(payload)
-            .execute(tx.conn())
-            .await
-            .map_err(db)?;
+#[cfg(test)]
+mod tests {
+    use axp_core::WorkspaceId;
+
+    use super::*;
+
+    #[test]
+    fn notifications_are_dollar_quoted_past_any_tag_in_them_then_committed() {
+        assert_eq!(commit_sql(&[], false), "COMMIT");
+        let sneaky = Topic::Agent(WorkspaceId::new(), "agent://o/w/$axp$'); DROP TABLE intents; --".into());
+        let sql = commit_sql(&[sneaky], false);
+        assert!(sql.starts_with("SELECT pg_notify('axp_topics', $axpx$"), "{sql}");
+        assert!(sql.ends_with("$axpx$); COMMIT"), "{sql}");
     }
-    Ok(())
 }

@@ -32,7 +32,7 @@ impl InboxTable for PgTx {
 
     /// Everyone who can see the thread.
     async fn participants(&mut self, ws: WorkspaceId, thread: IntentId) -> Result<Vec<String>> {
-        self.flush_touches().await?;
+        self.flush().await?;
         let conn = self.conn();
         let rows = q("SELECT owner_agent FROM thread_participants WHERE workspace_id = $1 AND thread_id = $2 ORDER BY owner_agent")
             .bind(ws.0)
@@ -50,7 +50,7 @@ impl InboxTable for PgTx {
         thread: IntentId,
         lock: bool,
     ) -> Result<Option<Membership>> {
-        self.flush_touches().await?;
+        self.flush().await?;
         let conn = self.conn();
         let sql = if lock {
             "SELECT unread, hidden, updated_at, change_seq FROM thread_participants
@@ -79,7 +79,7 @@ impl InboxTable for PgTx {
         unread: bool,
         hidden: &[String],
     ) -> Result<()> {
-        self.flush_touches().await?;
+        self.flush().await?;
         let conn = self.conn();
         q("UPDATE thread_participants SET unread = $1, hidden = $2 WHERE workspace_id = $3 AND owner_agent = $4 AND thread_id = $5")
             .bind(unread)
@@ -101,7 +101,7 @@ impl InboxTable for PgTx {
         after: Option<u64>,
         limit: u32,
     ) -> Result<Vec<(IntentId, u64)>> {
-        self.flush_touches().await?;
+        self.flush().await?;
         let conn = self.conn();
         let sql = if after.is_some() {
             "SELECT thread_id, change_seq FROM thread_participants
@@ -200,14 +200,6 @@ impl InboxTable for PgTx {
     }
 }
 
-/// A participant touch buffered until the transaction writes its touches.
-pub(crate) struct TouchRow {
-    role: String,
-    unread: bool,
-    change_seq: i64,
-    updated_at: i64,
-}
-
 impl PgTx {
     /// When paging the change feed (`after`) and the page is not full: the newest change cursor
     /// of `owner` past the page, if one is there but held back behind the horizon.
@@ -231,31 +223,5 @@ impl PgTx {
             .await
             .map_err(db)?;
         get::<Option<i64>>(&row, 0)
-    }
-
-    /// Writes the buffered participant touches in one statement, in key order (so two
-    /// transactions touching the same rows lock them in the same order).
-    pub(super) async fn flush_touches(&mut self) -> Result<()> {
-        if self.touches.is_empty() {
-            return Ok(());
-        }
-        let mut rows: Vec<_> = std::mem::take(&mut self.touches).into_iter().collect();
-        rows.sort_by(|a, b| a.0.cmp(&b.0));
-        q("INSERT INTO thread_participants AS p (workspace_id, owner_agent, thread_id, role, change_seq, unread, updated_at)
-           SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::bigint[], $6::bool[], $7::bigint[])
-           ON CONFLICT (workspace_id, owner_agent, thread_id)
-           DO UPDATE SET change_seq = EXCLUDED.change_seq, unread = (p.unread OR EXCLUDED.unread),
-                         updated_at = EXCLUDED.updated_at")
-        .bind(rows.iter().map(|((ws, _, _), _)| ws.0).collect::<Vec<_>>())
-        .bind(rows.iter().map(|((_, owner, _), _)| owner.as_str()).collect::<Vec<_>>())
-        .bind(rows.iter().map(|((_, _, thread), _)| thread.0).collect::<Vec<_>>())
-        .bind(rows.iter().map(|(_, t)| t.role.as_str()).collect::<Vec<_>>())
-        .bind(rows.iter().map(|(_, t)| t.change_seq).collect::<Vec<_>>())
-        .bind(rows.iter().map(|(_, t)| t.unread).collect::<Vec<_>>())
-        .bind(rows.iter().map(|(_, t)| t.updated_at).collect::<Vec<_>>())
-        .execute(self.conn())
-        .await
-        .map_err(db)?;
-        Ok(())
     }
 }

@@ -7,7 +7,7 @@ use super::*;
 #[async_trait]
 impl IntentTable for PgTx {
     async fn intent(&mut self, ws: WorkspaceId, id: IntentId) -> Result<Option<Intent>> {
-        self.flush_intents().await?;
+        self.flush().await?;
         let conn = self.conn();
         body(
             q("SELECT body FROM intents WHERE workspace_id = $1 AND intent_id = $2")
@@ -21,7 +21,7 @@ impl IntentTable for PgTx {
 
     /// The intent, locked until the transaction ends (the latest committed version).
     async fn intent_for_update(&mut self, ws: WorkspaceId, id: IntentId) -> Result<Option<Intent>> {
-        self.flush_intents().await?;
+        self.flush().await?;
         let conn = self.conn();
         body(
             q("SELECT body FROM intents WHERE workspace_id = $1 AND intent_id = $2 FOR UPDATE")
@@ -39,7 +39,7 @@ impl IntentTable for PgTx {
         ws: WorkspaceId,
         ids: &[IntentId],
     ) -> Result<HashMap<IntentId, Intent>> {
-        self.flush_intents().await?;
+        self.flush().await?;
         let conn = self.conn();
         let ids: Vec<Uuid> = ids.iter().map(|i| i.0).collect();
         let rows = q("SELECT body FROM intents WHERE workspace_id = $1 AND intent_id = ANY($2) ORDER BY intent_id FOR UPDATE")
@@ -67,7 +67,7 @@ impl IntentTable for PgTx {
     }
 
     async fn update_intent(&mut self, ws: WorkspaceId, intent: &Intent) -> Result<()> {
-        self.flush_intents().await?;
+        self.flush().await?;
         let conn = self.conn();
         q("UPDATE intents SET status = $1, to_agent = $2, body = $3 WHERE workspace_id = $4 AND intent_id = $5")
             .bind(intent.status.as_str())
@@ -95,7 +95,7 @@ impl IntentTable for PgTx {
         since: u64,
         limit: u32,
     ) -> Result<Vec<IntentEvent>> {
-        self.flush_intents().await?;
+        self.flush().await?;
         let conn = self.conn();
         bodies(
             q("SELECT body FROM intent_events WHERE workspace_id = $1 AND intent_id = $2 AND seq > $3 ORDER BY seq LIMIT $4")
@@ -110,7 +110,7 @@ impl IntentTable for PgTx {
     }
 
     async fn intent_exists(&mut self, ws: WorkspaceId, id: IntentId) -> Result<bool> {
-        self.flush_intents().await?;
+        self.flush().await?;
         let conn = self.conn();
         let row = q("SELECT EXISTS (SELECT 1 FROM intents WHERE workspace_id = $1 AND intent_id = $2)")
             .bind(ws.0)
@@ -122,7 +122,7 @@ impl IntentTable for PgTx {
     }
 
     async fn list_intents(&mut self, ws: WorkspaceId, filter: &IntentFilter) -> Result<Vec<Intent>> {
-        self.flush_intents().await?;
+        self.flush().await?;
         let conn = self.conn();
         bodies(
             q("SELECT body FROM intents
@@ -168,59 +168,10 @@ pub(super) fn status_names(statuses: &[Status]) -> Vec<String> {
     statuses.iter().map(|s| s.as_str().to_owned()).collect()
 }
 
-/// A new intent buffered until the transaction writes its intents.
-pub(crate) struct IntentRow {
-    ws: Uuid,
-    id: Uuid,
-    status: &'static str,
-    to_agent: String,
-    created_at: i64,
-    body: String,
-}
-
-/// A new event buffered until the transaction writes its intents.
-pub(crate) struct EventRow {
-    ws: Uuid,
-    intent_id: Uuid,
-    seq: i64,
-    body: String,
-}
-
 impl PgTx {
     fn buffer_events(&mut self, ws: WorkspaceId, events: &[IntentEvent], bodies: Vec<String>) {
         for (e, body) in events.iter().zip(bodies) {
             self.events.push(EventRow { ws: ws.0, intent_id: e.intent_id.0, seq: e.seq as i64, body });
         }
-    }
-
-    /// Writes the buffered intents, then their events, one statement each.
-    pub(super) async fn flush_intents(&mut self) -> Result<()> {
-        if !self.intents.is_empty() {
-            let rows = std::mem::take(&mut self.intents);
-            q("INSERT INTO intents (workspace_id, intent_id, status, to_agent, created_at, body)
-               SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::bigint[], $6::text[])")
-            .bind(rows.iter().map(|r| r.ws).collect::<Vec<_>>())
-            .bind(rows.iter().map(|r| r.id).collect::<Vec<_>>())
-            .bind(rows.iter().map(|r| r.status).collect::<Vec<_>>())
-            .bind(rows.iter().map(|r| r.to_agent.as_str()).collect::<Vec<_>>())
-            .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-            .bind(rows.iter().map(|r| r.body.as_str()).collect::<Vec<_>>())
-            .execute(self.conn())
-            .await
-            .map_err(db)?;
-        }
-        if !self.events.is_empty() {
-            let rows = std::mem::take(&mut self.events);
-            q("INSERT INTO intent_events (workspace_id, intent_id, seq, body)
-               SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::bigint[], $4::text[])")
-            .bind(rows.iter().map(|r| r.ws).collect::<Vec<_>>())
-            .bind(rows.iter().map(|r| r.intent_id).collect::<Vec<_>>())
-            .bind(rows.iter().map(|r| r.seq).collect::<Vec<_>>())
-            .bind(rows.iter().map(|r| r.body.as_str()).collect::<Vec<_>>())
-            .execute(self.conn())
-            .await
-            .map_err(db)?;
-        }
-        Ok(())
     }
 }

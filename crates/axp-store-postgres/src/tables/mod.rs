@@ -22,6 +22,7 @@
 
 mod accounts;
 mod deliveries;
+mod flush;
 mod idempotency;
 mod inbox;
 mod intents;
@@ -49,9 +50,7 @@ use sqlx_core::row::Row;
 use sqlx_postgres::{PgArguments, PgConnection, PgRow, Postgres};
 use uuid::Uuid;
 
-pub(crate) use inbox::TouchRow;
-pub(crate) use intents::{EventRow, IntentRow};
-pub(crate) use queue::QueueRow;
+use flush::{EventRow, IntentRow, QueueRow, TouchRow};
 
 /// Bits of a cursor below the transaction id: at most 2^20 cursors per transaction.
 const CURSOR_BITS: u32 = 20;
@@ -112,6 +111,15 @@ impl PgTx {
         self.conn
     }
 
+    /// Begins the transaction and learns its id (for cursors) in the same round trip.
+    pub(crate) async fn begin(&mut self) -> Result<()> {
+        let rows =
+            crate::writer::run_sql(self.conn(), "BEGIN; SELECT pg_current_xact_id()::text::bigint").await?;
+        let row = rows.first().ok_or_else(|| Error::Internal("BEGIN returned no transaction id".into()))?;
+        self.xid = Some(get(row, 0)?);
+        Ok(())
+    }
+
     /// The next cursor of this transaction (see the module doc).
     async fn next_cursor(&mut self) -> Result<u64> {
         let xid = match self.xid {
@@ -153,14 +161,6 @@ impl PgTx {
             pause = (pause * 2).min(Duration::from_millis(16));
         }
         Ok(())
-    }
-
-    /// Writes everything buffered (before a read or update of the buffered tables, and when
-    /// the transaction ends).
-    pub(crate) async fn flush(&mut self) -> Result<()> {
-        self.flush_intents().await?;
-        self.flush_queue().await?;
-        self.flush_touches().await
     }
 }
 

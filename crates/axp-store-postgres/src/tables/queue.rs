@@ -5,40 +5,6 @@ use async_trait::async_trait;
 use super::intents::status_names;
 use super::*;
 
-/// A queue item buffered until the transaction writes its queue items.
-pub(crate) struct QueueRow {
-    ws: Uuid,
-    agent: String,
-    cursor: i64,
-    intent_id: Uuid,
-    reason: &'static str,
-    queued_at: i64,
-    handed_at: Option<i64>,
-}
-
-impl PgTx {
-    /// Writes the buffered queue items in one statement.
-    pub(super) async fn flush_queue(&mut self) -> Result<()> {
-        if self.queue.is_empty() {
-            return Ok(());
-        }
-        let items = std::mem::take(&mut self.queue);
-        q("INSERT INTO agent_queue (workspace_id, agent_address, cursor, intent_id, reason, queued_at, handed_at)
-           SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::bigint[], $4::uuid[], $5::text[], $6::bigint[], $7::bigint[])")
-        .bind(items.iter().map(|i| i.ws).collect::<Vec<_>>())
-        .bind(items.iter().map(|i| i.agent.as_str()).collect::<Vec<_>>())
-        .bind(items.iter().map(|i| i.cursor).collect::<Vec<_>>())
-        .bind(items.iter().map(|i| i.intent_id).collect::<Vec<_>>())
-        .bind(items.iter().map(|i| i.reason).collect::<Vec<_>>())
-        .bind(items.iter().map(|i| i.queued_at).collect::<Vec<_>>())
-        .bind(items.iter().map(|i| i.handed_at).collect::<Vec<_>>())
-        .execute(self.conn())
-        .await
-        .map_err(db)?;
-        Ok(())
-    }
-}
-
 #[async_trait]
 impl QueueTable for PgTx {
     async fn enqueue(&mut self, item: &QueueItem<'_>) -> Result<u64> {
@@ -64,7 +30,7 @@ impl QueueTable for PgTx {
         read: &QueueRead<'_>,
         for_update: bool,
     ) -> Result<Vec<Queued>> {
-        self.flush_queue().await?;
+        self.flush().await?;
         let sql = if for_update {
             "SELECT q.cursor, q.queued_at, q.handed_at, i.body, q.cursor < (pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 20)
                FROM agent_queue q
@@ -109,7 +75,7 @@ impl QueueTable for PgTx {
         agent: &str,
         limit: u32,
     ) -> Result<Vec<(u64, Timestamp, IntentId)>> {
-        self.flush_queue().await?;
+        self.flush().await?;
         let rows = q("SELECT cursor, queued_at, intent_id FROM agent_queue
                        WHERE workspace_id = $1 AND agent_address = $2 AND handed_at IS NULL
                        ORDER BY cursor LIMIT $3
@@ -126,7 +92,7 @@ impl QueueTable for PgTx {
     }
 
     async fn mark_handed(&mut self, ws: WorkspaceId, agent: &str, cursor: u64, now: Timestamp) -> Result<()> {
-        self.flush_queue().await?;
+        self.flush().await?;
         q("UPDATE agent_queue SET handed_at = $1 WHERE workspace_id = $2 AND agent_address = $3 AND cursor = $4")
             .bind(now.as_millis())
             .bind(ws.0)
