@@ -81,7 +81,8 @@ pub struct RevokedSubscription {
 }
 
 /// Response of `POST /v1/webhooks/events` and of its replay: the event and what became of its
-/// deliveries so far (delivery is asynchronous, so most are `pending`).
+/// deliveries so far (delivery is asynchronous, so most are `pending`). The fields of the other
+/// call are absent, not null.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct WebhookEventReceipt {
     /// The event's id (the `webhook-id` of its deliveries).
@@ -91,13 +92,13 @@ pub struct WebhookEventReceipt {
     /// Whose subscriptions received it.
     pub owner_agent: String,
     /// Who emitted it (publish only).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
     /// When it was accepted (publish only).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub accepted_at: Option<Timestamp>,
     /// When it was queued again (replay only).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replayed_at: Option<Timestamp>,
     /// Delivery counters.
     #[serde(flatten)]

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use axp_core::api::{Agent, ServiceAccount};
+use axp_core::api::{Agent, AgentResponse, ClaimIntentsResponse, ListAgentsResponse, ServiceAccount};
 use axp_core::validate::Fields;
 use axp_core::{AgentAddress, Status};
 use axp_store::Topic;
@@ -15,7 +15,7 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use super::binding;
 use super::events::{cursor, wait};
@@ -71,22 +71,26 @@ async fn list_agents(
     State(state): State<AppState>,
     caller: Caller,
     query: QueryMap,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ListAgentsResponse>> {
     let limit = query.bounded("limit", 1, 1000)?.unwrap_or(100) as u32;
     let agents = state.store.list_agents(&caller.0.tenant, limit).await?;
     let agents: Vec<Agent> = agents.iter().map(|sa| agent_view(&state, sa)).collect();
-    Ok(Json(json!({"ok": true, "agents": agents})))
+    Ok(Json(ListAgentsResponse { ok: true, agents }))
 }
 
 /// `GET /v1/agents/{address...}`: `{ok, agent}`; 404 when no service account has the address.
-async fn get_agent(State(state): State<AppState>, caller: Caller, raw: &str) -> ApiResult<Json<Value>> {
+async fn get_agent(
+    State(state): State<AppState>,
+    caller: Caller,
+    raw: &str,
+) -> ApiResult<Json<AgentResponse>> {
     let address = parse_address(&caller, raw)?;
     let sa = state
         .store
         .find_agent(&caller.0.tenant, &address)
         .await?
         .ok_or_else(|| ApiError::not_found("agent"))?;
-    Ok(Json(json!({"ok": true, "agent": agent_view(&state, &sa)})))
+    Ok(Json(AgentResponse { ok: true, agent: agent_view(&state, &sa) }))
 }
 
 /// `PUT /v1/agents/{address...}/delivery` `{delivery_mode, delivery_config?, lease_seconds?}`:
@@ -96,7 +100,7 @@ async fn set_delivery(
     caller: Caller,
     raw: &str,
     body: Map<String, Value>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<AgentResponse>> {
     let address = parse_address(&caller, raw)?;
     let mut f = Fields::new(&body);
     let binding = binding::read(&mut f, &body, &state.options.dispatcher.policy);
@@ -107,7 +111,7 @@ async fn set_delivery(
         .await
         .map_err(ApiError::missing("agent"))?;
     binding::reveal(&mut sa.delivery_config, binding.shown_secret);
-    Ok(Json(json!({"ok": true, "agent": agent_view(&state, &sa)})))
+    Ok(Json(AgentResponse { ok: true, agent: agent_view(&state, &sa) }))
 }
 
 async fn agent_put_route(
@@ -183,7 +187,7 @@ async fn claim_intents(
     raw: &str,
     query: QueryMap,
     body: Map<String, Value>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ClaimIntentsResponse>> {
     let address = parse_address(&caller, raw)?;
     let mut f = Fields::new(&body);
     let limit = f.u64("limit", &[]);
@@ -207,7 +211,7 @@ async fn claim_intents(
         let claimed = state.store.claim_for_agent(&tenant, &address, limit, state.clock.now()).await?;
         let now = tokio::time::Instant::now();
         if !claimed.is_empty() || now >= deadline {
-            return Ok(Json(json!({"ok": true, "intents": claimed})));
+            return Ok(Json(ClaimIntentsResponse { ok: true, intents: claimed }));
         }
         // With a shared database a wake-up can be lost (a dropped LISTEN connection): re-read
         // every `poll_interval` as SSE streams do, so a waiting claim never sleeps it out.
@@ -215,7 +219,9 @@ async fn claim_intents(
         tokio::select! {
             () = subscription.changed() => {}
             () = tokio::time::sleep_until(wake) => {}
-            () = state.shutdown.cancelled() => return Ok(Json(json!({"ok": true, "intents": []}))),
+            () = state.shutdown.cancelled() => {
+                return Ok(Json(ClaimIntentsResponse { ok: true, intents: Vec::new() }));
+            }
         }
     }
 }

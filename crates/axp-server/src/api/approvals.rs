@@ -1,6 +1,6 @@
 //! Approvals (contract §5.2) and the human-facing task list (§4.9).
 
-use axp_core::api::OpenTask;
+use axp_core::api::{ApprovalResponse, ListTasksResponse, OpenTask};
 use axp_core::validate::Fields;
 use axp_core::{ApprovalId, ErrorCode, Status, WaitingReason};
 use axp_store::IntentFilter;
@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Caller, JsonObject, PathParams, QueryMap, owner_agent};
@@ -22,7 +22,7 @@ async fn decide(
     caller: Caller,
     PathParams(id): PathParams<String>,
     JsonObject(body): JsonObject,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ApprovalResponse>> {
     let id: ApprovalId = id.parse().map_err(|_| ApiError::not_found("approval"))?;
     let mut f = Fields::new(&body);
     let decision = f.string("decision", &[], true);
@@ -48,7 +48,7 @@ async fn decide(
             }
             other => other.into(),
         })?;
-    Ok(Json(json!({"ok": true, "approval": approval})))
+    Ok(Json(ApprovalResponse { ok: true, approval }))
 }
 
 /// `GET /v1/me/tasks?limit=`: open human tasks (WAITING_FOR_HUMAN) of the caller: those whose
@@ -59,7 +59,7 @@ async fn my_tasks(
     caller: Caller,
     headers: HeaderMap,
     query: QueryMap,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ListTasksResponse>> {
     let me = owner_agent(&caller, &headers, &query)?;
     let limit = query.bounded("limit", 1, 500)?.unwrap_or(100) as u32;
     let filter = IntentFilter { statuses: vec![Status::Waiting], limit: 500, ..IntentFilter::default() };
@@ -91,7 +91,7 @@ async fn my_tasks(
             extra: Map::new(),
         })
         .collect();
-    Ok(Json(json!({"ok": true, "tasks": tasks})))
+    Ok(Json(ListTasksResponse { ok: true, tasks }))
 }
 
 pub(crate) fn router() -> Router<AppState> {

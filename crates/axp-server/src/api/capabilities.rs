@@ -3,12 +3,13 @@
 
 use std::sync::LazyLock;
 
+use axp_core::api::Capabilities;
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use regex::Regex;
-use serde_json::{Value, json};
 
+use super::Success;
 use crate::error::ApiResult;
 use crate::extract::Caller;
 use crate::state::AppState;
@@ -34,14 +35,18 @@ const BUILT_IN_TYPES: [&str; 2] = ["intent.ask.v1", "intent.notify.v1"];
 /// `supported_intent_types` entries must match `^intent\..+\.v1$` (contract §5.3 / Appendix A).
 static LISTABLE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^intent\..+\.v1$").expect("valid regex"));
 
-async fn capabilities(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
+async fn capabilities(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<Success<Capabilities>>> {
     let mut types: Vec<String> = BUILT_IN_TYPES.iter().map(|s| (*s).to_owned()).collect();
     for t in state.store.intent_types(&caller.0.tenant).await? {
         if LISTABLE.is_match(&t) && !types.contains(&t) {
             types.push(t);
         }
     }
-    Ok(Json(json!({"ok": true, "capabilities": CAPABILITIES, "supported_intent_types": types})))
+    let capabilities = CAPABILITIES.iter().map(|c| (*c).to_owned()).collect();
+    Ok(Json(Success::new(Capabilities { capabilities, supported_intent_types: types })))
 }
 
 pub(crate) fn router() -> Router<AppState> {

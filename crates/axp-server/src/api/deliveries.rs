@@ -1,12 +1,12 @@
 //! Push deliveries and dead letters (contract §5.5; issue "Delivery bindings"): every push
 //! attempt is recorded, and a dead-lettered delivery can be replayed.
 
+use axp_core::api::{DeliveryResponse, ListDeliveriesResponse};
 use axp_core::delivery::DeliveryStatus;
 use axp_core::{DeliveryId, ErrorCode};
 use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde_json::{Value, json};
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Caller, PathParams, QueryMap};
@@ -22,7 +22,7 @@ async fn list_deliveries(
     State(state): State<AppState>,
     caller: Caller,
     query: QueryMap,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ListDeliveriesResponse>> {
     let status = match query.str("status") {
         None => None,
         Some(s) => Some(DeliveryStatus::parse(s).ok_or_else(|| {
@@ -34,7 +34,7 @@ async fn list_deliveries(
     };
     let limit = query.bounded("limit", 1, 500)?.unwrap_or(50) as u32;
     let deliveries = state.store.list_deliveries(&caller.0.tenant, status, limit).await?;
-    Ok(Json(json!({"ok": true, "deliveries": deliveries})))
+    Ok(Json(ListDeliveriesResponse { ok: true, deliveries }))
 }
 
 /// `GET /v1/deliveries/{id}`: the delivery with every attempt.
@@ -42,11 +42,11 @@ async fn get_delivery(
     State(state): State<AppState>,
     caller: Caller,
     PathParams(id): PathParams<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<DeliveryResponse>> {
     let id = delivery_id(&id)?;
     let delivery =
         state.store.get_delivery(&caller.0.tenant, id).await.map_err(ApiError::missing("delivery"))?;
-    Ok(Json(json!({"ok": true, "delivery": delivery})))
+    Ok(Json(DeliveryResponse { ok: true, delivery }))
 }
 
 /// `POST /v1/deliveries/{id}/replay`: a new delivery of the same body and `webhook-id`, linked by
@@ -56,7 +56,7 @@ async fn replay_delivery(
     State(state): State<AppState>,
     caller: Caller,
     PathParams(id): PathParams<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<DeliveryResponse>> {
     let id = delivery_id(&id)?;
     let delivery =
         state.store.replay_delivery(&caller.0.tenant, id, state.clock.now()).await.map_err(|e| match e {
@@ -66,7 +66,7 @@ async fn replay_delivery(
             }
             other => other.into(),
         })?;
-    Ok(Json(json!({"ok": true, "delivery": delivery})))
+    Ok(Json(DeliveryResponse { ok: true, delivery }))
 }
 
 pub(crate) fn router() -> Router<AppState> {

@@ -2,16 +2,19 @@
 //! after completion, and delegates. Every call acts for an owner (`owner_agent` query or
 //! `x-owner-agent`, default the caller's address).
 
-use axp_core::api::ThreadChange;
-use axp_core::inbox::{ThreadAction, ThreadStatus};
+use axp_core::api::{
+    DeleteMode, DeletedMessages, InboxChanges, ListThreadsResponse, ThreadChange, ThreadResponse,
+};
+use axp_core::inbox::{Thread, ThreadAction, ThreadStatus};
 use axp_core::validate::Fields;
 use axp_core::{AgentAddress, ErrorCode, IntentId};
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
+use super::Success;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Caller, JsonObject, PathParams, QueryMap, owner_agent};
 use crate::state::AppState;
@@ -40,7 +43,7 @@ async fn list_inbox(
     caller: Caller,
     headers: HeaderMap,
     query: QueryMap,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ListThreadsResponse>> {
     let owner = owner_agent(&caller, &headers, &query)?;
     let status = match query.str("status") {
         None => None,
@@ -51,7 +54,7 @@ async fn list_inbox(
     };
     let limit = query.bounded("limit", 1, LIST_MAX)?.unwrap_or(50) as u32;
     let threads = state.store.list_threads(&caller.0.tenant, &owner, status, limit).await?;
-    Ok(Json(json!({"ok": true, "threads": threads})))
+    Ok(Json(ListThreadsResponse { ok: true, threads }))
 }
 
 /// `GET /v1/inbox/changes?owner_agent=&cursor=&limit=`: threads changed after `cursor` (from
@@ -62,7 +65,7 @@ async fn inbox_changes(
     caller: Caller,
     headers: HeaderMap,
     query: QueryMap,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Success<InboxChanges>>> {
     let owner = owner_agent(&caller, &headers, &query)?;
     let after = query.str("cursor").map(decode_cursor).transpose()?;
     let limit = query.bounded("limit", 1, LIST_MAX)?.unwrap_or(50) as u32;
@@ -73,7 +76,7 @@ async fn inbox_changes(
         .into_iter()
         .map(|(seq, thread)| ThreadChange { cursor: encode_cursor(seq), thread })
         .collect();
-    Ok(Json(json!({"ok": true, "changes": changes, "next_cursor": next_cursor, "has_more": has_more})))
+    Ok(Json(Success::new(InboxChanges { changes, next_cursor, has_more })))
 }
 
 /// `GET /v1/inbox/{thread_id}`: 404 when unknown or not visible to the owner.
@@ -83,17 +86,17 @@ async fn get_thread(
     PathParams(id): PathParams<String>,
     headers: HeaderMap,
     query: QueryMap,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ThreadResponse>> {
     let owner = owner_agent(&caller, &headers, &query)?;
     let thread = state
         .store
         .get_thread(&caller.0.tenant, &owner, thread_id(&id)?)
         .await
         .map_err(ApiError::missing("thread"))?;
-    Ok(Json(json!({"ok": true, "thread": thread})))
+    Ok(Json(ThreadResponse { ok: true, thread }))
 }
 
-/// Runs an action for the owner and answers `{ok, thread, …extra}`.
+/// Runs an action for the owner: the thread afterwards, and the message ids it deleted.
 async fn act(
     state: &AppState,
     caller: &Caller,
@@ -101,14 +104,13 @@ async fn act(
     query: &QueryMap,
     id: &str,
     action: ThreadAction,
-) -> ApiResult<(Value, Vec<String>)> {
+) -> ApiResult<(Thread, Vec<String>)> {
     let owner = owner_agent(caller, headers, query)?;
-    let (thread, deleted) = state
+    state
         .store
         .act_on_thread(&caller.0.tenant, &owner, thread_id(id)?, action, state.clock.now())
         .await
-        .map_err(ApiError::missing("thread"))?;
-    Ok((serde_json::to_value(thread).unwrap_or(Value::Null), deleted))
+        .map_err(ApiError::missing("thread"))
 }
 
 fn optional_comment(f: &mut Fields<'_>) -> Option<String> {
@@ -123,12 +125,12 @@ async fn reply(
     headers: HeaderMap,
     query: QueryMap,
     JsonObject(body): JsonObject,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ThreadResponse>> {
     let mut f = Fields::new(&body);
     let message = f.bounded_string("message", &[], true, 1, 5000);
     let message = f.finish(message)?.ok_or_else(|| ApiError::bad_request("message is required"))?;
     let (thread, _) = act(&state, &caller, &headers, &query, &id, ThreadAction::Reply { message }).await?;
-    Ok(Json(json!({"ok": true, "thread": thread})))
+    Ok(Json(ThreadResponse { ok: true, thread }))
 }
 
 /// `POST /v1/inbox/{id}/delegate` `{delegate_to, note?}`: the delegate joins the thread and an
@@ -140,7 +142,7 @@ async fn delegate(
     headers: HeaderMap,
     query: QueryMap,
     JsonObject(body): JsonObject,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ThreadResponse>> {
     let mut f = Fields::new(&body);
     let to = f.bounded_string("delegate_to", &[], true, 3, 383);
     let note = f.bounded_string("note", &[], false, 0, 2000);
@@ -155,7 +157,7 @@ async fn delegate(
     };
     let (thread, _) =
         act(&state, &caller, &headers, &query, &id, ThreadAction::Delegate { to, note }).await?;
-    Ok(Json(json!({"ok": true, "thread": thread})))
+    Ok(Json(ThreadResponse { ok: true, thread }))
 }
 
 async fn decide(
@@ -166,13 +168,13 @@ async fn decide(
     query: QueryMap,
     body: Map<String, Value>,
     approve: bool,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ThreadResponse>> {
     let mut f = Fields::new(&body);
     let comment = optional_comment(&mut f);
     f.finish(())?;
     let (thread, _) =
         act(&state, &caller, &headers, &query, &id, ThreadAction::Decide { approve, comment }).await?;
-    Ok(Json(json!({"ok": true, "thread": thread})))
+    Ok(Json(ThreadResponse { ok: true, thread }))
 }
 
 /// `POST /v1/inbox/{id}/approve` `{comment?}`: answers an open human task (outcome `approved`,
@@ -184,7 +186,7 @@ async fn approve(
     headers: HeaderMap,
     query: QueryMap,
     JsonObject(body): JsonObject,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ThreadResponse>> {
     decide(state, caller, id, headers, query, body, true).await
 }
 
@@ -196,7 +198,7 @@ async fn reject(
     headers: HeaderMap,
     query: QueryMap,
     JsonObject(body): JsonObject,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ThreadResponse>> {
     decide(state, caller, id, headers, query, body, false).await
 }
 
@@ -207,9 +209,9 @@ async fn read(
     PathParams(id): PathParams<String>,
     headers: HeaderMap,
     query: QueryMap,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ThreadResponse>> {
     let (thread, _) = act(&state, &caller, &headers, &query, &id, ThreadAction::Read).await?;
-    Ok(Json(json!({"ok": true, "thread": thread})))
+    Ok(Json(ThreadResponse { ok: true, thread }))
 }
 
 /// `POST /v1/inbox/{id}/messages/delete` `{mode: self|both, message_ids?, limit?}`: only
@@ -221,7 +223,7 @@ async fn delete_messages(
     headers: HeaderMap,
     query: QueryMap,
     JsonObject(body): JsonObject,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Success<DeletedMessages>>> {
     let mut f = Fields::new(&body);
     let mode = f.string("mode", &[], false).unwrap_or_else(|| "self".into());
     if mode != "self" && mode != "both" {
@@ -240,11 +242,19 @@ async fn delete_messages(
         Some(_) => f.fail("message_ids", "value_error", "must be 1 to 100 message ids"),
     }
     f.finish(())?;
-    let action = ThreadAction::DeleteMessages { both: mode == "both", message_ids, limit: limit as usize };
+    let mode = if mode == "both" { DeleteMode::ForEveryone } else { DeleteMode::ForMe };
+    let action = ThreadAction::DeleteMessages {
+        both: mode == DeleteMode::ForEveryone,
+        message_ids,
+        limit: limit as usize,
+    };
     let (thread, deleted) = act(&state, &caller, &headers, &query, &id, action).await?;
-    Ok(Json(
-        json!({"ok": true, "thread": thread, "mode": mode, "deleted_count": deleted.len(), "message_ids": deleted}),
-    ))
+    Ok(Json(Success::new(DeletedMessages {
+        thread,
+        mode,
+        deleted_count: deleted.len() as u64,
+        message_ids: deleted,
+    })))
 }
 
 pub(crate) fn router() -> Router<AppState> {

@@ -1,7 +1,7 @@
 //! Intents: create, read, list, and the lifecycle commands resolve, resume, controls and policy
 //! (contract §4.2, §4.3, §4.6–§4.8, §5.8).
 
-use axp_core::api::ListIntentsResponse;
+use axp_core::api::{BulkCancelResponse, IntentResponse, ListIntentsResponse};
 use axp_core::error::ErrorCode;
 use axp_core::ids::IntentId;
 use axp_core::lifecycle::{self, Command, Request, Resolution};
@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Caller, JsonObject, PathParams, QueryMap, idempotency_key, intent_id, owner_scope};
@@ -80,10 +80,10 @@ async fn get_intent(
     State(state): State<AppState>,
     caller: Caller,
     PathParams(id): PathParams<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<IntentResponse>> {
     let id = intent_id(&id)?;
     let intent = state.store.get_intent(&caller.0.tenant, id).await.map_err(ApiError::missing("intent"))?;
-    Ok(Json(json!({"ok": true, "intent": intent.to_wire()})))
+    Ok(Json(IntentResponse { ok: true, intent: intent.to_wire() }))
 }
 
 /// `GET /v1/intents?status=A,B&to_agent=&limit=`: the poll binding's read (§5.8). `limit`
@@ -235,7 +235,7 @@ async fn bulk_cancel(
     State(state): State<AppState>,
     caller: Caller,
     JsonObject(body): JsonObject,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<BulkCancelResponse>> {
     let mut f = Fields::new(&body);
     let hours = f.u64("older_than_hours", &[]);
     if hours.is_none() && !body.contains_key("older_than_hours") {
@@ -277,7 +277,7 @@ async fn bulk_cancel(
     let candidates = state.store.list_intents(&principal.tenant, &filter).await?;
     let caller_address = principal.agent_address.to_string();
     let mut ids = Vec::new();
-    let mut canceled = 0u32;
+    let mut canceled = 0u64;
     for intent in &candidates {
         let command = Command::Resolve(Resolution::Canceled(reason.clone()));
         if lifecycle::authorize(intent, Some(&caller_address), &command).is_err() {
@@ -300,13 +300,13 @@ async fn bulk_cancel(
             Err(e) => return Err(e.into()),
         }
     }
-    Ok(Json(json!({
-        "ok": true,
-        "dry_run": dry_run,
-        "would_cancel": ids.len(),
-        "canceled": canceled,
-        "intent_ids": ids,
-    })))
+    Ok(Json(BulkCancelResponse {
+        ok: true,
+        dry_run,
+        would_cancel: ids.len() as u64,
+        canceled,
+        intent_ids: ids,
+    }))
 }
 
 pub(crate) fn router() -> Router<AppState> {

@@ -20,6 +20,7 @@ use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::HeaderValue;
 use axum::middleware::{self, Next};
 use axum::response::Response;
+use serde::Serialize;
 use tracing::Instrument;
 
 use crate::error::ApiError;
@@ -28,6 +29,22 @@ use crate::state::AppState;
 /// Largest request body accepted, in bytes. Intent payloads are capped at 128 KiB by the
 /// contract (§4.2); this leaves room for the rest of the body and for scenario bundles.
 const BODY_LIMIT: usize = 1024 * 1024;
+
+/// `{"ok": true, …}` around a response type of `axp_core::api` that leaves `ok` out (the SDK
+/// reads those bodies straight into the type and ignores `ok`): `body`'s fields sit at the top
+/// level beside `ok`.
+#[derive(Serialize)]
+struct Success<T> {
+    ok: bool,
+    #[serde(flatten)]
+    body: T,
+}
+
+impl<T> Success<T> {
+    fn new(body: T) -> Self {
+        Self { ok: true, body }
+    }
+}
 
 /// The whole HTTP application over `state`.
 pub fn app(state: AppState) -> Router {

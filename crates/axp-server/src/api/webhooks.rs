@@ -3,7 +3,8 @@
 //! events of intents they send, receive or get replies of); events go out through the same
 //! dispatcher, signing, retries and dead letters as `http` agents.
 
-use axp_core::delivery::{EventCounters, WEBHOOK_EVENT_TYPES, WebhookEvent};
+use axp_core::api::{ListSubscriptionsResponse, RevokedSubscription, WebhookEventReceipt};
+use axp_core::delivery::{WEBHOOK_EVENT_TYPES, WebhookEvent};
 use axp_core::validate::Fields;
 use axp_core::{EventId, EventType, SubscriptionId};
 use axp_engine::delivery::signing;
@@ -12,8 +13,9 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::routing::{delete, post};
 use axum::{Json, Router};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
+use super::Success;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Caller, JsonObject, PathParams, QueryMap, owner_agent};
 use crate::state::AppState;
@@ -90,11 +92,11 @@ async fn list_subscriptions(
     caller: Caller,
     headers: HeaderMap,
     query: QueryMap,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ListSubscriptionsResponse>> {
     let owner = owner_agent(&caller, &headers, &query)?;
     let include_inactive = matches!(query.str("include_inactive"), Some("true" | "1"));
     let subscriptions = state.store.list_subscriptions(&caller.0.tenant, &owner, include_inactive).await?;
-    Ok(Json(json!({"ok": true, "subscriptions": subscriptions})))
+    Ok(Json(ListSubscriptionsResponse { ok: true, subscriptions }))
 }
 
 /// `DELETE /v1/webhooks/subscriptions/{id}`: revokes it; 404 for an unknown id.
@@ -104,7 +106,7 @@ async fn revoke_subscription(
     PathParams(id): PathParams<String>,
     headers: HeaderMap,
     query: QueryMap,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Success<RevokedSubscription>>> {
     let owner = owner_agent(&caller, &headers, &query)?;
     let id: SubscriptionId = id.parse().map_err(|_| ApiError::not_found("subscription"))?;
     let sub = state
@@ -112,14 +114,10 @@ async fn revoke_subscription(
         .revoke_subscription(&caller.0.tenant, &owner, id, state.clock.now())
         .await
         .map_err(ApiError::missing("subscription"))?;
-    Ok(Json(json!({"ok": true, "subscription_id": sub.subscription_id, "revoked_at": sub.revoked_at})))
-}
-
-fn with_counters(mut body: Map<String, Value>, c: EventCounters) -> Json<Value> {
-    if let Ok(Value::Object(counters)) = serde_json::to_value(c) {
-        body.extend(counters);
-    }
-    Json(Value::Object(body))
+    Ok(Json(Success::new(RevokedSubscription {
+        subscription_id: sub.subscription_id,
+        revoked_at: sub.revoked_at,
+    })))
 }
 
 /// `POST /v1/webhooks/events` `{event_type, source, payload}`: records the event and queues it
@@ -131,7 +129,7 @@ async fn publish_event(
     headers: HeaderMap,
     query: QueryMap,
     JsonObject(body): JsonObject,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Success<WebhookEventReceipt>>> {
     let owner = owner_agent(&caller, &headers, &query)?;
     let mut f = Fields::new(&body);
     let event_type = f.bounded_string("event_type", &[], true, 3, 120);
@@ -153,14 +151,15 @@ async fn publish_event(
         payload: Value::Object(payload.unwrap_or_default()),
     };
     let counters = state.store.publish_event(&caller.0.tenant, event.clone()).await?;
-    let mut out = Map::new();
-    out.insert("ok".into(), Value::Bool(true));
-    out.insert("event_id".into(), json!(event.event_id));
-    out.insert("accepted_at".into(), json!(event.occurred_at));
-    out.insert("event_type".into(), json!(event.event_type));
-    out.insert("source".into(), json!(event.source));
-    out.insert("owner_agent".into(), json!(event.owner_agent));
-    Ok(with_counters(out, counters))
+    Ok(Json(Success::new(WebhookEventReceipt {
+        event_id: event.event_id,
+        event_type: event.event_type,
+        owner_agent: event.owner_agent,
+        source: Some(event.source),
+        accepted_at: Some(event.occurred_at),
+        replayed_at: None,
+        counters,
+    })))
 }
 
 /// `POST /v1/webhooks/events/{event_id}/replay`: queues the event again to the owner's matching
@@ -171,7 +170,7 @@ async fn replay_event(
     PathParams(id): PathParams<String>,
     headers: HeaderMap,
     query: QueryMap,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Success<WebhookEventReceipt>>> {
     let owner = owner_agent(&caller, &headers, &query)?;
     let id: EventId = id.parse().map_err(|_| ApiError::not_found("event"))?;
     let now = state.clock.now();
@@ -180,13 +179,15 @@ async fn replay_event(
         .replay_event(&caller.0.tenant, &owner, id, now)
         .await
         .map_err(ApiError::missing("event"))?;
-    let mut out = Map::new();
-    out.insert("ok".into(), Value::Bool(true));
-    out.insert("event_id".into(), json!(event.event_id));
-    out.insert("owner_agent".into(), json!(event.owner_agent));
-    out.insert("event_type".into(), json!(event.event_type));
-    out.insert("replayed_at".into(), json!(now));
-    Ok(with_counters(out, counters))
+    Ok(Json(Success::new(WebhookEventReceipt {
+        event_id: event.event_id,
+        event_type: event.event_type,
+        owner_agent: event.owner_agent,
+        source: None,
+        accepted_at: None,
+        replayed_at: Some(now),
+        counters,
+    })))
 }
 
 pub(crate) fn router() -> Router<AppState> {

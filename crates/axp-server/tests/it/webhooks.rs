@@ -120,6 +120,12 @@ async fn events_reach_matching_subscriptions_signed_and_can_be_replayed() {
         assert!(published[counter].is_u64(), "{counter}");
     }
     assert_eq!(published["queued_deliveries"], 1);
+    let keys = |body: &Value| body.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+    let counters = ["dead_lettered", "delivered", "pending", "processed_deliveries", "queued_deliveries"];
+    let mut expected = vec!["accepted_at", "event_id", "event_type", "ok", "owner_agent", "source"];
+    expected.extend(counters);
+    expected.sort_unstable();
+    assert_eq!(keys(&published), expected, "publish has no replayed_at, not even null");
     let got = receiver.next().await;
     let body = got.json();
     assert_eq!(body["event_id"], published["event_id"]);
@@ -138,6 +144,10 @@ async fn events_reach_matching_subscriptions_signed_and_can_be_replayed() {
     assert_eq!(status, 200);
     assert_eq!(replayed["event_id"], event_id);
     assert!(replayed["replayed_at"].is_string());
+    let mut expected = vec!["event_id", "event_type", "ok", "owner_agent", "replayed_at"];
+    expected.extend(counters);
+    expected.sort_unstable();
+    assert_eq!(keys(&replayed), expected, "replay has no source or accepted_at, not even null");
     assert_eq!(replayed["queued_deliveries"], 2);
     let again = receiver.next().await;
     assert_eq!(again.header("webhook-id"), webhook_id, "the same event keeps its webhook-id");
