@@ -4,11 +4,69 @@
 use axp_core::delivery::{Delivery, DeliveryKind, DeliveryStatus};
 use axp_core::intent::GATEWAY_ACTOR;
 use axp_core::lifecycle::Command;
-use axp_core::{DeliveryId, Timestamp, WorkspaceId};
+use axp_core::{DeliveryId, OrgId, Timestamp, WorkspaceId};
 use axp_store::{AttemptReport, Error, PushJob, Result, Tenant, Topic, Transaction, to_json};
 
 use super::Ledger;
 use super::intents::run_internal;
+
+/// A new delivery of `payload` to `url` for `target`, due now with no attempt yet. Its
+/// `webhook-id` is `msg_<delivery id>` (stable across its retries and replays) unless the
+/// caller sets another; intent, event and subscription are the caller's to set.
+pub(super) fn new_delivery(
+    kind: DeliveryKind,
+    (org_id, ws): (OrgId, WorkspaceId),
+    (target, url): (String, String),
+    payload: serde_json::Value,
+    now: Timestamp,
+) -> Delivery {
+    let transport_type = match kind {
+        DeliveryKind::AgentPush => "http",
+        DeliveryKind::Webhook => "webhook",
+    };
+    let template = Delivery {
+        delivery_id: DeliveryId::new(),
+        replay_of_delivery_id: None,
+        org_id,
+        workspace_id: ws,
+        kind,
+        transport_type: transport_type.into(),
+        message_id: String::new(),
+        intent_id: None,
+        event_id: None,
+        subscription_id: None,
+        target,
+        url,
+        status: DeliveryStatus::Pending,
+        attempt: 0,
+        next_attempt_at: None,
+        last_response_code: None,
+        error_detail: None,
+        attempts: Vec::new(),
+        payload,
+        created_at: now,
+        updated_at: now,
+    };
+    let mut d = pending(template, now);
+    d.message_id = format!("msg_{}", d.delivery_id.0.simple());
+    d
+}
+
+/// `d` as a fresh delivery: a new id, due at `now`, no attempt yet.
+fn pending(d: Delivery, now: Timestamp) -> Delivery {
+    Delivery {
+        delivery_id: DeliveryId::new(),
+        status: DeliveryStatus::Pending,
+        attempt: 0,
+        next_attempt_at: Some(now),
+        last_response_code: None,
+        error_detail: None,
+        attempts: Vec::new(),
+        created_at: now,
+        updated_at: now,
+        ..d
+    }
+}
 
 /// Marks a delivery failed for good with `why`.
 fn settle(d: &mut Delivery, why: &str, now: Timestamp) {
@@ -189,19 +247,8 @@ impl Ledger {
                     }
                 }
                 // Same body and message id: a receiver deduplicating on `webhook-id` sees one.
-                let replay = Delivery {
-                    delivery_id: DeliveryId::new(),
-                    replay_of_delivery_id: Some(old.delivery_id),
-                    status: DeliveryStatus::Pending,
-                    attempt: 0,
-                    next_attempt_at: Some(now),
-                    last_response_code: None,
-                    error_detail: None,
-                    attempts: Vec::new(),
-                    created_at: now,
-                    updated_at: now,
-                    ..old
-                };
+                let replay_of = Some(old.delivery_id);
+                let replay = Delivery { replay_of_delivery_id: replay_of, ..pending(old, now) };
                 tx.insert_delivery(ws, &replay, &secret_owner, Some(now)).await?;
                 tx.announce(Topic::Deliveries);
                 Ok(replay)

@@ -2,13 +2,14 @@
 //! streams and poll claims.
 
 use axp_core::api::AgentDelivery;
-use axp_core::delivery::{Binding, Delivery, DeliveryKind, DeliveryStatus};
+use axp_core::delivery::{Binding, DeliveryKind};
 use axp_core::intent::GATEWAY_ACTOR;
 use axp_core::lifecycle::Command;
-use axp_core::{AgentAddress, DeliveryId, Intent, IntentId, Status, Timestamp, WorkspaceId};
+use axp_core::{AgentAddress, Intent, IntentId, Status, Timestamp, WorkspaceId};
 use axp_store::{Error, QueueItem, QueueRead, Queued, Result, Tenant, Topic, Transaction};
 
 use super::Ledger;
+use super::deliveries::new_delivery;
 use super::intents::{Arrival, run_internal};
 
 /// Why an intent joins its agent's queue.
@@ -80,31 +81,10 @@ pub(super) async fn route(
     let mut frame = Queued { cursor, queued_at: now, handed: false, intent: intent.clone() }.into_delivery();
     frame.status = Status::Delivered;
     frame.delivery_attempt = intent.delivery_attempt + 1;
-    let id = DeliveryId::new();
-    let delivery = Delivery {
-        delivery_id: id,
-        replay_of_delivery_id: None,
-        org_id,
-        workspace_id: ws,
-        kind: DeliveryKind::AgentPush,
-        transport_type: "http".into(),
-        // Stable across this delivery's retries and replays; a redelivery is a new message.
-        message_id: format!("msg_{}", id.0.simple()),
-        intent_id: Some(intent.intent_id),
-        event_id: None,
-        subscription_id: None,
-        target: intent.to_agent.clone(),
-        url,
-        status: DeliveryStatus::Pending,
-        attempt: 0,
-        next_attempt_at: Some(now),
-        last_response_code: None,
-        error_detail: None,
-        attempts: Vec::new(),
-        payload: serde_json::to_value(&frame).map_err(|e| Error::Internal(e.to_string()))?,
-        created_at: now,
-        updated_at: now,
-    };
+    let payload = serde_json::to_value(&frame).map_err(|e| Error::Internal(e.to_string()))?;
+    let (target, ws_org) = ((intent.to_agent.clone(), url), (org_id, ws));
+    let mut delivery = new_delivery(DeliveryKind::AgentPush, ws_org, target, payload, now);
+    delivery.intent_id = Some(intent.intent_id);
     tx.insert_delivery(ws, &delivery, &intent.to_agent, Some(now)).await?;
     tx.announce(Topic::Deliveries);
     Ok(None)

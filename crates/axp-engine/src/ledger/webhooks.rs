@@ -1,11 +1,12 @@
 //! Webhook subscriptions (contract §5.4) and the events queued to them.
 
-use axp_core::delivery::{Delivery, DeliveryKind, DeliveryStatus, EventCounters, Subscription, WebhookEvent};
+use axp_core::delivery::{DeliveryKind, EventCounters, Subscription, WebhookEvent};
 use axp_core::workflow::Notification;
-use axp_core::{DeliveryId, EventId, Intent, SubscriptionId, Timestamp, WorkspaceId};
+use axp_core::{EventId, Intent, SubscriptionId, Timestamp, WorkspaceId};
 use axp_store::{Error, NewSubscription, Result, Tenant, Topic, Transaction};
 
 use super::Ledger;
+use super::deliveries::new_delivery;
 
 /// Queues a delivery of `event` to subscription `sub`, due now. Its `webhook-id` is the
 /// event's id, the same on every retry and replay.
@@ -16,31 +17,13 @@ pub(super) async fn queue_webhook(
     event: &WebhookEvent,
     now: Timestamp,
 ) -> Result<()> {
-    let id = DeliveryId::new();
     let org_id = tx.org_of(ws).await?;
-    let delivery = Delivery {
-        delivery_id: id,
-        replay_of_delivery_id: None,
-        org_id,
-        workspace_id: ws,
-        kind: DeliveryKind::Webhook,
-        transport_type: "webhook".into(),
-        message_id: format!("msg_{}", event.event_id.0.simple()),
-        intent_id: None,
-        event_id: Some(event.event_id),
-        subscription_id: Some(sub.subscription_id),
-        target: sub.owner_agent.clone(),
-        url: sub.callback_url.clone(),
-        status: DeliveryStatus::Pending,
-        attempt: 0,
-        next_attempt_at: Some(now),
-        last_response_code: None,
-        error_detail: None,
-        attempts: Vec::new(),
-        payload: serde_json::to_value(event).map_err(|e| Error::Internal(e.to_string()))?,
-        created_at: now,
-        updated_at: now,
-    };
+    let payload = serde_json::to_value(event).map_err(|e| Error::Internal(e.to_string()))?;
+    let target = (sub.owner_agent.clone(), sub.callback_url.clone());
+    let mut delivery = new_delivery(DeliveryKind::Webhook, (org_id, ws), target, payload, now);
+    delivery.message_id = format!("msg_{}", event.event_id.0.simple());
+    delivery.event_id = Some(event.event_id);
+    delivery.subscription_id = Some(sub.subscription_id);
     tx.insert_delivery(ws, &delivery, &sub.subscription_id.to_string(), Some(now)).await?;
     tx.announce(Topic::Deliveries);
     Ok(())
