@@ -100,7 +100,7 @@ impl Options {
     /// - `AXP_BOOTSTRAP_KEY`: the admin key of a first start (default: a random one);
     /// - `AXP_DATABASE_POOL`: PostgreSQL connections per replica (default 16);
     /// - `AXP_DATABASE_WRITER_LANES`: PostgreSQL write transactions in flight per replica
-    ///   (default 4);
+    ///   (default 1);
     /// - `AXP_ROLE`: `api`, `engine` or `all` (default).
     ///
     /// The database URL is not read here: `axp serve` takes it from `--database-url`,

@@ -25,7 +25,7 @@ pub struct PgOptions {
     /// so replicas × this must stay below the server's `max_connections` (100 by default),
     /// with room for migrations and administration.
     pub max_connections: u32,
-    /// Transactions this replica writes in parallel (default 4). Each commits a batch of
+    /// Transactions this replica writes in parallel (default 1). Each commits a batch of
     /// queued writes; more lanes overlap round trips, fewer make bigger batches.
     pub writer_lanes: usize,
     /// Apply pending migrations when connecting (default true). Safe with several replicas
@@ -35,7 +35,7 @@ pub struct PgOptions {
 
 impl Default for PgOptions {
     fn default() -> Self {
-        Self { max_connections: 16, writer_lanes: 4, migrate: true }
+        Self { max_connections: 16, writer_lanes: 1, migrate: true }
     }
 }
 
