@@ -20,6 +20,7 @@
 //! This crate holds all of axp's PostgreSQL SQL; nothing else may.
 
 mod notify;
+mod rowcache;
 mod store;
 mod tables;
 #[cfg(feature = "test-util")]

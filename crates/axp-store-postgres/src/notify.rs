@@ -18,6 +18,8 @@ use std::time::Duration;
 use axp_core::WorkspaceId;
 use axp_core::ids::IntentId;
 use axp_store::{CommitListener, PrincipalCache, Topic};
+
+use crate::rowcache::RowCache;
 use sqlx_core::pool::Pool;
 use sqlx_postgres::{PgListener, Postgres};
 use tokio_util::sync::CancellationToken as Cancel;
@@ -85,13 +87,14 @@ fn keys_changed(payload: &str) -> bool {
     payload.lines().any(|l| l == KEYS_CHANGED)
 }
 
-/// Listens on [`CHANNEL`] until `cancel` fires, handing every topic to `listener` and key
-/// changes to `keys`, which is suspended while this replica is not listening. Reconnects on its
+/// Listens on [`CHANNEL`] until `cancel` fires, handing every topic to `listener` and key and
+/// row changes to the replica's caches (cached principals and [`RowCache`]), which are
+/// suspended while this replica is not listening. Reconnects on its
 /// own after a lost connection.
 pub(crate) async fn listen(
     pool: Pool<Postgres>,
     listener: Arc<dyn CommitListener>,
-    keys: Arc<PrincipalCache>,
+    (keys, rows): (Arc<PrincipalCache>, Arc<RowCache>),
     cancel: Cancel,
 ) {
     let mut conn: Option<PgListener> = None;
@@ -107,6 +110,7 @@ pub(crate) async fn listen(
                 match tokio::select! { r = connected => r, () = cancel.cancelled() => return } {
                     Ok(pg) => {
                         keys.resume();
+                        rows.resume();
                         conn.insert(pg)
                     }
                     Err(e) => {
@@ -127,6 +131,7 @@ pub(crate) async fn listen(
             Ok(Some(n)) => {
                 if keys_changed(n.payload()) {
                     keys.invalidate();
+                    rows.invalidate();
                 }
                 let topics = topics(n.payload());
                 if !topics.is_empty() {
@@ -138,11 +143,13 @@ pub(crate) async fn listen(
                 // lost: readers catch up on their fallback read, and the key cache starts over.
                 tracing::warn!("LISTEN connection lost; reconnecting");
                 keys.suspend();
+                rows.suspend();
                 conn = None;
             }
             Err(e) => {
                 tracing::warn!(error = %e, "LISTEN failed; reconnecting in 1 s");
                 keys.suspend();
+                rows.suspend();
                 conn = None;
                 tokio::select! {
                     () = tokio::time::sleep(Duration::from_secs(1)) => {}

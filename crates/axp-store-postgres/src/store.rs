@@ -14,6 +14,7 @@ use sqlx_postgres::{PgConnectOptions, Postgres};
 use tokio_util::sync::CancellationToken;
 
 use crate::notify;
+use crate::rowcache::RowCache;
 use crate::tables::{PgTx, db};
 use crate::writer::Writer;
 
@@ -50,6 +51,7 @@ struct Inner {
     writer: Writer,
     stop: CancellationToken,
     keys: Arc<PrincipalCache>,
+    rows: Arc<RowCache>,
 }
 
 impl Drop for Inner {
@@ -150,11 +152,16 @@ impl PgStore {
             }
         }
         let stop = CancellationToken::new();
-        let keys = Arc::new(PrincipalCache::suspended());
-        tokio::spawn(notify::listen(pool.clone(), listener.clone(), keys.clone(), stop.clone()));
+        let (keys, rows) = (Arc::new(PrincipalCache::suspended()), Arc::new(RowCache::suspended()));
+        tokio::spawn(notify::listen(
+            pool.clone(),
+            listener.clone(),
+            (keys.clone(), rows.clone()),
+            stop.clone(),
+        ));
         let lanes = options.writer_lanes.clamp(1, options.max_connections.saturating_sub(2).max(1) as usize);
-        let writer = Writer::spawn(pool.clone(), lanes, listener, keys.clone());
-        Ok(Self { inner: Arc::new(Inner { pool, writer, stop, keys }) })
+        let writer = Writer::spawn(pool.clone(), lanes, listener, (keys.clone(), rows.clone()));
+        Ok(Self { inner: Arc::new(Inner { pool, writer, stop, keys, rows }) })
     }
 
     /// Closes the pool's connections (the writer and listener stop with the last clone).
@@ -173,7 +180,7 @@ impl Backend for PgStore {
         Box::pin(async move {
             match self.inner.pool.acquire().await {
                 Ok(conn) => {
-                    job.run(&mut PgTx::new(conn)).await;
+                    job.run(&mut PgTx::new(conn, self.inner.rows.clone())).await;
                     job.reply(Ok(()));
                 }
                 Err(e) => job.reply(Err(db(e))),

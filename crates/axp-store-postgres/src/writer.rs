@@ -27,6 +27,10 @@ use sqlx_postgres::{PgConnection, PgRow, Postgres};
 use tokio::sync::{Mutex, mpsc};
 
 use crate::notify;
+use crate::rowcache::RowCache;
+
+/// The replica's caches a commit may drop: cached principals and cached rows.
+type Caches = (Arc<PrincipalCache>, Arc<RowCache>);
 use crate::tables::{PgTx, db, retryable};
 
 /// Most jobs committed in one transaction.
@@ -48,20 +52,20 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    /// Starts `lanes` lanes on `pool`. `keys` is invalidated after every commit of a job that
-    /// changed principals, before that batch's callers are answered.
+    /// Starts `lanes` lanes on `pool`. The caches are dropped after every commit of a job that
+    /// changed principals or cached rows, before that batch's callers are answered.
     pub(crate) fn spawn(
         pool: Pool<Postgres>,
         lanes: usize,
         listener: Arc<dyn CommitListener>,
-        keys: Arc<PrincipalCache>,
+        caches: (Arc<PrincipalCache>, Arc<RowCache>),
     ) -> Self {
         let (jobs, rx) = mpsc::channel(QUEUE_DEPTH);
         let rx = Arc::new(Mutex::new(rx));
         for lane in 0..lanes.max(1) {
-            let (pool, rx, listener, keys) = (pool.clone(), rx.clone(), listener.clone(), keys.clone());
+            let (pool, rx, listener, caches) = (pool.clone(), rx.clone(), listener.clone(), caches.clone());
             tokio::spawn(async move {
-                run_lane(pool, rx, listener, &keys).await;
+                run_lane(pool, rx, listener, &caches).await;
                 tracing::debug!(lane, "postgres writer lane stopped");
             });
         }
@@ -82,7 +86,7 @@ async fn run_lane(
     pool: Pool<Postgres>,
     rx: Arc<Mutex<mpsc::Receiver<Box<dyn Job>>>>,
     listener: Arc<dyn CommitListener>,
-    keys: &PrincipalCache,
+    caches: &Caches,
 ) {
     loop {
         let batch = {
@@ -98,7 +102,7 @@ async fn run_lane(
             }
             batch
         };
-        run_batch(&pool, batch, listener.as_ref(), keys).await;
+        run_batch(&pool, batch, listener.as_ref(), caches).await;
     }
 }
 
@@ -117,7 +121,7 @@ async fn run_batch(
     pool: &Pool<Postgres>,
     mut jobs: Vec<Box<dyn Job>>,
     listener: &dyn CommitListener,
-    keys: &PrincipalCache,
+    caches: &Caches,
 ) {
     let mut alone = Vec::new();
     let mut retries = 0;
@@ -126,9 +130,9 @@ async fn run_batch(
             alone.append(&mut jobs);
             break;
         }
-        match try_batch(pool, &mut jobs).await {
+        match try_batch(pool, &mut jobs, &caches.1).await {
             Tried::Committed(topics, keys_changed) => {
-                announce(listener, keys, &topics, keys_changed);
+                announce(listener, caches, &topics, keys_changed);
                 jobs.into_iter().for_each(|j| j.reply(Ok(())));
                 jobs = Vec::new();
             }
@@ -157,8 +161,8 @@ async fn run_batch(
         let mut one = vec![job];
         let mut retries = 0;
         loop {
-            match try_batch(pool, &mut one).await {
-                Tried::Committed(topics, keys_changed) => announce(listener, keys, &topics, keys_changed),
+            match try_batch(pool, &mut one, &caches.1).await {
+                Tried::Committed(topics, keys_changed) => announce(listener, caches, &topics, keys_changed),
                 Tried::JobFailed(_) => {}
                 Tried::FlushFailed(e) => {
                     if let Some(job) = one.pop() {
@@ -182,9 +186,10 @@ async fn run_batch(
     }
 }
 
-fn announce(listener: &dyn CommitListener, keys: &PrincipalCache, topics: &[Topic], keys_changed: bool) {
+fn announce(listener: &dyn CommitListener, (keys, rows): &Caches, topics: &[Topic], keys_changed: bool) {
     if keys_changed {
         keys.invalidate();
+        rows.invalidate();
     }
     if !topics.is_empty() {
         listener.committed(topics);
@@ -192,12 +197,12 @@ fn announce(listener: &dyn CommitListener, keys: &PrincipalCache, topics: &[Topi
 }
 
 /// Runs `jobs` in one transaction.
-async fn try_batch(pool: &Pool<Postgres>, jobs: &mut [Box<dyn Job>]) -> Tried {
+async fn try_batch(pool: &Pool<Postgres>, jobs: &mut [Box<dyn Job>], rows: &Arc<RowCache>) -> Tried {
     let conn = match pool.acquire().await {
         Ok(conn) => conn,
         Err(e) => return Tried::Broken(db(e)),
     };
-    let mut tx = PgTx::new(conn);
+    let mut tx = PgTx::new(conn, rows.clone());
     if let Err(e) = tx.begin().await {
         tx.into_conn().close_on_drop();
         return Tried::Broken(e);
@@ -218,9 +223,10 @@ async fn try_batch(pool: &Pool<Postgres>, jobs: &mut [Box<dyn Job>]) -> Tried {
         return if retryable(&e) { Tried::Retry(e) } else { Tried::FlushFailed(e) };
     }
     // The notifications (delivered at commit, to every replica) and the commit: one round trip.
-    let sql = commit_sql(&tx.topics, tx.principals_changed);
+    let changed = tx.principals_changed || tx.cached_rows_changed;
+    let sql = commit_sql(&tx.topics, changed);
     match run_sql(tx.conn(), &sql).await {
-        Ok(_) => Tried::Committed(std::mem::take(&mut tx.topics), tx.principals_changed),
+        Ok(_) => Tried::Committed(std::mem::take(&mut tx.topics), changed),
         Err(e) => {
             // The outcome is unknown (the connection may have dropped after the commit was
             // sent): callers see Unavailable, and retry with their idempotency keys.

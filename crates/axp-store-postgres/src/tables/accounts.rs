@@ -60,6 +60,7 @@ impl AccountTable for PgTx {
         sa: &NewServiceAccount,
     ) -> Result<ServiceAccountRecord> {
         self.agents.clear();
+        self.cached_rows_changed = true;
         let conn = self.conn();
         let record = sa.record(tenant);
         q("INSERT INTO service_accounts (workspace_id, service_account_id, name, agent_address, body, push_secret)
@@ -101,6 +102,12 @@ impl AccountTable for PgTx {
         if !lock && let Some(agent) = self.agents.get(&key) {
             return Ok(agent.clone());
         }
+        let shared = !lock && !self.cached_rows_changed;
+        if shared && let Some(agent) = self.rows.agent(&key) {
+            self.agents.insert(key, agent.clone());
+            return Ok(agent);
+        }
+        let generation = self.rows.generation();
         let sql = if lock {
             "SELECT body FROM service_accounts WHERE workspace_id = $1 AND agent_address = $2 FOR UPDATE"
         } else {
@@ -108,6 +115,9 @@ impl AccountTable for PgTx {
         };
         let agent: Option<ServiceAccountRecord> =
             body(q(sql).bind(ws.0).bind(address).fetch_optional(self.conn()).await.map_err(db)?)?;
+        if shared {
+            self.rows.offer_agent(key.clone(), agent.clone(), generation);
+        }
         self.agents.insert(key, agent.clone());
         Ok(agent)
     }
@@ -133,6 +143,7 @@ impl AccountTable for PgTx {
         push_secret: Option<&str>,
     ) -> Result<()> {
         self.agents.clear();
+        self.cached_rows_changed = true;
         let conn = self.conn();
         q("UPDATE service_accounts SET body = $1, push_secret = $2 WHERE workspace_id = $3 AND service_account_id = $4")
             .bind(to_json(sa)?)

@@ -16,9 +16,9 @@
 //! it reads or updates those tables, and when it ends: a batch of creates costs a handful of
 //! statements, not a handful per create.
 //!
-//! **Per-transaction reads.** An agent's record and an owner's active subscriptions are read
-//! once per transaction (the creates of a batch mostly ask for the same few), and read again
-//! after the transaction changed them.
+//! **Cached reads.** An agent's record and an owner's active subscriptions are read once per
+//! transaction, and kept on the replica across transactions ([`RowCache`]); a transaction that
+//! changed them reads them from the database from then on.
 
 mod accounts;
 mod deliveries;
@@ -31,6 +31,7 @@ mod timers;
 mod webhooks;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axp_core::delivery::{Delivery, DeliveryStatus, EventCounters, Subscription, WebhookEvent};
@@ -49,6 +50,8 @@ use sqlx_core::query::{Query, query};
 use sqlx_core::row::Row;
 use sqlx_postgres::{PgArguments, PgConnection, PgRow, Postgres};
 use uuid::Uuid;
+
+use crate::rowcache::RowCache;
 
 use flush::{EventRow, IntentRow, QueueRow, TouchRow};
 
@@ -82,10 +85,15 @@ pub(crate) struct PgTx {
     /// Agents (by address) and active subscriptions (by owner) read in this transaction.
     agents: HashMap<(WorkspaceId, String), Option<ServiceAccountRecord>>,
     subscriptions: HashMap<(WorkspaceId, String), Vec<Subscription>>,
+    /// The replica's cache of the same, across transactions.
+    rows: Arc<RowCache>,
+    /// Set when this transaction changed an agent or a subscription: it reads them from the
+    /// database from then on, and the replica's caches are dropped when it commits.
+    pub(crate) cached_rows_changed: bool,
 }
 
 impl PgTx {
-    pub(crate) fn new(conn: PoolConnection<Postgres>) -> Self {
+    pub(crate) fn new(conn: PoolConnection<Postgres>, rows: Arc<RowCache>) -> Self {
         Self {
             conn,
             topics: Vec::new(),
@@ -98,6 +106,8 @@ impl PgTx {
             events: Vec::new(),
             agents: HashMap::new(),
             subscriptions: HashMap::new(),
+            rows,
+            cached_rows_changed: false,
         }
     }
 

@@ -46,6 +46,7 @@ impl WebhookTable for PgTx {
     /// Inserts or rewrites a subscription.
     async fn put_subscription(&mut self, ws: WorkspaceId, s: &Subscription, secret: &str) -> Result<()> {
         self.subscriptions.clear();
+        self.cached_rows_changed = true;
         let conn = self.conn();
         q("INSERT INTO webhook_subscriptions (workspace_id, subscription_id, owner_agent, callback_url, active, secret, body)
            VALUES ($1, $2, $3, $4, $5, $6, $7)
@@ -84,12 +85,23 @@ impl WebhookTable for PgTx {
 
     /// Active subscriptions of any of `owners`, in the order of `owners`.
     async fn active_subscriptions(&mut self, ws: WorkspaceId, owners: &[&str]) -> Result<Vec<Subscription>> {
+        let shared = !self.cached_rows_changed;
+        for owner in owners {
+            let key = (ws, (*owner).to_owned());
+            if shared
+                && !self.subscriptions.contains_key(&key)
+                && let Some(subs) = self.rows.subscriptions(&key)
+            {
+                self.subscriptions.insert(key, subs);
+            }
+        }
         let missing: Vec<&str> = owners
             .iter()
             .copied()
             .filter(|o| !self.subscriptions.contains_key(&(ws, (*o).to_owned())))
             .collect();
         if !missing.is_empty() {
+            let generation = self.rows.generation();
             let found: Vec<Subscription> = bodies(
                 q("SELECT body FROM webhook_subscriptions WHERE workspace_id = $1 AND owner_agent = ANY($2) AND active
                     ORDER BY subscription_id")
@@ -100,7 +112,11 @@ impl WebhookTable for PgTx {
                 .map_err(db)?,
             )?;
             for owner in missing {
-                let subs = found.iter().filter(|s| s.owner_agent == owner).cloned().collect();
+                let subs: Vec<Subscription> =
+                    found.iter().filter(|s| s.owner_agent == owner).cloned().collect();
+                if shared {
+                    self.rows.offer_subscriptions((ws, owner.to_owned()), subs.clone(), generation);
+                }
                 self.subscriptions.insert((ws, owner.to_owned()), subs);
             }
         }
