@@ -6,8 +6,9 @@ use axp_core::api::{
     ListAgentsResponse, ServiceAccount, ServiceAccountResponse,
 };
 
-use crate::client::{Client, agent_path};
+use crate::client::Client;
 use crate::error::Result;
+use crate::request::agent_path;
 
 impl Client {
     /// `GET /v1/agents?limit=N`: the agents of the caller's workspace (the server's default limit
@@ -27,6 +28,23 @@ impl Client {
         }
         let response: ListAgentsResponse = self.get_json(url).await?;
         Ok(response.agents)
+    }
+
+    /// `GET /v1/agents/{address}`: the registry record of one agent (contract §4.12). `address`
+    /// may be `agent://org/ws/name`, `org/ws/name` or a bare name (normalised in the caller's
+    /// workspace). 404 when no service account has that address.
+    ///
+    /// ```no_run
+    /// # async fn f(client: axp_client::Client) -> axp_client::Result<()> {
+    /// let agent = client.get_agent("report-api-demo").await?;
+    /// println!("{} listens on the {} binding", agent.address, agent.delivery_mode.unwrap_or_default());
+    /// # Ok(()) }
+    /// ```
+    pub async fn get_agent(&self, address: &str) -> Result<Agent> {
+        let mut segments = vec!["v1", "agents"];
+        segments.extend(agent_path(address));
+        let response: AgentResponse = self.get_json(self.url(segments)).await?;
+        Ok(response.agent)
     }
 
     /// `POST /v1/service-accounts` with a delivery binding: registers an agent and chooses how

@@ -6,8 +6,9 @@ use axp_core::api::{ApprovalResponse, Capabilities, Decision, ListTasksResponse,
 use axp_core::inbox::Approval;
 use serde_json::Value;
 
-use crate::client::{Client, strip_empty_query, with_owner};
+use crate::client::Client;
 use crate::error::Result;
+use crate::request::{strip_empty_query, with_owner};
 
 impl Client {
     /// `POST /v1/approvals/{id}/decision` `{"decision": "approve"|"reject", "comment": …}` (at most

@@ -5,8 +5,9 @@ use axp_core::DeliveryId;
 use axp_core::api::{DeliveryResponse, ListDeliveriesResponse};
 use axp_core::delivery::{Delivery, DeliveryStatus};
 
-use crate::client::{Client, strip_empty_query};
+use crate::client::Client;
 use crate::error::Result;
+use crate::request::strip_empty_query;
 
 impl Client {
     /// `GET /v1/deliveries?status=…&limit=…`: the workspace's push deliveries, newest first

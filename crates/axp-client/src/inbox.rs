@@ -12,8 +12,9 @@ use axp_core::api::{
 use axp_core::inbox::{Thread, ThreadStatus};
 use serde_json::{Map, Value};
 
-use crate::client::{Client, strip_empty_query, with_owner};
+use crate::client::Client;
 use crate::error::Result;
+use crate::request::{strip_empty_query, with_owner};
 
 /// `{"comment": …}`, or `{}` without one.
 fn comment_body(comment: Option<&str>) -> Value {

@@ -69,8 +69,13 @@ mod deliveries;
 mod error;
 mod follow;
 mod inbox;
+mod intents;
+mod request;
 mod retry;
+mod scenarios;
+mod service_accounts;
 mod sse;
+mod streams;
 #[cfg(test)]
 mod tests;
 mod webhooks;
@@ -93,12 +98,14 @@ pub use axp_core::{
     PendingWith, ServiceAccountId, Status, SubscriptionId,
 };
 pub use client::{
-    API_KEY_HEADER, Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_STREAM_GRACE,
-    DEFAULT_STREAM_WAIT_SECONDS, DEFAULT_TIMEOUT, IDEMPOTENCY_KEY_HEADER, IntentExt, decode_intent,
-    service_account_id_from_key,
+    Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_STREAM_GRACE, DEFAULT_STREAM_WAIT_SECONDS,
+    DEFAULT_TIMEOUT,
 };
 pub use error::{Error, Result};
+pub use intents::{IntentExt, decode_intent};
+pub use request::{API_KEY_HEADER, IDEMPOTENCY_KEY_HEADER};
 pub use retry::{BASE_BACKOFF, DEFAULT_MAX_RETRIES, DEFAULT_RETRY_AFTER_CAP};
+pub use service_accounts::service_account_id_from_key;
 pub use sse::{AgentStreamItem, StreamItem, TIMEOUT_EVENT};
 
 /// The body of [`Client::register_agent`]: a [`CreateServiceAccountRequest`], whose `binding`

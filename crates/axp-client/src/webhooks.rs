@@ -9,8 +9,9 @@ use axp_core::delivery::Subscription;
 use axp_core::{EventId, SubscriptionId};
 use serde_json::Value;
 
-use crate::client::{Client, with_owner};
+use crate::client::Client;
 use crate::error::Result;
+use crate::request::with_owner;
 
 impl Client {
     /// `POST /v1/webhooks/subscriptions`: subscribes `callback_url` to event types, or updates
