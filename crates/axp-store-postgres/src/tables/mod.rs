@@ -12,9 +12,9 @@
 //! a batch long. Cursors from before this scheme are small numbers, below every new one.
 //!
 //! **Multi-row writes.** New intents, events, queue items and participant touches are buffered
-//! in the transaction and written with one statement per table (`UNNEST`) before anything in
-//! it reads or updates those tables, and when it ends: a batch of creates costs a handful of
-//! statements, not a handful per create.
+//! in the transaction and written together by one statement (`flush.rs`: a data-modifying CTE
+//! per table over `UNNEST`) before anything in it reads or updates those tables, and when it
+//! ends: a batch of creates costs a handful of statements, not a handful per create.
 //!
 //! **Cached reads.** An agent's record and an owner's active subscriptions are read once per
 //! transaction, and kept on the replica across transactions ([`RowCache`]); a transaction that
