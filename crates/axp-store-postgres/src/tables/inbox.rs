@@ -93,7 +93,8 @@ impl InboxTable for PgTx {
         Ok(())
     }
 
-    /// Paging the change feed (`after`) stops at the horizon (see the module doc).
+    /// Paging the change feed (`after`) stops at the horizon (see the module doc), waiting a
+    /// little for rows held back behind it.
     async fn owner_threads(
         &mut self,
         ws: WorkspaceId,
@@ -102,34 +103,23 @@ impl InboxTable for PgTx {
         limit: u32,
     ) -> Result<Vec<(IntentId, u64)>> {
         self.flush().await?;
-        let conn = self.conn();
-        let sql = if after.is_some() {
-            "SELECT thread_id, change_seq FROM thread_participants
-              WHERE workspace_id = $1 AND owner_agent = $2 AND change_seq > $3
-                AND change_seq < (pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 20)
-              ORDER BY change_seq LIMIT $4"
-        } else {
-            "SELECT thread_id, change_seq FROM thread_participants
-              WHERE workspace_id = $1 AND owner_agent = $2 AND $3 >= 0 ORDER BY change_seq DESC LIMIT $4"
-        };
         let since = after.unwrap_or(0).min(i64::MAX as u64) as i64;
-        let read = q(sql).bind(ws.0).bind(owner).bind(since).bind(i64::from(limit));
-        let rows = read.fetch_all(&mut *conn).await.map_err(db)?;
-        let full = rows.len() >= limit as usize;
-        let rows = match self.held_back(ws, owner, after.filter(|_| !full), &rows).await? {
-            // Rows newer than the horizon are there: wait for it to pass them, and read again.
-            Some(newest) => {
-                self.wait_for_horizon(newest).await?;
-                q(sql)
-                    .bind(ws.0)
-                    .bind(owner)
-                    .bind(since)
-                    .bind(i64::from(limit))
-                    .fetch_all(self.conn())
-                    .await
-                    .map_err(db)?
-            }
-            None => rows,
+        let rows = if after.is_some() {
+            let sql = "SELECT thread_id, change_seq, change_seq < (pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 20)
+                         FROM thread_participants
+                        WHERE workspace_id = $1 AND owner_agent = $2 AND change_seq > $3
+                        ORDER BY change_seq LIMIT $4";
+            let query = || q(sql).bind(ws.0).bind(owner).bind(since).bind(i64::from(limit));
+            self.below_horizon(true, 1, query).await?
+        } else {
+            q("SELECT thread_id, change_seq FROM thread_participants
+                WHERE workspace_id = $1 AND owner_agent = $2 ORDER BY change_seq DESC LIMIT $3")
+            .bind(ws.0)
+            .bind(owner)
+            .bind(i64::from(limit))
+            .fetch_all(self.conn())
+            .await
+            .map_err(db)?
         };
         rows.iter().map(|r| Ok((IntentId(get(r, 0)?), get::<i64>(r, 1)? as u64))).collect()
     }
@@ -197,31 +187,5 @@ impl InboxTable for PgTx {
             .await
             .map_err(db)?;
         Ok(())
-    }
-}
-
-impl PgTx {
-    /// When paging the change feed (`after`) and the page is not full: the newest change cursor
-    /// of `owner` past the page, if one is there but held back behind the horizon.
-    async fn held_back(
-        &mut self,
-        ws: WorkspaceId,
-        owner: &str,
-        after: Option<u64>,
-        page: &[PgRow],
-    ) -> Result<Option<i64>> {
-        let Some(after) = after else { return Ok(None) };
-        let last = match page.last() {
-            Some(r) => get::<i64>(r, 1)?,
-            None => after.min(i64::MAX as u64) as i64,
-        };
-        let row = q("SELECT MAX(change_seq) FROM thread_participants WHERE workspace_id = $1 AND owner_agent = $2 AND change_seq > $3")
-            .bind(ws.0)
-            .bind(owner)
-            .bind(last)
-            .fetch_one(self.conn())
-            .await
-            .map_err(db)?;
-        get::<Option<i64>>(&row, 0)
     }
 }

@@ -150,6 +150,31 @@ impl PgTx {
         Ok(cursor)
     }
 
+    /// A read that follows a cursor (see the module doc). `read` builds the query; each row it
+    /// returns carries its cursor in column `cursor` and, in its last column, whether that
+    /// cursor is below the safe horizon. Returns the rows up to the first one held back. With
+    /// `wait`, when one is held back, waits for the horizon to pass the newest row and reads
+    /// once more (a reader inside a write transaction must not wait: it would hold its locks).
+    async fn below_horizon<'q>(
+        &mut self,
+        wait: bool,
+        cursor: usize,
+        read: impl Fn() -> Query<'q, Postgres, PgArguments>,
+    ) -> Result<Vec<PgRow>> {
+        let mut rows = read().fetch_all(self.conn()).await.map_err(db)?;
+        let settled = |rows: &[PgRow]| {
+            rows.iter().take_while(|r| r.try_get::<bool, _>(r.len() - 1).unwrap_or(false)).count()
+        };
+        let mut ok = settled(&rows);
+        if ok < rows.len() && wait {
+            self.wait_for_horizon(get(&rows[rows.len() - 1], cursor)?).await?;
+            rows = read().fetch_all(self.conn()).await.map_err(db)?;
+            ok = settled(&rows);
+        }
+        rows.truncate(ok);
+        Ok(rows)
+    }
+
     /// Waits until the safe horizon has passed `cursor`: until every transaction older than the
     /// one that wrote it has ended, looking again after 1 ms, then 2, 4, up to 16 ms, for at
     /// most [`HORIZON_WAIT`]. A read that found rows held back behind the horizon waits here and

@@ -45,25 +45,16 @@ impl QueueTable for PgTx {
               WHERE q.workspace_id = $1 AND q.agent_address = $2 AND q.cursor > $3 AND i.status = ANY($4)
               ORDER BY q.cursor LIMIT $5"
         };
-        let mut waited = for_update;
-        loop {
-            let rows = q(sql)
+        let since = read.since.min(i64::MAX as u64) as i64;
+        let query = || {
+            q(sql)
                 .bind(ws.0)
                 .bind(read.agent)
-                .bind(read.since.min(i64::MAX as u64) as i64)
+                .bind(since)
                 .bind(status_names(read.statuses))
                 .bind(i64::from(read.limit))
-                .fetch_all(self.conn())
-                .await
-                .map_err(db)?;
-            let settled =
-                rows.iter().map(|r| get::<bool>(r, 4)).take_while(|s| matches!(s, Ok(true))).count();
-            if settled == rows.len() || waited {
-                return queue_rows(&rows[..settled]);
-            }
-            self.wait_for_horizon(get(&rows[rows.len() - 1], 0)?).await?;
-            waited = true;
-        }
+        };
+        queue_rows(&self.below_horizon(!for_update, 0, query).await?)
     }
 
     /// Only the queue's partial index of unhanded items is read (no join: the caller checks
