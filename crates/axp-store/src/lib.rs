@@ -20,6 +20,7 @@
 //! With the `test-suite` feature, [`conformance`] holds the behaviour every backend must show.
 
 mod auth;
+mod cache;
 #[cfg(feature = "test-suite")]
 pub mod conformance;
 mod error;
@@ -36,6 +37,7 @@ use axp_core::lifecycle::Request;
 use axp_core::{AgentAddress, Intent, IntentEvent, Status, Timestamp};
 
 pub use auth::{KeyHash, NewApiKey, generate_api_key};
+pub use cache::InvalidatedCache;
 pub use error::{Error, Result};
 pub use principals::PrincipalCache;
 pub use tables::{Backend, Job, Transaction};

@@ -9,69 +9,44 @@
 //!   while its listening connection is down, so it [`PrincipalCache::suspend`]s the cache then
 //!   and [`PrincipalCache::resume`]s it, empty, once it listens again.
 //!
-//! A lookup that read the database before an invalidation must not repopulate the cache after
-//! it: [`PrincipalCache::insert`] takes the generation read *before* the lookup and drops the
-//! entry if an invalidation happened since. Each entry keeps its key's expiry and is not served
-//! past it.
-
-use std::collections::HashMap;
-use std::sync::Mutex;
+//! The invalidation mechanism is [`InvalidatedCache`]'s. Each entry keeps its key's expiry and is
+//! not served past it.
 
 use axp_core::Timestamp;
 
 use crate::Principal;
+use crate::cache::InvalidatedCache;
 
 /// Keys remembered before the cache starts over.
 const MAX_ENTRIES: usize = 10_000;
 
-/// Principals by key hash (the SHA-256 of the key). Thread-safe; share it behind an `Arc`.
-#[derive(Default)]
+/// Principals by key hash (the SHA-256 of the key), each with its key's expiry (`None`: never).
+/// Thread-safe; share it behind an `Arc`.
 pub struct PrincipalCache {
-    inner: Mutex<Inner>,
+    entries: InvalidatedCache<[u8; 32], (Principal, Option<Timestamp>)>,
 }
 
-#[derive(Default)]
-struct Inner {
-    /// Bumped by every invalidation.
-    generation: u64,
-    entries: HashMap<[u8; 32], Entry>,
-    /// Serves and keeps nothing (see [`PrincipalCache::suspend`]).
-    suspended: bool,
-}
-
-struct Entry {
-    principal: Principal,
-    /// When the key stops working (`None`: never).
-    expires_at: Option<Timestamp>,
+impl Default for PrincipalCache {
+    fn default() -> Self {
+        Self { entries: InvalidatedCache::new(MAX_ENTRIES, false) }
+    }
 }
 
 impl PrincipalCache {
     /// A cache that serves nothing until [`PrincipalCache::resume`]d.
     pub fn suspended() -> Self {
-        Self { inner: Mutex::new(Inner { suspended: true, ..Inner::default() }) }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+        Self { entries: InvalidatedCache::new(MAX_ENTRIES, true) }
     }
 
     /// The cached principal of the key with `hash`, if its key is still unexpired at `now`.
     pub fn get(&self, hash: &[u8; 32], now: Timestamp) -> Option<Principal> {
-        let mut inner = self.lock();
-        if inner.suspended {
-            return None;
-        }
-        let entry = inner.entries.get(hash)?;
-        if entry.expires_at.is_some_and(|at| at <= now) {
-            inner.entries.remove(hash);
-            return None;
-        }
-        Some(entry.principal.clone())
+        let live = |(_, expires_at): &(Principal, Option<Timestamp>)| expires_at.is_none_or(|at| at > now);
+        self.entries.get_if(hash, live).map(|(principal, _)| principal)
     }
 
     /// The current generation: read it before looking a key up in the database.
     pub fn generation(&self) -> u64 {
-        self.lock().generation
+        self.entries.generation()
     }
 
     /// Caches what a lookup started at `generation` found, unless the cache was invalidated
@@ -83,37 +58,24 @@ impl PrincipalCache {
         expires_at: Option<Timestamp>,
         generation: u64,
     ) {
-        let mut inner = self.lock();
-        if inner.suspended || inner.generation != generation {
-            return;
-        }
-        if inner.entries.len() >= MAX_ENTRIES {
-            inner.entries.clear();
-        }
-        inner.entries.insert(hash, Entry { principal: principal.clone(), expires_at });
+        self.entries.insert(hash, (principal.clone(), expires_at), generation);
     }
 
     /// Forgets every entry and refuses lookups that started before now.
     pub fn invalidate(&self) {
-        let mut inner = self.lock();
-        inner.generation += 1;
-        inner.entries.clear();
+        self.entries.invalidate();
     }
 
     /// Invalidates and serves nothing until [`PrincipalCache::resume`]: for while invalidations
     /// cannot be heard.
     pub fn suspend(&self) {
-        self.invalidate();
-        self.lock().suspended = true;
+        self.entries.suspend();
     }
 
     /// Invalidates (what was cached before may predate an invalidation that was missed) and
     /// serves again.
     pub fn resume(&self) {
-        let mut inner = self.lock();
-        inner.generation += 1;
-        inner.entries.clear();
-        inner.suspended = false;
+        self.entries.resume();
     }
 }
 

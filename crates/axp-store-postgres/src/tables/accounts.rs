@@ -103,11 +103,11 @@ impl AccountTable for PgTx {
             return Ok(agent.clone());
         }
         let shared = !lock && !self.cached_rows_changed;
-        if shared && let Some(agent) = self.rows.agent(&key) {
+        if shared && let Some(agent) = self.rows.agents.get(&key) {
             self.agents.insert(key, agent.clone());
             return Ok(agent);
         }
-        let generation = self.rows.generation();
+        let generation = self.rows.agents.generation();
         let sql = if lock {
             "SELECT body FROM service_accounts WHERE workspace_id = $1 AND agent_address = $2 FOR UPDATE"
         } else {
@@ -116,7 +116,7 @@ impl AccountTable for PgTx {
         let agent: Option<ServiceAccountRecord> =
             body(q(sql).bind(ws.0).bind(address).fetch_optional(self.conn()).await.map_err(db)?)?;
         if shared {
-            self.rows.offer_agent(key.clone(), agent.clone(), generation);
+            self.rows.agents.insert(key.clone(), agent.clone(), generation);
         }
         self.agents.insert(key, agent.clone());
         Ok(agent)

@@ -90,7 +90,7 @@ impl WebhookTable for PgTx {
             let key = (ws, (*owner).to_owned());
             if shared
                 && !self.subscriptions.contains_key(&key)
-                && let Some(subs) = self.rows.subscriptions(&key)
+                && let Some(subs) = self.rows.subscriptions.get(&key)
             {
                 self.subscriptions.insert(key, subs);
             }
@@ -101,7 +101,7 @@ impl WebhookTable for PgTx {
             .filter(|o| !self.subscriptions.contains_key(&(ws, (*o).to_owned())))
             .collect();
         if !missing.is_empty() {
-            let generation = self.rows.generation();
+            let generation = self.rows.subscriptions.generation();
             let found: Vec<Subscription> = bodies(
                 q("SELECT body FROM webhook_subscriptions WHERE workspace_id = $1 AND owner_agent = ANY($2) AND active
                     ORDER BY subscription_id")
@@ -115,7 +115,7 @@ impl WebhookTable for PgTx {
                 let subs: Vec<Subscription> =
                     found.iter().filter(|s| s.owner_agent == owner).cloned().collect();
                 if shared {
-                    self.rows.offer_subscriptions((ws, owner.to_owned()), subs.clone(), generation);
+                    self.rows.subscriptions.insert((ws, owner.to_owned()), subs.clone(), generation);
                 }
                 self.subscriptions.insert((ws, owner.to_owned()), subs);
             }
