@@ -86,16 +86,15 @@ impl Ledger {
                     }
                 }
                 tx.register_intent_type(ws, &write.intent.intent_type).await?;
-                let mut write = write.clone();
-                write.intent = insert_new_intent(tx, ws, rows, *arrival).await?;
+                let routed = insert_new_intent(tx, ws, rows, *arrival).await?;
                 // The stored replay leaves the new agents' keys out: secrets never rest in the
                 // idempotency table.
                 if let Some(claim) = idempotency {
-                    let replay = to_json(&scenario_response(&write, &created, false, true))?;
-                    tx.record_idempotency(ws, claim, write.intent.intent_id, &replay).await?;
+                    let replay = to_json(&scenario_response(write, &routed, &created, false, true))?;
+                    tx.record_idempotency(ws, claim, routed.intent_id, &replay).await?;
                 }
-                let answer = Answer::Fresh(scenario_response(&write, &created, true, false));
-                Ok(Created { intent_id: write.intent.intent_id, answer })
+                let answer = Answer::Fresh(scenario_response(write, &routed, &created, true, false));
+                Ok(Created { intent_id: routed.intent_id, answer })
             })
         })
         .await
@@ -231,11 +230,13 @@ pub(super) fn run_internal<'a>(
     })
 }
 
-/// The apply response (§4.13) given which agents were created. `with_keys` includes each new
+/// The apply response (§4.13) for `write`, whose intent routing left as `intent`, given which
+/// agents were created. `with_keys` includes each new
 /// agent's token and push secret (the fresh answer); the stored replay leaves them out, so
 /// secrets never rest in the idempotency table.
 fn scenario_response(
     write: &ScenarioWrite,
+    intent: &Intent,
     created: &[Option<ServiceAccountId>],
     with_keys: bool,
     idempotent: bool,
@@ -263,16 +264,16 @@ fn scenario_response(
         .collect();
     ApplyScenarioResponse {
         ok: true,
-        intent_id: write.intent.intent_id,
+        intent_id: intent.intent_id,
         scenario_id: write.scenario_id.clone(),
-        status: write.intent.status,
+        status: intent.status,
         compile_id: write.compile_id.clone(),
         workflow_compile_id: write.compile_id.clone(),
         agents: agents.clone(),
         agents_provisioned: agents,
-        pending_with: write.intent.to_agent.clone(),
-        deadline_at: write.intent.deadline_at,
-        created_at: write.intent.created_at,
+        pending_with: intent.to_agent.clone(),
+        deadline_at: intent.deadline_at,
+        created_at: intent.created_at,
         idempotent,
     }
 }
