@@ -74,6 +74,19 @@ typed_id!(
     ApiKeyId
 );
 typed_id!(
+    /// Identifies a person (a user, contract §6 "Users"); their owner address is
+    /// `agent://user/<user_id>`.
+    UserId
+);
+typed_id!(
+    /// Identifies one actor token (a person's session credential).
+    ActorTokenId
+);
+typed_id!(
+    /// Identifies one membership: an actor's role in an organization or one of its workspaces.
+    MemberId
+);
+typed_id!(
     /// Identifies one push delivery (an agent push or a webhook event to one subscription).
     DeliveryId
 );

@@ -6,6 +6,7 @@
 //!
 //! # Layout
 //!
+//! - [`access`]: roles and what they allow (`docs/access.md`).
 //! - [`ids`]: typed UUID identifiers (intents, workspaces, service accounts, keys, deliveries,
 //!   webhook subscriptions and events, approvals).
 //! - [`time`]: [`Timestamp`](time::Timestamp), milliseconds since the Unix epoch, RFC 3339 on the wire.
@@ -24,6 +25,7 @@
 //! - [`error`]: the error codes and the one error envelope (§1.4).
 #![warn(missing_docs)]
 
+pub mod access;
 pub mod address;
 pub mod api;
 pub mod delivery;
@@ -45,7 +47,8 @@ pub use address::AgentAddress;
 pub use error::{ErrorBody, ErrorCode};
 pub use event::{EventType, IntentEvent};
 pub use ids::{
-    ApiKeyId, ApprovalId, DeliveryId, EventId, IntentId, OrgId, ServiceAccountId, SubscriptionId, WorkspaceId,
+    ActorTokenId, ApiKeyId, ApprovalId, DeliveryId, EventId, IntentId, MemberId, OrgId, ServiceAccountId,
+    SubscriptionId, UserId, WorkspaceId,
 };
 pub use intent::{Intent, PendingWith};
 pub use status::{Status, WaitingReason};

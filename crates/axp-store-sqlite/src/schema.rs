@@ -13,6 +13,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0003_push_deliveries.sql"),
     include_str!("../migrations/0004_webhooks.sql"),
     include_str!("../migrations/0005_inbox.sql"),
+    include_str!("../migrations/0006_members.sql"),
 ];
 
 /// Prepared statements each connection keeps (every statement the writer runs, with room).

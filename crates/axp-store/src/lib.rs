@@ -31,7 +31,10 @@ mod types;
 use async_trait::async_trait;
 use axp_core::api::{AgentDelivery, ApplyScenarioResponse};
 use axp_core::delivery::{EventCounters, Subscription, WebhookEvent};
-use axp_core::ids::{ApiKeyId, ApprovalId, DeliveryId, EventId, IntentId, ServiceAccountId, SubscriptionId};
+use axp_core::ids::{
+    ApiKeyId, ApprovalId, DeliveryId, EventId, IntentId, MemberId, OrgId, ServiceAccountId, SubscriptionId,
+    WorkspaceId,
+};
 use axp_core::inbox::{Approval, Thread, ThreadAction, ThreadStatus};
 use axp_core::lifecycle::Request;
 use axp_core::{AgentAddress, Intent, IntentEvent, Status, Timestamp};
@@ -108,6 +111,52 @@ pub trait Store: Send + Sync + 'static {
         key: ApiKeyId,
         now: Timestamp,
     ) -> Result<ApiKeyRecord>;
+
+    /// Adds an active membership: `actor_id` gets `role` in organization `org`, or only in its
+    /// workspace `ws`. Errors: [`Error::NotFound`] when `ws` is not `org`'s;
+    /// [`Error::Conflict`] when the actor already has a membership there.
+    async fn add_member(
+        &self,
+        org: OrgId,
+        ws: Option<WorkspaceId>,
+        actor_id: &str,
+        role: axp_core::access::Role,
+        now: Timestamp,
+    ) -> Result<axp_core::api::Member>;
+
+    /// Changes a membership's role or status. Errors: [`Error::NotFound`].
+    async fn update_member(
+        &self,
+        org: OrgId,
+        id: MemberId,
+        update: MemberUpdate,
+        now: Timestamp,
+    ) -> Result<axp_core::api::Member>;
+
+    /// Removes a membership and returns it. Errors: [`Error::NotFound`].
+    async fn remove_member(&self, org: OrgId, id: MemberId) -> Result<axp_core::api::Member>;
+
+    /// One membership. Errors: [`Error::NotFound`].
+    async fn get_member(&self, org: OrgId, id: MemberId) -> Result<axp_core::api::Member>;
+
+    /// The memberships of `org` (with `ws`: that workspace's and the organization-wide ones),
+    /// oldest first, at most `limit`.
+    async fn list_members(
+        &self,
+        org: OrgId,
+        ws: Option<WorkspaceId>,
+        limit: u32,
+    ) -> Result<Vec<axp_core::api::Member>>;
+
+    /// Grants (`granted`) or withdraws service account `account` the agent address `address`;
+    /// returns its grants after the change. Errors: [`Error::NotFound`] for an unknown account.
+    async fn set_grant(
+        &self,
+        tenant: &Tenant,
+        account: ServiceAccountId,
+        address: &str,
+        granted: bool,
+    ) -> Result<Vec<String>>;
 
     /// Creates an intent with its first events (from [`axp_core::intent::NewIntent::into_intent`])
     /// and queues it for `to_agent` unless it waits for a person.

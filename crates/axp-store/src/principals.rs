@@ -85,7 +85,9 @@ mod tests {
     use axp_core::ids::{ApiKeyId, OrgId, ServiceAccountId, WorkspaceId};
 
     use super::*;
-    use crate::Tenant;
+    use axp_core::access::Roles;
+
+    use crate::{Actor, Tenant};
 
     fn principal() -> Principal {
         Principal {
@@ -95,9 +97,13 @@ mod tests {
                 org_slug: "o".into(),
                 workspace_slug: "w".into(),
             },
-            service_account_id: ServiceAccountId(uuid::Uuid::now_v7()),
-            key_id: ApiKeyId(uuid::Uuid::now_v7()),
+            actor: Actor::ServiceAccount {
+                id: ServiceAccountId(uuid::Uuid::now_v7()),
+                key_id: ApiKeyId(uuid::Uuid::now_v7()),
+            },
             agent_address: AgentAddress::from_trusted("agent://o/w/a".into()),
+            roles: Roles::NONE,
+            grants: Vec::new(),
         }
     }
 

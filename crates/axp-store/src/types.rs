@@ -1,9 +1,10 @@
 //! Values passed to and returned by [`crate::Store`].
 
+use axp_core::access::Roles;
 use axp_core::address::AddressScope;
 use axp_core::api::{AgentDelivery, ApiKey, CreateIntentResponse, MutationResponse, ServiceAccount};
 use axp_core::delivery::Binding;
-use axp_core::ids::{ApiKeyId, IntentId, OrgId, ServiceAccountId, WorkspaceId};
+use axp_core::ids::{ActorTokenId, ApiKeyId, IntentId, OrgId, ServiceAccountId, UserId, WorkspaceId};
 use axp_core::lifecycle::Outcome;
 use axp_core::scenario::PlannedAgent;
 use axp_core::timer::TimerKind;
@@ -38,17 +39,67 @@ impl Tenant {
     }
 }
 
-/// Who is calling: the service account behind an API key.
+/// Who is calling: a service account by one of its API keys, or a person by an actor token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Actor {
+    /// A service account, authenticated by API key `key_id`.
+    ServiceAccount {
+        /// The service account.
+        id: ServiceAccountId,
+        /// The key used.
+        key_id: ApiKeyId,
+    },
+    /// A person, authenticated by actor token `token_id` (contract §1.1).
+    User {
+        /// The user.
+        id: UserId,
+        /// The token used.
+        token_id: ActorTokenId,
+    },
+}
+
+impl Actor {
+    /// The actor id memberships and audit entries name: the service account's or the user's id.
+    pub fn id(&self) -> uuid::Uuid {
+        match self {
+            Actor::ServiceAccount { id, .. } => id.0,
+            Actor::User { id, .. } => id.0,
+        }
+    }
+
+    /// The service account, when the caller is one.
+    pub fn service_account(&self) -> Option<ServiceAccountId> {
+        match self {
+            Actor::ServiceAccount { id, .. } => Some(*id),
+            Actor::User { .. } => None,
+        }
+    }
+}
+
+/// Who is calling and what it may do (`docs/access.md`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Principal {
-    /// Its workspace.
+    /// Its workspace: a credential belongs to exactly one.
     pub tenant: Tenant,
-    /// Its service account.
-    pub service_account_id: ServiceAccountId,
-    /// The key used.
-    pub key_id: ApiKeyId,
-    /// Its agent address: the `from_agent` of what it creates (§2.3).
+    /// The service account or person.
+    pub actor: Actor,
+    /// Its agent address: the `from_agent` of what it creates (§2.3) and its default owner
+    /// scope (§1.2).
     pub agent_address: AgentAddress,
+    /// The roles its active memberships give it in this workspace; empty: agent-scoped.
+    pub roles: Roles,
+    /// Further addresses an admin granted it to act as (a dispatcher serving several agents).
+    pub grants: Vec<String>,
+}
+
+impl Principal {
+    /// Whether it may act as `owner`: its own address, a granted one, or any with a role that
+    /// acts for anyone (`member` and the admin roles).
+    pub fn acts_as(&self, owner: &str) -> bool {
+        self.roles.acts_for_anyone()
+            || self.agent_address.as_str() == owner
+            || self.grants.iter().any(|g| g == owner)
+    }
 }
 
 /// A new organization/workspace with its admin service account and first key.
@@ -115,8 +166,8 @@ impl NewServiceAccount {
 /// An idempotency key presented with a write (contract §1.8).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IdempotencyClaim {
-    /// The caller (the key's service account): keys are scoped per caller.
-    pub caller: ServiceAccountId,
+    /// The caller (its actor id: the service account or user): keys are scoped per caller.
+    pub caller: uuid::Uuid,
     /// Method + route template, e.g. `POST /v1/intents`.
     pub route: String,
     /// The key, 1 to 255 characters.
@@ -529,4 +580,14 @@ pub fn event_counters(
         }
     }
     c
+}
+
+/// A change to one membership (`PATCH /v1/organizations/{org_id}/members/{member_id}`): a new
+/// role, a new status, or both.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MemberUpdate {
+    /// The new role.
+    pub role: Option<axp_core::access::Role>,
+    /// The new status (`active`, `invited`, `suspended`, `removed`).
+    pub status: Option<String>,
 }

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 mod agents;
 mod inbox;
 mod intents;
+mod members;
 mod scenarios;
 mod webhooks;
 
@@ -31,6 +32,7 @@ pub use intents::{
     BulkCancelRequest, BulkCancelResponse, CreateIntentRequest, CreateIntentResponse, EventsResponse,
     IntentResponse, ListIntentsResponse, MutationResponse,
 };
+pub use members::{ListMembersResponse, Member, MemberResponse};
 pub use scenarios::{ApplyScenarioResponse, ProvisionedAgent, ValidateScenarioResponse};
 pub use webhooks::{
     DeliveryResponse, ListDeliveriesResponse, ListSubscriptionsResponse, RevokedSubscription,

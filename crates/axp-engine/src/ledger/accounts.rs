@@ -1,10 +1,11 @@
 //! Tenants, service accounts (agents) and their keys, delivery bindings, authentication.
 
+use axp_core::access::{Role, Roles};
 use axp_core::ids::{ApiKeyId, ServiceAccountId};
 use axp_core::{AgentAddress, Timestamp};
 use axp_store::{
-    ApiKeyRecord, BindingUpdate, Error, KeyHash, NewApiKey, Principal, Result, ServiceAccountRecord, Tenant,
-    TenantSpec, Transaction, push_config,
+    Actor, ApiKeyRecord, BindingUpdate, Error, KeyHash, NewApiKey, Principal, Result, ServiceAccountRecord,
+    Tenant, TenantSpec, Transaction, push_config,
 };
 
 use super::Ledger;
@@ -13,6 +14,8 @@ use super::Ledger;
 async fn create_tenant_in(tx: &mut dyn Transaction, spec: &TenantSpec) -> Result<Principal> {
     let now = spec.admin.created_at;
     let org_id = tx.ensure_org(&spec.org_slug, now).await?;
+    // The first admin of an organization owns it; a later workspace's admin administers that one.
+    let created_org = tx.list_members(org_id, None, 1).await?.is_empty();
     let workspace_id = tx.insert_workspace(org_id, &spec.workspace_slug, now).await?;
     let tenant = Tenant {
         org_id,
@@ -22,11 +25,15 @@ async fn create_tenant_in(tx: &mut dyn Transaction, spec: &TenantSpec) -> Result
     };
     tx.insert_service_account(&tenant, &spec.admin).await?;
     tx.insert_api_key(&tenant, spec.admin.id, &spec.key).await?;
+    let role = if created_org { Role::OrgOwner } else { Role::WorkspaceAdmin };
+    let scope = (!created_org).then_some(workspace_id);
+    super::members::add(tx, org_id, scope, &spec.admin.id.to_string(), role, now).await?;
     Ok(Principal {
         tenant,
-        service_account_id: spec.admin.id,
-        key_id: spec.key.key_id,
+        actor: Actor::ServiceAccount { id: spec.admin.id, key_id: spec.key.key_id },
         agent_address: spec.admin.agent_address.clone(),
+        roles: Roles::of(role),
+        grants: Vec::new(),
     })
 }
 
@@ -55,7 +62,16 @@ impl Ledger {
         }
         // Read before the lookup, so an invalidation during it keeps its result out.
         let generation = cache.generation();
-        let found = self.read((hash.0, now), |(hash, now), tx| Box::pin(tx.principal(hash, *now))).await?;
+        let found = self
+            .read((hash.0, now), |(hash, now), tx| {
+                Box::pin(async move {
+                    let Some((principal, expires_at)) = tx.principal(hash, *now).await? else {
+                        return Ok(None);
+                    };
+                    Ok(Some((super::members::with_access(tx, principal).await?, expires_at)))
+                })
+            })
+            .await?;
         Ok(found.map(|(principal, expires_at)| {
             self.backend.principals().insert(hash.0, &principal, expires_at, generation);
             principal

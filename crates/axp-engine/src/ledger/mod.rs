@@ -22,6 +22,7 @@ mod accounts;
 mod deliveries;
 mod inbox;
 mod intents;
+mod members;
 mod routing;
 mod store;
 mod timers;

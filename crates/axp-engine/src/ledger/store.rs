@@ -1,18 +1,20 @@
 //! [`Store`] for [`Ledger`]: each method is a job of its family module, or a plain read.
 
 use async_trait::async_trait;
-use axp_core::api::{AgentDelivery, ApplyScenarioResponse};
+use axp_core::access::Role;
+use axp_core::api::{AgentDelivery, ApplyScenarioResponse, Member};
 use axp_core::delivery::{Delivery, DeliveryStatus, EventCounters, Subscription, WebhookEvent};
 use axp_core::ids::{
-    ApiKeyId, ApprovalId, DeliveryId, EventId, IntentId, ServiceAccountId, SubscriptionId, WorkspaceId,
+    ApiKeyId, ApprovalId, DeliveryId, EventId, IntentId, MemberId, OrgId, ServiceAccountId, SubscriptionId,
+    WorkspaceId,
 };
 use axp_core::inbox::{Approval, Thread, ThreadAction, ThreadStatus};
 use axp_core::lifecycle::Request;
 use axp_core::{AgentAddress, Intent, IntentEvent, Status, Timestamp};
 use axp_store::{
     ApiKeyRecord, AttemptReport, BindingUpdate, Created, Error, Executed, IdempotencyClaim, IntentFilter,
-    IntentRows, KeyHash, NewApiKey, NewServiceAccount, NewSubscription, Principal, PushJob, Result,
-    ScenarioWrite, ServiceAccountRecord, Store, Tenant, TenantSpec,
+    IntentRows, KeyHash, MemberUpdate, NewApiKey, NewServiceAccount, NewSubscription, Principal, PushJob,
+    Result, ScenarioWrite, ServiceAccountRecord, Store, Tenant, TenantSpec,
 };
 
 use super::Ledger;
@@ -90,6 +92,49 @@ impl Store for Ledger {
         now: Timestamp,
     ) -> Result<ApiKeyRecord> {
         Ledger::revoke_api_key(self, tenant, account, key, now).await
+    }
+
+    async fn add_member(
+        &self,
+        org: OrgId,
+        ws: Option<WorkspaceId>,
+        actor_id: &str,
+        role: Role,
+        now: Timestamp,
+    ) -> Result<Member> {
+        Ledger::add_member(self, org, ws, actor_id, role, now).await
+    }
+
+    async fn update_member(
+        &self,
+        org: OrgId,
+        id: MemberId,
+        update: MemberUpdate,
+        now: Timestamp,
+    ) -> Result<Member> {
+        Ledger::update_member(self, org, id, update, now).await
+    }
+
+    async fn remove_member(&self, org: OrgId, id: MemberId) -> Result<Member> {
+        Ledger::remove_member(self, org, id).await
+    }
+
+    async fn get_member(&self, org: OrgId, id: MemberId) -> Result<Member> {
+        Ledger::get_member(self, org, id).await
+    }
+
+    async fn list_members(&self, org: OrgId, ws: Option<WorkspaceId>, limit: u32) -> Result<Vec<Member>> {
+        Ledger::list_members(self, org, ws, limit).await
+    }
+
+    async fn set_grant(
+        &self,
+        tenant: &Tenant,
+        account: ServiceAccountId,
+        address: &str,
+        granted: bool,
+    ) -> Result<Vec<String>> {
+        Ledger::set_grant(self, tenant, account, address, granted).await
     }
 
     async fn create_intent(

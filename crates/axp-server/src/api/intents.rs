@@ -47,7 +47,7 @@ pub(super) fn claim(
 ) -> Option<IdempotencyClaim> {
     let now = state.clock.now();
     key.map(|key| IdempotencyClaim {
-        caller: caller.0.service_account_id,
+        caller: caller.0.actor.id(),
         route: route.into(),
         key,
         fingerprint: fingerprint(&Value::Object(body.clone()), owner),

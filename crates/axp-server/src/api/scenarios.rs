@@ -146,7 +146,7 @@ fn scenario_write(
                 delivery_mode: binding.update.delivery_mode,
                 lease_seconds: binding.update.lease_seconds,
                 push: binding.update.push,
-                created_by: principal.service_account_id.to_string(),
+                created_by: principal.actor.id().to_string(),
                 created_at: now,
             };
             let key = generate_api_key(id, now, None);

@@ -60,7 +60,7 @@ async fn create_service_account(
         delivery_mode: binding.update.delivery_mode,
         lease_seconds: binding.update.lease_seconds,
         push: binding.update.push,
-        created_by: principal.service_account_id.to_string(),
+        created_by: principal.actor.id().to_string(),
         created_at: state.clock.now(),
     };
     let mut service_account = state.store.create_service_account(&principal.tenant, account).await?;
@@ -139,7 +139,7 @@ async fn delete_service_account(
     PathParams(id): PathParams<String>,
 ) -> ApiResult<Json<ServiceAccountResponse>> {
     let id = account_id(&id)?;
-    if id == caller.0.service_account_id {
+    if caller.0.actor.service_account() == Some(id) {
         return Err(ApiError::new(
             axp_core::ErrorCode::PolicyDenied,
             "a key cannot delete its own service account",

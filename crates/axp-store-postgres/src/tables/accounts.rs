@@ -2,6 +2,8 @@
 
 use async_trait::async_trait;
 
+use axp_core::access::Roles;
+
 use super::*;
 
 #[async_trait]
@@ -270,9 +272,10 @@ impl AccountTable for PgTx {
                 org_slug: get(&r, 2)?,
                 workspace_slug: get(&r, 3)?,
             },
-            service_account_id: ServiceAccountId(get(&r, 4)?),
-            key_id: ApiKeyId(get(&r, 5)?),
+            actor: Actor::ServiceAccount { id: ServiceAccountId(get(&r, 4)?), key_id: ApiKeyId(get(&r, 5)?) },
             agent_address: AgentAddress::from_trusted(get(&r, 6)?),
+            roles: Roles::NONE,
+            grants: Vec::new(),
         };
         let expires_at: Option<i64> = get(&r, 7)?;
         Ok(Some((principal, expires_at.map(Timestamp::from_millis))))

@@ -24,7 +24,7 @@ impl IdempotencyTable for PgTx {
         let row = q("SELECT fingerprint, intent_id, body, expires_at FROM idempotency
                       WHERE workspace_id = $1 AND caller = $2 AND route = $3 AND key = $4")
         .bind(ws.0)
-        .bind(claim.caller.0)
+        .bind(claim.caller)
         .bind(&claim.route)
         .bind(&claim.key)
         .fetch_optional(&mut *conn)
@@ -36,7 +36,7 @@ impl IdempotencyTable for PgTx {
         if expires_at <= claim.now.as_millis() {
             q("DELETE FROM idempotency WHERE workspace_id = $1 AND caller = $2 AND route = $3 AND key = $4")
                 .bind(ws.0)
-                .bind(claim.caller.0)
+                .bind(claim.caller)
                 .bind(&claim.route)
                 .bind(&claim.key)
                 .execute(conn)
@@ -61,7 +61,7 @@ impl IdempotencyTable for PgTx {
         q("INSERT INTO idempotency (workspace_id, caller, route, key, fingerprint, intent_id, body, expires_at)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
         .bind(ws.0)
-        .bind(claim.caller.0)
+        .bind(claim.caller)
         .bind(&claim.route)
         .bind(&claim.key)
         .bind(&claim.fingerprint)

@@ -26,6 +26,7 @@ mod flush;
 mod idempotency;
 mod inbox;
 mod intents;
+mod members;
 mod queue;
 mod timers;
 mod webhooks;

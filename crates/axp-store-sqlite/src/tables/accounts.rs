@@ -3,6 +3,9 @@
 use async_trait::async_trait;
 use r2d2_sqlite::rusqlite::{self, OptionalExtension, params};
 
+use axp_core::access::Roles;
+use axp_store::Actor;
+
 use super::*;
 
 #[async_trait]
@@ -255,9 +258,10 @@ impl AccountTable for SqliteTx<'_> {
                     org_slug: r.get(2)?,
                     workspace_slug: r.get(3)?,
                 },
-                service_account_id: ServiceAccountId(parse(r.get(4)?)?),
-                key_id: ApiKeyId(parse(r.get(5)?)?),
+                actor: Actor::ServiceAccount { id: ServiceAccountId(parse(r.get(4)?)?), key_id: ApiKeyId(parse(r.get(5)?)?) },
                 agent_address: AgentAddress::from_trusted(r.get(6)?),
+                roles: Roles::NONE,
+                grants: Vec::new(),
             };
             Ok((principal, r.get::<_, Option<i64>>(7)?.map(Timestamp::from_millis)))
         })

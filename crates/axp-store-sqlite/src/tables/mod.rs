@@ -9,6 +9,7 @@ mod deliveries;
 mod idempotency;
 mod inbox;
 mod intents;
+mod members;
 mod queue;
 mod timers;
 mod webhooks;
@@ -23,8 +24,8 @@ use axp_core::inbox::{Approval, TimelineEntry};
 use axp_core::timer::Timer;
 use axp_core::{AgentAddress, Intent, IntentEvent, Status, Timestamp};
 use axp_store::tables::{
-    AccountTable, DeliveryTable, IdempotencyTable, InboxTable, IntentTable, QueueTable, TimerTable,
-    WebhookTable,
+    AccountTable, DeliveryTable, IdempotencyTable, InboxTable, IntentTable, MemberTable, QueueTable,
+    TimerTable, WebhookTable,
 };
 use axp_store::{
     ApiKeyRecord, DueTimer, Error, IdempotencyClaim, IntentFilter, IntentRows, Membership, NewApiKey,

@@ -5,8 +5,8 @@ use axp_core::lifecycle::Command;
 use axp_core::{AgentAddress, Status};
 use serde_json::Map;
 
-use super::{T0, account, address, new_intent, request, tenant};
-use crate::{Error, IntentFilter, KeyHash, Principal, Store, generate_api_key};
+use super::{T0, account, address, new_intent, request, sa, tenant};
+use crate::{Actor, Error, IntentFilter, KeyHash, Principal, Store, generate_api_key};
 
 /// Keys authenticate to their principal until revoked; unknown keys do not.
 pub async fn authentication(store: &dyn Store, admin: &Principal, token: &str) {
@@ -14,9 +14,9 @@ pub async fn authentication(store: &dyn Store, admin: &Principal, token: &str) {
     assert_eq!(&found, admin);
     assert!(store.authenticate(&KeyHash::of("axme_sa_nope"), T0).await.unwrap().is_none());
 
-    let (token2, key2) = generate_api_key(admin.service_account_id, T0, Some(T0.plus_seconds(60)));
+    let (token2, key2) = generate_api_key(sa(admin), T0, Some(T0.plus_seconds(60)));
     let key_id = key2.key_id;
-    let created = store.create_api_key(&admin.tenant, admin.service_account_id, key2).await.unwrap();
+    let created = store.create_api_key(&admin.tenant, sa(admin), key2).await.unwrap();
     assert_eq!(created.key_id, key_id);
     assert!(created.token.is_none(), "a stored key never carries its token");
     assert!(store.authenticate(&KeyHash::of(&token2), T0).await.unwrap().is_some());
@@ -24,13 +24,10 @@ pub async fn authentication(store: &dyn Store, admin: &Principal, token: &str) {
         store.authenticate(&KeyHash::of(&token2), T0.plus_seconds(61)).await.unwrap().is_none(),
         "expired key"
     );
-    let revoked = store.revoke_api_key(&admin.tenant, admin.service_account_id, key_id, T0).await.unwrap();
+    let revoked = store.revoke_api_key(&admin.tenant, sa(admin), key_id, T0).await.unwrap();
     assert_eq!(revoked.status, "revoked");
     assert!(store.authenticate(&KeyHash::of(&token2), T0).await.unwrap().is_none(), "revoked key");
-    let again = store
-        .revoke_api_key(&admin.tenant, admin.service_account_id, key_id, T0.plus_seconds(5))
-        .await
-        .unwrap();
+    let again = store.revoke_api_key(&admin.tenant, sa(admin), key_id, T0.plus_seconds(5)).await.unwrap();
     assert_eq!(again.revoked_at, Some(T0), "revoking twice keeps the first time");
     assert!(
         store.authenticate(&KeyHash::of(token), T0).await.unwrap().is_some(),
@@ -61,7 +58,7 @@ pub async fn tenancy(store: &dyn Store) {
     let agent = AgentAddress::parse("agent://shared/name", &b.tenant.scope()).unwrap();
     assert!(store.deliver_to_agent(&b.tenant, &agent, 0, &Status::OPEN, 10, T0).await.unwrap().is_empty());
     assert!(store.claim_for_agent(&b.tenant, &agent, 10, T0).await.unwrap().is_empty());
-    assert!(matches!(store.get_service_account(&b.tenant, a.service_account_id).await, Err(Error::NotFound)));
+    assert!(matches!(store.get_service_account(&b.tenant, sa(&a)).await, Err(Error::NotFound)));
     assert_eq!(store.get_intent(&a.tenant, id).await.unwrap().status, Status::Submitted);
 }
 
@@ -145,14 +142,14 @@ pub async fn agents_and_keys(store: &dyn Store) {
     }
     let listed = store.list_agents(&p.tenant, 100).await.unwrap();
     let ids: Vec<ServiceAccountId> = listed.iter().map(|a| a.service_account_id).collect();
-    let mut expected = vec![p.service_account_id];
+    let mut expected = vec![sa(&p)];
     expected.extend(created.iter().map(|a| a.service_account_id));
     assert_eq!(ids, expected, "the admin, then the agents in creation order");
     assert_eq!(listed[1], created[0], "listed as stored");
     let limited = store.list_agents(&p.tenant, 2).await.unwrap();
     assert_eq!(limited.iter().map(|a| a.service_account_id).collect::<Vec<_>>(), expected[..2]);
     let theirs = store.list_agents(&q.tenant, 100).await.unwrap();
-    assert_eq!(theirs.iter().map(|a| a.service_account_id).collect::<Vec<_>>(), [q.service_account_id]);
+    assert_eq!(theirs.iter().map(|a| a.service_account_id).collect::<Vec<_>>(), [sa(&q)]);
 
     let bravo = &created[1];
     assert_eq!(store.get_service_account(&p.tenant, bravo.service_account_id).await.unwrap(), *bravo);
@@ -179,8 +176,7 @@ pub async fn agents_and_keys(store: &dyn Store) {
     assert_eq!(record.status, "active");
     assert_eq!(record.revoked_at, None);
     let principal = store.authenticate(&KeyHash::of(&token), T0).await.unwrap().expect("bravo's key works");
-    assert_eq!(principal.service_account_id, bravo.service_account_id);
-    assert_eq!(principal.key_id, key_id);
+    assert_eq!(principal.actor, Actor::ServiceAccount { id: bravo.service_account_id, key_id });
     assert_eq!(principal.agent_address.as_str(), bravo.agent_address);
     assert_eq!(principal.tenant, p.tenant);
 

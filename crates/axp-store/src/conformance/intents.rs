@@ -84,7 +84,7 @@ pub async fn intents_and_events(store: &dyn Store) {
 
 fn claim(p: &Principal, key: &str, body: &serde_json::Value) -> IdempotencyClaim {
     IdempotencyClaim {
-        caller: p.service_account_id,
+        caller: p.actor.id(),
         route: "POST /v1/intents".into(),
         key: key.into(),
         fingerprint: fingerprint(body, None),

@@ -86,6 +86,11 @@ pub async fn run_all(store: &dyn Store) {
     approvals::approvals(store).await;
 }
 
+/// The service account behind `p`'s key.
+fn sa(p: &Principal) -> ServiceAccountId {
+    p.actor.service_account().expect("a key's principal is a service account")
+}
+
 /// A new tenant of its own, with its admin principal and key token.
 async fn tenant(store: &dyn Store) -> (Principal, String) {
     let (spec, token) = tenant_spec();
@@ -143,7 +148,7 @@ fn account(p: &Principal, name: &str, address: &str) -> NewServiceAccount {
         delivery_mode: Binding::Stream,
         lease_seconds: None,
         push: None,
-        created_by: p.service_account_id.to_string(),
+        created_by: p.actor.id().to_string(),
         created_at: T0,
     }
 }

@@ -18,6 +18,7 @@ mod deliveries;
 mod idempotency;
 mod inbox;
 mod intents;
+mod members;
 mod queue;
 mod timers;
 mod webhooks;
@@ -27,6 +28,7 @@ pub use deliveries::DeliveryTable;
 pub use idempotency::IdempotencyTable;
 pub use inbox::InboxTable;
 pub use intents::IntentTable;
+pub use members::MemberTable;
 pub use queue::QueueTable;
 pub use timers::TimerTable;
 pub use webhooks::WebhookTable;
@@ -41,6 +43,7 @@ use crate::{Error, PrincipalCache, Topic};
 /// if a job fails, its writes are rolled back.
 pub trait Transaction:
     AccountTable
+    + MemberTable
     + IntentTable
     + QueueTable
     + TimerTable
