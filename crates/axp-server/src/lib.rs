@@ -16,6 +16,7 @@
 //! - `sse`: SSE framing (contract §4.5) and the stream loop shared by intent and agent streams.
 //! - `bootstrap`: first-start admin account and `admin.key`.
 
+mod access;
 mod api;
 mod bootstrap;
 mod config;

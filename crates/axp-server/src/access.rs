@@ -1,0 +1,115 @@
+//! Who may call what: the checks every handler runs before it reads or writes (the matrix is
+//! `docs/access.md`, and `tests/it/access.rs` drives it against the server).
+//!
+//! A caller holds roles in its workspace ([`axp_core::access::Roles`]) or none (agent-scoped: it
+//! acts only as its own address and the addresses granted to it). A denied call is 403
+//! `policy_denied` when the caller may know the object exists (its own workspace's routes and
+//! owners) and 404 when it may not (another organization, an intent it is no party to). A denied
+//! call never changes anything: every check runs before the store is asked to write.
+
+use axp_core::Intent;
+use axp_core::error::ErrorCode;
+use axp_core::ids::{OrgId, WorkspaceId};
+
+use crate::error::{ApiError, ApiResult};
+use crate::extract::Caller;
+
+fn denied(message: impl Into<String>) -> ApiError {
+    ApiError::new(ErrorCode::PolicyDenied, message)
+}
+
+impl Caller {
+    /// 403 unless the caller may change things: every role but the viewer ones
+    /// (`security_auditor`, `billing_viewer`), and agent-scoped callers.
+    pub(crate) fn require_writer(&self) -> ApiResult<()> {
+        if self.0.roles.read_only() {
+            return Err(denied("this role reads without changing anything"));
+        }
+        Ok(())
+    }
+
+    /// 403 unless the caller administers its workspace (`workspace_admin`, `org_admin`,
+    /// `org_owner`): service accounts, keys, bindings, bulk cancel.
+    pub(crate) fn require_workspace_admin(&self) -> ApiResult<()> {
+        if !self.0.roles.administers_workspace() {
+            return Err(denied("this needs the workspace_admin, org_admin or org_owner role"));
+        }
+        Ok(())
+    }
+
+    /// 404 when `org` is not the caller's organization (it may not know it exists).
+    pub(crate) fn require_own_org(&self, org: OrgId) -> ApiResult<()> {
+        if self.0.tenant.org_id != org {
+            return Err(ApiError::not_found("organization"));
+        }
+        Ok(())
+    }
+
+    /// 404 for another organization; 403 unless the caller administers `org`
+    /// (`org_admin`, `org_owner`).
+    pub(crate) fn require_org_admin(&self, org: OrgId) -> ApiResult<()> {
+        self.require_own_org(org)?;
+        if !self.0.roles.administers_org() {
+            return Err(denied("this needs the org_admin or org_owner role"));
+        }
+        Ok(())
+    }
+
+    /// Whether the caller administers workspace `ws` of its organization: an org admin
+    /// administers every one, a `workspace_admin` its own.
+    pub(crate) fn administers(&self, ws: WorkspaceId) -> bool {
+        self.0.roles.administers_org()
+            || (ws == self.0.tenant.workspace_id && self.0.roles.administers_workspace())
+    }
+
+    /// 403 unless the caller reads the whole workspace (any role); agent-scoped callers read
+    /// only what concerns their own addresses.
+    pub(crate) fn require_role(&self) -> ApiResult<()> {
+        if !self.0.roles.reads_everything() {
+            return Err(denied("this needs a role in the workspace; an agent key sees only its own"));
+        }
+        Ok(())
+    }
+
+    /// 403 unless the caller reads the audit log (`org_owner`, `org_admin`, `security_auditor`).
+    pub(crate) fn require_auditor(&self) -> ApiResult<()> {
+        if !self.0.roles.reads_audit() {
+            return Err(denied("the audit log is for org_owner, org_admin and security_auditor"));
+        }
+        Ok(())
+    }
+
+    /// Whether the caller may read `owner`'s things (inbox, webhooks, deliveries): its own
+    /// address or a granted one, or any owner with a role.
+    pub(crate) fn reads_for(&self, owner: &str) -> bool {
+        self.0.roles.reads_everything() || self.0.acts_as(owner)
+    }
+
+    /// 403 unless the caller may read `owner`'s inbox, webhooks and deliveries.
+    pub(crate) fn require_read_for(&self, owner: &str) -> ApiResult<()> {
+        if !self.reads_for(owner) {
+            return Err(denied(format!("this key may not read for {owner}")));
+        }
+        Ok(())
+    }
+
+    /// 403 unless the caller may act as `owner` (§1.2): its own address or a granted one, or
+    /// any owner with the `member` role or an admin one. Viewer roles act as no one.
+    pub(crate) fn require_act_as(&self, owner: &str) -> ApiResult<()> {
+        self.require_writer()?;
+        if !self.0.acts_as(owner) {
+            return Err(denied(format!("this key may not act for {owner}")));
+        }
+        Ok(())
+    }
+
+    /// Whether the caller may see `intent`: with a role, any intent of its workspace; an
+    /// agent-scoped caller, those it sent, received or replies to (as one of its addresses).
+    pub(crate) fn sees(&self, intent: &Intent) -> bool {
+        self.0.roles.reads_everything()
+            || [Some(&intent.from_agent), Some(&intent.to_agent), intent.reply_to.as_ref()]
+                .into_iter()
+                .flatten()
+                .any(|a| self.0.acts_as(a))
+    }
+}
