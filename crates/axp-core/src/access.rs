@@ -9,6 +9,9 @@ use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::{Intent, Status, WaitingReason};
 
 /// A member's role, as on the wire (`api.organizations.members.*.v1.json`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -151,6 +154,102 @@ impl FromIterator<Role> for Roles {
     fn from_iter<I: IntoIterator<Item = Role>>(iter: I) -> Self {
         iter.into_iter().fold(Roles::NONE, Roles::with)
     }
+}
+
+/// Who asks the server for a change to an intent: the addresses it acts as and its roles
+/// (`docs/access.md`). The server's own work (delivery, timers) acts as no one and is always
+/// allowed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Acting {
+    /// The addresses it acts as, the main one first: the owner it acts for (§1.2) or its own
+    /// address, then any granted to it.
+    pub addresses: Vec<String>,
+    /// Its roles in the workspace (empty: agent-scoped).
+    pub roles: Roles,
+}
+
+impl Acting {
+    /// Acting as `address` alone, with `roles`.
+    pub fn new(address: impl Into<String>, roles: Roles) -> Self {
+        Self { addresses: vec![address.into()], roles }
+    }
+
+    /// The main address: what events record and errors name.
+    pub fn address(&self) -> &str {
+        self.addresses.first().map_or("", String::as_str)
+    }
+
+    fn is(&self, address: &str) -> bool {
+        self.addresses.iter().any(|a| a == address)
+    }
+
+    /// Whether a policy grant `delegate:<address>` of `intent` allows `action` to one of its
+    /// addresses (contract §4.7, §4.8).
+    pub fn holds_grant(&self, intent: &Intent, action: &str) -> bool {
+        self.addresses.iter().any(|a| {
+            intent
+                .grants
+                .get(&format!("delegate:{a}"))
+                .and_then(|g| g.get("allow"))
+                .and_then(Value::as_array)
+                .is_some_and(|allow| allow.iter().any(|x| x.as_str() == Some(action)))
+        })
+    }
+
+    /// Whether it may see `intent`: with a role, any intent of its workspace; agent-scoped, those
+    /// it sent, received, or replies to.
+    pub fn sees(&self, intent: &Intent) -> bool {
+        self.roles.reads_everything()
+            || self.is(&intent.from_agent)
+            || self.is(&intent.to_agent)
+            || intent.reply_to.as_deref().is_some_and(|r| self.is(r))
+            || self.addresses.iter().any(|a| intent.grants.contains_key(&format!("delegate:{a}")))
+    }
+
+    /// Whether it may change `intent` as a party: a `member` or admin acts for anyone; others
+    /// must be its sender or target, or hold a grant for `action`.
+    pub fn may_change(&self, intent: &Intent, action: &str) -> bool {
+        self.roles.acts_for_anyone()
+            || self.is(&intent.from_agent)
+            || self.is(&intent.to_agent)
+            || self.holds_grant(intent, action)
+    }
+
+    /// Whether it may answer `intent`'s human task (issue 11, item 3): an admin
+    /// (`workspace_admin`, `org_admin`, `org_owner`; the audit log records it), or, acting as an
+    /// address other than the requester's (`from_agent`), one of the task's `assignees` (the
+    /// intent's `to_agent` when it names none), the one it is `pending_with`, or a delegate
+    /// (a `delegate:<address>` grant allowing `resume`).
+    pub fn may_decide(&self, intent: &Intent) -> bool {
+        if self.roles.administers_workspace() {
+            return true;
+        }
+        let assignees: Vec<&str> = intent
+            .human_task
+            .as_ref()
+            .and_then(|t| t.get("assignees"))
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let decider = |a: &str| {
+            if a == intent.from_agent {
+                return false;
+            }
+            let assigned =
+                if assignees.is_empty() { a == intent.to_agent } else { assignees.contains(&a) };
+            assigned
+                || intent.pending_with.as_ref().is_some_and(|p| p.reference == a)
+                || Acting::new(a, Roles::NONE).holds_grant(intent, "resume")
+        };
+        self.addresses.iter().any(|a| decider(a))
+    }
+}
+
+/// Whether `intent` has a human task a decision would answer now (WAITING for a human).
+pub fn awaits_decision(intent: &Intent) -> bool {
+    intent.human_task.is_some()
+        && intent.status == Status::Waiting
+        && intent.waiting_reason == Some(WaitingReason::WaitingForHuman)
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@
 
 use serde_json::{Map, Value};
 
+use crate::access::Acting;
 use crate::event::{EventType, IntentEvent};
 use crate::human_task::{TaskResultError, validate_task_result};
 use crate::intent::{GATEWAY_ACTOR, Intent};
@@ -99,9 +100,9 @@ pub enum Command {
 pub struct Request {
     /// What to do.
     pub command: Command,
-    /// The agent address of the calling key, checked by [`authorize`]; `None` when the server
-    /// itself acts (delivery, timers).
-    pub caller: Option<String>,
+    /// Who asks, checked by [`authorize`]; `None` when the server itself acts (delivery,
+    /// timers).
+    pub caller: Option<Acting>,
     /// Who asks: recorded as the events' `actor` (the body may name a person or system).
     pub actor: String,
     /// When set, the command applies only if it equals the current `policy_generation`.
@@ -182,6 +183,18 @@ pub enum LifecycleError {
         /// The grant that would allow it: `resolve`, `resume`, `update_controls`, `update_policy`.
         action: &'static str,
     },
+    /// The caller may not answer this human task: it is neither an assignee, the one the task
+    /// is pending with, nor a delegate, or it is the requester, and holds no admin role
+    /// (HTTP 403 `policy_denied`).
+    #[error("{caller} may not decide this human task: only its assignees, delegates or an admin may")]
+    NotADecider {
+        /// The calling address.
+        caller: String,
+    },
+    /// The caller may not even see the intent: it is no party to it and holds no role (HTTP 404,
+    /// as for an unknown id).
+    #[error("intent not found")]
+    Hidden,
     /// The workflow's current step does not take this kind of resume (HTTP 409).
     #[error("the current workflow step does not take {0}")]
     WrongStep(&'static str),
@@ -212,23 +225,30 @@ impl Command {
     }
 }
 
-/// Whether `caller` may issue `command` on `intent`: its sender and its target always may;
-/// anyone else needs a policy grant `delegate:<caller>` whose `allow` list names the action
-/// (contract §4.7, §4.8). The server itself (`caller: None`) always may.
-pub fn authorize(intent: &Intent, caller: Option<&str>, command: &Command) -> Result<(), LifecycleError> {
+/// Whether `caller` may issue `command` on `intent` (`docs/access.md`): an answer to an open
+/// human task follows [`Acting::may_decide`]; any other command [`Acting::may_change`] (its
+/// sender, its target, a `member` or admin, or a `delegate:<caller>` grant naming the action,
+/// contract §4.7, §4.8). The server itself (`caller: None`) always may.
+pub fn authorize(intent: &Intent, caller: Option<&Acting>, command: &Command) -> Result<(), LifecycleError> {
     let (Some(caller), Some(action)) = (caller, command.grant()) else {
         return Ok(());
     };
-    if caller == intent.from_agent || caller == intent.to_agent {
-        return Ok(());
+    let answers_task = matches!(command, Command::Resume(body) if body.contains_key("task_result"))
+        && crate::access::awaits_decision(intent);
+    if answers_task {
+        return match (caller.may_decide(intent), caller.sees(intent)) {
+            (true, _) => Ok(()),
+            (false, true) => Err(LifecycleError::NotADecider { caller: caller.address().to_owned() }),
+            (false, false) => Err(LifecycleError::Hidden),
+        };
     }
-    let granted = intent
-        .grants
-        .get(&format!("delegate:{caller}"))
-        .and_then(|g| g.get("allow"))
-        .and_then(Value::as_array)
-        .is_some_and(|allow| allow.iter().any(|a| a.as_str() == Some(action)));
-    if granted { Ok(()) } else { Err(LifecycleError::Forbidden { caller: caller.to_owned(), action }) }
+    if caller.may_change(intent, action) {
+        Ok(())
+    } else if caller.sees(intent) {
+        Err(LifecycleError::Forbidden { caller: caller.address().to_owned(), action })
+    } else {
+        Err(LifecycleError::Hidden)
+    }
 }
 
 /// Decides `request` against `intent`, mutating it and returning the events to append.
@@ -236,7 +256,7 @@ pub fn authorize(intent: &Intent, caller: Option<&str>, command: &Command) -> Re
 /// Checks, in order: [`authorize`], terminal status, the CAS guard. On `Err` the intent is
 /// untouched (callers may also simply discard it).
 pub fn execute(intent: &mut Intent, request: &Request, now: Timestamp) -> Result<Outcome, LifecycleError> {
-    authorize(intent, request.caller.as_deref(), &request.command)?;
+    authorize(intent, request.caller.as_ref(), &request.command)?;
     if intent.status.is_terminal() {
         return Err(LifecycleError::Terminal(intent.status));
     }

@@ -8,11 +8,14 @@
 //! call never changes anything: every check runs before the store is asked to write.
 
 use axp_core::Intent;
+use axp_core::access::Acting;
 use axp_core::error::ErrorCode;
-use axp_core::ids::{OrgId, WorkspaceId};
+use axp_core::ids::{IntentId, OrgId, WorkspaceId};
+use axum::http::HeaderMap;
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::Caller;
+use crate::extract::{Caller, QueryMap, owner_agent};
+use crate::state::AppState;
 
 fn denied(message: impl Into<String>) -> ApiError {
     ApiError::new(ErrorCode::PolicyDenied, message)
@@ -93,6 +96,12 @@ impl Caller {
         Ok(())
     }
 
+    /// Whether `address` is the caller's own agent address or one granted to it (roles do not
+    /// count: acting for another owner is not being it).
+    pub(crate) fn is_own_address(&self, address: &str) -> bool {
+        self.0.agent_address.as_str() == address || self.0.grants.iter().any(|g| g == address)
+    }
+
     /// 403 unless the caller may act as `owner` (§1.2): its own address or a granted one, or
     /// any owner with the `member` role or an admin one. Viewer roles act as no one.
     pub(crate) fn require_act_as(&self, owner: &str) -> ApiResult<()> {
@@ -103,13 +112,46 @@ impl Caller {
         Ok(())
     }
 
-    /// Whether the caller may see `intent`: with a role, any intent of its workspace; an
-    /// agent-scoped caller, those it sent, received or replies to (as one of its addresses).
+    /// Whether the caller may see `intent` ([`Acting::sees`] as itself).
     pub(crate) fn sees(&self, intent: &Intent) -> bool {
-        self.0.roles.reads_everything()
-            || [Some(&intent.from_agent), Some(&intent.to_agent), intent.reply_to.as_ref()]
-                .into_iter()
-                .flatten()
-                .any(|a| self.0.acts_as(a))
+        self.acting(self.0.agent_address.as_str()).sees(intent)
+    }
+
+    /// 404 unless the caller may see intent `id` (read first only for agent-scoped callers; a
+    /// caller with a role sees every intent of its workspace and the store answers 404 for an
+    /// unknown one).
+    pub(crate) async fn require_sees_intent(&self, state: &AppState, id: IntentId) -> ApiResult<()> {
+        if self.0.roles.reads_everything() {
+            return Ok(());
+        }
+        let intent = state.store.get_intent(&self.0.tenant, id).await.map_err(ApiError::missing("intent"))?;
+        if self.sees(&intent) { Ok(()) } else { Err(ApiError::not_found("intent")) }
+    }
+
+    /// The caller acting as `owner` (which the caller was checked to act as), then as itself
+    /// and its granted addresses, with its roles: what the lifecycle and task decisions check.
+    pub(crate) fn acting(&self, owner: &str) -> Acting {
+        let mut addresses = vec![owner.to_owned()];
+        for a in std::iter::once(self.0.agent_address.as_str()).chain(self.0.grants.iter().map(String::as_str)) {
+            if !addresses.iter().any(|x| x == a) {
+                addresses.push(a.to_owned());
+            }
+        }
+        Acting { addresses, roles: self.0.roles }
+    }
+
+    /// The owner a read is for (§1.2: `owner_agent` or `x-owner-agent`, default the caller's
+    /// address), checked with [`Caller::require_read_for`].
+    pub(crate) fn reading_owner(&self, headers: &HeaderMap, query: &QueryMap) -> ApiResult<String> {
+        let owner = owner_agent(self, headers, query)?;
+        self.require_read_for(&owner)?;
+        Ok(owner)
+    }
+
+    /// The owner a write acts for (§1.2), checked with [`Caller::require_act_as`].
+    pub(crate) fn acting_owner(&self, headers: &HeaderMap, query: &QueryMap) -> ApiResult<String> {
+        let owner = owner_agent(self, headers, query)?;
+        self.require_act_as(&owner)?;
+        Ok(owner)
     }
 }

@@ -365,14 +365,15 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> Result<(Vec<(u64, Thread)>, bool)>;
 
-    /// `owner` acts on a thread they can see (§5.1): reply, delegate, approve/reject (answering
-    /// an open human task), read, delete messages. Returns the thread after it and the ids of
-    /// the messages deleted. Errors: [`Error::NotFound`]; [`Error::Lifecycle`] when a decision
-    /// is not a valid `task_result` (nothing written).
+    /// `acting` (as the owner `acting.address()`) acts on a thread that owner can see (§5.1):
+    /// reply, delegate, approve/reject (answering an open human task), read, delete messages.
+    /// Returns the thread after it and the ids of the messages deleted. Errors:
+    /// [`Error::NotFound`]; [`Error::Lifecycle`] when a decision is not a valid `task_result` or
+    /// `acting` may not decide the task ([`axp_core::access::Acting::may_decide`]; nothing written).
     async fn act_on_thread(
         &self,
         tenant: &Tenant,
-        owner: &str,
+        acting: &axp_core::access::Acting,
         thread: IntentId,
         action: ThreadAction,
         now: Timestamp,
@@ -387,7 +388,7 @@ pub trait Store: Send + Sync + 'static {
         id: ApprovalId,
         approve: bool,
         comment: Option<String>,
-        actor: &str,
+        acting: &axp_core::access::Acting,
         now: Timestamp,
     ) -> Result<Approval>;
 

@@ -156,6 +156,24 @@ impl TestServer {
         (sa, key.token.expect("a new key carries its token"))
     }
 
+    /// Like [`TestServer::agent`], with an active membership giving the account `role` in this
+    /// server's workspace (added directly in the store).
+    pub async fn agent_with_role(
+        &self,
+        name: &str,
+        agent_address: Option<&str>,
+        role: axp_core::access::Role,
+    ) -> (ServiceAccount, String) {
+        let (sa, key) = self.agent(name, agent_address).await;
+        let now = self.state.clock.now();
+        self.state
+            .store
+            .add_member(sa.org_id, Some(sa.workspace_id), &sa.service_account_id.to_string(), role, now)
+            .await
+            .expect("add member");
+        (sa, key)
+    }
+
     /// Creates another organization/workspace directly in the store (the API has no tenant
     /// creation yet) and returns its admin key.
     pub async fn other_tenant(&self) -> String {

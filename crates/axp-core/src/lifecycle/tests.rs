@@ -2,6 +2,7 @@ use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 
 use super::*;
+use crate::access::{Acting, Role, Roles};
 use crate::address::{AddressScope, AgentAddress};
 use crate::ids::IntentId;
 use crate::intent::NewIntent;
@@ -201,13 +202,13 @@ fn task_result_is_validated_and_completes() {
 fn third_parties_need_a_grant() {
     let (mut intent, _) = new_intent(false);
     let outsider =
-        Request { caller: Some("agent://o/w/outsider".into()), ..req(Command::Resume(Map::new())) };
+        Request { caller: Some(Acting::new("agent://o/w/outsider", Roles::NONE)), ..req(Command::Resume(Map::new())) };
     let err = execute(&mut intent, &outsider, Timestamp::from_millis(1)).unwrap_err();
-    assert!(matches!(err, LifecycleError::Forbidden { action: "resume", .. }));
+    assert!(matches!(err, LifecycleError::Hidden), "an outsider does not learn the intent exists");
     assert_eq!(intent.status, Status::Submitted);
 
     let target = Request {
-        caller: Some(intent.to_agent.clone()),
+        caller: Some(Acting::new(intent.to_agent.clone(), Roles::NONE)),
         ..req(Command::UpdatePolicy {
             grants_patch: obj(json!({"delegate:agent://o/w/outsider": {"allow": ["resume"]}})),
             envelope_patch: Map::new(),
@@ -216,11 +217,61 @@ fn third_parties_need_a_grant() {
     execute(&mut intent, &target, Timestamp::from_millis(2)).unwrap();
     execute(&mut intent, &outsider, Timestamp::from_millis(3)).expect("granted");
     let controls =
-        Request { caller: Some("agent://o/w/outsider".into()), ..req(Command::UpdateControls(Map::new())) };
+        Request { caller: Some(Acting::new("agent://o/w/outsider", Roles::NONE)), ..req(Command::UpdateControls(Map::new())) };
     assert!(matches!(
         execute(&mut intent, &controls, Timestamp::from_millis(4)),
         Err(LifecycleError::Forbidden { action: "update_controls", .. })
     ));
+}
+
+/// A resume answering `intent`'s task, by `address` with `roles`.
+fn decision(address: &str, roles: Roles) -> Request {
+    Request {
+        caller: Some(Acting::new(address, roles)),
+        ..req(Command::Resume(obj(json!({"task_result": {"outcome": "approved"}}))))
+    }
+}
+
+#[test]
+fn only_assignees_delegates_and_admins_decide_a_human_task() {
+    let (mut intent, _) = new_intent(true);
+    intent.from_agent = "agent://o/w/requester".into();
+    let requester = intent.from_agent.clone();
+    let target = intent.to_agent.clone();
+    let refused = |address: &str, roles: Roles| {
+        let mut copy = intent.clone();
+        let err = execute(&mut copy, &decision(address, roles), Timestamp::from_millis(1)).unwrap_err();
+        assert!(matches!(err, LifecycleError::NotADecider { .. }), "{address} {roles:?}: {err}");
+        assert_eq!(copy, intent, "a refused decision changes nothing");
+    };
+    let allowed = |address: &str, roles: Roles| {
+        let mut copy = intent.clone();
+        execute(&mut copy, &decision(address, roles), Timestamp::from_millis(1)).expect(address);
+        assert_eq!(copy.status, Status::Completed);
+    };
+    // The requester never decides its own task, not even as a member acting for anyone.
+    refused(&requester, Roles::NONE);
+    refused(&requester, Roles::of(Role::Member));
+    refused("agent://o/w/outsider", Roles::of(Role::Member));
+    refused("agent://o/w/outsider", Roles::of(Role::SecurityAuditor));
+    // No assignees: the target decides; an admin always may.
+    allowed(&target, Roles::NONE);
+    allowed(&requester, Roles::of(Role::WorkspaceAdmin));
+    allowed("agent://o/w/outsider", Roles::of(Role::OrgOwner));
+
+    // Named assignees decide, the target then does not; a delegate grant and pending_with do.
+    let mut assigned = intent.clone();
+    let task = assigned.human_task.as_mut().unwrap();
+    task.insert("assignees".into(), json!(["agent://o/w/alice"]));
+    assigned.grants.insert("delegate:agent://o/w/bob".into(), json!({"allow": ["resume"]}));
+    for (address, ok) in [("agent://o/w/alice", true), ("agent://o/w/bob", true), (target.as_str(), false)] {
+        let mut copy = assigned.clone();
+        let result = execute(&mut copy, &decision(address, Roles::NONE), Timestamp::from_millis(1));
+        assert_eq!(result.is_ok(), ok, "{address}");
+    }
+    assigned.pending_with = Some(crate::PendingWith::agent("agent://o/w/carol"));
+    let mut copy = assigned.clone();
+    execute(&mut copy, &decision("agent://o/w/carol", Roles::NONE), Timestamp::from_millis(1)).expect("carol");
 }
 
 #[test]

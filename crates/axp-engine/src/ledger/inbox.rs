@@ -1,8 +1,9 @@
 //! The inbox (contract §5.1): every intent is a thread its sender, target and the people it
 //! reaches can see; each owner has a change feed. Approvals (§5.2) answer human tasks.
 
+use axp_core::access::Acting;
 use axp_core::inbox::{Approval, Thread, ThreadAction, ThreadStatus, TimelineEntry};
-use axp_core::lifecycle::Command;
+use axp_core::lifecycle::{Command, LifecycleError};
 use axp_core::{ApprovalId, Intent, IntentEvent, IntentId, Status, Timestamp, WorkspaceId};
 use axp_store::{CompletionDelivery, Error, Participant, Result, Tenant, Transaction};
 use serde_json::{Map, Value};
@@ -116,6 +117,18 @@ async fn inbox_event(
     Ok(())
 }
 
+/// Refuses a decision on `intent`'s open human task by someone who may not answer it
+/// ([`Acting::may_decide`]): 403, or 404 when the caller may not even see the intent.
+fn may_decide(acting: &Acting, intent: &Intent) -> Result<()> {
+    if !axp_core::access::awaits_decision(intent) || acting.may_decide(intent) {
+        Ok(())
+    } else if acting.sees(intent) {
+        Err(Error::Lifecycle(LifecycleError::NotADecider { caller: acting.address().to_owned() }))
+    } else {
+        Err(Error::NotFound)
+    }
+}
+
 /// An approve/reject answers the intent's open human task, as a `task_result` whose outcome the
 /// task's type implies (e.g. `approved`, `confirmed`, `rejected`). Nothing happens when no task
 /// is open.
@@ -180,11 +193,12 @@ pub(super) async fn deliver_completion(
 async fn act(
     tx: &mut dyn Transaction,
     ws: WorkspaceId,
-    owner: &str,
+    acting: &Acting,
     intent: &mut Intent,
     action: &ThreadAction,
     now: Timestamp,
 ) -> Result<Vec<String>> {
+    let owner = acting.address();
     let thread = intent.intent_id;
     // Lock order: the intent (by the caller), then participant rows, as every lifecycle write.
     let member = tx.membership(ws, owner, thread, true).await?.ok_or(Error::NotFound)?;
@@ -213,6 +227,7 @@ async fn act(
             }
         }
         ThreadAction::Decide { approve, comment } => {
+            may_decide(acting, intent)?;
             details.insert("comment".into(), comment.clone().map_or(Value::Null, Value::String));
             let kind = if approve { "approved" } else { "rejected" };
             thread_entry(tx, ws, thread, owner, kind, details, now).await?;
@@ -311,17 +326,17 @@ impl Ledger {
     pub(super) async fn act_on_thread(
         &self,
         tenant: &Tenant,
-        owner: &str,
+        acting: &Acting,
         thread: IntentId,
         action: ThreadAction,
         now: Timestamp,
     ) -> Result<(Thread, Vec<String>)> {
-        let args = (tenant.workspace_id, owner.to_owned(), thread, action, now);
-        self.write(args, |(ws, owner, thread, action, now), tx| {
+        let args = (tenant.workspace_id, acting.clone(), thread, action, now);
+        self.write(args, |(ws, acting, thread, action, now), tx| {
             Box::pin(async move {
                 let mut intent = tx.intent_for_update(*ws, *thread).await?.ok_or(Error::NotFound)?;
-                let deleted = act(tx, *ws, owner, &mut intent, action, *now).await?;
-                let view = thread_view(tx, *ws, owner, *thread).await?.ok_or(Error::NotFound)?;
+                let deleted = act(tx, *ws, acting, &mut intent, action, *now).await?;
+                let view = thread_view(tx, *ws, acting.address(), *thread).await?.ok_or(Error::NotFound)?;
                 Ok((view, deleted))
             })
         })
@@ -333,12 +348,19 @@ impl Ledger {
         tenant: &Tenant,
         id: ApprovalId,
         decision: (bool, Option<String>),
-        actor: &str,
+        acting: &Acting,
         now: Timestamp,
     ) -> Result<Approval> {
-        let args = (tenant.workspace_id, id, decision, actor.to_owned(), now);
-        self.write(args, |(ws, id, (approve, comment), actor, now), tx| {
+        let args = (tenant.workspace_id, id, decision, acting.clone(), now);
+        self.write(args, |(ws, id, (approve, comment), acting, now), tx| {
             Box::pin(async move {
+                let mut intent = tx.intent_for_update(*ws, IntentId(id.0)).await?;
+                if let Some(intent) = &intent {
+                    if !acting.sees(intent) {
+                        return Err(Error::NotFound);
+                    }
+                    may_decide(acting, intent)?;
+                }
                 let decision = if *approve { "approve" } else { "reject" };
                 if let Some(existing) = tx.approval(*ws, *id).await? {
                     if existing.decision == decision {
@@ -354,8 +376,8 @@ impl Ledger {
                     decided_at: *now,
                 };
                 tx.insert_approval(*ws, &approval).await?;
-                if let Some(mut intent) = tx.intent_for_update(*ws, IntentId(id.0)).await? {
-                    answer_task(tx, *ws, &mut intent, *approve, comment.clone(), actor, *now).await?;
+                if let Some(intent) = &mut intent {
+                    answer_task(tx, *ws, intent, *approve, comment.clone(), acting.address(), *now).await?;
                 }
                 Ok(approval)
             })

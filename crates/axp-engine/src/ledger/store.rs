@@ -1,7 +1,7 @@
 //! [`Store`] for [`Ledger`]: each method is a job of its family module, or a plain read.
 
 use async_trait::async_trait;
-use axp_core::access::Role;
+use axp_core::access::{Acting, Role};
 use axp_core::api::{AgentDelivery, ApplyScenarioResponse, Member};
 use axp_core::delivery::{Delivery, DeliveryStatus, EventCounters, Subscription, WebhookEvent};
 use axp_core::ids::{
@@ -363,12 +363,12 @@ impl Store for Ledger {
     async fn act_on_thread(
         &self,
         tenant: &Tenant,
-        owner: &str,
+        acting: &Acting,
         thread: IntentId,
         action: ThreadAction,
         now: Timestamp,
     ) -> Result<(Thread, Vec<String>)> {
-        Ledger::act_on_thread(self, tenant, owner, thread, action, now).await
+        Ledger::act_on_thread(self, tenant, acting, thread, action, now).await
     }
 
     async fn decide_approval(
@@ -377,10 +377,10 @@ impl Store for Ledger {
         id: ApprovalId,
         approve: bool,
         comment: Option<String>,
-        actor: &str,
+        acting: &Acting,
         now: Timestamp,
     ) -> Result<Approval> {
-        Ledger::decide_approval(self, tenant, id, (approve, comment), actor, now).await
+        Ledger::decide_approval(self, tenant, id, (approve, comment), acting, now).await
     }
 
     async fn intent_types(&self, tenant: &Tenant) -> Result<Vec<String>> {

@@ -66,12 +66,13 @@ fn agent_view(state: &AppState, sa: &ServiceAccount) -> Agent {
 }
 
 /// `GET /v1/agents?limit=` (the SDK's `org_id`/`workspace_id` are the key's own): `{ok, agents}`,
-/// at most `limit` (default 100, at most 1000).
+/// at most `limit` (default 100, at most 1000). Needs a role (403 for an agent-scoped key).
 async fn list_agents(
     State(state): State<AppState>,
     caller: Caller,
     query: QueryMap,
 ) -> ApiResult<Json<ListAgentsResponse>> {
+    caller.require_role()?;
     let limit = query.bounded("limit", 1, 1000)?.unwrap_or(100) as u32;
     let agents = state.store.list_agents(&caller.0.tenant, limit).await?;
     let agents: Vec<Agent> = agents.iter().map(|sa| agent_view(&state, sa)).collect();
@@ -79,12 +80,16 @@ async fn list_agents(
 }
 
 /// `GET /v1/agents/{address...}`: `{ok, agent}`; 404 when no service account has the address.
+/// An agent-scoped key reads only its own addresses (403 for others).
 async fn get_agent(
     State(state): State<AppState>,
     caller: Caller,
     raw: &str,
 ) -> ApiResult<Json<AgentResponse>> {
     let address = parse_address(&caller, raw)?;
+    if !caller.is_own_address(address.as_str()) {
+        caller.require_role()?;
+    }
     let sa = state
         .store
         .find_agent(&caller.0.tenant, &address)
@@ -95,12 +100,14 @@ async fn get_agent(
 
 /// `PUT /v1/agents/{address...}/delivery` `{delivery_mode, delivery_config?, lease_seconds?}`:
 /// changes an agent's delivery binding. For `http` the response shows the signing secret once.
+/// Workspace admins only (403).
 async fn set_delivery(
     State(state): State<AppState>,
     caller: Caller,
     raw: &str,
     body: Map<String, Value>,
 ) -> ApiResult<Json<AgentResponse>> {
+    caller.require_workspace_admin()?;
     let address = parse_address(&caller, raw)?;
     let mut f = Fields::new(&body);
     let binding = binding::read(&mut f, &body, &state.options.dispatcher.policy);
@@ -138,6 +145,7 @@ async fn stream_intents(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let address = parse_address(&caller, raw)?;
+    caller.require_act_as(address.as_str())?;
     let since = cursor(&query, &headers)?;
     let wait = wait(&query)?;
     let statuses = match query.str("status") {
@@ -189,6 +197,7 @@ async fn claim_intents(
     body: Map<String, Value>,
 ) -> ApiResult<Json<ClaimIntentsResponse>> {
     let address = parse_address(&caller, raw)?;
+    caller.require_act_as(address.as_str())?;
     let mut f = Fields::new(&body);
     let limit = f.u64("limit", &[]);
     let wait = f.u64("wait_seconds", &[]);

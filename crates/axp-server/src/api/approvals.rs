@@ -11,19 +11,24 @@ use axum::{Json, Router};
 use serde_json::{Map, Value};
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Caller, JsonObject, PathParams, QueryMap, owner_agent};
+use crate::extract::{Caller, JsonObject, PathParams, QueryMap};
 use crate::state::AppState;
 
 /// `POST /v1/approvals/{approval_id}/decision` `{decision: approve|reject, comment?}`: an
 /// upsert. A new id is recorded (an id of an intent waiting for a person answers its task); the
-/// same decision again is 200 with the first record; a different one is 409.
+/// same decision again is 200 with the first record; a different one is 409. Answering a task
+/// follows the decision rule (`Acting::may_decide`): 403 for who may not, 404 when the caller
+/// may not see the intent. Acts for the owner scope (§1.2) when one is given.
 async fn decide(
     State(state): State<AppState>,
     caller: Caller,
     PathParams(id): PathParams<String>,
+    headers: HeaderMap,
+    query: QueryMap,
     JsonObject(body): JsonObject,
 ) -> ApiResult<Json<ApprovalResponse>> {
     let id: ApprovalId = id.parse().map_err(|_| ApiError::not_found("approval"))?;
+    let acting = caller.acting(&caller.acting_owner(&headers, &query)?);
     let mut f = Fields::new(&body);
     let decision = f.string("decision", &[], true);
     let comment = f.bounded_string("comment", &[], false, 0, 1000);
@@ -37,10 +42,9 @@ async fn decide(
         None => None,
     };
     let approve = f.finish(approve)?.ok_or_else(|| ApiError::bad_request("decision is required"))?;
-    let actor = caller.0.agent_address.to_string();
     let approval = state
         .store
-        .decide_approval(&caller.0.tenant, id, approve, comment, &actor, state.clock.now())
+        .decide_approval(&caller.0.tenant, id, approve, comment, &acting, state.clock.now())
         .await
         .map_err(|e| match e {
             axp_store::Error::Conflict { constraint } => {
@@ -60,7 +64,7 @@ async fn my_tasks(
     headers: HeaderMap,
     query: QueryMap,
 ) -> ApiResult<Json<ListTasksResponse>> {
-    let me = owner_agent(&caller, &headers, &query)?;
+    let me = caller.reading_owner(&headers, &query)?;
     let limit = query.bounded("limit", 1, 500)?.unwrap_or(100) as u32;
     let filter = IntentFilter { statuses: vec![Status::Waiting], limit: 500, ..IntentFilter::default() };
     let intents = state.store.list_intents(&caller.0.tenant, &filter).await?;

@@ -26,6 +26,7 @@ async fn list_events(
     query: QueryMap,
 ) -> ApiResult<Json<EventsResponse>> {
     let id = intent_id(&id)?;
+    caller.require_sees_intent(&state, id).await?;
     let since = query.u64("since")?.unwrap_or(0);
     let events = state
         .store
@@ -59,6 +60,7 @@ async fn stream_events(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let id = intent_id(&id)?;
+    caller.require_sees_intent(&state, id).await?;
     let since = cursor(&query, &headers)?;
     let wait = wait(&query)?;
     let tenant = caller.0.tenant;

@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 
 use super::Success;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Caller, JsonObject, PathParams, QueryMap, owner_agent};
+use crate::extract::{Caller, JsonObject, PathParams, QueryMap};
 use crate::state::AppState;
 
 /// Threads listed at most (`limit` default 50).
@@ -44,7 +44,7 @@ async fn list_inbox(
     headers: HeaderMap,
     query: QueryMap,
 ) -> ApiResult<Json<ListThreadsResponse>> {
-    let owner = owner_agent(&caller, &headers, &query)?;
+    let owner = caller.reading_owner(&headers, &query)?;
     let status = match query.str("status") {
         None => None,
         Some(s) => Some(
@@ -66,7 +66,7 @@ async fn inbox_changes(
     headers: HeaderMap,
     query: QueryMap,
 ) -> ApiResult<Json<Success<InboxChanges>>> {
-    let owner = owner_agent(&caller, &headers, &query)?;
+    let owner = caller.reading_owner(&headers, &query)?;
     let after = query.str("cursor").map(decode_cursor).transpose()?;
     let limit = query.bounded("limit", 1, LIST_MAX)?.unwrap_or(50) as u32;
     let (changes, has_more) =
@@ -87,7 +87,7 @@ async fn get_thread(
     headers: HeaderMap,
     query: QueryMap,
 ) -> ApiResult<Json<ThreadResponse>> {
-    let owner = owner_agent(&caller, &headers, &query)?;
+    let owner = caller.reading_owner(&headers, &query)?;
     let thread = state
         .store
         .get_thread(&caller.0.tenant, &owner, thread_id(&id)?)
@@ -105,10 +105,10 @@ async fn act(
     id: &str,
     action: ThreadAction,
 ) -> ApiResult<(Thread, Vec<String>)> {
-    let owner = owner_agent(caller, headers, query)?;
+    let acting = caller.acting(&caller.acting_owner(headers, query)?);
     state
         .store
-        .act_on_thread(&caller.0.tenant, &owner, thread_id(id)?, action, state.clock.now())
+        .act_on_thread(&caller.0.tenant, &acting, thread_id(id)?, action, state.clock.now())
         .await
         .map_err(ApiError::missing("thread"))
 }

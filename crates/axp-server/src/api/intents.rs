@@ -65,6 +65,7 @@ async fn create_intent(
     query: QueryMap,
     JsonObject(body): JsonObject,
 ) -> ApiResult<Response> {
+    caller.require_writer()?;
     let principal = &caller.0;
     let new = validate::new_intent(&body, &principal.tenant.scope())?;
     let owner = owner_scope(&headers, &query)?;
@@ -75,7 +76,8 @@ async fn create_intent(
     answer(created.answer)
 }
 
-/// `GET /v1/intents/{id}`: `{ok, intent}`; 404 when unknown or another workspace's.
+/// `GET /v1/intents/{id}`: `{ok, intent}`; 404 when unknown, another workspace's, or (for an
+/// agent-scoped key) one it is no party to.
 async fn get_intent(
     State(state): State<AppState>,
     caller: Caller,
@@ -83,11 +85,15 @@ async fn get_intent(
 ) -> ApiResult<Json<IntentResponse>> {
     let id = intent_id(&id)?;
     let intent = state.store.get_intent(&caller.0.tenant, id).await.map_err(ApiError::missing("intent"))?;
+    if !caller.sees(&intent) {
+        return Err(ApiError::not_found("intent"));
+    }
     Ok(Json(IntentResponse { ok: true, intent: intent.to_wire() }))
 }
 
 /// `GET /v1/intents?status=A,B&to_agent=&limit=`: the poll binding's read (§5.8). `limit`
-/// defaults to 50, at most 500.
+/// defaults to 50, at most 500. An agent-scoped key lists only intents it may see (a page may
+/// then hold fewer than `limit`).
 async fn list_intents(
     State(state): State<AppState>,
     caller: Caller,
@@ -113,7 +119,7 @@ async fn list_intents(
         .await?;
     Ok(Json(ListIntentsResponse {
         ok: true,
-        intents: intents.iter().map(axp_core::Intent::to_wire).collect(),
+        intents: intents.iter().filter(|i| caller.sees(i)).map(axp_core::Intent::to_wire).collect(),
     }))
 }
 
@@ -143,7 +149,11 @@ async fn command(
     endpoint: Endpoint,
 ) -> ApiResult<Response> {
     let id = intent_id(&raw_id)?;
+    caller.require_writer()?;
     let owner = owner_scope(&headers, &query)?;
+    if let Some(owner) = &owner {
+        caller.require_act_as(owner)?;
+    }
     if body.get("internal_scheduler").and_then(Value::as_bool) == Some(true) {
         return Err(ApiError::new(
             ErrorCode::PolicyDenied,
@@ -154,17 +164,12 @@ async fn command(
 
     let route = format!("POST /v1/intents/{id}/{}", endpoint.name);
     let claim = claim(&state, &caller, &route, idempotency_key(&headers)?, &body, owner.as_deref());
-    let principal = caller.0;
-    let address = principal.agent_address.to_string();
-    let request = Request {
-        command,
-        caller: Some(address.clone()),
-        actor: actor.unwrap_or(address),
-        expected_policy_generation,
-    };
+    let acting = caller.acting(owner.as_deref().unwrap_or(caller.0.agent_address.as_str()));
+    let actor = actor.unwrap_or_else(|| acting.address().to_owned());
+    let request = Request { command, caller: Some(acting), actor, expected_policy_generation };
     let executed = state
         .store
-        .execute(&principal.tenant, id, request, state.clock.now(), claim)
+        .execute(&caller.0.tenant, id, request, state.clock.now(), claim)
         .await
         .map_err(ApiError::missing("intent"))?;
     answer(executed.answer)
@@ -236,6 +241,7 @@ async fn bulk_cancel(
     caller: Caller,
     JsonObject(body): JsonObject,
 ) -> ApiResult<Json<BulkCancelResponse>> {
+    caller.require_workspace_admin()?;
     let mut f = Fields::new(&body);
     let hours = f.u64("older_than_hours", &[]);
     if hours.is_none() && !body.contains_key("older_than_hours") {
@@ -267,7 +273,7 @@ async fn bulk_cancel(
     }
     let now = state.clock.now();
     let hours = i64::try_from(hours.unwrap_or(0)).unwrap_or(i64::MAX / 3_600_000);
-    let principal = caller.0;
+    let principal = &caller.0;
     let filter = IntentFilter {
         statuses,
         to_agent: None,
@@ -275,12 +281,12 @@ async fn bulk_cancel(
         limit,
     };
     let candidates = state.store.list_intents(&principal.tenant, &filter).await?;
-    let caller_address = principal.agent_address.to_string();
+    let acting = caller.acting(principal.agent_address.as_str());
     let mut ids = Vec::new();
     let mut canceled = 0u64;
     for intent in &candidates {
         let command = Command::Resolve(Resolution::Canceled(reason.clone()));
-        if lifecycle::authorize(intent, Some(&caller_address), &command).is_err() {
+        if lifecycle::authorize(intent, Some(&acting), &command).is_err() {
             continue;
         }
         ids.push(intent.intent_id);
@@ -289,8 +295,8 @@ async fn bulk_cancel(
         }
         let request = Request {
             command,
-            caller: Some(caller_address.clone()),
-            actor: caller_address.clone(),
+            caller: Some(acting.clone()),
+            actor: acting.address().to_owned(),
             expected_policy_generation: None,
         };
         match state.store.execute(&principal.tenant, intent.intent_id, request, now, None).await {

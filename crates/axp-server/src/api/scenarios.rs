@@ -91,12 +91,15 @@ async fn validate_scenario(
 /// the first step's assignee. 422 with `errors` when the bundle is invalid. Idempotent by the
 /// `Idempotency-Key` header or the body's `idempotency_key`; a replay answers with
 /// `idempotent: true` and without the new agents' keys (secrets are not kept for replays).
+/// Viewer roles may not apply (403); a bundle that declares agents needs a workspace admin,
+/// since applying creates them and mints their keys.
 async fn apply_scenario(
     State(state): State<AppState>,
     caller: Caller,
     headers: HeaderMap,
     JsonObject(bundle): JsonObject,
 ) -> ApiResult<Response> {
+    caller.require_writer()?;
     let principal = &caller.0;
     let Checked { compiled, bindings } =
         check(&state, &principal.tenant, &principal.agent_address, &bundle, true).await?;
@@ -118,6 +121,10 @@ async fn apply_scenario(
             .filter(|k| !k.is_empty() && k.len() <= 255)
             .map(str::to_owned),
     };
+    if !plan.agents.is_empty() {
+        // Creating agents mints their keys: administration.
+        caller.require_workspace_admin()?;
+    }
     let claim = claim(&state, &caller, "POST /v1/scenarios/apply", key, &bundle, None);
     let write = scenario_write(&state, principal, plan, bindings);
     let created = state.store.apply_scenario(&principal.tenant, write, claim).await?;

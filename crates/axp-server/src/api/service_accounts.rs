@@ -1,5 +1,7 @@
 //! Service accounts and their API keys (contract §6 "Service accounts"): enough for each agent
-//! to have its own identity. Keys are shown once and stored as SHA-256 hashes.
+//! to have its own identity. Keys are shown once and stored as SHA-256 hashes. Creating,
+//! deleting and minting or revoking keys is for workspace admins; reading needs a role, except
+//! an account reading itself (`docs/access.md`).
 
 use axp_core::AgentAddress;
 use axp_core::api::{ApiKey, ApiKeyResponse, ServiceAccountResponse};
@@ -32,6 +34,7 @@ async fn create_service_account(
     caller: Caller,
     JsonObject(body): JsonObject,
 ) -> ApiResult<Json<ServiceAccountResponse>> {
+    caller.require_workspace_admin()?;
     let principal = &caller.0;
     let scope = principal.tenant.scope();
     let mut f = Fields::new(&body);
@@ -75,6 +78,9 @@ async fn get_service_account(
     PathParams(id): PathParams<String>,
 ) -> ApiResult<Json<ServiceAccountResponse>> {
     let id = account_id(&id)?;
+    if caller.0.actor.service_account() != Some(id) {
+        caller.require_role()?;
+    }
     let service_account = state
         .store
         .get_service_account(&caller.0.tenant, id)
@@ -90,6 +96,7 @@ async fn create_key(
     PathParams(id): PathParams<String>,
     JsonObject(body): JsonObject,
 ) -> ApiResult<Json<ApiKeyResponse>> {
+    caller.require_workspace_admin()?;
     let id = account_id(&id)?;
     let mut f = Fields::new(&body);
     let expires_at = f.timestamp("expires_at", &[]);
@@ -109,6 +116,7 @@ async fn revoke_key(
     caller: Caller,
     PathParams((id, key_id)): PathParams<(String, String)>,
 ) -> ApiResult<Json<ApiKeyResponse>> {
+    caller.require_workspace_admin()?;
     let id = account_id(&id)?;
     let key_id: ApiKeyId = key_id.parse().map_err(|_| ApiError::not_found("key"))?;
     let key = state
@@ -126,6 +134,7 @@ async fn list_service_accounts(
     caller: Caller,
     query: QueryMap,
 ) -> ApiResult<Json<Value>> {
+    caller.require_role()?;
     let limit = query.bounded("limit", 1, 1000)?.unwrap_or(100) as u32;
     let accounts = state.store.list_agents(&caller.0.tenant, limit).await?;
     Ok(Json(json!({"ok": true, "service_accounts": accounts})))
@@ -138,6 +147,7 @@ async fn delete_service_account(
     caller: Caller,
     PathParams(id): PathParams<String>,
 ) -> ApiResult<Json<ServiceAccountResponse>> {
+    caller.require_workspace_admin()?;
     let id = account_id(&id)?;
     if caller.0.actor.service_account() == Some(id) {
         return Err(ApiError::new(
@@ -153,10 +163,55 @@ async fn delete_service_account(
     Ok(Json(ServiceAccountResponse { ok: true, service_account }))
 }
 
+/// `POST /v1/service-accounts/{id}/grants` `{agent_address}` (and `…/grants/revoke`): lets the
+/// account act as a further agent address (a dispatcher serving several agents: claim and
+/// stream their queues, read and change their intents, read their inbox) or withdraws that.
+/// Workspace admins only. `{ok, service_account_id, grants: [address…]}`, the account's grants
+/// after the change; 404 for an unknown account; 422 for an invalid address.
+async fn change_grant(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    body: &serde_json::Map<String, Value>,
+    granted: bool,
+) -> ApiResult<Json<Value>> {
+    caller.require_workspace_admin()?;
+    let id = account_id(id)?;
+    let mut f = Fields::new(body);
+    let address = f.address("agent_address", &["address"], true, &caller.0.tenant.scope());
+    let address = f.finish(address)?.ok_or_else(|| ApiError::bad_request("agent_address is required"))?;
+    let grants = state
+        .store
+        .set_grant(&caller.0.tenant, id, address.as_str(), granted)
+        .await
+        .map_err(ApiError::missing("service account"))?;
+    Ok(Json(json!({"ok": true, "service_account_id": id, "grants": grants})))
+}
+
+async fn grant(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParams(id): PathParams<String>,
+    JsonObject(body): JsonObject,
+) -> ApiResult<Json<Value>> {
+    change_grant(&state, &caller, &id, &body, true).await
+}
+
+async fn revoke_grant(
+    State(state): State<AppState>,
+    caller: Caller,
+    PathParams(id): PathParams<String>,
+    JsonObject(body): JsonObject,
+) -> ApiResult<Json<Value>> {
+    change_grant(&state, &caller, &id, &body, false).await
+}
+
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/service-accounts", post(create_service_account).get(list_service_accounts))
         .route("/v1/service-accounts/{id}", get(get_service_account).delete(delete_service_account))
         .route("/v1/service-accounts/{id}/keys", post(create_key))
         .route("/v1/service-accounts/{id}/keys/{key_id}/revoke", post(revoke_key))
+        .route("/v1/service-accounts/{id}/grants", post(grant))
+        .route("/v1/service-accounts/{id}/grants/revoke", post(revoke_grant))
 }

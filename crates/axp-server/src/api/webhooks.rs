@@ -6,7 +6,7 @@
 use axp_core::api::{ListSubscriptionsResponse, RevokedSubscription, WebhookEventReceipt};
 use axp_core::delivery::{WEBHOOK_EVENT_TYPES, WebhookEvent};
 use axp_core::validate::Fields;
-use axp_core::{EventId, EventType, SubscriptionId};
+use axp_core::{ErrorCode, EventId, EventType, SubscriptionId};
 use axp_engine::delivery::signing;
 use axp_store::NewSubscription;
 use axum::extract::State;
@@ -34,7 +34,7 @@ async fn upsert_subscription(
     query: QueryMap,
     JsonObject(body): JsonObject,
 ) -> ApiResult<Json<Value>> {
-    let owner = owner_agent(&caller, &headers, &query)?;
+    let owner = caller.acting_owner(&headers, &query)?;
     let mut f = Fields::new(&body);
     let url = f.bounded_string("callback_url", &[], true, 8, 2048);
     if let Some(u) = &url
@@ -93,7 +93,7 @@ async fn list_subscriptions(
     headers: HeaderMap,
     query: QueryMap,
 ) -> ApiResult<Json<ListSubscriptionsResponse>> {
-    let owner = owner_agent(&caller, &headers, &query)?;
+    let owner = caller.reading_owner(&headers, &query)?;
     let include_inactive = matches!(query.str("include_inactive"), Some("true" | "1"));
     let subscriptions = state.store.list_subscriptions(&caller.0.tenant, &owner, include_inactive).await?;
     Ok(Json(ListSubscriptionsResponse { ok: true, subscriptions }))
@@ -107,7 +107,7 @@ async fn revoke_subscription(
     headers: HeaderMap,
     query: QueryMap,
 ) -> ApiResult<Json<Success<RevokedSubscription>>> {
-    let owner = owner_agent(&caller, &headers, &query)?;
+    let owner = caller.acting_owner(&headers, &query)?;
     let id: SubscriptionId = id.parse().map_err(|_| ApiError::not_found("subscription"))?;
     let sub = state
         .store
@@ -120,9 +120,14 @@ async fn revoke_subscription(
     })))
 }
 
+/// Event type families that describe server state: only the server publishes them (issue 11,
+/// item 4). `inbox.*`, `invite.*`, `auth.*` and other families stay publishable.
+const RESERVED_FAMILIES: [&str; 4] = ["intent.", "workflow.", "delivery.", "agent."];
+
 /// `POST /v1/webhooks/events` `{event_type, source, payload}`: records the event and queues it
 /// to the owner's matching subscriptions; delivery is asynchronous, so `processed_deliveries`
-/// is 0 and `pending` counts what was queued.
+/// is 0 and `pending` counts what was queued. Only as the caller's own owner (its address or
+/// a granted one; 403 otherwise), and never a reserved family ([`RESERVED_FAMILIES`], 403).
 async fn publish_event(
     State(state): State<AppState>,
     caller: Caller,
@@ -131,6 +136,10 @@ async fn publish_event(
     JsonObject(body): JsonObject,
 ) -> ApiResult<Json<Success<WebhookEventReceipt>>> {
     let owner = owner_agent(&caller, &headers, &query)?;
+    caller.require_writer()?;
+    if !caller.is_own_address(&owner) {
+        return Err(ApiError::new(ErrorCode::PolicyDenied, "events are published only as the caller's own owner"));
+    }
     let mut f = Fields::new(&body);
     let event_type = f.bounded_string("event_type", &[], true, 3, 120);
     let source = f.bounded_string("source", &[], true, 2, 100);
@@ -142,6 +151,12 @@ async fn publish_event(
     let (Some(event_type), Some(source)) = (event_type, source) else {
         return Err(ApiError::bad_request("event_type and source are required"));
     };
+    if let Some(family) = RESERVED_FAMILIES.iter().find(|f| event_type.starts_with(*f)) {
+        return Err(ApiError::new(
+            ErrorCode::PolicyDenied,
+            format!("{family}* events describe server state: only the server publishes them"),
+        ));
+    }
     let event = WebhookEvent {
         event_id: EventId::new(),
         event_type,
@@ -171,7 +186,7 @@ async fn replay_event(
     headers: HeaderMap,
     query: QueryMap,
 ) -> ApiResult<Json<Success<WebhookEventReceipt>>> {
-    let owner = owner_agent(&caller, &headers, &query)?;
+    let owner = caller.acting_owner(&headers, &query)?;
     let id: EventId = id.parse().map_err(|_| ApiError::not_found("event"))?;
     let now = state.clock.now();
     let (event, counters) = state

@@ -2,6 +2,7 @@
 //! Appendix A, checks 9–18): Bearer-only requests with a key whose agent is
 //! `agent://conformance/owner`, which never seeds its inbox itself.
 
+use axp_core::access::Role;
 use axp_test_util::TestServer;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -16,9 +17,16 @@ struct Conformance {
 }
 
 impl Conformance {
+    /// The suite's key: agent address `O` with a `member` membership (it reads other owners'
+    /// inboxes, as the public suite does).
     async fn new(server: &TestServer) -> Self {
-        let (_, key) = server.agent("conformance-owner", Some(O)).await;
+        let (_, key) = server.agent_with_role("conformance-owner", Some(O), Role::Member).await;
         Self { base: server.base_url.clone(), key }
+    }
+
+    /// The same calls with the workspace's admin key.
+    fn admin(server: &TestServer) -> Self {
+        Self { base: server.base_url.clone(), key: server.admin_key.clone() }
     }
 
     async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
@@ -267,8 +275,16 @@ async fn approving_a_waiting_task_resumes_the_intent() {
     let (_, tasks) = c.call(Method::GET, "/v1/me/tasks", None).await;
     assert_eq!(tasks["tasks"][0]["intent_id"], id.as_str());
     assert_eq!(tasks["tasks"][0]["human_task"]["title"], "Approve 120 EUR");
-    let (s, approved) =
-        c.call(Method::POST, &format!("/v1/inbox/{id}/approve"), Some(json!({"comment": "fine"}))).await;
+    // The requester never decides its own task; an admin may (acting in the requester's inbox).
+    let (s, refused) =
+        c.call(Method::POST, &format!("/v1/inbox/{id}/approve"), Some(json!({"comment": "mine"}))).await;
+    assert_eq!(s, 403, "{refused}");
+    let (_, intent) = c.call(Method::GET, &format!("/v1/intents/{id}"), None).await;
+    assert_eq!(intent["intent"]["status"], "WAITING", "a refused decision changes nothing");
+    let admin = Conformance::admin(&server);
+    let (s, approved) = admin
+        .call(Method::POST, &format!("/v1/inbox/{id}/approve?owner_agent={O}"), Some(json!({"comment": "fine"})))
+        .await;
     assert_eq!(s, 200, "{approved}");
     assert_eq!(approved["thread"]["status"], "done");
     let (_, intent) = c.call(Method::GET, &format!("/v1/intents/{id}"), None).await;
@@ -286,13 +302,10 @@ async fn approving_a_waiting_task_resumes_the_intent() {
         )
         .await;
     let id = created["intent_id"].as_str().unwrap().to_owned();
-    let (s, _) = c
-        .call(
-            Method::POST,
-            &format!("/v1/approvals/{id}/decision"),
-            Some(json!({"decision": "reject", "comment": "no"})),
-        )
-        .await;
+    let decision = json!({"decision": "reject", "comment": "no"});
+    let (s, _) = c.call(Method::POST, &format!("/v1/approvals/{id}/decision"), Some(decision.clone())).await;
+    assert_eq!(s, 403, "the requester does not decide");
+    let (s, _) = admin.call(Method::POST, &format!("/v1/approvals/{id}/decision"), Some(decision)).await;
     assert_eq!(s, 200);
     let (_, intent) = c.call(Method::GET, &format!("/v1/intents/{id}"), None).await;
     assert_eq!(intent["intent"]["result"]["task_result"]["outcome"], "rejected");

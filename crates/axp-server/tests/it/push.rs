@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axp_core::delivery::{Delivery, DeliveryStatus};
+use axp_core::delivery::{Binding, Delivery, DeliveryStatus};
 use axp_core::{EventType, IntentId, Status, Timestamp};
 use axp_engine::{Clock, DispatcherOptions, ManualClock, OutboundPolicy, RetrySchedule, SystemClock};
 use axp_server::Options;
@@ -312,9 +312,14 @@ async fn agents_can_switch_binding_and_are_listed_with_their_state() {
     let (_, key) = server.agent("switcher", None).await;
     let mut receiver = Receiver::start([]).await;
     let url = format!("{}/v1/agents/switcher/delivery", server.base_url);
+    let binding = json!({"delivery_mode": "http", "delivery_config": {"url": receiver.url}});
+    let own = http().put(&url).header("x-api-key", &key).json(&binding).send().await.unwrap();
+    assert_eq!(own.status(), 403, "bindings are for admins, even an agent's own");
+    let agent = server.client().get_agent("switcher").await.unwrap();
+    assert_eq!(agent.delivery_mode, Some(Binding::Stream), "the refused call changed nothing");
     let r: Value = http()
         .put(&url)
-        .header("x-api-key", &key)
+        .header("x-api-key", &server.admin_key)
         .json(
             &json!({"delivery_mode": "http", "delivery_config": {"url": receiver.url}, "lease_seconds": 120}),
         )
@@ -335,7 +340,7 @@ async fn agents_can_switch_binding_and_are_listed_with_their_state() {
 
     let listed: Value = http()
         .get(format!("{}/v1/agents", server.base_url))
-        .header("x-api-key", &key)
+        .header("x-api-key", &server.admin_key)
         .send()
         .await
         .unwrap()
@@ -353,7 +358,7 @@ async fn agents_can_switch_binding_and_are_listed_with_their_state() {
     assert_eq!(me["connection_state"], "disconnected");
     let bad = http()
         .put(&url)
-        .header("x-api-key", &key)
+        .header("x-api-key", &server.admin_key)
         .json(&json!({"delivery_mode": "carrier-pigeon"}))
         .send()
         .await

@@ -1,6 +1,7 @@
 //! Approvals (§5.2): an upsert by id; an id of an intent waiting for a person answers its task.
 
 use axp_core::{ApprovalId, Status};
+use axp_core::access::Acting;
 use serde_json::json;
 
 use super::{T0, create, human_task_intent, new_intent, tenant};
@@ -12,7 +13,7 @@ use crate::{Error, Store};
 pub async fn approvals(store: &dyn Store) {
     let (p, _) = tenant(store).await;
     let (q, _) = tenant(store).await;
-    let actor = p.agent_address.as_str();
+    let actor = &Acting::new(p.agent_address.as_str(), p.roles);
     let id = ApprovalId(uuid::Uuid::new_v4());
     let first = store.decide_approval(&p.tenant, id, true, Some("ok".into()), actor, T0).await.unwrap();
     assert_eq!((first.approval_id, first.decision.as_str()), (id, "approve"));
@@ -51,7 +52,7 @@ pub async fn approvals(store: &dyn Store) {
         (&json!("approved"), &json!("fine"))
     );
     let after = store.events_since(&p.tenant, waiting, 0, 100).await.unwrap();
-    assert_eq!(after.last().unwrap().actor, actor, "decided by the actor");
+    assert_eq!(after.last().unwrap().actor, actor.address(), "decided by the actor");
     let same = store.decide_approval(&p.tenant, ApprovalId(waiting.0), true, None, actor, at.plus_seconds(1));
     assert_eq!(same.await.unwrap(), decided);
     let other =

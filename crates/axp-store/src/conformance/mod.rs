@@ -86,6 +86,11 @@ pub async fn run_all(store: &dyn Store) {
     approvals::approvals(store).await;
 }
 
+/// Acting as `owner` without a role (as an agent key does).
+fn acting(owner: &str) -> axp_core::access::Acting {
+    axp_core::access::Acting::new(owner, axp_core::access::Roles::NONE)
+}
+
 /// The service account behind `p`'s key.
 fn sa(p: &Principal) -> ServiceAccountId {
     p.actor.service_account().expect("a key's principal is a service account")
