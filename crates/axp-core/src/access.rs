@@ -235,8 +235,7 @@ impl Acting {
             if a == intent.from_agent {
                 return false;
             }
-            let assigned =
-                if assignees.is_empty() { a == intent.to_agent } else { assignees.contains(&a) };
+            let assigned = if assignees.is_empty() { a == intent.to_agent } else { assignees.contains(&a) };
             assigned
                 || intent.pending_with.as_ref().is_some_and(|p| p.reference == a)
                 || Acting::new(a, Roles::NONE).holds_grant(intent, "resume")

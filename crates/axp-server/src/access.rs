@@ -132,7 +132,9 @@ impl Caller {
     /// and its granted addresses, with its roles: what the lifecycle and task decisions check.
     pub(crate) fn acting(&self, owner: &str) -> Acting {
         let mut addresses = vec![owner.to_owned()];
-        for a in std::iter::once(self.0.agent_address.as_str()).chain(self.0.grants.iter().map(String::as_str)) {
+        for a in
+            std::iter::once(self.0.agent_address.as_str()).chain(self.0.grants.iter().map(String::as_str))
+        {
             if !addresses.iter().any(|x| x == a) {
                 addresses.push(a.to_owned());
             }

@@ -201,8 +201,10 @@ fn task_result_is_validated_and_completes() {
 #[test]
 fn third_parties_need_a_grant() {
     let (mut intent, _) = new_intent(false);
-    let outsider =
-        Request { caller: Some(Acting::new("agent://o/w/outsider", Roles::NONE)), ..req(Command::Resume(Map::new())) };
+    let outsider = Request {
+        caller: Some(Acting::new("agent://o/w/outsider", Roles::NONE)),
+        ..req(Command::Resume(Map::new()))
+    };
     let err = execute(&mut intent, &outsider, Timestamp::from_millis(1)).unwrap_err();
     assert!(matches!(err, LifecycleError::Hidden), "an outsider does not learn the intent exists");
     assert_eq!(intent.status, Status::Submitted);
@@ -216,8 +218,10 @@ fn third_parties_need_a_grant() {
     };
     execute(&mut intent, &target, Timestamp::from_millis(2)).unwrap();
     execute(&mut intent, &outsider, Timestamp::from_millis(3)).expect("granted");
-    let controls =
-        Request { caller: Some(Acting::new("agent://o/w/outsider", Roles::NONE)), ..req(Command::UpdateControls(Map::new())) };
+    let controls = Request {
+        caller: Some(Acting::new("agent://o/w/outsider", Roles::NONE)),
+        ..req(Command::UpdateControls(Map::new()))
+    };
     assert!(matches!(
         execute(&mut intent, &controls, Timestamp::from_millis(4)),
         Err(LifecycleError::Forbidden { action: "update_controls", .. })
@@ -271,7 +275,8 @@ fn only_assignees_delegates_and_admins_decide_a_human_task() {
     }
     assigned.pending_with = Some(crate::PendingWith::agent("agent://o/w/carol"));
     let mut copy = assigned.clone();
-    execute(&mut copy, &decision("agent://o/w/carol", Roles::NONE), Timestamp::from_millis(1)).expect("carol");
+    execute(&mut copy, &decision("agent://o/w/carol", Roles::NONE), Timestamp::from_millis(1))
+        .expect("carol");
 }
 
 #[test]

@@ -138,7 +138,10 @@ async fn publish_event(
     let owner = owner_agent(&caller, &headers, &query)?;
     caller.require_writer()?;
     if !caller.is_own_address(&owner) {
-        return Err(ApiError::new(ErrorCode::PolicyDenied, "events are published only as the caller's own owner"));
+        return Err(ApiError::new(
+            ErrorCode::PolicyDenied,
+            "events are published only as the caller's own owner",
+        ));
     }
     let mut f = Fields::new(&body);
     let event_type = f.bounded_string("event_type", &[], true, 3, 120);

@@ -283,7 +283,11 @@ async fn approving_a_waiting_task_resumes_the_intent() {
     assert_eq!(intent["intent"]["status"], "WAITING", "a refused decision changes nothing");
     let admin = Conformance::admin(&server);
     let (s, approved) = admin
-        .call(Method::POST, &format!("/v1/inbox/{id}/approve?owner_agent={O}"), Some(json!({"comment": "fine"})))
+        .call(
+            Method::POST,
+            &format!("/v1/inbox/{id}/approve?owner_agent={O}"),
+            Some(json!({"comment": "fine"})),
+        )
         .await;
     assert_eq!(s, 200, "{approved}");
     assert_eq!(approved["thread"]["status"], "done");

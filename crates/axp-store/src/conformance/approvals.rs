@@ -1,7 +1,7 @@
 //! Approvals (§5.2): an upsert by id; an id of an intent waiting for a person answers its task.
 
-use axp_core::{ApprovalId, Status};
 use axp_core::access::Acting;
+use axp_core::{ApprovalId, Status};
 use serde_json::json;
 
 use super::{T0, create, human_task_intent, new_intent, tenant};

@@ -1,14 +1,15 @@
 //! The inbox: threads as each owner sees them, the changes feed, and owners' actions (reply,
 //! delegate, decide, read, delete messages).
 
+use axp_core::access::Acting;
 use axp_core::delivery::Binding;
 use axp_core::inbox::{Thread, ThreadAction, ThreadStatus};
-use axp_core::lifecycle::{Command, Resolution};
+use axp_core::lifecycle::{Command, LifecycleError, Resolution};
 use axp_core::{IntentId, Status, WaitingReason};
 use serde_json::json;
 
-use super::{acting, 
-    T0, account, address, assert_increasing, create, human_task_intent, new_intent, request, tenant,
+use super::{
+    T0, account, acting, address, assert_increasing, create, human_task_intent, new_intent, request, tenant,
 };
 use crate::{Error, Principal, Store};
 
@@ -206,10 +207,12 @@ pub async fn actions(store: &dyn Store) {
     let stranger = address(&p, "stranger");
     let nobody = act(stranger.as_str(), ThreadAction::Reply { message: "hi".into() }, 8).await;
     assert!(matches!(nobody, Err(Error::NotFound)), "only those who can see it act on it");
-    let unknown = store.act_on_thread(&p.tenant, &acting(owner), IntentId::new(), ThreadAction::Read, T0).await;
+    let unknown =
+        store.act_on_thread(&p.tenant, &acting(owner), IntentId::new(), ThreadAction::Read, T0).await;
     assert!(matches!(unknown, Err(Error::NotFound)));
-    let foreign =
-        store.act_on_thread(&q.tenant, &acting(owner), id, ThreadAction::Reply { message: "x".into() }, T0).await;
+    let foreign = store
+        .act_on_thread(&q.tenant, &acting(owner), id, ThreadAction::Reply { message: "x".into() }, T0)
+        .await;
     assert!(matches!(foreign, Err(Error::NotFound)));
     assert!(entries(&store.get_thread(&p.tenant, owner, id).await.unwrap(), "reply").is_empty());
 }
@@ -239,12 +242,16 @@ pub async fn human_tasks(store: &dyn Store) {
 
     let boss = "boss@example.com";
     let delegate = ThreadAction::Delegate { to: boss.into(), note: None };
-    store.act_on_thread(&p.tenant, &acting(approver.as_str()), id, delegate, T0.plus_seconds(1)).await.unwrap();
+    store
+        .act_on_thread(&p.tenant, &acting(approver.as_str()), id, delegate, T0.plus_seconds(1))
+        .await
+        .unwrap();
     let moved = store.get_intent(&p.tenant, id).await.unwrap();
     assert_eq!(moved.pending_with.as_ref().map(|w| w.reference.as_str()), Some(boss), "the task moves");
     assert_eq!(moved.human_task.as_ref().unwrap()["assignees"], json!([boss]));
     let decide = ThreadAction::Decide { approve: true, comment: Some("fine".into()) };
-    let (done, _) = store.act_on_thread(&p.tenant, &acting(boss), id, decide, T0.plus_seconds(2)).await.unwrap();
+    let (done, _) =
+        store.act_on_thread(&p.tenant, &acting(boss), id, decide, T0.plus_seconds(2)).await.unwrap();
     assert_eq!(done.status, ThreadStatus::Done);
     assert!(done.human_task.is_none(), "no open task once answered");
     let answered = store.get_intent(&p.tenant, id).await.unwrap();
@@ -260,12 +267,17 @@ pub async fn human_tasks(store: &dyn Store) {
     let before = store.get_thread(&p.tenant, owner, strict).await.unwrap();
     let events = store.events_since(&p.tenant, strict, 0, 100).await.unwrap().len();
     let bare = ThreadAction::Decide { approve: false, comment: None };
-    let invalid = store.act_on_thread(&p.tenant, &acting(owner), strict, bare, T0.plus_seconds(3)).await;
-    assert!(matches!(invalid, Err(Error::Lifecycle(_))), "a comment is required");
+    // The requester decides only with an admin role (the tenant's admin has one).
+    let requester =
+        store.act_on_thread(&p.tenant, &acting(owner), strict, bare.clone(), T0.plus_seconds(3)).await;
+    assert!(matches!(requester, Err(Error::Lifecycle(LifecycleError::NotADecider { .. }))), "{requester:?}");
+    let admin = Acting::new(owner, p.roles);
+    let invalid = store.act_on_thread(&p.tenant, &admin, strict, bare, T0.plus_seconds(3)).await;
+    assert!(matches!(invalid, Err(Error::Lifecycle(LifecycleError::TaskResult(_)))), "a comment is required");
     assert_eq!(store.get_thread(&p.tenant, owner, strict).await.unwrap(), before, "nothing written");
     assert_eq!(store.events_since(&p.tenant, strict, 0, 100).await.unwrap().len(), events);
     let reasoned = ThreadAction::Decide { approve: false, comment: Some("too much".into()) };
-    store.act_on_thread(&p.tenant, &acting(owner), strict, reasoned, T0.plus_seconds(4)).await.unwrap();
+    store.act_on_thread(&p.tenant, &admin, strict, reasoned, T0.plus_seconds(4)).await.unwrap();
     let rejected = store.get_intent(&p.tenant, strict).await.unwrap();
     assert_eq!(rejected.result.unwrap()["task_result"]["outcome"], "rejected");
 }

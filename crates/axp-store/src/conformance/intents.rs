@@ -216,8 +216,10 @@ pub async fn idempotent_commands(store: &dyn Store) {
     let (intent, events) = new_intent(&p, "bot");
     let id = intent.intent_id;
     store.create_intent(&p.tenant, intent, events, None).await.unwrap();
-    let outsider =
-        Request { caller: Some(super::acting("agent://else/where/x")), ..request(Command::Resume(Map::new())) };
+    let outsider = Request {
+        caller: Some(super::acting("agent://else/where/x")),
+        ..request(Command::Resume(Map::new()))
+    };
     let refused = store.execute(&p.tenant, id, outsider, T0, None).await;
     assert!(matches!(refused, Err(Error::Lifecycle(axp_core::lifecycle::LifecycleError::Hidden))));
     assert_eq!(store.get_intent(&p.tenant, id).await.unwrap().status, Status::Submitted);
