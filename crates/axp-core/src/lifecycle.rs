@@ -191,10 +191,6 @@ pub enum LifecycleError {
         /// The calling address.
         caller: String,
     },
-    /// The caller may not even see the intent: it is no party to it and holds no role (HTTP 404,
-    /// as for an unknown id).
-    #[error("intent not found")]
-    Hidden,
     /// The workflow's current step does not take this kind of resume (HTTP 409).
     #[error("the current workflow step does not take {0}")]
     WrongStep(&'static str),
@@ -227,27 +223,25 @@ impl Command {
 
 /// Whether `caller` may issue `command` on `intent` (`docs/access.md`): an answer to an open
 /// human task follows [`Acting::may_decide`]; any other command [`Acting::may_change`] (its
-/// sender, its target, a `member` or admin, or a `delegate:<caller>` grant naming the action,
-/// contract §4.7, §4.8). The server itself (`caller: None`) always may.
+/// sender, its target, a `member` or admin, or a `delegate:<caller>` grant naming the action).
+/// A refusal is 403 `policy_denied` even for a caller that cannot read the intent, as contract
+/// §4.7 and §4.8 say. The server itself (`caller: None`) always may.
 pub fn authorize(intent: &Intent, caller: Option<&Acting>, command: &Command) -> Result<(), LifecycleError> {
     let (Some(caller), Some(action)) = (caller, command.grant()) else {
         return Ok(());
     };
     let answers_task = matches!(command, Command::Resume(body) if body.contains_key("task_result"))
         && crate::access::awaits_decision(intent);
+    if answers_task && !caller.may_decide(intent) {
+        return Err(LifecycleError::NotADecider { caller: caller.address().to_owned() });
+    }
     if answers_task {
-        return match (caller.may_decide(intent), caller.sees(intent)) {
-            (true, _) => Ok(()),
-            (false, true) => Err(LifecycleError::NotADecider { caller: caller.address().to_owned() }),
-            (false, false) => Err(LifecycleError::Hidden),
-        };
+        return Ok(());
     }
     if caller.may_change(intent, action) {
         Ok(())
-    } else if caller.sees(intent) {
-        Err(LifecycleError::Forbidden { caller: caller.address().to_owned(), action })
     } else {
-        Err(LifecycleError::Hidden)
+        Err(LifecycleError::Forbidden { caller: caller.address().to_owned(), action })
     }
 }
 

@@ -128,7 +128,6 @@ impl From<LifecycleError> for ApiError {
             )
             .with_details(json!({"grant": action})),
             e @ LifecycleError::NotADecider { .. } => Self::new(ErrorCode::PolicyDenied, e.to_string()),
-            LifecycleError::Hidden => Self::not_found("intent"),
             LifecycleError::TaskResult(t) => {
                 Self::new(ErrorCode::TaskResultInvalid, t.to_string()).with_details(json!({"rule": t.rule}))
             }

@@ -206,7 +206,7 @@ fn third_parties_need_a_grant() {
         ..req(Command::Resume(Map::new()))
     };
     let err = execute(&mut intent, &outsider, Timestamp::from_millis(1)).unwrap_err();
-    assert!(matches!(err, LifecycleError::Hidden), "an outsider does not learn the intent exists");
+    assert!(matches!(err, LifecycleError::Forbidden { action: "resume", .. }));
     assert_eq!(intent.status, Status::Submitted);
 
     let target = Request {

@@ -221,7 +221,7 @@ pub async fn idempotent_commands(store: &dyn Store) {
         ..request(Command::Resume(Map::new()))
     };
     let refused = store.execute(&p.tenant, id, outsider, T0, None).await;
-    assert!(matches!(refused, Err(Error::Lifecycle(axp_core::lifecycle::LifecycleError::Hidden))));
+    assert!(matches!(refused, Err(Error::Lifecycle(axp_core::lifecycle::LifecycleError::Forbidden { .. }))));
     assert_eq!(store.get_intent(&p.tenant, id).await.unwrap().status, Status::Submitted);
 }
 
