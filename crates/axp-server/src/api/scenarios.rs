@@ -91,8 +91,8 @@ async fn validate_scenario(
 /// the first step's assignee. 422 with `errors` when the bundle is invalid. Idempotent by the
 /// `Idempotency-Key` header or the body's `idempotency_key`; a replay answers with
 /// `idempotent: true` and without the new agents' keys (secrets are not kept for replays).
-/// Viewer roles may not apply (403); a bundle that declares agents needs a workspace admin,
-/// since applying creates them and mints their keys.
+/// Viewer roles may not apply (403); a bundle with `create_if_missing` agents needs a workspace
+/// admin, since applying creates them and mints their keys.
 async fn apply_scenario(
     State(state): State<AppState>,
     caller: Caller,
@@ -121,7 +121,7 @@ async fn apply_scenario(
             .filter(|k| !k.is_empty() && k.len() <= 255)
             .map(str::to_owned),
     };
-    if !plan.agents.is_empty() {
+    if plan.agents.iter().any(|a| a.create_if_missing) {
         // Creating agents mints their keys: administration.
         caller.require_workspace_admin()?;
     }

@@ -1,6 +1,7 @@
 //! End-to-end tests: a real server on port 0, driven through `axp-client`, with raw HTTP only
 //! where the wire itself is under test.
 
+mod access;
 mod agents;
 mod helpers;
 mod inbox;
