@@ -7,6 +7,7 @@ mod helpers;
 mod inbox;
 mod intents;
 mod openapi;
+mod probes;
 mod push;
 mod scenarios;
 mod sse;
