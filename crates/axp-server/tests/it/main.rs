@@ -3,6 +3,7 @@
 
 mod access;
 mod agents;
+mod grants;
 mod helpers;
 mod inbox;
 mod intents;
