@@ -15,6 +15,7 @@ mod deliveries;
 mod hand_over;
 mod inbox;
 mod intents;
+mod members;
 mod queue;
 mod timers;
 mod webhooks;
@@ -75,6 +76,8 @@ pub async fn run_all(store: &dyn Store) {
     accounts::tenancy(store).await;
     accounts::service_accounts(store).await;
     accounts::agents_and_keys(store).await;
+    members::memberships(store).await;
+    members::grants(store).await;
     intents::scenarios(store).await;
     deliveries::bindings(store).await;
     deliveries::push_deliveries(store).await;
