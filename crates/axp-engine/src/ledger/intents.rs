@@ -2,15 +2,17 @@
 
 use axp_core::api::{ApplyScenarioResponse, CreateIntentResponse, MutationResponse, ProvisionedAgent};
 use axp_core::ids::ServiceAccountId;
-use axp_core::lifecycle::{self, Outcome, Request};
+use axp_core::lifecycle::{self, Command, Outcome, Request};
 use axp_core::{Intent, IntentEvent, Status, Timestamp, WorkspaceId};
 use axp_store::{
-    Answer, CompletionDelivery, Created, Error, Executed, IdempotencyClaim, IntentRows, Result,
+    Answer, Audit, CompletionDelivery, Created, Error, Executed, IdempotencyClaim, IntentRows, Result,
     ScenarioWrite, Tenant, Topic, Transaction, to_json,
 };
 use futures::future::BoxFuture;
+use serde_json::Value;
 
-use super::{Ledger, inbox, routing, webhooks};
+use super::audit::{At, task_decided, task_open};
+use super::{Ledger, accounts, inbox, routing, webhooks};
 
 /// How a new intent is routed: whether its agent has a stream open on this server right now
 /// (then it is handed over in its create transaction; see [`routing::route`]).
@@ -61,11 +63,12 @@ impl Ledger {
         tenant: &Tenant,
         write: ScenarioWrite,
         idempotency: Option<IdempotencyClaim>,
+        by: &Audit,
     ) -> Result<Created<ApplyScenarioResponse>> {
         let arrival = self.arrival(tenant.workspace_id, &write.intent.to_agent);
         let rows = IntentRows::new(write.intent.clone(), write.events.clone())?;
-        let args = (tenant.clone(), write, rows, idempotency, arrival);
-        self.write(args, |(tenant, write, rows, idempotency, arrival), tx| {
+        let args = (tenant.clone(), write, rows, idempotency, arrival, by.clone());
+        self.write(args, |(tenant, write, rows, idempotency, arrival, by), tx| {
             Box::pin(async move {
                 let ws = tenant.workspace_id;
                 if let Some(claim) = idempotency
@@ -80,6 +83,8 @@ impl Ledger {
                     if !exists && agent.planned.create_if_missing {
                         tx.insert_service_account(tenant, &agent.account).await?;
                         tx.insert_api_key(tenant, agent.account.id, &agent.key.1).await?;
+                        accounts::account_created(tx, by, tenant, &agent.account).await?;
+                        accounts::key_created(tx, by, tenant, agent.account.id, &agent.key.1).await?;
                         created.push(Some(agent.account.id));
                     } else {
                         created.push(None);
@@ -107,11 +112,12 @@ impl Ledger {
         request: Request,
         now: Timestamp,
         idempotency: Option<IdempotencyClaim>,
+        by: &Audit,
     ) -> Result<Executed> {
-        let args = (tenant.workspace_id, id, request, now, idempotency);
-        self.write(args, |(ws, id, request, now, idempotency), tx| {
+        let args = (tenant.clone(), id, request, now, idempotency, by.clone());
+        self.write(args, |(tenant, id, request, now, idempotency, by), tx| {
             Box::pin(async move {
-                let (ws, id, now) = (*ws, *id, *now);
+                let (ws, id, now) = (tenant.workspace_id, *id, *now);
                 let mut intent = tx.intent_for_update(ws, id).await?.ok_or(Error::NotFound)?;
                 if let Some(claim) = idempotency
                     && let Some((_, body)) = tx.idempotent_replay(ws, claim).await?
@@ -119,7 +125,13 @@ impl Ledger {
                     let (outcome, answer) = (Outcome::default(), Answer::Replayed(body));
                     return Ok(Executed { intent, outcome, completion: None, answer });
                 }
+                // A task_result only applies to an open task (else the command is refused).
+                let answers_task = task_open(&intent).then(|| task_outcome(&request.command)).flatten();
                 let outcome = lifecycle::execute(&mut intent, request, now)?;
+                if let Some(answer) = answers_task {
+                    let via = ("resume", request.actor.as_str());
+                    task_decided(tx, by, At::tenant(tenant, now), id, &answer, via).await?;
+                }
                 let completion = persist(tx, ws, &intent, &outcome, now).await?;
                 let response = MutationResponse::new(
                     &intent,
@@ -135,6 +147,13 @@ impl Ledger {
         })
         .await
     }
+}
+
+/// The outcome a resume's `task_result` gives (`""` when it names none), if the command is one.
+fn task_outcome(command: &Command) -> Option<String> {
+    let Command::Resume(body) = command else { return None };
+    let result = body.get("task_result")?.as_object()?;
+    Some(result.get("outcome").and_then(Value::as_str).unwrap_or_default().to_owned())
 }
 
 /// Writes a new intent with its events and initial timers, starts its workflow, and routes it

@@ -40,7 +40,7 @@ async fn decide(
     let actor = caller.0.agent_address.to_string();
     let approval = state
         .store
-        .decide_approval(&caller.0.tenant, id, approve, comment, &actor, state.clock.now())
+        .decide_approval(&caller.0.tenant, id, approve, comment, &actor, state.clock.now(), &caller.audit())
         .await
         .map_err(|e| match e {
             axp_store::Error::Conflict { constraint } => {

@@ -108,7 +108,7 @@ async fn act(
     let owner = owner_agent(caller, headers, query)?;
     state
         .store
-        .act_on_thread(&caller.0.tenant, &owner, thread_id(id)?, action, state.clock.now())
+        .act_on_thread(&caller.0.tenant, &owner, thread_id(id)?, action, state.clock.now(), &caller.audit())
         .await
         .map_err(ApiError::missing("thread"))
 }

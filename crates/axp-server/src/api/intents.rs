@@ -154,6 +154,7 @@ async fn command(
 
     let route = format!("POST /v1/intents/{id}/{}", endpoint.name);
     let claim = claim(&state, &caller, &route, idempotency_key(&headers)?, &body, owner.as_deref());
+    let by = caller.audit();
     let principal = caller.0;
     let address = principal.agent_address.to_string();
     let request = Request {
@@ -164,7 +165,7 @@ async fn command(
     };
     let executed = state
         .store
-        .execute(&principal.tenant, id, request, state.clock.now(), claim)
+        .execute(&principal.tenant, id, request, state.clock.now(), claim, &by)
         .await
         .map_err(ApiError::missing("intent"))?;
     answer(executed.answer)
@@ -267,6 +268,7 @@ async fn bulk_cancel(
     }
     let now = state.clock.now();
     let hours = i64::try_from(hours.unwrap_or(0)).unwrap_or(i64::MAX / 3_600_000);
+    let by = caller.audit();
     let principal = caller.0;
     let filter = IntentFilter {
         statuses,
@@ -293,7 +295,7 @@ async fn bulk_cancel(
             actor: caller_address.clone(),
             expected_policy_generation: None,
         };
-        match state.store.execute(&principal.tenant, intent.intent_id, request, now, None).await {
+        match state.store.execute(&principal.tenant, intent.intent_id, request, now, None, &by).await {
             Ok(_) => canceled += 1,
             // Ended meanwhile: nothing to cancel.
             Err(axp_store::Error::Lifecycle(_)) => {}

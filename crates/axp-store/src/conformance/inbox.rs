@@ -8,7 +8,7 @@ use axp_core::{IntentId, Status, WaitingReason};
 use serde_json::json;
 
 use super::{
-    T0, account, address, assert_increasing, create, human_task_intent, new_intent, request, tenant,
+    T0, account, address, assert_increasing, by, create, human_task_intent, new_intent, request, tenant,
 };
 use crate::{Error, Principal, Store};
 
@@ -95,9 +95,9 @@ pub async fn threads_and_changes(store: &dyn Store) {
 
     // A reply by the recipient and a completion move those threads to the end of the feed.
     let reply = ThreadAction::Reply { message: "on it".into() };
-    store.act_on_thread(&p.tenant, receiver.as_str(), i1, reply, T0.plus_seconds(1)).await.unwrap();
+    store.act_on_thread(&p.tenant, receiver.as_str(), i1, reply, T0.plus_seconds(1), &by()).await.unwrap();
     let done = request(Command::Resolve(Resolution::Completed(json!({"ok": true}))));
-    store.execute(&p.tenant, i2, done, T0.plus_seconds(2), None).await.unwrap();
+    store.execute(&p.tenant, i2, done, T0.plus_seconds(2), None, &by()).await.unwrap();
     let moved = feed(store, &p, owner, highest, 1).await;
     assert_eq!(moved.iter().map(|(_, t)| t.thread_id).collect::<Vec<_>>(), [i1, i2]);
     assert!(moved[0].0 > highest);
@@ -132,7 +132,7 @@ pub async fn actions(store: &dyn Store) {
     let tenant = &p.tenant;
     let act = |who: &str, action: ThreadAction, at: i64| {
         let who = who.to_owned();
-        async move { store.act_on_thread(tenant, &who, id, action, T0.plus_seconds(at)).await }
+        async move { store.act_on_thread(tenant, &who, id, action, T0.plus_seconds(at), &by()).await }
     };
 
     let (mine, deleted) = act(owner, ThreadAction::Reply { message: "first".into() }, 1).await.unwrap();
@@ -151,7 +151,7 @@ pub async fn actions(store: &dyn Store) {
     assert!(!read.unread);
     assert_eq!(read.status, ThreadStatus::Active);
     let (pending, _) = store
-        .act_on_thread(&p.tenant, receiver, untouched, ThreadAction::Read, T0.plus_seconds(3))
+        .act_on_thread(&p.tenant, receiver, untouched, ThreadAction::Read, T0.plus_seconds(3), &by())
         .await
         .unwrap();
     assert_eq!((pending.status, pending.unread), (ThreadStatus::Pending, false), "reading is not acting");
@@ -206,10 +206,11 @@ pub async fn actions(store: &dyn Store) {
     let stranger = address(&p, "stranger");
     let nobody = act(stranger.as_str(), ThreadAction::Reply { message: "hi".into() }, 8).await;
     assert!(matches!(nobody, Err(Error::NotFound)), "only those who can see it act on it");
-    let unknown = store.act_on_thread(&p.tenant, owner, IntentId::new(), ThreadAction::Read, T0).await;
+    let unknown = store.act_on_thread(&p.tenant, owner, IntentId::new(), ThreadAction::Read, T0, &by()).await;
     assert!(matches!(unknown, Err(Error::NotFound)));
-    let foreign =
-        store.act_on_thread(&q.tenant, owner, id, ThreadAction::Reply { message: "x".into() }, T0).await;
+    let foreign = store
+        .act_on_thread(&q.tenant, owner, id, ThreadAction::Reply { message: "x".into() }, T0, &by())
+        .await;
     assert!(matches!(foreign, Err(Error::NotFound)));
     assert!(entries(&store.get_thread(&p.tenant, owner, id).await.unwrap(), "reply").is_empty());
 }
@@ -221,7 +222,7 @@ pub async fn human_tasks(store: &dyn Store) {
     let owner = p.agent_address.as_str();
     let mut person = account(&p, "approver", "approver");
     person.delivery_mode = Binding::Inbox;
-    store.create_service_account(&p.tenant, person).await.unwrap();
+    store.create_service_account(&p.tenant, person, &by()).await.unwrap();
     let approver = address(&p, "approver");
     let id = create(store, &p, new_intent(&p, "approver")).await;
     let intent = store.get_intent(&p.tenant, id).await.unwrap();
@@ -239,12 +240,13 @@ pub async fn human_tasks(store: &dyn Store) {
 
     let boss = "boss@example.com";
     let delegate = ThreadAction::Delegate { to: boss.into(), note: None };
-    store.act_on_thread(&p.tenant, approver.as_str(), id, delegate, T0.plus_seconds(1)).await.unwrap();
+    store.act_on_thread(&p.tenant, approver.as_str(), id, delegate, T0.plus_seconds(1), &by()).await.unwrap();
     let moved = store.get_intent(&p.tenant, id).await.unwrap();
     assert_eq!(moved.pending_with.as_ref().map(|w| w.reference.as_str()), Some(boss), "the task moves");
     assert_eq!(moved.human_task.as_ref().unwrap()["assignees"], json!([boss]));
     let decide = ThreadAction::Decide { approve: true, comment: Some("fine".into()) };
-    let (done, _) = store.act_on_thread(&p.tenant, boss, id, decide, T0.plus_seconds(2)).await.unwrap();
+    let (done, _) =
+        store.act_on_thread(&p.tenant, boss, id, decide, T0.plus_seconds(2), &by()).await.unwrap();
     assert_eq!(done.status, ThreadStatus::Done);
     assert!(done.human_task.is_none(), "no open task once answered");
     let answered = store.get_intent(&p.tenant, id).await.unwrap();
@@ -260,12 +262,12 @@ pub async fn human_tasks(store: &dyn Store) {
     let before = store.get_thread(&p.tenant, owner, strict).await.unwrap();
     let events = store.events_since(&p.tenant, strict, 0, 100).await.unwrap().len();
     let bare = ThreadAction::Decide { approve: false, comment: None };
-    let invalid = store.act_on_thread(&p.tenant, owner, strict, bare, T0.plus_seconds(3)).await;
+    let invalid = store.act_on_thread(&p.tenant, owner, strict, bare, T0.plus_seconds(3), &by()).await;
     assert!(matches!(invalid, Err(Error::Lifecycle(_))), "a comment is required");
     assert_eq!(store.get_thread(&p.tenant, owner, strict).await.unwrap(), before, "nothing written");
     assert_eq!(store.events_since(&p.tenant, strict, 0, 100).await.unwrap().len(), events);
     let reasoned = ThreadAction::Decide { approve: false, comment: Some("too much".into()) };
-    store.act_on_thread(&p.tenant, owner, strict, reasoned, T0.plus_seconds(4)).await.unwrap();
+    store.act_on_thread(&p.tenant, owner, strict, reasoned, T0.plus_seconds(4), &by()).await.unwrap();
     let rejected = store.get_intent(&p.tenant, strict).await.unwrap();
     assert_eq!(rejected.result.unwrap()["task_result"]["outcome"], "rejected");
 }
