@@ -142,6 +142,52 @@ pub struct AuditEntry {
     pub created_at: Timestamp,
 }
 
+/// The query of `GET /v1/audit`: every filter given must match.
+///
+/// ```
+/// let query = axp_core::api::AuditQuery { action: Some("api_key.created".into()), limit: Some(20), ..Default::default() };
+/// assert_eq!(query.pairs(), [("action", "api_key.created".to_owned()), ("limit", "20".to_owned())]);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AuditQuery {
+    /// Only this action (see [`actions`]).
+    pub action: Option<String>,
+    /// Only this actor's entries (a service account or user id).
+    pub actor_id: Option<String>,
+    /// Only entries about this target id.
+    pub target_id: Option<String>,
+    /// Only this workspace's entries (an org admin reads every workspace of its organization).
+    pub workspace_id: Option<WorkspaceId>,
+    /// Only entries created at or after this time.
+    pub since: Option<Timestamp>,
+    /// Only entries created before this time.
+    pub until: Option<Timestamp>,
+    /// At most this many (1 to 500; the server's default is 100).
+    pub limit: Option<u32>,
+    /// A previous page's `next_cursor`: continue with older entries.
+    pub cursor: Option<String>,
+}
+
+impl AuditQuery {
+    /// The query string's pairs, in a fixed order, for the parameters that are set.
+    pub fn pairs(&self) -> Vec<(&'static str, String)> {
+        let text = |v: &Option<String>| v.clone();
+        [
+            ("action", text(&self.action)),
+            ("actor_id", text(&self.actor_id)),
+            ("target_id", text(&self.target_id)),
+            ("workspace_id", self.workspace_id.map(|w| w.to_string())),
+            ("since", self.since.map(|t| t.to_string())),
+            ("until", self.until.map(|t| t.to_string())),
+            ("limit", self.limit.map(|l| l.to_string())),
+            ("cursor", text(&self.cursor)),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|v| (k, v)))
+        .collect()
+    }
+}
+
 /// `GET /v1/audit`: `{"ok": true, "entries": […], "next_cursor": "…" | null}`, newest first.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ListAuditResponse {

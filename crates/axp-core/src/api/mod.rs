@@ -25,7 +25,9 @@ pub use agents::{
     Agent, AgentDelivery, AgentResponse, ApiKey, ApiKeyResponse, ClaimIntentsResponse,
     CreateServiceAccountRequest, DeliveryBinding, ListAgentsResponse, ServiceAccount, ServiceAccountResponse,
 };
-pub use audit::{AuditActor, AuditActorType, AuditEntry, AuditTarget, ListAuditResponse, actions};
+pub use audit::{
+    AuditActor, AuditActorType, AuditEntry, AuditQuery, AuditTarget, ListAuditResponse, actions,
+};
 pub use inbox::{
     ApprovalResponse, Decision, DeleteMessagesRequest, DeleteMode, DeletedMessages, InboxChanges,
     ListTasksResponse, ListThreadsResponse, OpenTask, ThreadChange, ThreadResponse,

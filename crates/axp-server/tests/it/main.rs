@@ -2,6 +2,7 @@
 //! where the wire itself is under test.
 
 mod agents;
+mod audit;
 mod helpers;
 mod inbox;
 mod intents;
