@@ -227,7 +227,7 @@ pub async fn reads(store: &dyn Store) {
     assert_eq!(all.len(), 6, "both workspaces and the organization: {all:#?}");
     assert!(all.windows(2).all(|w| w[0].audit_id > w[1].audit_id), "newest first");
     assert_eq!(all[0].action, actions::MEMBER_ADDED);
-    assert_eq!(log(store, &q).await, [theirs.clone()], "another organization sees only its own");
+    assert_eq!(log(store, &q).await, std::slice::from_ref(&theirs), "another organization sees only its own");
     assert!(all.iter().all(|e| e.audit_id != theirs.audit_id));
 
     let count = |f: AuditFilter| async move { store.list_audit(&f).await.unwrap().0.len() };
@@ -244,7 +244,7 @@ pub async fn reads(store: &dyn Store) {
     assert_eq!(count(AuditFilter { actor_id: Some(sa(&p2).to_string()), ..base() }).await, 2);
     let key = minted[1].target.id.clone();
     let found = store.list_audit(&AuditFilter { target_id: Some(key), ..base() }).await.unwrap().0;
-    assert_eq!(found, [minted[1].clone()]);
+    assert_eq!(found, std::slice::from_ref(&minted[1]));
     let window = AuditFilter { since: Some(T0.plus_seconds(1)), until: Some(T0.plus_seconds(11)), ..base() };
     let traces: Vec<_> =
         store.list_audit(&window).await.unwrap().0.into_iter().filter_map(|e| e.trace_id).collect();

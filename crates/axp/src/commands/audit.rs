@@ -51,7 +51,7 @@ fn time(flag: &str, value: Option<String>) -> anyhow::Result<Option<Timestamp>> 
     value
         .map(|v| {
             Timestamp::parse_rfc3339(&v)
-                .ok_or_else(|| usage(format!("--{flag} {v:?} is not an RFC 3339 date-time")).into())
+                .ok_or_else(|| usage(format!("--{flag} {v:?} is not an RFC 3339 date-time")))
         })
         .transpose()
 }
