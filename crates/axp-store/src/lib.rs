@@ -228,8 +228,9 @@ pub trait Store: Send + Sync + 'static {
     /// ([`axp_core::api::MutationResponse`]). With `idempotency`, a live record replays the stored
     /// response (nothing written; [`Answer::Replayed`]) and another fingerprint is
     /// [`Error::IdempotencyConflict`]. A resume whose `task_result` answers the open human task
-    /// is audited (`human_task.decided`). Errors: [`Error::NotFound`], [`Error::Lifecycle`]
-    /// (nothing written).
+    /// is audited (`human_task.decided`), and so is an applied change of controls or policy
+    /// (`intent.controls_updated`, `intent.policy_updated`; contract §4.8). Errors:
+    /// [`Error::NotFound`], [`Error::Lifecycle`] (nothing written).
     async fn execute(
         &self,
         tenant: &Tenant,

@@ -37,6 +37,12 @@ pub mod actions {
     pub const HUMAN_TASK_DECIDED: &str = "human_task.decided";
     /// An approval was recorded that answered no open task (target: the approval).
     pub const APPROVAL_DECIDED: &str = "approval.decided";
+    /// An intent's controls changed (target: the intent; details: `controls_patch`), contract
+    /// §4.8: such changes emit no lifecycle event.
+    pub const CONTROLS_UPDATED: &str = "intent.controls_updated";
+    /// An intent's policy changed (target: the intent; details: `grants_patch`,
+    /// `envelope_patch`), contract §4.8.
+    pub const POLICY_UPDATED: &str = "intent.policy_updated";
 }
 
 /// What kind of actor did an audited action.

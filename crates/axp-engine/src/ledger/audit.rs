@@ -4,6 +4,7 @@
 
 use axp_core::api::{AuditEntry, AuditTarget, actions};
 use axp_core::ids::{IntentId, OrgId, WorkspaceId};
+use axp_core::lifecycle::Command;
 use axp_core::{Intent, Status, Timestamp, WaitingReason};
 use axp_store::{Audit, AuditFilter, Result, Tenant, Transaction};
 use serde_json::{Map, Value};
@@ -81,6 +82,37 @@ pub(super) async fn task_decided(
         ("as", Value::String(as_owner.to_owned())),
     ]);
     record(tx, by, at, actions::HUMAN_TASK_DECIDED, AuditTarget::new("intent", intent), details).await
+}
+
+/// What running `command` (by `actor`) on `intent` adds to the audit log if it applies, decided
+/// before it runs: a resume whose `task_result` answers the open task (`human_task.decided`),
+/// a change of controls or policy (`intent.controls_updated`, `intent.policy_updated`: they
+/// emit no lifecycle event, contract §4.8). The other commands are lifecycle steps, which the
+/// intent's own events record.
+pub(super) fn command_entry(
+    intent: &Intent,
+    command: &Command,
+    actor: &str,
+) -> Option<(&'static str, Map<String, Value>)> {
+    let acting = ("as", Value::String(actor.to_owned()));
+    match command {
+        Command::Resume(body) if task_open(intent) => {
+            let result = body.get("task_result")?.as_object()?;
+            let outcome = result.get("outcome").cloned().unwrap_or(Value::Null);
+            let via = ("via", Value::String("resume".into()));
+            Some((actions::HUMAN_TASK_DECIDED, details([("outcome", outcome), via, acting])))
+        }
+        Command::UpdateControls(patch) => {
+            let patch = ("controls_patch", Value::Object(patch.clone()));
+            Some((actions::CONTROLS_UPDATED, details([patch, acting])))
+        }
+        Command::UpdatePolicy { grants_patch, envelope_patch } => {
+            let grants = ("grants_patch", Value::Object(grants_patch.clone()));
+            let envelope = ("envelope_patch", Value::Object(envelope_patch.clone()));
+            Some((actions::POLICY_UPDATED, details([grants, envelope, acting])))
+        }
+        _ => None,
+    }
 }
 
 impl Ledger {

@@ -1,17 +1,17 @@
 //! Intents: create, scenario apply, lifecycle commands, and persisting a lifecycle outcome.
 
+use axp_core::api::AuditTarget;
 use axp_core::api::{ApplyScenarioResponse, CreateIntentResponse, MutationResponse, ProvisionedAgent};
 use axp_core::ids::ServiceAccountId;
-use axp_core::lifecycle::{self, Command, Outcome, Request};
+use axp_core::lifecycle::{self, Outcome, Request};
 use axp_core::{Intent, IntentEvent, Status, Timestamp, WorkspaceId};
 use axp_store::{
     Answer, Audit, CompletionDelivery, Created, Error, Executed, IdempotencyClaim, IntentRows, Result,
     ScenarioWrite, Tenant, Topic, Transaction, to_json,
 };
 use futures::future::BoxFuture;
-use serde_json::Value;
 
-use super::audit::{At, task_decided, task_open};
+use super::audit::{At, command_entry, record};
 use super::{Ledger, accounts, inbox, routing, webhooks};
 
 /// How a new intent is routed: whether its agent has a stream open on this server right now
@@ -125,12 +125,11 @@ impl Ledger {
                     let (outcome, answer) = (Outcome::default(), Answer::Replayed(body));
                     return Ok(Executed { intent, outcome, completion: None, answer });
                 }
-                // A task_result only applies to an open task (else the command is refused).
-                let answers_task = task_open(&intent).then(|| task_outcome(&request.command)).flatten();
+                let entry = command_entry(&intent, &request.command, &request.actor);
                 let outcome = lifecycle::execute(&mut intent, request, now)?;
-                if let Some(answer) = answers_task {
-                    let via = ("resume", request.actor.as_str());
-                    task_decided(tx, by, At::tenant(tenant, now), id, &answer, via).await?;
+                if let Some((action, details)) = entry.filter(|_| outcome.applied) {
+                    let target = AuditTarget::new("intent", id);
+                    record(tx, by, At::tenant(tenant, now), action, target, details).await?;
                 }
                 let completion = persist(tx, ws, &intent, &outcome, now).await?;
                 let response = MutationResponse::new(
@@ -147,13 +146,6 @@ impl Ledger {
         })
         .await
     }
-}
-
-/// The outcome a resume's `task_result` gives (`""` when it names none), if the command is one.
-fn task_outcome(command: &Command) -> Option<String> {
-    let Command::Resume(body) = command else { return None };
-    let result = body.get("task_result")?.as_object()?;
-    Some(result.get("outcome").and_then(Value::as_str).unwrap_or_default().to_owned())
 }
 
 /// Writes a new intent with its events and initial timers, starts its workflow, and routes it

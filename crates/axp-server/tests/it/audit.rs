@@ -371,3 +371,26 @@ async fn filters_and_cursor_pages() {
         assert_eq!((s, body["error"]["code"].as_str()), (422, Some("validation_error")), "{bad}: {body}");
     }
 }
+
+#[tokio::test]
+async fn controls_and_policy_changes_are_audited() {
+    let server = TestServer::spawn().await;
+    let key = server.admin_key.clone();
+    let body = json!({"intent_type": "notify.message.v1", "to_agent": "bot", "payload": {"text": "hi"}});
+    let (_, created) = call(&server, &key, (Method::POST, "/v1/intents"), Some(body), "tr-send").await;
+    let id = created["intent_id"].as_str().unwrap().to_owned();
+    let controls = json!({"controls_patch": {"priority": "high"}});
+    let path = format!("/v1/intents/{id}/controls");
+    assert_eq!(call(&server, &key, (Method::POST, &path), Some(controls), "tr-controls").await.0, 200);
+    let policy = json!({"grants_patch": {"delegate:agent://ops": {"allow": ["resume"]}}});
+    let path = format!("/v1/intents/{id}/policy");
+    assert_eq!(call(&server, &key, (Method::POST, &path), Some(policy), "tr-policy").await.0, 200);
+    let query = AuditQuery { target_id: Some(id.clone()), ..Default::default() };
+    let entries = server.client().list_audit(&query).await.unwrap().entries;
+    let seen: Vec<_> = entries.iter().map(|e| (e.action.as_str(), e.trace_id.as_deref())).collect();
+    assert_eq!(
+        seen,
+        [(actions::POLICY_UPDATED, Some("tr-policy")), (actions::CONTROLS_UPDATED, Some("tr-controls"))]
+    );
+    assert!(entries.iter().all(|e| e.actor.id == admin_id(&server)));
+}

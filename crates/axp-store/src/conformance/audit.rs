@@ -8,7 +8,7 @@ use axp_core::api::{AuditActorType, AuditEntry, actions};
 use axp_core::delivery::Binding;
 use axp_core::ids::{ApprovalId, ServiceAccountId};
 use axp_core::inbox::ThreadAction;
-use axp_core::lifecycle::Command;
+use axp_core::lifecycle::{Command, Request};
 use serde_json::json;
 
 use super::{T0, account, address, create, human_task_intent, new_intent, obj, request, sa, slug, tenant};
@@ -201,6 +201,29 @@ pub async fn human_task_decisions(store: &dyn Store) {
         .await
         .unwrap();
     assert_eq!(log(store, &p).await.len(), 4, "no task was open: nothing recorded");
+}
+
+/// Changes of an intent's controls or policy emit no lifecycle event (contract §4.8): each
+/// applied one is audited with its patch; a refused one is not.
+pub async fn controls_and_policy(store: &dyn Store) {
+    let (p, _) = tenant(store).await;
+    let id = create(store, &p, new_intent(&p, "bot")).await;
+    let controls = obj(json!({"priority": "high"}));
+    let update = || request(Command::UpdateControls(controls.clone()));
+    store.execute(&p.tenant, id, update(), T0, None, &by(&p, "t-controls")).await.unwrap();
+    let e = only_new(store, &p, 0).await;
+    assert_eq!((e.action.as_str(), e.target.kind.as_str()), (actions::CONTROLS_UPDATED, "intent"));
+    assert_eq!((e.target.id.clone(), e.trace_id.as_deref()), (id.to_string(), Some("t-controls")));
+    assert_eq!(e.details["controls_patch"], json!({"priority": "high"}));
+    let grants = obj(json!({"delegate:agent://ops": {"allow": ["resume"]}}));
+    let policy = Command::UpdatePolicy { grants_patch: grants, envelope_patch: obj(json!({})) };
+    store.execute(&p.tenant, id, request(policy), T0, None, &by(&p, "t-policy")).await.unwrap();
+    let e = only_new(store, &p, 1).await;
+    assert_eq!((e.action.as_str(), e.target.id.clone()), (actions::POLICY_UPDATED, id.to_string()));
+    assert_eq!(e.details["grants_patch"], json!({"delegate:agent://ops": {"allow": ["resume"]}}));
+    let stale = Request { expected_policy_generation: Some(0), ..update() };
+    assert!(store.execute(&p.tenant, id, stale, T0, None, &by(&p, "t-stale")).await.is_err());
+    assert_eq!(log(store, &p).await.len(), 2, "a refused change records nothing");
 }
 
 /// Reads of one organization: its workspaces' entries and the organization-wide ones, never

@@ -87,6 +87,7 @@ pub async fn run_all(store: &dyn Store) {
     approvals::approvals(store).await;
     audit::admin_actions(store).await;
     audit::human_task_decisions(store).await;
+    audit::controls_and_policy(store).await;
     audit::reads(store).await;
 }
 
