@@ -124,8 +124,9 @@ impl AuditTarget {
 /// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AuditEntry {
-    /// Increasing in the order entries become visible; the log's cursor (`next_cursor`). Below
-    /// 2^53 (it fits a JSON number exactly).
+    /// Increasing in the order entries become visible; the log's cursor (`next_cursor`). Not
+    /// gap-free. A JSON number, exact in JavaScript (below 2^53) while PostgreSQL's transaction
+    /// ids stay below 2^33.
     pub audit_id: u64,
     /// The organization the action happened in.
     pub org_id: OrgId,

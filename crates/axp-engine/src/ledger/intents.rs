@@ -1,7 +1,8 @@
 //! Intents: create, scenario apply, lifecycle commands, and persisting a lifecycle outcome.
 
-use axp_core::api::AuditTarget;
-use axp_core::api::{ApplyScenarioResponse, CreateIntentResponse, MutationResponse, ProvisionedAgent};
+use axp_core::api::{
+    ApplyScenarioResponse, AuditTarget, CreateIntentResponse, MutationResponse, ProvisionedAgent,
+};
 use axp_core::ids::ServiceAccountId;
 use axp_core::lifecycle::{self, Outcome, Request};
 use axp_core::{Intent, IntentEvent, Status, Timestamp, WorkspaceId};
