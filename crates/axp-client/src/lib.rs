@@ -48,6 +48,8 @@
 //!   [`Client::delete_inbox_messages`]); [`Client::decide_approval`] and
 //!   [`Client::list_my_tasks`]. Every inbox call takes an optional owner (`owner_agent`),
 //!   defaulting to the key's own agent.
+//! - The audit log: [`Client::list_audit`] pages through [`AuditEntry`]s with an
+//!   [`AuditQuery`].
 //! - Every request and response body is a type of [`axp_core::api`] (or of the `axp_core`
 //!   modules it builds on), the same the server answers with, re-exported here: [`Agent`],
 //!   [`DeliveryBinding`], [`Binding`], [`RegisterAgentRequest`], [`BulkCancelRequest`],
@@ -64,6 +66,7 @@
 
 mod agents;
 mod approvals;
+mod audit;
 mod client;
 mod deliveries;
 mod error;
@@ -82,11 +85,11 @@ mod webhooks;
 
 pub use axp_core;
 pub use axp_core::api::{
-    Agent, AgentDelivery, ApiKey, ApplyScenarioResponse, BulkCancelRequest, BulkCancelResponse, Capabilities,
-    CreateIntentRequest, CreateIntentResponse, CreateServiceAccountRequest, Decision, DeleteMessagesRequest,
-    DeleteMode, DeletedMessages, DeliveryBinding, EventsResponse, Health, InboxChanges, IntentResponse,
-    MutationResponse, OpenTask, RevokedSubscription, ServiceAccount, SubscriptionRequest, ThreadChange,
-    ValidateScenarioResponse, WebhookEventReceipt,
+    Agent, AgentDelivery, ApiKey, ApplyScenarioResponse, AuditEntry, AuditQuery, BulkCancelRequest,
+    BulkCancelResponse, Capabilities, CreateIntentRequest, CreateIntentResponse, CreateServiceAccountRequest,
+    Decision, DeleteMessagesRequest, DeleteMode, DeletedMessages, DeliveryBinding, EventsResponse, Health,
+    InboxChanges, IntentResponse, ListAuditResponse, MutationResponse, OpenTask, RevokedSubscription,
+    ServiceAccount, SubscriptionRequest, ThreadChange, ValidateScenarioResponse, WebhookEventReceipt,
 };
 pub use axp_core::delivery::{
     Binding, Delivery, DeliveryAttempt, DeliveryKind, DeliveryStatus, EventCounters, Subscription,

@@ -12,12 +12,14 @@ use axum::http::request::Parts;
 use bytes::Bytes;
 use serde_json::{Map, Value};
 
+use crate::audit::TraceId;
 use crate::error::ApiError;
 use crate::state::AppState;
 
 /// The caller, authenticated by API key (contract §1.1): `x-api-key`, or else a Bearer token
 /// that is an API key. 401 `missing_platform_api_key` / `invalid_platform_api_key` otherwise.
-pub(crate) struct Caller(pub(crate) Principal);
+/// Carries the request's trace id for the audit log ([`Caller::audit`]).
+pub(crate) struct Caller(pub(crate) Principal, pub(crate) Option<String>);
 
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
@@ -44,7 +46,10 @@ impl FromRequestParts<AppState> for Caller {
             ));
         };
         match state.store.authenticate(&KeyHash::of(token), state.clock.now()).await? {
-            Some(principal) => Ok(Caller(principal)),
+            Some(principal) => {
+                let trace = parts.extensions.get::<TraceId>().map(|t| t.0.clone());
+                Ok(Caller(principal, trace))
+            }
             None => Err(ApiError::new(
                 ErrorCode::InvalidPlatformApiKey,
                 "the API key is invalid, expired or revoked",

@@ -12,12 +12,15 @@
 //! - `state`: [`AppState`], shared by every handler.
 //! - `error`: `ApiError` → HTTP status + envelope.
 //! - `extract`: the authenticated caller, JSON object bodies, query maps, idempotency keys.
+//! - `access`: the checks a caller is held to; `audit`: the request's trace id and the
+//!   `Audit` a handler passes with an admin or security action.
 //! - `api/<family>.rs`: one file per resource family, each with its `router()`.
 //! - `sse`: SSE framing (contract §4.5) and the stream loop shared by intent and agent streams.
 //! - `bootstrap`: first-start admin account and `admin.key`.
 
 mod access;
 mod api;
+mod audit;
 mod bootstrap;
 mod config;
 mod error;

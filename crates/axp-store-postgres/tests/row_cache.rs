@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use axp_core::AgentAddress;
 use axp_core::delivery::Binding;
 use axp_engine::{Ledger, Presence};
-use axp_store::{BindingUpdate, NoListener, PushEndpoint, Store};
+use axp_store::{Audit, BindingUpdate, NoListener, PushEndpoint, Store};
 use axp_store_postgres::testdb::test_database;
 use axp_store_postgres::{PgOptions, PgStore};
 
@@ -44,7 +44,7 @@ async fn a_binding_change_reaches_every_replica_cache() {
     assert_eq!(seen_by(b).await, Binding::Stream);
 
     // The replica that changes it sees the change at once.
-    b.set_agent_binding(&p.tenant, &admin, binding(Binding::Poll), T0).await.expect("set");
+    b.set_agent_binding(&p.tenant, &admin, binding(Binding::Poll), T0, &Audit::server()).await.expect("set");
     assert_eq!(seen_by(b).await, Binding::Poll);
     // The other sees it once the notification arrives (milliseconds; bounded here).
     let deadline = Instant::now() + Duration::from_secs(10);

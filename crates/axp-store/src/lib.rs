@@ -19,6 +19,7 @@
 //!
 //! With the `test-suite` feature, [`conformance`] holds the behaviour every backend must show.
 
+mod audit;
 mod auth;
 mod cache;
 #[cfg(feature = "test-suite")]
@@ -39,6 +40,7 @@ use axp_core::inbox::{Approval, Thread, ThreadAction, ThreadStatus};
 use axp_core::lifecycle::Request;
 use axp_core::{AgentAddress, Intent, IntentEvent, Status, Timestamp};
 
+pub use audit::{Audit, AuditFilter};
 pub use auth::{KeyHash, NewApiKey, generate_api_key};
 pub use cache::InvalidatedCache;
 pub use error::{Error, Result};
@@ -63,12 +65,13 @@ pub trait Store: Send + Sync + 'static {
     /// The principal owning an active, unexpired key with this hash, if any.
     async fn authenticate(&self, hash: &KeyHash, now: Timestamp) -> Result<Option<Principal>>;
 
-    /// Creates a service account. Errors: [`Error::Conflict`] when its name or agent address is
-    /// taken in the workspace.
+    /// Creates a service account, audited (`service_account.created`). Errors:
+    /// [`Error::Conflict`] when its name or agent address is taken in the workspace.
     async fn create_service_account(
         &self,
         tenant: &Tenant,
         account: NewServiceAccount,
+        by: &Audit,
     ) -> Result<ServiceAccountRecord>;
 
     /// One service account. Errors: [`Error::NotFound`].
@@ -86,35 +89,40 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Option<ServiceAccountRecord>>;
 
     /// Deletes a service account: its status becomes `deleted` and every key it has is revoked
-    /// at `now` (keys stop authenticating at once). Idempotent. Errors: [`Error::NotFound`].
+    /// at `now` (keys stop authenticating at once). Idempotent; the first deletion is audited
+    /// (`service_account.deleted`). Errors: [`Error::NotFound`].
     async fn delete_service_account(
         &self,
         tenant: &Tenant,
         id: ServiceAccountId,
         now: Timestamp,
+        by: &Audit,
     ) -> Result<ServiceAccountRecord>;
 
-    /// Adds a key to a service account. Errors: [`Error::NotFound`] for an unknown account.
+    /// Adds a key to a service account, audited (`api_key.created`). Errors:
+    /// [`Error::NotFound`] for an unknown account.
     async fn create_api_key(
         &self,
         tenant: &Tenant,
         account: ServiceAccountId,
         key: NewApiKey,
+        by: &Audit,
     ) -> Result<ApiKeyRecord>;
 
-    /// Revokes a key (idempotent: revoking twice keeps the first `revoked_at`).
-    /// Errors: [`Error::NotFound`].
+    /// Revokes a key (idempotent: revoking twice keeps the first `revoked_at`); the first
+    /// revocation is audited (`api_key.revoked`). Errors: [`Error::NotFound`].
     async fn revoke_api_key(
         &self,
         tenant: &Tenant,
         account: ServiceAccountId,
         key: ApiKeyId,
         now: Timestamp,
+        by: &Audit,
     ) -> Result<ApiKeyRecord>;
 
     /// Adds an active membership: `actor_id` gets `role` in organization `org`, or only in its
-    /// workspace `ws`. Errors: [`Error::NotFound`] when `ws` is not `org`'s;
-    /// [`Error::Conflict`] when the actor already has a membership there.
+    /// workspace `ws`; audited (`member.added`). Errors: [`Error::NotFound`] when `ws` is not
+    /// `org`'s; [`Error::Conflict`] when the actor already has a membership there.
     async fn add_member(
         &self,
         org: OrgId,
@@ -122,19 +130,29 @@ pub trait Store: Send + Sync + 'static {
         actor_id: &str,
         role: axp_core::access::Role,
         now: Timestamp,
+        by: &Audit,
     ) -> Result<axp_core::api::Member>;
 
-    /// Changes a membership's role or status. Errors: [`Error::NotFound`].
+    /// Changes a membership's role or status, audited (`member.updated`). Errors:
+    /// [`Error::NotFound`].
     async fn update_member(
         &self,
         org: OrgId,
         id: MemberId,
         update: MemberUpdate,
         now: Timestamp,
+        by: &Audit,
     ) -> Result<axp_core::api::Member>;
 
-    /// Removes a membership and returns it. Errors: [`Error::NotFound`].
-    async fn remove_member(&self, org: OrgId, id: MemberId) -> Result<axp_core::api::Member>;
+    /// Removes a membership and returns it, audited (`member.removed`, at `now`). Errors:
+    /// [`Error::NotFound`].
+    async fn remove_member(
+        &self,
+        org: OrgId,
+        id: MemberId,
+        now: Timestamp,
+        by: &Audit,
+    ) -> Result<axp_core::api::Member>;
 
     /// One membership. Errors: [`Error::NotFound`].
     async fn get_member(&self, org: OrgId, id: MemberId) -> Result<axp_core::api::Member>;
@@ -149,14 +167,22 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<axp_core::api::Member>>;
 
     /// Grants (`granted`) or withdraws service account `account` the agent address `address`;
-    /// returns its grants after the change. Errors: [`Error::NotFound`] for an unknown account.
+    /// returns its grants after the change. A change is audited (`address_grant.added` /
+    /// `address_grant.removed`, at `now`). Errors: [`Error::NotFound`] for an unknown account.
     async fn set_grant(
         &self,
         tenant: &Tenant,
         account: ServiceAccountId,
         address: &str,
         granted: bool,
+        now: Timestamp,
+        by: &Audit,
     ) -> Result<Vec<String>>;
+
+    /// The entries of an organization's audit log matching `filter`, newest first, at most
+    /// `filter.limit`, and whether older ones match too. A page read below a cursor never
+    /// changes (see [`tables::AuditTable`]).
+    async fn list_audit(&self, filter: &AuditFilter) -> Result<(Vec<axp_core::api::AuditEntry>, bool)>;
 
     /// Creates an intent with its first events (from [`axp_core::intent::NewIntent::into_intent`])
     /// and queues it for `to_agent` unless it waits for a person.
@@ -171,13 +197,15 @@ pub trait Store: Send + Sync + 'static {
         idempotency: Option<IdempotencyClaim>,
     ) -> Result<Created>;
 
-    /// Applies a compiled scenario atomically: creates the missing agents, then the intent as
+    /// Applies a compiled scenario atomically: creates the missing agents (each audited as
+    /// `service_account.created` and `api_key.created`), then the intent as
     /// [`Store::create_intent`] does. Idempotency as there.
     async fn apply_scenario(
         &self,
         tenant: &Tenant,
         write: ScenarioWrite,
         idempotency: Option<IdempotencyClaim>,
+        by: &Audit,
     ) -> Result<Created<ApplyScenarioResponse>>;
 
     /// One intent. Errors: [`Error::NotFound`] (also for another workspace's id).
@@ -199,8 +227,10 @@ pub trait Store: Send + Sync + 'static {
     /// Runs a lifecycle command in one transaction and answers with its response
     /// ([`axp_core::api::MutationResponse`]). With `idempotency`, a live record replays the stored
     /// response (nothing written; [`Answer::Replayed`]) and another fingerprint is
-    /// [`Error::IdempotencyConflict`]. Errors: [`Error::NotFound`], [`Error::Lifecycle`]
-    /// (nothing written).
+    /// [`Error::IdempotencyConflict`]. A resume whose `task_result` answers the open human task
+    /// is audited (`human_task.decided`), and so is an applied change of controls or policy
+    /// (`intent.controls_updated`, `intent.policy_updated`; contract §4.8). Errors:
+    /// [`Error::NotFound`], [`Error::Lifecycle`] (nothing written).
     async fn execute(
         &self,
         tenant: &Tenant,
@@ -208,6 +238,7 @@ pub trait Store: Send + Sync + 'static {
         request: Request,
         now: Timestamp,
         idempotency: Option<IdempotencyClaim>,
+        by: &Audit,
     ) -> Result<Executed>;
 
     /// The agent queue of `address` after cursor `since` (exclusive), at most `limit` items whose
@@ -245,13 +276,15 @@ pub trait Store: Send + Sync + 'static {
     /// The agents (service accounts) of the workspace, oldest first, at most `limit`.
     async fn list_agents(&self, tenant: &Tenant, limit: u32) -> Result<Vec<ServiceAccountRecord>>;
 
-    /// Sets the delivery binding of the agent with `address`. Errors: [`Error::NotFound`].
+    /// Sets the delivery binding of the agent with `address`, audited
+    /// (`agent.binding_changed`). Errors: [`Error::NotFound`].
     async fn set_agent_binding(
         &self,
         tenant: &Tenant,
         address: &AgentAddress,
         binding: BindingUpdate,
         now: Timestamp,
+        by: &Audit,
     ) -> Result<ServiceAccountRecord>;
 
     /// Takes up to `limit` push deliveries due at `now` (pending and due, or claimed by an
@@ -366,10 +399,11 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<(Vec<(u64, Thread)>, bool)>;
 
     /// `acting` (as the owner `acting.address()`) acts on a thread that owner can see (§5.1):
-    /// reply, delegate, approve/reject (answering an open human task), read, delete messages.
-    /// Returns the thread after it and the ids of the messages deleted. Errors:
-    /// [`Error::NotFound`]; [`Error::Lifecycle`] when a decision is not a valid `task_result` or
-    /// `acting` may not decide the task ([`axp_core::access::Acting::may_decide`]; nothing written).
+    /// reply, delegate, approve/reject (answering an open human task: audited as
+    /// `human_task.decided`), read, delete messages. Returns the thread after it and the ids of
+    /// the messages deleted. Errors: [`Error::NotFound`]; [`Error::Lifecycle`] when a decision is
+    /// not a valid `task_result` or `acting` may not decide the task
+    /// ([`axp_core::access::Acting::may_decide`]; nothing written).
     async fn act_on_thread(
         &self,
         tenant: &Tenant,
@@ -377,11 +411,14 @@ pub trait Store: Send + Sync + 'static {
         thread: IntentId,
         action: ThreadAction,
         now: Timestamp,
+        by: &Audit,
     ) -> Result<(Thread, Vec<String>)>;
 
     /// Records an approval decision (§5.2, upsert): a new id is recorded (and, when it is an
     /// intent waiting for a person, answers that task); the same decision again returns the
-    /// first record; a different one is [`Error::Conflict`].
+    /// first record; a different one is [`Error::Conflict`]. A new decision is audited:
+    /// `human_task.decided` when it answered a task, else `approval.decided`.
+    #[allow(clippy::too_many_arguments, reason = "the decision, who decides, when, and the audit")]
     async fn decide_approval(
         &self,
         tenant: &Tenant,
@@ -390,6 +427,7 @@ pub trait Store: Send + Sync + 'static {
         comment: Option<String>,
         acting: &axp_core::access::Acting,
         now: Timestamp,
+        by: &Audit,
     ) -> Result<Approval>;
 
     /// Intent types scenarios registered in the workspace.

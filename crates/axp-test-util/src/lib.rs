@@ -168,7 +168,14 @@ impl TestServer {
         let now = self.state.clock.now();
         self.state
             .store
-            .add_member(sa.org_id, Some(sa.workspace_id), &sa.service_account_id.to_string(), role, now)
+            .add_member(
+                sa.org_id,
+                Some(sa.workspace_id),
+                &sa.service_account_id.to_string(),
+                role,
+                now,
+                &axp_store::Audit::server(),
+            )
             .await
             .expect("add member");
         (sa, key)

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::commands::{
-    agents, approvals, capabilities, context, deliveries, demo, inbox, intents, login, logs, scenarios,
-    serve, status, tasks, whoami,
+    agents, approvals, audit, capabilities, context, deliveries, demo, inbox, intents, login, logs,
+    scenarios, serve, status, tasks, whoami,
 };
 use crate::output::Format;
 
@@ -110,6 +110,8 @@ pub enum Command {
     /// Inspect pushes to http agents and webhooks; replay dead letters.
     #[command(subcommand, visible_alias = "delivery")]
     Deliveries(deliveries::Command),
+    /// Read the organization's audit log: admin and security actions, newest first.
+    Audit(audit::Args),
 }
 
 #[cfg(test)]

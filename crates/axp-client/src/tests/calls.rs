@@ -333,3 +333,35 @@ async fn registry_delivery_and_bulk_calls_hit_their_paths() {
 fn delivery_frame_value(intent_id: IntentId) -> AgentDelivery {
     AgentDelivery { intent_id, ..delivery(1) }
 }
+
+#[tokio::test]
+async fn the_audit_log_is_read_with_its_filters() {
+    let seen = Arc::new(Mutex::new(Vec::<String>::new()));
+    let record = seen.clone();
+    let router = Router::new().fallback(move |uri: axum::http::Uri| {
+        let seen = record.clone();
+        async move {
+            seen.lock().unwrap().push(uri.to_string());
+            axum::Json(json!({"ok": true, "entries": [], "next_cursor": "41"}))
+        }
+    });
+    let client = spawn(router).await;
+    let page = client.list_audit(&crate::AuditQuery::default()).await.unwrap();
+    assert_eq!((page.entries.len(), page.next_cursor.as_deref()), (0, Some("41")));
+    let query = crate::AuditQuery {
+        action: Some("api_key.created".into()),
+        since: Some(Timestamp::from_millis(0)),
+        limit: Some(5),
+        cursor: page.next_cursor,
+        ..Default::default()
+    };
+    client.list_audit(&query).await.unwrap();
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [
+            "/v1/audit".to_owned(),
+            "/v1/audit?action=api_key.created&since=1970-01-01T00%3A00%3A00.000Z&limit=5&cursor=41"
+                .to_owned()
+        ]
+    );
+}

@@ -8,12 +8,13 @@
 //! default, and some keep every field they do not name in an `extra` map.
 //!
 //! The types live in files by family (intents, agents and service accounts, scenarios, the
-//! inbox and approvals, webhooks and deliveries) and are all re-exported here, so each is
-//! `axp_core::api::X`.
+//! inbox and approvals, webhooks and deliveries, members, the audit log) and are all
+//! re-exported here, so each is `axp_core::api::X`.
 
 use serde::{Deserialize, Serialize};
 
 mod agents;
+mod audit;
 mod inbox;
 mod intents;
 mod members;
@@ -23,6 +24,9 @@ mod webhooks;
 pub use agents::{
     Agent, AgentDelivery, AgentResponse, ApiKey, ApiKeyResponse, ClaimIntentsResponse,
     CreateServiceAccountRequest, DeliveryBinding, ListAgentsResponse, ServiceAccount, ServiceAccountResponse,
+};
+pub use audit::{
+    AuditActor, AuditActorType, AuditEntry, AuditQuery, AuditTarget, ListAuditResponse, actions,
 };
 pub use inbox::{
     ApprovalResponse, Decision, DeleteMessagesRequest, DeleteMode, DeletedMessages, InboxChanges,

@@ -1,14 +1,16 @@
 //! The inbox (contract §5.1): every intent is a thread its sender, target and the people it
 //! reaches can see; each owner has a change feed. Approvals (§5.2) answer human tasks.
 
-use axp_core::access::Acting;
+use axp_core::access::{Acting, awaits_decision};
+use axp_core::api::{AuditTarget, actions};
 use axp_core::inbox::{Approval, Thread, ThreadAction, ThreadStatus, TimelineEntry};
 use axp_core::lifecycle::{Command, LifecycleError};
-use axp_core::{ApprovalId, Intent, IntentEvent, IntentId, Status, Timestamp, WorkspaceId};
-use axp_store::{CompletionDelivery, Error, Participant, Result, Tenant, Transaction};
+use axp_core::{ApprovalId, Intent, IntentEvent, IntentId, Timestamp, WorkspaceId};
+use axp_store::{Audit, CompletionDelivery, Error, Participant, Result, Tenant, Transaction};
 use serde_json::{Map, Value};
 
 use super::Ledger;
+use super::audit::{At, details, record, task_decided};
 use super::intents::run_internal;
 use super::webhooks::publish;
 
@@ -120,7 +122,7 @@ async fn inbox_event(
 /// Refuses a decision on `intent`'s open human task by someone who may not answer it
 /// ([`Acting::may_decide`]): 403, or 404 when the caller may not even see the intent.
 fn may_decide(acting: &Acting, intent: &Intent) -> Result<()> {
-    if !axp_core::access::awaits_decision(intent) || acting.may_decide(intent) {
+    if !awaits_decision(intent) || acting.may_decide(intent) {
         Ok(())
     } else if acting.sees(intent) {
         Err(Error::Lifecycle(LifecycleError::NotADecider { caller: acting.address().to_owned() }))
@@ -129,30 +131,39 @@ fn may_decide(acting: &Acting, intent: &Intent) -> Result<()> {
     }
 }
 
+/// Who answers a task: the owner (address) acting, the audit of the request, and the route
+/// (`inbox` or `approval`).
+struct Decider<'a> {
+    owner: &'a str,
+    by: &'a Audit,
+    via: &'a str,
+}
+
 /// An approve/reject answers the intent's open human task, as a `task_result` whose outcome the
-/// task's type implies (e.g. `approved`, `confirmed`, `rejected`). Nothing happens when no task
-/// is open.
+/// task's type implies (e.g. `approved`, `confirmed`, `rejected`), audited as
+/// `human_task.decided`. Nothing happens when no task is open; returns whether one was.
 async fn answer_task(
     tx: &mut dyn Transaction,
-    ws: WorkspaceId,
+    at: At,
     intent: &mut Intent,
     approve: bool,
     comment: Option<String>,
-    actor: &str,
-    now: Timestamp,
-) -> Result<()> {
-    let waiting = intent.status == Status::Waiting
-        && intent.waiting_reason == Some(axp_core::WaitingReason::WaitingForHuman);
-    let Some(task) = intent.human_task.clone().filter(|_| waiting) else { return Ok(()) };
+    decider: Decider<'_>,
+) -> Result<bool> {
+    let Some(task) = intent.human_task.clone().filter(|_| awaits_decision(intent)) else { return Ok(false) };
+    let outcome = axp_core::human_task::decision_outcome(&task, approve);
+    // Recorded first: if the answer is refused below, the job fails and the entry goes with it.
+    task_decided(tx, decider.by, at, intent.intent_id, &outcome, (decider.via, decider.owner)).await?;
     let mut result = Map::new();
-    result.insert("outcome".into(), Value::String(axp_core::human_task::decision_outcome(&task, approve)));
+    result.insert("outcome".into(), Value::String(outcome));
     if let Some(comment) = comment {
         result.insert("comment".into(), Value::String(comment));
     }
     let mut body = Map::new();
     body.insert("task_result".into(), Value::Object(result));
-    run_internal(tx, ws, intent, Command::Resume(body), actor, now).await?;
-    Ok(())
+    let ws = at.ws.ok_or_else(|| Error::Internal("a task is answered in a workspace".into()))?;
+    run_internal(tx, ws, intent, Command::Resume(body), decider.owner, at.now).await?;
+    Ok(true)
 }
 
 /// Delivers an ended intent's completion to its `reply_to` owner (§4.6): they join the thread
@@ -188,17 +199,19 @@ pub(super) async fn deliver_completion(
     Ok(CompletionDelivery { reply_to: reply_to.to_owned(), message_id })
 }
 
-/// Runs `action` by `owner` on a thread they can see (`member` is their view state). Returns
-/// the ids of the messages deleted.
+/// Runs `action` by `acting` (as the owner `acting.address()`) on a thread that owner can see
+/// (`member` is their view state), in the workspace and at the time of `at`. Returns the ids of
+/// the messages deleted.
 async fn act(
     tx: &mut dyn Transaction,
-    ws: WorkspaceId,
+    at: At,
     acting: &Acting,
     intent: &mut Intent,
     action: &ThreadAction,
-    now: Timestamp,
+    by: &Audit,
 ) -> Result<Vec<String>> {
     let owner = acting.address();
+    let (ws, now) = (at.ws.ok_or(Error::NotFound)?, at.now);
     let thread = intent.intent_id;
     // Lock order: the intent (by the caller), then participant rows, as every lifecycle write.
     let member = tx.membership(ws, owner, thread, true).await?.ok_or(Error::NotFound)?;
@@ -231,7 +244,8 @@ async fn act(
             details.insert("comment".into(), comment.clone().map_or(Value::Null, Value::String));
             let kind = if approve { "approved" } else { "rejected" };
             thread_entry(tx, ws, thread, owner, kind, details, now).await?;
-            answer_task(tx, ws, intent, approve, comment, owner, now).await?;
+            let decider = Decider { owner, by, via: "inbox" };
+            answer_task(tx, at, intent, approve, comment, decider).await?;
         }
         ThreadAction::Read => {
             thread_entry(tx, ws, thread, owner, "read", details, now).await?;
@@ -330,13 +344,15 @@ impl Ledger {
         thread: IntentId,
         action: ThreadAction,
         now: Timestamp,
+        by: &Audit,
     ) -> Result<(Thread, Vec<String>)> {
-        let args = (tenant.workspace_id, acting.clone(), thread, action, now);
-        self.write(args, |(ws, acting, thread, action, now), tx| {
+        let args = (tenant.clone(), acting.clone(), thread, action, now, by.clone());
+        self.write(args, |(tenant, acting, thread, action, now, by), tx| {
             Box::pin(async move {
-                let mut intent = tx.intent_for_update(*ws, *thread).await?.ok_or(Error::NotFound)?;
-                let deleted = act(tx, *ws, acting, &mut intent, action, *now).await?;
-                let view = thread_view(tx, *ws, acting.address(), *thread).await?.ok_or(Error::NotFound)?;
+                let ws = tenant.workspace_id;
+                let mut intent = tx.intent_for_update(ws, *thread).await?.ok_or(Error::NotFound)?;
+                let deleted = act(tx, At::tenant(tenant, *now), acting, &mut intent, action, by).await?;
+                let view = thread_view(tx, ws, acting.address(), *thread).await?.ok_or(Error::NotFound)?;
                 Ok((view, deleted))
             })
         })
@@ -350,10 +366,12 @@ impl Ledger {
         decision: (bool, Option<String>),
         acting: &Acting,
         now: Timestamp,
+        by: &Audit,
     ) -> Result<Approval> {
-        let args = (tenant.workspace_id, id, decision, acting.clone(), now);
-        self.write(args, |(ws, id, (approve, comment), acting, now), tx| {
+        let args = (tenant.clone(), id, decision, acting.clone(), now, by.clone());
+        self.write(args, |(tenant, id, (approve, comment), acting, now, by), tx| {
             Box::pin(async move {
+                let ws = &tenant.workspace_id;
                 let mut intent = tx.intent_for_update(*ws, IntentId(id.0)).await?;
                 if let Some(intent) = &intent {
                     if !acting.sees(intent) {
@@ -376,8 +394,19 @@ impl Ledger {
                     decided_at: *now,
                 };
                 tx.insert_approval(*ws, &approval).await?;
+                let at = At::tenant(tenant, *now);
+                let mut answered = false;
                 if let Some(intent) = &mut intent {
-                    answer_task(tx, *ws, intent, *approve, comment.clone(), acting.address(), *now).await?;
+                    let decider = Decider { owner: acting.address(), by, via: "approval" };
+                    answered = answer_task(tx, at, intent, *approve, comment.clone(), decider).await?;
+                }
+                if !answered {
+                    let details = details([
+                        ("decision", Value::String(decision.to_owned())),
+                        ("as", Value::String(acting.address().to_owned())),
+                    ]);
+                    let target = AuditTarget::new("approval", id);
+                    record(tx, by, at, actions::APPROVAL_DECIDED, target, details).await?;
                 }
                 Ok(approval)
             })

@@ -1,16 +1,19 @@
 //! Intents: create, scenario apply, lifecycle commands, and persisting a lifecycle outcome.
 
-use axp_core::api::{ApplyScenarioResponse, CreateIntentResponse, MutationResponse, ProvisionedAgent};
+use axp_core::api::{
+    ApplyScenarioResponse, AuditTarget, CreateIntentResponse, MutationResponse, ProvisionedAgent,
+};
 use axp_core::ids::ServiceAccountId;
 use axp_core::lifecycle::{self, Outcome, Request};
 use axp_core::{Intent, IntentEvent, Status, Timestamp, WorkspaceId};
 use axp_store::{
-    Answer, CompletionDelivery, Created, Error, Executed, IdempotencyClaim, IntentRows, Result,
+    Answer, Audit, CompletionDelivery, Created, Error, Executed, IdempotencyClaim, IntentRows, Result,
     ScenarioWrite, Tenant, Topic, Transaction, to_json,
 };
 use futures::future::BoxFuture;
 
-use super::{Ledger, inbox, routing, webhooks};
+use super::audit::{At, command_entry, record};
+use super::{Ledger, accounts, inbox, routing, webhooks};
 
 /// How a new intent is routed: whether its agent has a stream open on this server right now
 /// (then it is handed over in its create transaction; see [`routing::route`]).
@@ -61,11 +64,12 @@ impl Ledger {
         tenant: &Tenant,
         write: ScenarioWrite,
         idempotency: Option<IdempotencyClaim>,
+        by: &Audit,
     ) -> Result<Created<ApplyScenarioResponse>> {
         let arrival = self.arrival(tenant.workspace_id, &write.intent.to_agent);
         let rows = IntentRows::new(write.intent.clone(), write.events.clone())?;
-        let args = (tenant.clone(), write, rows, idempotency, arrival);
-        self.write(args, |(tenant, write, rows, idempotency, arrival), tx| {
+        let args = (tenant.clone(), write, rows, idempotency, arrival, by.clone());
+        self.write(args, |(tenant, write, rows, idempotency, arrival, by), tx| {
             Box::pin(async move {
                 let ws = tenant.workspace_id;
                 if let Some(claim) = idempotency
@@ -80,6 +84,8 @@ impl Ledger {
                     if !exists && agent.planned.create_if_missing {
                         tx.insert_service_account(tenant, &agent.account).await?;
                         tx.insert_api_key(tenant, agent.account.id, &agent.key.1).await?;
+                        accounts::account_created(tx, by, tenant, &agent.account).await?;
+                        accounts::key_created(tx, by, tenant, agent.account.id, &agent.key.1).await?;
                         created.push(Some(agent.account.id));
                     } else {
                         created.push(None);
@@ -107,11 +113,12 @@ impl Ledger {
         request: Request,
         now: Timestamp,
         idempotency: Option<IdempotencyClaim>,
+        by: &Audit,
     ) -> Result<Executed> {
-        let args = (tenant.workspace_id, id, request, now, idempotency);
-        self.write(args, |(ws, id, request, now, idempotency), tx| {
+        let args = (tenant.clone(), id, request, now, idempotency, by.clone());
+        self.write(args, |(tenant, id, request, now, idempotency, by), tx| {
             Box::pin(async move {
-                let (ws, id, now) = (*ws, *id, *now);
+                let (ws, id, now) = (tenant.workspace_id, *id, *now);
                 let mut intent = tx.intent_for_update(ws, id).await?.ok_or(Error::NotFound)?;
                 if let Some(claim) = idempotency
                     && let Some((_, body)) = tx.idempotent_replay(ws, claim).await?
@@ -119,7 +126,12 @@ impl Ledger {
                     let (outcome, answer) = (Outcome::default(), Answer::Replayed(body));
                     return Ok(Executed { intent, outcome, completion: None, answer });
                 }
+                let entry = command_entry(&intent, &request.command, &request.actor);
                 let outcome = lifecycle::execute(&mut intent, request, now)?;
+                if let Some((action, details)) = entry.filter(|_| outcome.applied) {
+                    let target = AuditTarget::new("intent", id);
+                    record(tx, by, At::tenant(tenant, now), action, target, details).await?;
+                }
                 let completion = persist(tx, ws, &intent, &outcome, now).await?;
                 let response = MutationResponse::new(
                     &intent,

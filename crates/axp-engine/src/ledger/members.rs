@@ -4,11 +4,36 @@
 
 use axp_core::Timestamp;
 use axp_core::access::Role;
-use axp_core::api::Member;
+use axp_core::api::{AuditTarget, Member, actions};
 use axp_core::ids::{MemberId, OrgId, ServiceAccountId, WorkspaceId};
-use axp_store::{Actor, Error, MemberUpdate, Principal, Result, Tenant, Transaction};
+use axp_store::{Actor, Audit, Error, MemberUpdate, Principal, Result, Tenant, Transaction};
+use serde_json::Value;
 
 use super::Ledger;
+use super::audit::{At, details, record};
+
+/// Records that `by` did `action` to `member`, with its state afterwards (and `before`, the
+/// role and status it had, for an update).
+async fn audit_member(
+    tx: &mut dyn Transaction,
+    by: &Audit,
+    action: &str,
+    member: &Member,
+    before: Option<&Member>,
+    now: Timestamp,
+) -> Result<()> {
+    let mut details = details([
+        ("actor_id", Value::String(member.actor_id.clone())),
+        ("role", Value::String(member.role.as_str().to_owned())),
+        ("status", Value::String(member.status.clone())),
+    ]);
+    if let Some(before) = before {
+        details.insert("previous_role".into(), Value::String(before.role.as_str().to_owned()));
+        details.insert("previous_status".into(), Value::String(before.status.clone()));
+    }
+    let at = At::org(member.org_id, member.workspace_id, now);
+    record(tx, by, at, action, AuditTarget::new("member", member.member_id), details).await
+}
 
 /// `principal` with the roles its memberships give it in its workspace and, for a service
 /// account, the addresses granted to it.
@@ -55,15 +80,19 @@ impl Ledger {
         actor_id: &str,
         role: Role,
         now: Timestamp,
+        by: &Audit,
     ) -> Result<Member> {
-        self.write((org, ws, actor_id.to_owned(), role, now), |(org, ws, actor_id, role, now), tx| {
+        let args = (org, ws, actor_id.to_owned(), role, now, by.clone());
+        self.write(args, |(org, ws, actor_id, role, now, by), tx| {
             Box::pin(async move {
                 if let Some(ws) = ws
                     && tx.org_of(*ws).await? != *org
                 {
                     return Err(Error::NotFound);
                 }
-                add(tx, *org, *ws, actor_id, *role, *now).await
+                let member = add(tx, *org, *ws, actor_id, *role, *now).await?;
+                audit_member(tx, by, actions::MEMBER_ADDED, &member, None, *now).await?;
+                Ok(member)
             })
         })
         .await
@@ -75,10 +104,12 @@ impl Ledger {
         id: MemberId,
         update: MemberUpdate,
         now: Timestamp,
+        by: &Audit,
     ) -> Result<Member> {
-        self.write((org, id, update, now), |(org, id, update, now), tx| {
+        self.write((org, id, update, now, by.clone()), |(org, id, update, now, by), tx| {
             Box::pin(async move {
                 let mut member = tx.member(*org, *id, true).await?.ok_or(Error::NotFound)?;
+                let before = member.clone();
                 if let Some(role) = update.role {
                     member.role = role;
                 }
@@ -88,18 +119,26 @@ impl Ledger {
                 member.updated_at = *now;
                 tx.update_member(&member).await?;
                 tx.principals_changed();
+                audit_member(tx, by, actions::MEMBER_UPDATED, &member, Some(&before), *now).await?;
                 Ok(member)
             })
         })
         .await
     }
 
-    pub(super) async fn remove_member(&self, org: OrgId, id: MemberId) -> Result<Member> {
-        self.write((org, id), |(org, id), tx| {
+    pub(super) async fn remove_member(
+        &self,
+        org: OrgId,
+        id: MemberId,
+        now: Timestamp,
+        by: &Audit,
+    ) -> Result<Member> {
+        self.write((org, id, now, by.clone()), |(org, id, now, by), tx| {
             Box::pin(async move {
                 let member = tx.member(*org, *id, true).await?.ok_or(Error::NotFound)?;
                 tx.delete_member(*org, *id).await?;
                 tx.principals_changed();
+                audit_member(tx, by, actions::MEMBER_REMOVED, &member, None, *now).await?;
                 Ok(member)
             })
         })
@@ -128,18 +167,28 @@ impl Ledger {
         account: ServiceAccountId,
         address: &str,
         granted: bool,
+        now: Timestamp,
+        by: &Audit,
     ) -> Result<Vec<String>> {
-        let args = (tenant.clone(), account, address.to_owned(), granted);
-        self.write(args, |(tenant, account, address, granted), tx| {
+        let args = (tenant.clone(), account, address.to_owned(), granted, now, by.clone());
+        self.write(args, |(tenant, account, address, granted, now, by), tx| {
             Box::pin(async move {
                 tx.service_account(tenant, *account, false).await?.ok_or(Error::NotFound)?;
                 let ws = tenant.workspace_id;
+                let had = tx.grants_of(ws, *account).await?.contains(address);
                 if *granted {
                     tx.insert_grant(ws, *account, address).await?;
                 } else {
                     tx.delete_grant(ws, *account, address).await?;
                 }
                 tx.principals_changed();
+                // Only a change is an action: granting twice records one entry.
+                if had != *granted {
+                    let action = if *granted { actions::GRANT_ADDED } else { actions::GRANT_REMOVED };
+                    let details = details([("agent_address", Value::String(address.clone()))]);
+                    let target = AuditTarget::new("service_account", account);
+                    record(tx, by, At::tenant(tenant, *now), action, target, details).await?;
+                }
                 tx.grants_of(ws, *account).await
             })
         })

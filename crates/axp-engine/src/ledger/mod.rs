@@ -14,11 +14,14 @@
 //! - [`deliveries`]: push claims, attempts, dead letters and replays;
 //! - [`webhooks`]: subscriptions and events;
 //! - [`inbox`]: threads, their participants and change feeds, approvals;
-//! - [`accounts`]: tenants, service accounts, keys, bindings, authentication.
+//! - [`accounts`]: tenants, service accounts, keys, bindings, authentication;
+//! - [`members`]: memberships and address grants;
+//! - [`audit`]: the audit log every admin and security action writes to, in its transaction.
 //!
 //! Jobs may run more than once (see [`axp_store::Job`]), so they only read their arguments.
 
 mod accounts;
+mod audit;
 mod deliveries;
 mod inbox;
 mod intents;

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use axp_core::access::{Acting, Role};
-use axp_core::api::{AgentDelivery, ApplyScenarioResponse, Member};
+use axp_core::api::{AgentDelivery, ApplyScenarioResponse, AuditEntry, Member};
 use axp_core::delivery::{Delivery, DeliveryStatus, EventCounters, Subscription, WebhookEvent};
 use axp_core::ids::{
     ApiKeyId, ApprovalId, DeliveryId, EventId, IntentId, MemberId, OrgId, ServiceAccountId, SubscriptionId,
@@ -12,9 +12,10 @@ use axp_core::inbox::{Approval, Thread, ThreadAction, ThreadStatus};
 use axp_core::lifecycle::Request;
 use axp_core::{AgentAddress, Intent, IntentEvent, Status, Timestamp};
 use axp_store::{
-    ApiKeyRecord, AttemptReport, BindingUpdate, Created, Error, Executed, IdempotencyClaim, IntentFilter,
-    IntentRows, KeyHash, MemberUpdate, NewApiKey, NewServiceAccount, NewSubscription, Principal, PushJob,
-    Result, ScenarioWrite, ServiceAccountRecord, Store, Tenant, TenantSpec,
+    ApiKeyRecord, AttemptReport, Audit, AuditFilter, BindingUpdate, Created, Error, Executed,
+    IdempotencyClaim, IntentFilter, IntentRows, KeyHash, MemberUpdate, NewApiKey, NewServiceAccount,
+    NewSubscription, Principal, PushJob, Result, ScenarioWrite, ServiceAccountRecord, Store, Tenant,
+    TenantSpec,
 };
 
 use super::Ledger;
@@ -37,11 +38,9 @@ impl Store for Ledger {
         &self,
         tenant: &Tenant,
         account: NewServiceAccount,
+        by: &Audit,
     ) -> Result<ServiceAccountRecord> {
-        self.write((tenant.clone(), account), |(tenant, account), tx| {
-            Box::pin(tx.insert_service_account(tenant, account))
-        })
-        .await
+        Ledger::create_service_account(self, tenant, account, by).await
     }
 
     async fn get_service_account(
@@ -71,8 +70,9 @@ impl Store for Ledger {
         tenant: &Tenant,
         id: ServiceAccountId,
         now: Timestamp,
+        by: &Audit,
     ) -> Result<ServiceAccountRecord> {
-        Ledger::delete_service_account(self, tenant, id, now).await
+        Ledger::delete_service_account(self, tenant, id, now, by).await
     }
 
     async fn create_api_key(
@@ -80,8 +80,9 @@ impl Store for Ledger {
         tenant: &Tenant,
         account: ServiceAccountId,
         key: NewApiKey,
+        by: &Audit,
     ) -> Result<ApiKeyRecord> {
-        Ledger::create_api_key(self, tenant, account, key).await
+        Ledger::create_api_key(self, tenant, account, key, by).await
     }
 
     async fn revoke_api_key(
@@ -90,8 +91,9 @@ impl Store for Ledger {
         account: ServiceAccountId,
         key: ApiKeyId,
         now: Timestamp,
+        by: &Audit,
     ) -> Result<ApiKeyRecord> {
-        Ledger::revoke_api_key(self, tenant, account, key, now).await
+        Ledger::revoke_api_key(self, tenant, account, key, now, by).await
     }
 
     async fn add_member(
@@ -101,8 +103,9 @@ impl Store for Ledger {
         actor_id: &str,
         role: Role,
         now: Timestamp,
+        by: &Audit,
     ) -> Result<Member> {
-        Ledger::add_member(self, org, ws, actor_id, role, now).await
+        Ledger::add_member(self, org, ws, actor_id, role, now, by).await
     }
 
     async fn update_member(
@@ -111,12 +114,13 @@ impl Store for Ledger {
         id: MemberId,
         update: MemberUpdate,
         now: Timestamp,
+        by: &Audit,
     ) -> Result<Member> {
-        Ledger::update_member(self, org, id, update, now).await
+        Ledger::update_member(self, org, id, update, now, by).await
     }
 
-    async fn remove_member(&self, org: OrgId, id: MemberId) -> Result<Member> {
-        Ledger::remove_member(self, org, id).await
+    async fn remove_member(&self, org: OrgId, id: MemberId, now: Timestamp, by: &Audit) -> Result<Member> {
+        Ledger::remove_member(self, org, id, now, by).await
     }
 
     async fn get_member(&self, org: OrgId, id: MemberId) -> Result<Member> {
@@ -133,8 +137,14 @@ impl Store for Ledger {
         account: ServiceAccountId,
         address: &str,
         granted: bool,
+        now: Timestamp,
+        by: &Audit,
     ) -> Result<Vec<String>> {
-        Ledger::set_grant(self, tenant, account, address, granted).await
+        Ledger::set_grant(self, tenant, account, address, granted, now, by).await
+    }
+
+    async fn list_audit(&self, filter: &AuditFilter) -> Result<(Vec<AuditEntry>, bool)> {
+        Ledger::list_audit(self, filter).await
     }
 
     async fn create_intent(
@@ -154,8 +164,9 @@ impl Store for Ledger {
         tenant: &Tenant,
         write: ScenarioWrite,
         idempotency: Option<IdempotencyClaim>,
+        by: &Audit,
     ) -> Result<Created<ApplyScenarioResponse>> {
-        Ledger::apply_scenario(self, tenant, write, idempotency).await
+        Ledger::apply_scenario(self, tenant, write, idempotency, by).await
     }
 
     async fn get_intent(&self, tenant: &Tenant, id: IntentId) -> Result<Intent> {
@@ -198,8 +209,9 @@ impl Store for Ledger {
         request: Request,
         now: Timestamp,
         idempotency: Option<IdempotencyClaim>,
+        by: &Audit,
     ) -> Result<Executed> {
-        Ledger::execute(self, tenant, id, request, now, idempotency).await
+        Ledger::execute(self, tenant, id, request, now, idempotency, by).await
     }
 
     async fn deliver_to_agent(
@@ -242,8 +254,9 @@ impl Store for Ledger {
         address: &AgentAddress,
         binding: BindingUpdate,
         now: Timestamp,
+        by: &Audit,
     ) -> Result<ServiceAccountRecord> {
-        Ledger::set_agent_binding(self, tenant, address, binding, now).await
+        Ledger::set_agent_binding(self, tenant, address, binding, now, by).await
     }
 
     async fn claim_due_deliveries(
@@ -367,10 +380,12 @@ impl Store for Ledger {
         thread: IntentId,
         action: ThreadAction,
         now: Timestamp,
+        by: &Audit,
     ) -> Result<(Thread, Vec<String>)> {
-        Ledger::act_on_thread(self, tenant, acting, thread, action, now).await
+        Ledger::act_on_thread(self, tenant, acting, thread, action, now, by).await
     }
 
+    #[allow(clippy::too_many_arguments, reason = "the decision, who decides, when, and the audit")]
     async fn decide_approval(
         &self,
         tenant: &Tenant,
@@ -379,8 +394,9 @@ impl Store for Ledger {
         comment: Option<String>,
         acting: &Acting,
         now: Timestamp,
+        by: &Audit,
     ) -> Result<Approval> {
-        Ledger::decide_approval(self, tenant, id, (approve, comment), acting, now).await
+        Ledger::decide_approval(self, tenant, id, (approve, comment), acting, now, by).await
     }
 
     async fn intent_types(&self, tenant: &Tenant) -> Result<Vec<String>> {

@@ -114,7 +114,7 @@ async fn set_delivery(
     f.finish(())?;
     let mut sa = state
         .store
-        .set_agent_binding(&caller.0.tenant, &address, binding.update, state.clock.now())
+        .set_agent_binding(&caller.0.tenant, &address, binding.update, state.clock.now(), &caller.audit())
         .await
         .map_err(ApiError::missing("agent"))?;
     binding::reveal(&mut sa.delivery_config, binding.shown_secret);

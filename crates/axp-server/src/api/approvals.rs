@@ -44,7 +44,7 @@ async fn decide(
     let approve = f.finish(approve)?.ok_or_else(|| ApiError::bad_request("decision is required"))?;
     let approval = state
         .store
-        .decide_approval(&caller.0.tenant, id, approve, comment, &acting, state.clock.now())
+        .decide_approval(&caller.0.tenant, id, approve, comment, &acting, state.clock.now(), &caller.audit())
         .await
         .map_err(|e| match e {
             axp_store::Error::Conflict { constraint } => {

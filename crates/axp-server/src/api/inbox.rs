@@ -108,7 +108,7 @@ async fn act(
     let acting = caller.acting(&caller.acting_owner(headers, query)?);
     state
         .store
-        .act_on_thread(&caller.0.tenant, &acting, thread_id(id)?, action, state.clock.now())
+        .act_on_thread(&caller.0.tenant, &acting, thread_id(id)?, action, state.clock.now(), &caller.audit())
         .await
         .map_err(ApiError::missing("thread"))
 }

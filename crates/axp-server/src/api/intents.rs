@@ -169,7 +169,7 @@ async fn command(
     let request = Request { command, caller: Some(acting), actor, expected_policy_generation };
     let executed = state
         .store
-        .execute(&caller.0.tenant, id, request, state.clock.now(), claim)
+        .execute(&caller.0.tenant, id, request, state.clock.now(), claim, &caller.audit())
         .await
         .map_err(ApiError::missing("intent"))?;
     answer(executed.answer)
@@ -273,6 +273,7 @@ async fn bulk_cancel(
     }
     let now = state.clock.now();
     let hours = i64::try_from(hours.unwrap_or(0)).unwrap_or(i64::MAX / 3_600_000);
+    let by = caller.audit();
     let principal = &caller.0;
     let filter = IntentFilter {
         statuses,
@@ -299,7 +300,7 @@ async fn bulk_cancel(
             actor: acting.address().to_owned(),
             expected_policy_generation: None,
         };
-        match state.store.execute(&principal.tenant, intent.intent_id, request, now, None).await {
+        match state.store.execute(&principal.tenant, intent.intent_id, request, now, None, &by).await {
             Ok(_) => canceled += 1,
             // Ended meanwhile: nothing to cancel.
             Err(axp_store::Error::Lifecycle(_)) => {}

@@ -127,7 +127,7 @@ async fn apply_scenario(
     }
     let claim = claim(&state, &caller, "POST /v1/scenarios/apply", key, &bundle, None);
     let write = scenario_write(&state, principal, plan, bindings);
-    let created = state.store.apply_scenario(&principal.tenant, write, claim).await?;
+    let created = state.store.apply_scenario(&principal.tenant, write, claim, &caller.audit()).await?;
     super::intents::answer(created.answer)
 }
 

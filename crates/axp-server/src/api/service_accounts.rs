@@ -66,7 +66,8 @@ async fn create_service_account(
         created_by: principal.actor.id().to_string(),
         created_at: state.clock.now(),
     };
-    let mut service_account = state.store.create_service_account(&principal.tenant, account).await?;
+    let mut service_account =
+        state.store.create_service_account(&principal.tenant, account, &caller.audit()).await?;
     binding::reveal(&mut service_account.delivery_config, binding.shown_secret);
     Ok(Json(ServiceAccountResponse { ok: true, service_account }))
 }
@@ -104,7 +105,7 @@ async fn create_key(
     let (token, key) = generate_api_key(id, state.clock.now(), expires_at);
     let record = state
         .store
-        .create_api_key(&caller.0.tenant, id, key)
+        .create_api_key(&caller.0.tenant, id, key, &caller.audit())
         .await
         .map_err(ApiError::missing("service account"))?;
     Ok(Json(ApiKeyResponse { ok: true, key: ApiKey { token: Some(token), ..record } }))
@@ -121,7 +122,7 @@ async fn revoke_key(
     let key_id: ApiKeyId = key_id.parse().map_err(|_| ApiError::not_found("key"))?;
     let key = state
         .store
-        .revoke_api_key(&caller.0.tenant, id, key_id, state.clock.now())
+        .revoke_api_key(&caller.0.tenant, id, key_id, state.clock.now(), &caller.audit())
         .await
         .map_err(ApiError::missing("key"))?;
     Ok(Json(ApiKeyResponse { ok: true, key }))
@@ -157,7 +158,7 @@ async fn delete_service_account(
     }
     let service_account = state
         .store
-        .delete_service_account(&caller.0.tenant, id, state.clock.now())
+        .delete_service_account(&caller.0.tenant, id, state.clock.now(), &caller.audit())
         .await
         .map_err(ApiError::missing("service account"))?;
     Ok(Json(ServiceAccountResponse { ok: true, service_account }))
@@ -182,7 +183,7 @@ async fn change_grant(
     let address = f.finish(address)?.ok_or_else(|| ApiError::bad_request("agent_address is required"))?;
     let grants = state
         .store
-        .set_grant(&caller.0.tenant, id, address.as_str(), granted)
+        .set_grant(&caller.0.tenant, id, address.as_str(), granted, state.clock.now(), &caller.audit())
         .await
         .map_err(ApiError::missing("service account"))?;
     Ok(Json(json!({"ok": true, "service_account_id": id, "grants": grants})))

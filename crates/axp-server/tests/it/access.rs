@@ -285,6 +285,7 @@ fn request(family: &str, o: &Objects) -> (Method, String, Option<Value>) {
         "scenarios.validate" => (post, "/v1/scenarios/validate".into(), Some(target_bundle)),
         "scenarios.apply" => (post, "/v1/scenarios/apply".into(), Some(target_bundle)),
         "scenarios.apply_agents" => (post, "/v1/scenarios/apply".into(), Some(creating_bundle)),
+        "audit.list" => (get, "/v1/audit".into(), None),
         other => panic!("docs/access.md documents `{other}`, which this test does not call: add its request"),
     }
 }
@@ -319,12 +320,13 @@ async fn snapshot(server: &TestServer, keys: &Keys) -> Value {
         .iter()
         .map(|d| json!([d["delivery_id"], d["replay_of_delivery_id"]]))
         .collect::<Vec<_>>();
+    let audit = read("/v1/audit?limit=500").await["entries"].as_array().unwrap().len();
     let mut working = Vec::new();
     for key in &keys.0 {
         working.push(call(server, key, Method::GET, "/v1/capabilities", None).await.0);
     }
     json!({"intents": intents, "accounts": accounts, "subscriptions": subs, "inbox": changes,
-           "deliveries": deliveries, "keys": working})
+           "deliveries": deliveries, "audit": audit, "keys": working})
 }
 
 #[tokio::test]

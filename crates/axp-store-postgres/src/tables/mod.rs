@@ -16,11 +16,15 @@
 //! per table over `UNNEST`) before anything in it reads or updates those tables, and when it
 //! ends: a batch of creates costs a handful of statements, not a handful per create.
 //!
+//! The audit log's ids are such cursors too, and its reads stop at the same horizon, so a page
+//! of the log below a cursor never changes (`audit.rs`).
+//!
 //! **Cached reads.** An agent's record and an owner's active subscriptions are read once per
 //! transaction, and kept on the replica across transactions ([`RowCache`]); a transaction that
 //! changed them reads them from the database from then on.
 
 mod accounts;
+mod audit;
 mod deliveries;
 mod flush;
 mod idempotency;

@@ -5,6 +5,7 @@
 //! thread runs a whole job without an executor (see `writer.rs`).
 
 mod accounts;
+mod audit;
 mod deliveries;
 mod idempotency;
 mod inbox;
@@ -24,8 +25,8 @@ use axp_core::inbox::{Approval, TimelineEntry};
 use axp_core::timer::Timer;
 use axp_core::{AgentAddress, Intent, IntentEvent, Status, Timestamp};
 use axp_store::tables::{
-    AccountTable, DeliveryTable, IdempotencyTable, InboxTable, IntentTable, MemberTable, QueueTable,
-    TimerTable, WebhookTable,
+    AccountTable, AuditTable, DeliveryTable, IdempotencyTable, InboxTable, IntentTable, MemberTable,
+    QueueTable, TimerTable, WebhookTable,
 };
 use axp_store::{
     ApiKeyRecord, DueTimer, Error, IdempotencyClaim, IntentFilter, IntentRows, Membership, NewApiKey,

@@ -5,7 +5,7 @@ use axp_core::lifecycle::Command;
 use axp_core::{AgentAddress, Status};
 use serde_json::Map;
 
-use super::{T0, account, address, new_intent, request, sa, tenant};
+use super::{T0, account, address, by, new_intent, request, sa, tenant};
 use crate::{Actor, Error, IntentFilter, KeyHash, Principal, Store, generate_api_key};
 
 /// Keys authenticate to their principal until revoked; unknown keys do not.
@@ -16,7 +16,7 @@ pub async fn authentication(store: &dyn Store, admin: &Principal, token: &str) {
 
     let (token2, key2) = generate_api_key(sa(admin), T0, Some(T0.plus_seconds(60)));
     let key_id = key2.key_id;
-    let created = store.create_api_key(&admin.tenant, sa(admin), key2).await.unwrap();
+    let created = store.create_api_key(&admin.tenant, sa(admin), key2, &by()).await.unwrap();
     assert_eq!(created.key_id, key_id);
     assert!(created.token.is_none(), "a stored key never carries its token");
     assert!(store.authenticate(&KeyHash::of(&token2), T0).await.unwrap().is_some());
@@ -24,10 +24,11 @@ pub async fn authentication(store: &dyn Store, admin: &Principal, token: &str) {
         store.authenticate(&KeyHash::of(&token2), T0.plus_seconds(61)).await.unwrap().is_none(),
         "expired key"
     );
-    let revoked = store.revoke_api_key(&admin.tenant, sa(admin), key_id, T0).await.unwrap();
+    let revoked = store.revoke_api_key(&admin.tenant, sa(admin), key_id, T0, &by()).await.unwrap();
     assert_eq!(revoked.status, "revoked");
     assert!(store.authenticate(&KeyHash::of(&token2), T0).await.unwrap().is_none(), "revoked key");
-    let again = store.revoke_api_key(&admin.tenant, sa(admin), key_id, T0.plus_seconds(5)).await.unwrap();
+    let again =
+        store.revoke_api_key(&admin.tenant, sa(admin), key_id, T0.plus_seconds(5), &by()).await.unwrap();
     assert_eq!(again.revoked_at, Some(T0), "revoking twice keeps the first time");
     assert!(
         store.authenticate(&KeyHash::of(token), T0).await.unwrap().is_some(),
@@ -45,7 +46,7 @@ pub async fn tenancy(store: &dyn Store) {
     assert!(matches!(store.get_intent(&b.tenant, id).await, Err(Error::NotFound)));
     assert!(matches!(store.events_since(&b.tenant, id, 0, 10).await, Err(Error::NotFound)));
     assert!(matches!(
-        store.execute(&b.tenant, id, request(Command::Resume(Map::new())), T0, None).await,
+        store.execute(&b.tenant, id, request(Command::Resume(Map::new())), T0, None, &by()).await,
         Err(Error::NotFound)
     ));
     assert!(
@@ -67,7 +68,7 @@ pub async fn tenancy(store: &dyn Store) {
 pub async fn service_accounts(store: &dyn Store) {
     let (p, _) = tenant(store).await;
     let sa = store
-        .create_service_account(&p.tenant, account(&p, "owner", "agent://conformance/owner"))
+        .create_service_account(&p.tenant, account(&p, "owner", "agent://conformance/owner"), &by())
         .await
         .unwrap();
     assert_eq!(sa.agent_address, "agent://conformance/owner");
@@ -78,23 +79,24 @@ pub async fn service_accounts(store: &dyn Store) {
         .await
         .unwrap();
     assert_eq!(found.map(|f| f.service_account_id), Some(sa.service_account_id));
-    let dup_address =
-        store.create_service_account(&p.tenant, account(&p, "other", "agent://conformance/owner")).await;
+    let dup_address = store
+        .create_service_account(&p.tenant, account(&p, "other", "agent://conformance/owner"), &by())
+        .await;
     assert!(matches!(dup_address, Err(Error::Conflict { .. })));
-    let dup_name = store.create_service_account(&p.tenant, account(&p, "owner", "elsewhere")).await;
+    let dup_name = store.create_service_account(&p.tenant, account(&p, "owner", "elsewhere"), &by()).await;
     assert!(matches!(dup_name, Err(Error::Conflict { .. })));
     let (token, key) = generate_api_key(sa.service_account_id, T0, None);
     let (token2, key2) = generate_api_key(sa.service_account_id, T0, None);
-    store.create_api_key(&p.tenant, sa.service_account_id, key).await.unwrap();
-    store.create_api_key(&p.tenant, sa.service_account_id, key2).await.unwrap();
+    store.create_api_key(&p.tenant, sa.service_account_id, key, &by()).await.unwrap();
+    store.create_api_key(&p.tenant, sa.service_account_id, key2, &by()).await.unwrap();
     assert!(store.authenticate(&KeyHash::of(&token), T0).await.unwrap().is_some());
     let (q, _) = tenant(store).await;
     assert!(matches!(
-        store.delete_service_account(&q.tenant, sa.service_account_id, T0).await,
+        store.delete_service_account(&q.tenant, sa.service_account_id, T0, &by()).await,
         Err(Error::NotFound)
     ));
     assert!(store.authenticate(&KeyHash::of(&token), T0).await.unwrap().is_some(), "nothing was deleted");
-    let deleted = store.delete_service_account(&p.tenant, sa.service_account_id, T0).await.unwrap();
+    let deleted = store.delete_service_account(&p.tenant, sa.service_account_id, T0, &by()).await.unwrap();
     assert_eq!(deleted.status, "deleted");
     assert_eq!(deleted.service_account_id, sa.service_account_id);
     for t in [&token, &token2] {
@@ -105,15 +107,15 @@ pub async fn service_accounts(store: &dyn Store) {
     }
     assert_eq!(store.get_service_account(&p.tenant, sa.service_account_id).await.unwrap().status, "deleted");
     assert_eq!(
-        store.delete_service_account(&p.tenant, sa.service_account_id, T0).await.unwrap().status,
+        store.delete_service_account(&p.tenant, sa.service_account_id, T0, &by()).await.unwrap().status,
         "deleted"
     );
     assert!(matches!(
-        store.delete_service_account(&p.tenant, ServiceAccountId::new(), T0).await,
+        store.delete_service_account(&p.tenant, ServiceAccountId::new(), T0, &by()).await,
         Err(Error::NotFound)
     ));
     store
-        .create_service_account(&q.tenant, account(&q, "owner", "agent://conformance/owner"))
+        .create_service_account(&q.tenant, account(&q, "owner", "agent://conformance/owner"), &by())
         .await
         .expect("other workspace may reuse it");
     assert!(matches!(
@@ -121,7 +123,8 @@ pub async fn service_accounts(store: &dyn Store) {
             .create_api_key(
                 &p.tenant,
                 ServiceAccountId::new(),
-                generate_api_key(ServiceAccountId::new(), T0, None).1
+                generate_api_key(ServiceAccountId::new(), T0, None).1,
+                &by()
             )
             .await,
         Err(Error::NotFound)
@@ -135,7 +138,7 @@ pub async fn agents_and_keys(store: &dyn Store) {
     let (q, _) = tenant(store).await;
     let mut created = Vec::new();
     for name in ["alpha", "bravo", "charlie"] {
-        let sa = store.create_service_account(&p.tenant, account(&p, name, name)).await.unwrap();
+        let sa = store.create_service_account(&p.tenant, account(&p, name, name), &by()).await.unwrap();
         assert_eq!(sa.agent_address, address(&p, name).as_str());
         assert_eq!(sa.workspace_id, p.tenant.workspace_id);
         created.push(sa);
@@ -169,10 +172,10 @@ pub async fn agents_and_keys(store: &dyn Store) {
 
     let (token, key) = generate_api_key(bravo.service_account_id, T0, None);
     let key_id = key.key_id;
-    let foreign = store.create_api_key(&q.tenant, bravo.service_account_id, key.clone()).await;
+    let foreign = store.create_api_key(&q.tenant, bravo.service_account_id, key.clone(), &by()).await;
     assert!(matches!(foreign, Err(Error::NotFound)));
     assert!(store.authenticate(&KeyHash::of(&token), T0).await.unwrap().is_none(), "nothing was written");
-    let record = store.create_api_key(&p.tenant, bravo.service_account_id, key).await.unwrap();
+    let record = store.create_api_key(&p.tenant, bravo.service_account_id, key, &by()).await.unwrap();
     assert_eq!(record.status, "active");
     assert_eq!(record.revoked_at, None);
     let principal = store.authenticate(&KeyHash::of(&token), T0).await.unwrap().expect("bravo's key works");
@@ -181,23 +184,25 @@ pub async fn agents_and_keys(store: &dyn Store) {
     assert_eq!(principal.tenant, p.tenant);
 
     assert!(matches!(
-        store.revoke_api_key(&q.tenant, bravo.service_account_id, key_id, T0).await,
+        store.revoke_api_key(&q.tenant, bravo.service_account_id, key_id, T0, &by()).await,
         Err(Error::NotFound)
     ));
     assert!(matches!(
-        store.revoke_api_key(&p.tenant, bravo.service_account_id, ApiKeyId::new(), T0).await,
+        store.revoke_api_key(&p.tenant, bravo.service_account_id, ApiKeyId::new(), T0, &by()).await,
         Err(Error::NotFound)
     ));
     assert!(
         matches!(
-            store.revoke_api_key(&p.tenant, created[0].service_account_id, key_id, T0).await,
+            store.revoke_api_key(&p.tenant, created[0].service_account_id, key_id, T0, &by()).await,
             Err(Error::NotFound)
         ),
         "a key is revoked through its own account"
     );
     assert!(store.authenticate(&KeyHash::of(&token), T0).await.unwrap().is_some(), "still active");
-    let revoked =
-        store.revoke_api_key(&p.tenant, bravo.service_account_id, key_id, T0.plus_seconds(1)).await.unwrap();
+    let revoked = store
+        .revoke_api_key(&p.tenant, bravo.service_account_id, key_id, T0.plus_seconds(1), &by())
+        .await
+        .unwrap();
     assert_eq!((revoked.status.as_str(), revoked.revoked_at), ("revoked", Some(T0.plus_seconds(1))));
     assert!(store.authenticate(&KeyHash::of(&token), T0.plus_seconds(1)).await.unwrap().is_none());
 }

@@ -4,7 +4,7 @@ use axp_core::access::Acting;
 use axp_core::{ApprovalId, Status};
 use serde_json::json;
 
-use super::{T0, create, human_task_intent, new_intent, tenant};
+use super::{T0, by, create, human_task_intent, new_intent, tenant};
 use crate::{Error, Store};
 
 /// The first decision is recorded; the same one again returns that record; a different one is
@@ -14,16 +14,18 @@ pub async fn approvals(store: &dyn Store) {
     let (p, _) = tenant(store).await;
     let (q, _) = tenant(store).await;
     let actor = &Acting::new(p.agent_address.as_str(), p.roles);
+    let by = by();
     let id = ApprovalId(uuid::Uuid::new_v4());
-    let first = store.decide_approval(&p.tenant, id, true, Some("ok".into()), actor, T0).await.unwrap();
+    let first = store.decide_approval(&p.tenant, id, true, Some("ok".into()), actor, T0, &by).await.unwrap();
     assert_eq!((first.approval_id, first.decision.as_str()), (id, "approve"));
     assert_eq!((first.comment.as_deref(), first.decided_at), (Some("ok"), T0));
-    let again = store.decide_approval(&p.tenant, id, true, Some("other".into()), actor, T0.plus_seconds(5));
+    let again =
+        store.decide_approval(&p.tenant, id, true, Some("other".into()), actor, T0.plus_seconds(5), &by);
     assert_eq!(again.await.unwrap(), first, "the same decision again returns the first record");
-    let changed = store.decide_approval(&p.tenant, id, false, None, actor, T0.plus_seconds(6)).await;
+    let changed = store.decide_approval(&p.tenant, id, false, None, actor, T0.plus_seconds(6), &by).await;
     assert!(matches!(changed, Err(Error::Conflict { .. })), "a different decision");
-    assert_eq!(store.decide_approval(&p.tenant, id, true, None, actor, T0).await.unwrap(), first);
-    let elsewhere = store.decide_approval(&q.tenant, id, false, None, actor, T0).await.unwrap();
+    assert_eq!(store.decide_approval(&p.tenant, id, true, None, actor, T0, &by).await.unwrap(), first);
+    let elsewhere = store.decide_approval(&q.tenant, id, false, None, actor, T0, &by).await.unwrap();
     assert_eq!(elsewhere.decision, "reject", "another workspace decides its own approval");
 
     let task =
@@ -31,7 +33,7 @@ pub async fn approvals(store: &dyn Store) {
     let waiting = create(store, &p, human_task_intent(&p, "approver-desk", task.clone())).await;
     assert_eq!(store.get_intent(&p.tenant, waiting).await.unwrap().status, Status::Waiting);
     let events = store.events_since(&p.tenant, waiting, 0, 100).await.unwrap().len();
-    store.decide_approval(&q.tenant, ApprovalId(waiting.0), false, None, actor, T0).await.unwrap();
+    store.decide_approval(&q.tenant, ApprovalId(waiting.0), false, None, actor, T0, &by).await.unwrap();
     assert_eq!(
         store.get_intent(&p.tenant, waiting).await.unwrap().status,
         Status::Waiting,
@@ -41,7 +43,7 @@ pub async fn approvals(store: &dyn Store) {
 
     let at = T0.plus_seconds(10);
     let decided =
-        store.decide_approval(&p.tenant, ApprovalId(waiting.0), true, Some("fine".into()), actor, at);
+        store.decide_approval(&p.tenant, ApprovalId(waiting.0), true, Some("fine".into()), actor, at, &by);
     let decided = decided.await.unwrap();
     assert_eq!((decided.approval_id, decided.decision.as_str()), (ApprovalId(waiting.0), "approve"));
     let intent = store.get_intent(&p.tenant, waiting).await.unwrap();
@@ -53,10 +55,12 @@ pub async fn approvals(store: &dyn Store) {
     );
     let after = store.events_since(&p.tenant, waiting, 0, 100).await.unwrap();
     assert_eq!(after.last().unwrap().actor, actor.address(), "decided by the actor");
-    let same = store.decide_approval(&p.tenant, ApprovalId(waiting.0), true, None, actor, at.plus_seconds(1));
+    let same =
+        store.decide_approval(&p.tenant, ApprovalId(waiting.0), true, None, actor, at.plus_seconds(1), &by);
     assert_eq!(same.await.unwrap(), decided);
-    let other =
-        store.decide_approval(&p.tenant, ApprovalId(waiting.0), false, None, actor, at.plus_seconds(1)).await;
+    let other = store
+        .decide_approval(&p.tenant, ApprovalId(waiting.0), false, None, actor, at.plus_seconds(1), &by)
+        .await;
     assert!(matches!(other, Err(Error::Conflict { .. })));
     assert_eq!(
         store.events_since(&p.tenant, waiting, 0, 100).await.unwrap().len(),
@@ -66,7 +70,7 @@ pub async fn approvals(store: &dyn Store) {
 
     let refused = create(store, &p, human_task_intent(&p, "approver-desk", task)).await;
     store
-        .decide_approval(&p.tenant, ApprovalId(refused.0), false, Some("no".into()), actor, at)
+        .decide_approval(&p.tenant, ApprovalId(refused.0), false, Some("no".into()), actor, at, &by)
         .await
         .unwrap();
     let intent = store.get_intent(&p.tenant, refused).await.unwrap();
@@ -74,7 +78,7 @@ pub async fn approvals(store: &dyn Store) {
 
     // An intent that waits for no one is left alone.
     let plain = create(store, &p, new_intent(&p, "bot")).await;
-    store.decide_approval(&p.tenant, ApprovalId(plain.0), true, None, actor, at).await.unwrap();
+    store.decide_approval(&p.tenant, ApprovalId(plain.0), true, None, actor, at, &by).await.unwrap();
     assert_eq!(store.get_intent(&p.tenant, plain).await.unwrap().status, Status::Submitted);
     assert_eq!(store.events_since(&p.tenant, plain, 0, 100).await.unwrap().len(), 2);
 }

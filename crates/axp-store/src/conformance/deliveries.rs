@@ -9,7 +9,7 @@ use axp_core::lifecycle::{Command, Resolution};
 use axp_core::{DeliveryId, EventType, IntentId, Status, Timestamp};
 use serde_json::json;
 
-use super::{T0, account, address, after_ms, create, new_intent, new_intent_at, request, tenant};
+use super::{T0, account, address, after_ms, by, create, new_intent, new_intent_at, request, tenant};
 use crate::{AttemptReport, BindingUpdate, Error, Principal, PushEndpoint, PushJob, Store};
 
 const URL: &str = "https://agents.example.com/axp/inbound";
@@ -61,16 +61,19 @@ pub async fn bindings(store: &dyn Store) {
     let (p, _) = tenant(store).await;
     let (q, _) = tenant(store).await;
     let agent = address(&p, "switcher");
-    let missing = store.set_agent_binding(&p.tenant, &agent, http_binding(None), T0).await;
+    let missing = store.set_agent_binding(&p.tenant, &agent, http_binding(None), T0, &by()).await;
     assert!(matches!(missing, Err(Error::NotFound)), "no agent with that address yet");
-    let sa = store.create_service_account(&p.tenant, account(&p, "switcher", "switcher")).await.unwrap();
+    let sa =
+        store.create_service_account(&p.tenant, account(&p, "switcher", "switcher"), &by()).await.unwrap();
     assert!(matches!(
-        store.set_agent_binding(&q.tenant, &address(&q, "switcher"), http_binding(None), T0).await,
+        store.set_agent_binding(&q.tenant, &address(&q, "switcher"), http_binding(None), T0, &by()).await,
         Err(Error::NotFound)
     ));
 
-    let bound =
-        store.set_agent_binding(&p.tenant, &agent, http_binding(Some(30)), T0.plus_seconds(1)).await.unwrap();
+    let bound = store
+        .set_agent_binding(&p.tenant, &agent, http_binding(Some(30)), T0.plus_seconds(1), &by())
+        .await
+        .unwrap();
     assert_eq!(bound.service_account_id, sa.service_account_id);
     assert_eq!(bound.delivery_mode, Binding::Http);
     assert_eq!(bound.lease_seconds, Some(30));
@@ -82,7 +85,7 @@ pub async fn bindings(store: &dyn Store) {
     assert_eq!(store.get_service_account(&p.tenant, sa.service_account_id).await.unwrap(), bound);
 
     let polled = BindingUpdate { delivery_mode: Binding::Poll, push: None, lease_seconds: None };
-    let poll = store.set_agent_binding(&p.tenant, &agent, polled, T0.plus_seconds(2)).await.unwrap();
+    let poll = store.set_agent_binding(&p.tenant, &agent, polled, T0.plus_seconds(2), &by()).await.unwrap();
     assert_eq!((poll.delivery_mode, poll.lease_seconds), (Binding::Poll, None));
     assert!(poll.delivery_config.is_none());
     let queued = create(store, &p, new_intent(&p, "switcher")).await;
@@ -92,7 +95,7 @@ pub async fn bindings(store: &dyn Store) {
     );
     assert_eq!(store.get_intent(&p.tenant, queued).await.unwrap().status, Status::Submitted);
 
-    store.set_agent_binding(&p.tenant, &agent, http_binding(None), T0.plus_seconds(3)).await.unwrap();
+    store.set_agent_binding(&p.tenant, &agent, http_binding(None), T0.plus_seconds(3), &by()).await.unwrap();
     let at = T0.plus_seconds(4);
     let pushed = create(store, &p, new_intent_at(&p, "switcher", at)).await;
     let d = delivery_of(store, &p, pushed).await;
@@ -112,7 +115,14 @@ pub async fn bindings(store: &dyn Store) {
     assert!(matches!(store.get_delivery(&q.tenant, d.delivery_id).await, Err(Error::NotFound)));
     // Leave nothing due for later stories' claims.
     store
-        .execute(&p.tenant, pushed, request(Command::Resolve(Resolution::Canceled("done".into()))), at, None)
+        .execute(
+            &p.tenant,
+            pushed,
+            request(Command::Resolve(Resolution::Canceled("done".into()))),
+            at,
+            None,
+            &by(),
+        )
         .await
         .unwrap();
     claim(store, &p, at, at.plus_seconds(30)).await;
@@ -130,7 +140,7 @@ pub async fn push_deliveries(store: &dyn Store) {
     new.delivery_mode = Binding::Http;
     new.push = Some(PushEndpoint { url: URL.into(), secret: SECRET.into() });
     new.lease_seconds = Some(30);
-    store.create_service_account(&p.tenant, new).await.unwrap();
+    store.create_service_account(&p.tenant, new, &by()).await.unwrap();
     let agent = address(&p, "pusher");
 
     // a: delivered; b: retried, then dead-lettered; c: one attempt allowed, fails the intent;
@@ -148,7 +158,7 @@ pub async fn push_deliveries(store: &dyn Store) {
     assert!(due <= T0);
     assert!(claim(store, &p, after_ms(-1), T0.plus_seconds(30)).await.is_empty(), "not due yet");
     store
-        .execute(&p.tenant, e, request(Command::Resolve(Resolution::Canceled("x".into()))), T0, None)
+        .execute(&p.tenant, e, request(Command::Resolve(Resolution::Canceled("x".into()))), T0, None, &by())
         .await
         .unwrap();
 

@@ -9,7 +9,8 @@ use axp_core::{IntentId, Status, WaitingReason};
 use serde_json::json;
 
 use super::{
-    T0, account, acting, address, assert_increasing, create, human_task_intent, new_intent, request, tenant,
+    T0, account, acting, address, assert_increasing, by, create, human_task_intent, new_intent, request,
+    tenant,
 };
 use crate::{Error, Principal, Store};
 
@@ -96,9 +97,12 @@ pub async fn threads_and_changes(store: &dyn Store) {
 
     // A reply by the recipient and a completion move those threads to the end of the feed.
     let reply = ThreadAction::Reply { message: "on it".into() };
-    store.act_on_thread(&p.tenant, &acting(receiver.as_str()), i1, reply, T0.plus_seconds(1)).await.unwrap();
+    store
+        .act_on_thread(&p.tenant, &acting(receiver.as_str()), i1, reply, T0.plus_seconds(1), &by())
+        .await
+        .unwrap();
     let done = request(Command::Resolve(Resolution::Completed(json!({"ok": true}))));
-    store.execute(&p.tenant, i2, done, T0.plus_seconds(2), None).await.unwrap();
+    store.execute(&p.tenant, i2, done, T0.plus_seconds(2), None, &by()).await.unwrap();
     let moved = feed(store, &p, owner, highest, 1).await;
     assert_eq!(moved.iter().map(|(_, t)| t.thread_id).collect::<Vec<_>>(), [i1, i2]);
     assert!(moved[0].0 > highest);
@@ -133,7 +137,7 @@ pub async fn actions(store: &dyn Store) {
     let tenant = &p.tenant;
     let act = |who: &str, action: ThreadAction, at: i64| {
         let who = who.to_owned();
-        async move { store.act_on_thread(tenant, &acting(&who), id, action, T0.plus_seconds(at)).await }
+        async move { store.act_on_thread(tenant, &acting(&who), id, action, T0.plus_seconds(at), &by()).await }
     };
 
     let (mine, deleted) = act(owner, ThreadAction::Reply { message: "first".into() }, 1).await.unwrap();
@@ -152,7 +156,7 @@ pub async fn actions(store: &dyn Store) {
     assert!(!read.unread);
     assert_eq!(read.status, ThreadStatus::Active);
     let (pending, _) = store
-        .act_on_thread(&p.tenant, &acting(receiver), untouched, ThreadAction::Read, T0.plus_seconds(3))
+        .act_on_thread(&p.tenant, &acting(receiver), untouched, ThreadAction::Read, T0.plus_seconds(3), &by())
         .await
         .unwrap();
     assert_eq!((pending.status, pending.unread), (ThreadStatus::Pending, false), "reading is not acting");
@@ -208,10 +212,10 @@ pub async fn actions(store: &dyn Store) {
     let nobody = act(stranger.as_str(), ThreadAction::Reply { message: "hi".into() }, 8).await;
     assert!(matches!(nobody, Err(Error::NotFound)), "only those who can see it act on it");
     let unknown =
-        store.act_on_thread(&p.tenant, &acting(owner), IntentId::new(), ThreadAction::Read, T0).await;
+        store.act_on_thread(&p.tenant, &acting(owner), IntentId::new(), ThreadAction::Read, T0, &by()).await;
     assert!(matches!(unknown, Err(Error::NotFound)));
     let foreign = store
-        .act_on_thread(&q.tenant, &acting(owner), id, ThreadAction::Reply { message: "x".into() }, T0)
+        .act_on_thread(&q.tenant, &acting(owner), id, ThreadAction::Reply { message: "x".into() }, T0, &by())
         .await;
     assert!(matches!(foreign, Err(Error::NotFound)));
     assert!(entries(&store.get_thread(&p.tenant, owner, id).await.unwrap(), "reply").is_empty());
@@ -224,7 +228,7 @@ pub async fn human_tasks(store: &dyn Store) {
     let owner = p.agent_address.as_str();
     let mut person = account(&p, "approver", "approver");
     person.delivery_mode = Binding::Inbox;
-    store.create_service_account(&p.tenant, person).await.unwrap();
+    store.create_service_account(&p.tenant, person, &by()).await.unwrap();
     let approver = address(&p, "approver");
     let id = create(store, &p, new_intent(&p, "approver")).await;
     let intent = store.get_intent(&p.tenant, id).await.unwrap();
@@ -243,7 +247,7 @@ pub async fn human_tasks(store: &dyn Store) {
     let boss = "boss@example.com";
     let delegate = ThreadAction::Delegate { to: boss.into(), note: None };
     store
-        .act_on_thread(&p.tenant, &acting(approver.as_str()), id, delegate, T0.plus_seconds(1))
+        .act_on_thread(&p.tenant, &acting(approver.as_str()), id, delegate, T0.plus_seconds(1), &by())
         .await
         .unwrap();
     let moved = store.get_intent(&p.tenant, id).await.unwrap();
@@ -251,7 +255,7 @@ pub async fn human_tasks(store: &dyn Store) {
     assert_eq!(moved.human_task.as_ref().unwrap()["assignees"], json!([boss]));
     let decide = ThreadAction::Decide { approve: true, comment: Some("fine".into()) };
     let (done, _) =
-        store.act_on_thread(&p.tenant, &acting(boss), id, decide, T0.plus_seconds(2)).await.unwrap();
+        store.act_on_thread(&p.tenant, &acting(boss), id, decide, T0.plus_seconds(2), &by()).await.unwrap();
     assert_eq!(done.status, ThreadStatus::Done);
     assert!(done.human_task.is_none(), "no open task once answered");
     let answered = store.get_intent(&p.tenant, id).await.unwrap();
@@ -269,15 +273,15 @@ pub async fn human_tasks(store: &dyn Store) {
     let bare = ThreadAction::Decide { approve: false, comment: None };
     // The requester decides only with an admin role (the tenant's admin has one).
     let requester =
-        store.act_on_thread(&p.tenant, &acting(owner), strict, bare.clone(), T0.plus_seconds(3)).await;
+        store.act_on_thread(&p.tenant, &acting(owner), strict, bare.clone(), T0.plus_seconds(3), &by()).await;
     assert!(matches!(requester, Err(Error::Lifecycle(LifecycleError::NotADecider { .. }))), "{requester:?}");
     let admin = Acting::new(owner, p.roles);
-    let invalid = store.act_on_thread(&p.tenant, &admin, strict, bare, T0.plus_seconds(3)).await;
+    let invalid = store.act_on_thread(&p.tenant, &admin, strict, bare, T0.plus_seconds(3), &by()).await;
     assert!(matches!(invalid, Err(Error::Lifecycle(LifecycleError::TaskResult(_)))), "a comment is required");
     assert_eq!(store.get_thread(&p.tenant, owner, strict).await.unwrap(), before, "nothing written");
     assert_eq!(store.events_since(&p.tenant, strict, 0, 100).await.unwrap().len(), events);
     let reasoned = ThreadAction::Decide { approve: false, comment: Some("too much".into()) };
-    store.act_on_thread(&p.tenant, &admin, strict, reasoned, T0.plus_seconds(4)).await.unwrap();
+    store.act_on_thread(&p.tenant, &admin, strict, reasoned, T0.plus_seconds(4), &by()).await.unwrap();
     let rejected = store.get_intent(&p.tenant, strict).await.unwrap();
     assert_eq!(rejected.result.unwrap()["task_result"]["outcome"], "rejected");
 }

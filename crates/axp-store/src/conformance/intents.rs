@@ -6,7 +6,7 @@ use axp_core::lifecycle::{Command, Request, Resolution};
 use axp_core::{AgentAddress, EventType, Status};
 use serde_json::{Map, json};
 
-use super::{T0, account, new_intent, request, tenant};
+use super::{T0, account, by, new_intent, request, tenant};
 use crate::{
     Error, IdempotencyClaim, IntentFilter, KeyHash, Principal, ScenarioAgent, ScenarioWrite, Store,
     fingerprint, generate_api_key,
@@ -140,7 +140,7 @@ pub async fn lifecycle_commands(store: &dyn Store) {
 
     let controls = Command::UpdateControls(json!({"timeout_seconds": 5}).as_object().cloned().unwrap());
     let stale = Request { expected_policy_generation: Some(3), ..request(controls.clone()) };
-    let err = store.execute(&p.tenant, id, stale, T0, None).await.unwrap_err();
+    let err = store.execute(&p.tenant, id, stale, T0, None, &by()).await.unwrap_err();
     assert!(matches!(
         err,
         Error::Lifecycle(axp_core::lifecycle::LifecycleError::StaleGeneration { current: 0, .. })
@@ -152,6 +152,7 @@ pub async fn lifecycle_commands(store: &dyn Store) {
             Request { expected_policy_generation: Some(0), ..request(controls) },
             T0,
             None,
+            &by(),
         )
         .await
         .unwrap();
@@ -160,7 +161,8 @@ pub async fn lifecycle_commands(store: &dyn Store) {
     assert_eq!(store.get_intent(&p.tenant, id).await.unwrap().policy_generation, 1, "controls persisted");
 
     let resume = Command::Resume(json!({"approve_current_step": true}).as_object().cloned().unwrap());
-    let started = store.execute(&p.tenant, id, request(resume), T0.plus_seconds(1), None).await.unwrap();
+    let started =
+        store.execute(&p.tenant, id, request(resume), T0.plus_seconds(1), None, &by()).await.unwrap();
     assert_eq!(started.intent.status, Status::InProgress);
     let done = store
         .execute(
@@ -169,6 +171,7 @@ pub async fn lifecycle_commands(store: &dyn Store) {
             request(Command::Resolve(Resolution::Completed(json!({"ok": true})))),
             T0.plus_seconds(2),
             None,
+            &by(),
         )
         .await
         .unwrap();
@@ -177,7 +180,14 @@ pub async fn lifecycle_commands(store: &dyn Store) {
     assert_eq!(completion.reply_to, "agent://conformance/reply-target");
 
     let again = store
-        .execute(&p.tenant, id, request(Command::Resolve(Resolution::Canceled("late".into()))), T0, None)
+        .execute(
+            &p.tenant,
+            id,
+            request(Command::Resolve(Resolution::Canceled("late".into()))),
+            T0,
+            None,
+            &by(),
+        )
         .await;
     assert!(matches!(again, Err(Error::Lifecycle(_))));
     let events = store.events_since(&p.tenant, id, 0, 100).await.unwrap();
@@ -186,7 +196,9 @@ pub async fn lifecycle_commands(store: &dyn Store) {
     assert_eq!(events[3].event_type, EventType::Completed);
     assert_eq!(store.get_intent(&p.tenant, id).await.unwrap().status, Status::Completed);
     assert!(matches!(
-        store.execute(&p.tenant, IntentId::new(), request(Command::Resume(Map::new())), T0, None).await,
+        store
+            .execute(&p.tenant, IntentId::new(), request(Command::Resume(Map::new())), T0, None, &by())
+            .await,
         Err(Error::NotFound)
     ));
 }
@@ -204,13 +216,14 @@ pub async fn idempotent_commands(store: &dyn Store) {
         route: format!("POST /v1/intents/{id}/resolve"),
         ..claim(&p, "resolve-1", fp)
     };
-    let first = store.execute(&p.tenant, id, resolve(), T0, Some(claim(&body))).await.unwrap();
+    let first = store.execute(&p.tenant, id, resolve(), T0, Some(claim(&body)), &by()).await.unwrap();
     assert!(!first.answer.is_replayed());
-    let again = store.execute(&p.tenant, id, resolve(), T0, Some(claim(&body))).await.unwrap();
+    let again = store.execute(&p.tenant, id, resolve(), T0, Some(claim(&body)), &by()).await.unwrap();
     assert!(again.answer.is_replayed(), "same key and body: replay, not 409");
     assert_eq!(again.answer.body().unwrap(), first.answer.body().unwrap());
     assert_eq!(store.events_since(&p.tenant, id, 0, 10).await.unwrap().len(), 3, "ran once");
-    let other = store.execute(&p.tenant, id, resolve(), T0, Some(claim(&json!({"status": "FAILED"})))).await;
+    let other =
+        store.execute(&p.tenant, id, resolve(), T0, Some(claim(&json!({"status": "FAILED"}))), &by()).await;
     assert!(matches!(other, Err(Error::IdempotencyConflict)));
 
     let (intent, events) = new_intent(&p, "bot");
@@ -220,7 +233,7 @@ pub async fn idempotent_commands(store: &dyn Store) {
         caller: Some(super::acting("agent://else/where/x")),
         ..request(Command::Resume(Map::new()))
     };
-    let refused = store.execute(&p.tenant, id, outsider, T0, None).await;
+    let refused = store.execute(&p.tenant, id, outsider, T0, None, &by()).await;
     assert!(matches!(refused, Err(Error::Lifecycle(axp_core::lifecycle::LifecycleError::Forbidden { .. }))));
     assert_eq!(store.get_intent(&p.tenant, id).await.unwrap().status, Status::Submitted);
 }
@@ -258,7 +271,7 @@ pub async fn scenarios(store: &dyn Store) {
     };
     let first = write(&p);
     let token = first.agents[0].key.0.clone();
-    let applied = store.apply_scenario(&p.tenant, first, None).await.unwrap();
+    let applied = store.apply_scenario(&p.tenant, first, None, &by()).await.unwrap();
     assert!(!applied.answer.is_replayed());
     let body: serde_json::Value = serde_json::from_str(&applied.answer.body().unwrap()).unwrap();
     assert_eq!(body["agents_provisioned"][0]["created"], true);
@@ -274,7 +287,7 @@ pub async fn scenarios(store: &dyn Store) {
         "report.generate.v1"
     );
 
-    let second = store.apply_scenario(&p.tenant, write(&p), None).await.unwrap();
+    let second = store.apply_scenario(&p.tenant, write(&p), None, &by()).await.unwrap();
     let body: serde_json::Value = serde_json::from_str(&second.answer.body().unwrap()).unwrap();
     assert_eq!(body["agents_provisioned"][0]["created"], false, "existing agents are reused");
     assert!(body["agents_provisioned"][0].get("api_key").is_none());

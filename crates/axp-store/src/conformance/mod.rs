@@ -11,6 +11,7 @@
 
 mod accounts;
 mod approvals;
+mod audit;
 mod deliveries;
 mod hand_over;
 mod inbox;
@@ -29,7 +30,7 @@ use serde_json::{Map, Value, json};
 
 pub use hand_over::{Connect, hand_over_in_create};
 
-use crate::{NewServiceAccount, Principal, Store, TenantSpec};
+use crate::{Audit, NewServiceAccount, Principal, Store, TenantSpec};
 
 /// The suite's clock: every story acts at or after it.
 const T0: Timestamp = Timestamp::from_millis(1_780_000_000_000);
@@ -87,6 +88,16 @@ pub async fn run_all(store: &dyn Store) {
     inbox::actions(store).await;
     inbox::human_tasks(store).await;
     approvals::approvals(store).await;
+    audit::admin_actions(store).await;
+    audit::human_task_decisions(store).await;
+    audit::controls_and_policy(store).await;
+    audit::reads(store).await;
+}
+
+/// The audit of a call a story makes as the server itself (stories that are not about the
+/// audit log).
+fn by() -> Audit {
+    Audit::server()
 }
 
 /// Acting as `owner` without a role (as an agent key does).

@@ -4,7 +4,7 @@ use axp_core::lifecycle::{Command, Resolution};
 use axp_core::{EventType, Status};
 use serde_json::json;
 
-use super::{T0, address, assert_increasing, create, new_intent, request, tenant};
+use super::{T0, address, assert_increasing, by, create, new_intent, request, tenant};
 use crate::Store;
 
 /// The agent queue: cursors increase in queue order, `since` is exclusive, SUBMITTED →
@@ -55,7 +55,14 @@ pub async fn agent_queue(store: &dyn Store) {
     assert_eq!(limited.iter().map(|d| d.seq).collect::<Vec<_>>(), cursors[..2]);
 
     store
-        .execute(&p.tenant, ids[1], request(Command::Resolve(Resolution::Completed(json!({})))), T0, None)
+        .execute(
+            &p.tenant,
+            ids[1],
+            request(Command::Resolve(Resolution::Completed(json!({})))),
+            T0,
+            None,
+            &by(),
+        )
         .await
         .unwrap();
     let open = store.deliver_to_agent(&p.tenant, &agent, 0, &Status::OPEN, 100, T0).await.unwrap();
@@ -74,7 +81,14 @@ pub async fn agent_queue(store: &dyn Store) {
     // An intent that ends before it was ever handed over is shown, not delivered.
     let early_id = create(store, &p, new_intent(&p, "worker")).await;
     store
-        .execute(&p.tenant, early_id, request(Command::Resolve(Resolution::Canceled("x".into()))), T0, None)
+        .execute(
+            &p.tenant,
+            early_id,
+            request(Command::Resolve(Resolution::Canceled("x".into()))),
+            T0,
+            None,
+            &by(),
+        )
         .await
         .unwrap();
     let shown = store.deliver_to_agent(&p.tenant, &agent, last, &[Status::Canceled], 100, T0).await.unwrap();

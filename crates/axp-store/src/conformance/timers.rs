@@ -4,7 +4,7 @@ use axp_core::lifecycle::{Command, Resolution};
 use axp_core::{EventType, Status};
 use serde_json::json;
 
-use super::{T0, address, new_intent, request, tenant};
+use super::{T0, address, by, new_intent, request, tenant};
 use crate::Store;
 
 /// Timers fire once, in order, through the lifecycle: deadlines time out, unacknowledged leases
@@ -36,7 +36,7 @@ pub async fn timers(store: &dyn Store) {
     assert_eq!(first.iter().map(|d| d.intent_id).collect::<Vec<_>>(), [leased_id, acked_id]);
     let highest = first.iter().map(|d| d.seq).max().unwrap();
     let ack = Command::Resume(json!({"action": "acknowledge"}).as_object().cloned().unwrap());
-    store.execute(&p.tenant, acked_id, request(ack), T0, None).await.unwrap();
+    store.execute(&p.tenant, acked_id, request(ack), T0, None, &by()).await.unwrap();
     let due = store.next_timer_due().await.unwrap().expect("a lease timer");
     assert!(due <= T0.plus_seconds(10));
 
@@ -101,6 +101,7 @@ pub async fn timers(store: &dyn Store) {
             request(Command::Resolve(Resolution::Completed(json!({})))),
             T0,
             None,
+            &by(),
         )
         .await
         .unwrap();

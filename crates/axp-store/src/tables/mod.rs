@@ -14,6 +14,7 @@
 //! backend has one writer and ignores it.
 
 mod accounts;
+mod audit;
 mod deliveries;
 mod idempotency;
 mod inbox;
@@ -24,6 +25,7 @@ mod timers;
 mod webhooks;
 
 pub use accounts::AccountTable;
+pub use audit::AuditTable;
 pub use deliveries::DeliveryTable;
 pub use idempotency::IdempotencyTable;
 pub use inbox::InboxTable;
@@ -44,6 +46,7 @@ use crate::{Error, PrincipalCache, Topic};
 pub trait Transaction:
     AccountTable
     + MemberTable
+    + AuditTable
     + IntentTable
     + QueueTable
     + TimerTable

@@ -3,6 +3,7 @@
 
 pub mod agents;
 pub mod approvals;
+pub mod audit;
 pub mod capabilities;
 pub mod context;
 pub mod deliveries;
@@ -41,6 +42,7 @@ pub async fn run(global: &Global, out: &Output, command: Command) -> anyhow::Res
         Command::Tasks(command) => tasks::run(global, out, command).await,
         Command::Inbox(command) => inbox::run(global, out, command).await,
         Command::Approvals(command) => approvals::run(global, out, command).await,
+        Command::Audit(args) => audit::run(global, out, args).await,
         Command::Capabilities(args) => capabilities::run(global, out, args).await,
         Command::Scenarios(command) => scenarios::run(global, out, command).await,
         Command::Agents(command) => agents::run(global, out, command).await,

@@ -5,6 +5,7 @@
 mod helpers;
 
 mod agents;
+mod audit;
 mod connection;
 mod deliveries;
 mod demo;
