@@ -4,12 +4,15 @@
 //! Every method body is synchronous: the future it returns is ready at once, so the writer
 //! thread runs a whole job without an executor (see `writer.rs`).
 
+mod access_requests;
 mod accounts;
 mod deliveries;
+mod directory;
 mod idempotency;
 mod inbox;
 mod intents;
 mod members;
+mod orgs;
 mod queue;
 mod timers;
 mod webhooks;
@@ -24,8 +27,8 @@ use axp_core::inbox::{Approval, TimelineEntry};
 use axp_core::timer::Timer;
 use axp_core::{AgentAddress, Intent, IntentEvent, Status, Timestamp};
 use axp_store::tables::{
-    AccountTable, DeliveryTable, IdempotencyTable, InboxTable, IntentTable, MemberTable, QueueTable,
-    TimerTable, WebhookTable,
+    AccessRequestTable, AccountTable, DeliveryTable, DirectoryTable, IdempotencyTable, InboxTable,
+    IntentTable, MemberTable, OrgTable, QueueTable, TimerTable, WebhookTable,
 };
 use axp_store::{
     ApiKeyRecord, DueTimer, Error, IdempotencyClaim, IntentFilter, IntentRows, Membership, NewApiKey,

@@ -16,6 +16,7 @@ mod hand_over;
 mod inbox;
 mod intents;
 mod queue;
+mod tenancy;
 mod timers;
 mod webhooks;
 
@@ -84,6 +85,10 @@ pub async fn run_all(store: &dyn Store) {
     inbox::actions(store).await;
     inbox::human_tasks(store).await;
     approvals::approvals(store).await;
+    tenancy::organizations(store).await;
+    tenancy::last_owner(store).await;
+    tenancy::directory(store).await;
+    tenancy::access_requests(store).await;
 }
 
 /// The service account behind `p`'s key.

@@ -13,22 +13,28 @@
 //! transaction ends where the backend has concurrent writers (PostgreSQL replicas); the SQLite
 //! backend has one writer and ignores it.
 
+mod access_requests;
 mod accounts;
 mod deliveries;
+mod directory;
 mod idempotency;
 mod inbox;
 mod intents;
 mod members;
+mod orgs;
 mod queue;
 mod timers;
 mod webhooks;
 
+pub use access_requests::AccessRequestTable;
 pub use accounts::AccountTable;
 pub use deliveries::DeliveryTable;
+pub use directory::DirectoryTable;
 pub use idempotency::IdempotencyTable;
 pub use inbox::InboxTable;
 pub use intents::IntentTable;
 pub use members::MemberTable;
+pub use orgs::OrgTable;
 pub use queue::QueueTable;
 pub use timers::TimerTable;
 pub use webhooks::WebhookTable;
@@ -44,6 +50,9 @@ use crate::{Error, PrincipalCache, Topic};
 pub trait Transaction:
     AccountTable
     + MemberTable
+    + OrgTable
+    + DirectoryTable
+    + AccessRequestTable
     + IntentTable
     + QueueTable
     + TimerTable
