@@ -48,6 +48,10 @@
 //!   [`Client::delete_inbox_messages`]); [`Client::decide_approval`] and
 //!   [`Client::list_my_tasks`]. Every inbox call takes an optional owner (`owner_agent`),
 //!   defaulting to the key's own agent.
+//! - Tenancy (contract §6): organizations, workspaces and members ([`Client::create_organization`],
+//!   [`Client::create_workspace`], [`Client::add_member`], …), the directory of principals and
+//!   aliases ([`Client::create_principal`], [`Client::bind_alias`], [`Client::resolve_alias`]),
+//!   access requests ([`Client::create_access_request`], [`Client::review_access_request`]).
 //! - Every request and response body is a type of [`axp_core::api`] (or of the `axp_core`
 //!   modules it builds on), the same the server answers with, re-exported here: [`Agent`],
 //!   [`DeliveryBinding`], [`Binding`], [`RegisterAgentRequest`], [`BulkCancelRequest`],
@@ -62,14 +66,17 @@
 //! 30 s). Other POSTs are sent exactly once.
 #![warn(missing_docs)]
 
+mod access_requests;
 mod agents;
 mod approvals;
 mod client;
 mod deliveries;
+mod directory;
 mod error;
 mod follow;
 mod inbox;
 mod intents;
+mod organizations;
 mod request;
 mod retry;
 mod scenarios;

@@ -6,6 +6,7 @@ mod helpers;
 mod inbox;
 mod intents;
 mod openapi;
+mod organizations;
 mod push;
 mod scenarios;
 mod sse;
