@@ -2,6 +2,7 @@
 //! where the wire itself is under test.
 
 mod agents;
+mod directory;
 mod helpers;
 mod inbox;
 mod intents;
@@ -11,6 +12,7 @@ mod push;
 mod scenarios;
 mod sse;
 mod tenancy;
+mod tenancy_access;
 mod timers;
 mod webhooks;
 mod workflows;
