@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::commands::{
-    agents, approvals, capabilities, context, deliveries, demo, inbox, intents, login, logs, scenarios,
-    serve, status, tasks, whoami,
+    agents, approvals, capabilities, context, deliveries, demo, inbox, intents, login, logs, members, orgs,
+    scenarios, serve, status, tasks, whoami, workspaces,
 };
 use crate::output::Format;
 
@@ -110,6 +110,15 @@ pub enum Command {
     /// Inspect pushes to http agents and webhooks; replay dead letters.
     #[command(subcommand, visible_alias = "delivery")]
     Deliveries(deliveries::Command),
+    /// Create, show and change organizations.
+    #[command(subcommand, visible_alias = "org")]
+    Orgs(orgs::Command),
+    /// Create, list and change an organization's workspaces.
+    #[command(subcommand, visible_alias = "workspace")]
+    Workspaces(workspaces::Command),
+    /// List, add, change and remove an organization's members (who holds which role).
+    #[command(subcommand, visible_alias = "member")]
+    Members(members::Command),
 }
 
 #[cfg(test)]

@@ -12,3 +12,4 @@ mod inbox;
 mod intents;
 mod scenarios;
 mod tasks;
+mod tenancy;
