@@ -115,6 +115,9 @@ async fn add_member(
     let (actor_id, role) = f.finish((actor_id, role))?;
     let (actor_id, role) = (present(actor_id, "actor_id")?, present(role, "role")?);
     require_manage(&access, ws, role)?;
+    if let Some(ws) = ws {
+        super::directory::workspace_in(&state, org, ws).await?;
+    }
     let member = state
         .store
         .add_member(org, ws, &actor_id, role, state.clock.now())

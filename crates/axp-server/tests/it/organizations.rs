@@ -193,6 +193,9 @@ async fn bodies_are_validated_and_unknown_organizations_are_404() {
         json!({"actor_id": "a", "role": "member", "workspace_id": server.admin.tenant.workspace_id});
     let (code, _) = raw(&server, key, "POST", &format!("/v1/organizations/{org}/members"), foreign_ws).await;
     assert_eq!(code, 404, "a workspace of another organization");
+    let unknown_ws = json!({"actor_id": "a", "role": "member", "workspace_id": WorkspaceId::new()});
+    let (code, _) = raw(&server, key, "POST", &format!("/v1/organizations/{org}/members"), unknown_ws).await;
+    assert_eq!(code, 404, "an unknown workspace");
     assert_eq!(admin.list_members(org, None).await.unwrap().len(), 1, "nothing was added");
 }
 
