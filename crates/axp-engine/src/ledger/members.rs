@@ -82,10 +82,8 @@ pub(super) async fn grant(
     role: Role,
     now: Timestamp,
 ) -> Result<Member> {
-    if let Some(ws) = ws
-        && tx.org_of(ws).await? != org
-    {
-        return Err(Error::NotFound);
+    if let Some(ws) = ws {
+        tx.workspace(org, ws, false).await?.ok_or(Error::NotFound)?;
     }
     let owners = lock_owners(tx, org).await?;
     let held = tx.memberships_of(org, actor_id).await?.into_iter().find(|m| m.workspace_id == ws);
