@@ -50,6 +50,10 @@
 //!   defaulting to the key's own agent.
 //! - The audit log: [`Client::list_audit`] pages through [`AuditEntry`]s with an
 //!   [`AuditQuery`].
+//! - Tenancy (contract §6): organizations, workspaces and members ([`Client::create_organization`],
+//!   [`Client::create_workspace`], [`Client::add_member`], …), the directory of principals and
+//!   aliases ([`Client::create_principal`], [`Client::bind_alias`], [`Client::resolve_alias`]),
+//!   access requests ([`Client::create_access_request`], [`Client::review_access_request`]).
 //! - Every request and response body is a type of [`axp_core::api`] (or of the `axp_core`
 //!   modules it builds on), the same the server answers with, re-exported here: [`Agent`],
 //!   [`DeliveryBinding`], [`Binding`], [`RegisterAgentRequest`], [`BulkCancelRequest`],
@@ -64,15 +68,18 @@
 //! 30 s). Other POSTs are sent exactly once.
 #![warn(missing_docs)]
 
+mod access_requests;
 mod agents;
 mod approvals;
 mod audit;
 mod client;
 mod deliveries;
+mod directory;
 mod error;
 mod follow;
 mod inbox;
 mod intents;
+mod organizations;
 mod request;
 mod retry;
 mod scenarios;

@@ -116,6 +116,15 @@ impl Client {
         self.json(request).await
     }
 
+    /// A `PATCH` with a JSON body; like a `POST`, retried only with an idempotency key.
+    pub(crate) async fn patch_json<B, T>(&self, url: Url, body: &B) -> Result<T>
+    where
+        B: Serialize + ?Sized,
+        T: DeserializeOwned,
+    {
+        self.send_json(Method::PATCH, url, body, None, self.inner.timeout).await
+    }
+
     /// A `PUT` with a JSON body; like a `POST`, retried only with an idempotency key.
     pub(crate) async fn put_json<B, T>(&self, url: Url, body: &B) -> Result<T>
     where

@@ -87,6 +87,18 @@ typed_id!(
     MemberId
 );
 typed_id!(
+    /// Identifies a principal of a workspace's directory (contract §6 "Principals, aliases").
+    PrincipalId
+);
+typed_id!(
+    /// Identifies one alias bound to a principal.
+    AliasId
+);
+typed_id!(
+    /// Identifies an access request (contract §6 "Access requests").
+    AccessRequestId
+);
+typed_id!(
     /// Identifies one push delivery (an agent push or a webhook event to one subscription).
     DeliveryId
 );

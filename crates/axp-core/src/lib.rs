@@ -7,6 +7,8 @@
 //! # Layout
 //!
 //! - [`access`]: roles and what they allow (`docs/access.md`).
+//! - [`tenancy`]: the closed vocabularies of organizations, workspaces, principals, aliases and
+//!   access requests, and the slugs of new organizations and workspaces (contract §6).
 //! - [`ids`]: typed UUID identifiers (intents, workspaces, service accounts, keys, deliveries,
 //!   webhook subscriptions and events, approvals).
 //! - [`time`]: [`Timestamp`](time::Timestamp), milliseconds since the Unix epoch, RFC 3339 on the wire.
@@ -38,6 +40,7 @@ pub mod intent;
 pub mod lifecycle;
 pub mod scenario;
 pub mod status;
+pub mod tenancy;
 pub mod time;
 pub mod timer;
 pub mod validate;
@@ -47,8 +50,8 @@ pub use address::AgentAddress;
 pub use error::{ErrorBody, ErrorCode};
 pub use event::{EventType, IntentEvent};
 pub use ids::{
-    ActorTokenId, ApiKeyId, ApprovalId, DeliveryId, EventId, IntentId, MemberId, OrgId, ServiceAccountId,
-    SubscriptionId, UserId, WorkspaceId,
+    AccessRequestId, ActorTokenId, AliasId, ApiKeyId, ApprovalId, DeliveryId, EventId, IntentId, MemberId,
+    OrgId, PrincipalId, ServiceAccountId, SubscriptionId, UserId, WorkspaceId,
 };
 pub use intent::{Intent, PendingWith};
 pub use status::{Status, WaitingReason};

@@ -6,11 +6,16 @@
 //! `policy_denied` when the caller may know the object exists (its own workspace's routes and
 //! owners) and 404 when it may not (another organization, an intent it is no party to). A denied
 //! call never changes anything: every check runs before the store is asked to write.
+//!
+//! Organization administration ([`Caller::require_org_admin`], [`OrgAccess`]) reads the caller's
+//! memberships in the organization named, which need not be its own: the creator of an
+//! organization owns it through a membership there.
 
 use axp_core::Intent;
-use axp_core::access::Acting;
+use axp_core::access::{Acting, Role, Roles};
 use axp_core::error::ErrorCode;
 use axp_core::ids::{IntentId, OrgId, WorkspaceId};
+use axp_core::tenancy::MemberStatus;
 use axum::http::HeaderMap;
 
 use crate::error::{ApiError, ApiResult};
@@ -40,29 +45,46 @@ impl Caller {
         Ok(())
     }
 
-    /// 404 when `org` is not the caller's organization (it may not know it exists).
-    pub(crate) fn require_own_org(&self, org: OrgId) -> ApiResult<()> {
-        if self.0.tenant.org_id != org {
+    /// 404 for an organization the caller has no membership in (and that is not its own);
+    /// 403 unless it administers `org` (`org_admin`, `org_owner`) through an organization-wide
+    /// membership there: in its own organization, or one it created or was added to. Returns
+    /// what it may do there.
+    pub(crate) async fn require_org_admin(&self, state: &AppState, org: OrgId) -> ApiResult<OrgAccess> {
+        let access = self.in_org(state, org).await?;
+        access.require_admin()?;
+        Ok(access)
+    }
+
+    /// What the caller may do in `org`, from its active memberships there (any organization:
+    /// its own, one it created, one it was added to). Never fails for lack of access; see
+    /// [`Caller::in_org`].
+    pub(crate) async fn org_access(&self, state: &AppState, org: OrgId) -> ApiResult<OrgAccess> {
+        let memberships = state.store.memberships_of(org, &self.0.actor.id().to_string()).await?;
+        let memberships = memberships
+            .into_iter()
+            .filter(|m| m.status == MemberStatus::Active.as_str())
+            .map(|m| (m.workspace_id, m.role))
+            .collect();
+        Ok(OrgAccess { own: org == self.0.tenant.org_id, memberships })
+    }
+
+    /// [`Caller::org_access`], 404 for an organization the caller may not know exists: not its
+    /// own and no active membership there.
+    pub(crate) async fn in_org(&self, state: &AppState, org: OrgId) -> ApiResult<OrgAccess> {
+        let access = self.org_access(state, org).await?;
+        if !access.known() {
             return Err(ApiError::not_found("organization"));
         }
-        Ok(())
+        Ok(access)
     }
 
-    /// 404 for another organization; 403 unless the caller administers `org`
-    /// (`org_admin`, `org_owner`).
-    pub(crate) fn require_org_admin(&self, org: OrgId) -> ApiResult<()> {
-        self.require_own_org(org)?;
+    /// 403 unless the caller administers its own organization: creating organizations is for
+    /// org admins (the creator owns the new one).
+    pub(crate) fn require_own_org_admin(&self) -> ApiResult<()> {
         if !self.0.roles.administers_org() {
-            return Err(denied("this needs the org_admin or org_owner role"));
+            return Err(denied("creating organizations needs the org_admin or org_owner role"));
         }
         Ok(())
-    }
-
-    /// Whether the caller administers workspace `ws` of its organization: an org admin
-    /// administers every one, a `workspace_admin` its own.
-    pub(crate) fn administers(&self, ws: WorkspaceId) -> bool {
-        self.0.roles.administers_org()
-            || (ws == self.0.tenant.workspace_id && self.0.roles.administers_workspace())
     }
 
     /// 403 unless the caller reads the whole workspace (any role); agent-scoped callers read
@@ -155,5 +177,75 @@ impl Caller {
         let owner = owner_agent(self, headers, query)?;
         self.require_act_as(&owner)?;
         Ok(owner)
+    }
+}
+
+/// What a caller may do in one organization (contract §6 "Members"): the roles of its active
+/// memberships there, organization-wide or of one workspace.
+pub(crate) struct OrgAccess {
+    /// Whether it is the caller's own organization (which it knows exists).
+    own: bool,
+    /// Each active membership's workspace (`None`: the whole organization) and role.
+    memberships: Vec<(Option<WorkspaceId>, Role)>,
+}
+
+impl OrgAccess {
+    /// Whether the caller may know the organization exists: its own, or one it holds a
+    /// membership in.
+    pub(crate) fn known(&self) -> bool {
+        self.own || !self.memberships.is_empty()
+    }
+
+    /// The roles that apply in workspace `ws` (the organization-wide ones and `ws`'s own), or
+    /// with `None` the organization-wide ones only.
+    pub(crate) fn roles_in(&self, ws: Option<WorkspaceId>) -> Roles {
+        self.memberships
+            .iter()
+            .filter(|(scope, _)| scope.is_none() || *scope == ws)
+            .map(|(_, r)| *r)
+            .collect()
+    }
+
+    /// Whether it administers the organization (`org_owner`, `org_admin` organization-wide).
+    pub(crate) fn is_admin(&self) -> bool {
+        self.roles_in(None).administers_org()
+    }
+
+    /// Whether it administers workspace `ws`: as an org admin, or its `workspace_admin`.
+    pub(crate) fn administers(&self, ws: WorkspaceId) -> bool {
+        self.roles_in(Some(ws)).administers_workspace()
+    }
+
+    /// 403 unless it administers the organization.
+    pub(crate) fn require_admin(&self) -> ApiResult<()> {
+        if !self.is_admin() {
+            return Err(denied("this needs the org_admin or org_owner role in the organization"));
+        }
+        Ok(())
+    }
+
+    /// 403 unless it owns the organization: granting, removing or taking away `org_owner`.
+    pub(crate) fn require_owner(&self) -> ApiResult<()> {
+        if !self.roles_in(None).contains(Role::OrgOwner) {
+            return Err(denied("only an org_owner may grant or take away org_owner"));
+        }
+        Ok(())
+    }
+
+    /// 403 unless it administers workspace `ws` of the organization.
+    pub(crate) fn require_workspace_admin(&self, ws: WorkspaceId) -> ApiResult<()> {
+        if !self.administers(ws) {
+            return Err(denied("this needs the workspace_admin, org_admin or org_owner role there"));
+        }
+        Ok(())
+    }
+
+    /// 403 unless it holds any role in the organization: reading organizations, workspaces,
+    /// members and the directory. Agent-scoped keys read none of it.
+    pub(crate) fn require_reader(&self) -> ApiResult<()> {
+        if self.memberships.is_empty() {
+            return Err(denied("this needs a role in the organization; an agent key sees only its own"));
+        }
+        Ok(())
     }
 }

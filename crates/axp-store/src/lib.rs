@@ -1,7 +1,8 @@
 //! Storage for axp, in two layers:
 //!
 //! - [`tables`]: one trait per aggregate (intents and events, agent queue, timers, deliveries,
-//!   webhooks, inbox, idempotency, accounts), which a backend implements with SQL and row
+//!   webhooks, inbox, idempotency, accounts, memberships, organizations, the directory of
+//!   principals and aliases, access requests), which a backend implements with SQL and row
 //!   mapping only, and [`Backend`], which runs [`Job`]s in its transactions. The backends are
 //!   `axp-store-sqlite` and `axp-store-postgres`.
 //! - [`Store`]: everything the server asks of storage, as aggregate-level operations, each one
@@ -12,7 +13,11 @@
 //!
 //! Every row carries a `workspace_id` and every method takes the caller's [`Tenant`]: there is no
 //! way to read another workspace's data through this trait. An id of another workspace is
-//! [`Error::NotFound`].
+//! [`Error::NotFound`]. The exceptions are the tenancy methods (contract §6): organizations,
+//! their workspaces and memberships are keyed by organization, and a few lookups find an object
+//! by id alone ([`Store::find_service_account`], [`Store::get_principal`], [`Store::get_alias`],
+//! [`Store::get_access_request`], [`Store::workspace_tenant`]) so the server can check the
+//! caller's access to the workspace the object names before it uses it.
 //!
 //! After a commit, a backend tells its [`CommitListener`] which [`Topic`]s changed, so SSE streams
 //! wake up. Readers always re-read by cursor, so a lost wake-up delays and never loses an event.
@@ -27,14 +32,15 @@ pub mod conformance;
 mod error;
 mod principals;
 pub mod tables;
+mod tenancy;
 mod types;
 
 use async_trait::async_trait;
 use axp_core::api::{AgentDelivery, ApplyScenarioResponse};
 use axp_core::delivery::{EventCounters, Subscription, WebhookEvent};
 use axp_core::ids::{
-    ApiKeyId, ApprovalId, DeliveryId, EventId, IntentId, MemberId, OrgId, ServiceAccountId, SubscriptionId,
-    WorkspaceId,
+    AccessRequestId, AliasId, ApiKeyId, ApprovalId, DeliveryId, EventId, IntentId, MemberId, OrgId,
+    PrincipalId, ServiceAccountId, SubscriptionId, WorkspaceId,
 };
 use axp_core::inbox::{Approval, Thread, ThreadAction, ThreadStatus};
 use axp_core::lifecycle::Request;
@@ -46,6 +52,7 @@ pub use cache::InvalidatedCache;
 pub use error::{Error, Result};
 pub use principals::PrincipalCache;
 pub use tables::{Backend, Job, Transaction};
+pub use tenancy::*;
 pub use types::*;
 
 /// Everything the server asks of storage. Object-safe: the server holds an `Arc<dyn Store>`;
@@ -134,7 +141,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<axp_core::api::Member>;
 
     /// Changes a membership's role or status, audited (`member.updated`). Errors:
-    /// [`Error::NotFound`].
+    /// [`Error::NotFound`]; [`Error::Conflict`] with [`LAST_ORG_OWNER`] when it would leave the
+    /// organization without an active owner.
     async fn update_member(
         &self,
         org: OrgId,
@@ -145,7 +153,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<axp_core::api::Member>;
 
     /// Removes a membership and returns it, audited (`member.removed`, at `now`). Errors:
-    /// [`Error::NotFound`].
+    /// [`Error::NotFound`]; [`Error::Conflict`] with [`LAST_ORG_OWNER`] when it is the
+    /// organization's last active owner.
     async fn remove_member(
         &self,
         org: OrgId,
@@ -183,6 +192,127 @@ pub trait Store: Send + Sync + 'static {
     /// `filter.limit`, and whether older ones match too. A page read below a cursor never
     /// changes (see [`tables::AuditTable`]).
     async fn list_audit(&self, filter: &AuditFilter) -> Result<(Vec<axp_core::api::AuditEntry>, bool)>;
+
+    /// Creates an organization whose slug is derived from its name (with a `-2`, `-3`, …
+    /// suffix when taken) and makes `owner` (an actor id) its `org_owner` through an
+    /// organization-wide membership (contract §6 "Organizations").
+    async fn create_organization(
+        &self,
+        owner: &str,
+        org: NewOrganization,
+        now: Timestamp,
+    ) -> Result<axp_core::api::Organization>;
+
+    /// One organization with its workspace and membership counts. Errors: [`Error::NotFound`].
+    async fn get_organization(&self, org: OrgId) -> Result<axp_core::api::OrganizationDetail>;
+
+    /// Changes an organization. Errors: [`Error::NotFound`].
+    async fn update_organization(
+        &self,
+        org: OrgId,
+        update: OrganizationUpdate,
+        now: Timestamp,
+    ) -> Result<axp_core::api::Organization>;
+
+    /// Creates a workspace of `org` whose slug is derived from its name (unique in `org`, with a
+    /// suffix when taken). Errors: [`Error::NotFound`] for an unknown organization.
+    async fn create_workspace(
+        &self,
+        org: OrgId,
+        workspace: NewWorkspace,
+        now: Timestamp,
+    ) -> Result<axp_core::api::Workspace>;
+
+    /// The workspaces of `org`, oldest first.
+    async fn list_workspaces(&self, org: OrgId) -> Result<Vec<axp_core::api::Workspace>>;
+
+    /// Changes a workspace of `org`. Errors: [`Error::NotFound`].
+    async fn update_workspace(
+        &self,
+        org: OrgId,
+        ws: WorkspaceId,
+        update: WorkspaceUpdate,
+        now: Timestamp,
+    ) -> Result<axp_core::api::Workspace>;
+
+    /// The tenant (ids and slugs) of workspace `ws`, whichever organization it is in: for an org
+    /// admin acting in another workspace of its organization, once the server checked that it
+    /// may. Errors: [`Error::NotFound`].
+    async fn workspace_tenant(&self, ws: WorkspaceId) -> Result<Tenant>;
+
+    /// The service account `id`, whichever workspace it is in (its record names it): the
+    /// server checks the caller's access to that workspace before using it. Errors:
+    /// [`Error::NotFound`].
+    async fn find_service_account(&self, id: ServiceAccountId) -> Result<ServiceAccountRecord>;
+
+    /// Every membership of `actor_id` in `org` (any status, organization-wide or of one
+    /// workspace): what the caller may do there.
+    async fn memberships_of(&self, org: OrgId, actor_id: &str) -> Result<Vec<axp_core::api::Member>>;
+
+    /// Adds a principal to `tenant`'s directory (contract §6 "Principals, aliases").
+    async fn create_principal(
+        &self,
+        tenant: &Tenant,
+        principal: NewPrincipal,
+        now: Timestamp,
+    ) -> Result<axp_core::api::DirectoryPrincipal>;
+
+    /// One principal, whichever workspace it is in (its record names it). Errors:
+    /// [`Error::NotFound`].
+    async fn get_principal(&self, id: PrincipalId) -> Result<axp_core::api::DirectoryPrincipal>;
+
+    /// Binds an alias to principal `principal`, in its workspace. Errors: [`Error::NotFound`]
+    /// for an unknown principal; [`Error::Conflict`] when an active alias of the workspace has
+    /// the name.
+    async fn bind_alias(
+        &self,
+        principal: PrincipalId,
+        alias: NewAlias,
+        now: Timestamp,
+    ) -> Result<axp_core::api::Alias>;
+
+    /// One alias, whichever workspace it is in. Errors: [`Error::NotFound`].
+    async fn get_alias(&self, id: AliasId) -> Result<axp_core::api::Alias>;
+
+    /// Revokes an alias: it resolves no more and its name is free again. Idempotent (a second
+    /// revoke keeps the first `revoked_at`). Errors: [`Error::NotFound`].
+    async fn revoke_alias(&self, id: AliasId, now: Timestamp) -> Result<axp_core::api::Alias>;
+
+    /// The aliases of workspace `ws`, revoked ones included, oldest first, at most `limit`.
+    async fn list_aliases(&self, ws: WorkspaceId, limit: u32) -> Result<Vec<axp_core::api::Alias>>;
+
+    /// The active alias `name` of workspace `ws` and its principal. Errors: [`Error::NotFound`]
+    /// (also for a revoked alias).
+    async fn resolve_alias(&self, ws: WorkspaceId, name: &str) -> Result<axp_core::api::AliasResolution>;
+
+    /// Records a pending access request (contract §6 "Access requests"). Errors:
+    /// [`Error::NotFound`] when its organization, or its workspace in it, does not exist.
+    async fn create_access_request(
+        &self,
+        request: NewAccessRequest,
+        now: Timestamp,
+    ) -> Result<axp_core::api::AccessRequest>;
+
+    /// One access request. Errors: [`Error::NotFound`].
+    async fn get_access_request(&self, id: AccessRequestId) -> Result<axp_core::api::AccessRequest>;
+
+    /// The access requests matching `filter`, newest first.
+    async fn list_access_requests(
+        &self,
+        filter: AccessRequestFilter,
+    ) -> Result<Vec<axp_core::api::AccessRequest>>;
+
+    /// Reviews an access request; approving a `join_organization` or `elevated_role` request
+    /// gives its requester the role asked for ([`granted_role`]) in its organization (or its
+    /// workspace) in the same transaction, as a new active membership or by changing the one
+    /// they hold there. Errors: [`Error::NotFound`]; [`Error::Conflict`] with
+    /// [`ALREADY_REVIEWED`] when it was reviewed before (nothing written).
+    async fn review_access_request(
+        &self,
+        id: AccessRequestId,
+        review: Review,
+        now: Timestamp,
+    ) -> Result<axp_core::api::AccessRequest>;
 
     /// Creates an intent with its first events (from [`axp_core::intent::NewIntent::into_intent`])
     /// and queues it for `to_agent` unless it waits for a person.

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::commands::{
-    agents, approvals, audit, capabilities, context, deliveries, demo, inbox, intents, login, logs,
-    scenarios, serve, status, tasks, whoami,
+    agents, approvals, audit, capabilities, context, deliveries, demo, inbox, intents, login, logs, members,
+    orgs, scenarios, serve, status, tasks, whoami, workspaces,
 };
 use crate::output::Format;
 
@@ -112,6 +112,15 @@ pub enum Command {
     Deliveries(deliveries::Command),
     /// Read the organization's audit log: admin and security actions, newest first.
     Audit(audit::Args),
+    /// Create, show and change organizations.
+    #[command(subcommand, visible_alias = "org")]
+    Orgs(orgs::Command),
+    /// Create, list and change an organization's workspaces.
+    #[command(subcommand, visible_alias = "workspace")]
+    Workspaces(workspaces::Command),
+    /// List, add, change and remove an organization's members (who holds which role).
+    #[command(subcommand, visible_alias = "member")]
+    Members(members::Command),
 }
 
 #[cfg(test)]

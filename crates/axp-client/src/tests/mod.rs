@@ -6,7 +6,8 @@
 //!
 //! Shared fixtures live here; the tests are grouped by family: `retries` (retry rules and error
 //! decoding), `streams` (observe, wait_for, listen), `calls` (each REST call's method, path and
-//! body) and `inbox` (inbox, approvals, tasks, capabilities).
+//! body), `inbox` (inbox, approvals, tasks, capabilities) and `tenancy` (organizations,
+//! workspaces, members, principals, aliases, access requests).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -23,6 +24,7 @@ mod calls;
 mod inbox;
 mod retries;
 mod streams;
+mod tenancy;
 
 async fn spawn(router: Router) -> Client {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

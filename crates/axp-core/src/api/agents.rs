@@ -71,6 +71,14 @@ pub struct AgentDelivery {
 /// ```
 #[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
 pub struct CreateServiceAccountRequest {
+    /// The organization of `workspace_id` (optional; checked against it when given).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org_id: Option<OrgId>,
+    /// The workspace the account (and every key it gets) belongs to; default the caller's. An
+    /// org admin may name any workspace of its organization: that is how a new workspace gets
+    /// its first key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workspace_id: Option<WorkspaceId>,
     /// Name, unique in the workspace: `[A-Za-z0-9._@-]`, 1 to 120 characters.
     pub name: String,
     /// Free text.

@@ -8,25 +8,37 @@
 //! default, and some keep every field they do not name in an `extra` map.
 //!
 //! The types live in files by family (intents, agents and service accounts, scenarios, the
-//! inbox and approvals, webhooks and deliveries, members, the audit log) and are all
-//! re-exported here, so each is `axp_core::api::X`.
+//! inbox and approvals, webhooks and deliveries, organizations and members, the directory of
+//! principals and aliases, access requests, the audit log) and are all re-exported here, so
+//! each is `axp_core::api::X`.
 
 use serde::{Deserialize, Serialize};
 
+mod access_requests;
 mod agents;
 mod audit;
+mod directory;
 mod inbox;
 mod intents;
 mod members;
+mod organizations;
 mod scenarios;
 mod webhooks;
 
+pub use access_requests::{
+    AccessRequest, AccessRequestResponse, CreateAccessRequest, ListAccessRequestsResponse,
+    ReviewAccessRequest,
+};
 pub use agents::{
     Agent, AgentDelivery, AgentResponse, ApiKey, ApiKeyResponse, ClaimIntentsResponse,
     CreateServiceAccountRequest, DeliveryBinding, ListAgentsResponse, ServiceAccount, ServiceAccountResponse,
 };
 pub use audit::{
     AuditActor, AuditActorType, AuditEntry, AuditQuery, AuditTarget, ListAuditResponse, actions,
+};
+pub use directory::{
+    Alias, AliasResolution, AliasResponse, BindAliasRequest, CreatePrincipalRequest, DirectoryPrincipal,
+    ListAliasesResponse, PrincipalResponse, ResolveAliasResponse, ResolvedPrincipal,
 };
 pub use inbox::{
     ApprovalResponse, Decision, DeleteMessagesRequest, DeleteMode, DeletedMessages, InboxChanges,
@@ -37,6 +49,11 @@ pub use intents::{
     IntentResponse, ListIntentsResponse, MutationResponse,
 };
 pub use members::{ListMembersResponse, Member, MemberResponse};
+pub use organizations::{
+    AddMemberRequest, CreateOrganizationRequest, CreateWorkspaceRequest, ListWorkspacesResponse,
+    Organization, OrganizationDetail, OrganizationDetailResponse, OrganizationResponse, RemovedMember,
+    UpdateMemberRequest, UpdateOrganizationRequest, UpdateWorkspaceRequest, Workspace, WorkspaceResponse,
+};
 pub use scenarios::{ApplyScenarioResponse, ProvisionedAgent, ValidateScenarioResponse};
 pub use webhooks::{
     DeliveryResponse, ListDeliveriesResponse, ListSubscriptionsResponse, RevokedSubscription,

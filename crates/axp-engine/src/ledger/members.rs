@@ -1,12 +1,13 @@
 //! Memberships (roles) and address grants, and the access they give an authenticated caller
 //! (`docs/access.md`). Every change drops the cached principals, so a new role or a removed one
-//! applies to the very next request.
+//! applies to the very next request. An organization always keeps an active owner: removing,
+//! demoting or deactivating its last one is refused ([`LAST_ORG_OWNER`]).
 
 use axp_core::Timestamp;
 use axp_core::access::Role;
 use axp_core::api::{AuditTarget, Member, actions};
 use axp_core::ids::{MemberId, OrgId, ServiceAccountId, WorkspaceId};
-use axp_store::{Actor, Audit, Error, MemberUpdate, Principal, Result, Tenant, Transaction};
+use axp_store::{Actor, Audit, Error, LAST_ORG_OWNER, MemberUpdate, Principal, Result, Tenant, Transaction};
 use serde_json::Value;
 
 use super::Ledger;
@@ -72,6 +73,58 @@ pub(super) async fn add(
     Ok(member)
 }
 
+/// Whether `member` is an active organization-wide `org_owner`: one of those an organization
+/// must always keep one of.
+fn owns(member: &Member) -> bool {
+    member.role == Role::OrgOwner && member.status == "active" && member.workspace_id.is_none()
+}
+
+/// Errors with [`LAST_ORG_OWNER`] when `before` owns its organization, `after` (the same
+/// membership changed, or `None`: removed) does not, and no other active owner is left. Run
+/// after [`lock_owners`] in the same transaction.
+fn keep_an_owner(owners: &[MemberId], before: &Member, after: Option<&Member>) -> Result<()> {
+    let demoted = owns(before) && !after.is_some_and(owns);
+    if demoted && owners.iter().all(|id| *id == before.member_id) {
+        return Err(Error::Conflict { constraint: LAST_ORG_OWNER.into() });
+    }
+    Ok(())
+}
+
+/// The active owners of `org`, locked until the transaction ends. Taken before any membership
+/// of `org` is locked, so concurrent changes lock in one order and the last owner is never
+/// removed twice over.
+async fn lock_owners(tx: &mut dyn Transaction, org: OrgId) -> Result<Vec<MemberId>> {
+    tx.active_owners_for_update(org).await
+}
+
+/// Gives `actor_id` the `role` in `org` (or only in its workspace `ws`), active: changes the
+/// membership it holds there, or adds one (an approved access request).
+pub(super) async fn grant(
+    tx: &mut dyn Transaction,
+    org: OrgId,
+    ws: Option<WorkspaceId>,
+    actor_id: &str,
+    role: Role,
+    now: Timestamp,
+) -> Result<Member> {
+    if let Some(ws) = ws {
+        tx.workspace(org, ws, false).await?.ok_or(Error::NotFound)?;
+    }
+    let owners = lock_owners(tx, org).await?;
+    let held = tx.memberships_of(org, actor_id).await?.into_iter().find(|m| m.workspace_id == ws);
+    let Some(before) = held else {
+        return add(tx, org, ws, actor_id, role, now).await;
+    };
+    let mut member = tx.member(org, before.member_id, true).await?.ok_or(Error::NotFound)?;
+    member.role = role;
+    member.status = "active".into();
+    member.updated_at = now;
+    keep_an_owner(&owners, &before, Some(&member))?;
+    tx.update_member(&member).await?;
+    tx.principals_changed();
+    Ok(member)
+}
+
 impl Ledger {
     pub(super) async fn add_member(
         &self,
@@ -108,8 +161,9 @@ impl Ledger {
     ) -> Result<Member> {
         self.write((org, id, update, now, by.clone()), |(org, id, update, now, by), tx| {
             Box::pin(async move {
-                let mut member = tx.member(*org, *id, true).await?.ok_or(Error::NotFound)?;
-                let before = member.clone();
+                let owners = lock_owners(tx, *org).await?;
+                let before = tx.member(*org, *id, true).await?.ok_or(Error::NotFound)?;
+                let mut member = before.clone();
                 if let Some(role) = update.role {
                     member.role = role;
                 }
@@ -117,6 +171,7 @@ impl Ledger {
                     member.status.clone_from(status);
                 }
                 member.updated_at = *now;
+                keep_an_owner(&owners, &before, Some(&member))?;
                 tx.update_member(&member).await?;
                 tx.principals_changed();
                 audit_member(tx, by, actions::MEMBER_UPDATED, &member, Some(&before), *now).await?;
@@ -135,7 +190,9 @@ impl Ledger {
     ) -> Result<Member> {
         self.write((org, id, now, by.clone()), |(org, id, now, by), tx| {
             Box::pin(async move {
+                let owners = lock_owners(tx, *org).await?;
                 let member = tx.member(*org, *id, true).await?.ok_or(Error::NotFound)?;
+                keep_an_owner(&owners, &member, None)?;
                 tx.delete_member(*org, *id).await?;
                 tx.principals_changed();
                 audit_member(tx, by, actions::MEMBER_REMOVED, &member, None, *now).await?;

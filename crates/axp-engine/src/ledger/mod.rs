@@ -15,17 +15,23 @@
 //! - [`webhooks`]: subscriptions and events;
 //! - [`inbox`]: threads, their participants and change feeds, approvals;
 //! - [`accounts`]: tenants, service accounts, keys, bindings, authentication;
-//! - [`members`]: memberships and address grants;
+//! - [`members`]: memberships (and the owner an organization keeps) and address grants;
+//! - [`orgs`]: organizations and workspaces, their slugs, lookups across workspaces;
+//! - [`directory`]: principals and their aliases;
+//! - [`access_requests`]: access requests and the memberships approving them grants;
 //! - [`audit`]: the audit log every admin and security action writes to, in its transaction.
 //!
 //! Jobs may run more than once (see [`axp_store::Job`]), so they only read their arguments.
 
+mod access_requests;
 mod accounts;
 mod audit;
 mod deliveries;
+mod directory;
 mod inbox;
 mod intents;
 mod members;
+mod orgs;
 mod routing;
 mod store;
 mod timers;

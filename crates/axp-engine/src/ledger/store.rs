@@ -2,20 +2,24 @@
 
 use async_trait::async_trait;
 use axp_core::access::{Acting, Role};
-use axp_core::api::{AgentDelivery, ApplyScenarioResponse, AuditEntry, Member};
+use axp_core::api::{
+    AccessRequest, AgentDelivery, Alias, AliasResolution, ApplyScenarioResponse, AuditEntry,
+    DirectoryPrincipal, Member, Organization, OrganizationDetail, Workspace,
+};
 use axp_core::delivery::{Delivery, DeliveryStatus, EventCounters, Subscription, WebhookEvent};
 use axp_core::ids::{
-    ApiKeyId, ApprovalId, DeliveryId, EventId, IntentId, MemberId, OrgId, ServiceAccountId, SubscriptionId,
-    WorkspaceId,
+    AccessRequestId, AliasId, ApiKeyId, ApprovalId, DeliveryId, EventId, IntentId, MemberId, OrgId,
+    PrincipalId, ServiceAccountId, SubscriptionId, WorkspaceId,
 };
 use axp_core::inbox::{Approval, Thread, ThreadAction, ThreadStatus};
 use axp_core::lifecycle::Request;
 use axp_core::{AgentAddress, Intent, IntentEvent, Status, Timestamp};
 use axp_store::{
-    ApiKeyRecord, AttemptReport, Audit, AuditFilter, BindingUpdate, Created, Error, Executed,
-    IdempotencyClaim, IntentFilter, IntentRows, KeyHash, MemberUpdate, NewApiKey, NewServiceAccount,
-    NewSubscription, Principal, PushJob, Result, ScenarioWrite, ServiceAccountRecord, Store, Tenant,
-    TenantSpec,
+    AccessRequestFilter, ApiKeyRecord, AttemptReport, Audit, AuditFilter, BindingUpdate, Created, Error,
+    Executed, IdempotencyClaim, IntentFilter, IntentRows, KeyHash, MemberUpdate, NewAccessRequest, NewAlias,
+    NewApiKey, NewOrganization, NewPrincipal, NewServiceAccount, NewSubscription, NewWorkspace,
+    OrganizationUpdate, Principal, PushJob, Result, Review, ScenarioWrite, ServiceAccountRecord, Store,
+    Tenant, TenantSpec, WorkspaceUpdate,
 };
 
 use super::Ledger;
@@ -145,6 +149,121 @@ impl Store for Ledger {
 
     async fn list_audit(&self, filter: &AuditFilter) -> Result<(Vec<AuditEntry>, bool)> {
         Ledger::list_audit(self, filter).await
+    }
+
+    async fn create_organization(
+        &self,
+        owner: &str,
+        org: NewOrganization,
+        now: Timestamp,
+    ) -> Result<Organization> {
+        Ledger::create_organization(self, owner, org, now).await
+    }
+
+    async fn get_organization(&self, org: OrgId) -> Result<OrganizationDetail> {
+        Ledger::get_organization(self, org).await
+    }
+
+    async fn update_organization(
+        &self,
+        org: OrgId,
+        update: OrganizationUpdate,
+        now: Timestamp,
+    ) -> Result<Organization> {
+        Ledger::update_organization(self, org, update, now).await
+    }
+
+    async fn create_workspace(
+        &self,
+        org: OrgId,
+        workspace: NewWorkspace,
+        now: Timestamp,
+    ) -> Result<Workspace> {
+        Ledger::create_workspace(self, org, workspace, now).await
+    }
+
+    async fn list_workspaces(&self, org: OrgId) -> Result<Vec<Workspace>> {
+        Ledger::list_workspaces(self, org).await
+    }
+
+    async fn update_workspace(
+        &self,
+        org: OrgId,
+        ws: WorkspaceId,
+        update: WorkspaceUpdate,
+        now: Timestamp,
+    ) -> Result<Workspace> {
+        Ledger::update_workspace(self, org, ws, update, now).await
+    }
+
+    async fn workspace_tenant(&self, ws: WorkspaceId) -> Result<Tenant> {
+        Ledger::workspace_tenant(self, ws).await
+    }
+
+    async fn find_service_account(&self, id: ServiceAccountId) -> Result<ServiceAccountRecord> {
+        Ledger::find_service_account(self, id).await
+    }
+
+    async fn memberships_of(&self, org: OrgId, actor_id: &str) -> Result<Vec<Member>> {
+        Ledger::memberships_of(self, org, actor_id).await
+    }
+
+    async fn create_principal(
+        &self,
+        tenant: &Tenant,
+        principal: NewPrincipal,
+        now: Timestamp,
+    ) -> Result<DirectoryPrincipal> {
+        Ledger::create_principal(self, tenant, principal, now).await
+    }
+
+    async fn get_principal(&self, id: PrincipalId) -> Result<DirectoryPrincipal> {
+        Ledger::get_principal(self, id).await
+    }
+
+    async fn bind_alias(&self, principal: PrincipalId, alias: NewAlias, now: Timestamp) -> Result<Alias> {
+        Ledger::bind_alias(self, principal, alias, now).await
+    }
+
+    async fn get_alias(&self, id: AliasId) -> Result<Alias> {
+        Ledger::get_alias(self, id).await
+    }
+
+    async fn revoke_alias(&self, id: AliasId, now: Timestamp) -> Result<Alias> {
+        Ledger::revoke_alias(self, id, now).await
+    }
+
+    async fn list_aliases(&self, ws: WorkspaceId, limit: u32) -> Result<Vec<Alias>> {
+        Ledger::list_aliases(self, ws, limit).await
+    }
+
+    async fn resolve_alias(&self, ws: WorkspaceId, name: &str) -> Result<AliasResolution> {
+        Ledger::resolve_alias(self, ws, name).await
+    }
+
+    async fn create_access_request(
+        &self,
+        request: NewAccessRequest,
+        now: Timestamp,
+    ) -> Result<AccessRequest> {
+        Ledger::create_access_request(self, request, now).await
+    }
+
+    async fn get_access_request(&self, id: AccessRequestId) -> Result<AccessRequest> {
+        Ledger::get_access_request(self, id).await
+    }
+
+    async fn list_access_requests(&self, filter: AccessRequestFilter) -> Result<Vec<AccessRequest>> {
+        Ledger::list_access_requests(self, filter).await
+    }
+
+    async fn review_access_request(
+        &self,
+        id: AccessRequestId,
+        review: Review,
+        now: Timestamp,
+    ) -> Result<AccessRequest> {
+        Ledger::review_access_request(self, id, review, now).await
     }
 
     async fn create_intent(

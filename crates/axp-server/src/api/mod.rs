@@ -1,16 +1,20 @@
 //! The router: one file per resource family, request/trace ids on every response, and the
 //! error envelope for unknown routes and methods.
 
+mod access_requests;
 mod agents;
 mod approvals;
 mod audit;
 mod binding;
 mod capabilities;
 mod deliveries;
+mod directory;
 mod events;
 mod health;
 mod inbox;
 mod intents;
+mod members;
+mod organizations;
 mod scenarios;
 mod service_accounts;
 mod webhooks;
@@ -63,6 +67,10 @@ pub fn app(state: AppState) -> Router {
         .merge(approvals::router())
         .merge(capabilities::router())
         .merge(audit::router())
+        .merge(organizations::router())
+        .merge(members::router())
+        .merge(directory::router())
+        .merge(access_requests::router())
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(ErrorCode::MethodNotAllowed, "method not allowed on this route")

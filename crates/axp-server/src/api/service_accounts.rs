@@ -1,13 +1,15 @@
 //! Service accounts and their API keys (contract §6 "Service accounts"): enough for each agent
-//! to have its own identity. Keys are shown once and stored as SHA-256 hashes. Creating,
-//! deleting and minting or revoking keys is for workspace admins; reading needs a role, except
-//! an account reading itself (`docs/access.md`).
+//! to have its own identity. Keys are shown once and stored as SHA-256 hashes. A key belongs to
+//! exactly one workspace: its account's. An org admin may create accounts in (and mint keys
+//! for) any workspace of its organization; the routes on one account act in the account's
+//! workspace. Creating, deleting and minting or revoking keys is for workspace admins; reading
+//! needs a role, except an account reading itself (`docs/access.md`).
 
 use axp_core::AgentAddress;
 use axp_core::api::{ApiKey, ApiKeyResponse, ServiceAccountResponse};
-use axp_core::ids::{ApiKeyId, ServiceAccountId};
-use axp_core::validate::Fields;
-use axp_store::{NewServiceAccount, generate_api_key};
+use axp_core::ids::{ApiKeyId, OrgId, ServiceAccountId, WorkspaceId};
+use axp_core::validate::{Fields, Invalid};
+use axp_store::{NewServiceAccount, Tenant, generate_api_key};
 use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -23,10 +25,55 @@ fn account_id(raw: &str) -> ApiResult<ServiceAccountId> {
     raw.parse().map_err(|_| ApiError::not_found("service account"))
 }
 
-/// `POST /v1/service-accounts` `{name, agent_address?, display_name?, description?,
-/// delivery_mode?, delivery_config?, lease_seconds?}`. The agent address defaults to
-/// `agent://{org}/{ws}/{name}`; any valid `agent://` form may be given (e.g.
-/// `agent://conformance/owner`). The delivery binding defaults to `stream`; `http` needs
+/// The workspace a service account is created in (or listed from): the caller's, or the
+/// `workspace_id` named (of `org_id`, when given) for an org admin of its organization: that is
+/// how a new workspace gets its first account and key. 404 for a workspace the caller may not
+/// know, 403 without `org_admin`/`org_owner` there, 422 for another organization without a
+/// workspace.
+async fn target_tenant(
+    state: &AppState,
+    caller: &Caller,
+    org: Option<OrgId>,
+    ws: Option<WorkspaceId>,
+) -> ApiResult<Tenant> {
+    let own = &caller.0.tenant;
+    let elsewhere = |org_of_ws: OrgId| org.is_some_and(|o| o != org_of_ws);
+    let Some(ws) = ws else {
+        if elsewhere(own.org_id) {
+            let msg = "workspace_id is required for another organization";
+            return Err(Invalid::field("workspace_id", "missing", msg).into());
+        }
+        return Ok(own.clone());
+    };
+    if ws == own.workspace_id {
+        return if elsewhere(own.org_id) { Err(ApiError::not_found("workspace")) } else { Ok(own.clone()) };
+    }
+    let tenant = state.store.workspace_tenant(ws).await.map_err(ApiError::missing("workspace"))?;
+    if elsewhere(tenant.org_id) {
+        return Err(ApiError::not_found("workspace"));
+    }
+    caller.require_org_admin(state, tenant.org_id).await?;
+    Ok(tenant)
+}
+
+/// The workspace of service account `id`, for the routes on one account: the caller's own, or,
+/// for an org admin of its organization, the account's (another workspace of it). 404 for an
+/// account the caller may not know.
+async fn account_tenant(state: &AppState, caller: &Caller, id: ServiceAccountId) -> ApiResult<Tenant> {
+    let account = state.store.find_service_account(id).await.map_err(ApiError::missing("service account"))?;
+    let own = &caller.0.tenant;
+    if account.workspace_id == own.workspace_id {
+        return Ok(own.clone());
+    }
+    caller.require_org_admin(state, account.org_id).await?;
+    state.store.workspace_tenant(account.workspace_id).await.map_err(ApiError::missing("service account"))
+}
+
+/// `POST /v1/service-accounts` `{org_id?, workspace_id?, name, agent_address?, display_name?,
+/// description?, delivery_mode?, delivery_config?, lease_seconds?}`, in the caller's workspace
+/// or, for an org admin, the `workspace_id` named (see `target_tenant`). The agent address
+/// defaults to `agent://{org}/{ws}/{name}` of that workspace; any valid `agent://` form may be
+/// given (e.g. `agent://conformance/owner`). The delivery binding defaults to `stream`; `http` needs
 /// `delivery_config.url`, and its signing secret (given or generated `whsec_…`) appears in this
 /// response only. 409 `already_exists` when the name or address is taken; 422 for a blocked URL.
 async fn create_service_account(
@@ -34,10 +81,12 @@ async fn create_service_account(
     caller: Caller,
     JsonObject(body): JsonObject,
 ) -> ApiResult<Json<ServiceAccountResponse>> {
-    caller.require_workspace_admin()?;
-    let principal = &caller.0;
-    let scope = principal.tenant.scope();
     let mut f = Fields::new(&body);
+    let org = f.uuid("org_id", &[]).map(OrgId);
+    let ws = f.uuid("workspace_id", &[]).map(WorkspaceId);
+    let tenant = target_tenant(&state, &caller, org, ws).await?;
+    caller.require_workspace_admin()?;
+    let scope = tenant.scope();
     let name = f.bounded_string("name", &[], true, 1, 120);
     if let Some(n) = &name
         && !n.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'@' | b'-'))
@@ -63,11 +112,10 @@ async fn create_service_account(
         delivery_mode: binding.update.delivery_mode,
         lease_seconds: binding.update.lease_seconds,
         push: binding.update.push,
-        created_by: principal.actor.id().to_string(),
+        created_by: caller.0.actor.id().to_string(),
         created_at: state.clock.now(),
     };
-    let mut service_account =
-        state.store.create_service_account(&principal.tenant, account, &caller.audit()).await?;
+    let mut service_account = state.store.create_service_account(&tenant, account, &caller.audit()).await?;
     binding::reveal(&mut service_account.delivery_config, binding.shown_secret);
     Ok(Json(ServiceAccountResponse { ok: true, service_account }))
 }
@@ -79,14 +127,12 @@ async fn get_service_account(
     PathParams(id): PathParams<String>,
 ) -> ApiResult<Json<ServiceAccountResponse>> {
     let id = account_id(&id)?;
+    let tenant = account_tenant(&state, &caller, id).await?;
     if caller.0.actor.service_account() != Some(id) {
         caller.require_role()?;
     }
-    let service_account = state
-        .store
-        .get_service_account(&caller.0.tenant, id)
-        .await
-        .map_err(ApiError::missing("service account"))?;
+    let service_account =
+        state.store.get_service_account(&tenant, id).await.map_err(ApiError::missing("service account"))?;
     Ok(Json(ServiceAccountResponse { ok: true, service_account }))
 }
 
@@ -97,15 +143,16 @@ async fn create_key(
     PathParams(id): PathParams<String>,
     JsonObject(body): JsonObject,
 ) -> ApiResult<Json<ApiKeyResponse>> {
-    caller.require_workspace_admin()?;
     let id = account_id(&id)?;
+    let tenant = account_tenant(&state, &caller, id).await?;
+    caller.require_workspace_admin()?;
     let mut f = Fields::new(&body);
     let expires_at = f.timestamp("expires_at", &[]);
     f.finish(())?;
     let (token, key) = generate_api_key(id, state.clock.now(), expires_at);
     let record = state
         .store
-        .create_api_key(&caller.0.tenant, id, key, &caller.audit())
+        .create_api_key(&tenant, id, key, &caller.audit())
         .await
         .map_err(ApiError::missing("service account"))?;
     Ok(Json(ApiKeyResponse { ok: true, key: ApiKey { token: Some(token), ..record } }))
@@ -117,27 +164,35 @@ async fn revoke_key(
     caller: Caller,
     PathParams((id, key_id)): PathParams<(String, String)>,
 ) -> ApiResult<Json<ApiKeyResponse>> {
-    caller.require_workspace_admin()?;
     let id = account_id(&id)?;
     let key_id: ApiKeyId = key_id.parse().map_err(|_| ApiError::not_found("key"))?;
+    let tenant = account_tenant(&state, &caller, id).await?;
+    caller.require_workspace_admin()?;
     let key = state
         .store
-        .revoke_api_key(&caller.0.tenant, id, key_id, state.clock.now(), &caller.audit())
+        .revoke_api_key(&tenant, id, key_id, state.clock.now(), &caller.audit())
         .await
         .map_err(ApiError::missing("key"))?;
     Ok(Json(ApiKeyResponse { ok: true, key }))
 }
 
-/// `GET /v1/service-accounts?limit=`: `{ok, service_accounts}`, oldest first (default 100, at
-/// most 1000).
+/// `GET /v1/service-accounts?org_id=&workspace_id=&limit=`: `{ok, service_accounts}` of the
+/// caller's workspace or (for an org admin) the one named, oldest first (default 100, at most
+/// 1000).
 async fn list_service_accounts(
     State(state): State<AppState>,
     caller: Caller,
     query: QueryMap,
 ) -> ApiResult<Json<Value>> {
     caller.require_role()?;
+    let uuid = |name: &str| -> ApiResult<Option<uuid::Uuid>> {
+        let parse = |raw: &str| raw.parse().map_err(|_| ApiError::invalid_query(name, "must be a UUID"));
+        query.str(name).map(parse).transpose()
+    };
+    let (org, ws) = (uuid("org_id")?.map(OrgId), uuid("workspace_id")?.map(WorkspaceId));
+    let tenant = target_tenant(&state, &caller, org, ws).await?;
     let limit = query.bounded("limit", 1, 1000)?.unwrap_or(100) as u32;
-    let accounts = state.store.list_agents(&caller.0.tenant, limit).await?;
+    let accounts = state.store.list_agents(&tenant, limit).await?;
     Ok(Json(json!({"ok": true, "service_accounts": accounts})))
 }
 
@@ -148,8 +203,9 @@ async fn delete_service_account(
     caller: Caller,
     PathParams(id): PathParams<String>,
 ) -> ApiResult<Json<ServiceAccountResponse>> {
-    caller.require_workspace_admin()?;
     let id = account_id(&id)?;
+    let tenant = account_tenant(&state, &caller, id).await?;
+    caller.require_workspace_admin()?;
     if caller.0.actor.service_account() == Some(id) {
         return Err(ApiError::new(
             axp_core::ErrorCode::PolicyDenied,
@@ -158,7 +214,7 @@ async fn delete_service_account(
     }
     let service_account = state
         .store
-        .delete_service_account(&caller.0.tenant, id, state.clock.now(), &caller.audit())
+        .delete_service_account(&tenant, id, state.clock.now(), &caller.audit())
         .await
         .map_err(ApiError::missing("service account"))?;
     Ok(Json(ServiceAccountResponse { ok: true, service_account }))

@@ -21,14 +21,15 @@ impl AccountTable for PgTx {
     /// The org with `slug`, created if missing.
     async fn ensure_org(&mut self, slug: &str, now: Timestamp) -> Result<OrgId> {
         let conn = self.conn();
-        let row = q("INSERT INTO orgs (org_id, slug, created_at) VALUES ($1, $2, $3)
+        let row =
+            q("INSERT INTO orgs (org_id, slug, created_at, name, updated_at) VALUES ($1, $2, $3, $2, $3)
                      ON CONFLICT (slug) DO UPDATE SET slug = EXCLUDED.slug RETURNING org_id")
-        .bind(OrgId::new().0)
-        .bind(slug)
-        .bind(now.as_millis())
-        .fetch_one(conn)
-        .await
-        .map_err(db)?;
+            .bind(OrgId::new().0)
+            .bind(slug)
+            .bind(now.as_millis())
+            .fetch_one(conn)
+            .await
+            .map_err(db)?;
         Ok(OrgId(get(&row, 0)?))
     }
 
@@ -45,14 +46,15 @@ impl AccountTable for PgTx {
     async fn insert_workspace(&mut self, org: OrgId, slug: &str, now: Timestamp) -> Result<WorkspaceId> {
         let conn = self.conn();
         let id = WorkspaceId::new();
-        q("INSERT INTO workspaces (workspace_id, org_id, slug, created_at) VALUES ($1, $2, $3, $4)")
-            .bind(id.0)
-            .bind(org.0)
-            .bind(slug)
-            .bind(now.as_millis())
-            .execute(conn)
-            .await
-            .map_err(db)?;
+        q("INSERT INTO workspaces (workspace_id, org_id, slug, created_at, name, updated_at)
+           VALUES ($1, $2, $3, $4, $3, $4)")
+        .bind(id.0)
+        .bind(org.0)
+        .bind(slug)
+        .bind(now.as_millis())
+        .execute(conn)
+        .await
+        .map_err(db)?;
         Ok(id)
     }
 

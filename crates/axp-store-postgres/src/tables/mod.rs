@@ -23,14 +23,17 @@
 //! transaction, and kept on the replica across transactions ([`RowCache`]); a transaction that
 //! changed them reads them from the database from then on.
 
+mod access_requests;
 mod accounts;
 mod audit;
 mod deliveries;
+mod directory;
 mod flush;
 mod idempotency;
 mod inbox;
 mod intents;
 mod members;
+mod orgs;
 mod queue;
 mod timers;
 mod webhooks;

@@ -32,7 +32,7 @@ impl AccountTable for SqliteTx<'_> {
         }
         let id = OrgId::new();
         conn.execute(
-            "INSERT INTO orgs (org_id, slug, created_at) VALUES (?1, ?2, ?3)",
+            "INSERT INTO orgs (org_id, slug, created_at, name, updated_at) VALUES (?1, ?2, ?3, ?2, ?3)",
             params![id.to_string(), slug, now.as_millis()],
         )
         .map_err(db)?;
@@ -53,7 +53,8 @@ impl AccountTable for SqliteTx<'_> {
         let conn = &*self.conn;
         let id = WorkspaceId::new();
         conn.execute(
-            "INSERT INTO workspaces (workspace_id, org_id, slug, created_at) VALUES (?1, ?2, ?3, ?4)",
+            "INSERT INTO workspaces (workspace_id, org_id, slug, created_at, name, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?3, ?4)",
             params![id.to_string(), org.to_string(), slug, now.as_millis()],
         )
         .map_err(db)?;

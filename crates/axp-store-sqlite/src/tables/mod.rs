@@ -4,13 +4,16 @@
 //! Every method body is synchronous: the future it returns is ready at once, so the writer
 //! thread runs a whole job without an executor (see `writer.rs`).
 
+mod access_requests;
 mod accounts;
 mod audit;
 mod deliveries;
+mod directory;
 mod idempotency;
 mod inbox;
 mod intents;
 mod members;
+mod orgs;
 mod queue;
 mod timers;
 mod webhooks;
@@ -25,8 +28,8 @@ use axp_core::inbox::{Approval, TimelineEntry};
 use axp_core::timer::Timer;
 use axp_core::{AgentAddress, Intent, IntentEvent, Status, Timestamp};
 use axp_store::tables::{
-    AccountTable, AuditTable, DeliveryTable, IdempotencyTable, InboxTable, IntentTable, MemberTable,
-    QueueTable, TimerTable, WebhookTable,
+    AccessRequestTable, AccountTable, AuditTable, DeliveryTable, DirectoryTable, IdempotencyTable,
+    InboxTable, IntentTable, MemberTable, OrgTable, QueueTable, TimerTable, WebhookTable,
 };
 use axp_store::{
     ApiKeyRecord, DueTimer, Error, IdempotencyClaim, IntentFilter, IntentRows, Membership, NewApiKey,

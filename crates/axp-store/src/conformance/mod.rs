@@ -18,6 +18,7 @@ mod inbox;
 mod intents;
 mod members;
 mod queue;
+mod tenancy;
 mod timers;
 mod webhooks;
 
@@ -92,6 +93,10 @@ pub async fn run_all(store: &dyn Store) {
     audit::human_task_decisions(store).await;
     audit::controls_and_policy(store).await;
     audit::reads(store).await;
+    tenancy::organizations(store).await;
+    tenancy::last_owner(store).await;
+    tenancy::directory(store).await;
+    tenancy::access_requests(store).await;
 }
 
 /// The audit of a call a story makes as the server itself (stories that are not about the

@@ -13,24 +13,30 @@
 //! transaction ends where the backend has concurrent writers (PostgreSQL replicas); the SQLite
 //! backend has one writer and ignores it.
 
+mod access_requests;
 mod accounts;
 mod audit;
 mod deliveries;
+mod directory;
 mod idempotency;
 mod inbox;
 mod intents;
 mod members;
+mod orgs;
 mod queue;
 mod timers;
 mod webhooks;
 
+pub use access_requests::AccessRequestTable;
 pub use accounts::AccountTable;
 pub use audit::AuditTable;
 pub use deliveries::DeliveryTable;
+pub use directory::DirectoryTable;
 pub use idempotency::IdempotencyTable;
 pub use inbox::InboxTable;
 pub use intents::IntentTable;
 pub use members::MemberTable;
+pub use orgs::OrgTable;
 pub use queue::QueueTable;
 pub use timers::TimerTable;
 pub use webhooks::WebhookTable;
@@ -47,6 +53,9 @@ pub trait Transaction:
     AccountTable
     + MemberTable
     + AuditTable
+    + OrgTable
+    + DirectoryTable
+    + AccessRequestTable
     + IntentTable
     + QueueTable
     + TimerTable

@@ -12,11 +12,14 @@ pub mod inbox;
 pub mod intents;
 pub mod login;
 pub mod logs;
+pub mod members;
+pub mod orgs;
 pub mod scenarios;
 pub mod serve;
 pub mod status;
 pub mod tasks;
 pub mod whoami;
+pub mod workspaces;
 
 use axp_client::IntentId;
 use serde_json::{Map, Value};
@@ -47,6 +50,9 @@ pub async fn run(global: &Global, out: &Output, command: Command) -> anyhow::Res
         Command::Scenarios(command) => scenarios::run(global, out, command).await,
         Command::Agents(command) => agents::run(global, out, command).await,
         Command::Deliveries(command) => deliveries::run(global, out, command).await,
+        Command::Orgs(command) => orgs::run(global, out, command).await,
+        Command::Workspaces(command) => workspaces::run(global, out, command).await,
+        Command::Members(command) => members::run(global, out, command).await,
     }
 }
 

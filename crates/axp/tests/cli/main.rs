@@ -13,3 +13,4 @@ mod inbox;
 mod intents;
 mod scenarios;
 mod tasks;
+mod tenancy;

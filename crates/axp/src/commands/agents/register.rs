@@ -1,9 +1,10 @@
-//! `axp agents register --name NAME [--display-name …] [--description …] [--address …]`.
+//! `axp agents register --name NAME [--display-name …] [--description …] [--address …]
+//! [--workspace-id …]`.
 
 use axp_client::{Client, RegisterAgentRequest};
 
 use super::binding::BindingFlags;
-use crate::exit::Exit;
+use crate::exit::{Exit, usage};
 use crate::output::{Output, Style};
 
 /// `agents register` options.
@@ -22,13 +23,23 @@ pub struct Args {
     /// An explicit address instead of the derived one (any valid `agent://` form).
     #[arg(long, value_name = "ADDRESS")]
     address: Option<String>,
+    /// Register it in this workspace of your organization instead of the key's own (needs
+    /// org_admin or org_owner): how a new workspace gets its first agent and key.
+    #[arg(long, value_name = "ID")]
+    workspace_id: Option<String>,
     #[command(flatten)]
     binding: BindingFlags,
 }
 
 /// Registers the agent.
 pub async fn run(client: &Client, out: &Output, args: Args) -> anyhow::Result<Exit> {
+    let workspace_id = args
+        .workspace_id
+        .map(|raw| raw.trim().parse().map_err(|_| usage(format!("{raw:?} is not a workspace id (a UUID)"))))
+        .transpose()?;
     let request = RegisterAgentRequest {
+        org_id: None,
+        workspace_id,
         binding: args.binding.binding()?,
         name: args.name,
         description: args.description,
