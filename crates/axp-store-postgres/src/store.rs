@@ -73,6 +73,8 @@ fn migrator() -> Migrator {
             "commit_order_cursors",
             include_str!("../migrations/20261203000000_commit_order_cursors.sql"),
         ),
+        migration(20261204000000, "members", include_str!("../migrations/20261204000000_members.sql")),
+        migration(20261204000002, "people", include_str!("../migrations/20261204000002_people.sql")),
     ];
     Migrator { migrations: Cow::Owned(migrations), ..Migrator::DEFAULT }
 }

@@ -14,6 +14,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0004_webhooks.sql"),
     include_str!("../migrations/0005_inbox.sql"),
     include_str!("../migrations/0006_members.sql"),
+    include_str!("../migrations/0008_people.sql"),
 ];
 
 /// Prepared statements each connection keeps (every statement the writer runs, with room).

@@ -8,16 +8,18 @@
 //! default, and some keep every field they do not name in an `extra` map.
 //!
 //! The types live in files by family (intents, agents and service accounts, scenarios, the
-//! inbox and approvals, webhooks and deliveries) and are all re-exported here, so each is
-//! `axp_core::api::X`.
+//! inbox and approvals, webhooks and deliveries, members, users and invites) and are all
+//! re-exported here, so each is `axp_core::api::X`.
 
 use serde::{Deserialize, Serialize};
 
 mod agents;
 mod inbox;
 mod intents;
+mod invites;
 mod members;
 mod scenarios;
+mod users;
 mod webhooks;
 
 pub use agents::{
@@ -32,8 +34,17 @@ pub use intents::{
     BulkCancelRequest, BulkCancelResponse, CreateIntentRequest, CreateIntentResponse, EventsResponse,
     IntentResponse, ListIntentsResponse, MutationResponse,
 };
+pub use invites::{
+    AcceptInviteRequest, AcceptInviteResponse, CreateInviteRequest, CreateInviteResponse, Invite,
+    InviteResponse, InviteStatus,
+};
 pub use members::{ListMembersResponse, Member, MemberResponse};
 pub use scenarios::{ApplyScenarioResponse, ProvisionedAgent, ValidateScenarioResponse};
+pub use users::{
+    ActorKind, ActorToken, ActorTokenResponse, CheckNickResponse, Me, MeResponse, NewActorTokenResponse,
+    ProfileResponse, RegisterNickRequest, RegisterNickResponse, RenameNickResponse, ResolveNickResponse,
+    UpdateUserRequest, User,
+};
 pub use webhooks::{
     DeliveryResponse, ListDeliveriesResponse, ListSubscriptionsResponse, RevokedSubscription,
     SubscriptionRequest, SubscriptionResponse, WebhookEventReceipt,

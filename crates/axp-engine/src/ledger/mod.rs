@@ -14,7 +14,9 @@
 //! - [`deliveries`]: push claims, attempts, dead letters and replays;
 //! - [`webhooks`]: subscriptions and events;
 //! - [`inbox`]: threads, their participants and change feeds, approvals;
-//! - [`accounts`]: tenants, service accounts, keys, bindings, authentication.
+//! - [`accounts`]: tenants, service accounts, keys, bindings, authentication;
+//! - [`members`]: memberships (roles) and address grants;
+//! - [`people`]: users and their nicks, invites, actor tokens.
 //!
 //! Jobs may run more than once (see [`axp_store::Job`]), so they only read their arguments.
 
@@ -23,6 +25,7 @@ mod deliveries;
 mod inbox;
 mod intents;
 mod members;
+mod people;
 mod routing;
 mod store;
 mod timers;

@@ -2,19 +2,21 @@
 
 use async_trait::async_trait;
 use axp_core::access::Role;
-use axp_core::api::{AgentDelivery, ApplyScenarioResponse, Member};
+use axp_core::api::{ActorToken, AgentDelivery, ApplyScenarioResponse, Invite, Member, User};
 use axp_core::delivery::{Delivery, DeliveryStatus, EventCounters, Subscription, WebhookEvent};
 use axp_core::ids::{
-    ApiKeyId, ApprovalId, DeliveryId, EventId, IntentId, MemberId, OrgId, ServiceAccountId, SubscriptionId,
-    WorkspaceId,
+    ActorTokenId, ApiKeyId, ApprovalId, DeliveryId, EventId, IntentId, MemberId, OrgId, ServiceAccountId,
+    SubscriptionId, UserId, WorkspaceId,
 };
 use axp_core::inbox::{Approval, Thread, ThreadAction, ThreadStatus};
 use axp_core::lifecycle::Request;
+use axp_core::users::Nick;
 use axp_core::{AgentAddress, Intent, IntentEvent, Status, Timestamp};
 use axp_store::{
     ApiKeyRecord, AttemptReport, BindingUpdate, Created, Error, Executed, IdempotencyClaim, IntentFilter,
-    IntentRows, KeyHash, MemberUpdate, NewApiKey, NewServiceAccount, NewSubscription, Principal, PushJob,
-    Result, ScenarioWrite, ServiceAccountRecord, Store, Tenant, TenantSpec,
+    IntentRows, InviteAcceptance, KeyHash, MemberUpdate, NewActorToken, NewApiKey, NewServiceAccount,
+    NewSubscription, Principal, PushJob, Result, ScenarioWrite, ServiceAccountRecord, Store, Tenant,
+    TenantSpec, UserUpdate,
 };
 
 use super::Ledger;
@@ -135,6 +137,59 @@ impl Store for Ledger {
         granted: bool,
     ) -> Result<Vec<String>> {
         Ledger::set_grant(self, tenant, account, address, granted).await
+    }
+
+    async fn register_user(&self, tenant: &Tenant, user: User) -> Result<User> {
+        Ledger::register_user(self, tenant, user).await
+    }
+
+    async fn get_user(&self, tenant: &Tenant, id: UserId) -> Result<User> {
+        Ledger::get_user(self, tenant, id).await
+    }
+
+    async fn find_user_by_nick(&self, tenant: &Tenant, nick: &Nick) -> Result<Option<User>> {
+        Ledger::find_user_by_nick(self, tenant, nick).await
+    }
+
+    async fn update_user(
+        &self,
+        tenant: &Tenant,
+        id: UserId,
+        update: UserUpdate,
+        now: Timestamp,
+    ) -> Result<User> {
+        Ledger::update_user(self, tenant, id, update, now).await
+    }
+
+    async fn create_invite(&self, tenant: &Tenant, hash: KeyHash, invite: Invite) -> Result<Invite> {
+        Ledger::create_invite(self, tenant, hash, invite).await
+    }
+
+    async fn get_invite(&self, tenant: &Tenant, hash: KeyHash) -> Result<Invite> {
+        Ledger::get_invite(self, tenant, hash).await
+    }
+
+    async fn accept_invite(
+        &self,
+        tenant: &Tenant,
+        hash: KeyHash,
+        accept: InviteAcceptance,
+    ) -> Result<(Invite, User, ActorToken)> {
+        Ledger::accept_invite(self, tenant, hash, accept).await
+    }
+
+    async fn issue_actor_token(&self, tenant: &Tenant, token: NewActorToken) -> Result<ActorToken> {
+        Ledger::issue_actor_token(self, tenant, token).await
+    }
+
+    async fn revoke_actor_token(
+        &self,
+        tenant: &Tenant,
+        user: UserId,
+        id: ActorTokenId,
+        now: Timestamp,
+    ) -> Result<ActorToken> {
+        Ledger::revoke_actor_token(self, tenant, user, id, now).await
     }
 
     async fn create_intent(

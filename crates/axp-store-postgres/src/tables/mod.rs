@@ -27,6 +27,7 @@ mod idempotency;
 mod inbox;
 mod intents;
 mod members;
+mod people;
 mod queue;
 mod timers;
 mod webhooks;

@@ -10,6 +10,7 @@ mod idempotency;
 mod inbox;
 mod intents;
 mod members;
+mod people;
 mod queue;
 mod timers;
 mod webhooks;
@@ -24,8 +25,8 @@ use axp_core::inbox::{Approval, TimelineEntry};
 use axp_core::timer::Timer;
 use axp_core::{AgentAddress, Intent, IntentEvent, Status, Timestamp};
 use axp_store::tables::{
-    AccountTable, DeliveryTable, IdempotencyTable, InboxTable, IntentTable, MemberTable, QueueTable,
-    TimerTable, WebhookTable,
+    AccountTable, DeliveryTable, IdempotencyTable, InboxTable, IntentTable, MemberTable, PeopleTable,
+    QueueTable, TimerTable, WebhookTable,
 };
 use axp_store::{
     ApiKeyRecord, DueTimer, Error, IdempotencyClaim, IntentFilter, IntentRows, Membership, NewApiKey,

@@ -15,6 +15,7 @@ mod deliveries;
 mod hand_over;
 mod inbox;
 mod intents;
+mod people;
 mod queue;
 mod timers;
 mod webhooks;
@@ -84,6 +85,9 @@ pub async fn run_all(store: &dyn Store) {
     inbox::actions(store).await;
     inbox::human_tasks(store).await;
     approvals::approvals(store).await;
+    people::users(store).await;
+    people::invites(store).await;
+    people::actor_tokens(store).await;
 }
 
 /// The service account behind `p`'s key.

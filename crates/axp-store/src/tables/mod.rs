@@ -19,6 +19,7 @@ mod idempotency;
 mod inbox;
 mod intents;
 mod members;
+mod people;
 mod queue;
 mod timers;
 mod webhooks;
@@ -29,6 +30,7 @@ pub use idempotency::IdempotencyTable;
 pub use inbox::InboxTable;
 pub use intents::IntentTable;
 pub use members::MemberTable;
+pub use people::PeopleTable;
 pub use queue::QueueTable;
 pub use timers::TimerTable;
 pub use webhooks::WebhookTable;
@@ -44,6 +46,7 @@ use crate::{Error, PrincipalCache, Topic};
 pub trait Transaction:
     AccountTable
     + MemberTable
+    + PeopleTable
     + IntentTable
     + QueueTable
     + TimerTable
