@@ -1,6 +1,7 @@
 //! The router: one file per resource family, request/trace ids on every response, and the
 //! error envelope for unknown routes and methods.
 
+mod actor_tokens;
 mod agents;
 mod approvals;
 mod binding;
@@ -10,8 +11,10 @@ mod events;
 mod health;
 mod inbox;
 mod intents;
+mod invites;
 mod scenarios;
 mod service_accounts;
+mod users;
 mod webhooks;
 
 use axp_core::error::ErrorCode;
@@ -60,6 +63,9 @@ pub fn app(state: AppState) -> Router {
         .merge(inbox::router())
         .merge(approvals::router())
         .merge(capabilities::router())
+        .merge(users::router())
+        .merge(actor_tokens::router())
+        .merge(invites::router())
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(ErrorCode::MethodNotAllowed, "method not allowed on this route")
