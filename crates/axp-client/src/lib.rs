@@ -48,6 +48,12 @@
 //!   [`Client::delete_inbox_messages`]); [`Client::decide_approval`] and
 //!   [`Client::list_my_tasks`]. Every inbox call takes an optional owner (`owner_agent`),
 //!   defaulting to the key's own agent.
+//! - People (contract §6, §1.1): nicks and profiles ([`Client::check_nick`],
+//!   [`Client::register_nick`], [`Client::rename_nick`], [`Client::get_profile`],
+//!   [`Client::update_profile`], [`Client::resolve_nick`]), invites ([`Client::create_invite`],
+//!   [`Client::get_invite`], [`Client::accept_invite`]), actor tokens
+//!   ([`Client::issue_actor_token`], [`Client::revoke_actor_token`]) and [`Client::me`]. A client
+//!   built with [`ClientBuilder::actor_token`] acts as that person.
 //! - Every request and response body is a type of [`axp_core::api`] (or of the `axp_core`
 //!   modules it builds on), the same the server answers with, re-exported here: [`Agent`],
 //!   [`DeliveryBinding`], [`Binding`], [`RegisterAgentRequest`], [`BulkCancelRequest`],
@@ -70,6 +76,7 @@ mod error;
 mod follow;
 mod inbox;
 mod intents;
+mod invites;
 mod request;
 mod retry;
 mod scenarios;
@@ -78,6 +85,7 @@ mod sse;
 mod streams;
 #[cfg(test)]
 mod tests;
+mod users;
 mod webhooks;
 
 pub use axp_core;
@@ -94,8 +102,8 @@ pub use axp_core::delivery::{
 };
 pub use axp_core::inbox::{Approval, Thread, ThreadStatus, TimelineEntry};
 pub use axp_core::{
-    ApiKeyId, ApprovalId, DeliveryId, ErrorBody, ErrorCode, EventId, Intent, IntentEvent, IntentId,
-    PendingWith, ServiceAccountId, Status, SubscriptionId,
+    ActorTokenId, ApiKeyId, ApprovalId, DeliveryId, ErrorBody, ErrorCode, EventId, Intent, IntentEvent,
+    IntentId, PendingWith, ServiceAccountId, Status, SubscriptionId, UserId,
 };
 pub use client::{
     Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_STREAM_GRACE, DEFAULT_STREAM_WAIT_SECONDS,

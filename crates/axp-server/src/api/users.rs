@@ -153,7 +153,8 @@ async fn get_profile(
     caller: Caller,
     query: QueryMap,
 ) -> ApiResult<Json<ProfileResponse>> {
-    let raw = query.str("owner_agent").ok_or_else(|| ApiError::invalid_query("owner_agent", "is required"))?;
+    let raw =
+        query.str("owner_agent").ok_or_else(|| ApiError::invalid_query("owner_agent", "is required"))?;
     let (owner, user) = owner(raw);
     caller.require_read_for(&owner)?;
     let user = user.ok_or_else(|| ApiError::not_found("user"))?;
