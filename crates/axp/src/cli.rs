@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::commands::{
-    agents, approvals, capabilities, context, deliveries, demo, inbox, intents, login, logs, scenarios,
-    serve, status, tasks, whoami,
+    agents, approvals, capabilities, context, deliveries, demo, inbox, intents, invites, login, logs,
+    scenarios, serve, status, tasks, users, whoami,
 };
 use crate::output::Format;
 
@@ -76,12 +76,14 @@ pub enum Command {
     Migrate(serve::MigrateArgs),
     /// Run a throwaway server, a report agent and one intent, and watch it complete.
     Demo(demo::Args),
-    /// Save a server URL and API key as a named context and make it active.
+    /// Save a server URL and API key (or a person's actor token, --token) as a named context and
+    /// make it active.
     Login(login::Args),
     /// List, switch and show saved contexts.
     #[command(subcommand)]
     Context(context::Command),
-    /// Show the service account (agent) behind the API key.
+    /// Show who the server takes you for: the service account behind the key, or the person
+    /// behind an actor token, and their roles.
     Whoami(whoami::Args),
     /// Check that the server is up and the key works.
     Status(status::Args),
@@ -110,6 +112,12 @@ pub enum Command {
     /// Inspect pushes to http agents and webhooks; replay dead letters.
     #[command(subcommand, visible_alias = "delivery")]
     Deliveries(deliveries::Command),
+    /// Check, register, rename and resolve people's nicks; show and change profiles.
+    #[command(subcommand, visible_alias = "user")]
+    Users(users::Command),
+    /// Invite people, and accept an invite to become a user.
+    #[command(subcommand, visible_alias = "invite")]
+    Invites(invites::Command),
 }
 
 #[cfg(test)]

@@ -9,12 +9,14 @@ pub mod deliveries;
 pub mod demo;
 pub mod inbox;
 pub mod intents;
+pub mod invites;
 pub mod login;
 pub mod logs;
 pub mod scenarios;
 pub mod serve;
 pub mod status;
 pub mod tasks;
+pub mod users;
 pub mod whoami;
 
 use axp_client::IntentId;
@@ -45,6 +47,8 @@ pub async fn run(global: &Global, out: &Output, command: Command) -> anyhow::Res
         Command::Scenarios(command) => scenarios::run(global, out, command).await,
         Command::Agents(command) => agents::run(global, out, command).await,
         Command::Deliveries(command) => deliveries::run(global, out, command).await,
+        Command::Users(command) => users::run(global, out, command).await,
+        Command::Invites(command) => invites::run(global, out, command).await,
     }
 }
 

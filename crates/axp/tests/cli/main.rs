@@ -10,5 +10,6 @@ mod deliveries;
 mod demo;
 mod inbox;
 mod intents;
+mod people;
 mod scenarios;
 mod tasks;
