@@ -66,13 +66,24 @@ pub fn app(state: AppState) -> Router {
         .merge(users::router())
         .merge(actor_tokens::router())
         .merge(invites::router())
-        .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such route") })
-        .method_not_allowed_fallback(|| async {
+        .fallback(|request: Request| async {
+            drain(request).await;
+            ApiError::new(ErrorCode::NotFound, "no such route")
+        })
+        .method_not_allowed_fallback(|request: Request| async {
+            drain(request).await;
             ApiError::new(ErrorCode::MethodNotAllowed, "method not allowed on this route")
         })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn(request_ids))
         .with_state(state)
+}
+
+/// Reads and drops the request's body (up to [`BODY_LIMIT`]) before an answer that did not
+/// need it: hyper closes a connection whose request body was left unread, and a client that
+/// reuses that connection for its next request sees a disconnect instead of an answer.
+async fn drain(request: Request) {
+    let _ = axum::body::to_bytes(request.into_body(), BODY_LIMIT).await;
 }
 
 /// The id in header `name`, or a new UUID when it is absent or unusable.
