@@ -301,10 +301,14 @@ mod tests {
         cfg.contexts.insert("me".into(), person);
         cfg.active_context = Some("me".into());
         let t = run(&g, &cfg, &[]).unwrap();
-        assert_eq!((t.api_key, t.actor_token.as_deref()), (None, Some("axme_at_me")));
+        assert_eq!((t.api_key.as_deref(), t.actor_token.as_deref()), (None, Some("axme_at_me")));
         assert!(t.client().is_ok(), "a token alone is enough");
         let t = run(&g, &cfg, &[("AXP_API_KEY", "env-key")]).unwrap();
-        assert_eq!((t.api_key.as_deref(), t.actor_token), (Some("env-key"), None), "an explicit key wins");
+        assert_eq!(
+            (t.api_key.as_deref(), t.actor_token.as_deref()),
+            (Some("env-key"), None),
+            "an explicit key wins"
+        );
         let t = run(&g, &cfg, &[("AXP_URL", "http://other:9")]).unwrap();
         assert_eq!(t.actor_token, None, "a context's token is never sent to another server");
     }
