@@ -80,17 +80,14 @@ async fn owner_or_me(client: &Client, owner: Option<String>) -> anyhow::Result<S
     }
 }
 
-/// Prints `body` (a response with `ok`) as JSON, or its fields as key/value pairs.
+/// Prints `body` without its `ok`: as JSON, or its fields as key/value pairs.
 pub(crate) fn print<T: Serialize>(out: &Output, body: &T) -> anyhow::Result<()> {
-    let value = serde_json::to_value(body)?;
+    let mut value = serde_json::to_value(body)?;
+    if let Some(map) = value.as_object_mut() {
+        map.remove("ok");
+    }
     out.object(&value, || {
-        value
-            .as_object()
-            .into_iter()
-            .flatten()
-            .filter(|(k, _)| *k != "ok")
-            .map(|(k, v)| (k.clone(), super::brief(v, 80)))
-            .collect()
+        value.as_object().into_iter().flatten().map(|(k, v)| (k.clone(), super::brief(v, 80))).collect()
     });
     Ok(())
 }
