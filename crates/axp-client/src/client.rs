@@ -25,12 +25,14 @@ pub const DEFAULT_STREAM_WAIT_SECONDS: u32 = 30;
 /// Default slack added to a stream's `wait_seconds` to get its read deadline.
 pub const DEFAULT_STREAM_GRACE: Duration = Duration::from_secs(10);
 
-/// An async client for one axp server and one API key.
+/// An async client for one axp server and one API key (or a person's actor token).
 ///
 /// Cheap to clone (the connection pool and configuration are shared), `Send + Sync`, and meant to
 /// be created once and reused.
 ///
-/// Every call sends the key as `x-api-key`. A non-2xx answer becomes [`Error::Api`] with the
+/// Every call sends the key as `x-api-key` (unless it is empty) and, when the client has one
+/// ([`ClientBuilder::actor_token`]), a person's actor token as `Authorization: Bearer`: the
+/// server then acts as that person (contract §1.1). A non-2xx answer becomes [`Error::Api`] with the
 /// envelope's code; GETs, and POSTs given an idempotency key, are retried on 429/5xx and transport
 /// failures (see [`ClientBuilder::max_retries`]). POSTs without a key are never retried.
 ///
@@ -62,7 +64,10 @@ pub struct Client {
 pub(crate) struct Inner {
     pub(crate) http: reqwest::Client,
     pub(crate) base_url: Url,
-    pub(crate) api_key: HeaderValue,
+    /// `None` for an empty key: a client that authenticates by actor token alone.
+    pub(crate) api_key: Option<HeaderValue>,
+    /// `Bearer <actor token>`.
+    pub(crate) actor_token: Option<HeaderValue>,
     pub(crate) timeout: Duration,
     pub(crate) policy: Policy,
     pub(crate) stream_wait_seconds: u32,
@@ -74,6 +79,7 @@ impl fmt::Debug for Client {
         f.debug_struct("Client")
             .field("base_url", &self.inner.base_url.as_str())
             .field("api_key", &"<redacted>")
+            .field("actor_token", &self.inner.actor_token.as_ref().map(|_| "<redacted>"))
             .field("timeout", &self.inner.timeout)
             .field("max_retries", &self.inner.policy.max_retries)
             .finish_non_exhaustive()
@@ -97,6 +103,7 @@ impl fmt::Debug for Client {
 pub struct ClientBuilder {
     base_url: String,
     api_key: String,
+    actor_token: Option<String>,
     timeout: Duration,
     connect_timeout: Duration,
     max_retries: u32,
@@ -161,6 +168,20 @@ impl ClientBuilder {
         self
     }
 
+    /// Also sends a person's actor token (`axme_at_…`, from accepting an invite or from an
+    /// admin) as `Authorization: Bearer`, so every call acts as that person with their roles.
+    /// With an empty API key, the token alone authenticates.
+    ///
+    /// ```no_run
+    /// # fn main() -> axp_client::Result<()> {
+    /// let person = axp_client::Client::builder("http://127.0.0.1:7420", "").actor_token("axme_at_…").build()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn actor_token(mut self, token: impl Into<String>) -> Self {
+        self.actor_token = Some(token.into());
+        self
+    }
+
     /// Uses this `reqwest` client (proxies, custom TLS roots, …) instead of building one.
     /// Per-call timeouts still apply; [`ClientBuilder::connect_timeout`] does not.
     pub fn http_client(mut self, http: reqwest::Client) -> Self {
@@ -171,16 +192,29 @@ impl ClientBuilder {
     /// Builds the client.
     ///
     /// Fails with [`Error::Config`] when the base URL is not an absolute `http(s)` URL, when the
-    /// API key is not a valid header value, or when the HTTP client cannot be built.
+    /// API key or actor token is not a valid header value, when there is neither, or when the
+    /// HTTP client cannot be built.
     pub fn build(self) -> Result<Client> {
         let base_url = Url::parse(self.base_url.trim())
             .map_err(|e| Error::Config(format!("base URL {:?}: {e}", self.base_url)))?;
         if !matches!(base_url.scheme(), "http" | "https") || base_url.cannot_be_a_base() {
             return Err(Error::Config(format!("base URL {:?} must be an http(s) URL", self.base_url)));
         }
-        let mut api_key = HeaderValue::from_str(self.api_key.trim())
-            .map_err(|_| Error::Config("the API key is not a valid header value".into()))?;
-        api_key.set_sensitive(true);
+        let secret = |value: String, what: &str| -> Result<HeaderValue> {
+            let mut header = HeaderValue::from_str(&value)
+                .map_err(|_| Error::Config(format!("the {what} is not a valid header value")))?;
+            header.set_sensitive(true);
+            Ok(header)
+        };
+        let key = self.api_key.trim();
+        let api_key = (!key.is_empty()).then(|| secret(key.to_owned(), "API key")).transpose()?;
+        let actor_token = match self.actor_token.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            Some(token) => Some(secret(format!("Bearer {token}"), "actor token")?),
+            None => None,
+        };
+        if api_key.is_none() && actor_token.is_none() {
+            return Err(Error::Config("an API key or an actor token is required".into()));
+        }
         let http = match self.http {
             Some(http) => http,
             None => reqwest::Client::builder()
@@ -193,6 +227,7 @@ impl ClientBuilder {
                 http,
                 base_url,
                 api_key,
+                actor_token,
                 timeout: self.timeout,
                 policy: Policy { max_retries: self.max_retries, retry_after_cap: self.retry_after_cap },
                 stream_wait_seconds: self.stream_wait_seconds,
@@ -244,6 +279,7 @@ impl Client {
         ClientBuilder {
             base_url: base_url.into(),
             api_key: api_key.into(),
+            actor_token: None,
             timeout: DEFAULT_TIMEOUT,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             max_retries: retry::DEFAULT_MAX_RETRIES,
@@ -296,6 +332,18 @@ mod tests {
     #[should_panic(expected = "invalid client configuration")]
     fn new_panics_on_bad_configuration() {
         let _ = Client::new("not a url", "k");
+    }
+
+    #[test]
+    fn a_key_or_an_actor_token_is_needed() {
+        assert!(matches!(Client::try_new("http://h", " "), Err(Error::Config(_))));
+        let person = Client::builder("http://h", "").actor_token("axme_at_x").build().unwrap();
+        assert!(person.inner.api_key.is_none());
+        assert_eq!(person.inner.actor_token.as_ref().unwrap().to_str().unwrap(), "Bearer axme_at_x");
+        let bad = Client::builder("http://h", "k").actor_token("bad\ntoken").build();
+        assert!(matches!(bad, Err(Error::Config(_))));
+        let debug = format!("{person:?}");
+        assert!(!debug.contains("axme_at_x"), "{debug}");
     }
 
     #[test]

@@ -54,6 +54,12 @@
 //!   [`Client::create_workspace`], [`Client::add_member`], …), the directory of principals and
 //!   aliases ([`Client::create_principal`], [`Client::bind_alias`], [`Client::resolve_alias`]),
 //!   access requests ([`Client::create_access_request`], [`Client::review_access_request`]).
+//! - People (contract §6, §1.1): nicks and profiles ([`Client::check_nick`],
+//!   [`Client::register_nick`], [`Client::rename_nick`], [`Client::get_profile`],
+//!   [`Client::update_profile`], [`Client::resolve_nick`]), invites ([`Client::create_invite`],
+//!   [`Client::get_invite`], [`Client::accept_invite`]), actor tokens
+//!   ([`Client::issue_actor_token`], [`Client::revoke_actor_token`]) and [`Client::me`]. A client
+//!   built with [`ClientBuilder::actor_token`] acts as that person.
 //! - Every request and response body is a type of [`axp_core::api`] (or of the `axp_core`
 //!   modules it builds on), the same the server answers with, re-exported here: [`Agent`],
 //!   [`DeliveryBinding`], [`Binding`], [`RegisterAgentRequest`], [`BulkCancelRequest`],
@@ -79,6 +85,7 @@ mod error;
 mod follow;
 mod inbox;
 mod intents;
+mod invites;
 mod organizations;
 mod request;
 mod retry;
@@ -88,6 +95,7 @@ mod sse;
 mod streams;
 #[cfg(test)]
 mod tests;
+mod users;
 mod webhooks;
 
 pub use axp_core;
@@ -104,8 +112,8 @@ pub use axp_core::delivery::{
 };
 pub use axp_core::inbox::{Approval, Thread, ThreadStatus, TimelineEntry};
 pub use axp_core::{
-    ApiKeyId, ApprovalId, DeliveryId, ErrorBody, ErrorCode, EventId, Intent, IntentEvent, IntentId,
-    PendingWith, ServiceAccountId, Status, SubscriptionId,
+    ActorTokenId, ApiKeyId, ApprovalId, DeliveryId, ErrorBody, ErrorCode, EventId, Intent, IntentEvent,
+    IntentId, PendingWith, ServiceAccountId, Status, SubscriptionId, UserId,
 };
 pub use client::{
     Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_STREAM_GRACE, DEFAULT_STREAM_WAIT_SECONDS,

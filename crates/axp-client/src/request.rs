@@ -5,7 +5,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use bytes::Bytes;
-use reqwest::header::{ACCEPT, CONTENT_TYPE, USER_AGENT};
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
 use reqwest::{Method, Url};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -172,10 +172,15 @@ impl Client {
             .inner
             .http
             .request(request.method.clone(), request.url.clone())
-            .header(API_KEY_HEADER, self.inner.api_key.clone())
             .header(ACCEPT, request.accept)
             .header(USER_AGENT, CLIENT_NAME)
             .timeout(request.timeout);
+        if let Some(key) = &self.inner.api_key {
+            builder = builder.header(API_KEY_HEADER, key.clone());
+        }
+        if let Some(token) = &self.inner.actor_token {
+            builder = builder.header(AUTHORIZATION, token.clone());
+        }
         if let Some(key) = &request.idempotency_key {
             builder = builder.header(IDEMPOTENCY_KEY_HEADER, key);
         }

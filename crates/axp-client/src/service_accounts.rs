@@ -60,7 +60,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn whoami(&self) -> Result<ServiceAccount> {
-        let key = self.inner.api_key.to_str().unwrap_or_default();
+        let key = self.inner.api_key.as_ref().and_then(|k| k.to_str().ok()).unwrap_or_default();
         let id = service_account_id_from_key(key).ok_or_else(|| {
             Error::Config("the API key is not a service account key (axme_sa_<id>_<secret>)".into())
         })?;

@@ -18,6 +18,11 @@ pub enum ErrorCode {
     MissingPlatformApiKey,
     /// 401: the key is unknown or revoked.
     InvalidPlatformApiKey,
+    /// 401: the actor token (a person's `Authorization: Bearer`, §1.1) is unknown, revoked or
+    /// expired.
+    InvalidActorToken,
+    /// 403: the actor token belongs to another workspace than the API key sent with it.
+    InvalidActorScope,
     /// 403: the caller may not do this.
     PolicyDenied,
     /// 404: unknown resource, or another tenant's.
@@ -58,6 +63,8 @@ impl ErrorCode {
         match self {
             ErrorCode::MissingPlatformApiKey => "missing_platform_api_key",
             ErrorCode::InvalidPlatformApiKey => "invalid_platform_api_key",
+            ErrorCode::InvalidActorToken => "invalid_actor_token",
+            ErrorCode::InvalidActorScope => "invalid_actor_scope",
             ErrorCode::PolicyDenied => "policy_denied",
             ErrorCode::NotFound => "not_found",
             ErrorCode::BadRequest => "bad_request",
@@ -80,9 +87,11 @@ impl ErrorCode {
     /// The error's category: `auth`, `validation`, `not_found`, `conflict`, `rate_limit` or `internal`.
     pub fn category(self) -> &'static str {
         match self {
-            ErrorCode::MissingPlatformApiKey | ErrorCode::InvalidPlatformApiKey | ErrorCode::PolicyDenied => {
-                "auth"
-            }
+            ErrorCode::MissingPlatformApiKey
+            | ErrorCode::InvalidPlatformApiKey
+            | ErrorCode::InvalidActorToken
+            | ErrorCode::InvalidActorScope
+            | ErrorCode::PolicyDenied => "auth",
             ErrorCode::NotFound => "not_found",
             ErrorCode::BadRequest
             | ErrorCode::ValidationError

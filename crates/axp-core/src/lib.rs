@@ -23,6 +23,7 @@
 //! - [`inbox`]: inbox threads and approvals (§5.1, §5.2).
 //! - [`scenario`]: scenario bundles (§4.13).
 //! - [`workflow`]: the steps a scenario's intent runs through.
+//! - [`users`]: people's nicks, public addresses and owner addresses (§6 "Users / nicks").
 //! - [`api`]: request and response bodies of the REST API.
 //! - [`error`]: the error codes and the one error envelope (§1.4).
 #![warn(missing_docs)]
@@ -43,6 +44,7 @@ pub mod status;
 pub mod tenancy;
 pub mod time;
 pub mod timer;
+pub mod users;
 pub mod validate;
 pub mod workflow;
 

@@ -18,8 +18,10 @@ pub(crate) struct ApiError {
 /// The HTTP status of each code (contract §1.4 "Status-code meanings").
 fn status_of(code: ErrorCode) -> StatusCode {
     match code {
-        ErrorCode::MissingPlatformApiKey | ErrorCode::InvalidPlatformApiKey => StatusCode::UNAUTHORIZED,
-        ErrorCode::PolicyDenied => StatusCode::FORBIDDEN,
+        ErrorCode::MissingPlatformApiKey
+        | ErrorCode::InvalidPlatformApiKey
+        | ErrorCode::InvalidActorToken => StatusCode::UNAUTHORIZED,
+        ErrorCode::PolicyDenied | ErrorCode::InvalidActorScope => StatusCode::FORBIDDEN,
         ErrorCode::NotFound => StatusCode::NOT_FOUND,
         ErrorCode::BadRequest => StatusCode::BAD_REQUEST,
         ErrorCode::ValidationError | ErrorCode::InvalidAgentAddress | ErrorCode::TaskResultInvalid => {

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use axp_core::error::ErrorCode;
 use axp_core::ids::IntentId;
-use axp_store::{KeyHash, Principal};
+use axp_store::{Actor, KeyHash, Principal};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
@@ -16,43 +16,74 @@ use crate::audit::TraceId;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// The caller, authenticated by API key (contract §1.1): `x-api-key`, or else a Bearer token
-/// that is an API key. 401 `missing_platform_api_key` / `invalid_platform_api_key` otherwise.
+/// The caller (contract §1.1): a service account by API key, or a person by actor token.
+///
+/// - `x-api-key` present: that is the machine credential (401 `invalid_platform_api_key` unless
+///   it is a valid API key). A Bearer token sent beside it (and not the same string) must be a
+///   valid actor token (401 `invalid_actor_token`) of the key's workspace (403
+///   `invalid_actor_scope`), and the caller is then that person.
+/// - No `x-api-key`: a Bearer token that is an API key is the machine credential (what the
+///   conformance suite sends); otherwise it must be a valid actor token: 401
+///   `invalid_actor_token` when it is unknown, revoked or expired (`invalid_platform_api_key`
+///   for a token shaped like an API key, `axme_sa_…`).
+/// - Neither: 401 `missing_platform_api_key`.
+///
 /// Carries the request's trace id for the audit log ([`Caller::audit`]).
 pub(crate) struct Caller(pub(crate) Principal, pub(crate) Option<String>);
+
+/// A header's value, trimmed; `None` when absent, empty or not visible ASCII.
+fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim).filter(|t| !t.is_empty())
+}
+
+/// The token of `Authorization: Bearer <token>`.
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    header(headers, axum::http::header::AUTHORIZATION.as_str())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+}
+
+fn invalid_key() -> ApiError {
+    ApiError::new(ErrorCode::InvalidPlatformApiKey, "the API key is invalid, expired or revoked")
+}
+
+fn invalid_actor_token() -> ApiError {
+    ApiError::new(ErrorCode::InvalidActorToken, "the actor token is invalid, expired or revoked")
+}
 
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let trace = parts.extensions.get::<TraceId>().map(|t| t.0.clone());
         let headers = &parts.headers;
-        let token = headers
-            .get("x-api-key")
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .or_else(|| {
-                headers
-                    .get(axum::http::header::AUTHORIZATION)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-                    .map(str::trim)
-                    .filter(|t| !t.is_empty())
-            });
-        let Some(token) = token else {
-            return Err(ApiError::new(
+        let now = state.clock.now();
+        let who = async |token: &str| state.store.authenticate(&KeyHash::of(token), now).await;
+        let is_person = |p: &Principal| matches!(p.actor, Actor::User { .. });
+        match (header(headers, "x-api-key"), bearer(headers)) {
+            (Some(key), bearer) => {
+                let machine = who(key).await?.filter(|p| !is_person(p)).ok_or_else(invalid_key)?;
+                let Some(token) = bearer.filter(|b| *b != key) else {
+                    return Ok(Caller(machine, trace));
+                };
+                let person = who(token).await?.filter(is_person).ok_or_else(invalid_actor_token)?;
+                if person.tenant.workspace_id != machine.tenant.workspace_id {
+                    return Err(ApiError::new(
+                        ErrorCode::InvalidActorScope,
+                        "the actor token belongs to another workspace than the API key",
+                    ));
+                }
+                Ok(Caller(person, trace))
+            }
+            (None, Some(token)) => match who(token).await? {
+                Some(principal) => Ok(Caller(principal, trace)),
+                None if token.starts_with("axme_sa_") => Err(invalid_key()),
+                None => Err(invalid_actor_token()),
+            },
+            (None, None) => Err(ApiError::new(
                 ErrorCode::MissingPlatformApiKey,
                 "an API key is required (x-api-key or Authorization: Bearer)",
-            ));
-        };
-        match state.store.authenticate(&KeyHash::of(token), state.clock.now()).await? {
-            Some(principal) => {
-                let trace = parts.extensions.get::<TraceId>().map(|t| t.0.clone());
-                Ok(Caller(principal, trace))
-            }
-            None => Err(ApiError::new(
-                ErrorCode::InvalidPlatformApiKey,
-                "the API key is invalid, expired or revoked",
             )),
         }
     }

@@ -15,6 +15,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0005_inbox.sql"),
     include_str!("../migrations/0006_members.sql"),
     include_str!("../migrations/0007_tenancy.sql"),
+    include_str!("../migrations/0008_people.sql"),
     include_str!("../migrations/0009_audit.sql"),
 ];
 

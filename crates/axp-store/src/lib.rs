@@ -36,18 +36,21 @@ mod tenancy;
 mod types;
 
 use async_trait::async_trait;
-use axp_core::api::{AgentDelivery, ApplyScenarioResponse};
+use axp_core::api::{ActorToken, AgentDelivery, ApplyScenarioResponse, Invite, User};
 use axp_core::delivery::{EventCounters, Subscription, WebhookEvent};
 use axp_core::ids::{
-    AccessRequestId, AliasId, ApiKeyId, ApprovalId, DeliveryId, EventId, IntentId, MemberId, OrgId,
-    PrincipalId, ServiceAccountId, SubscriptionId, WorkspaceId,
+    AccessRequestId, ActorTokenId, AliasId, ApiKeyId, ApprovalId, DeliveryId, EventId, IntentId, MemberId,
+    OrgId, PrincipalId, ServiceAccountId, SubscriptionId, UserId, WorkspaceId,
 };
 use axp_core::inbox::{Approval, Thread, ThreadAction, ThreadStatus};
 use axp_core::lifecycle::Request;
+use axp_core::users::Nick;
 use axp_core::{AgentAddress, Intent, IntentEvent, Status, Timestamp};
 
 pub use audit::{Audit, AuditFilter};
-pub use auth::{KeyHash, NewApiKey, generate_api_key};
+pub use auth::{
+    KeyHash, NewActorToken, NewApiKey, generate_actor_token, generate_api_key, generate_invite_token,
+};
 pub use cache::InvalidatedCache;
 pub use error::{Error, Result};
 pub use principals::PrincipalCache;
@@ -69,7 +72,9 @@ pub trait Store: Send + Sync + 'static {
     /// admin service account with `spec.key`. Errors: [`Error::Conflict`] if the workspace exists.
     async fn create_tenant(&self, spec: TenantSpec) -> Result<Principal>;
 
-    /// The principal owning an active, unexpired key with this hash, if any.
+    /// The principal owning an active, unexpired API key with this hash (a service account), or
+    /// else an unrevoked, unexpired actor token with it (a person, with the roles of their
+    /// memberships), if any.
     async fn authenticate(&self, hash: &KeyHash, now: Timestamp) -> Result<Option<Principal>>;
 
     /// Creates a service account, audited (`service_account.created`). Errors:
@@ -313,6 +318,55 @@ pub trait Store: Send + Sync + 'static {
         review: Review,
         now: Timestamp,
     ) -> Result<axp_core::api::AccessRequest>;
+
+    /// Registers `user` in the workspace. Errors: [`Error::Conflict`] when its nick is taken.
+    async fn register_user(&self, tenant: &Tenant, user: User) -> Result<User>;
+
+    /// One user. Errors: [`Error::NotFound`].
+    async fn get_user(&self, tenant: &Tenant, id: UserId) -> Result<User>;
+
+    /// The user with this nick, if any.
+    async fn find_user_by_nick(&self, tenant: &Tenant, nick: &Nick) -> Result<Option<User>>;
+
+    /// Changes a user's nick and profile at `now`. Errors: [`Error::NotFound`];
+    /// [`Error::Conflict`] when the new nick is another user's.
+    async fn update_user(
+        &self,
+        tenant: &Tenant,
+        id: UserId,
+        update: UserUpdate,
+        now: Timestamp,
+    ) -> Result<User>;
+
+    /// Stores an invite known by the hash of its token.
+    async fn create_invite(&self, tenant: &Tenant, hash: KeyHash, invite: Invite) -> Result<Invite>;
+
+    /// The invite with this token hash. Errors: [`Error::NotFound`].
+    async fn get_invite(&self, tenant: &Tenant, hash: KeyHash) -> Result<Invite>;
+
+    /// Accepts an invite at `accept.user.created_at`: registers the user, issues its actor
+    /// token and records the acceptance, in one transaction. Errors: [`Error::NotFound`];
+    /// [`Error::Conflict`] with constraint `invites.accepted` or `invites.expired` when it is
+    /// no longer pending, or another when the nick is taken (nothing written).
+    async fn accept_invite(
+        &self,
+        tenant: &Tenant,
+        hash: KeyHash,
+        accept: InviteAcceptance,
+    ) -> Result<(Invite, User, ActorToken)>;
+
+    /// Issues an actor token to its user. Errors: [`Error::NotFound`] for an unknown user.
+    async fn issue_actor_token(&self, tenant: &Tenant, token: NewActorToken) -> Result<ActorToken>;
+
+    /// Revokes `user`'s token `id` at `now`: it stops authenticating at once (idempotent:
+    /// revoking twice keeps the first `revoked_at`). Errors: [`Error::NotFound`].
+    async fn revoke_actor_token(
+        &self,
+        tenant: &Tenant,
+        user: UserId,
+        id: ActorTokenId,
+        now: Timestamp,
+    ) -> Result<ActorToken>;
 
     /// Creates an intent with its first events (from [`axp_core::intent::NewIntent::into_intent`])
     /// and queues it for `to_agent` unless it waits for a person.

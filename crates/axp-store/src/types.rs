@@ -591,3 +591,26 @@ pub struct MemberUpdate {
     /// The new status (`active`, `invited`, `suspended`, `removed`).
     pub status: Option<String>,
 }
+
+/// A change to a user ([`crate::Store::update_user`]): each field given replaces the stored one.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UserUpdate {
+    /// A new nick (renames the user; its public address follows).
+    pub nick: Option<axp_core::users::Nick>,
+    /// A new display name.
+    pub display_name: Option<String>,
+    /// A new phone.
+    pub phone: Option<String>,
+    /// A new email.
+    pub email: Option<String>,
+}
+
+/// What accepting an invite creates ([`crate::Store::accept_invite`]): the new user (its
+/// `created_at` is the acceptance time) and the actor token it gets.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InviteAcceptance {
+    /// The new user.
+    pub user: axp_core::api::User,
+    /// Its first actor token.
+    pub token: crate::NewActorToken,
+}

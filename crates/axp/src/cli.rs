@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::commands::{
-    agents, approvals, audit, capabilities, context, deliveries, demo, inbox, intents, login, logs, members,
-    orgs, scenarios, serve, status, tasks, whoami, workspaces,
+    agents, approvals, audit, capabilities, context, deliveries, demo, inbox, intents, invites, login, logs,
+    members, orgs, scenarios, serve, status, tasks, users, whoami, workspaces,
 };
 use crate::output::Format;
 
@@ -76,12 +76,14 @@ pub enum Command {
     Migrate(serve::MigrateArgs),
     /// Run a throwaway server, a report agent and one intent, and watch it complete.
     Demo(demo::Args),
-    /// Save a server URL and API key as a named context and make it active.
+    /// Save a server URL and API key (or a person's actor token, --token) as a named context and
+    /// make it active.
     Login(login::Args),
     /// List, switch and show saved contexts.
     #[command(subcommand)]
     Context(context::Command),
-    /// Show the service account (agent) behind the API key.
+    /// Show who the server takes you for: the service account behind the key, or the person
+    /// behind an actor token, and their roles.
     Whoami(whoami::Args),
     /// Check that the server is up and the key works.
     Status(status::Args),
@@ -121,6 +123,12 @@ pub enum Command {
     /// List, add, change and remove an organization's members (who holds which role).
     #[command(subcommand, visible_alias = "member")]
     Members(members::Command),
+    /// Check, register, rename and resolve people's nicks; show and change profiles.
+    #[command(subcommand, visible_alias = "user")]
+    Users(users::Command),
+    /// Invite people, and accept an invite to become a user.
+    #[command(subcommand, visible_alias = "invite")]
+    Invites(invites::Command),
 }
 
 #[cfg(test)]

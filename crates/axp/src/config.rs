@@ -1,9 +1,10 @@
-//! Named contexts (server URL + API key) saved by `axp login`, in
+//! Named contexts (server URL + API key, or a person's actor token) saved by `axp login`, in
 //! `$XDG_CONFIG_HOME/axp/config.json` (default `~/.config/axp/config.json`), mode 0600.
 //!
 //! ```json
 //! {"active_context": "local",
-//!  "contexts": {"local": {"base_url": "http://127.0.0.1:7420", "api_key": "axme_sa_…"}}}
+//!  "contexts": {"local": {"base_url": "http://127.0.0.1:7420", "api_key": "axme_sa_…"},
+//!               "me": {"base_url": "http://127.0.0.1:7420", "actor_token": "axme_at_…"}}}
 //! ```
 
 use std::collections::BTreeMap;
@@ -26,6 +27,10 @@ pub struct Context {
     /// The API key to send, if one was saved.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_key: Option<String>,
+    /// A person's actor token (`axp login --token`), sent as `Authorization: Bearer`, if one
+    /// was saved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor_token: Option<String>,
 }
 
 /// The whole config file.
@@ -135,9 +140,21 @@ mod tests {
         let mut config = Config::default();
         config.contexts.insert(
             "local".into(),
-            Context { base_url: "http://127.0.0.1:7420".into(), api_key: Some("axme_sa_x_y".into()) },
+            Context {
+                base_url: "http://127.0.0.1:7420".into(),
+                api_key: Some("axme_sa_x_y".into()),
+                actor_token: None,
+            },
         );
         config.active_context = Some("local".into());
+        config.contexts.insert(
+            "me".into(),
+            Context {
+                base_url: "http://127.0.0.1:7420".into(),
+                api_key: None,
+                actor_token: Some("axme_at_x".into()),
+            },
+        );
         config.save_to(&path).unwrap();
         assert_eq!(Config::load_from(&path).unwrap(), config);
         #[cfg(unix)]

@@ -8,6 +8,11 @@
 //! selected context's key (only when that context is for the same base URL), and, for a server
 //! on this machine (loopback or `localhost`), the admin key that `axp serve` wrote to
 //! `<data-dir>/admin.key` (`--data-dir`, `AXP_DATA_DIR`, default `./axp-data`).
+//!
+//! A person's actor token (`axp login --token`) comes from the selected context only (for the
+//! same base URL), and only when no key was given by flag or environment: it is sent as
+//! `Authorization: Bearer` beside the context's key, if it has one, and no `admin.key` is read
+//! for a context that has a token.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -62,6 +67,8 @@ pub struct Target {
     pub api_key: Option<String>,
     /// Where it came from.
     pub key_source: Option<Source>,
+    /// A person's actor token from the selected context, if it has one.
+    pub actor_token: Option<String>,
     /// The context that was selected, if any.
     pub context: Option<String>,
 }
@@ -130,15 +137,17 @@ pub fn resolve_with(global: &Global, config: &Config, env: Env<'_>) -> anyhow::R
     } else {
         (DEFAULT_URL.to_owned(), Source::Default)
     };
+    let same_server = context.filter(|(_, ctx)| normalize(&ctx.base_url) == base_url);
+    let mut actor_token = None;
     let (api_key, key_source) = if let Some(key) = &global.api_key {
         (Some(key.trim().to_owned()), Some(Source::Flag))
     } else if let Some((key, name)) = first_env(env, &["AXP_API_KEY", "AXME_API_KEY"]) {
         (Some(key), Some(Source::Env(name)))
-    } else if let Some((name, key)) = context
-        .filter(|(_, ctx)| normalize(&ctx.base_url) == base_url)
-        .and_then(|(name, ctx)| ctx.api_key.clone().map(|k| (name, k)))
+    } else if let Some((name, ctx)) =
+        same_server.filter(|(_, c)| c.api_key.is_some() || c.actor_token.is_some())
     {
-        (Some(key), Some(Source::Context(name.to_owned())))
+        actor_token.clone_from(&ctx.actor_token);
+        (ctx.api_key.clone(), ctx.api_key.as_ref().map(|_| Source::Context(name.to_owned())))
     } else if is_local(&base_url) {
         let path = data_dir(global, env).join("admin.key");
         match read_admin_key(&path)? {
@@ -148,7 +157,8 @@ pub fn resolve_with(global: &Global, config: &Config, env: Env<'_>) -> anyhow::R
     } else {
         (None, None)
     };
-    Ok(Target { base_url, url_source, api_key, key_source, context: context.map(|(n, _)| n.to_owned()) })
+    let context = context.map(|(n, _)| n.to_owned());
+    Ok(Target { base_url, url_source, api_key, key_source, actor_token, context })
 }
 
 /// The key in `path` (first line), or `None` when the file does not exist.
@@ -173,18 +183,27 @@ impl Target {
         })
     }
 
-    /// A client for this target; fails when there is no key.
+    /// A client for this target (its key, and its actor token if any); fails when there is
+    /// neither.
     pub fn client(&self) -> anyhow::Result<Client> {
-        let key = self.require_key()?;
-        self.client_with(key)
+        match &self.actor_token {
+            Some(token) => self.client_as(self.api_key.as_deref().unwrap_or_default(), Some(token)),
+            None => self.client_with(self.require_key()?),
+        }
     }
 
-    /// A client for this target's URL with `key`.
+    /// A client for this target's URL with `key` (and no actor token).
     pub fn client_with(&self, key: &str) -> anyhow::Result<Client> {
-        Client::builder(&self.base_url, key)
-            .timeout(Duration::from_secs(30))
-            .build()
-            .map_err(|e| usage(format!("cannot talk to {}: {e}", self.base_url)))
+        self.client_as(key, None)
+    }
+
+    /// A client for this target's URL with `key` (empty: none) and a person's `actor_token`.
+    pub fn client_as(&self, key: &str, actor_token: Option<&str>) -> anyhow::Result<Client> {
+        let mut builder = Client::builder(&self.base_url, key).timeout(Duration::from_secs(30));
+        if let Some(token) = actor_token {
+            builder = builder.actor_token(token);
+        }
+        builder.build().map_err(|e| usage(format!("cannot talk to {}: {e}", self.base_url)))
     }
 }
 
@@ -201,7 +220,10 @@ mod tests {
 
     fn config(url: &str, key: &str) -> Config {
         let mut config = Config::default();
-        config.contexts.insert("saved".into(), Context { base_url: url.into(), api_key: Some(key.into()) });
+        config.contexts.insert(
+            "saved".into(),
+            Context { base_url: url.into(), api_key: Some(key.into()), actor_token: None },
+        );
         config.active_context = Some("saved".into());
         config
     }
@@ -266,6 +288,29 @@ mod tests {
         assert_eq!(remote.api_key, None, "admin.key is only for servers on this machine");
         let e = remote.client().unwrap_err();
         assert_eq!(crate::exit::for_error(&e), crate::exit::Exit::Usage);
+    }
+
+    #[test]
+    fn a_persons_token_comes_from_the_context_and_stops_the_admin_key_fallback() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("admin.key"), "axme_sa_admin_secret\n").unwrap();
+        let g = Global { data_dir: Some(dir.path().to_path_buf()), ..Global::default() };
+        let mut cfg = Config::default();
+        let person =
+            Context { base_url: DEFAULT_URL.into(), api_key: None, actor_token: Some("axme_at_me".into()) };
+        cfg.contexts.insert("me".into(), person);
+        cfg.active_context = Some("me".into());
+        let t = run(&g, &cfg, &[]).unwrap();
+        assert_eq!((t.api_key.as_deref(), t.actor_token.as_deref()), (None, Some("axme_at_me")));
+        assert!(t.client().is_ok(), "a token alone is enough");
+        let t = run(&g, &cfg, &[("AXP_API_KEY", "env-key")]).unwrap();
+        assert_eq!(
+            (t.api_key.as_deref(), t.actor_token.as_deref()),
+            (Some("env-key"), None),
+            "an explicit key wins"
+        );
+        let t = run(&g, &cfg, &[("AXP_URL", "http://other:9")]).unwrap();
+        assert_eq!(t.actor_token, None, "a context's token is never sent to another server");
     }
 
     #[test]

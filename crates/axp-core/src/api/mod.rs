@@ -9,8 +9,8 @@
 //!
 //! The types live in files by family (intents, agents and service accounts, scenarios, the
 //! inbox and approvals, webhooks and deliveries, organizations and members, the directory of
-//! principals and aliases, access requests, the audit log) and are all re-exported here, so
-//! each is `axp_core::api::X`.
+//! principals and aliases, access requests, the audit log, users and invites) and are all
+//! re-exported here, so each is `axp_core::api::X`.
 
 use serde::{Deserialize, Serialize};
 
@@ -20,9 +20,11 @@ mod audit;
 mod directory;
 mod inbox;
 mod intents;
+mod invites;
 mod members;
 mod organizations;
 mod scenarios;
+mod users;
 mod webhooks;
 
 pub use access_requests::{
@@ -48,6 +50,10 @@ pub use intents::{
     BulkCancelRequest, BulkCancelResponse, CreateIntentRequest, CreateIntentResponse, EventsResponse,
     IntentResponse, ListIntentsResponse, MutationResponse,
 };
+pub use invites::{
+    AcceptInviteRequest, AcceptInviteResponse, CreateInviteRequest, CreateInviteResponse, Invite,
+    InviteResponse, InviteStatus,
+};
 pub use members::{ListMembersResponse, Member, MemberResponse};
 pub use organizations::{
     AddMemberRequest, CreateOrganizationRequest, CreateWorkspaceRequest, ListWorkspacesResponse,
@@ -55,6 +61,11 @@ pub use organizations::{
     UpdateMemberRequest, UpdateOrganizationRequest, UpdateWorkspaceRequest, Workspace, WorkspaceResponse,
 };
 pub use scenarios::{ApplyScenarioResponse, ProvisionedAgent, ValidateScenarioResponse};
+pub use users::{
+    ActorKind, ActorToken, ActorTokenResponse, CheckNickResponse, Me, MeResponse, NewActorTokenResponse,
+    ProfileResponse, RegisterNickRequest, RegisterNickResponse, RenameNickResponse, ResolveNickResponse,
+    UpdateUserRequest, User,
+};
 pub use webhooks::{
     DeliveryResponse, ListDeliveriesResponse, ListSubscriptionsResponse, RevokedSubscription,
     SubscriptionRequest, SubscriptionResponse, WebhookEventReceipt,

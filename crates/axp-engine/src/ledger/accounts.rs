@@ -105,8 +105,9 @@ impl Ledger {
         self.write(spec, |spec, tx| Box::pin(create_tenant_in(tx, spec))).await
     }
 
-    /// Answered from the backend's [`axp_store::PrincipalCache`] when it can; the backend
-    /// drops the cache after every commit that changed keys.
+    /// An API key's service account or, failing that, an actor token's person. Answered from
+    /// the backend's [`axp_store::PrincipalCache`] when it can; the backend drops the cache
+    /// after every commit that changed keys, tokens or memberships.
     pub(super) async fn authenticate(&self, hash: &KeyHash, now: Timestamp) -> Result<Option<Principal>> {
         let cache = self.backend.principals();
         if let Some(principal) = cache.get(&hash.0, now) {
@@ -117,7 +118,11 @@ impl Ledger {
         let found = self
             .read((hash.0, now), |(hash, now), tx| {
                 Box::pin(async move {
-                    let Some((principal, expires_at)) = tx.principal(hash, *now).await? else {
+                    let found = match tx.principal(hash, *now).await? {
+                        Some(found) => Some(found),
+                        None => tx.actor_principal(hash, *now).await?,
+                    };
+                    let Some((principal, expires_at)) = found else {
                         return Ok(None);
                     };
                     Ok(Some((super::members::with_access(tx, principal).await?, expires_at)))

@@ -19,7 +19,8 @@
 //! - [`orgs`]: organizations and workspaces, their slugs, lookups across workspaces;
 //! - [`directory`]: principals and their aliases;
 //! - [`access_requests`]: access requests and the memberships approving them grants;
-//! - [`audit`]: the audit log every admin and security action writes to, in its transaction.
+//! - [`audit`]: the audit log every admin and security action writes to, in its transaction;
+//! - [`people`]: users and their nicks, invites, actor tokens.
 //!
 //! Jobs may run more than once (see [`axp_store::Job`]), so they only read their arguments.
 
@@ -32,6 +33,7 @@ mod inbox;
 mod intents;
 mod members;
 mod orgs;
+mod people;
 mod routing;
 mod store;
 mod timers;

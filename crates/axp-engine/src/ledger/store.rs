@@ -3,23 +3,24 @@
 use async_trait::async_trait;
 use axp_core::access::{Acting, Role};
 use axp_core::api::{
-    AccessRequest, AgentDelivery, Alias, AliasResolution, ApplyScenarioResponse, AuditEntry,
-    DirectoryPrincipal, Member, Organization, OrganizationDetail, Workspace,
+    AccessRequest, ActorToken, AgentDelivery, Alias, AliasResolution, ApplyScenarioResponse, AuditEntry,
+    DirectoryPrincipal, Invite, Member, Organization, OrganizationDetail, User, Workspace,
 };
 use axp_core::delivery::{Delivery, DeliveryStatus, EventCounters, Subscription, WebhookEvent};
 use axp_core::ids::{
-    AccessRequestId, AliasId, ApiKeyId, ApprovalId, DeliveryId, EventId, IntentId, MemberId, OrgId,
-    PrincipalId, ServiceAccountId, SubscriptionId, WorkspaceId,
+    AccessRequestId, ActorTokenId, AliasId, ApiKeyId, ApprovalId, DeliveryId, EventId, IntentId, MemberId,
+    OrgId, PrincipalId, ServiceAccountId, SubscriptionId, UserId, WorkspaceId,
 };
 use axp_core::inbox::{Approval, Thread, ThreadAction, ThreadStatus};
 use axp_core::lifecycle::Request;
+use axp_core::users::Nick;
 use axp_core::{AgentAddress, Intent, IntentEvent, Status, Timestamp};
 use axp_store::{
     AccessRequestFilter, ApiKeyRecord, AttemptReport, Audit, AuditFilter, BindingUpdate, Created, Error,
-    Executed, IdempotencyClaim, IntentFilter, IntentRows, KeyHash, MemberUpdate, NewAccessRequest, NewAlias,
-    NewApiKey, NewOrganization, NewPrincipal, NewServiceAccount, NewSubscription, NewWorkspace,
-    OrganizationUpdate, Principal, PushJob, Result, Review, ScenarioWrite, ServiceAccountRecord, Store,
-    Tenant, TenantSpec, WorkspaceUpdate,
+    Executed, IdempotencyClaim, IntentFilter, IntentRows, InviteAcceptance, KeyHash, MemberUpdate,
+    NewAccessRequest, NewActorToken, NewAlias, NewApiKey, NewOrganization, NewPrincipal, NewServiceAccount,
+    NewSubscription, NewWorkspace, OrganizationUpdate, Principal, PushJob, Result, Review, ScenarioWrite,
+    ServiceAccountRecord, Store, Tenant, TenantSpec, UserUpdate, WorkspaceUpdate,
 };
 
 use super::Ledger;
@@ -264,6 +265,59 @@ impl Store for Ledger {
         now: Timestamp,
     ) -> Result<AccessRequest> {
         Ledger::review_access_request(self, id, review, now).await
+    }
+
+    async fn register_user(&self, tenant: &Tenant, user: User) -> Result<User> {
+        Ledger::register_user(self, tenant, user).await
+    }
+
+    async fn get_user(&self, tenant: &Tenant, id: UserId) -> Result<User> {
+        Ledger::get_user(self, tenant, id).await
+    }
+
+    async fn find_user_by_nick(&self, tenant: &Tenant, nick: &Nick) -> Result<Option<User>> {
+        Ledger::find_user_by_nick(self, tenant, nick).await
+    }
+
+    async fn update_user(
+        &self,
+        tenant: &Tenant,
+        id: UserId,
+        update: UserUpdate,
+        now: Timestamp,
+    ) -> Result<User> {
+        Ledger::update_user(self, tenant, id, update, now).await
+    }
+
+    async fn create_invite(&self, tenant: &Tenant, hash: KeyHash, invite: Invite) -> Result<Invite> {
+        Ledger::create_invite(self, tenant, hash, invite).await
+    }
+
+    async fn get_invite(&self, tenant: &Tenant, hash: KeyHash) -> Result<Invite> {
+        Ledger::get_invite(self, tenant, hash).await
+    }
+
+    async fn accept_invite(
+        &self,
+        tenant: &Tenant,
+        hash: KeyHash,
+        accept: InviteAcceptance,
+    ) -> Result<(Invite, User, ActorToken)> {
+        Ledger::accept_invite(self, tenant, hash, accept).await
+    }
+
+    async fn issue_actor_token(&self, tenant: &Tenant, token: NewActorToken) -> Result<ActorToken> {
+        Ledger::issue_actor_token(self, tenant, token).await
+    }
+
+    async fn revoke_actor_token(
+        &self,
+        tenant: &Tenant,
+        user: UserId,
+        id: ActorTokenId,
+        now: Timestamp,
+    ) -> Result<ActorToken> {
+        Ledger::revoke_actor_token(self, tenant, user, id, now).await
     }
 
     async fn create_intent(

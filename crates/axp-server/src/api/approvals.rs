@@ -3,7 +3,7 @@
 use axp_core::api::{ApprovalResponse, ListTasksResponse, OpenTask};
 use axp_core::validate::Fields;
 use axp_core::{ApprovalId, ErrorCode, Status, WaitingReason};
-use axp_store::IntentFilter;
+use axp_store::{Actor, IntentFilter};
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
@@ -11,7 +11,7 @@ use axum::{Json, Router};
 use serde_json::{Map, Value};
 
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Caller, JsonObject, PathParams, QueryMap};
+use crate::extract::{Caller, JsonObject, PathParams, QueryMap, owner_scope};
 use crate::state::AppState;
 
 /// `POST /v1/approvals/{approval_id}/decision` `{decision: approve|reject, comment?}`: an
@@ -56,18 +56,24 @@ async fn decide(
 }
 
 /// `GET /v1/me/tasks?limit=`: open human tasks (WAITING_FOR_HUMAN) of the caller: those whose
-/// assignees or `pending_with` name the caller's address (or `owner_agent`), or that the caller
-/// sent. With API keys standing in for actor tokens, "me" is the key's agent.
+/// assignees or `pending_with` name one of the caller's addresses, or that the caller sent.
+/// The caller's addresses are `owner_agent` when given; else its own agent address and, for a
+/// person (actor token), also their nick's `@nick` and public address `nick@ax`.
 async fn my_tasks(
     State(state): State<AppState>,
     caller: Caller,
     headers: HeaderMap,
     query: QueryMap,
 ) -> ApiResult<Json<ListTasksResponse>> {
-    let me = caller.reading_owner(&headers, &query)?;
+    let mut me = vec![caller.reading_owner(&headers, &query)?];
+    if let (None, Actor::User { id, .. }) = (owner_scope(&headers, &query)?, &caller.0.actor) {
+        let user = state.store.get_user(&caller.0.tenant, *id).await.map_err(ApiError::missing("user"))?;
+        me.extend([user.nick, user.public_address]);
+    }
     let limit = query.bounded("limit", 1, 500)?.unwrap_or(100) as u32;
     let filter = IntentFilter { statuses: vec![Status::Waiting], limit: 500, ..IntentFilter::default() };
     let intents = state.store.list_intents(&caller.0.tenant, &filter).await?;
+    let mine = |address: &str| me.iter().any(|m| m == address);
     let tasks: Vec<OpenTask> = intents
         .iter()
         .filter(|i| i.waiting_reason == Some(WaitingReason::WaitingForHuman))
@@ -77,9 +83,9 @@ async fn my_tasks(
                 .as_ref()
                 .and_then(|t| t.get("assignees"))
                 .and_then(Value::as_array)
-                .is_some_and(|a| a.iter().any(|x| x.as_str() == Some(&me)));
-            let pending = i.pending_with.as_ref().is_some_and(|p| p.reference == me);
-            assigned || pending || i.from_agent == me
+                .is_some_and(|a| a.iter().filter_map(Value::as_str).any(mine));
+            let pending = i.pending_with.as_ref().is_some_and(|p| mine(&p.reference));
+            assigned || pending || mine(&i.from_agent)
         })
         .take(limit as usize)
         .map(|i| OpenTask {

@@ -2,6 +2,7 @@
 //! error envelope for unknown routes and methods.
 
 mod access_requests;
+mod actor_tokens;
 mod agents;
 mod approvals;
 mod audit;
@@ -13,10 +14,12 @@ mod events;
 mod health;
 mod inbox;
 mod intents;
+mod invites;
 mod members;
 mod organizations;
 mod scenarios;
 mod service_accounts;
+mod users;
 mod webhooks;
 
 use axp_core::error::ErrorCode;
@@ -71,13 +74,27 @@ pub fn app(state: AppState) -> Router {
         .merge(members::router())
         .merge(directory::router())
         .merge(access_requests::router())
-        .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such route") })
-        .method_not_allowed_fallback(|| async {
+        .merge(users::router())
+        .merge(actor_tokens::router())
+        .merge(invites::router())
+        .fallback(|request: Request| async {
+            drain(request).await;
+            ApiError::new(ErrorCode::NotFound, "no such route")
+        })
+        .method_not_allowed_fallback(|request: Request| async {
+            drain(request).await;
             ApiError::new(ErrorCode::MethodNotAllowed, "method not allowed on this route")
         })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn(request_ids))
         .with_state(state)
+}
+
+/// Reads and drops the request's body (up to [`BODY_LIMIT`]) before an answer that did not
+/// need it: hyper closes a connection whose request body was left unread, and a client that
+/// reuses that connection for its next request sees a disconnect instead of an answer.
+async fn drain(request: Request) {
+    let _ = axum::body::to_bytes(request.into_body(), BODY_LIMIT).await;
 }
 
 /// The id in header `name`, or a new UUID when it is absent or unusable.

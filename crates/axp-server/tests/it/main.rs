@@ -2,13 +2,16 @@
 //! where the wire itself is under test.
 
 mod access;
+mod actor_tokens;
 mod agents;
 mod audit;
+mod callers;
 mod directory;
 mod grants;
 mod helpers;
 mod inbox;
 mod intents;
+mod invites;
 mod openapi;
 mod organizations;
 mod probes;
@@ -18,5 +21,6 @@ mod sse;
 mod tenancy;
 mod tenancy_access;
 mod timers;
+mod users;
 mod webhooks;
 mod workflows;

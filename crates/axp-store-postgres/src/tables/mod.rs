@@ -34,6 +34,7 @@ mod inbox;
 mod intents;
 mod members;
 mod orgs;
+mod people;
 mod queue;
 mod timers;
 mod webhooks;

@@ -14,6 +14,7 @@ mod inbox;
 mod intents;
 mod members;
 mod orgs;
+mod people;
 mod queue;
 mod timers;
 mod webhooks;
@@ -29,7 +30,7 @@ use axp_core::timer::Timer;
 use axp_core::{AgentAddress, Intent, IntentEvent, Status, Timestamp};
 use axp_store::tables::{
     AccessRequestTable, AccountTable, AuditTable, DeliveryTable, DirectoryTable, IdempotencyTable,
-    InboxTable, IntentTable, MemberTable, OrgTable, QueueTable, TimerTable, WebhookTable,
+    InboxTable, IntentTable, MemberTable, OrgTable, PeopleTable, QueueTable, TimerTable, WebhookTable,
 };
 use axp_store::{
     ApiKeyRecord, DueTimer, Error, IdempotencyClaim, IntentFilter, IntentRows, Membership, NewApiKey,

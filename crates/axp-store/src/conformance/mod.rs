@@ -17,6 +17,7 @@ mod hand_over;
 mod inbox;
 mod intents;
 mod members;
+mod people;
 mod queue;
 mod tenancy;
 mod timers;
@@ -97,6 +98,9 @@ pub async fn run_all(store: &dyn Store) {
     tenancy::last_owner(store).await;
     tenancy::directory(store).await;
     tenancy::access_requests(store).await;
+    people::users(store).await;
+    people::invites(store).await;
+    people::actor_tokens(store).await;
 }
 
 /// The audit of a call a story makes as the server itself (stories that are not about the

@@ -23,6 +23,7 @@ mod inbox;
 mod intents;
 mod members;
 mod orgs;
+mod people;
 mod queue;
 mod timers;
 mod webhooks;
@@ -37,6 +38,7 @@ pub use inbox::InboxTable;
 pub use intents::IntentTable;
 pub use members::MemberTable;
 pub use orgs::OrgTable;
+pub use people::PeopleTable;
 pub use queue::QueueTable;
 pub use timers::TimerTable;
 pub use webhooks::WebhookTable;
@@ -56,6 +58,7 @@ pub trait Transaction:
     + OrgTable
     + DirectoryTable
     + AccessRequestTable
+    + PeopleTable
     + IntentTable
     + QueueTable
     + TimerTable

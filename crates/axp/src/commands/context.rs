@@ -19,7 +19,7 @@ pub enum Command {
         /// The context's name.
         name: String,
     },
-    /// Show the server and key a command would use now, and where each comes from.
+    /// Show the server, key and actor token a command would use now, and where each comes from.
     Show,
 }
 
@@ -38,17 +38,19 @@ pub fn run(global: &Global, out: &Output, command: Command) -> anyhow::Result<Ex
                         "active": Some(name) == active.as_ref(),
                         "base_url": c.base_url,
                         "has_api_key": c.api_key.is_some(),
+                        "has_actor_token": c.actor_token.is_some(),
                     })
                 })
                 .collect();
             out.list(&items, || {
-                let mut table = Table::new(&["ACTIVE", "NAME", "BASE_URL", "API_KEY"]);
+                let mut table = Table::new(&["ACTIVE", "NAME", "BASE_URL", "API_KEY", "ACTOR_TOKEN"]);
                 for (name, c) in &config.contexts {
                     table.row(vec![
                         if Some(name) == active.as_ref() { "*".into() } else { String::new() },
                         name.clone(),
                         c.base_url.clone(),
                         c.api_key.as_deref().map(hint).unwrap_or_default(),
+                        c.actor_token.as_deref().map(hint).unwrap_or_default(),
                     ]);
                 }
                 table
@@ -75,6 +77,7 @@ pub fn run(global: &Global, out: &Output, command: Command) -> anyhow::Result<Ex
                 "base_url_from": target.url_source.to_string(),
                 "api_key": target.api_key.as_deref().map(hint),
                 "api_key_from": target.key_source.as_ref().map(ToString::to_string),
+                "actor_token": target.actor_token.as_deref().map(hint),
             });
             out.object(&value, || {
                 vec![
@@ -86,6 +89,10 @@ pub fn run(global: &Global, out: &Output, command: Command) -> anyhow::Result<Ex
                             (Some(k), Some(s)) => format!("{}  (from {s})", hint(k)),
                             _ => "(none)".into(),
                         },
+                    ),
+                    (
+                        "actor_token".into(),
+                        target.actor_token.as_deref().map_or_else(|| "(none)".into(), hint),
                     ),
                 ]
             });

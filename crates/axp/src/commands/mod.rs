@@ -10,6 +10,7 @@ pub mod deliveries;
 pub mod demo;
 pub mod inbox;
 pub mod intents;
+pub mod invites;
 pub mod login;
 pub mod logs;
 pub mod members;
@@ -18,6 +19,7 @@ pub mod scenarios;
 pub mod serve;
 pub mod status;
 pub mod tasks;
+pub mod users;
 pub mod whoami;
 pub mod workspaces;
 
@@ -53,6 +55,8 @@ pub async fn run(global: &Global, out: &Output, command: Command) -> anyhow::Res
         Command::Orgs(command) => orgs::run(global, out, command).await,
         Command::Workspaces(command) => workspaces::run(global, out, command).await,
         Command::Members(command) => members::run(global, out, command).await,
+        Command::Users(command) => users::run(global, out, command).await,
+        Command::Invites(command) => invites::run(global, out, command).await,
     }
 }
 

@@ -1,4 +1,5 @@
-//! `axp status`: is the server up (`GET /health`), and does the key work?
+//! `axp status`: is the server up (`GET /health`), and does the key (or actor token) work
+//! (`GET /v1/me`)?
 
 use serde_json::json;
 
@@ -13,15 +14,17 @@ pub struct Args {}
 /// Prints the server's health; exit code 1 when it cannot be reached or rejects the key.
 pub async fn run(global: &Global, out: &Output, _args: Args) -> anyhow::Result<Exit> {
     let target = super::target(global)?;
+    let configured = target.api_key.is_some() || target.actor_token.is_some();
     // Health needs no valid key; use a placeholder when none is configured.
-    let client = target.client_with(target.api_key.as_deref().unwrap_or("none"))?;
+    let client = if configured { target.client()? } else { target.client_with("none")? };
     let health = client.health().await?;
-    let auth = match &target.api_key {
-        None => json!({"ok": false, "error": "no API key configured"}),
-        Some(_) => match client.whoami().await {
-            Ok(account) => json!({"ok": true, "agent_address": account.agent_address}),
+    let auth = if configured {
+        match client.me().await {
+            Ok(me) => json!({"ok": true, "agent_address": me.owner_agent}),
             Err(e) => json!({"ok": false, "error": e.to_string()}),
-        },
+        }
+    } else {
+        json!({"ok": false, "error": "no API key configured"})
     };
     let auth_ok = auth["ok"] == true;
     let value = json!({

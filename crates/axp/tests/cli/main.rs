@@ -11,6 +11,7 @@ mod deliveries;
 mod demo;
 mod inbox;
 mod intents;
+mod people;
 mod scenarios;
 mod tasks;
 mod tenancy;
