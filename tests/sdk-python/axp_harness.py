@@ -265,8 +265,12 @@ class Axp:
 
     # -- identities ---------------------------------------------------------------------
 
-    def create_identity(self, name: str | None = None, agent_address: str | None = None) -> Identity:
-        """POST /v1/service-accounts (+ /keys) with the admin key."""
+    def create_identity(
+        self, name: str | None = None, agent_address: str | None = None, role: str | None = None
+    ) -> Identity:
+        """POST /v1/service-accounts (+ /keys) with the admin key; with `role`, also a membership
+        of the admin's workspace (POST /v1/organizations/{org_id}/members): without one the key
+        is agent-scoped and acts only as its own address (docs/access.md)."""
         name = name or unique("e2e")
         body: dict[str, Any] = {"name": name}
         if agent_address is not None:
@@ -280,6 +284,11 @@ class Axp:
         r = self.admin_http.post(f"/v1/service-accounts/{sa_id}/keys", json={})
         assert r.status_code == 200, f"POST /v1/service-accounts/{sa_id}/keys -> {r.status_code} {r.text}"
         key = r.json()["key"]
+        if role is not None:
+            org_id, workspace_id = sa["org_id"], sa["workspace_id"]
+            member = {"org_id": org_id, "workspace_id": workspace_id, "actor_id": sa_id, "role": role}
+            r = self.admin_http.post(f"/v1/organizations/{org_id}/members", json=member)
+            assert r.status_code == 200, f"POST /v1/organizations/{org_id}/members -> {r.status_code} {r.text}"
         return Identity(
             name=name,
             service_account_id=sa_id,

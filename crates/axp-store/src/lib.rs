@@ -206,6 +206,7 @@ pub trait Store: Send + Sync + 'static {
         owner: &str,
         org: NewOrganization,
         now: Timestamp,
+        by: &Audit,
     ) -> Result<axp_core::api::Organization>;
 
     /// One organization with its workspace and membership counts. Errors: [`Error::NotFound`].
@@ -217,6 +218,7 @@ pub trait Store: Send + Sync + 'static {
         org: OrgId,
         update: OrganizationUpdate,
         now: Timestamp,
+        by: &Audit,
     ) -> Result<axp_core::api::Organization>;
 
     /// Creates a workspace of `org` whose slug is derived from its name (unique in `org`, with a
@@ -226,6 +228,7 @@ pub trait Store: Send + Sync + 'static {
         org: OrgId,
         workspace: NewWorkspace,
         now: Timestamp,
+        by: &Audit,
     ) -> Result<axp_core::api::Workspace>;
 
     /// The workspaces of `org`, oldest first.
@@ -238,6 +241,7 @@ pub trait Store: Send + Sync + 'static {
         ws: WorkspaceId,
         update: WorkspaceUpdate,
         now: Timestamp,
+        by: &Audit,
     ) -> Result<axp_core::api::Workspace>;
 
     /// The tenant (ids and slugs) of workspace `ws`, whichever organization it is in: for an org
@@ -317,6 +321,7 @@ pub trait Store: Send + Sync + 'static {
         id: AccessRequestId,
         review: Review,
         now: Timestamp,
+        by: &Audit,
     ) -> Result<axp_core::api::AccessRequest>;
 
     /// Registers `user` in the workspace. Errors: [`Error::Conflict`] when its nick is taken.
@@ -353,10 +358,16 @@ pub trait Store: Send + Sync + 'static {
         tenant: &Tenant,
         hash: KeyHash,
         accept: InviteAcceptance,
+        by: &Audit,
     ) -> Result<(Invite, User, ActorToken)>;
 
     /// Issues an actor token to its user. Errors: [`Error::NotFound`] for an unknown user.
-    async fn issue_actor_token(&self, tenant: &Tenant, token: NewActorToken) -> Result<ActorToken>;
+    async fn issue_actor_token(
+        &self,
+        tenant: &Tenant,
+        token: NewActorToken,
+        by: &Audit,
+    ) -> Result<ActorToken>;
 
     /// Revokes `user`'s token `id` at `now`: it stops authenticating at once (idempotent:
     /// revoking twice keeps the first `revoked_at`). Errors: [`Error::NotFound`].
@@ -366,6 +377,7 @@ pub trait Store: Send + Sync + 'static {
         user: UserId,
         id: ActorTokenId,
         now: Timestamp,
+        by: &Audit,
     ) -> Result<ActorToken>;
 
     /// Creates an intent with its first events (from [`axp_core::intent::NewIntent::into_intent`])

@@ -37,6 +37,22 @@ pub mod actions {
     pub const HUMAN_TASK_DECIDED: &str = "human_task.decided";
     /// An approval was recorded that answered no open task (target: the approval).
     pub const APPROVAL_DECIDED: &str = "approval.decided";
+    /// An organization was created; its creator's `org_owner` membership is recorded beside it
+    /// (target: the organization).
+    pub const ORGANIZATION_CREATED: &str = "organization.created";
+    /// An organization's name, status or metadata changed (target: the organization).
+    pub const ORGANIZATION_UPDATED: &str = "organization.updated";
+    /// A workspace was created (target: the workspace).
+    pub const WORKSPACE_CREATED: &str = "workspace.created";
+    /// A workspace's name, status or region changed (target: the workspace).
+    pub const WORKSPACE_UPDATED: &str = "workspace.updated";
+    /// An access request was reviewed (target: the request; details: `decision`); an approval
+    /// that grants a role records its membership change beside it.
+    pub const ACCESS_REQUEST_REVIEWED: &str = "access_request.reviewed";
+    /// An actor token was issued to a person (target: the token; never the token itself).
+    pub const ACTOR_TOKEN_ISSUED: &str = "actor_token.issued";
+    /// An actor token was revoked (target: the token).
+    pub const ACTOR_TOKEN_REVOKED: &str = "actor_token.revoked";
     /// An intent's controls changed (target: the intent; details: `controls_patch`), contract
     /// §4.8: such changes emit no lifecycle event.
     pub const CONTROLS_UPDATED: &str = "intent.controls_updated";

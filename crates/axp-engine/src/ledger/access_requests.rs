@@ -3,14 +3,16 @@
 //! same transaction.
 
 use axp_core::Timestamp;
-use axp_core::api::AccessRequest;
+use axp_core::api::{AccessRequest, AuditTarget, actions};
 use axp_core::ids::AccessRequestId;
 use axp_core::tenancy::{AccessRequestState, AccessRequestType, ReviewDecision};
 use axp_store::{
-    ALREADY_REVIEWED, AccessRequestFilter, Error, NewAccessRequest, Result, Review, granted_role,
+    ALREADY_REVIEWED, AccessRequestFilter, Audit, Error, NewAccessRequest, Result, Review, granted_role,
 };
+use serde_json::Value;
 
 use super::Ledger;
+use super::audit::{At, details, record};
 
 impl Ledger {
     pub(super) async fn create_access_request(
@@ -68,8 +70,9 @@ impl Ledger {
         id: AccessRequestId,
         review: Review,
         now: Timestamp,
+        by: &Audit,
     ) -> Result<AccessRequest> {
-        self.write((id, review, now), |(id, review, now), tx| {
+        self.write((id, review, now, by.clone()), |(id, review, now, by), tx| {
             Box::pin(async move {
                 let mut request = tx.access_request(*id, true).await?.ok_or(Error::NotFound)?;
                 if !request.state.open() {
@@ -96,10 +99,25 @@ impl Ledger {
                         &request.requester_actor_id,
                         role,
                         *now,
+                        by,
                     )
                     .await?;
                 }
                 tx.update_access_request(&request).await?;
+                if let Some(org) = request.org_id {
+                    let decision = serde_json::to_value(review.decision).unwrap_or(Value::Null);
+                    let target = AuditTarget::new("access_request", request.access_request_id);
+                    let at = At::org(org, request.workspace_id, *now);
+                    record(
+                        tx,
+                        by,
+                        at,
+                        actions::ACCESS_REQUEST_REVIEWED,
+                        target,
+                        details([("decision", decision)]),
+                    )
+                    .await?;
+                }
                 Ok(request)
             })
         })

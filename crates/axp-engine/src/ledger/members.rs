@@ -15,7 +15,7 @@ use super::audit::{At, details, record};
 
 /// Records that `by` did `action` to `member`, with its state afterwards (and `before`, the
 /// role and status it had, for an update).
-async fn audit_member(
+pub(super) async fn audit_member(
     tx: &mut dyn Transaction,
     by: &Audit,
     action: &str,
@@ -106,6 +106,7 @@ pub(super) async fn grant(
     actor_id: &str,
     role: Role,
     now: Timestamp,
+    by: &Audit,
 ) -> Result<Member> {
     if let Some(ws) = ws {
         tx.workspace(org, ws, false).await?.ok_or(Error::NotFound)?;
@@ -113,7 +114,9 @@ pub(super) async fn grant(
     let owners = lock_owners(tx, org).await?;
     let held = tx.memberships_of(org, actor_id).await?.into_iter().find(|m| m.workspace_id == ws);
     let Some(before) = held else {
-        return add(tx, org, ws, actor_id, role, now).await;
+        let member = add(tx, org, ws, actor_id, role, now).await?;
+        audit_member(tx, by, actions::MEMBER_ADDED, &member, None, now).await?;
+        return Ok(member);
     };
     let mut member = tx.member(org, before.member_id, true).await?.ok_or(Error::NotFound)?;
     member.role = role;
@@ -122,6 +125,7 @@ pub(super) async fn grant(
     keep_an_owner(&owners, &before, Some(&member))?;
     tx.update_member(&member).await?;
     tx.principals_changed();
+    audit_member(tx, by, actions::MEMBER_UPDATED, &member, Some(&before), now).await?;
     Ok(member)
 }
 

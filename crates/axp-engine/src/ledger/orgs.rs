@@ -3,15 +3,19 @@
 
 use axp_core::Timestamp;
 use axp_core::access::Role;
-use axp_core::api::{Member, Organization, OrganizationDetail, Workspace};
+use axp_core::api::{AuditTarget, Member, Organization, OrganizationDetail, Workspace, actions};
 use axp_core::ids::{OrgId, ServiceAccountId, WorkspaceId};
 use axp_core::tenancy::{OrgStatus, WorkspaceStatus, slug, slug_with_suffix};
 use axp_store::{
-    Error, NewOrganization, NewWorkspace, OrganizationUpdate, Result, ServiceAccountRecord, Tenant,
+    Audit, Error, NewOrganization, NewWorkspace, OrganizationUpdate, Result, ServiceAccountRecord, Tenant,
     WorkspaceUpdate,
 };
 
+use serde_json::{Value, json};
+
 use super::Ledger;
+use super::audit::{At, details, record};
+use super::members::audit_member;
 
 /// How many suffixes (`-2` … ) are tried for a taken slug before giving up with a conflict.
 const SLUG_ATTEMPTS: u32 = 1000;
@@ -27,8 +31,9 @@ impl Ledger {
         owner: &str,
         org: NewOrganization,
         now: Timestamp,
+        by: &Audit,
     ) -> Result<Organization> {
-        self.write((owner.to_owned(), org, now), |(owner, new, now), tx| {
+        self.write((owner.to_owned(), org, now, by.clone()), |(owner, new, now, by), tx| {
             Box::pin(async move {
                 let base = slug(&new.name, "org");
                 let mut candidate = base.clone();
@@ -51,7 +56,13 @@ impl Ledger {
                     updated_at: *now,
                 };
                 tx.insert_org(&org, &candidate).await?;
-                super::members::add(tx, org.org_id, None, owner, Role::OrgOwner, *now).await?;
+                let fields =
+                    details([("name", Value::String(org.name.clone())), ("slug", Value::String(candidate))]);
+                let (at, target) =
+                    (At::org(org.org_id, None, *now), AuditTarget::new("organization", org.org_id));
+                record(tx, by, at, actions::ORGANIZATION_CREATED, target, fields).await?;
+                let member = super::members::add(tx, org.org_id, None, owner, Role::OrgOwner, *now).await?;
+                audit_member(tx, by, actions::MEMBER_ADDED, &member, None, *now).await?;
                 Ok(org)
             })
         })
@@ -74,8 +85,9 @@ impl Ledger {
         org: OrgId,
         update: OrganizationUpdate,
         now: Timestamp,
+        by: &Audit,
     ) -> Result<Organization> {
-        self.write((org, update, now), |(org, update, now), tx| {
+        self.write((org, update, now, by.clone()), |(org, update, now, by), tx| {
             Box::pin(async move {
                 let mut o = tx.org(*org, true).await?.ok_or(Error::NotFound)?;
                 let u = update.clone();
@@ -86,6 +98,10 @@ impl Ledger {
                 o.metadata = u.metadata.unwrap_or(o.metadata);
                 o.updated_at = *now;
                 tx.update_org(&o).await?;
+                let fields = details([("name", Value::String(o.name.clone())), ("status", json!(o.status))]);
+                let target = AuditTarget::new("organization", o.org_id);
+                record(tx, by, At::org(o.org_id, None, *now), actions::ORGANIZATION_UPDATED, target, fields)
+                    .await?;
                 Ok(o)
             })
         })
@@ -97,8 +113,9 @@ impl Ledger {
         org: OrgId,
         workspace: NewWorkspace,
         now: Timestamp,
+        by: &Audit,
     ) -> Result<Workspace> {
-        self.write((org, workspace, now), |(org, new, now), tx| {
+        self.write((org, workspace, now, by.clone()), |(org, new, now, by), tx| {
             Box::pin(async move {
                 tx.org(*org, false).await?.ok_or(Error::NotFound)?;
                 let base = slug(&new.name, "ws");
@@ -122,6 +139,13 @@ impl Ledger {
                     updated_at: *now,
                 };
                 tx.create_workspace(&ws, &candidate).await?;
+                let fields =
+                    details([("name", Value::String(ws.name.clone())), ("slug", Value::String(candidate))]);
+                let (at, target) = (
+                    At::org(*org, Some(ws.workspace_id), *now),
+                    AuditTarget::new("workspace", ws.workspace_id),
+                );
+                record(tx, by, at, actions::WORKSPACE_CREATED, target, fields).await?;
                 Ok(ws)
             })
         })
@@ -138,8 +162,9 @@ impl Ledger {
         ws: WorkspaceId,
         update: WorkspaceUpdate,
         now: Timestamp,
+        by: &Audit,
     ) -> Result<Workspace> {
-        self.write((org, ws, update, now), |(org, ws, update, now), tx| {
+        self.write((org, ws, update, now, by.clone()), |(org, ws, update, now, by), tx| {
             Box::pin(async move {
                 let mut w = tx.workspace(*org, *ws, true).await?.ok_or(Error::NotFound)?;
                 let u = update.clone();
@@ -148,6 +173,12 @@ impl Ledger {
                 w.region = u.region.or(w.region);
                 w.updated_at = *now;
                 tx.update_workspace(&w).await?;
+                let fields = details([("name", Value::String(w.name.clone())), ("status", json!(w.status))]);
+                let (at, target) = (
+                    At::org(*org, Some(w.workspace_id), *now),
+                    AuditTarget::new("workspace", w.workspace_id),
+                );
+                record(tx, by, at, actions::WORKSPACE_UPDATED, target, fields).await?;
                 Ok(w)
             })
         })

@@ -3,12 +3,16 @@
 //! expires; revoking a token drops the cached principals so it stops working at once.
 
 use axp_core::Timestamp;
-use axp_core::api::{ActorToken, Invite, User};
+use axp_core::api::{ActorToken, AuditTarget, Invite, User, actions};
 use axp_core::ids::{ActorTokenId, UserId};
 use axp_core::users::Nick;
-use axp_store::{Error, InviteAcceptance, KeyHash, NewActorToken, Result, Tenant, Transaction, UserUpdate};
+use axp_store::{
+    Audit, Error, InviteAcceptance, KeyHash, NewActorToken, Result, Tenant, Transaction, UserUpdate,
+};
+use serde_json::Value;
 
 use super::Ledger;
+use super::audit::{At, details, record};
 
 /// Conflict unless `nick` is free in the workspace or already `user`'s own.
 async fn ensure_free(
@@ -23,6 +27,18 @@ async fn ensure_free(
         }
         _ => Ok(()),
     }
+}
+
+/// Records that `token` was issued or revoked (its id and its person; never the token).
+async fn token_audit(
+    tx: &mut dyn Transaction,
+    by: &Audit,
+    at: At,
+    action: &str,
+    token: &ActorToken,
+) -> Result<()> {
+    let fields = details([("user_id", Value::String(token.user_id.to_string()))]);
+    record(tx, by, at, action, AuditTarget::new("actor_token", token.token_id), fields).await
 }
 
 impl Ledger {
@@ -109,8 +125,9 @@ impl Ledger {
         tenant: &Tenant,
         hash: KeyHash,
         accept: InviteAcceptance,
+        by: &Audit,
     ) -> Result<(Invite, User, ActorToken)> {
-        self.write((tenant.clone(), hash, accept), |(tenant, hash, accept), tx| {
+        self.write((tenant.clone(), hash, accept, by.clone()), |(tenant, hash, accept, by), tx| {
             Box::pin(async move {
                 let ws = tenant.workspace_id;
                 let now = accept.user.created_at;
@@ -125,6 +142,7 @@ impl Ledger {
                 ensure_free(tx, tenant, &user.normalized_nick, None).await?;
                 tx.insert_user(ws, user).await?;
                 let token = tx.insert_actor_token(ws, &accept.token).await?;
+                token_audit(tx, by, At::tenant(tenant, now), actions::ACTOR_TOKEN_ISSUED, &token).await?;
                 invite.accepted_at = Some(now);
                 invite.accepted_owner_agent = Some(user.owner_agent.clone());
                 invite.nick = Some(user.nick.clone());
@@ -140,11 +158,16 @@ impl Ledger {
         &self,
         tenant: &Tenant,
         token: NewActorToken,
+        by: &Audit,
     ) -> Result<ActorToken> {
-        self.write((tenant.workspace_id, token), |(ws, token), tx| {
+        self.write((tenant.clone(), token, by.clone()), |(tenant, token, by), tx| {
             Box::pin(async move {
-                tx.user(*ws, token.user_id, false).await?.ok_or(Error::NotFound)?;
-                tx.insert_actor_token(*ws, token).await
+                let ws = tenant.workspace_id;
+                tx.user(ws, token.user_id, false).await?.ok_or(Error::NotFound)?;
+                let issued = tx.insert_actor_token(ws, token).await?;
+                let at = At::tenant(tenant, issued.created_at);
+                token_audit(tx, by, at, actions::ACTOR_TOKEN_ISSUED, &issued).await?;
+                Ok(issued)
             })
         })
         .await
@@ -156,15 +179,19 @@ impl Ledger {
         user: UserId,
         id: ActorTokenId,
         now: Timestamp,
+        by: &Audit,
     ) -> Result<ActorToken> {
-        self.write((tenant.workspace_id, user, id, now), |(ws, user, id, now), tx| {
+        self.write((tenant.clone(), user, id, now, by.clone()), |(tenant, user, id, now, by), tx| {
             Box::pin(async move {
+                let ws = &tenant.workspace_id;
                 let mut token = tx.actor_token(*ws, *user, *id, true).await?.ok_or(Error::NotFound)?;
                 if token.revoked_at.is_none() {
                     token.revoked_at = Some(*now);
                     token.status = "revoked".into();
                     tx.update_actor_token(*ws, &token).await?;
                     tx.principals_changed();
+                    token_audit(tx, by, At::tenant(tenant, *now), actions::ACTOR_TOKEN_REVOKED, &token)
+                        .await?;
                 }
                 Ok(token)
             })

@@ -157,8 +157,9 @@ impl Store for Ledger {
         owner: &str,
         org: NewOrganization,
         now: Timestamp,
+        by: &Audit,
     ) -> Result<Organization> {
-        Ledger::create_organization(self, owner, org, now).await
+        Ledger::create_organization(self, owner, org, now, by).await
     }
 
     async fn get_organization(&self, org: OrgId) -> Result<OrganizationDetail> {
@@ -170,8 +171,9 @@ impl Store for Ledger {
         org: OrgId,
         update: OrganizationUpdate,
         now: Timestamp,
+        by: &Audit,
     ) -> Result<Organization> {
-        Ledger::update_organization(self, org, update, now).await
+        Ledger::update_organization(self, org, update, now, by).await
     }
 
     async fn create_workspace(
@@ -179,8 +181,9 @@ impl Store for Ledger {
         org: OrgId,
         workspace: NewWorkspace,
         now: Timestamp,
+        by: &Audit,
     ) -> Result<Workspace> {
-        Ledger::create_workspace(self, org, workspace, now).await
+        Ledger::create_workspace(self, org, workspace, now, by).await
     }
 
     async fn list_workspaces(&self, org: OrgId) -> Result<Vec<Workspace>> {
@@ -193,8 +196,9 @@ impl Store for Ledger {
         ws: WorkspaceId,
         update: WorkspaceUpdate,
         now: Timestamp,
+        by: &Audit,
     ) -> Result<Workspace> {
-        Ledger::update_workspace(self, org, ws, update, now).await
+        Ledger::update_workspace(self, org, ws, update, now, by).await
     }
 
     async fn workspace_tenant(&self, ws: WorkspaceId) -> Result<Tenant> {
@@ -263,8 +267,9 @@ impl Store for Ledger {
         id: AccessRequestId,
         review: Review,
         now: Timestamp,
+        by: &Audit,
     ) -> Result<AccessRequest> {
-        Ledger::review_access_request(self, id, review, now).await
+        Ledger::review_access_request(self, id, review, now, by).await
     }
 
     async fn register_user(&self, tenant: &Tenant, user: User) -> Result<User> {
@@ -302,12 +307,18 @@ impl Store for Ledger {
         tenant: &Tenant,
         hash: KeyHash,
         accept: InviteAcceptance,
+        by: &Audit,
     ) -> Result<(Invite, User, ActorToken)> {
-        Ledger::accept_invite(self, tenant, hash, accept).await
+        Ledger::accept_invite(self, tenant, hash, accept, by).await
     }
 
-    async fn issue_actor_token(&self, tenant: &Tenant, token: NewActorToken) -> Result<ActorToken> {
-        Ledger::issue_actor_token(self, tenant, token).await
+    async fn issue_actor_token(
+        &self,
+        tenant: &Tenant,
+        token: NewActorToken,
+        by: &Audit,
+    ) -> Result<ActorToken> {
+        Ledger::issue_actor_token(self, tenant, token, by).await
     }
 
     async fn revoke_actor_token(
@@ -316,8 +327,9 @@ impl Store for Ledger {
         user: UserId,
         id: ActorTokenId,
         now: Timestamp,
+        by: &Audit,
     ) -> Result<ActorToken> {
-        Ledger::revoke_actor_token(self, tenant, user, id, now).await
+        Ledger::revoke_actor_token(self, tenant, user, id, now, by).await
     }
 
     async fn create_intent(

@@ -196,7 +196,7 @@ async fn review_access_request(
     };
     let access_request = state
         .store
-        .review_access_request(request.access_request_id, review, state.clock.now())
+        .review_access_request(request.access_request_id, review, state.clock.now(), &caller.audit())
         .await
         .map_err(|e| match e {
             axp_store::Error::Conflict { constraint } if constraint == ALREADY_REVIEWED => {

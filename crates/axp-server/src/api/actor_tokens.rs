@@ -46,8 +46,11 @@ async fn issue_token(
     let ttl = f.finish(ttl)?.unwrap_or(DEFAULT_TTL_SECONDS);
     let now = state.clock.now();
     let (token, new) = generate_actor_token(user, now, now.plus_seconds(ttl as i64));
-    let record =
-        state.store.issue_actor_token(&caller.0.tenant, new).await.map_err(ApiError::missing("user"))?;
+    let record = state
+        .store
+        .issue_actor_token(&caller.0.tenant, new, &caller.audit())
+        .await
+        .map_err(ApiError::missing("user"))?;
     Ok(Json(NewActorTokenResponse {
         ok: true,
         token,
@@ -72,7 +75,7 @@ async fn revoke_token(
     let token: ActorTokenId = token.parse().map_err(|_| ApiError::not_found("actor token"))?;
     let actor_token = state
         .store
-        .revoke_actor_token(&caller.0.tenant, user, token, state.clock.now())
+        .revoke_actor_token(&caller.0.tenant, user, token, state.clock.now(), &caller.audit())
         .await
         .map_err(ApiError::missing("actor token"))?;
     Ok(Json(ActorTokenResponse { ok: true, actor_token }))

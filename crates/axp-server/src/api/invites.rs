@@ -132,22 +132,23 @@ async fn accept_invite(
     let expires_at = now.plus_seconds(DEFAULT_TTL_SECONDS as i64);
     let (secret, new_token) = generate_actor_token(user.user_id, now, expires_at);
     let accept = InviteAcceptance { user, token: new_token };
-    let (invite, user, actor_token) =
-        state.store.accept_invite(&caller.0.tenant, KeyHash::of(&token), accept).await.map_err(
-            |e| match e {
-                axp_store::Error::NotFound => ApiError::not_found("invite"),
-                axp_store::Error::Conflict { constraint } if constraint == "invites.accepted" => {
-                    ApiError::new(ErrorCode::InvalidStateTransition, "the invite was already accepted")
-                }
-                axp_store::Error::Conflict { constraint } if constraint == "invites.expired" => {
-                    ApiError::new(ErrorCode::InvalidStateTransition, "the invite has expired")
-                }
-                axp_store::Error::Conflict { .. } => {
-                    ApiError::new(ErrorCode::AlreadyExists, format!("the nick {nick} is taken"))
-                }
-                other => other.into(),
-            },
-        )?;
+    let (invite, user, actor_token) = state
+        .store
+        .accept_invite(&caller.0.tenant, KeyHash::of(&token), accept, &caller.audit())
+        .await
+        .map_err(|e| match e {
+            axp_store::Error::NotFound => ApiError::not_found("invite"),
+            axp_store::Error::Conflict { constraint } if constraint == "invites.accepted" => {
+                ApiError::new(ErrorCode::InvalidStateTransition, "the invite was already accepted")
+            }
+            axp_store::Error::Conflict { constraint } if constraint == "invites.expired" => {
+                ApiError::new(ErrorCode::InvalidStateTransition, "the invite has expired")
+            }
+            axp_store::Error::Conflict { .. } => {
+                ApiError::new(ErrorCode::AlreadyExists, format!("the nick {nick} is taken"))
+            }
+            other => other.into(),
+        })?;
     Ok(Json(AcceptInviteResponse {
         ok: true,
         token,

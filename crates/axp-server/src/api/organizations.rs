@@ -80,7 +80,8 @@ async fn create_organization(
     let name = present(f.finish(name)?, "name")?;
     let new = NewOrganization { name, legal_name, primary_domain, metadata };
     let owner = caller.0.actor.id().to_string();
-    let organization = state.store.create_organization(&owner, new, state.clock.now()).await?;
+    let organization =
+        state.store.create_organization(&owner, new, state.clock.now(), &caller.audit()).await?;
     Ok(Json(OrganizationResponse { ok: true, organization }))
 }
 
@@ -119,7 +120,7 @@ async fn update_organization(
     let update = f.finish(update)?;
     let organization = state
         .store
-        .update_organization(org, update, state.clock.now())
+        .update_organization(org, update, state.clock.now(), &caller.audit())
         .await
         .map_err(ApiError::missing("organization"))?;
     Ok(Json(OrganizationResponse { ok: true, organization }))
@@ -150,7 +151,7 @@ async fn create_workspace(
     };
     let workspace = state
         .store
-        .create_workspace(org, new, state.clock.now())
+        .create_workspace(org, new, state.clock.now(), &caller.audit())
         .await
         .map_err(ApiError::missing("organization"))?;
     Ok(Json(WorkspaceResponse { ok: true, workspace }))
@@ -189,7 +190,7 @@ async fn update_workspace(
     let update = f.finish(update)?;
     let workspace = state
         .store
-        .update_workspace(org, ws, update, state.clock.now())
+        .update_workspace(org, ws, update, state.clock.now(), &caller.audit())
         .await
         .map_err(ApiError::missing("workspace"))?;
     Ok(Json(WorkspaceResponse { ok: true, workspace }))

@@ -394,3 +394,115 @@ async fn controls_and_policy_changes_are_audited() {
     );
     assert!(entries.iter().all(|e| e.actor.id == admin_id(&server)));
 }
+
+/// Tenancy and people writes are audited too: organizations and workspaces created and
+/// changed, an access request reviewed (with the membership it granted), actor tokens issued and
+/// revoked.
+#[tokio::test]
+async fn tenancy_and_actor_token_changes_are_recorded() {
+    let server = TestServer::spawn().await;
+    let admin = server.admin_key.clone();
+    let org = server.admin.tenant.org_id.to_string();
+
+    let (s, ws) = call(
+        &server,
+        &admin,
+        (Method::POST, &format!("/v1/organizations/{org}/workspaces")),
+        Some(json!({"name": "Ops", "environment": "production"})),
+        "t-ws",
+    )
+    .await;
+    assert_eq!(s, 200, "{ws}");
+    let ws_id = ws["workspace"]["workspace_id"].as_str().unwrap().to_owned();
+    let e = the_entry(&server, &ws_id).await;
+    assert_eq!((e.action.as_str(), e.trace_id.as_deref()), (actions::WORKSPACE_CREATED, Some("t-ws")));
+    let path = format!("/v1/organizations/{org}/workspaces/{ws_id}");
+    let (s, _) = call(&server, &admin, (Method::PATCH, &path), Some(json!({"name": "Ops 2"})), "t-ws2").await;
+    assert_eq!(s, 200);
+    assert_eq!(log(&server).await[0].action, actions::WORKSPACE_UPDATED);
+
+    let (s, created) = call(
+        &server,
+        &admin,
+        (Method::POST, "/v1/organizations"),
+        Some(json!({"name": "Initech", "requested_by_actor_id": "x"})),
+        "t-org",
+    )
+    .await;
+    assert_eq!(s, 200, "{created}");
+    // Recorded in the new organization's log, which its creator (now its owner) reads.
+    let new_org: axp_core::OrgId = created["organization"]["org_id"].as_str().unwrap().parse().unwrap();
+    let filter = axp_store::AuditFilter {
+        org_id: new_org,
+        workspace_id: None,
+        org_wide: false,
+        action: None,
+        actor_id: None,
+        target_id: None,
+        since: None,
+        until: None,
+        before: None,
+        limit: 10,
+    };
+    let (entries, _) = server.state().store.list_audit(&filter).await.unwrap();
+    let actions: Vec<&str> = entries.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, [actions::MEMBER_ADDED, actions::ORGANIZATION_CREATED], "the org and its owner");
+    assert!(entries.iter().all(|e| e.trace_id.as_deref() == Some("t-org")));
+
+    let (requester, _) = account(&server, "requester", None).await;
+    let (s, request) = call(
+        &server,
+        &admin,
+        (Method::POST, "/v1/access-requests"),
+        Some(json!({"request_type": "join_organization", "requester_actor_id": requester, "org_id": org})),
+        "t-req",
+    )
+    .await;
+    assert_eq!(s, 200, "{request}");
+    let id = request["access_request"]["access_request_id"].as_str().unwrap().to_owned();
+    let (s, _) = call(
+        &server,
+        &admin,
+        (Method::POST, &format!("/v1/access-requests/{id}/review")),
+        Some(json!({"decision": "approve", "reviewer_actor_id": "admin"})),
+        "t-review",
+    )
+    .await;
+    assert_eq!(s, 200);
+    let recent: Vec<String> = log(&server).await.iter().take(2).map(|e| e.action.clone()).collect();
+    assert_eq!(
+        recent,
+        [actions::ACCESS_REQUEST_REVIEWED, actions::MEMBER_ADDED],
+        "the review and its membership"
+    );
+
+    let (s, user) = call(
+        &server,
+        &admin,
+        (Method::POST, "/v1/users/register-nick"),
+        Some(json!({"nick": "auditee"})),
+        "t-u",
+    )
+    .await;
+    assert_eq!(s, 200, "{user}");
+    let user_id = user["user_id"].as_str().unwrap();
+    let (s, token) = call(
+        &server,
+        &admin,
+        (Method::POST, &format!("/v1/users/{user_id}/tokens")),
+        Some(json!({})),
+        "t-tok",
+    )
+    .await;
+    assert_eq!(s, 200, "{token}");
+    let token_id = token["token_id"].as_str().unwrap().to_owned();
+    let path = format!("/v1/users/{user_id}/tokens/{token_id}/revoke");
+    let (s, _) = call(&server, &admin, (Method::POST, &path), None, "t-rev").await;
+    assert_eq!(s, 200);
+    let entries = log(&server).await;
+    let about: Vec<&str> =
+        entries.iter().filter(|e| e.target.id == token_id).map(|e| e.action.as_str()).collect();
+    assert_eq!(about, [actions::ACTOR_TOKEN_REVOKED, actions::ACTOR_TOKEN_ISSUED]);
+    let secret = token["token"].as_str().unwrap();
+    assert!(entries.iter().all(|e| !serde_json::to_string(e).unwrap().contains(secret)), "never the token");
+}

@@ -98,13 +98,19 @@ pub async fn invites(store: &dyn Store) {
     };
     store.register_user(&p.tenant, user("taken")).await.unwrap();
     let (_, taken) = accept("taken", T0.plus_seconds(1));
-    assert!(!conflict(store.accept_invite(&p.tenant, hash, taken).await).starts_with("invites."));
+    assert!(
+        !conflict(store.accept_invite(&p.tenant, hash, taken, &super::by()).await).starts_with("invites.")
+    );
     let (_, elsewhere) = accept("carol", T0.plus_seconds(1));
-    assert!(matches!(store.accept_invite(&q.tenant, hash, elsewhere).await, Err(Error::NotFound)));
+    assert!(matches!(
+        store.accept_invite(&q.tenant, hash, elsewhere, &super::by()).await,
+        Err(Error::NotFound)
+    ));
 
     let (secret, carol) = accept("carol", T0.plus_seconds(1));
     let carol_id = carol.user.user_id;
-    let (accepted, user, token) = store.accept_invite(&p.tenant, hash, carol.clone()).await.unwrap();
+    let (accepted, user, token) =
+        store.accept_invite(&p.tenant, hash, carol.clone(), &super::by()).await.unwrap();
     assert_eq!(user, carol.user);
     assert_eq!(store.get_user(&p.tenant, carol_id).await.unwrap(), carol.user);
     assert_eq!((token.user_id, token.status.as_str()), (carol_id, "active"));
@@ -119,11 +125,11 @@ pub async fn invites(store: &dyn Store) {
     assert_eq!(person.actor, Actor::User { id: carol_id, token_id: token.token_id });
 
     let (_, again) = accept("carol2", T0.plus_seconds(2));
-    assert_eq!(conflict(store.accept_invite(&p.tenant, hash, again).await), "invites.accepted");
+    assert_eq!(conflict(store.accept_invite(&p.tenant, hash, again, &super::by()).await), "invites.accepted");
     let (_, hash2) = generate_invite_token();
     store.create_invite(&p.tenant, hash2, invite(60)).await.unwrap();
     let (late_secret, late) = accept("dave", T0.plus_seconds(60));
-    assert_eq!(conflict(store.accept_invite(&p.tenant, hash2, late).await), "invites.expired");
+    assert_eq!(conflict(store.accept_invite(&p.tenant, hash2, late, &super::by()).await), "invites.expired");
     assert_eq!(store.find_user_by_nick(&p.tenant, &nick("dave")).await.unwrap(), None, "nothing written");
     assert!(store.authenticate(&KeyHash::of(&late_secret), T0.plus_seconds(61)).await.unwrap().is_none());
 }
@@ -136,10 +142,13 @@ pub async fn actor_tokens(store: &dyn Store) {
     let erin = store.register_user(&p.tenant, user("erin")).await.unwrap();
     let (secret, new) = generate_actor_token(erin.user_id, T0, T0.plus_seconds(60));
     let token_id = new.token_id;
-    assert!(matches!(store.issue_actor_token(&q.tenant, new.clone()).await, Err(Error::NotFound)));
+    assert!(matches!(
+        store.issue_actor_token(&q.tenant, new.clone(), &super::by()).await,
+        Err(Error::NotFound)
+    ));
     let stray = generate_actor_token(UserId::new(), T0, T0.plus_seconds(60)).1;
-    assert!(matches!(store.issue_actor_token(&p.tenant, stray).await, Err(Error::NotFound)));
-    let record = store.issue_actor_token(&p.tenant, new).await.unwrap();
+    assert!(matches!(store.issue_actor_token(&p.tenant, stray, &super::by()).await, Err(Error::NotFound)));
+    let record = store.issue_actor_token(&p.tenant, new, &super::by()).await.unwrap();
     assert_eq!(
         (record.token_id, record.expires_at, record.revoked_at),
         (token_id, T0.plus_seconds(60), None)
@@ -173,7 +182,7 @@ pub async fn actor_tokens(store: &dyn Store) {
 
     let (secret2, new2) = generate_actor_token(erin.user_id, T0, T0.plus_seconds(3600));
     let id2 = new2.token_id;
-    store.issue_actor_token(&p.tenant, new2).await.unwrap();
+    store.issue_actor_token(&p.tenant, new2, &super::by()).await.unwrap();
     let hash2 = KeyHash::of(&secret2);
     assert!(store.authenticate(&hash2, at).await.unwrap().is_some(), "cached now");
     for (tenant, user, id) in [
@@ -181,12 +190,18 @@ pub async fn actor_tokens(store: &dyn Store) {
         (&p.tenant, UserId::new(), id2),
         (&p.tenant, erin.user_id, ActorTokenId::new()),
     ] {
-        assert!(matches!(store.revoke_actor_token(tenant, user, id, at).await, Err(Error::NotFound)));
+        assert!(matches!(
+            store.revoke_actor_token(tenant, user, id, at, &super::by()).await,
+            Err(Error::NotFound)
+        ));
     }
     assert!(store.authenticate(&hash2, at).await.unwrap().is_some(), "nothing was revoked");
-    let revoked = store.revoke_actor_token(&p.tenant, erin.user_id, id2, at).await.unwrap();
+    let revoked = store.revoke_actor_token(&p.tenant, erin.user_id, id2, at, &super::by()).await.unwrap();
     assert_eq!((revoked.status.as_str(), revoked.revoked_at), ("revoked", Some(at)));
     assert!(store.authenticate(&hash2, at).await.unwrap().is_none(), "revoked: refused at once");
-    let again = store.revoke_actor_token(&p.tenant, erin.user_id, id2, at.plus_seconds(5)).await.unwrap();
+    let again = store
+        .revoke_actor_token(&p.tenant, erin.user_id, id2, at.plus_seconds(5), &super::by())
+        .await
+        .unwrap();
     assert_eq!(again.revoked_at, Some(at), "revoking twice keeps the first time");
 }

@@ -43,13 +43,13 @@ fn unique_name(prefix: &str) -> String {
 pub async fn organizations(store: &dyn Store) {
     let name = unique_name("Acme Corp");
     let owner = ServiceAccountId::new().to_string();
-    let org = store.create_organization(&owner, new_org(&name), T0).await.unwrap();
+    let org = store.create_organization(&owner, new_org(&name), T0, &super::by()).await.unwrap();
     assert_eq!(
         (org.name.as_str(), org.status, org.created_at, org.updated_at),
         (name.as_str(), OrgStatus::Active, T0, T0)
     );
     assert_eq!(org.metadata, obj(json!({"tier": "gold"})));
-    let twin = store.create_organization(&owner, new_org(&name), T0).await.unwrap();
+    let twin = store.create_organization(&owner, new_org(&name), T0, &super::by()).await.unwrap();
     assert_ne!(twin.org_id, org.org_id, "the same name is another organization");
 
     let detail = store.get_organization(org.org_id).await.unwrap();
@@ -64,13 +64,22 @@ pub async fn organizations(store: &dyn Store) {
     assert!(store.memberships_of(org.org_id, "someone-else").await.unwrap().is_empty());
     assert!(matches!(store.get_organization(OrgId::new()).await, Err(Error::NotFound)));
 
-    let ws = store.create_workspace(org.org_id, new_workspace("Main Ops"), after_ms(1)).await.unwrap();
+    let ws = store
+        .create_workspace(org.org_id, new_workspace("Main Ops"), after_ms(1), &super::by())
+        .await
+        .unwrap();
     assert_eq!(
         (ws.org_id, ws.environment, ws.status, ws.region.as_deref()),
         (org.org_id, Environment::Sandbox, WorkspaceStatus::Active, Some("eu-west"))
     );
-    let ws2 = store.create_workspace(org.org_id, new_workspace("Main Ops"), after_ms(2)).await.unwrap();
-    let twin_ws = store.create_workspace(twin.org_id, new_workspace("Main Ops"), after_ms(3)).await.unwrap();
+    let ws2 = store
+        .create_workspace(org.org_id, new_workspace("Main Ops"), after_ms(2), &super::by())
+        .await
+        .unwrap();
+    let twin_ws = store
+        .create_workspace(twin.org_id, new_workspace("Main Ops"), after_ms(3), &super::by())
+        .await
+        .unwrap();
     let slugs = |t: Tenant| (t.org_slug, t.workspace_slug);
     let (org_slug, ws_slug) = slugs(store.workspace_tenant(ws.workspace_id).await.unwrap());
     let expected = axp_core::tenancy::slug(&name, "org");
@@ -81,7 +90,7 @@ pub async fn organizations(store: &dyn Store) {
     assert_eq!((twin_slug, twin_ws_slug), (format!("{expected}-2"), "main-ops".to_owned()));
     assert!(matches!(store.workspace_tenant(WorkspaceId::new()).await, Err(Error::NotFound)));
     assert!(matches!(
-        store.create_workspace(OrgId::new(), new_workspace("Nowhere"), T0).await,
+        store.create_workspace(OrgId::new(), new_workspace("Nowhere"), T0, &super::by()).await,
         Err(Error::NotFound)
     ));
 
@@ -90,14 +99,18 @@ pub async fn organizations(store: &dyn Store) {
     assert_eq!(store.get_organization(org.org_id).await.unwrap().workspaces_count, 2);
 
     let update = WorkspaceUpdate { status: Some(WorkspaceStatus::Suspended), ..Default::default() };
-    let changed = store.update_workspace(org.org_id, ws.workspace_id, update, after_ms(10)).await.unwrap();
+    let changed = store
+        .update_workspace(org.org_id, ws.workspace_id, update, after_ms(10), &super::by())
+        .await
+        .unwrap();
     assert_eq!(
         (changed.name.as_str(), changed.status, changed.updated_at),
         ("Main Ops", WorkspaceStatus::Suspended, after_ms(10))
     );
     assert_eq!(changed.region, ws.region, "unnamed fields stay");
-    let elsewhere =
-        store.update_workspace(twin.org_id, ws.workspace_id, WorkspaceUpdate::default(), T0).await;
+    let elsewhere = store
+        .update_workspace(twin.org_id, ws.workspace_id, WorkspaceUpdate::default(), T0, &super::by())
+        .await;
     assert!(matches!(elsewhere, Err(Error::NotFound)), "a workspace is changed through its own organization");
 
     let update = OrganizationUpdate {
@@ -105,7 +118,7 @@ pub async fn organizations(store: &dyn Store) {
         status: Some(OrgStatus::Suspended),
         ..Default::default()
     };
-    let changed = store.update_organization(org.org_id, update, after_ms(20)).await.unwrap();
+    let changed = store.update_organization(org.org_id, update, after_ms(20), &super::by()).await.unwrap();
     assert_eq!(changed.legal_name.as_deref(), Some("Acme Corporation Ltd"));
     assert_eq!(
         (changed.name.as_str(), changed.status, changed.updated_at),
@@ -113,7 +126,7 @@ pub async fn organizations(store: &dyn Store) {
     );
     assert_eq!(store.get_organization(org.org_id).await.unwrap().organization, changed);
     assert!(matches!(
-        store.update_organization(OrgId::new(), OrganizationUpdate::default(), T0).await,
+        store.update_organization(OrgId::new(), OrganizationUpdate::default(), T0, &super::by()).await,
         Err(Error::NotFound)
     ));
 
@@ -132,7 +145,11 @@ pub async fn organizations(store: &dyn Store) {
 /// An organization always keeps an active owner: its last one cannot be removed, demoted or
 /// deactivated, while one of two can.
 pub async fn last_owner(store: &dyn Store) {
-    let org = store.create_organization("owner-a", new_org(&unique_name("Owned")), T0).await.unwrap().org_id;
+    let org = store
+        .create_organization("owner-a", new_org(&unique_name("Owned")), T0, &super::by())
+        .await
+        .unwrap()
+        .org_id;
     let a = store.memberships_of(org, "owner-a").await.unwrap()[0].member_id;
     assert!(is_conflict(store.remove_member(org, a, T0, &super::by()).await, LAST_ORG_OWNER));
     let demote = MemberUpdate { role: Some(Role::OrgAdmin), status: None };
@@ -238,9 +255,12 @@ pub async fn directory(store: &dyn Store) {
 /// grants it (or changes the membership held there); lists filter by organization, state and
 /// requester.
 pub async fn access_requests(store: &dyn Store) {
-    let org =
-        store.create_organization("ar-owner", new_org(&unique_name("Reviewed")), T0).await.unwrap().org_id;
-    let ws = store.create_workspace(org, new_workspace("Team"), T0).await.unwrap().workspace_id;
+    let org = store
+        .create_organization("ar-owner", new_org(&unique_name("Reviewed")), T0, &super::by())
+        .await
+        .unwrap()
+        .org_id;
+    let ws = store.create_workspace(org, new_workspace("Team"), T0, &super::by()).await.unwrap().workspace_id;
     let request =
         |t: AccessRequestType, who: &str, org: Option<OrgId>, ws: Option<WorkspaceId>| NewAccessRequest {
             request_type: t,
@@ -307,6 +327,7 @@ pub async fn access_requests(store: &dyn Store) {
             joined.access_request_id,
             review(ReviewDecision::Approve, "ar-owner"),
             after_ms(5),
+            &super::by(),
         )
         .await
         .unwrap();
@@ -323,7 +344,14 @@ pub async fn access_requests(store: &dyn Store) {
         "the default role, in the workspace asked"
     );
     assert!(is_conflict(
-        store.review_access_request(joined.access_request_id, review(ReviewDecision::Reject, "x"), T0).await,
+        store
+            .review_access_request(
+                joined.access_request_id,
+                review(ReviewDecision::Reject, "x"),
+                T0,
+                &super::by()
+            )
+            .await,
         ALREADY_REVIEWED
     ));
     assert_eq!(
@@ -337,6 +365,7 @@ pub async fn access_requests(store: &dyn Store) {
             elevated.access_request_id,
             review(ReviewDecision::Approve, "ar-owner"),
             after_ms(6),
+            &super::by(),
         )
         .await
         .unwrap();
@@ -349,6 +378,7 @@ pub async fn access_requests(store: &dyn Store) {
             founding.access_request_id,
             review(ReviewDecision::Waitlist, "ar-owner"),
             after_ms(7),
+            &super::by(),
         )
         .await
         .unwrap();
@@ -356,14 +386,26 @@ pub async fn access_requests(store: &dyn Store) {
     let pending = AccessRequestFilter { state: Some(AccessRequestState::Pending), ..all };
     assert!(list(pending).await.is_empty());
     assert!(matches!(
-        store.review_access_request(AccessRequestId::new(), review(ReviewDecision::Approve, "x"), T0).await,
+        store
+            .review_access_request(
+                AccessRequestId::new(),
+                review(ReviewDecision::Approve, "x"),
+                T0,
+                &super::by()
+            )
+            .await,
         Err(Error::NotFound)
     ));
     let mut rejected = request(AccessRequestType::JoinOrganization, "stranger", Some(org), None);
     rejected.requested_role = Some(Role::OrgAdmin);
     let rejected = store.create_access_request(rejected, T0).await.unwrap();
     store
-        .review_access_request(rejected.access_request_id, review(ReviewDecision::Reject, "ar-owner"), T0)
+        .review_access_request(
+            rejected.access_request_id,
+            review(ReviewDecision::Reject, "ar-owner"),
+            T0,
+            &super::by(),
+        )
         .await
         .unwrap();
     assert!(store.memberships_of(org, "stranger").await.unwrap().is_empty(), "a rejection grants nothing");
