@@ -63,7 +63,7 @@ pub use organizations::{
 pub use scenarios::{ApplyScenarioResponse, ProvisionedAgent, ValidateScenarioResponse};
 pub use users::{
     ActorKind, ActorToken, ActorTokenResponse, CheckNickResponse, Me, MeResponse, NewActorTokenResponse,
-    ProfileResponse, RegisterNickRequest, RegisterNickResponse, RenameNickResponse, ResolveNickResponse,
+    NickedUser, ProfileResponse, RegisterNickRequest, RegisterNickResponse, RenameNickResponse, ResolveNickResponse,
     UpdateUserRequest, User,
 };
 pub use webhooks::{

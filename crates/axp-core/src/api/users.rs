@@ -112,13 +112,10 @@ pub struct CheckNickResponse {
     pub available: bool,
 }
 
-/// `POST /v1/users/register-nick` (`api.users.register_nick.response.v1.json`).
+/// The user fields the register and rename answers share.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RegisterNickResponse {
-    /// Always `true`.
-    #[serde(default = "yes")]
-    pub ok: bool,
-    /// The new user.
+pub struct NickedUser {
+    /// The user.
     pub user_id: UserId,
     /// `agent://user/<user_id>`.
     pub owner_agent: String,
@@ -126,20 +123,17 @@ pub struct RegisterNickResponse {
     pub nick: String,
     /// `<nick>@ax`.
     pub public_address: String,
-    /// As given.
+    /// As given or changed.
     pub display_name: Option<String>,
-    /// As given.
+    /// As given or changed.
     pub phone: Option<String>,
-    /// As given.
+    /// As given or changed.
     pub email: Option<String>,
-    /// Registration time.
-    pub created_at: Timestamp,
 }
 
-impl From<User> for RegisterNickResponse {
+impl From<User> for NickedUser {
     fn from(u: User) -> Self {
         Self {
-            ok: true,
             user_id: u.user_id,
             owner_agent: u.owner_agent,
             nick: u.nick,
@@ -147,8 +141,27 @@ impl From<User> for RegisterNickResponse {
             display_name: u.display_name,
             phone: u.phone,
             email: u.email,
-            created_at: u.created_at,
         }
+    }
+}
+
+/// `POST /v1/users/register-nick` (`api.users.register_nick.response.v1.json`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegisterNickResponse {
+    /// Always `true`.
+    #[serde(default = "yes")]
+    pub ok: bool,
+    /// The new user.
+    #[serde(flatten)]
+    pub user: NickedUser,
+    /// Registration time.
+    pub created_at: Timestamp,
+}
+
+impl From<User> for RegisterNickResponse {
+    fn from(u: User) -> Self {
+        let created_at = u.created_at;
+        Self { ok: true, user: u.into(), created_at }
     }
 }
 
@@ -158,37 +171,17 @@ pub struct RenameNickResponse {
     /// Always `true`.
     #[serde(default = "yes")]
     pub ok: bool,
-    /// The user.
-    pub user_id: UserId,
-    /// `agent://user/<user_id>`.
-    pub owner_agent: String,
-    /// The new `@<nick>`.
-    pub nick: String,
-    /// The new `<nick>@ax`.
-    pub public_address: String,
-    /// After the change.
-    pub display_name: Option<String>,
-    /// After the change.
-    pub phone: Option<String>,
-    /// After the change.
-    pub email: Option<String>,
+    /// The user after the change.
+    #[serde(flatten)]
+    pub user: NickedUser,
     /// When it was renamed.
     pub renamed_at: Timestamp,
 }
 
 impl From<User> for RenameNickResponse {
     fn from(u: User) -> Self {
-        Self {
-            ok: true,
-            user_id: u.user_id,
-            owner_agent: u.owner_agent,
-            nick: u.nick,
-            public_address: u.public_address,
-            display_name: u.display_name,
-            phone: u.phone,
-            email: u.email,
-            renamed_at: u.updated_at,
-        }
+        let renamed_at = u.updated_at;
+        Self { ok: true, user: u.into(), renamed_at }
     }
 }
 
