@@ -63,8 +63,8 @@ pub use organizations::{
 pub use scenarios::{ApplyScenarioResponse, ProvisionedAgent, ValidateScenarioResponse};
 pub use users::{
     ActorKind, ActorToken, ActorTokenResponse, CheckNickResponse, Me, MeResponse, NewActorTokenResponse,
-    NickedUser, ProfileResponse, RegisterNickRequest, RegisterNickResponse, RenameNickResponse, ResolveNickResponse,
-    UpdateUserRequest, User,
+    NickedUser, ProfileResponse, RegisterNickRequest, RegisterNickResponse, RenameNickResponse,
+    ResolveNickResponse, UpdateUserRequest, User,
 };
 pub use webhooks::{
     DeliveryResponse, ListDeliveriesResponse, ListSubscriptionsResponse, RevokedSubscription,

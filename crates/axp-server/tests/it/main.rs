@@ -1,7 +1,6 @@
 //! End-to-end tests: a real server on port 0, driven through `axp-client`, with raw HTTP only
 //! where the wire itself is under test.
 
-mod access;
 mod actor_tokens;
 mod agents;
 mod audit;

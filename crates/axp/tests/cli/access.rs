@@ -1,20 +1,19 @@
-//! The access matrix of `docs/access.md`, row by row, against the server: every row is called with
-//! each kind of key (admin, member, agent-scoped, viewer, another workspace's admin), the status
-//! must be the documented one, and a refused call (and any call from another workspace) must
-//! leave the workspace as it was. A documented row without a request here fails the test, so the
-//! document and the server cannot drift apart.
+//! The access matrix of `docs/access.md`, row by row, against the real binary (`axp serve` on
+//! port 0, everything set up over HTTP): every row is called with each kind of key (admin,
+//! member, agent-scoped, viewer, another organization's admin), the status must be the
+//! documented one, and a refused call (and any call from another workspace) must leave the
+//! workspace as it was. A documented row without a request here fails the test, so the document
+//! and the server cannot drift apart.
 
-use std::time::Duration;
-
-use axp_core::access::Role;
-use axp_engine::{DispatcherOptions, OutboundPolicy, RetrySchedule};
-use axp_server::Options;
-use axp_test_util::TestServer;
 use axp_test_util::receiver::Receiver;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::http;
+use crate::helpers::Server as TestServer;
+
+fn http() -> reqwest::Client {
+    reqwest::Client::new()
+}
 
 const DOC: &str = include_str!("../../../../docs/access.md");
 
@@ -47,30 +46,66 @@ fn rows() -> Vec<Row> {
         .collect()
 }
 
-/// A server whose webhook deliveries reach a local receiver at once (so stopping it waits for
-/// nothing).
+/// The binary, with webhook deliveries allowed to reach a local receiver and sent at once.
 async fn server() -> TestServer {
-    TestServer::spawn_with(Options {
-        dispatcher: DispatcherOptions {
-            schedule: RetrySchedule::parse("0s").unwrap(),
-            concurrency: 4,
-            attempt_timeout: Duration::from_secs(2),
-            policy: OutboundPolicy::parse("127.0.0.0/8").unwrap(),
-        },
-        ..Options::from_env().expect("options")
-    })
-    .await
+    TestServer::start_with_env(&[("AXP_OUTBOUND_ALLOW", "127.0.0.0/8"), ("AXP_PUSH_RETRY_SCHEDULE", "0s")])
+        .await
 }
 
 /// One key per column.
 struct Keys([String; 5]);
 
+/// A new service account `name` of the admin's workspace with a key, holding `role` there when
+/// given; its id and key.
+async fn account(server: &TestServer, name: &str, role: Option<&str>) -> (String, String) {
+    let sa = admin(server, Method::POST, "/v1/service-accounts", json!({"name": name})).await;
+    let sa = &sa["service_account"];
+    let id = sa["service_account_id"].as_str().unwrap().to_owned();
+    let key = admin(server, Method::POST, &format!("/v1/service-accounts/{id}/keys"), json!({})).await;
+    if let Some(role) = role {
+        let org = sa["org_id"].as_str().unwrap();
+        let member = json!({"org_id": org, "workspace_id": sa["workspace_id"], "actor_id": id, "role": role});
+        admin(server, Method::POST, &format!("/v1/organizations/{org}/members"), member).await;
+    }
+    (id, key["key"]["token"].as_str().unwrap().to_owned())
+}
+
+/// The owner of another organization: the admin creates one with a workspace, gives it a
+/// service account owning that organization, and mints its key.
+async fn other_organization(server: &TestServer) -> String {
+    let org = admin(
+        server,
+        Method::POST,
+        "/v1/organizations",
+        json!({"name": "Other", "requested_by_actor_id": "admin"}),
+    )
+    .await["organization"]["org_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let ws = admin(
+        server,
+        Method::POST,
+        &format!("/v1/organizations/{org}/workspaces"),
+        json!({"name": "elsewhere", "environment": "sandbox"}),
+    )
+    .await["workspace"]["workspace_id"]
+        .clone();
+    let body = json!({"org_id": org, "workspace_id": ws, "name": "other-owner"});
+    let sa = admin(server, Method::POST, "/v1/service-accounts", body).await;
+    let id = sa["service_account"]["service_account_id"].as_str().unwrap().to_owned();
+    let member = json!({"org_id": org, "actor_id": id, "role": "org_owner"});
+    admin(server, Method::POST, &format!("/v1/organizations/{org}/members"), member).await;
+    let key = admin(server, Method::POST, &format!("/v1/service-accounts/{id}/keys"), json!({})).await;
+    key["key"]["token"].as_str().unwrap().to_owned()
+}
+
 async fn keys(server: &TestServer) -> Keys {
-    let (_, member) = server.agent_with_role("member-sa", None, Role::Member).await;
-    let (_, agent) = server.agent("worker", None).await;
-    let (_, viewer) = server.agent_with_role("auditor", None, Role::SecurityAuditor).await;
-    server.agent("target", None).await;
-    let other = server.other_tenant().await;
+    let (_, member) = account(server, "member-sa", Some("member")).await;
+    let (_, agent) = account(server, "worker", None).await;
+    let (_, viewer) = account(server, "auditor", Some("security_auditor")).await;
+    account(server, "target", None).await;
+    let other = other_organization(server).await;
     Keys([server.admin_key.clone(), member, agent, viewer, other])
 }
 
@@ -93,7 +128,7 @@ async fn call(
     path: &str,
     body: Option<Value>,
 ) -> (u16, Value) {
-    let mut request = http().request(method, format!("{}{path}", server.base_url)).header("x-api-key", key);
+    let mut request = http().request(method, format!("{}{path}", server.url)).header("x-api-key", key);
     if let Some(body) = body {
         request = request.json(&body);
     }
@@ -364,7 +399,7 @@ async fn every_documented_row_answers_as_documented_and_refusals_change_nothing(
                 assert!(answer["error"]["code"].is_string(), "{}: the error envelope: {answer}", row.family);
             }
         }
-        server.stop().await;
+        drop(server);
         drop(receiver);
     }
     assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
