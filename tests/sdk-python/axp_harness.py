@@ -299,6 +299,35 @@ class Axp:
             raw_key=key,
         )
 
+    def identity_at(self, agent_address: str, role: str | None = None) -> Identity:
+        """A new key of the service account with `agent_address`, made if there is none yet
+        (servers sharing one PostgreSQL database share their accounts), holding `role` when
+        given (an existing membership is kept)."""
+        r = self.admin_http.get("/v1/service-accounts", params={"limit": 1000})
+        assert r.status_code == 200, r.text
+        found = [sa for sa in r.json()["service_accounts"] if sa["agent_address"] == agent_address]
+        if not found:
+            return self.create_identity(unique("address-owner"), agent_address=agent_address, role=role)
+        sa = found[0]
+        sa_id = sa["service_account_id"]
+        if role is not None:
+            org_id = sa["org_id"]
+            member = {"org_id": org_id, "workspace_id": sa["workspace_id"], "actor_id": sa_id, "role": role}
+            r = self.admin_http.post(f"/v1/organizations/{org_id}/members", json=member)
+            assert r.status_code in (200, 409), f"membership -> {r.status_code} {r.text}"
+        r = self.admin_http.post(f"/v1/service-accounts/{sa_id}/keys", json={})
+        assert r.status_code == 200, f"POST /v1/service-accounts/{sa_id}/keys -> {r.status_code} {r.text}"
+        key = r.json()["key"]
+        return Identity(
+            name=sa["name"],
+            service_account_id=sa_id,
+            agent_address=agent_address,
+            api_key=key["token"],
+            key_id=key.get("key_id"),
+            raw_sa=sa,
+            raw_key=key,
+        )
+
     # -- SDK clients ---------------------------------------------------------------------
 
     def client(self, api_key: str | None = None, **config: Any) -> AxmeClient:

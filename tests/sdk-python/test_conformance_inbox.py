@@ -32,7 +32,7 @@ def thread_shape(t: dict[str, Any]) -> None:
 
 
 def test_appendix_a_inbox_approvals_capabilities(axp: Axp) -> None:
-    owner = axp.create_identity(f"conformance-owner-{uuid.uuid4().hex[:6]}", agent_address=O, role="member")
+    owner = axp.identity_at(O, role="member")
     c = httpx.Client(base_url=axp.base_url, headers={"Authorization": f"Bearer {owner.api_key}",
                                                       "Content-Type": "application/json"}, timeout=15)
     try:

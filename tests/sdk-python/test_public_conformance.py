@@ -49,7 +49,7 @@ PEOPLE = {
 def test_public_conformance_suite(fresh_axp: Axp) -> None:
     # The suite's key: `agent://conformance/owner` with a `member` membership (it reads other
     # owners' inboxes and acts for the user it registers).
-    api_key = fresh_axp.create_identity("conformance-owner", agent_address=OWNER, role="member").api_key
+    api_key = fresh_axp.identity_at(OWNER, role="member").api_key
     results = run_contract_suite(base_url=fresh_axp.base_url, api_key=api_key)
     results += run_mcp_contract_suite(base_url=fresh_axp.base_url, api_key=api_key)
     by_name = {r.name: r for r in results}
