@@ -39,8 +39,8 @@ impl Client {
     /// use axp_client::axp_core::api::RegisterNickRequest;
     ///
     /// let request = RegisterNickRequest { nick: "@alice".into(), ..Default::default() };
-    /// let user = client.register_nick(&request).await?;
-    /// println!("{} is {}", user.nick, user.owner_agent);
+    /// let registered = client.register_nick(&request).await?;
+    /// println!("{} is {}", registered.user.nick, registered.user.owner_agent);
     /// # Ok(()) }
     /// ```
     pub async fn register_nick(&self, request: &RegisterNickRequest) -> Result<RegisterNickResponse> {
