@@ -65,6 +65,7 @@ fn v6_blocked(ip: Ipv6Addr) -> bool {
         || (s[..6] == [0; 6]) // IPv4-compatible ::/96
         || (s[0] == 0x0064 && s[1] == 0xff9b) // NAT64 64:ff9b::/96
         || (s[0] == 0x2002) // 6to4 2002::/16
+        || (s[0] == 0x2001 && s[1] == 0x0000) // Teredo 2001::/32 (tunnels to any IPv4 host)
 }
 
 /// True for addresses outbound calls must not reach unless allowed explicitly.
@@ -178,6 +179,8 @@ mod tests {
             "http://[fe80::1]/",
             "http://[64:ff9b::7f00:1]/",
             "http://[2002:7f00:1::]/",
+            "http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/",
+            "http://[2001::1]/",
         ] {
             assert!(matches!(policy.check_url(url), Err(OutboundError::Blocked(_))), "{url} must be blocked");
         }

@@ -29,12 +29,30 @@ pub struct Bootstrapped {
 /// `axme_sa_<uuid>_…` key also fixes the admin's service account id). A replica joining a
 /// database another one bootstrapped writes it to its own `admin.key` when it has none and the
 /// key is valid, so the local CLI works on every replica.
+/// Shortest `AXP_BOOTSTRAP_KEY` accepted: the admin key must not be guessable.
+const MIN_BOOTSTRAP_KEY_CHARS: usize = 32;
+
+/// An `AXP_BOOTSTRAP_KEY` is at least [`MIN_BOOTSTRAP_KEY_CHARS`] visible ASCII characters (a key
+/// travels in HTTP headers); anything else stops the start with this error.
+fn check_bootstrap_key(key: &str) -> anyhow::Result<()> {
+    if !key.bytes().all(|b| b.is_ascii_graphic()) {
+        anyhow::bail!("AXP_BOOTSTRAP_KEY must be visible ASCII characters only (it is sent in HTTP headers)");
+    }
+    if key.len() < MIN_BOOTSTRAP_KEY_CHARS {
+        anyhow::bail!("AXP_BOOTSTRAP_KEY must be at least {MIN_BOOTSTRAP_KEY_CHARS} characters long");
+    }
+    Ok(())
+}
+
 pub(crate) async fn run(
     store: &dyn Store,
     data_dir: &Path,
     now: Timestamp,
     fixed_key: Option<&str>,
 ) -> anyhow::Result<Option<Bootstrapped>> {
+    if let Some(key) = fixed_key.filter(|k| !k.is_empty()) {
+        check_bootstrap_key(key)?;
+    }
     let (mut spec, mut api_key) =
         TenantSpec::with_admin(DEFAULT_SLUG, DEFAULT_SLUG, "bootstrap", now).context("the default tenant")?;
     if let Some(token) = fixed_key.filter(|k| !k.is_empty()) {
@@ -78,4 +96,19 @@ fn write_secret(path: &Path, secret: &str) -> std::io::Result<()> {
     let mut file = options.open(path)?;
     writeln!(file, "{secret}")?;
     file.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bootstrap_key_is_long_visible_ascii() {
+        assert!(check_bootstrap_key(&"k".repeat(32)).is_ok());
+        assert!(check_bootstrap_key("axme_sa_01970000-0000-7000-8000-0000000000ad_0123456789abcdef").is_ok());
+        assert!(check_bootstrap_key("x").is_err(), "one character");
+        assert!(check_bootstrap_key(&"k".repeat(31)).is_err());
+        assert!(check_bootstrap_key(&format!("{}é", "k".repeat(40))).is_err(), "non-ASCII");
+        assert!(check_bootstrap_key(&format!("{} k", "k".repeat(40))).is_err(), "a space");
+    }
 }

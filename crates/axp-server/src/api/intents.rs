@@ -227,6 +227,10 @@ async fn update_policy(
     command(state, caller, id, headers, query, body, POLICY).await
 }
 
+/// The oldest `older_than_hours` that means anything: 10,000 years. Larger values are taken as
+/// this one (they overflowed the cutoff time and reached intents created seconds ago).
+const BULK_CANCEL_MAX_HOURS: u64 = 24 * 366 * 10_000;
+
 /// Most intents one bulk cancel touches.
 const BULK_CANCEL_MAX: u32 = 1000;
 
@@ -272,7 +276,8 @@ async fn bulk_cancel(
         statuses = Status::OPEN.to_vec();
     }
     let now = state.clock.now();
-    let hours = i64::try_from(hours.unwrap_or(0)).unwrap_or(i64::MAX / 3_600_000);
+    // Any age beyond the cap reaches back before every intent: nothing is that old.
+    let hours = hours.unwrap_or(0).min(BULK_CANCEL_MAX_HOURS) as i64;
     let by = caller.audit();
     let principal = &caller.0;
     let filter = IntentFilter {

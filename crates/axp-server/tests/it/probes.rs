@@ -190,3 +190,24 @@ async fn forged_intent_events_never_reach_the_owners_receiver() {
     assert_eq!(body["event_type"], "inbox.thread_created", "{body}");
     assert_eq!(body["source"], "admin");
 }
+
+#[tokio::test]
+async fn the_bearer_scheme_is_case_insensitive() {
+    let server = TestServer::spawn().await;
+    for scheme in ["Bearer", "bearer", "BEARER", "bEaReR"] {
+        let response = http()
+            .get(format!("{}/v1/capabilities", server.base_url))
+            .header("authorization", format!("{scheme} {}", server.admin_key))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{scheme}");
+    }
+    let basic = http()
+        .get(format!("{}/v1/capabilities", server.base_url))
+        .header("authorization", format!("Basic {}", server.admin_key))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(basic.status(), 401, "another scheme is no credential");
+}

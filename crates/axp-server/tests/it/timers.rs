@@ -227,6 +227,13 @@ async fn bulk_cancel_lists_then_cancels_old_open_intents() {
     let url = format!("{}/v1/intents/bulk-cancel", server.base_url);
     let post = |body: Value| http().post(&url).header("x-api-key", &server.admin_key).json(&body).send();
 
+    // An age beyond any intent's (once it overflowed and listed fresh ones) matches nothing.
+    for hours in [2_562_047_788_015_216_u64, u64::MAX] {
+        let ancient: Value =
+            post(json!({"older_than_hours": hours, "dry_run": true})).await.unwrap().json().await.unwrap();
+        assert_eq!(ancient["would_cancel"], 0, "{hours}: {ancient}");
+    }
+
     let dry: Value =
         post(json!({"older_than_hours": 1, "dry_run": true})).await.unwrap().json().await.unwrap();
     assert_eq!(dry["would_cancel"], 1);
