@@ -21,14 +21,6 @@ pub struct Bootstrapped {
     pub key_file: PathBuf,
 }
 
-/// On an empty store, creates org `default`, workspace `default` and service account `admin`
-/// (`agent://default/default/admin`) with a new key, writes the key to `<data_dir>/admin.key`
-/// (one line, mode 0600) and returns it. On a store that was bootstrapped before, returns `None`.
-///
-/// With `fixed_key` (`AXP_BOOTSTRAP_KEY`), that is the admin key instead of a random one (an
-/// `axme_sa_<uuid>_…` key also fixes the admin's service account id). A replica joining a
-/// database another one bootstrapped writes it to its own `admin.key` when it has none and the
-/// key is valid, so the local CLI works on every replica.
 /// Shortest `AXP_BOOTSTRAP_KEY` accepted: the admin key must not be guessable.
 const MIN_BOOTSTRAP_KEY_CHARS: usize = 32;
 
@@ -44,6 +36,17 @@ fn check_bootstrap_key(key: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// On an empty store with no `<data_dir>/admin.key`, creates org `default`, workspace `default`
+/// and service account `admin` (`agent://default/default/admin`) with a new key, writes the key to `<data_dir>/admin.key`
+/// (one line, mode 0600) and returns it. On a store that was bootstrapped before, returns `None`.
+///
+/// With `fixed_key` (`AXP_BOOTSTRAP_KEY`), that is the admin key instead of a random one (an
+/// `axme_sa_<uuid>_…` key also fixes the admin's service account id). A replica joining a
+/// database another one bootstrapped writes it to its own `admin.key` when it has none and the
+/// key is valid, so the local CLI works on every replica.
+///
+/// Errors: an empty store beside an existing `admin.key` (the database was emptied or lost)
+/// stops the start, and the key file is left as it was.
 pub(crate) async fn run(
     store: &dyn Store,
     data_dir: &Path,
@@ -68,6 +71,15 @@ pub(crate) async fn run(
         api_key = token.to_owned();
     }
     let key_file = data_dir.join("admin.key");
+    if key_file.exists() && !store.has_tenant().await.context("reading the store")? {
+        anyhow::bail!(
+            "{} exists but the database has no organization: the database was emptied or lost. \
+             Restore it from a backup (axp will not bootstrap a new admin over the old key), or, \
+             to really start over, move {} away",
+            key_file.display(),
+            key_file.display()
+        );
+    }
     let Some(principal) = store.bootstrap(spec).await.context("bootstrapping the store")? else {
         if let Some(token) = fixed_key.filter(|k| !k.is_empty())
             && !key_file.exists()
@@ -87,7 +99,8 @@ pub(crate) async fn run(
 
 fn write_secret(path: &Path, secret: &str) -> std::io::Result<()> {
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    // Never over an existing key: that would lock its holder out.
+    options.write(true).create_new(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;

@@ -46,6 +46,15 @@ impl ApiError {
         Self { status: status_of(code), body: Box::new(ErrorBody::new(code, message)), retry_after: None }
     }
 
+    /// 503 with `Retry-After: 30`: the store met a damaged database (it is faulted until
+    /// restart; see `axp_store::Store::fault`).
+    pub(crate) fn store_faulted() -> Self {
+        let mut e =
+            Self::new(ErrorCode::ServiceUnavailable, "the database is damaged; the operator must restore it");
+        e.retry_after = Some(FAULT_RETRY_AFTER_SECONDS);
+        e
+    }
+
     pub(crate) fn not_found(what: &str) -> Self {
         Self::new(ErrorCode::NotFound, format!("{what} not found"))
     }
@@ -137,6 +146,10 @@ impl From<LifecycleError> for ApiError {
     }
 }
 
+/// `Retry-After` (seconds) while the store is faulted by a damaged database: a restart after
+/// a restore is minutes away, not one.
+pub(crate) const FAULT_RETRY_AFTER_SECONDS: u32 = 30;
+
 impl From<axp_store::Error> for ApiError {
     fn from(err: axp_store::Error) -> Self {
         use axp_store::Error;
@@ -157,6 +170,8 @@ impl From<axp_store::Error> for ApiError {
                 e.retry_after = Some(1);
                 e
             }
+            // Logged once, loudly, by the store that saw it (it is then faulted).
+            Error::Corrupt(_) => Self::store_faulted(),
             Error::Internal(msg) => {
                 tracing::error!(error = %msg, "store internal error");
                 Self::new(ErrorCode::InternalError, "internal error")

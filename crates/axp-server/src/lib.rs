@@ -23,6 +23,7 @@ mod api;
 mod audit;
 mod bootstrap;
 mod config;
+mod data_dir;
 mod error;
 mod extract;
 mod sse;
@@ -58,6 +59,7 @@ pub struct Server {
     listener: TcpListener,
     state: AppState,
     bootstrapped: Option<Bootstrapped>,
+    data_dir: data_dir::DataDir,
 }
 
 impl Server {
@@ -81,8 +83,8 @@ impl Server {
     pub async fn build_with(config: Config, options: Options) -> anyhow::Result<Self> {
         let mut options = options;
         let clock = options.clock.clone();
-        std::fs::create_dir_all(&config.data_dir)
-            .with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
+        let postgres = options.database_url.as_deref().is_some_and(axp_store_postgres::is_postgres_url);
+        let data_dir = data_dir::DataDir::open(&config.data_dir, !postgres)?;
         let notifier = Notifier::new();
         let (reads, presence) = (sse::SharedReads::default(), Presence::default());
         let listener: Arc<dyn CommitListener> =
@@ -100,7 +102,8 @@ impl Server {
                 "unsupported database URL: give postgres://… (or nothing, for SQLite in the data dir)"
             ),
             None => {
-                let db = config.data_dir.join("axp.db");
+                data_dir.check_after_unclean_stop()?;
+                let db = config.data_dir.join(data_dir::DB_FILE);
                 Arc::new(
                     SqliteStore::open(&db, listener).with_context(|| format!("opening {}", db.display()))?,
                 )
@@ -126,7 +129,7 @@ impl Server {
             reads,
         };
 
-        Ok(Self { listener, state, bootstrapped })
+        Ok(Self { listener, state, bootstrapped, data_dir })
     }
 
     /// The address actually bound.
@@ -190,27 +193,23 @@ impl Server {
         for (name, task) in engine {
             task.await.with_context(|| format!("the {name} task failed"))?;
         }
-        served
+        served?;
+        self.data_dir.close().await;
+        Ok(())
     }
 }
 
-/// What an engine-only replica serves: `/health`, and `/ready` (200 once the store answers).
+/// What an engine-only replica serves: `/health`, and `/ready` (as the API's: 200 once the
+/// store answers, 503 while it is faulted).
 fn probes(state: AppState) -> axum::Router {
-    use axum::extract::State;
-    use axum::http::StatusCode;
     use axum::routing::get;
     use serde_json::json;
 
     async fn health() -> axum::Json<serde_json::Value> {
         axum::Json(json!({"ok": true, "service": "axp", "role": "engine"}))
     }
-    async fn ready(State(state): State<AppState>) -> (StatusCode, axum::Json<serde_json::Value>) {
-        match state.store.next_timer_due().await {
-            Ok(_) => (StatusCode::OK, axum::Json(json!({"ok": true, "ready": true}))),
-            Err(e) => {
-                (StatusCode::SERVICE_UNAVAILABLE, axum::Json(json!({"ok": false, "error": e.to_string()})))
-            }
-        }
-    }
-    axum::Router::new().route("/health", get(health)).route("/ready", get(ready)).with_state(state)
+    axum::Router::new()
+        .route("/health", get(health))
+        .route("/ready", get(api::health::ready))
+        .with_state(state)
 }

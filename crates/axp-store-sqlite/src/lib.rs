@@ -22,6 +22,7 @@
 
 mod checkpoint;
 mod counters;
+mod integrity;
 mod schema;
 mod store;
 mod tables;
@@ -29,4 +30,5 @@ mod tables;
 mod tests;
 mod writer;
 
+pub use integrity::check_integrity;
 pub use store::SqliteStore;

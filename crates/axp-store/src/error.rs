@@ -26,7 +26,12 @@ pub enum Error {
     /// The store cannot serve now (shutting down, disk full, database down); retry later.
     #[error("store unavailable: {0}")]
     Unavailable(String),
-    /// A bug or corrupt data.
+    /// The database file is damaged (SQLite `SQLITE_CORRUPT`/`SQLITE_NOTADB`, PostgreSQL
+    /// `XX001`/`XX002`). The store that sees one is marked faulted ([`Store::fault`](crate::Store::fault))
+    /// and stays so until restarted; restore from a backup.
+    #[error("store data corrupted: {0}")]
+    Corrupt(String),
+    /// A bug or bad data.
     #[error("store internal error: {0}")]
     Internal(String),
 }

@@ -68,6 +68,13 @@ pub trait Store: Send + Sync + 'static {
     /// does nothing and returns `None`. Safe to call on every start.
     async fn bootstrap(&self, spec: TenantSpec) -> Result<Option<Principal>>;
 
+    /// Whether any organization exists (false on a new or emptied database).
+    async fn has_tenant(&self) -> Result<bool>;
+
+    /// Why the store is faulted, once a call met [`Error::Corrupt`]: sticky until restart.
+    /// `/ready` answers 503 while it is `Some`.
+    fn fault(&self) -> Option<String>;
+
     /// Creates an organization (or reuses the one with `spec.org_slug`), a workspace in it and its
     /// admin service account with `spec.key`. Errors: [`Error::Conflict`] if the workspace exists.
     async fn create_tenant(&self, spec: TenantSpec) -> Result<Principal>;

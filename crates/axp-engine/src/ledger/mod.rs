@@ -39,7 +39,7 @@ mod store;
 mod timers;
 mod webhooks;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use axp_store::{Backend, Error, Job, Result, Transaction};
 use futures::future::BoxFuture;
@@ -52,13 +52,30 @@ use crate::Presence;
 pub struct Ledger {
     backend: Arc<dyn Backend>,
     presence: Presence,
+    /// The first [`Error::Corrupt`] any job met: the store is faulted until restart.
+    fault: Arc<OnceLock<String>>,
 }
 
 impl Ledger {
     /// Rules over `backend`. `presence` says which agents have a stream open on this server:
     /// a new intent for such an agent is handed over in its create transaction.
     pub fn new(backend: Arc<dyn Backend>, presence: Presence) -> Self {
-        Self { backend, presence }
+        Self { backend, presence, fault: Arc::default() }
+    }
+
+    /// Why the store is faulted, if a job met [`Error::Corrupt`] (see [`axp_store::Store::fault`]).
+    pub fn fault(&self) -> Option<String> {
+        self.fault.get().cloned()
+    }
+
+    /// Marks the store faulted on the first corruption error, logging it once, loudly.
+    fn watch<R>(&self, result: Result<R>) -> Result<R> {
+        if let Err(Error::Corrupt(msg)) = &result
+            && self.fault.set(msg.clone()).is_ok()
+        {
+            tracing::error!(error = %msg, "the database is corrupted: /ready answers 503 until restart; restore from a backup");
+        }
+        result
     }
 
     /// Runs `f(&args, tx)` in the next write transaction; its result once that committed.
@@ -69,7 +86,7 @@ impl Ledger {
     {
         let (job, rx) = Typed::job(args, f);
         self.backend.write(job).await;
-        rx.await.map_err(|_| Error::Unavailable("store writer has stopped".into()))?
+        self.watch(rx.await.map_err(|_| Error::Unavailable("store writer has stopped".into()))?)
     }
 
     /// Runs `f(&args, tx)` on a read connection.
@@ -80,7 +97,7 @@ impl Ledger {
     {
         let (job, rx) = Typed::job(args, f);
         self.backend.read(job).await;
-        rx.await.map_err(|_| Error::Unavailable("store reader has stopped".into()))?
+        self.watch(rx.await.map_err(|_| Error::Unavailable("store reader has stopped".into()))?)
     }
 }
 

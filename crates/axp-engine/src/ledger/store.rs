@@ -31,6 +31,14 @@ impl Store for Ledger {
         Ledger::bootstrap(self, spec).await
     }
 
+    async fn has_tenant(&self) -> Result<bool> {
+        self.read((), |(), tx| tx.any_org()).await
+    }
+
+    fn fault(&self) -> Option<String> {
+        Ledger::fault(self)
+    }
+
     async fn create_tenant(&self, spec: TenantSpec) -> Result<Principal> {
         Ledger::create_tenant(self, spec).await
     }

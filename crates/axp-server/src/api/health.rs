@@ -7,7 +7,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
 async fn health() -> Json<Health> {
@@ -19,8 +19,12 @@ async fn health() -> Json<Health> {
     })
 }
 
-/// Ready when the store answers a read.
-async fn ready(State(state): State<AppState>) -> ApiResult<Json<Value>> {
+/// Ready when the store answers a read and has not met a damaged database (then 503 with the
+/// envelope and `Retry-After: 30` until restart).
+pub(crate) async fn ready(State(state): State<AppState>) -> ApiResult<Json<Value>> {
+    if state.store.fault().is_some() {
+        return Err(ApiError::store_faulted());
+    }
     state.store.authenticate(&KeyHash([0; 32]), state.clock.now()).await?;
     Ok(Json(json!({"ok": true, "ready": true})))
 }

@@ -11,7 +11,7 @@ mod capabilities;
 mod deliveries;
 mod directory;
 mod events;
-mod health;
+pub(crate) mod health;
 mod inbox;
 mod intents;
 mod invites;

@@ -245,6 +245,8 @@ pub(crate) fn db(e: sqlx_core::Error) -> Error {
                 c if c.starts_with("08") || c.starts_with("53") || c.starts_with("57") => {
                     Error::Unavailable(d.to_string())
                 }
+                // data_corrupted, index_corrupted
+                "XX001" | "XX002" => Error::Corrupt(d.to_string()),
                 _ => Error::Internal(e.to_string()),
             }
         }

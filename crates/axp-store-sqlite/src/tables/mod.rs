@@ -97,6 +97,11 @@ pub(crate) fn db(e: rusqlite::Error) -> Error {
         {
             Error::Unavailable(e.to_string())
         }
+        rusqlite::Error::SqliteFailure(f, _)
+            if matches!(f.code, rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase) =>
+        {
+            Error::Corrupt(e.to_string())
+        }
         other => Error::Internal(other.to_string()),
     }
 }
