@@ -9,6 +9,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
+use std::time::Duration;
 
 use ipnet::IpNet;
 use reqwest::Url;
@@ -28,7 +29,19 @@ pub enum OutboundError {
         "{0} is in a blocked address range (loopback, private, link-local, CGNAT, multicast, reserved or IPv4-mapped); allow it with AXP_OUTBOUND_ALLOW"
     )]
     Blocked(IpAddr),
+    /// The host name resolves, and every address it resolves to is blocked (checked at
+    /// registration, see [`OutboundPolicy::check_registration`]); `ip` is the first of them.
+    #[error("{host} resolves only to blocked addresses ({ip}); allow them with AXP_OUTBOUND_ALLOW")]
+    ResolvesBlocked {
+        /// The host name of the URL.
+        host: String,
+        /// The first address it resolved to.
+        ip: IpAddr,
+    },
 }
+
+/// Longest [`OutboundPolicy::check_registration`] waits for a host name to resolve.
+pub const REGISTRATION_LOOKUP_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Which outbound addresses are allowed. Cheap to clone.
 #[derive(Clone, Debug, Default)]
@@ -62,10 +75,16 @@ fn v6_blocked(ip: Ipv6Addr) -> bool {
         || (s[0] & 0xffc0) == 0xfec0 // site-local fec0::/10
         || (s[0] == 0x2001 && s[1] == 0x0db8) // documentation 2001:db8::/32
         || ip.to_ipv4_mapped().is_some() // IPv4-mapped ::ffff:0:0/96
+        || (s[..4] == [0; 4] && s[4] == 0xffff && s[5] == 0) // IPv4-translated ::ffff:0:0:0/96
         || (s[..6] == [0; 6]) // IPv4-compatible ::/96
-        || (s[0] == 0x0064 && s[1] == 0xff9b) // NAT64 64:ff9b::/96
+        || (s[0] == 0x0064 && s[1] == 0xff9b) // NAT64 64:ff9b::/96 and local-use 64:ff9b:1::/48
+        || (s[0] == 0x0100 && s[1..4] == [0; 3]) // discard-only 100::/64
         || (s[0] == 0x2002) // 6to4 2002::/16
         || (s[0] == 0x2001 && s[1] == 0x0000) // Teredo 2001::/32 (tunnels to any IPv4 host)
+        || (s[0] == 0x2001 && s[1] == 0x0002 && s[2] == 0) // benchmarking 2001:2::/48
+        || (s[0] == 0x2001 && matches!(s[1] & 0xfff0, 0x0010 | 0x0020)) // ORCHID 2001:10::/28, 2001:20::/28
+        || (s[0] == 0x3fff && s[1] < 0x1000) // documentation 3fff::/20
+        || s[0] == 0x5f00 // SRv6 SIDs 5f00::/16
 }
 
 /// True for addresses outbound calls must not reach unless allowed explicitly.
@@ -115,6 +134,28 @@ impl OutboundPolicy {
             Some(ip) if !self.allows(ip) => Err(OutboundError::Blocked(ip)),
             _ => Ok(url),
         }
+    }
+
+    /// [`OutboundPolicy::check_url`], then, for a host name, one lookup bounded by
+    /// [`REGISTRATION_LOOKUP_TIMEOUT`] (2 s): a name that resolves only to blocked addresses is
+    /// [`OutboundError::ResolvesBlocked`]. A name that does not resolve (no DNS, NXDOMAIN,
+    /// timeout) passes: it is checked again at each delivery by [`GuardedResolver`]. For
+    /// registering push endpoints and webhook subscriptions (issue 12).
+    pub async fn check_registration(&self, raw: &str) -> Result<Url, OutboundError> {
+        let url = self.check_url(raw)?;
+        if let Some(url::Host::Domain(host)) = url.host() {
+            let port = url.port_or_known_default().unwrap_or(0);
+            let lookup = tokio::net::lookup_host((host, port));
+            if let Ok(Ok(addrs)) = tokio::time::timeout(REGISTRATION_LOOKUP_TIMEOUT, lookup).await {
+                let ips: Vec<IpAddr> = addrs.map(|a| a.ip()).collect();
+                if let Some(&ip) = ips.first()
+                    && ips.iter().all(|&ip| !self.allows(ip))
+                {
+                    return Err(OutboundError::ResolvesBlocked { host: host.to_owned(), ip });
+                }
+            }
+        }
+        Ok(url)
     }
 
     /// A DNS resolver for the HTTP client that drops blocked addresses.
@@ -181,6 +222,21 @@ mod tests {
             "http://[2002:7f00:1::]/",
             "http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/",
             "http://[2001::1]/",
+            "http://[::ffff:0:7f00:1]/",
+            "http://[64:ff9b:1::a00:1]/",
+            "http://[100::1]/",
+            "http://[2001:2::1]/",
+            "http://[2001:10::1]/",
+            "http://[2001:db8::1]/",
+            "http://[3fff::1]/",
+            "http://[5f00::1]/",
+            "http://[fc00::1]/",
+            "http://[fec0::1]/",
+            "http://[ff02::1]/",
+            "http://[::]/",
+            "http://[::7f00:1]/",
+            "http://198.18.0.1/",
+            "http://240.0.0.1/",
         ] {
             assert!(matches!(policy.check_url(url), Err(OutboundError::Blocked(_))), "{url} must be blocked");
         }
@@ -206,6 +262,23 @@ mod tests {
         assert!(policy.check_url("http://[::1]:8080/hook").is_ok());
         assert!(policy.check_url("http://10.0.0.1/").is_err(), "only what is listed");
         assert!(OutboundPolicy::parse("not-a-cidr").is_err());
+    }
+
+    #[tokio::test]
+    async fn registration_refuses_names_that_resolve_only_to_blocked_addresses() {
+        let policy = OutboundPolicy::default();
+        let err = policy.check_registration("http://localhost:9/hook").await.unwrap_err();
+        assert!(matches!(err, OutboundError::ResolvesBlocked { .. }), "{err}");
+        assert!(
+            policy.check_registration("https://integrator.invalid/hook").await.is_ok(),
+            "does not resolve"
+        );
+        assert!(matches!(
+            policy.check_registration("http://10.1.2.3/").await,
+            Err(OutboundError::Blocked(_))
+        ));
+        let open = OutboundPolicy::parse("127.0.0.0/8,::1").unwrap();
+        assert!(open.check_registration("http://localhost:9/hook").await.is_ok());
     }
 
     #[tokio::test]

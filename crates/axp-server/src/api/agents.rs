@@ -110,7 +110,7 @@ async fn set_delivery(
     caller.require_workspace_admin()?;
     let address = parse_address(&caller, raw)?;
     let mut f = Fields::new(&body);
-    let binding = binding::read(&mut f, &body, &state.options.dispatcher.policy);
+    let binding = binding::read(&mut f, &body, &state.options.dispatcher.policy).await;
     f.finish(())?;
     let mut sa = state
         .store

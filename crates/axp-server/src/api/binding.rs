@@ -17,9 +17,14 @@ pub(crate) struct BindingInput {
 
 /// Reads the binding fields into `f` (failures recorded there). `delivery_mode` defaults to
 /// `stream`; `http` needs `delivery_config.url` (or `endpoint_url`), which must pass the
-/// outbound policy (a blocked address literal is a 422 here, not a surprise later); the secret
+/// outbound policy (a blocked address literal, or a name that resolves only to blocked
+/// addresses, is a 422 here, not a surprise later: `OutboundPolicy::check_registration`); the secret
 /// is `delivery_config.secret` (16 to 128 characters) or a new `whsec_…`.
-pub(crate) fn read(f: &mut Fields<'_>, body: &Map<String, Value>, policy: &OutboundPolicy) -> BindingInput {
+pub(crate) async fn read(
+    f: &mut Fields<'_>,
+    body: &Map<String, Value>,
+    policy: &OutboundPolicy,
+) -> BindingInput {
     let mode = match f.string("delivery_mode", &["deliveryMode"], false).map(|m| m.parse::<Binding>()) {
         None => Binding::Stream,
         Some(Ok(mode)) => mode,
@@ -38,7 +43,11 @@ pub(crate) fn read(f: &mut Fields<'_>, body: &Map<String, Value>, policy: &Outbo
     let mut push = None;
     let mut shown_secret = None;
     if mode == Binding::Http {
-        match url.map(|u| policy.check_url(u)) {
+        let checked = match url {
+            Some(u) => Some(policy.check_registration(u).await),
+            None => None,
+        };
+        match checked {
             None => f.fail("delivery_config.url", "missing", "the http binding needs delivery_config.url"),
             Some(Err(e)) => f.fail("delivery_config.url", "value_error", e.to_string()),
             Some(Ok(url)) => {

@@ -41,7 +41,7 @@ async fn check(
     if let Some(plan) = &compiled.plan {
         for (i, agent) in plan.agents.iter().enumerate() {
             let mut f = Fields::new(&agent.spec);
-            bindings.push(binding::read(&mut f, &agent.spec, &state.options.dispatcher.policy));
+            bindings.push(binding::read(&mut f, &agent.spec, &state.options.dispatcher.policy).await);
             if let Err(invalid) = f.finish(()) {
                 compiled.errors.extend(
                     invalid.errors.into_iter().map(|e| format!("agents[{i}].{}: {}", e.loc[1], e.msg)),

@@ -96,7 +96,7 @@ async fn create_service_account(
     let address = f.address("agent_address", &["address"], false, &scope);
     let display_name = f.bounded_string("display_name", &[], false, 1, 255);
     let description = f.bounded_string("description", &[], false, 0, 2000);
-    let binding = binding::read(&mut f, &body, &state.options.dispatcher.policy);
+    let binding = binding::read(&mut f, &body, &state.options.dispatcher.policy).await;
     let name = f.finish(name)?.ok_or_else(|| ApiError::bad_request("name is required"))?;
     let agent_address = match address {
         Some(a) => a,

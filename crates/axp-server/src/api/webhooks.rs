@@ -38,7 +38,7 @@ async fn upsert_subscription(
     let mut f = Fields::new(&body);
     let url = f.bounded_string("callback_url", &[], true, 8, 2048);
     if let Some(u) = &url
-        && let Err(e) = state.options.dispatcher.policy.check_url(u)
+        && let Err(e) = state.options.dispatcher.policy.check_registration(u).await
     {
         f.fail("callback_url", "value_error", e.to_string());
     }
