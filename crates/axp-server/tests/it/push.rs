@@ -296,14 +296,39 @@ async fn the_ssrf_guard_refuses_blocked_endpoints() {
         let body: Value = r.json().await.unwrap();
         assert_eq!(body["errors"][0]["loc"][1], "delivery_config.url");
     }
-    // A name is checked after resolution: localhost resolves to loopback and is refused then.
+    // A name that resolves only to blocked addresses is refused at registration too (a bounded
+    // lookup), for push bindings and webhook subscriptions alike; a name that does not resolve is
+    // accepted (it is checked again at delivery).
     let receiver = Receiver::start([]).await;
     let by_name = receiver.url.replace("127.0.0.1", "localhost");
-    http_agent(&server, "by-name", &by_name).await;
-    let id = server.client().create_intent(&notify("by-name"), None).await.unwrap().intent_id;
-    let d = delivery_when(&server, id, |d| d.status == DeliveryStatus::DeadLettered).await;
-    let error = d.error_detail.unwrap();
-    assert!(error.contains("blocked"), "resolved to a blocked address: {error}");
+    let register = |url: String| {
+        let body = json!({"name": "by-name", "delivery_mode": "http", "delivery_config": {"url": url}});
+        http()
+            .post(format!("{}/v1/service-accounts", server.base_url))
+            .header("x-api-key", &server.admin_key)
+            .json(&body)
+            .send()
+    };
+    let r = register(by_name.clone()).await.unwrap();
+    assert_eq!(r.status(), 422, "localhost resolves to loopback only");
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["errors"][0]["loc"][1], "delivery_config.url");
+    assert!(body["errors"][0]["msg"].as_str().unwrap().contains("resolves only to blocked"), "{body}");
+    let subscribe = |url: &str| {
+        let body = json!({"callback_url": url, "event_types": ["intent.completed"]});
+        http()
+            .post(format!("{}/v1/webhooks/subscriptions", server.base_url))
+            .header("x-api-key", &server.admin_key)
+            .json(&body)
+            .send()
+    };
+    assert_eq!(subscribe(&by_name).await.unwrap().status(), 422);
+    assert_eq!(subscribe("https://integrator.example/hook").await.unwrap().status(), 200, "unresolvable");
+    http_agent(&server, "unresolvable", "https://integrator.example/hook").await;
+
+    // An operator's allow-list opens the name again.
+    let open = TestServer::spawn_with(options(Arc::new(SystemClock), "0s", "127.0.0.0/8")).await;
+    http_agent(&open, "by-name", &by_name).await;
 }
 
 #[tokio::test]
