@@ -14,7 +14,7 @@ use uuid::Uuid;
 use crate::address::{AddressScope, AgentAddress};
 use crate::delivery::Binding;
 use crate::intent::NewIntent;
-use crate::validate::{Fields, human_task_spec};
+use crate::validate::{Fields, delay_seconds, human_task_spec};
 use crate::workflow::{Step, StepKind, StepReminders, StepRetry, Workflow};
 
 /// Steps the engine runs itself (`runtime_type`).
@@ -182,12 +182,12 @@ pub fn compile(bundle: &Map<String, Value>, scope: &AddressScope<'_>, caller: &A
     }
     let payload = f.object("payload", &[]).unwrap_or_default();
     let deadline_at = f.timestamp("deadline_at", &[]);
-    let remind_after_seconds = f.u32_at_least("remind_after_seconds", &[], 1);
-    let remind_interval_seconds = f.u32_at_least("remind_interval_seconds", &[], 1);
+    let remind_after_seconds = f.seconds("remind_after_seconds", &[], 1);
+    let remind_interval_seconds = f.seconds("remind_interval_seconds", &[], 1);
     let max_reminders = f.u32_at_least("max_reminders", &[], 1);
     let escalate_to = f.bounded_string("escalate_to", &[], false, 1, crate::address::MAX_LEN);
     let max_delivery_attempts = f.u32_at_least("max_delivery_attempts", &[], 1);
-    let lease_seconds = f.u32_at_least("lease_seconds", &[], 1);
+    let lease_seconds = f.seconds("lease_seconds", &[], 1);
     let reply_to = f.address("reply_to", &[], false, scope);
     let human_task =
         f.object("human_task", &[]).map(|task| human_task_spec(&mut f, task, intent_type.as_deref()));
@@ -273,6 +273,9 @@ fn compile_step(
         if rt == "delay" && !config.contains_key("seconds") && !config.contains_key("delay_seconds") {
             return Err("a delay step needs runtime_config.seconds".into());
         }
+        for key in ["seconds", "delay_seconds"] {
+            delay_seconds(config.get(key), 0).map_err(|msg| format!("runtime_config.{key}: {msg}"))?;
+        }
         StepKind::Internal { runtime_type: rt.to_owned(), config }
     } else {
         if raw.get("tool_id").and_then(Value::as_str).is_none() {
@@ -282,14 +285,20 @@ fn compile_step(
         let assignee = resolve_assignee(who, agents, scope)?;
         StepKind::Agent { assignee: assignee.into_string() }
     };
-    let retry = raw.get("retry").map(|r| StepRetry {
-        max_retries: r.get("max_retries").and_then(Value::as_u64).unwrap_or(0) as u32,
-        retry_delay_seconds: r.get("retry_delay_seconds").and_then(Value::as_u64).unwrap_or(0) as u32,
-    });
+    let seconds = |k: &str, v: Option<&Value>| delay_seconds(v, 0).map_err(|msg| format!("{k}: {msg}"));
+    let retry = match raw.get("retry") {
+        Some(r) => Some(StepRetry {
+            max_retries: r.get("max_retries").and_then(Value::as_u64).unwrap_or(0).min(u64::from(u32::MAX))
+                as u32,
+            retry_delay_seconds: seconds("retry.retry_delay_seconds", r.get("retry_delay_seconds"))?
+                .unwrap_or(0),
+        }),
+        None => None,
+    };
     let num = |k: &str| raw.get(k).and_then(Value::as_u64).and_then(|n| u32::try_from(n).ok());
     let reminders = StepReminders {
-        remind_after_seconds: num("remind_after_seconds"),
-        remind_interval_seconds: num("remind_interval_seconds"),
+        remind_after_seconds: seconds("remind_after_seconds", raw.get("remind_after_seconds"))?,
+        remind_interval_seconds: seconds("remind_interval_seconds", raw.get("remind_interval_seconds"))?,
         max_reminders: num("max_reminders"),
         escalate_to: raw.get("escalate_to").and_then(Value::as_str).map(str::to_owned),
     };
@@ -298,7 +307,7 @@ fn compile_step(
         kind,
         on_success: raw.get("on_success").and_then(Value::as_str).map(str::to_owned),
         on_failure: raw.get("on_failure").and_then(Value::as_str).map(str::to_owned),
-        step_deadline_seconds: num("step_deadline_seconds"),
+        step_deadline_seconds: seconds("step_deadline_seconds", raw.get("step_deadline_seconds"))?,
         retry,
         reminders: (reminders != StepReminders::default()).then_some(reminders),
     })

@@ -20,6 +20,23 @@ use crate::time::Timestamp;
 /// Largest accepted `payload` of `POST /v1/intents`, in bytes of compact UTF-8 JSON (§4.2).
 pub const PAYLOAD_MAX_BYTES: usize = 131_072;
 
+/// Longest delay, lease, reminder or step time a client may ask for, in seconds: 366 days.
+/// Every client number that becomes a time is held to it (422 beyond), so no sum with "now"
+/// can overflow or wrap into the past (issue 12, "checked arithmetic").
+pub const MAX_DELAY_SECONDS: u32 = 366 * 24 * 3600;
+
+/// A client's number of seconds: `Ok(None)` when absent (or JSON `null`), the value when it is
+/// an integer from `min` to [`MAX_DELAY_SECONDS`]. Errors: the message for the 422.
+pub fn delay_seconds(value: Option<&Value>, min: u32) -> Result<Option<u32>, String> {
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => match v.as_u64().and_then(|n| u32::try_from(n).ok()) {
+            Some(n) if (min..=MAX_DELAY_SECONDS).contains(&n) => Ok(Some(n)),
+            _ => Err(format!("must be an integer from {min} to {MAX_DELAY_SECONDS} (366 days)")),
+        },
+    }
+}
+
 /// `intent_type` of `POST /v1/intents` (`api.intents.create.request.v1.json`).
 pub static INTENT_TYPE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[a-z0-9_]+(?:\.[a-z0-9_]+)+\.v[0-9]+$").expect("valid regex"));
@@ -125,6 +142,15 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// A number of seconds from `min` to [`MAX_DELAY_SECONDS`] (see [`delay_seconds`]).
+    pub fn seconds(&mut self, name: &str, aliases: &[&str], min: u32) -> Option<u32> {
+        let v = self.get(name, aliases)?;
+        delay_seconds(Some(v), min).unwrap_or_else(|msg| {
+            self.fail(name, "value_error", msg);
+            None
+        })
+    }
+
     /// A non-negative integer.
     pub fn u64(&mut self, name: &str, aliases: &[&str]) -> Option<u64> {
         let v = self.get(name, aliases)?;
@@ -227,12 +253,12 @@ pub fn new_intent(body: &Map<String, Value>, scope: &AddressScope<'_>) -> Result
     let reply_to = f.address("reply_to", &["replyTo"], false, scope);
     let payload = f.object("payload", &[]).unwrap_or_default();
     let deadline_at = f.timestamp("deadline_at", &["deadlineAt"]);
-    let remind_after_seconds = f.u32_at_least("remind_after_seconds", &["remindAfterSeconds"], 1);
-    let remind_interval_seconds = f.u32_at_least("remind_interval_seconds", &["remindIntervalSeconds"], 1);
+    let remind_after_seconds = f.seconds("remind_after_seconds", &["remindAfterSeconds"], 1);
+    let remind_interval_seconds = f.seconds("remind_interval_seconds", &["remindIntervalSeconds"], 1);
     let max_reminders = f.u32_at_least("max_reminders", &["maxReminders"], 1);
     let escalate_to = f.bounded_string("escalate_to", &["escalateTo"], false, 1, crate::address::MAX_LEN);
     let max_delivery_attempts = f.u32_at_least("max_delivery_attempts", &["maxDeliveryAttempts"], 1);
-    let lease_seconds = f.u32_at_least("lease_seconds", &["leaseSeconds"], 1);
+    let lease_seconds = f.seconds("lease_seconds", &["leaseSeconds"], 1);
     let human_task = f.object("human_task", &["humanTask"]);
     let human_task = human_task.map(|task| human_task_spec(&mut f, task, intent_type.as_deref()));
 
@@ -389,6 +415,24 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn delay_seconds_are_bounded_to_366_days() {
+        assert_eq!(delay_seconds(None, 1), Ok(None));
+        assert_eq!(delay_seconds(Some(&Value::Null), 1), Ok(None));
+        assert_eq!(delay_seconds(Some(&json!(1)), 1), Ok(Some(1)));
+        assert_eq!(delay_seconds(Some(&json!(MAX_DELAY_SECONDS)), 1), Ok(Some(MAX_DELAY_SECONDS)));
+        for bad in
+            [json!(0), json!(MAX_DELAY_SECONDS + 1), json!(u64::MAX), json!(-1), json!(1.5), json!("60")]
+        {
+            assert!(delay_seconds(Some(&bad), 1).is_err(), "{bad}");
+        }
+        assert_eq!(delay_seconds(Some(&json!(0)), 0), Ok(Some(0)));
+        let body = obj(json!({"lease_seconds": 1u64 << 40}));
+        let mut f = Fields::new(&body);
+        assert_eq!(f.seconds("lease_seconds", &[], 1), None);
+        assert!(f.finish(()).is_err(), "the failure is recorded");
+    }
 
     const SCOPE: AddressScope<'static> = AddressScope { org_slug: "o", workspace_slug: "w" };
 

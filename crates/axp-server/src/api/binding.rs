@@ -33,7 +33,7 @@ pub(crate) async fn read(
             Binding::Stream
         }
     };
-    let lease_seconds = f.u32_at_least("lease_seconds", &["leaseSeconds"], 1);
+    let lease_seconds = f.seconds("lease_seconds", &["leaseSeconds"], 1);
     let config = f.object("delivery_config", &["deliveryConfig"]).unwrap_or_default();
     let url = config
         .get("url")

@@ -19,6 +19,7 @@ mod scenarios;
 mod sse;
 mod tenancy;
 mod tenancy_access;
+mod time_bounds;
 mod timers;
 mod users;
 mod webhooks;
