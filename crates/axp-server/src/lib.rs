@@ -17,6 +17,8 @@
 //! - `api/<family>.rs`: one file per resource family, each with its `router()`.
 //! - `sse`: SSE framing (contract §4.5) and the stream loop shared by intent and agent streams.
 //! - `bootstrap`: first-start admin account and `admin.key`.
+//! - `data_dir`: the data directory's lock (one SQLite server per directory), private file
+//!   modes, and the clean-stop marker that decides the integrity check at start.
 
 mod access;
 mod api;
