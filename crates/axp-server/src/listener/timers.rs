@@ -39,11 +39,21 @@ impl ConnClock {
         Arc::new(Self { state: Mutex::new(state), changed: Notify::new(), header, idle })
     }
 
+    /// Applies `f`; wakes the waiter in [`ConnClock::expired`] only when the deadline moved
+    /// earlier (a later or no deadline is noticed when the old one passes).
     fn update(&self, f: impl FnOnce(&mut State, Instant)) {
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let before = state.deadline;
         f(&mut state, Instant::now());
+        let earlier = match (before, state.deadline) {
+            (Some(old), Some(new)) => new < old,
+            (None, Some(_)) => true,
+            (_, None) => false,
+        };
         drop(state);
-        self.changed.notify_waiters();
+        if earlier {
+            self.changed.notify_waiters();
+        }
     }
 
     /// Bytes arrived: an idle connection starts reading a head.
