@@ -112,11 +112,11 @@ impl Transport {
                             ctx.refusals.accepting();
                             tracker.spawn(ctx.clone().connection(tcp, peer, slot));
                         }
-                        Err(_) => {
-                            if let Some(permit) = ctx.refusals.refuse() {
-                                tracker.spawn(ctx.clone().refuse(tcp, permit));
-                            }
-                        }
+                        Err(_) => match ctx.refusals.refuse() {
+                            Some(permit) => drop(tracker.spawn(ctx.clone().refuse(tcp, permit))),
+                            None if ctx.tls.is_none() => ctx.refusals.answer_now(tcp),
+                            None => drop(tcp),
+                        },
                     }
                 }
                 Err(e) if fd_limit::is_fd_exhaustion(&e) => {
@@ -198,6 +198,11 @@ impl Ctx {
             () = clock.expired() => return,
             () = self.kill.cancelled() => return,
             () = self.shutdown.cancelled() => {}
+        }
+        // A connection with no request in hand (idle, or a head still arriving) has nothing to
+        // finish: close it now rather than let a half-sent request hold the shutdown.
+        if clock.no_request() {
+            return;
         }
         conn.as_mut().graceful_shutdown();
         tokio::select! {

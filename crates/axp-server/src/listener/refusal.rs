@@ -2,12 +2,14 @@
 //! (issue 12: "Caps ... each answers 429 with the error envelope and Retry-After when hit, and
 //! logs once").
 
+use std::io::{Read, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axp_core::error::{ErrorBody, ErrorCode};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::Io;
@@ -53,7 +55,7 @@ impl Refusals {
     }
 
     /// A connection past the cap: logs the first of a burst, and returns a permit to answer it
-    /// (`None`: too many are being answered; drop it unanswered).
+    /// with [`Refusals::answer`] (`None`: too many are being answered; [`Refusals::answer_now`]).
     pub(super) fn refuse(&self) -> Option<OwnedSemaphorePermit> {
         if !self.in_burst.swap(true, Ordering::Relaxed) {
             tracing::warn!(
@@ -62,6 +64,21 @@ impl Refusals {
             );
         }
         self.answering.clone().try_acquire_owned().ok()
+    }
+
+    /// The answer without waiting, for a plain connection when [`MAX_ANSWERING`] are being
+    /// answered already: the 429 into the empty send buffer, the request read off (closing
+    /// with it unread would reset the connection), then close. A request not yet arrived may
+    /// still cost the client its answer; it then sees a reset, and retries.
+    pub(super) fn answer_now(&self, tcp: TcpStream) {
+        let Ok(mut tcp) = tcp.into_std() else { return };
+        if tcp.set_nonblocking(true).is_err() {
+            return;
+        }
+        let _ = tcp.write_all(&self.response);
+        let _ = tcp.shutdown(std::net::Shutdown::Write);
+        let mut sink = [0u8; 4096];
+        while matches!(tcp.read(&mut sink), Ok(n) if n > 0) {}
     }
 
     /// Writes the 429, closes the write side, and reads what the client still sends until it

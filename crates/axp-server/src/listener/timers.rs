@@ -82,6 +82,11 @@ impl ConnClock {
         InFlight(self.clone())
     }
 
+    /// Whether no request is in flight (the connection is idle or still reading a head).
+    pub(super) fn no_request(&self) -> bool {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner).in_flight == 0
+    }
+
     /// Resolves when the connection's deadline passes (it may move while this waits).
     pub(super) async fn expired(&self) {
         loop {
