@@ -108,10 +108,7 @@ impl Transport {
                 Ok((tcp, peer)) => {
                     out_of_fds = false;
                     match slots.clone().try_acquire_owned() {
-                        Ok(slot) => {
-                            ctx.refusals.accepting();
-                            tracker.spawn(ctx.clone().connection(tcp, peer, slot));
-                        }
+                        Ok(slot) => drop(tracker.spawn(ctx.clone().connection(tcp, peer, slot))),
                         Err(_) => match ctx.refusals.refuse() {
                             Some(permit) => drop(tracker.spawn(ctx.clone().refuse(tcp, permit))),
                             None if ctx.tls.is_none() => ctx.refusals.answer_now(tcp),

@@ -121,13 +121,13 @@ async fn request_ids(mut request: Request, next: Next) -> Response {
     request.extensions_mut().insert(TraceId(trace_id.clone()));
     // Both clones are cheap (the URI shares its bytes); they outlive the request for the log line.
     let (method, uri) = (request.method().clone(), request.uri().clone());
-    let client = request.extensions().get::<crate::listener::ClientAddr>().map(|c| c.0);
+    let client = request.extensions().get::<crate::listener::ClientAddr>().copied();
     let span = tracing::debug_span!("request", %method, path = uri.path(), %request_id, %trace_id);
     let mut response = next.run(request).instrument(span).await;
     if response.status().is_server_error() {
         let status = response.status();
-        let client = tracing::field::debug(client);
-        tracing::warn!(%status, %method, path = uri.path(), %request_id, %trace_id, client, "request failed");
+        let client = client.map_or_else(|| "-".to_owned(), |c| c.to_string());
+        tracing::warn!(%status, %method, path = uri.path(), %request_id, %trace_id, %client, "request failed");
     }
     let headers = response.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&request_id) {

@@ -3,9 +3,9 @@
 //! logs once").
 
 use std::io::{Read, Write};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axp_core::error::{ErrorBody, ErrorCode};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -17,15 +17,23 @@ use super::Io;
 /// How long a refused connection may take to get its answer and close.
 const LINGER: Duration = Duration::from_secs(2);
 
+/// How much of a refused request's head is read before the answer.
+const MAX_HEAD: usize = 16 * 1024;
+
+/// At most one log line per this interval, however many connections are refused.
+const LOG_EVERY: Duration = Duration::from_secs(60);
+
 /// Refused connections being answered at once; more are closed without an answer, so a flood
 /// past the cap cannot take the descriptors the cap keeps free.
 const MAX_ANSWERING: usize = 64;
 
-/// The answer to connections past the cap, and the once-per-burst log line.
+/// The answer to connections past the cap, and its log line (once a minute at most, with the
+/// count refused since the last one).
 pub(super) struct Refusals {
     response: Vec<u8>,
     limit: usize,
-    in_burst: AtomicBool,
+    refused: AtomicU64,
+    logged_at: Mutex<Option<Instant>>,
     answering: Arc<Semaphore>,
 }
 
@@ -44,23 +52,25 @@ impl Refusals {
         Self {
             response,
             limit,
-            in_burst: AtomicBool::new(false),
+            refused: AtomicU64::new(0),
+            logged_at: Mutex::new(None),
             answering: Arc::new(Semaphore::new(MAX_ANSWERING)),
         }
     }
 
-    /// A connection got a slot: the next refusal is logged again.
-    pub(super) fn accepting(&self) {
-        self.in_burst.store(false, Ordering::Relaxed);
-    }
-
-    /// A connection past the cap: logs the first of a burst, and returns a permit to answer it
+    /// A connection past the cap: logs (see [`LOG_EVERY`]), and returns a permit to answer it
     /// with [`Refusals::answer`] (`None`: too many are being answered; [`Refusals::answer_now`]).
     pub(super) fn refuse(&self) -> Option<OwnedSemaphorePermit> {
-        if !self.in_burst.swap(true, Ordering::Relaxed) {
+        self.refused.fetch_add(1, Ordering::Relaxed);
+        if let Ok(mut logged_at) = self.logged_at.try_lock()
+            && logged_at.is_none_or(|at| at.elapsed() >= LOG_EVERY)
+        {
+            *logged_at = Some(Instant::now());
+            let refused = self.refused.swap(0, Ordering::Relaxed);
             tracing::warn!(
                 limit = self.limit,
-                "connection limit reached: answering 429 until a connection closes"
+                refused,
+                "connection limit reached: answering 429 (logged once a minute at most)"
             );
         }
         self.answering.clone().try_acquire_owned().ok()
@@ -81,15 +91,28 @@ impl Refusals {
         while matches!(tcp.read(&mut sink), Ok(n) if n > 0) {}
     }
 
-    /// Writes the 429, closes the write side, and reads what the client still sends until it
-    /// closes too (closing with unread data would reset the connection and lose the answer);
-    /// all within [`LINGER`].
+    /// Reads the request head (a client such as hyper's treats an answer that comes before
+    /// its request as an error), writes the 429, closes the write side, and reads what the
+    /// client still sends until it closes too (closing with unread data would reset the
+    /// connection and lose the answer); each half within half of [`LINGER`].
     pub(super) async fn answer(&self, mut io: Box<dyn Io>, _permit: OwnedSemaphorePermit) {
-        let _ = tokio::time::timeout(LINGER, async {
+        let mut buf = [0u8; 4096];
+        let _ = tokio::time::timeout(LINGER / 2, async {
+            let mut head = Vec::new();
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < MAX_HEAD {
+                let n = io.read(&mut buf).await?;
+                if n == 0 {
+                    break;
+                }
+                head.extend_from_slice(&buf[..n]);
+            }
+            Ok::<_, std::io::Error>(())
+        })
+        .await;
+        let _ = tokio::time::timeout(LINGER / 2, async {
             io.write_all(&self.response).await?;
             io.shutdown().await?;
-            let mut sink = [0u8; 1024];
-            while io.read(&mut sink).await? > 0 {}
+            while io.read(&mut buf).await? > 0 {}
             Ok::<_, std::io::Error>(())
         })
         .await;
