@@ -217,8 +217,11 @@ impl ClientBuilder {
         }
         let http = match self.http {
             Some(http) => http,
+            // Idle pooled connections are dropped before the server's idle timeout (20 s by
+            // default) closes them, so a reused connection is not one the server is closing.
             None => reqwest::Client::builder()
                 .connect_timeout(self.connect_timeout)
+                .pool_idle_timeout(Duration::from_secs(10))
                 .build()
                 .map_err(|e| Error::Config(format!("HTTP client: {e}")))?,
         };

@@ -8,6 +8,8 @@ use anyhow::Context;
 use axp_engine::{Clock, DispatcherOptions, OutboundPolicy, RetrySchedule, SystemClock};
 use axp_store_postgres::PgOptions;
 
+use crate::listener::TrustedProxies;
+
 /// Where the server listens and keeps its data.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -87,6 +89,8 @@ pub struct Options {
     /// on wake-ups alone (SQLite: every commit is this process's). Set to
     /// [`DEFAULT_POLL_INTERVAL`] for PostgreSQL unless given.
     pub poll_interval: Option<Duration>,
+    /// Connection timeouts, the connection cap, the shutdown grace, trusted proxies and TLS.
+    pub transport: TransportOptions,
 }
 
 impl Options {
@@ -101,7 +105,8 @@ impl Options {
     /// - `AXP_DATABASE_POOL`: PostgreSQL connections per replica (default 16);
     /// - `AXP_DATABASE_WRITER_LANES`: PostgreSQL write transactions in flight per replica
     ///   (default 1);
-    /// - `AXP_ROLE`: `api`, `engine` or `all` (default).
+    /// - `AXP_ROLE`: `api`, `engine` or `all` (default);
+    /// - the connection settings of [`TransportOptions::from_env`].
     ///
     /// The database URL is not read here: `axp serve` takes it from `--database-url`,
     /// `AXP_DATABASE_URL` or `DATABASE_URL`.
@@ -140,6 +145,149 @@ impl Options {
             role,
             bootstrap_key: var("AXP_BOOTSTRAP_KEY").map(|k| k.trim().to_owned()),
             poll_interval: None,
+            transport: TransportOptions::from_env(&var)?,
         })
+    }
+}
+
+// ---- Connections, timeouts and TLS (issue 12: "Timeouts", "concurrent connections per
+// listener", "Graceful shutdown with a deadline", "TLS and proxies") ----
+
+/// How the listener treats connections (issue 12). Every timeout is a whole number of seconds.
+#[derive(Clone, Debug)]
+pub struct TransportOptions {
+    /// From a connection's first byte of a request (or from accept) to the end of its headers;
+    /// past it the connection is closed without an answer (`AXP_HEADER_READ_TIMEOUT_SECONDS`,
+    /// default 10).
+    pub header_read_timeout: Duration,
+    /// From a request's headers to the end of its body; past it the request gets 408 with the
+    /// envelope (code `bad_request`) and the connection is closed (`AXP_BODY_READ_TIMEOUT_SECONDS`,
+    /// default 15).
+    pub body_read_timeout: Duration,
+    /// A keep-alive connection with no request in flight is closed after this
+    /// (`AXP_IDLE_TIMEOUT_SECONDS`, default 20).
+    pub idle_timeout: Duration,
+    /// Open connections per listener; one more is answered 429 `rate_limit_exceeded` with
+    /// `Retry-After: 1` and closed (`AXP_MAX_CONNECTIONS`). `None` (the default): the soft
+    /// `RLIMIT_NOFILE` less 128, the PostgreSQL pool and the push concurrency, at least 16.
+    pub max_connections: Option<usize>,
+    /// On shutdown, how long open connections get to finish before they are dropped
+    /// (`AXP_SHUTDOWN_GRACE_SECONDS`, default 10).
+    pub shutdown_grace: Duration,
+    /// Peers whose `X-Forwarded-For` is believed (`AXP_TRUSTED_PROXIES`, comma-separated CIDRs
+    /// or addresses; default none).
+    pub trusted_proxies: TrustedProxies,
+    /// PEM certificate chain and private key: serve HTTPS instead of HTTP (`AXP_TLS_CERT` and
+    /// `AXP_TLS_KEY`, or `axp serve --tls-cert/--tls-key`; both or neither).
+    pub tls: Option<TlsFiles>,
+}
+
+/// The PEM files of a TLS listener.
+#[derive(Clone, Debug)]
+pub struct TlsFiles {
+    /// The certificate chain, leaf first.
+    pub cert: PathBuf,
+    /// The private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
+}
+
+impl Default for TransportOptions {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(15),
+            idle_timeout: Duration::from_secs(20),
+            max_connections: None,
+            shutdown_grace: Duration::from_secs(10),
+            trusted_proxies: TrustedProxies::default(),
+            tls: None,
+        }
+    }
+}
+
+impl TransportOptions {
+    /// The defaults above, overridden by `AXP_HEADER_READ_TIMEOUT_SECONDS`,
+    /// `AXP_BODY_READ_TIMEOUT_SECONDS`, `AXP_IDLE_TIMEOUT_SECONDS`, `AXP_MAX_CONNECTIONS`,
+    /// `AXP_SHUTDOWN_GRACE_SECONDS`, `AXP_TRUSTED_PROXIES`, `AXP_TLS_CERT` and `AXP_TLS_KEY`
+    /// as read by `var`. Errors name the variable: a count or timeout that is not a whole
+    /// number of at least 1, a bad CIDR, or only one of the two TLS files.
+    pub fn from_env(var: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        let mut options = Self::default();
+        let positive = |name: &str| -> anyhow::Result<Option<u64>> {
+            let Some(v) = var(name) else { return Ok(None) };
+            match v.trim().parse::<u64>() {
+                Ok(n) if n >= 1 => Ok(Some(n)),
+                _ => anyhow::bail!("{name} must be a whole number of at least 1, not {v:?}"),
+            }
+        };
+        let seconds = |name: &str, into: &mut Duration| -> anyhow::Result<()> {
+            if let Some(n) = positive(name)? {
+                *into = Duration::from_secs(n);
+            }
+            Ok(())
+        };
+        seconds("AXP_HEADER_READ_TIMEOUT_SECONDS", &mut options.header_read_timeout)?;
+        seconds("AXP_BODY_READ_TIMEOUT_SECONDS", &mut options.body_read_timeout)?;
+        seconds("AXP_IDLE_TIMEOUT_SECONDS", &mut options.idle_timeout)?;
+        seconds("AXP_SHUTDOWN_GRACE_SECONDS", &mut options.shutdown_grace)?;
+        options.max_connections =
+            positive("AXP_MAX_CONNECTIONS")?.map(|n| usize::try_from(n).unwrap_or(usize::MAX));
+        if let Some(list) = var("AXP_TRUSTED_PROXIES") {
+            options.trusted_proxies =
+                TrustedProxies::parse(&list).map_err(|e| anyhow::anyhow!("AXP_TRUSTED_PROXIES: {e}"))?;
+        }
+        options.tls =
+            TlsFiles::pair(var("AXP_TLS_CERT").map(PathBuf::from), var("AXP_TLS_KEY").map(PathBuf::from))
+                .context("AXP_TLS_CERT and AXP_TLS_KEY")?;
+        Ok(options)
+    }
+}
+
+impl TlsFiles {
+    /// Both files, neither, or an error naming the missing one.
+    pub fn pair(cert: Option<PathBuf>, key: Option<PathBuf>) -> anyhow::Result<Option<Self>> {
+        match (cert, key) {
+            (Some(cert), Some(key)) => Ok(Some(Self { cert, key })),
+            (None, None) => Ok(None),
+            (Some(_), None) => anyhow::bail!("a TLS certificate was given without its private key"),
+            (None, Some(_)) => anyhow::bail!("a TLS private key was given without its certificate"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn from(pairs: &[(&str, &str)]) -> anyhow::Result<TransportOptions> {
+        let pairs: Vec<(String, String)> = pairs.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect();
+        TransportOptions::from_env(&|name| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
+    }
+
+    #[test]
+    fn transport_defaults_and_overrides() {
+        let d = from(&[]).unwrap();
+        assert_eq!(d.header_read_timeout, Duration::from_secs(10));
+        assert_eq!(d.body_read_timeout, Duration::from_secs(15));
+        assert_eq!(d.idle_timeout, Duration::from_secs(20));
+        assert_eq!(d.shutdown_grace, Duration::from_secs(10));
+        assert!(d.max_connections.is_none() && d.tls.is_none());
+        let o = from(&[("AXP_HEADER_READ_TIMEOUT_SECONDS", "2"), ("AXP_MAX_CONNECTIONS", "64")]).unwrap();
+        assert_eq!(o.header_read_timeout, Duration::from_secs(2));
+        assert_eq!(o.max_connections, Some(64));
+    }
+
+    #[test]
+    fn transport_refuses_bad_values() {
+        for (name, value) in [
+            ("AXP_IDLE_TIMEOUT_SECONDS", "0"),
+            ("AXP_BODY_READ_TIMEOUT_SECONDS", "1.5"),
+            ("AXP_MAX_CONNECTIONS", "-1"),
+            ("AXP_TRUSTED_PROXIES", "10.0.0.0/33"),
+            ("AXP_TLS_CERT", "/tmp/cert.pem"),
+        ] {
+            let err = from(&[(name, value)]).unwrap_err();
+            assert!(format!("{err:#}").contains(name.split('_').nth(1).unwrap()), "{name}: {err:#}");
+        }
     }
 }

@@ -19,6 +19,8 @@
 //! - `bootstrap`: first-start admin account and `admin.key`.
 //! - `data_dir`: the data directory's lock (one SQLite server per directory), private file
 //!   modes, and the clean-stop marker that decides the integrity check at start.
+//! - `listener`: the accept loop: timeouts, the connection cap, graceful shutdown with a
+//!   deadline, TLS, the client's address behind trusted proxies.
 
 mod access;
 mod api;
@@ -28,6 +30,7 @@ mod config;
 mod data_dir;
 mod error;
 mod extract;
+mod listener;
 mod sse;
 mod state;
 
@@ -45,7 +48,8 @@ use tokio_util::sync::CancellationToken;
 
 pub use api::app;
 pub use bootstrap::Bootstrapped;
-pub use config::{Config, DEFAULT_POLL_INTERVAL, Options, Role};
+pub use config::{Config, DEFAULT_POLL_INTERVAL, Options, Role, TlsFiles, TransportOptions};
+pub use listener::{ClientAddr, TrustedProxies, raise_fd_limit};
 
 pub use state::AppState;
 
@@ -59,6 +63,7 @@ pub async fn migrate_database(url: &str) -> anyhow::Result<Vec<i64>> {
 /// A bound, ready-to-run server.
 pub struct Server {
     listener: TcpListener,
+    transport: listener::Transport,
     state: AppState,
     bootstrapped: Option<Bootstrapped>,
     data_dir: data_dir::DataDir,
@@ -118,6 +123,8 @@ impl Server {
         let bootstrapped =
             bootstrap::run(store.as_ref(), &config.data_dir, clock.now(), options.bootstrap_key.as_deref())
                 .await?;
+        let others = options.postgres.max_connections as usize + options.dispatcher.concurrency;
+        let transport = listener::Transport::new(&options.transport, others)?;
         let listener =
             TcpListener::bind(&config.listen).await.with_context(|| format!("binding {}", config.listen))?;
         let state = AppState {
@@ -131,12 +138,17 @@ impl Server {
             reads,
         };
 
-        Ok(Self { listener, state, bootstrapped, data_dir })
+        Ok(Self { listener, transport, state, bootstrapped, data_dir })
     }
 
     /// The address actually bound.
     pub fn local_addr(&self) -> SocketAddr {
         self.listener.local_addr().expect("a bound TCP listener has a local address")
+    }
+
+    /// `http://<address>`, or `https://…` when serving TLS.
+    pub fn url(&self) -> String {
+        format!("{}://{}", self.transport.scheme(), self.local_addr())
     }
 
     /// The port actually bound.
@@ -155,7 +167,8 @@ impl Server {
     }
 
     /// Serves until `shutdown` resolves, then stops accepting, ends open SSE streams, and waits
-    /// for in-flight requests (and so their writes) to finish.
+    /// for in-flight requests (and so their writes) to finish, for at most the shutdown grace
+    /// (`AXP_SHUTDOWN_GRACE_SECONDS`); connections still open then are dropped.
     ///
     /// The role in `Options::role` decides what runs: the API, the background work (scheduler
     /// and push dispatcher; then only `/health` and `/ready` are served), or both.
@@ -186,16 +199,10 @@ impl Server {
             shutdown.await;
             token.cancel();
         });
-        // One router for every connection: `serve(listener, router)` would clone and re-finalize
-        // the router (a table of every route) per accepted connection.
-        let served = axum::serve(self.listener, app.into_make_service())
-            .with_graceful_shutdown(async move { stop.cancelled().await })
-            .await
-            .context("serving HTTP");
+        self.transport.serve(self.listener, app, stop).await;
         for (name, task) in engine {
             task.await.with_context(|| format!("the {name} task failed"))?;
         }
-        served?;
         self.data_dir.close().await;
         Ok(())
     }

@@ -109,7 +109,8 @@ fn id_header(headers: &axum::http::HeaderMap, name: &str) -> String {
 
 /// Echoes `x-request-id` and `x-trace-id` (generating UUIDs when absent) on every response
 /// (contract §1.7), and hands the trace id to the handler as a request extension ([`TraceId`]:
-/// the audit log stores it). Every 5xx is logged with both ids, the method and the path.
+/// the audit log stores it). Every 5xx is logged with both ids, the method, the path and the
+/// client's address ([`crate::listener::ClientAddr`], when the listener set it).
 ///
 /// The per-request span carrying the ids is at `debug` level: at the default `info` level the
 /// log formatter would otherwise render four fields for every request, successful or not, which
@@ -120,11 +121,13 @@ async fn request_ids(mut request: Request, next: Next) -> Response {
     request.extensions_mut().insert(TraceId(trace_id.clone()));
     // Both clones are cheap (the URI shares its bytes); they outlive the request for the log line.
     let (method, uri) = (request.method().clone(), request.uri().clone());
+    let client = request.extensions().get::<crate::listener::ClientAddr>().copied();
     let span = tracing::debug_span!("request", %method, path = uri.path(), %request_id, %trace_id);
     let mut response = next.run(request).instrument(span).await;
     if response.status().is_server_error() {
         let status = response.status();
-        tracing::warn!(%status, %method, path = uri.path(), %request_id, %trace_id, "request failed");
+        let client = client.map_or_else(|| "-".to_owned(), |c| c.to_string());
+        tracing::warn!(%status, %method, path = uri.path(), %request_id, %trace_id, %client, "request failed");
     }
     let headers = response.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&request_id) {

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use axp_server::{Config, Options, Role, Server};
+use axp_server::{Config, Options, Role, Server, TlsFiles};
 
 /// `axp serve` options.
 #[derive(clap::Args, Debug)]
@@ -30,6 +30,12 @@ pub struct Args {
     /// (run `axp migrate` first).
     #[arg(long, env = "AXP_NO_MIGRATE")]
     pub no_migrate: bool,
+    /// PEM certificate chain: serve HTTPS (with --tls-key) [env: AXP_TLS_CERT].
+    #[arg(long, value_name = "PATH", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert [env: AXP_TLS_KEY].
+    #[arg(long, value_name = "PATH", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 /// `axp migrate` options.
@@ -104,10 +110,19 @@ pub fn migrate_main(args: MigrateArgs) -> ExitCode {
 }
 
 async fn serve(args: Args) -> anyhow::Result<()> {
+    // Before anything opens a descriptor-hungry pool, and before the default connection cap
+    // is derived from the limit.
+    axp_server::raise_fd_limit();
     let mut options = Options::from_env()?;
     options.database_url = database_url(args.database_url);
     options.role = args.role;
     options.postgres.migrate = !args.no_migrate;
+    if let Some(tls) = TlsFiles::pair(args.tls_cert, args.tls_key)? {
+        options.transport.tls = Some(tls);
+    }
+    // Signals are caught from here on: a SIGTERM sent as soon as the "listening" line is read
+    // must stop the server gracefully, not kill it.
+    let shutdown = shutdown_signal()?;
     let server = Server::build_with(Config { listen: args.listen, data_dir: args.data_dir }, options).await?;
     let mut stdout = std::io::stdout().lock();
     if let Some(boot) = server.bootstrapped() {
@@ -118,41 +133,40 @@ async fn serve(args: Args) -> anyhow::Result<()> {
             boot.api_key
         )?;
     }
-    let url = format!("http://{}", server.local_addr());
+    let url = server.url();
     writeln!(stdout, "axp listening on {url}")?;
     stdout.flush()?;
     drop(stdout);
     tracing::info!(%url, "axp listening");
-    server.run_until(shutdown_signal()).await?;
+    server.run_until(shutdown).await?;
     tracing::info!("axp stopped");
     Ok(())
 }
 
-/// Resolves on SIGINT or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(e) = tokio::signal::ctrl_c().await {
-            tracing::error!(error = %e, "cannot listen for SIGINT");
-            std::future::pending::<()>().await;
-        }
-    };
+/// Catches SIGINT and SIGTERM from now on; the future resolves on the first of them.
+/// Errors: a handler cannot be installed.
+pub fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()> + Send + 'static> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut interrupt = signal(SignalKind::interrupt()).context("catching SIGINT")?;
+        let mut terminate = signal(SignalKind::terminate()).context("catching SIGTERM")?;
+        Ok(async move {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
             }
-            Err(e) => {
-                tracing::error!(error = %e, "cannot listen for SIGTERM");
+            tracing::info!("shutting down");
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(async {
+            if let Err(e) = tokio::signal::ctrl_c().await {
+                tracing::error!(error = %e, "cannot listen for Ctrl-C");
                 std::future::pending::<()>().await;
             }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = terminate => {}
+            tracing::info!("shutting down");
+        })
     }
-    tracing::info!("shutting down");
 }

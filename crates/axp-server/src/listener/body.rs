@@ -1,0 +1,124 @@
+//! Request and response bodies as the listener hands them on: a whole-body read deadline on the
+//! way in (issue 12: "a slow request body ... was held for more than 45 s"), the in-flight mark
+//! on the way out.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll, ready};
+use std::time::Duration;
+
+use axp_core::error::{ErrorBody, ErrorCode};
+use axum::body::Bytes;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::Response;
+use http_body::{Body, Frame, SizeHint};
+use tokio::time::{Instant, Sleep};
+
+use super::timers::InFlight;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A request body that fails once `deadline` passes before its end. `tripped` tells the
+/// service, which then answers [`timed_out`] whatever the handler made of the failed read.
+pub(super) struct DeadlineBody<B> {
+    inner: B,
+    deadline: Instant,
+    /// Armed on the first read that has to wait (a body that is already here needs no timer).
+    sleep: Option<Pin<Box<Sleep>>>,
+    tripped: Arc<AtomicBool>,
+}
+
+impl<B> DeadlineBody<B> {
+    pub(super) fn new(inner: B, deadline: Instant, tripped: Arc<AtomicBool>) -> Self {
+        Self { inner, deadline, sleep: None, tripped }
+    }
+}
+
+/// The error a read past the body deadline gets.
+#[derive(Debug)]
+struct BodyTimedOut;
+
+impl std::fmt::Display for BodyTimedOut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the request body was not received in time")
+    }
+}
+
+impl std::error::Error for BodyTimedOut {}
+
+impl<B> Body for DeadlineBody<B>
+where
+    B: Body<Data = Bytes> + Unpin,
+    B::Error: Into<BoxError>,
+{
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        if let Poll::Ready(frame) = Pin::new(&mut self.inner).poll_frame(cx) {
+            return Poll::Ready(frame.map(|f| f.map_err(Into::into)));
+        }
+        let deadline = self.deadline;
+        let sleep = self.sleep.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+        ready!(sleep.as_mut().poll(cx));
+        self.tripped.store(true, Ordering::Release);
+        Poll::Ready(Some(Err(Box::new(BodyTimedOut))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// 408 with the envelope (code `bad_request`) and `Connection: close`: what a request whose
+/// body missed its deadline gets.
+pub(super) fn timed_out(limit: Duration) -> Response {
+    let message = format!("the request body was not received within {} s", limit.as_secs());
+    let body = serde_json::to_vec(&ErrorBody::new(ErrorCode::BadRequest, message)).unwrap_or_default();
+    let mut response = Response::new(axum::body::Body::from(body));
+    *response.status_mut() = StatusCode::REQUEST_TIMEOUT;
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
+}
+
+/// A response body that keeps its request counted as in flight until hyper drops it.
+pub(super) struct Tracked<B> {
+    inner: B,
+    _in_flight: InFlight,
+}
+
+impl<B> Tracked<B> {
+    pub(super) fn new(inner: B, in_flight: InFlight) -> Self {
+        Self { inner, _in_flight: in_flight }
+    }
+}
+
+impl<B: Body + Unpin> Body for Tracked<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<B::Data>, B::Error>>> {
+        Pin::new(&mut self.inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
