@@ -19,6 +19,7 @@
 //! - `bootstrap`: first-start admin account and `admin.key`.
 
 mod access;
+mod admission;
 mod api;
 mod audit;
 mod bootstrap;

@@ -22,6 +22,8 @@ mod service_accounts;
 mod users;
 mod webhooks;
 
+use std::sync::Arc;
+
 use axp_core::error::ErrorCode;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
@@ -31,6 +33,7 @@ use axum::response::Response;
 use serde::Serialize;
 use tracing::Instrument;
 
+use crate::admission::{self, Admission};
 use crate::audit::TraceId;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -57,6 +60,7 @@ impl<T> Success<T> {
 
 /// The whole HTTP application over `state`.
 pub fn app(state: AppState) -> Router {
+    let admission = Arc::new(Admission::new(&state.options.admission));
     Router::new()
         .merge(health::router())
         .merge(intents::router())
@@ -85,6 +89,7 @@ pub fn app(state: AppState) -> Router {
             drain(request).await;
             ApiError::new(ErrorCode::MethodNotAllowed, "method not allowed on this route")
         })
+        .layer(middleware::from_fn_with_state((state.clone(), admission), admission::admit))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn(request_ids))
         .with_state(state)
@@ -93,7 +98,7 @@ pub fn app(state: AppState) -> Router {
 /// Reads and drops the request's body (up to [`BODY_LIMIT`]) before an answer that did not
 /// need it: hyper closes a connection whose request body was left unread, and a client that
 /// reuses that connection for its next request sees a disconnect instead of an answer.
-async fn drain(request: Request) {
+pub(crate) async fn drain(request: Request) {
     let _ = axum::body::to_bytes(request.into_body(), BODY_LIMIT).await;
 }
 
