@@ -93,9 +93,9 @@ impl Dimension {
     pub fn default_limit(self) -> u64 {
         match self {
             Dimension::RequestsPerMinute => 600_000,
-            Dimension::IntentsPerDay
-            | Dimension::InboxWritesPerDay
-            | Dimension::WebhookDeliveriesPerDay => 100_000_000,
+            Dimension::IntentsPerDay | Dimension::InboxWritesPerDay | Dimension::WebhookDeliveriesPerDay => {
+                100_000_000
+            }
             Dimension::MediaUploadBytesPerDay => 100 << 30,
             Dimension::MediaStorageBytes => 1 << 40,
             Dimension::SchemaWritesPerDay => 1_000_000,
@@ -131,6 +131,24 @@ pub enum OverageMode {
     Grace,
     /// Allow and mark, like `grace`; self-hosted servers bill nothing.
     BillOverage,
+}
+
+impl OverageMode {
+    /// The wire name: `block`, `grace` or `bill_overage`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OverageMode::Block => "block",
+            OverageMode::Grace => "grace",
+            OverageMode::BillOverage => "bill_overage",
+        }
+    }
+
+    /// The mode named `name` on the wire.
+    pub fn parse(name: &str) -> Option<Self> {
+        [OverageMode::Block, OverageMode::Grace, OverageMode::BillOverage]
+            .into_iter()
+            .find(|m| m.as_str() == name)
+    }
 }
 
 /// `quota_policy` (contract §6): a workspace's limits. Stored when changed; a workspace that
@@ -205,7 +223,9 @@ impl QuotaPolicy {
                         next.dimensions.insert(d, n);
                     }
                     (None, _) => f.fail("dimensions", "value_error", format!("unknown dimension {name}")),
-                    (_, None) => f.fail("dimensions", "value_error", format!("{name} must be an integer >= 0")),
+                    (_, None) => {
+                        f.fail("dimensions", "value_error", format!("{name} must be an integer >= 0"))
+                    }
                 }
             }
         }
@@ -219,9 +239,9 @@ impl QuotaPolicy {
             next.hard_enforcement = hard;
         }
         if let Some(mode) = f.string("overage_mode", &[], false) {
-            match serde_json::from_value(Value::String(mode)) {
-                Ok(m) => next.overage_mode = m,
-                Err(_) => f.fail("overage_mode", "value_error", "must be block, grace or bill_overage"),
+            match OverageMode::parse(&mode) {
+                Some(m) => next.overage_mode = m,
+                None => f.fail("overage_mode", "value_error", "must be block, grace or bill_overage"),
             }
         }
         f.finish(next)
@@ -237,7 +257,11 @@ impl QuotaPolicy {
             }
             return Verdict::Warn(percent);
         }
-        if percent >= u64::from(self.soft_threshold_percent) { Verdict::Warn(percent) } else { Verdict::Allow }
+        if percent >= u64::from(self.soft_threshold_percent) {
+            Verdict::Warn(percent)
+        } else {
+            Verdict::Allow
+        }
     }
 }
 
