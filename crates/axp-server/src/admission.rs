@@ -3,12 +3,14 @@
 //!
 //! The middleware ([`admit`]) authenticates the request once (the [`crate::extract::Caller`]
 //! extractor reads the result from the request's extensions), then holds the credential to
-//! its rate limit ([`rate`]) and the workspace to its share of this replica ([`inflight`]).
+//! its rate limit ([`rate`]), the workspace to its quotas ([`quota`]) and to its share of this
+//! replica ([`inflight`]).
 //! Unauthenticated requests pass untouched: the handler answers them (401, or a public route).
 //! Every refusal is a 429 in the contract's envelope with an integer `Retry-After`, and is
 //! logged at most once per [`LOG_EVERY`] per limit ([`Refusals`]), never once per request.
 
 mod inflight;
+mod quota;
 mod rate;
 
 use std::sync::Arc;
@@ -47,8 +49,10 @@ fn long_lived(request: &Request) -> bool {
 }
 
 /// The admission middleware: authenticate once, then the per-credential rate limit (its
-/// `X-RateLimit-*` headers go on the response, §1.6), then an in-flight slot of the caller's
-/// workspace, held until the handler has answered (a streamed body does not hold it).
+/// `X-RateLimit-*` headers go on the response, §1.6), then the workspace's quotas (a
+/// successful create or inbox write is counted after the handler answered), then an
+/// in-flight slot of the caller's workspace, held until the handler has answered (a streamed
+/// body does not hold it).
 pub(crate) async fn admit(
     State((state, admission)): State<(AppState, Arc<Admission>)>,
     mut request: Request,
@@ -64,6 +68,11 @@ pub(crate) async fn admit(
         Ok(headers) => headers,
         Err(refused) => return refuse(request, refused).await,
     };
+    let daily = quota::daily_dimension(&request);
+    let marks = match quota::check(&state, &principal, daily).await {
+        Ok(marks) => marks,
+        Err(refused) => return refuse(request, refused).await,
+    };
     let slot = match &admission.inflight {
         Some(gates) if !long_lived(&request) => match gates.enter(principal.tenant.workspace_id).await {
             Ok(slot) => Some(slot),
@@ -73,6 +82,10 @@ pub(crate) async fn admit(
     };
     let mut response = next.run(request).await;
     drop(slot);
+    if let Some(d) = daily.filter(|_| response.status().is_success()) {
+        state.meter.record(principal.tenant.workspace_id, d, 1, state.clock.now());
+    }
+    marks.apply(response.headers_mut());
     if let Some(headers) = headers {
         headers.apply(response.headers_mut());
     }

@@ -165,6 +165,8 @@ pub struct AdmissionOptions {
     /// How long a request waits for a slot before 429 (`AXP_WORKSPACE_QUEUE_TIMEOUT_SECONDS`,
     /// default 10 s).
     pub queue_timeout: Duration,
+    /// How often the usage meter writes its counts (`AXP_USAGE_FLUSH_SECONDS`, default 5 s).
+    pub usage_flush: Duration,
 }
 
 impl Default for AdmissionOptions {
@@ -175,14 +177,15 @@ impl Default for AdmissionOptions {
             workspace_max_inflight: 32,
             workspace_max_queued: 1024,
             queue_timeout: Duration::from_secs(10),
+            usage_flush: Duration::from_secs(5),
         }
     }
 }
 
 impl AdmissionOptions {
     /// The defaults, overridden by `AXP_RATE_LIMIT_PER_KEY`, `AXP_RATE_LIMIT_BURST`,
-    /// `AXP_WORKSPACE_MAX_INFLIGHT`, `AXP_WORKSPACE_MAX_QUEUED` and
-    /// `AXP_WORKSPACE_QUEUE_TIMEOUT_SECONDS`. Errors: a value that is not a whole number.
+    /// `AXP_WORKSPACE_MAX_INFLIGHT`, `AXP_WORKSPACE_MAX_QUEUED`,
+    /// `AXP_WORKSPACE_QUEUE_TIMEOUT_SECONDS` and `AXP_USAGE_FLUSH_SECONDS`. Errors: a value that is not a whole number.
     pub fn from_env() -> anyhow::Result<Self> {
         fn num<T: std::str::FromStr>(name: &str) -> anyhow::Result<Option<T>> {
             match std::env::var(name).ok().filter(|v| !v.trim().is_empty()) {
@@ -202,6 +205,10 @@ impl AdmissionOptions {
             queue_timeout: num("AXP_WORKSPACE_QUEUE_TIMEOUT_SECONDS")?
                 .map(Duration::from_secs)
                 .unwrap_or(d.queue_timeout),
+            usage_flush: num("AXP_USAGE_FLUSH_SECONDS")?
+                .filter(|s| *s > 0)
+                .map(Duration::from_secs)
+                .unwrap_or(d.usage_flush),
         })
     }
 }

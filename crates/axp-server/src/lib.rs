@@ -117,6 +117,7 @@ impl Server {
         let listener =
             TcpListener::bind(&config.listen).await.with_context(|| format!("binding {}", config.listen))?;
         let state = AppState {
+            meter: Arc::new(axp_engine::UsageMeter::new(store.clone())),
             store,
             notifier,
             clock,
@@ -176,6 +177,9 @@ impl Server {
             .with_fallback_poll(poll);
             engine.push(("dispatcher", tokio::spawn(dispatcher.run(token.clone()))));
         }
+        let (meter, clock, every) =
+            (self.state.meter.clone(), self.state.clock.clone(), self.state.options.admission.usage_flush);
+        tokio::spawn(meter.clone().run(every, clock.clone(), token.clone()));
         let app = if role.serves_api() { api::app(self.state) } else { probes(self.state) };
         let stop = token.clone();
         tokio::spawn(async move {
@@ -188,6 +192,7 @@ impl Server {
             .with_graceful_shutdown(async move { stop.cancelled().await })
             .await
             .context("serving HTTP");
+        meter.flush(clock.now()).await.context("writing the usage counts at shutdown")?;
         for (name, task) in engine {
             task.await.with_context(|| format!("the {name} task failed"))?;
         }

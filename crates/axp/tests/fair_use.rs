@@ -134,3 +134,90 @@ async fn a_runaway_key_gets_429_and_another_key_does_not() {
     }
     panic!("the key was never let in again");
 }
+
+/// SIGTERM (a graceful stop: the usage meter flushes), then waits for the exit.
+fn terminate(mut axp: Axp) {
+    let pid = axp.child.id().to_string();
+    let status = Command::new("kill").args(["-TERM", &pid]).status().expect("kill -TERM");
+    assert!(status.success());
+    let exit = axp.child.wait().expect("reap");
+    assert!(exit.success(), "a graceful stop exits 0: {exit}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_intents_per_day_quota_warns_then_blocks_and_usage_counts_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = [("AXP_RATE_LIMIT_PER_KEY", "0")];
+    let axp = Axp::start(dir.path(), &env);
+    let admin = std::fs::read_to_string(dir.path().join("admin.key")).unwrap().trim().to_owned();
+    let http = reqwest::Client::new();
+
+    let patched = http
+        .patch(format!("{}/v1/quotas", axp.url))
+        .header("x-api-key", &admin)
+        .json(&json!({"dimensions": {"intents_per_day": 3}, "soft_threshold_percent": 50}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(patched.status(), 200);
+    let patched: Value = patched.json().await.unwrap();
+    assert_eq!(patched["quota_policy"]["dimensions"]["intents_per_day"], 3);
+    assert_eq!(patched["quota_policy"]["overage_mode"], "block");
+
+    let create = |i: u32| {
+        http.post(format!("{}/v1/intents", axp.url))
+            .header("x-api-key", &admin)
+            .json(&json!({"intent_type": "fair.quota.v1", "to_agent": "worker", "payload": {"i": i}}))
+            .send()
+    };
+    let first = create(1).await.unwrap();
+    assert_eq!(first.status(), 200);
+    assert!(first.headers().get("x-quota-warning").is_none());
+    for i in 2..=3 {
+        let warned = create(i).await.unwrap();
+        assert_eq!(warned.status(), 200);
+        let warning = warned.headers()["x-quota-warning"].to_str().unwrap().to_owned();
+        assert!(warning.contains("intents_per_day="), "{warning}");
+    }
+    let blocked = create(4).await.unwrap();
+    assert_eq!(blocked.status(), 429);
+    let retry_after = header(&blocked, "retry-after").expect("an integer Retry-After");
+    assert!((1..=86_400).contains(&retry_after));
+    let body: Value = blocked.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "quota_exceeded");
+    assert_eq!(body["error"]["details"]["dimension"], "intents_per_day");
+
+    let summary = |url: String| {
+        let (http, admin) = (http.clone(), admin.clone());
+        async move {
+            let r =
+                http.get(format!("{url}/v1/usage/summary")).header("x-api-key", &admin).send().await.unwrap();
+            assert_eq!(r.status(), 200);
+            r.json::<Value>().await.unwrap()["summary"]["dimensions"]["intents_per_day"].clone()
+        }
+    };
+    assert_eq!(summary(axp.url.clone()).await, json!({"used": 3, "limit": 3, "remaining": 0}));
+    let audit: Value = http
+        .get(format!("{}/v1/audit?action=quota.updated", axp.url))
+        .header("x-api-key", &admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(audit["entries"].as_array().map(Vec::len), Some(1), "{audit}");
+
+    // The counts were flushed at the graceful stop: a new process still refuses the fourth.
+    terminate(axp);
+    let axp = Axp::start(dir.path(), &env);
+    assert_eq!(summary(axp.url.clone()).await, json!({"used": 3, "limit": 3, "remaining": 0}));
+    let create = http
+        .post(format!("{}/v1/intents", axp.url))
+        .header("x-api-key", &admin)
+        .json(&json!({"intent_type": "fair.quota.v1", "to_agent": "worker", "payload": {"i": 5}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(create.status(), 429);
+}

@@ -6,6 +6,7 @@ mod actor_tokens;
 mod agents;
 mod approvals;
 mod audit;
+mod billing;
 mod binding;
 mod capabilities;
 mod deliveries;
@@ -17,8 +18,10 @@ mod intents;
 mod invites;
 mod members;
 mod organizations;
+mod quotas;
 mod scenarios;
 mod service_accounts;
+mod usage;
 mod users;
 mod webhooks;
 
@@ -81,6 +84,9 @@ pub fn app(state: AppState) -> Router {
         .merge(users::router())
         .merge(actor_tokens::router())
         .merge(invites::router())
+        .merge(quotas::router())
+        .merge(usage::router())
+        .merge(billing::router())
         .fallback(|request: Request| async {
             drain(request).await;
             ApiError::new(ErrorCode::NotFound, "no such route")
