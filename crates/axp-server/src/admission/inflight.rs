@@ -92,3 +92,53 @@ impl Gates {
         ApiError::new(ErrorCode::RateLimitExceeded, message).with_retry_after(1)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gates(timeout: Duration) -> Gates {
+        let options = AdmissionOptions {
+            workspace_max_inflight: 1,
+            workspace_max_queued: 1,
+            queue_timeout: timeout,
+            ..AdmissionOptions::default()
+        };
+        Gates::new(&options).expect("a cap")
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_refuses_at_once_and_a_freed_slot_goes_to_the_queued_request() {
+        let gates = Arc::new(gates(Duration::from_secs(30)));
+        let (ws, other) = (WorkspaceId(uuid::Uuid::new_v4()), WorkspaceId(uuid::Uuid::new_v4()));
+        let held = gates.enter(ws).await.unwrap();
+        let waiter = tokio::spawn({
+            let gates = gates.clone();
+            async move { gates.enter(ws).await.map(drop) }
+        });
+        // Bounded: the waiter takes its place in the queue.
+        for _ in 0..10_000 {
+            if gates.gate(ws).queued.load(Ordering::Relaxed) == 1 {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(gates.gate(ws).queued.load(Ordering::Relaxed), 1);
+        let refused = gates.enter(ws).await.unwrap_err();
+        assert!(format!("{refused:?}").contains("RateLimitExceeded"), "{refused:?}");
+        // Another workspace is not held up by this one's flood.
+        drop(gates.enter(other).await.unwrap());
+        drop(held);
+        waiter.await.unwrap().unwrap();
+        assert_eq!(gates.gate(ws).queued.load(Ordering::Relaxed), 0);
+    }
+
+    #[tokio::test]
+    async fn a_request_that_waits_past_the_timeout_is_refused_and_leaves_the_queue() {
+        let gates = gates(Duration::from_millis(20));
+        let ws = WorkspaceId(uuid::Uuid::new_v4());
+        let _held = gates.enter(ws).await.unwrap();
+        assert!(gates.enter(ws).await.is_err());
+        assert_eq!(gates.gate(ws).queued.load(Ordering::Relaxed), 0);
+    }
+}
