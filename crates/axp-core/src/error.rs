@@ -51,6 +51,9 @@ pub enum ErrorCode {
     MethodNotAllowed,
     /// 429: slow down; see `Retry-After`.
     RateLimitExceeded,
+    /// 429: the workspace used up a quota dimension (contract §6 "Quotas"); `Retry-After` says
+    /// when its window ends.
+    QuotaExceeded,
     /// 503: the server is shutting down or its store is unavailable; retry.
     ServiceUnavailable,
     /// 500: a fault inside the server.
@@ -79,6 +82,7 @@ impl ErrorCode {
             ErrorCode::PayloadTooLarge => "payload_too_large",
             ErrorCode::MethodNotAllowed => "method_not_allowed",
             ErrorCode::RateLimitExceeded => "rate_limit_exceeded",
+            ErrorCode::QuotaExceeded => "quota_exceeded",
             ErrorCode::ServiceUnavailable => "service_unavailable",
             ErrorCode::InternalError => "internal_error",
         }
@@ -104,7 +108,7 @@ impl ErrorCode {
             | ErrorCode::IdempotencyInProgress
             | ErrorCode::InvalidStateTransition
             | ErrorCode::StalePolicyGeneration => "conflict",
-            ErrorCode::RateLimitExceeded => "rate_limit",
+            ErrorCode::RateLimitExceeded | ErrorCode::QuotaExceeded => "rate_limit",
             ErrorCode::ServiceUnavailable | ErrorCode::InternalError => "internal",
         }
     }
@@ -114,6 +118,7 @@ impl ErrorCode {
         matches!(
             self,
             ErrorCode::RateLimitExceeded
+                | ErrorCode::QuotaExceeded
                 | ErrorCode::ServiceUnavailable
                 | ErrorCode::InternalError
                 | ErrorCode::IdempotencyInProgress

@@ -16,6 +16,7 @@ pub mod delivery;
 pub mod ledger;
 pub mod outbound;
 pub mod scheduler;
+pub mod usage;
 pub mod wake;
 
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -23,4 +24,5 @@ pub use delivery::{Dispatcher, DispatcherOptions, RetrySchedule};
 pub use ledger::Ledger;
 pub use outbound::OutboundPolicy;
 pub use scheduler::Scheduler;
+pub use usage::UsageMeter;
 pub use wake::{Notifier, Presence, PresenceGuard, Subscription, Wake, wait_until};

@@ -91,6 +91,8 @@ pub struct Options {
     pub poll_interval: Option<Duration>,
     /// Connection timeouts, the connection cap, the shutdown grace, trusted proxies and TLS.
     pub transport: TransportOptions,
+    /// Per-key rate limit and per-workspace admission ([`AdmissionOptions::from_env`]).
+    pub admission: AdmissionOptions,
 }
 
 impl Options {
@@ -146,6 +148,73 @@ impl Options {
             bootstrap_key: var("AXP_BOOTSTRAP_KEY").map(|k| k.trim().to_owned()),
             poll_interval: None,
             transport: TransportOptions::from_env(&var)?,
+            admission: AdmissionOptions::from_env()?,
+        })
+    }
+}
+
+/// What every API request passes before its handler (README "Rate limits and quotas").
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AdmissionOptions {
+    /// Requests per second each credential (API key or actor token) may make; 0 turns the
+    /// per-key limit off (`AXP_RATE_LIMIT_PER_KEY`, default 1000).
+    pub rate_per_key: u32,
+    /// Requests a credential may make at once after being idle (`AXP_RATE_LIMIT_BURST`,
+    /// default twice the rate).
+    pub burst: u32,
+    /// Requests of one workspace handled at once on this replica
+    /// (`AXP_WORKSPACE_MAX_INFLIGHT`, default 32); 0 turns the cap off.
+    pub workspace_max_inflight: usize,
+    /// Requests of one workspace waiting, first come first served, for an in-flight slot
+    /// (`AXP_WORKSPACE_MAX_QUEUED`, default 1024); one more is refused at once (429).
+    pub workspace_max_queued: usize,
+    /// How long a request waits for a slot before 429 (`AXP_WORKSPACE_QUEUE_TIMEOUT_SECONDS`,
+    /// default 10 s).
+    pub queue_timeout: Duration,
+    /// How often the usage meter writes its counts (`AXP_USAGE_FLUSH_SECONDS`, default 5 s).
+    pub usage_flush: Duration,
+}
+
+impl Default for AdmissionOptions {
+    fn default() -> Self {
+        Self {
+            rate_per_key: 1000,
+            burst: 2000,
+            workspace_max_inflight: 32,
+            workspace_max_queued: 1024,
+            queue_timeout: Duration::from_secs(10),
+            usage_flush: Duration::from_secs(5),
+        }
+    }
+}
+
+impl AdmissionOptions {
+    /// The defaults, overridden by `AXP_RATE_LIMIT_PER_KEY`, `AXP_RATE_LIMIT_BURST`,
+    /// `AXP_WORKSPACE_MAX_INFLIGHT`, `AXP_WORKSPACE_MAX_QUEUED`,
+    /// `AXP_WORKSPACE_QUEUE_TIMEOUT_SECONDS` and `AXP_USAGE_FLUSH_SECONDS`. Errors: a value that is not a whole number.
+    pub fn from_env() -> anyhow::Result<Self> {
+        fn num<T: std::str::FromStr>(name: &str) -> anyhow::Result<Option<T>> {
+            match std::env::var(name).ok().filter(|v| !v.trim().is_empty()) {
+                Some(v) => {
+                    v.trim().parse().map(Some).map_err(|_| anyhow::anyhow!("{name} must be a whole number"))
+                }
+                None => Ok(None),
+            }
+        }
+        let d = Self::default();
+        let rate_per_key = num("AXP_RATE_LIMIT_PER_KEY")?.unwrap_or(d.rate_per_key);
+        Ok(Self {
+            rate_per_key,
+            burst: num("AXP_RATE_LIMIT_BURST")?.unwrap_or_else(|| rate_per_key.saturating_mul(2)),
+            workspace_max_inflight: num("AXP_WORKSPACE_MAX_INFLIGHT")?.unwrap_or(d.workspace_max_inflight),
+            workspace_max_queued: num("AXP_WORKSPACE_MAX_QUEUED")?.unwrap_or(d.workspace_max_queued),
+            queue_timeout: num("AXP_WORKSPACE_QUEUE_TIMEOUT_SECONDS")?
+                .map(Duration::from_secs)
+                .unwrap_or(d.queue_timeout),
+            usage_flush: num("AXP_USAGE_FLUSH_SECONDS")?
+                .filter(|s| *s > 0)
+                .map(Duration::from_secs)
+                .unwrap_or(d.usage_flush),
         })
     }
 }

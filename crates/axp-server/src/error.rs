@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 /// A failed request: its status and envelope.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct ApiError {
     status: StatusCode,
     body: Box<ErrorBody>,
@@ -34,7 +34,7 @@ fn status_of(code: ErrorCode) -> StatusCode {
         | ErrorCode::StalePolicyGeneration => StatusCode::CONFLICT,
         ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-        ErrorCode::RateLimitExceeded => StatusCode::TOO_MANY_REQUESTS,
+        ErrorCode::RateLimitExceeded | ErrorCode::QuotaExceeded => StatusCode::TOO_MANY_REQUESTS,
         ErrorCode::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         ErrorCode::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
     }
@@ -53,6 +53,12 @@ impl ApiError {
             Self::new(ErrorCode::ServiceUnavailable, "the database is damaged; the operator must restore it");
         e.retry_after = Some(FAULT_RETRY_AFTER_SECONDS);
         e
+    }
+
+    /// Adds a `Retry-After: <secs>` header (an integer, at least 1: contract §1.5).
+    pub(crate) fn with_retry_after(mut self, secs: u64) -> Self {
+        self.retry_after = Some(secs.clamp(1, u64::from(u32::MAX)) as u32);
+        self
     }
 
     pub(crate) fn not_found(what: &str) -> Self {

@@ -54,40 +54,55 @@ fn invalid_actor_token() -> ApiError {
     ApiError::new(ErrorCode::InvalidActorToken, "the actor token is invalid, expired or revoked")
 }
 
+/// The result of [`authenticate`] for this request, which the admission middleware puts in the
+/// request's extensions so that [`Caller`] reads it instead of looking the key up again.
+#[derive(Clone)]
+pub(crate) struct Authenticated(pub(crate) Result<Principal, ApiError>);
+
+/// Who sent `headers` (the rules of [`Caller`]); one store lookup per credential sent.
+pub(crate) async fn authenticate(headers: &HeaderMap, state: &AppState) -> Result<Principal, ApiError> {
+    let now = state.clock.now();
+    let who = async |token: &str| state.store.authenticate(&KeyHash::of(token), now).await;
+    let is_person = |p: &Principal| matches!(p.actor, Actor::User { .. });
+    match (header(headers, "x-api-key"), bearer(headers)) {
+        (Some(key), bearer) => {
+            let machine = who(key).await?.filter(|p| !is_person(p)).ok_or_else(invalid_key)?;
+            let Some(token) = bearer.filter(|b| *b != key) else {
+                return Ok(machine);
+            };
+            let person = who(token).await?.filter(is_person).ok_or_else(invalid_actor_token)?;
+            if person.tenant.workspace_id != machine.tenant.workspace_id {
+                return Err(ApiError::new(
+                    ErrorCode::InvalidActorScope,
+                    "the actor token belongs to another workspace than the API key",
+                ));
+            }
+            Ok(person)
+        }
+        (None, Some(token)) => match who(token).await? {
+            Some(principal) => Ok(principal),
+            None if token.starts_with("axme_sa_") => Err(invalid_key()),
+            None => Err(invalid_actor_token()),
+        },
+        (None, None) => Err(ApiError::new(
+            ErrorCode::MissingPlatformApiKey,
+            "an API key is required (x-api-key or Authorization: Bearer)",
+        )),
+    }
+}
+
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
+    /// Takes what the admission middleware found ([`Authenticated`]); authenticates here only
+    /// when the request did not pass through it.
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let trace = parts.extensions.get::<TraceId>().map(|t| t.0.clone());
-        let headers = &parts.headers;
-        let now = state.clock.now();
-        let who = async |token: &str| state.store.authenticate(&KeyHash::of(token), now).await;
-        let is_person = |p: &Principal| matches!(p.actor, Actor::User { .. });
-        match (header(headers, "x-api-key"), bearer(headers)) {
-            (Some(key), bearer) => {
-                let machine = who(key).await?.filter(|p| !is_person(p)).ok_or_else(invalid_key)?;
-                let Some(token) = bearer.filter(|b| *b != key) else {
-                    return Ok(Caller(machine, trace));
-                };
-                let person = who(token).await?.filter(is_person).ok_or_else(invalid_actor_token)?;
-                if person.tenant.workspace_id != machine.tenant.workspace_id {
-                    return Err(ApiError::new(
-                        ErrorCode::InvalidActorScope,
-                        "the actor token belongs to another workspace than the API key",
-                    ));
-                }
-                Ok(Caller(person, trace))
-            }
-            (None, Some(token)) => match who(token).await? {
-                Some(principal) => Ok(Caller(principal, trace)),
-                None if token.starts_with("axme_sa_") => Err(invalid_key()),
-                None => Err(invalid_actor_token()),
-            },
-            (None, None) => Err(ApiError::new(
-                ErrorCode::MissingPlatformApiKey,
-                "an API key is required (x-api-key or Authorization: Bearer)",
-            )),
-        }
+        let principal = match parts.extensions.remove::<Authenticated>() {
+            Some(done) => done.0?,
+            None => authenticate(&parts.headers, state).await?,
+        };
+        Ok(Caller(principal, trace))
     }
 }
 

@@ -23,6 +23,7 @@
 //!   deadline, TLS, the client's address behind trusted proxies.
 
 mod access;
+mod admission;
 mod api;
 mod audit;
 mod bootstrap;
@@ -128,6 +129,7 @@ impl Server {
         let listener =
             TcpListener::bind(&config.listen).await.with_context(|| format!("binding {}", config.listen))?;
         let state = AppState {
+            meter: Arc::new(axp_engine::UsageMeter::new(store.clone())),
             store,
             notifier,
             clock,
@@ -193,6 +195,9 @@ impl Server {
             .with_fallback_poll(poll);
             engine.push(("dispatcher", tokio::spawn(dispatcher.run(token.clone()))));
         }
+        let (meter, clock, every) =
+            (self.state.meter.clone(), self.state.clock.clone(), self.state.options.admission.usage_flush);
+        tokio::spawn(meter.clone().run(every, clock.clone(), token.clone()));
         let app = if role.serves_api() { api::app(self.state) } else { probes(self.state) };
         let stop = token.clone();
         tokio::spawn(async move {
@@ -200,6 +205,7 @@ impl Server {
             token.cancel();
         });
         self.transport.serve(self.listener, app, stop).await;
+        meter.flush(clock.now()).await.context("writing the usage counts at shutdown")?;
         for (name, task) in engine {
             task.await.with_context(|| format!("the {name} task failed"))?;
         }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use axp_engine::{Clock, Notifier, Presence};
+use axp_engine::{Clock, Notifier, Presence, UsageMeter};
 use axp_store::Store;
 use tokio_util::sync::CancellationToken;
 
@@ -25,6 +25,8 @@ pub struct AppState {
     pub options: Arc<Options>,
     /// Open agent streams, for the agents API.
     pub presence: Presence,
+    /// Quota use, counted in memory and flushed periodically (`axp_engine::usage`).
+    pub meter: Arc<UsageMeter>,
     /// Intent event reads shared by SSE streams woken by the same commit.
     pub(crate) reads: crate::sse::SharedReads,
 }

@@ -17,6 +17,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0007_tenancy.sql"),
     include_str!("../migrations/0008_people.sql"),
     include_str!("../migrations/0009_audit.sql"),
+    include_str!("../migrations/0010_quotas.sql"),
 ];
 
 /// Prepared statements each connection keeps (every statement the writer runs, with room).

@@ -635,4 +635,26 @@ pub trait Store: Send + Sync + 'static {
 
     /// Intent types scenarios registered in the workspace.
     async fn intent_types(&self, tenant: &Tenant) -> Result<Vec<String>>;
+
+    /// `tenant`'s workspace quota policy (contract §6): the stored one, or
+    /// [`axp_core::quota::QuotaPolicy::default_for`] when it never changed.
+    async fn get_quota_policy(&self, tenant: &Tenant) -> Result<axp_core::quota::QuotaPolicy>;
+
+    /// Applies a `PATCH /v1/quotas` body to the current policy (in the same transaction that
+    /// reads it, so concurrent patches do not lose each other's fields), stamped with `by` and
+    /// `now`, audited (`quota.updated`). The caller validates the body first
+    /// ([`axp_core::quota::QuotaPolicy::patched`]); an invalid one is [`Error::Internal`].
+    async fn update_quota_policy(
+        &self,
+        tenant: &Tenant,
+        patch: serde_json::Map<String, serde_json::Value>,
+        now: Timestamp,
+        by: &Audit,
+    ) -> Result<axp_core::quota::QuotaPolicy>;
+
+    /// Adds usage counted by a meter (any workspaces) in one transaction.
+    async fn add_usage(&self, counts: Vec<tables::UsageCount>) -> Result<()>;
+
+    /// `tenant`'s usage counters for UTC days `from_day..=to_day`, by day then dimension.
+    async fn usage(&self, tenant: &Tenant, from_day: i64, to_day: i64) -> Result<Vec<tables::UsageCount>>;
 }

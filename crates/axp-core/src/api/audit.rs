@@ -46,6 +46,8 @@ pub mod actions {
     pub const WORKSPACE_CREATED: &str = "workspace.created";
     /// A workspace's name, status or region changed (target: the workspace).
     pub const WORKSPACE_UPDATED: &str = "workspace.updated";
+    /// A workspace's quota policy changed (target: the policy; details: the patch applied).
+    pub const QUOTA_UPDATED: &str = "quota.updated";
     /// An access request was reviewed (target: the request; details: `decision`); an approval
     /// that grants a role records its membership change beside it.
     pub const ACCESS_REQUEST_REVIEWED: &str = "access_request.reviewed";

@@ -34,6 +34,7 @@ mod intents;
 mod members;
 mod orgs;
 mod people;
+mod quotas;
 mod routing;
 mod store;
 mod timers;

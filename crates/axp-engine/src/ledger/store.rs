@@ -595,4 +595,31 @@ impl Store for Ledger {
     async fn intent_types(&self, tenant: &Tenant) -> Result<Vec<String>> {
         self.read(tenant.workspace_id, |ws, tx| tx.intent_types(*ws)).await
     }
+
+    async fn get_quota_policy(&self, tenant: &Tenant) -> Result<axp_core::quota::QuotaPolicy> {
+        Ledger::get_quota_policy(self, tenant).await
+    }
+
+    async fn update_quota_policy(
+        &self,
+        tenant: &Tenant,
+        patch: serde_json::Map<String, serde_json::Value>,
+        now: Timestamp,
+        by: &Audit,
+    ) -> Result<axp_core::quota::QuotaPolicy> {
+        Ledger::update_quota_policy(self, tenant, patch, now, by).await
+    }
+
+    async fn add_usage(&self, counts: Vec<axp_store::tables::UsageCount>) -> Result<()> {
+        Ledger::add_usage(self, counts).await
+    }
+
+    async fn usage(
+        &self,
+        tenant: &Tenant,
+        from_day: i64,
+        to_day: i64,
+    ) -> Result<Vec<axp_store::tables::UsageCount>> {
+        Ledger::usage(self, tenant, from_day, to_day).await
+    }
 }

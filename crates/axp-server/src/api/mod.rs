@@ -6,6 +6,7 @@ mod actor_tokens;
 mod agents;
 mod approvals;
 mod audit;
+mod billing;
 mod binding;
 mod capabilities;
 mod deliveries;
@@ -17,10 +18,14 @@ mod intents;
 mod invites;
 mod members;
 mod organizations;
+mod quotas;
 mod scenarios;
 mod service_accounts;
+mod usage;
 mod users;
 mod webhooks;
+
+use std::sync::Arc;
 
 use axp_core::error::ErrorCode;
 use axum::Router;
@@ -31,6 +36,7 @@ use axum::response::Response;
 use serde::Serialize;
 use tracing::Instrument;
 
+use crate::admission::{self, Admission};
 use crate::audit::TraceId;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -57,6 +63,7 @@ impl<T> Success<T> {
 
 /// The whole HTTP application over `state`.
 pub fn app(state: AppState) -> Router {
+    let admission = Arc::new(Admission::new(&state.options.admission));
     Router::new()
         .merge(health::router())
         .merge(intents::router())
@@ -77,6 +84,9 @@ pub fn app(state: AppState) -> Router {
         .merge(users::router())
         .merge(actor_tokens::router())
         .merge(invites::router())
+        .merge(quotas::router())
+        .merge(usage::router())
+        .merge(billing::router())
         .fallback(|request: Request| async {
             drain(request).await;
             ApiError::new(ErrorCode::NotFound, "no such route")
@@ -85,6 +95,7 @@ pub fn app(state: AppState) -> Router {
             drain(request).await;
             ApiError::new(ErrorCode::MethodNotAllowed, "method not allowed on this route")
         })
+        .layer(middleware::from_fn_with_state((state.clone(), admission), admission::admit))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn(request_ids))
         .with_state(state)
@@ -93,7 +104,7 @@ pub fn app(state: AppState) -> Router {
 /// Reads and drops the request's body (up to [`BODY_LIMIT`]) before an answer that did not
 /// need it: hyper closes a connection whose request body was left unread, and a client that
 /// reuses that connection for its next request sees a disconnect instead of an answer.
-async fn drain(request: Request) {
+pub(crate) async fn drain(request: Request) {
     let _ = axum::body::to_bytes(request.into_body(), BODY_LIMIT).await;
 }
 

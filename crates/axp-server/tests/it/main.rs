@@ -15,6 +15,7 @@ mod openapi;
 mod organizations;
 mod probes;
 mod push;
+mod quotas;
 mod scenarios;
 mod sse;
 mod tenancy;

@@ -36,6 +36,7 @@ mod members;
 mod orgs;
 mod people;
 mod queue;
+mod quotas;
 mod timers;
 mod webhooks;
 

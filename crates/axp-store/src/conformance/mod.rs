@@ -19,6 +19,7 @@ mod intents;
 mod members;
 mod people;
 mod queue;
+mod quotas;
 mod tenancy;
 mod timers;
 mod webhooks;
@@ -101,6 +102,7 @@ pub async fn run_all(store: &dyn Store) {
     people::users(store).await;
     people::invites(store).await;
     people::actor_tokens(store).await;
+    quotas::policies_and_usage(store).await;
 }
 
 /// The audit of a call a story makes as the server itself (stories that are not about the

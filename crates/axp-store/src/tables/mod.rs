@@ -25,6 +25,7 @@ mod members;
 mod orgs;
 mod people;
 mod queue;
+mod quotas;
 mod timers;
 mod webhooks;
 
@@ -40,6 +41,7 @@ pub use members::MemberTable;
 pub use orgs::OrgTable;
 pub use people::PeopleTable;
 pub use queue::QueueTable;
+pub use quotas::{QuotaTable, UsageCount};
 pub use timers::TimerTable;
 pub use webhooks::WebhookTable;
 
@@ -55,6 +57,7 @@ pub trait Transaction:
     AccountTable
     + MemberTable
     + AuditTable
+    + QuotaTable
     + OrgTable
     + DirectoryTable
     + AccessRequestTable

@@ -111,6 +111,8 @@ async fn keys(server: &TestServer) -> Keys {
 
 /// The admin's objects a row's request names, made afresh for every call.
 struct Objects {
+    /// The admin's workspace.
+    ws: String,
     intent: String,
     task: String,
     sa: String,
@@ -168,6 +170,7 @@ async fn objects(server: &TestServer, hook: &str, n: usize) -> Objects {
     .await;
     let sa =
         admin(server, Method::POST, "/v1/service-accounts", json!({"name": format!("victim-{n}")})).await;
+    let ws = sa["service_account"]["workspace_id"].as_str().unwrap().to_owned();
     let sa = sa["service_account"]["service_account_id"].as_str().unwrap().to_owned();
     let key = admin(server, Method::POST, &format!("/v1/service-accounts/{sa}/keys"), json!({})).await;
     let sub = admin(
@@ -196,6 +199,7 @@ async fn objects(server: &TestServer, hook: &str, n: usize) -> Objects {
         .unwrap()
         .to_owned();
     Objects {
+        ws,
         intent: intent["intent_id"].as_str().unwrap().to_owned(),
         task: task["intent_id"].as_str().unwrap().to_owned(),
         sa,
@@ -321,6 +325,18 @@ fn request(family: &str, o: &Objects) -> (Method, String, Option<Value>) {
         "scenarios.apply" => (post, "/v1/scenarios/apply".into(), Some(target_bundle)),
         "scenarios.apply_agents" => (post, "/v1/scenarios/apply".into(), Some(creating_bundle)),
         "audit.list" => (get, "/v1/audit".into(), None),
+        "quotas.get" => (get, format!("/v1/quotas?workspace_id={}", o.ws), None),
+        "quotas.update" => (
+            Method::PATCH,
+            format!("/v1/quotas?workspace_id={}", o.ws),
+            Some(json!({"dimensions": {"intents_per_day": 1000}})),
+        ),
+        "usage.summary" => (get, format!("/v1/usage/summary?workspace_id={}", o.ws), None),
+        "usage.timeseries" => (get, format!("/v1/usage/timeseries?workspace_id={}", o.ws), None),
+        "billing.plan" => (get, "/v1/billing/plan".into(), None),
+        "billing.plan_update" => (Method::PATCH, "/v1/billing/plan".into(), Some(json!({"plan_id": "pro"}))),
+        "billing.invoices" => (get, "/v1/billing/invoices".into(), None),
+        "billing.invoice" => (get, "/v1/billing/invoices/inv_1".into(), None),
         other => panic!("docs/access.md documents `{other}`, which this test does not call: add its request"),
     }
 }
@@ -356,12 +372,13 @@ async fn snapshot(server: &TestServer, keys: &Keys) -> Value {
         .map(|d| json!([d["delivery_id"], d["replay_of_delivery_id"]]))
         .collect::<Vec<_>>();
     let audit = read("/v1/audit?limit=500").await["entries"].as_array().unwrap().len();
+    let quotas = read("/v1/quotas").await["quota_policy"].clone();
     let mut working = Vec::new();
     for key in &keys.0 {
         working.push(call(server, key, Method::GET, "/v1/capabilities", None).await.0);
     }
     json!({"intents": intents, "accounts": accounts, "subscriptions": subs, "inbox": changes,
-           "deliveries": deliveries, "audit": audit, "keys": working})
+           "deliveries": deliveries, "audit": audit, "quotas": quotas, "keys": working})
 }
 
 #[tokio::test]
