@@ -8,6 +8,8 @@ use anyhow::Context;
 use axp_engine::{Clock, DispatcherOptions, OutboundPolicy, RetrySchedule, SystemClock};
 use axp_store_postgres::PgOptions;
 
+use crate::streams::StreamCaps;
+
 /// Where the server listens and keeps its data.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -87,6 +89,9 @@ pub struct Options {
     /// on wake-ups alone (SQLite: every commit is this process's). Set to
     /// [`DEFAULT_POLL_INTERVAL`] for PostgreSQL unless given.
     pub poll_interval: Option<Duration>,
+    /// Caps on open SSE streams and long-poll claims (`AXP_MAX_STREAMS_PER_KEY`,
+    /// `AXP_MAX_STREAMS_PER_WORKSPACE`).
+    pub streams: StreamCaps,
 }
 
 impl Options {
@@ -101,7 +106,10 @@ impl Options {
     /// - `AXP_DATABASE_POOL`: PostgreSQL connections per replica (default 16);
     /// - `AXP_DATABASE_WRITER_LANES`: PostgreSQL write transactions in flight per replica
     ///   (default 1);
-    /// - `AXP_ROLE`: `api`, `engine` or `all` (default).
+    /// - `AXP_ROLE`: `api`, `engine` or `all` (default);
+    /// - `AXP_MAX_STREAMS_PER_KEY`: SSE streams and waiting claims open at once per API key or
+    ///   actor token (default 1,000; `0`: no cap);
+    /// - `AXP_MAX_STREAMS_PER_WORKSPACE`: the same per workspace (default 10,000; `0`: no cap).
     ///
     /// The database URL is not read here: `axp serve` takes it from `--database-url`,
     /// `AXP_DATABASE_URL` or `DATABASE_URL`.
@@ -132,6 +140,14 @@ impl Options {
             Some(r) => r.parse().map_err(anyhow::Error::msg)?,
             None => Role::All,
         };
+        let mut streams = StreamCaps::default();
+        if let Some(n) = var("AXP_MAX_STREAMS_PER_KEY") {
+            streams.per_key = n.trim().parse().context("AXP_MAX_STREAMS_PER_KEY must be a number")?;
+        }
+        if let Some(n) = var("AXP_MAX_STREAMS_PER_WORKSPACE") {
+            streams.per_workspace =
+                n.trim().parse().context("AXP_MAX_STREAMS_PER_WORKSPACE must be a number")?;
+        }
         Ok(Self {
             clock: Arc::new(SystemClock),
             dispatcher,
@@ -140,6 +156,7 @@ impl Options {
             role,
             bootstrap_key: var("AXP_BOOTSTRAP_KEY").map(|k| k.trim().to_owned()),
             poll_interval: None,
+            streams,
         })
     }
 }

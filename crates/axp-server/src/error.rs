@@ -75,6 +75,12 @@ impl ApiError {
         self
     }
 
+    /// Sets the integer `Retry-After` header (seconds; contract §1.5: on every 429 and 503).
+    pub(crate) fn with_retry_after(mut self, seconds: u32) -> Self {
+        self.retry_after = Some(seconds);
+        self
+    }
+
     /// Adds `details` to the envelope's `error` object.
     pub(crate) fn with_details(mut self, details: Value) -> Self {
         if let Value::Object(map) = details {

@@ -16,6 +16,7 @@
 //!   `Audit` a handler passes with an admin or security action.
 //! - `api/<family>.rs`: one file per resource family, each with its `router()`.
 //! - `sse`: SSE framing (contract §4.5) and the stream loop shared by intent and agent streams.
+//! - `streams`: the caps on open SSE streams and long-poll claims per key and per workspace.
 //! - `bootstrap`: first-start admin account and `admin.key`.
 
 mod access;
@@ -27,6 +28,7 @@ mod error;
 mod extract;
 mod sse;
 mod state;
+mod streams;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -45,6 +47,7 @@ pub use bootstrap::Bootstrapped;
 pub use config::{Config, DEFAULT_POLL_INTERVAL, Options, Role};
 
 pub use state::AppState;
+pub use streams::{RETRY_AFTER_SECONDS, StreamCaps};
 
 /// Applies the pending migrations of the PostgreSQL database at `url` (what `axp migrate`
 /// runs); returns the versions applied. Safe while replicas start or run.
@@ -115,6 +118,7 @@ impl Server {
                 .await?;
         let listener =
             TcpListener::bind(&config.listen).await.with_context(|| format!("binding {}", config.listen))?;
+        let slots = streams::StreamSlots::new(options.streams);
         let state = AppState {
             store,
             notifier,
@@ -124,6 +128,7 @@ impl Server {
             options: Arc::new(options),
             presence,
             reads,
+            streams: slots,
         };
 
         Ok(Self { listener, state, bootstrapped })
