@@ -32,6 +32,13 @@ use clap::Parser;
 use crate::cli::{Cli, Command};
 use crate::output::{Output, Style};
 
+/// mimalloc instead of the system allocator: it gives freed pages back to the OS (it purges
+/// unused memory after a short delay), so the RSS that many SSE streams took comes back when
+/// they close (issue 12, "Memory given back"; measured by `bench/run p7`). glibc's malloc
+/// keeps such memory in its per-thread arenas.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
