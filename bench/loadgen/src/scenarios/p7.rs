@@ -17,8 +17,9 @@ use super::{Ctx, Section, Verdict, ratio};
 /// The share of the growth that must come back within [`SETTLE`] of the streams closing.
 const TARGET_GIVEN_BACK: f64 = 0.75;
 
-/// How long after the last stream closed the "after" RSS is read.
-const SETTLE: Duration = Duration::from_secs(5);
+/// How long after the last stream closed the "after" RSS is read: jemalloc's background thread
+/// purges freed pages over its 10 s decay time.
+const SETTLE: Duration = Duration::from_secs(15);
 
 /// RSS samples of one open-and-close cycle, KiB.
 struct Cycle {
@@ -167,6 +168,6 @@ pub async fn run(ctx: &Ctx) -> Result<Section> {
         ),
     ));
     s.notes.push(super::settings_note(&caps));
-    s.notes.push(format!("RSS is `VmRSS` of the server process: idle (0.5 s after start), peak (1 s after the last of {n} streams got its head), then 1 s and {} s after the load generator closed every connection. Given back = (peak − after) / (peak − idle). axp's streams are agent streams with nothing queued (`/v1/agents/p7-idle/intents/stream?wait_seconds=60`); the baseline is `axp-baseline sse` (the naive axum `Sse` + broadcast server on glibc malloc), the same cycle in the same run. axp runs on mimalloc (`#[global_allocator]` in `crates/axp/src/main.rs`).", SETTLE.as_secs()));
+    s.notes.push(format!("RSS is `VmRSS` of the server process: idle (0.5 s after start), peak (1 s after the last of {n} streams got its head), then 1 s and {} s after the load generator closed every connection. Given back = (peak − after) / (peak − idle). axp's streams are agent streams with nothing queued (`/v1/agents/p7-idle/intents/stream?wait_seconds=60`); the baseline is `axp-baseline sse` (the naive axum `Sse` + broadcast server on glibc malloc), the same cycle in the same run. axp runs on jemalloc with its background purge thread (`#[global_allocator]` in `crates/axp/src/main.rs`).", SETTLE.as_secs()));
     Ok(s)
 }
