@@ -1,4 +1,4 @@
-//! `axp-bench`: runs the benchmark scenarios of issue 3 against the real `axp serve` (release
+//! `axp-bench`: runs the benchmark scenarios of issues 3 and 12 against the real `axp serve` (release
 //! build) on loopback, each with its baseline in the same run, and writes `bench/REPORT.md`.
 //!
 //! Run it through `bench/run`, which builds the binaries first. Every load loop is bounded in
@@ -18,9 +18,9 @@ use scenarios::{Ctx, Section, Verdict};
 
 /// Command-line options.
 #[derive(Parser, Clone, Debug, serde::Serialize)]
-#[command(name = "axp-bench", about = "axp benchmark scenarios (P1–P6) with same-run baselines")]
+#[command(name = "axp-bench", about = "axp benchmark scenarios (P1–P8) with same-run baselines")]
 pub struct Opts {
-    /// Scenarios to run: p1 (also P1b), p2, p2b, p3, p4, p5, p6, or all.
+    /// Scenarios to run: p1 (also P1b), p2, p2b, p3, p4, p5, p6, p7, p8, or all.
     #[arg(default_value = "all")]
     pub scenarios: Vec<String>,
     /// The `axp` binary (a release build).
@@ -86,6 +86,9 @@ pub struct Opts {
     /// P6 starts (each: a first start and a restart).
     #[arg(long, default_value_t = 5)]
     pub p6_starts: usize,
+    /// P7 idle SSE streams opened and then closed.
+    #[arg(long, default_value_t = 10_000)]
+    pub p7_streams: usize,
     /// Work directory for data dirs and logs (must be on a real disk, not tmpfs).
     #[arg(long, default_value = "bench/out/work")]
     pub work_dir: PathBuf,
@@ -117,6 +120,7 @@ fn main() -> Result<()> {
         opts.p2_seconds = 3.0;
         opts.p2b_seconds = 3.0;
         opts.p3_observers = opts.p3_observers.min(1000);
+        opts.p7_streams = opts.p7_streams.min(1000);
         opts.p4_jobs = 4;
         opts.p6_starts = 2;
         opts.wrk = false;
@@ -126,7 +130,7 @@ fn main() -> Result<()> {
 }
 
 fn wanted(opts: &Opts) -> Result<Vec<String>> {
-    const ALL: [&str; 7] = ["p6", "p1", "p2", "p2b", "p3", "p4", "p5"];
+    const ALL: [&str; 9] = ["p6", "p1", "p2", "p2b", "p3", "p4", "p5", "p7", "p8"];
     let mut out = Vec::new();
     for s in &opts.scenarios {
         let s = s.to_ascii_lowercase();
@@ -180,6 +184,8 @@ async fn run(mut opts: Opts) -> Result<()> {
             "p4" => scenarios::p4::run(&ctx).await.map(|s| vec![s]),
             "p5" => scenarios::p5::run(&ctx).await.map(|s| vec![s]),
             "p6" => scenarios::p6::run(&ctx).await.map(|s| vec![s]),
+            "p7" => scenarios::p7::run(&ctx).await.map(|s| vec![s]),
+            "p8" => scenarios::p8::run(&ctx).await.map(|s| vec![s]),
             _ => unreachable!(),
         };
         match result {
@@ -303,6 +309,13 @@ fn render(
         if opts.quick { " (**quick settings: a smoke test, not a measurement**)" } else { "" }
     );
     let _ = writeln!(s, "axp binary: `{}`.\n", opts.axp_bin.display());
+    let harness: Vec<String> =
+        axp_loadgen::proc::HARNESS_ENV.iter().map(|(k, v)| format!("`{k}={v}`")).collect();
+    let _ = writeln!(
+        s,
+        "Server settings: every `axp serve` runs with {} (the per-key rate limit off: these are throughput scenarios) and otherwise its defaults; a scenario that changes more (P3 and P7 raise the stream caps for their many streams on one key) says so under its table.\n",
+        harness.join(", ")
+    );
     let _ = writeln!(s, "### Machine\n\n{machine}");
     let _ = writeln!(
         s,

@@ -167,8 +167,14 @@ pub struct AxpOptions {
     pub env: Vec<(String, String)>,
 }
 
+/// What every `axp serve` the harness and the torture tests start is told, on top of the
+/// server's defaults: the per-key request rate limit off (issue 12: "the benchmark harness sets
+/// it to `0` for throughput scenarios"), since one bench key sends far more than a normal
+/// client. Stream caps stay at their defaults unless a scenario raises them (P3, P7).
+pub const HARNESS_ENV: [(&str, &str); 1] = [("AXP_RATE_LIMIT_PER_KEY", "0")];
+
 impl AxpOptions {
-    /// Defaults for `bin` over `data_dir`.
+    /// Defaults for `bin` over `data_dir`, with [`HARNESS_ENV`].
     pub fn new(bin: &Path, data_dir: &Path) -> Self {
         Self {
             bin: bin.to_path_buf(),
@@ -177,8 +183,14 @@ impl AxpOptions {
             extra_args: Vec::new(),
             rust_log: None,
             log_file: None,
-            env: Vec::new(),
+            env: HARNESS_ENV.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
         }
+    }
+
+    /// Sets (or overrides) the environment variable `name` for the child.
+    pub fn set_env(&mut self, name: &str, value: &str) {
+        self.env.retain(|(k, _)| k != name);
+        self.env.push((name.to_owned(), value.to_owned()));
     }
 }
 

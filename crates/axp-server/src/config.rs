@@ -9,6 +9,7 @@ use axp_engine::{Clock, DispatcherOptions, OutboundPolicy, RetrySchedule, System
 use axp_store_postgres::PgOptions;
 
 use crate::listener::TrustedProxies;
+use crate::streams::StreamCaps;
 
 /// Where the server listens and keeps its data.
 #[derive(Clone, Debug)]
@@ -93,6 +94,9 @@ pub struct Options {
     pub transport: TransportOptions,
     /// Per-key rate limit and per-workspace admission ([`AdmissionOptions::from_env`]).
     pub admission: AdmissionOptions,
+    /// Caps on open SSE streams and long-poll claims (`AXP_MAX_STREAMS_PER_KEY`,
+    /// `AXP_MAX_STREAMS_PER_WORKSPACE`).
+    pub streams: StreamCaps,
 }
 
 impl Options {
@@ -109,6 +113,9 @@ impl Options {
     ///   (default 1);
     /// - `AXP_ROLE`: `api`, `engine` or `all` (default);
     /// - the connection settings of [`TransportOptions::from_env`].
+    /// - `AXP_MAX_STREAMS_PER_KEY`: SSE streams and waiting claims open at once per API key or
+    ///   actor token (default 1,000; `0`: no cap);
+    /// - `AXP_MAX_STREAMS_PER_WORKSPACE`: the same per workspace (default 10,000; `0`: no cap).
     ///
     /// The database URL is not read here: `axp serve` takes it from `--database-url`,
     /// `AXP_DATABASE_URL` or `DATABASE_URL`.
@@ -139,6 +146,14 @@ impl Options {
             Some(r) => r.parse().map_err(anyhow::Error::msg)?,
             None => Role::All,
         };
+        let mut streams = StreamCaps::default();
+        if let Some(n) = var("AXP_MAX_STREAMS_PER_KEY") {
+            streams.per_key = n.trim().parse().context("AXP_MAX_STREAMS_PER_KEY must be a number")?;
+        }
+        if let Some(n) = var("AXP_MAX_STREAMS_PER_WORKSPACE") {
+            streams.per_workspace =
+                n.trim().parse().context("AXP_MAX_STREAMS_PER_WORKSPACE must be a number")?;
+        }
         Ok(Self {
             clock: Arc::new(SystemClock),
             dispatcher,
@@ -149,6 +164,7 @@ impl Options {
             poll_interval: None,
             transport: TransportOptions::from_env(&var)?,
             admission: AdmissionOptions::from_env()?,
+            streams,
         })
     }
 }

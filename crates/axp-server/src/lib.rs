@@ -16,6 +16,7 @@
 //!   `Audit` a handler passes with an admin or security action.
 //! - `api/<family>.rs`: one file per resource family, each with its `router()`.
 //! - `sse`: SSE framing (contract §4.5) and the stream loop shared by intent and agent streams.
+//! - `streams`: the caps on open SSE streams and long-poll claims per key and per workspace.
 //! - `bootstrap`: first-start admin account and `admin.key`.
 //! - `data_dir`: the data directory's lock (one SQLite server per directory), private file
 //!   modes, and the clean-stop marker that decides the integrity check at start.
@@ -34,6 +35,7 @@ mod extract;
 mod listener;
 mod sse;
 mod state;
+mod streams;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -53,6 +55,7 @@ pub use config::{Config, DEFAULT_POLL_INTERVAL, Options, Role, TlsFiles, Transpo
 pub use listener::{ClientAddr, TrustedProxies, raise_fd_limit};
 
 pub use state::AppState;
+pub use streams::{RETRY_AFTER_SECONDS, StreamCaps};
 
 /// Applies the pending migrations of the PostgreSQL database at `url` (what `axp migrate`
 /// runs); returns the versions applied. Safe while replicas start or run.
@@ -128,6 +131,7 @@ impl Server {
         let transport = listener::Transport::new(&options.transport, others)?;
         let listener =
             TcpListener::bind(&config.listen).await.with_context(|| format!("binding {}", config.listen))?;
+        let slots = streams::StreamSlots::new(options.streams);
         let state = AppState {
             meter: Arc::new(axp_engine::UsageMeter::new(store.clone())),
             store,
@@ -138,6 +142,7 @@ impl Server {
             options: Arc::new(options),
             presence,
             reads,
+            streams: slots,
         };
 
         Ok(Self { listener, transport, state, bootstrapped, data_dir })

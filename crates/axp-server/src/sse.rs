@@ -26,6 +26,7 @@ use tokio::sync::OnceCell;
 use tokio::time::Instant;
 
 use crate::state::AppState;
+use crate::streams::StreamSlot;
 
 /// Frames read from the store per round trip.
 pub(crate) const BATCH: u32 = 200;
@@ -123,13 +124,15 @@ impl Source {
 }
 
 /// Starts streaming. `subscription` must have been taken (and marked seen) before `first` was
-/// read, so nothing committed in between is missed.
+/// read, so nothing committed in between is missed; `slot` is held until the stream ends.
 ///
 /// The response body is the stream loop itself: it runs inside the connection's task when
 /// hyper asks for the next frame, so a stream costs no task or channel of its own, and ends
 /// (dropping its subscription) as soon as hyper drops the body.
+#[allow(clippy::too_many_arguments)] // one call per stream route; a struct would only rename them
 pub(crate) fn stream(
     state: AppState,
+    slot: StreamSlot,
     tenant: Tenant,
     source: Source,
     subscription: Subscription,
@@ -154,6 +157,7 @@ pub(crate) fn stream(
         full,
         done: false,
         _presence: presence,
+        _slot: slot,
     };
     let body = Body::from_stream(futures::stream::unfold(streamer, |mut s| async move {
         s.next().await.map(|bytes| (Ok::<_, Infallible>(bytes), s))
@@ -186,6 +190,8 @@ struct Streamer {
     last_sent: Instant,
     /// Counts this stream as an open agent stream while it lives.
     _presence: Option<PresenceGuard>,
+    /// Counts this stream against its key's and workspace's caps while it lives.
+    _slot: StreamSlot,
 }
 
 impl Streamer {
@@ -219,7 +225,11 @@ impl Streamer {
                     wake = wake => match wake {
                         Wake::Woken | Wake::Due => false,
                         Wake::Fallback => true,
-                        Wake::Cancelled => return None,
+                        // Shutdown: tell the client where to resume (§4.5, §4.11; issue 12).
+                        Wake::Cancelled => {
+                            self.done = true;
+                            return Some(self.source.timeout_frame(self.cursor));
+                        }
                     },
                     () = tokio::time::sleep_until(self.deadline) => {
                         self.done = true;

@@ -29,4 +29,6 @@ pub struct AppState {
     pub meter: Arc<UsageMeter>,
     /// Intent event reads shared by SSE streams woken by the same commit.
     pub(crate) reads: crate::sse::SharedReads,
+    /// Open SSE streams and waiting claims per key and workspace, against their caps.
+    pub(crate) streams: crate::streams::StreamSlots,
 }

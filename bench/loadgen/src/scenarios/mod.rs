@@ -1,4 +1,5 @@
-//! The scenarios P1–P6 of issue 3, each measured against its baseline in the same run.
+//! The scenarios P1–P6 of issue 3 and P7–P8 of issue 12, each measured against its baseline in
+//! the same run.
 
 pub mod load;
 pub mod p1;
@@ -7,6 +8,8 @@ pub mod p3;
 pub mod p4;
 pub mod p5;
 pub mod p6;
+pub mod p7;
+pub mod p8;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -133,11 +136,21 @@ impl Ctx {
         Ok(dir)
     }
 
-    /// Starts the release `axp serve` on a fresh data dir (stderr to `<dir>.log`).
+    /// Starts the release `axp serve` on a fresh data dir (stderr to `<dir>.log`), with the
+    /// harness's settings ([`axp_loadgen::proc::HARNESS_ENV`]).
     pub async fn axp(&self, label: &str) -> Result<(Axp, PathBuf)> {
+        self.axp_with(label, &[]).await
+    }
+
+    /// [`Ctx::axp`] with more environment variables (a scenario's own settings; the scenario
+    /// names them in its report notes, see [`settings_note`]).
+    pub async fn axp_with(&self, label: &str, env: &[(&str, String)]) -> Result<(Axp, PathBuf)> {
         let dir = self.fresh_dir(label)?;
         let mut opts = AxpOptions::new(&self.opts.axp_bin, &dir);
         opts.log_file = Some(dir.with_extension("log"));
+        for (name, value) in env {
+            opts.set_env(name, value);
+        }
         Ok((Axp::start(&opts).await?, dir))
     }
 
@@ -145,6 +158,19 @@ impl Ctx {
     pub fn discard(&self, dir: &PathBuf) {
         let _ = std::fs::remove_dir_all(dir);
     }
+}
+
+/// The report note naming a scenario's own server settings.
+pub fn settings_note(env: &[(&str, String)]) -> String {
+    let list: Vec<String> = env.iter().map(|(k, v)| format!("`{k}={v}`")).collect();
+    format!("Server settings for this scenario, besides the harness's: {}.", list.join(", "))
+}
+
+/// The stream caps of a scenario that opens `n` streams with one key: high enough for all of
+/// them (the defaults are 1,000 per key and 10,000 per workspace).
+pub fn stream_caps_for(n: usize) -> Vec<(&'static str, String)> {
+    let cap = (n + 1000).to_string();
+    vec![("AXP_MAX_STREAMS_PER_KEY", cap.clone()), ("AXP_MAX_STREAMS_PER_WORKSPACE", cap)]
 }
 
 /// `x` seconds as a duration (0 for NaN, negative or out-of-range input).

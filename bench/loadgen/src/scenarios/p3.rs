@@ -190,7 +190,7 @@ pub async fn run(ctx: &Ctx) -> Result<Section> {
         drop(baseline);
 
         // axp: observers on one intent's lifecycle stream, then one resolve → intent.completed.
-        let (axp, dir) = ctx.axp("p3").await?;
+        let (axp, dir) = ctx.axp_with("p3", &super::stream_caps_for(n)).await?;
         let mut conn = Conn::connect(axp.addr).await?;
         let r = conn
             .send(&http::post_json(
@@ -272,6 +272,7 @@ pub async fn run(ctx: &Ctx) -> Result<Section> {
             super::ratio(last / median(&base_last))
         ),
     ));
+    s.notes.push(super::settings_note(&super::stream_caps_for(n)));
     s.notes.push("Bytes per connection = (server VmRSS with every observer connected − VmRSS before connecting) / observers; 1 KB = 1000 bytes. The trigger is `POST /v1/intents/{id}/resolve` (COMPLETED) for axp and `POST /publish` for the baseline. The commit instant is estimated as the earlier of the trigger's 200 and the first frame to arrive (both follow the commit; the 200 can queue behind the fan-out); `last after send` (from the trigger request) is the upper bound. The 10k observers run in the load generator's process on the same 2 cores, so reading 10k frames costs the client as much as writing them costs the server: the naive baseline is the reference for what this machine can do.".into());
     Ok(s)
 }

@@ -136,7 +136,8 @@ async fn agent_put_route(
 /// `GET /v1/agents/{address...}/intents/stream?since=N&wait_seconds=W&status=A,B`: replays the
 /// agent's queue after its cursor `since`, then streams new deliveries. A SUBMITTED intent
 /// becomes DELIVERED (with `intent.delivered`) before its frame is written. At-least-once:
-/// reconnecting with an older cursor redelivers.
+/// reconnecting with an older cursor redelivers. 429 when the key or workspace has its cap of
+/// open streams (`streams`).
 async fn stream_intents(
     State(state): State<AppState>,
     caller: Caller,
@@ -157,12 +158,13 @@ async fn stream_intents(
             .map(|s| s.parse::<Status>().map_err(|e| ApiError::invalid_query("status", &e.to_string())))
             .collect::<ApiResult<Vec<_>>>()?,
     };
+    let slot = state.streams.acquire(&caller.0)?;
     let tenant = caller.0.tenant;
     let mut subscription = state.notifier.subscribe(Topic::Agent(tenant.workspace_id, address.to_string()));
     subscription.mark_seen();
     let source = Source::Agent { address, statuses };
     let first = source.fetch(&state, &tenant, since).await?;
-    Ok(sse::stream(state, tenant, source, subscription, since, wait, first))
+    Ok(sse::stream(state, slot, tenant, source, subscription, since, wait, first))
 }
 
 async fn agent_post_route(
@@ -188,7 +190,8 @@ const CLAIM_MAX: u64 = 100;
 /// (default 1, at most 100) intents queued for the address that no one has claimed yet, each
 /// moved to DELIVERED with a lease; workers sharing an address never get the same intent in the
 /// same lease. With `wait_seconds` (0 to 60, default 0) it long-polls until something is queued.
-/// 200 `{"ok": true, "intents": [<agent stream frame data>...]}`.
+/// 200 `{"ok": true, "intents": [<agent stream frame data>...]}`. A waiting claim counts as an
+/// open stream: 429 when the key or workspace has its cap (`streams`).
 async fn claim_intents(
     State(state): State<AppState>,
     caller: Caller,
@@ -212,6 +215,8 @@ async fn claim_intents(
         Some(_) => return Err(ApiError::invalid_query("wait_seconds", "must be 0 to 60")),
         None => query.bounded("wait_seconds", 0, 60)?.unwrap_or(0),
     };
+    // A waiting claim holds a connection like a stream does, and counts against the same caps.
+    let _slot = if wait > 0 { Some(state.streams.acquire(&caller.0)?) } else { None };
     let tenant = caller.0.tenant;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(wait);
     let mut subscription = state.notifier.subscribe(Topic::Agent(tenant.workspace_id, address.to_string()));

@@ -51,7 +51,8 @@ pub(super) fn wait(query: &QueryMap) -> ApiResult<Duration> {
 }
 
 /// `GET /v1/intents/{id}/events/stream?since=N&wait_seconds=W`: replays stored events after
-/// `since`, then streams new ones until a terminal event or `stream.timeout`.
+/// `since`, then streams new ones until a terminal event or `stream.timeout`. 429 when the key
+/// or workspace has its cap of open streams (`streams`).
 async fn stream_events(
     State(state): State<AppState>,
     caller: Caller,
@@ -63,12 +64,13 @@ async fn stream_events(
     caller.require_sees_intent(&state, id).await?;
     let since = cursor(&query, &headers)?;
     let wait = wait(&query)?;
+    let slot = state.streams.acquire(&caller.0)?;
     let tenant = caller.0.tenant;
     let mut subscription = state.notifier.subscribe(Topic::Intent(id));
     subscription.mark_seen();
     let source = Source::Intent(id);
     let first = source.fetch(&state, &tenant, since).await.map_err(ApiError::missing("intent"))?;
-    Ok(sse::stream(state, tenant, source, subscription, since, wait, first))
+    Ok(sse::stream(state, slot, tenant, source, subscription, since, wait, first))
 }
 
 pub(crate) fn router() -> Router<AppState> {
