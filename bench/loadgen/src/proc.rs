@@ -170,8 +170,11 @@ pub struct AxpOptions {
 /// What every `axp serve` the harness and the torture tests start is told, on top of the
 /// server's defaults: the per-key request rate limit off (issue 12: "the benchmark harness sets
 /// it to `0` for throughput scenarios"), since one bench key sends far more than a normal
-/// client. Stream caps stay at their defaults unless a scenario raises them (P3, P7).
-pub const HARNESS_ENV: [(&str, &str); 1] = [("AXP_RATE_LIMIT_PER_KEY", "0")];
+/// client, and the per-workspace in-flight cap off, since every throughput scenario is one
+/// workspace with more connections than the cap (P8, which measures that cap, turns it back
+/// on). Stream caps stay at their defaults unless a scenario raises them (P3, P7).
+pub const HARNESS_ENV: [(&str, &str); 2] =
+    [("AXP_RATE_LIMIT_PER_KEY", "0"), ("AXP_WORKSPACE_MAX_INFLIGHT", "0")];
 
 impl AxpOptions {
     /// Defaults for `bin` over `data_dir`, with [`HARNESS_ENV`].

@@ -94,7 +94,8 @@ pub async fn run(ctx: &Ctx) -> Result<Section> {
     .to_vec();
     let (mut p50s, mut p99s) = (vec![], vec![]);
     for run in 0..o.runs {
-        let (axp, dir) = ctx.axp("p8").await?;
+        // The harness turns the per-workspace in-flight cap off; P8 measures it at its default.
+        let (axp, dir) = ctx.axp_with("p8", &[("AXP_WORKSPACE_MAX_INFLIGHT", "32".into())]).await?;
         let b_key = other_workspace_key(axp.addr, &axp.admin_key).await?;
         let a = creates(&axp.admin_key);
         let alone = closed_loop(axp.addr, None, A_CONNECTIONS, warmup, window, a.clone()).await?;
@@ -141,6 +142,6 @@ pub async fn run(ctx: &Ctx) -> Result<Section> {
             ratio(p50)
         ),
     ));
-    s.notes.push(format!("A is the default workspace's admin key, B the owner of another organization's workspace made over HTTP; both send P1's create body in a closed loop (`--warmup` unmeasured, then `--duration` measured). \"Alone\" runs first, then A and B start together. The harness's `AXP_RATE_LIMIT_PER_KEY=0` applies, so B's flood is limited only by what the server does per workspace (admission); B's non-200 answers are listed, not counted as errors. A and B share the load generator's process and the machine's {} cores with the server.", std::thread::available_parallelism().map_or(0, |n| n.get())));
+    s.notes.push(format!("A is the default workspace's admin key, B the owner of another organization's workspace made over HTTP; both send P1's create body in a closed loop (`--warmup` unmeasured, then `--duration` measured). \"Alone\" runs first, then A and B start together. The harness's `AXP_RATE_LIMIT_PER_KEY=0` applies and `AXP_WORKSPACE_MAX_INFLIGHT` is at its default (32), so B's flood is limited only by per-workspace admission; B's non-200 answers are listed, not counted as errors. A and B share the load generator's process and the machine's {} cores with the server.", std::thread::available_parallelism().map_or(0, |n| n.get())));
     Ok(s)
 }
