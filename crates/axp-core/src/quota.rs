@@ -4,8 +4,10 @@
 //!
 //! Which dimensions are enforced, and where: `requests_per_minute` (every authenticated API
 //! request, counted per replica in memory), `intents_per_day` (intent creates),
-//! `inbox_writes_per_day` (inbox writes). The media, schema and webhook-delivery dimensions are
-//! stored and reported; they are enforced when those families count their uses.
+//! `inbox_writes_per_day` (inbox writes), `webhook_deliveries_per_day` (push and webhook
+//! attempts, in the engine's dispatcher: past the limit an attempt waits for the next UTC day).
+//! The media and schema dimensions are stored and reported; they are enforced when those
+//! families count their uses.
 
 use std::collections::BTreeMap;
 
@@ -30,7 +32,8 @@ pub enum Dimension {
     MediaUploadBytesPerDay,
     /// Media bytes stored at once (stored and reported; no media family yet).
     MediaStorageBytes,
-    /// Webhook and push deliveries per UTC day (stored and reported).
+    /// Webhook and push delivery attempts per UTC day (the dispatcher defers the rest to the
+    /// next day).
     WebhookDeliveriesPerDay,
     /// Schema writes per UTC day (stored and reported; no schema family yet).
     SchemaWritesPerDay,
@@ -106,6 +109,11 @@ impl Dimension {
 /// The UTC day of `at`, as days since 1970-01-01 (the usage counters' day key).
 pub fn day_of(at: Timestamp) -> i64 {
     at.as_millis().div_euclid(DAY_MS)
+}
+
+/// The start of the UTC day after the one of `at` (where a deferred push waits).
+pub fn next_day_start(at: Timestamp) -> Timestamp {
+    Timestamp::from_millis((day_of(at) + 1) * DAY_MS)
 }
 
 /// The UTC minute of `at`, as minutes since 1970-01-01.
@@ -307,5 +315,6 @@ mod tests {
         assert_eq!(seconds_to_window_end(Window::Minute, at), 1);
         assert_eq!(seconds_to_window_end(Window::Day, at), 86_400 - 59);
         assert_eq!(day_of(at), 3);
+        assert_eq!(next_day_start(at), Timestamp::from_millis(DAY_MS * 4));
     }
 }

@@ -37,6 +37,8 @@ struct Counts {
     pending: HashMap<DayKey, u64>,
     /// Soft-threshold warnings already logged (one line per workspace, dimension and day).
     warned: HashSet<DayKey>,
+    /// Refusals already logged (one line per workspace, dimension and day).
+    refused: HashSet<DayKey>,
 }
 
 /// The meter of one replica. Cheap to share (`Arc`).
@@ -122,6 +124,12 @@ impl UsageMeter {
         self.counts().warned.insert((ws, dimension, day_of(now)))
     }
 
+    /// Whether this is the first refusal of `ws`'s `dimension` on the day of `now` (the caller
+    /// logs it once; the refused requests or pushes themselves are not logged).
+    pub fn first_refusal(&self, ws: WorkspaceId, dimension: Dimension, now: Timestamp) -> bool {
+        self.counts().refused.insert((ws, dimension, day_of(now)))
+    }
+
     /// What `ws` counted here and has not written yet, for reports that must not lag a flush.
     pub fn unflushed(&self, ws: WorkspaceId) -> Vec<UsageCount> {
         let c = self.counts();
@@ -141,6 +149,7 @@ impl UsageMeter {
             let today = day_of(now);
             c.days.retain(|(_, _, day), _| *day >= today);
             c.warned.retain(|(_, _, day)| *day >= today);
+            c.refused.retain(|(_, _, day)| *day >= today);
             c.pending
                 .drain()
                 .map(|((w, d, day), n)| UsageCount { workspace_id: w, dimension: d, day, count: n })

@@ -196,6 +196,7 @@ impl Server {
                 self.state.clock.clone(),
                 self.state.notifier.clone(),
                 self.state.options.dispatcher.clone(),
+                self.state.meter.clone(),
             )
             .with_fallback_poll(poll);
             engine.push(("dispatcher", tokio::spawn(dispatcher.run(token.clone()))));
@@ -210,10 +211,13 @@ impl Server {
             token.cancel();
         });
         self.transport.serve(self.listener, app, stop).await;
-        meter.flush(clock.now()).await.context("writing the usage counts at shutdown")?;
+        let mut ended = Ok(());
         for (name, task) in engine {
-            task.await.with_context(|| format!("the {name} task failed"))?;
+            ended = ended.and(task.await.with_context(|| format!("the {name} task failed")));
         }
+        // After the dispatcher's last attempts, so they are counted too.
+        meter.flush(clock.now()).await.context("writing the usage counts at shutdown")?;
+        ended?;
         self.data_dir.close().await;
         Ok(())
     }

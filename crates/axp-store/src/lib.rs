@@ -515,6 +515,20 @@ pub trait Store: Send + Sync + 'static {
         report: AttemptReport,
     ) -> Result<()>;
 
+    /// Puts a claimed delivery back to pending until `until` without an attempt: no attempt is
+    /// recorded or counted (on the delivery or its intent), `error_detail` says `why`, and
+    /// `next_attempt_at` is `until`. The dispatcher's answer to a spent quota. A delivery that
+    /// is not being delivered (settled, or already pending) is left alone. Errors:
+    /// [`Error::NotFound`].
+    async fn defer_delivery(
+        &self,
+        workspace: axp_core::WorkspaceId,
+        delivery_id: DeliveryId,
+        until: Timestamp,
+        why: String,
+        now: Timestamp,
+    ) -> Result<()>;
+
     /// Deliveries of the workspace, newest first, optionally only those in `status`.
     async fn list_deliveries(
         &self,

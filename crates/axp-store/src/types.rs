@@ -338,6 +338,8 @@ pub struct BindingUpdate {
 /// One attempt for the dispatcher to make, taken by [`crate::Store::claim_due_deliveries`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PushJob {
+    /// The delivery's organization.
+    pub org_id: axp_core::ids::OrgId,
     /// The delivery's workspace.
     pub workspace_id: axp_core::WorkspaceId,
     /// The delivery.

@@ -4,7 +4,9 @@
 //! It sleeps until the earliest due delivery or until a commit makes one due
 //! ([`Topic::Deliveries`]). Each due delivery is claimed in the store (marked delivering until a
 //! deadline, so a crashed attempt is retried), sent with bounded concurrency, and its outcome
-//! recorded in one transaction with its effect on the intent.
+//! recorded in one transaction with its effect on the intent. Before it is sent, its
+//! workspace's `webhook_deliveries_per_day` quota is checked and counted (`quota`): a
+//! delivery past it waits for the next UTC day instead.
 //!
 //! With several replicas on one database ([`Dispatcher::with_fallback_poll`]) it also looks at
 //! the store on an interval, and a due delivery another replica is claiming is looked at again
@@ -15,6 +17,7 @@
 //! - `http_client`: the guarded HTTP client.
 
 mod http_client;
+mod quota;
 mod retry;
 pub mod signing;
 
@@ -33,8 +36,10 @@ pub use retry::{RETRY_AFTER_CAP_SECONDS, RetrySchedule};
 use crate::clock::Clock;
 use crate::outbound::OutboundPolicy;
 use crate::scheduler::after_pass;
+use crate::usage::UsageMeter;
 use crate::wake::{Notifier, Wake, wait_until};
 use http_client::{Answer, PushClient};
+use quota::{Gate, gate};
 
 /// How the dispatcher behaves.
 #[derive(Clone, Debug)]
@@ -67,20 +72,24 @@ pub struct Dispatcher {
     notifier: Notifier,
     options: DispatcherOptions,
     client: Arc<PushClient>,
+    meter: Arc<UsageMeter>,
     poll: Option<Duration>,
 }
 
 impl Dispatcher {
-    /// A dispatcher over `store`. Its HTTP client is built on the first push; if that fails,
-    /// the attempt fails with the reason and is retried on the schedule.
+    /// A dispatcher over `store`, counting attempts on `meter` (the replica's usage meter,
+    /// which holds each workspace to its `webhook_deliveries_per_day`). Its HTTP client is
+    /// built on the first push; if that fails, the attempt fails with the reason and is retried
+    /// on the schedule.
     pub fn new(
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
         notifier: Notifier,
         options: DispatcherOptions,
+        meter: Arc<UsageMeter>,
     ) -> Self {
         let client = Arc::new(PushClient::new(options.policy.clone(), options.attempt_timeout));
-        Self { store, clock, notifier, options, client, poll: None }
+        Self { store, clock, notifier, options, client, meter, poll: None }
     }
 
     /// Also looks at the store every `every` (multi-node stores: a lost cross-replica wake-up
@@ -126,8 +135,16 @@ impl Dispatcher {
                     self.client.clone(),
                     self.options.schedule.clone(),
                 );
+                // Checked and counted here, one job at a time: concurrent attempts of one
+                // workspace never pass its quota together.
+                let gate = gate(&self.meter, &job, self.clock.now()).await;
                 tracker.spawn(async move {
-                    attempt(store.as_ref(), clock.as_ref(), &client, &schedule, job).await;
+                    match gate {
+                        Gate::Send => attempt(store.as_ref(), clock.as_ref(), &client, &schedule, job).await,
+                        Gate::Defer { until, why } => {
+                            defer(store.as_ref(), clock.as_ref(), job, until, why).await
+                        }
+                    }
                     drop(permit);
                 });
             }
@@ -193,5 +210,14 @@ async fn attempt(
     if let Err(e) = store.record_attempt(job.workspace_id, job.delivery_id, report).await {
         // The claim runs out and the attempt is made again: at-least-once.
         tracing::error!(delivery = %job.delivery_id, error = %e, "could not record a push attempt");
+    }
+}
+
+/// Puts a job its workspace's quota refused back to pending until `until`, without an attempt.
+async fn defer(store: &dyn Store, clock: &dyn Clock, job: PushJob, until: axp_core::Timestamp, why: String) {
+    tracing::debug!(delivery = %job.delivery_id, until = %until, "push deferred by the workspace quota");
+    if let Err(e) = store.defer_delivery(job.workspace_id, job.delivery_id, until, why, clock.now()).await {
+        // The claim runs out and the quota is checked again then.
+        tracing::error!(delivery = %job.delivery_id, error = %e, "could not defer a push");
     }
 }

@@ -158,6 +158,7 @@ impl Ledger {
                     d.updated_at = now;
                     tx.update_delivery(ws, &d, Some(*claim_until)).await?;
                     jobs.push(PushJob {
+                        org_id: d.org_id,
                         workspace_id: ws,
                         delivery_id: d.delivery_id,
                         kind: d.kind,
@@ -222,6 +223,32 @@ impl Ledger {
                 d.status = status;
                 d.next_attempt_at = due;
                 tx.update_delivery(ws, &d, due).await
+            })
+        })
+        .await
+    }
+
+    pub(super) async fn defer_delivery(
+        &self,
+        ws: WorkspaceId,
+        delivery_id: DeliveryId,
+        until: Timestamp,
+        why: String,
+        now: Timestamp,
+    ) -> Result<()> {
+        self.write((ws, delivery_id, until, why, now), |(ws, delivery_id, until, why, now), tx| {
+            Box::pin(async move {
+                let ws = *ws;
+                let (mut d, _) = tx.delivery(ws, *delivery_id, true).await?.ok_or(Error::NotFound)?;
+                if d.status != DeliveryStatus::Delivering {
+                    return Ok(());
+                }
+                d.status = DeliveryStatus::Pending;
+                d.next_attempt_at = Some(*until);
+                d.error_detail = Some(why.clone());
+                d.updated_at = *now;
+                tx.announce(Topic::Deliveries);
+                tx.update_delivery(ws, &d, Some(*until)).await
             })
         })
         .await

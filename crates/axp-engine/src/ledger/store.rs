@@ -474,6 +474,17 @@ impl Store for Ledger {
         Ledger::record_attempt(self, workspace, delivery_id, report).await
     }
 
+    async fn defer_delivery(
+        &self,
+        workspace: WorkspaceId,
+        delivery_id: DeliveryId,
+        until: Timestamp,
+        why: String,
+        now: Timestamp,
+    ) -> Result<()> {
+        Ledger::defer_delivery(self, workspace, delivery_id, until, why, now).await
+    }
+
     async fn list_deliveries(
         &self,
         tenant: &Tenant,

@@ -439,3 +439,62 @@ async fn a_pending_retry_survives_a_restart_and_is_sent_once() {
     assert_eq!(done.attempts.len(), 2, "the retry was sent once");
     assert!(receiver.try_next().is_none());
 }
+
+#[tokio::test]
+async fn past_the_daily_push_quota_a_delivery_waits_for_the_next_utc_day() {
+    // 10 s into a UTC day.
+    let start = Timestamp::from_millis(1_780_272_010_000);
+    let midnight = Timestamp::from_millis(1_780_272_000_000 + 86_400_000);
+    let clock = ManualClock::new(start);
+    let server = TestServer::spawn_with(options(Arc::new(clock.clone()), "0s", "127.0.0.0/8")).await;
+    let patch = json!({"dimensions": {"webhook_deliveries_per_day": 1}});
+    let r = http()
+        .patch(format!("{}/v1/quotas", server.base_url))
+        .header("x-api-key", &server.admin_key)
+        .json(&patch)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let mut receiver = Receiver::start([]).await;
+    http_agent(&server, "metered", &receiver.url).await;
+
+    let first = server.client().create_intent(&notify("metered"), None).await.unwrap().intent_id;
+    assert_eq!(receiver.next().await.json()["intent_id"], first.to_string());
+    delivery_when(&server, first, |d| d.status == DeliveryStatus::Delivered).await;
+
+    let second = server.client().create_intent(&notify("metered"), None).await.unwrap().intent_id;
+    let deferred = delivery_when(&server, second, |d| d.error_detail.is_some()).await;
+    assert_eq!(
+        (deferred.status, deferred.attempt, deferred.next_attempt_at),
+        (DeliveryStatus::Pending, 0, Some(midnight)),
+        "deferred to the start of the next UTC day"
+    );
+    assert!(deferred.attempts.is_empty(), "not attempted");
+    assert!(deferred.error_detail.as_deref().unwrap().contains("webhook_deliveries_per_day"));
+    assert!(receiver.try_next().is_none(), "nothing was sent");
+    let intent = server.client().get_intent(second).await.unwrap();
+    assert_eq!((intent.status, intent.delivery_attempt), (Status::Submitted, 0), "no failure counted");
+    let tenant = &server.admin.tenant;
+    let dead = server.state().store.list_deliveries(tenant, Some(DeliveryStatus::DeadLettered), 10).await;
+    assert!(dead.unwrap().is_empty(), "nothing dead-lettered");
+    let summary: Value = http()
+        .get(format!("{}/v1/usage/summary", server.base_url))
+        .header("x-api-key", &server.admin_key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(summary["summary"]["dimensions"]["webhook_deliveries_per_day"]["used"], 1, "{summary}");
+
+    server.state().meter.flush(clock.now()).await.unwrap();
+    clock.advance_seconds(1);
+    assert!(receiver.try_next().is_none(), "not before midnight");
+    clock.advance_seconds(86_400 - 11);
+    assert_eq!(receiver.next().await.json()["intent_id"], second.to_string(), "sent the next day");
+    let done = delivery_when(&server, second, |d| d.status == DeliveryStatus::Delivered).await;
+    assert_eq!(done.attempts.len(), 1);
+    assert_eq!(done.attempts[0].at, midnight);
+}

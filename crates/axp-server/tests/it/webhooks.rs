@@ -177,3 +177,36 @@ async fn lifecycle_events_go_to_subscribed_owners() {
     assert_eq!(got["payload"]["details"]["result"]["n"], 7);
     assert!(receiver.try_next().is_none(), "created/submitted were not subscribed");
 }
+
+#[tokio::test]
+async fn a_webhook_past_the_daily_push_quota_is_deferred_not_sent() {
+    let server = server().await;
+    let patch = json!({"dimensions": {"webhook_deliveries_per_day": 0}});
+    assert_eq!(call(&server, reqwest::Method::PATCH, "/v1/quotas", Some(patch)).await.0, 200);
+    let mut receiver = Receiver::start([]).await;
+    let sub = json!({"callback_url": receiver.url, "event_types": ["inbox.thread_created"], "secret": "a-shared-secret-of-length"});
+    call(&server, reqwest::Method::POST, "/v1/webhooks/subscriptions", Some(sub)).await;
+    let mut wake = server.state().notifier.subscribe(axp_store::Topic::Deliveries);
+    wake.mark_seen();
+    let event = json!({"event_type": "inbox.thread_created", "source": "conformance", "payload": {}});
+    let (status, published) = call(&server, reqwest::Method::POST, "/v1/webhooks/events", Some(event)).await;
+    assert_eq!((status, &published["queued_deliveries"]), (200, &json!(1)), "{published}");
+
+    let tenant = &server.admin.tenant;
+    let mut deferred = None;
+    for _ in 0..100 {
+        let all = server.state().store.list_deliveries(tenant, None, 10).await.unwrap();
+        if let Some(d) = all.into_iter().find(|d| d.error_detail.is_some()) {
+            deferred = Some(d);
+            break;
+        }
+        tokio::time::timeout(Duration::from_secs(30), wake.changed()).await.expect("a delivery changed");
+        wake.mark_seen();
+    }
+    let d = deferred.expect("the delivery was deferred");
+    assert_eq!((d.status.as_str(), d.attempt), ("pending", 0));
+    assert!(d.attempts.is_empty());
+    let midnight = axp_core::quota::next_day_start(server.state().clock.now());
+    assert_eq!(d.next_attempt_at, Some(midnight));
+    assert!(receiver.try_next().is_none(), "nothing was sent");
+}

@@ -332,3 +332,48 @@ async fn replays(store: &dyn Store, p: &Principal, q: &Principal, dead: &Deliver
     let intent = store.get_intent(&p.tenant, dead.intent_id.unwrap()).await.unwrap();
     assert_eq!(intent.status, Status::Delivered, "the replay delivered the intent");
 }
+
+/// A claimed delivery deferred (a spent quota): pending again until the given time with no
+/// attempt recorded on it or its intent, saying why; claimed then as the same first attempt.
+/// Deferring a settled delivery changes nothing; another workspace's is not found.
+pub async fn deferrals(store: &dyn Store) {
+    let (p, _) = tenant(store).await;
+    let (q, _) = tenant(store).await;
+    let mut new = account(&p, "deferred", "deferred");
+    new.delivery_mode = Binding::Http;
+    new.push = Some(PushEndpoint { url: URL.into(), secret: SECRET.into() });
+    store.create_service_account(&p.tenant, new, &by()).await.unwrap();
+    let at = T0.plus_seconds(200);
+    let id = create(store, &p, new_intent_at(&p, "deferred", at)).await;
+    let jobs = claim(store, &p, at, at.plus_seconds(30)).await;
+    assert_eq!(jobs.len(), 1);
+    let job = &jobs[0];
+    assert_eq!((job.org_id, job.workspace_id, job.attempt), (p.tenant.org_id, p.tenant.workspace_id, 1));
+
+    let until = T0.plus_seconds(86_400);
+    let why = "deferred: quota".to_owned();
+    let foreign = store.defer_delivery(q.tenant.workspace_id, job.delivery_id, until, why.clone(), at).await;
+    assert!(matches!(foreign, Err(Error::NotFound)), "another workspace's delivery");
+    let unknown =
+        store.defer_delivery(p.tenant.workspace_id, DeliveryId::new(), until, why.clone(), at).await;
+    assert!(matches!(unknown, Err(Error::NotFound)));
+    store.defer_delivery(p.tenant.workspace_id, job.delivery_id, until, why.clone(), at).await.unwrap();
+    let d = store.get_delivery(&p.tenant, job.delivery_id).await.unwrap();
+    assert_eq!((d.status, d.attempt, d.next_attempt_at), (DeliveryStatus::Pending, 0, Some(until)));
+    assert_eq!((d.error_detail.as_deref(), d.last_response_code), (Some(why.as_str()), None));
+    assert!(d.attempts.is_empty(), "no attempt was made");
+    let intent = store.get_intent(&p.tenant, id).await.unwrap();
+    assert_eq!((intent.status, intent.delivery_attempt), (Status::Submitted, 0), "nothing counted");
+
+    assert!(claim(store, &p, after_ms(86_399_999), until).await.is_empty(), "not before `until`");
+    let again = claim(store, &p, until, until.plus_seconds(30)).await;
+    assert_eq!(again.iter().map(|j| (j.delivery_id, j.attempt)).collect::<Vec<_>>(), [(job.delivery_id, 1)]);
+    store
+        .record_attempt(p.tenant.workspace_id, job.delivery_id, report(1, until, Some(200), None))
+        .await
+        .unwrap();
+    store.defer_delivery(p.tenant.workspace_id, job.delivery_id, until, why, until).await.unwrap();
+    let settled = store.get_delivery(&p.tenant, job.delivery_id).await.unwrap();
+    assert_eq!((settled.status, settled.next_attempt_at), (DeliveryStatus::Delivered, None), "left alone");
+    assert_eq!(store.get_intent(&p.tenant, id).await.unwrap().status, Status::Delivered);
+}

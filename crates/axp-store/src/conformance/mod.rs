@@ -85,6 +85,7 @@ pub async fn run_all(store: &dyn Store) {
     intents::scenarios(store).await;
     deliveries::bindings(store).await;
     deliveries::push_deliveries(store).await;
+    deliveries::deferrals(store).await;
     webhooks::subscriptions(store).await;
     webhooks::events(store).await;
     inbox::threads_and_changes(store).await;
