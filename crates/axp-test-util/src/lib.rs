@@ -9,7 +9,11 @@
 //! With `AXP_TEST_BACKEND=postgres` (and `AXP_TEST_DATABASE_URL` naming a server tests may create
 //! databases on) every server runs on its own fresh PostgreSQL database instead of SQLite, so
 //! the same end-to-end tests cover both stores; the database is dropped with the server.
+//!
+//! [`binary`] runs the real `axp` binary instead, for what needs a process: signals, `kill -9`
+//! and restarts, the data-directory lock, listener and TLS settings.
 
+pub mod binary;
 pub mod receiver;
 
 use std::sync::Arc;

@@ -2,43 +2,14 @@
 //! restart it on the same data directory, and check that every intent that got a 200 exists with
 //! its events.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 
+use axp_test_util::binary::{ServeCommand, ServeProcess};
 use serde_json::{Value, json};
 
-/// The binary running on a free port.
-struct Axp {
-    child: Child,
-    url: String,
-}
-
-impl Axp {
-    /// Starts `axp serve` on port 0 and reads the URL it prints; no sleeping.
-    fn start(data_dir: &Path) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_axp"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data_dir)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn axp");
-        let stdout = child.stdout.take().expect("stdout");
-        let url = BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-            .find_map(|line| line.strip_prefix("axp listening on ").map(str::to_owned))
-            .expect("axp printed its URL");
-        Self { child, url }
-    }
-
-    /// SIGKILL: no shutdown, no flush.
-    fn kill9(mut self) {
-        self.child.kill().expect("kill -9");
-        self.child.wait().expect("reap");
-    }
+/// Starts `axp serve` on port 0 over `data_dir` and reads the URL it prints; no sleeping.
+fn start(data_dir: &Path) -> ServeProcess {
+    ServeCommand::new(env!("CARGO_BIN_EXE_axp"), data_dir).start()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -48,14 +19,14 @@ async fn acknowledged_intents_survive_kill_9() {
     let mut acknowledged: Vec<String> = Vec::new();
     let mut key = String::new();
     for round in 0..4 {
-        let axp = Axp::start(dir.path());
+        let mut axp = start(dir.path());
         if round == 0 {
             key = std::fs::read_to_string(dir.path().join("admin.key")).unwrap().trim().to_owned();
         }
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
         let mut writers = Vec::new();
         for w in 0..8 {
-            let (http, url, key, tx) = (http.clone(), axp.url.clone(), key.clone(), tx.clone());
+            let (http, url, key, tx) = (http.clone(), axp.url().to_owned(), key.clone(), tx.clone());
             writers.push(tokio::spawn(async move {
                 for i in 0..10_000 {
                     let body = json!({"intent_type": "crash.test.v1", "to_agent": "worker", "payload": {"round": round, "writer": w, "i": i}});
@@ -84,10 +55,10 @@ async fn acknowledged_intents_survive_kill_9() {
         }
     }
 
-    let axp = Axp::start(dir.path());
+    let mut axp = start(dir.path());
     for id in &acknowledged {
         let r = http
-            .get(format!("{}/v1/intents/{id}/events", axp.url))
+            .get(format!("{}/v1/intents/{id}/events", axp.url()))
             .header("x-api-key", &key)
             .send()
             .await

@@ -2,57 +2,38 @@
 //! directory, an emptied database is not re-bootstrapped over `admin.key`, a corrupted database
 //! is caught (at start after an unclean stop, at runtime otherwise), and the files are private.
 
-use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::io::{Seek, SeekFrom, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Stdio;
+use std::time::Duration;
 
+use axp_test_util::binary::{Refused, ServeCommand, ServeProcess};
 use r2d2_sqlite::rusqlite::Connection;
 use serde_json::{Value, json};
 
-/// Longest a start or a stop may take here (generous: debug build, shared CI machine).
+/// Longest a stop may take here (generous: debug build, shared CI machine).
 const BOUND: Duration = Duration::from_secs(30);
 
-fn spawn(data_dir: &Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_axp"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(data_dir)
-        .env("RUST_LOG", "warn")
-        .env_remove("AXP_DATABASE_URL")
-        .env_remove("AXP_BOOTSTRAP_KEY")
-        .stdout(Stdio::piped())
+/// `axp serve` over `data_dir` on SQLite with a bootstrapped key, its stderr kept for a refusal.
+fn serve(data_dir: &Path) -> ServeCommand {
+    ServeCommand::new(env!("CARGO_BIN_EXE_axp"), data_dir)
+        .env_remove(["AXP_DATABASE_URL", "AXP_BOOTSTRAP_KEY"])
         .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn axp")
-}
-
-/// Waits (bounded) for `child` to exit.
-fn wait_exit(child: &mut Child) -> ExitStatus {
-    let deadline = Instant::now() + BOUND;
-    loop {
-        if let Some(status) = child.try_wait().expect("try_wait") {
-            return status;
-        }
-        assert!(Instant::now() < deadline, "axp did not exit within {BOUND:?}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 /// A start that must fail: its exit status is not success; returns its stderr.
 fn refused(data_dir: &Path) -> String {
-    let mut child = spawn(data_dir);
-    let status = wait_exit(&mut child);
-    let mut stderr = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    let Err(Refused { status, stderr }) = serve(data_dir).try_start() else {
+        panic!("the start must be refused");
+    };
     assert!(!status.success(), "the start must be refused; stderr: {stderr}");
     stderr
 }
 
 /// The binary serving on a free port.
 struct Axp {
-    child: Child,
-    url: String,
+    process: ServeProcess,
     key: String,
 }
 
@@ -64,40 +45,26 @@ impl Axp {
 
     /// As [`Axp::start`]; a start that fails is its stderr.
     fn try_start(data_dir: &Path) -> Result<Self, String> {
-        let mut child = spawn(data_dir);
-        let stdout = child.stdout.take().expect("stdout");
-        let url = BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-            .find_map(|line| line.strip_prefix("axp listening on ").map(str::to_owned));
-        let Some(url) = url else {
-            wait_exit(&mut child);
-            let mut stderr = String::new();
-            child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
-            return Err(stderr);
-        };
-        let key = std::fs::read_to_string(data_dir.join("admin.key")).unwrap().trim().to_owned();
-        Ok(Self { child, url, key })
+        let process = serve(data_dir).try_start().map_err(|refused| refused.stderr)?;
+        let key = process.admin_key();
+        Ok(Self { process, key })
     }
 
     /// SIGTERM, and wait for the clean stop. A request first: the binary installs its SIGTERM
     /// handler just after printing its URL, and a signal before that kills it uncleanly.
     async fn stop(mut self) {
         assert_eq!(self.get("/health").await.status(), 200);
-        let term = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status().unwrap();
-        assert!(term.success());
-        assert!(wait_exit(&mut self.child).success(), "a clean stop exits 0");
+        assert!(self.process.terminate(BOUND).success(), "a clean stop exits 0");
     }
 
     /// SIGKILL: no shutdown, no marker.
     fn kill9(mut self) {
-        self.child.kill().expect("kill -9");
-        self.child.wait().expect("reap");
+        self.process.kill9();
     }
 
     async fn get(&self, path: &str) -> reqwest::Response {
         reqwest::Client::new()
-            .get(format!("{}{path}", self.url))
+            .get(format!("{}{path}", self.process.url()))
             .header("x-api-key", &self.key)
             .send()
             .await
@@ -111,7 +78,7 @@ impl Axp {
         for i in 0..n {
             let body = json!({"intent_type": "data_dir.fill.v1", "to_agent": "worker", "payload": {"i": i, "pad": "x".repeat(2048)}});
             let r = http
-                .post(format!("{}/v1/intents", self.url))
+                .post(format!("{}/v1/intents", self.process.url()))
                 .header("x-api-key", &self.key)
                 .json(&body)
                 .send()
@@ -155,7 +122,7 @@ async fn one_server_per_dir_with_private_files_and_kill_9_does_not_block_a_resta
     first.fill(1).await;
 
     let stderr = refused(&dir);
-    assert!(stderr.contains(&format!("pid {}", first.child.id())), "names the holder: {stderr}");
+    assert!(stderr.contains(&format!("pid {}", first.process.pid())), "names the holder: {stderr}");
     assert!(stderr.contains(&dir.display().to_string()), "names the dir: {stderr}");
     assert_eq!(first.get("/ready").await.status(), 200, "the first server is undisturbed");
 

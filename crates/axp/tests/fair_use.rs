@@ -2,45 +2,18 @@
 //! integer `Retry-After`, the `X-RateLimit-*` headers of contract §1.6) and, per key, one
 //! client's flood leaving another key untouched.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::time::Duration;
 
+use axp_test_util::binary::{ServeCommand, ServeProcess};
 use serde_json::{Value, json};
 
-/// The binary running on a free port; killed on drop.
-struct Axp {
-    child: Child,
-    url: String,
-}
+/// Longest a graceful stop may take here (generous: debug build, shared CI machine).
+const BOUND: Duration = Duration::from_secs(30);
 
-impl Axp {
-    /// Starts `axp serve` on port 0 with `env` set and reads the URL it prints; no sleeping.
-    fn start(data_dir: &Path, env: &[(&str, &str)]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_axp"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data_dir)
-            .env("RUST_LOG", "warn")
-            .envs(env.iter().copied())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn axp");
-        let stdout = child.stdout.take().expect("stdout");
-        let url = BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-            .find_map(|line| line.strip_prefix("axp listening on ").map(str::to_owned))
-            .expect("axp printed its URL");
-        Self { child, url }
-    }
-}
-
-impl Drop for Axp {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// Starts `axp serve` on port 0 with `env` set and reads the URL it prints; no sleeping.
+fn start(data_dir: &Path, env: &[(&str, &str)]) -> ServeProcess {
+    ServeCommand::new(env!("CARGO_BIN_EXE_axp"), data_dir).envs(env).start()
 }
 
 fn header(response: &reqwest::Response, name: &str) -> Option<u64> {
@@ -76,13 +49,13 @@ async fn second_key(http: &reqwest::Client, url: &str, admin: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_runaway_key_gets_429_and_another_key_does_not() {
     let dir = tempfile::tempdir().unwrap();
-    let axp = Axp::start(dir.path(), &[("AXP_RATE_LIMIT_PER_KEY", "1"), ("AXP_RATE_LIMIT_BURST", "5")]);
+    let axp = start(dir.path(), &[("AXP_RATE_LIMIT_PER_KEY", "1"), ("AXP_RATE_LIMIT_BURST", "5")]);
     let admin = std::fs::read_to_string(dir.path().join("admin.key")).unwrap().trim().to_owned();
     let http = reqwest::Client::new();
-    let other = second_key(&http, &axp.url, &admin).await;
+    let other = second_key(&http, axp.url(), &admin).await;
 
     let list =
-        |key: &str| http.get(format!("{}/v1/intents?limit=1", axp.url)).header("x-api-key", key).send();
+        |key: &str| http.get(format!("{}/v1/intents?limit=1", axp.url())).header("x-api-key", key).send();
     let first = list(&other).await.unwrap();
     assert_eq!(first.status(), 200);
     assert_eq!(header(&first, "x-ratelimit-limit"), Some(5));
@@ -111,11 +84,11 @@ async fn a_runaway_key_gets_429_and_another_key_does_not() {
 
     // Another key of the same workspace still gets in, and so do unauthenticated probes.
     assert_eq!(list(&other).await.unwrap().status(), 200);
-    assert_eq!(http.get(format!("{}/health", axp.url)).send().await.unwrap().status(), 200);
+    assert_eq!(http.get(format!("{}/health", axp.url())).send().await.unwrap().status(), 200);
     // A refused write changes nothing: once the key may read again (bounded by the
     // Retry-After it is told), it finds no intent.
     let create = http
-        .post(format!("{}/v1/intents", axp.url))
+        .post(format!("{}/v1/intents", axp.url()))
         .header("x-api-key", &admin)
         .json(&json!({"intent_type": "fair.use.v1", "to_agent": "worker", "payload": {}}))
         .send()
@@ -135,25 +108,16 @@ async fn a_runaway_key_gets_429_and_another_key_does_not() {
     panic!("the key was never let in again");
 }
 
-/// SIGTERM (a graceful stop: the usage meter flushes), then waits for the exit.
-fn terminate(mut axp: Axp) {
-    let pid = axp.child.id().to_string();
-    let status = Command::new("kill").args(["-TERM", &pid]).status().expect("kill -TERM");
-    assert!(status.success());
-    let exit = axp.child.wait().expect("reap");
-    assert!(exit.success(), "a graceful stop exits 0: {exit}");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_intents_per_day_quota_warns_then_blocks_and_usage_counts_survive_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let env = [("AXP_RATE_LIMIT_PER_KEY", "0")];
-    let axp = Axp::start(dir.path(), &env);
+    let mut axp = start(dir.path(), &env);
     let admin = std::fs::read_to_string(dir.path().join("admin.key")).unwrap().trim().to_owned();
     let http = reqwest::Client::new();
 
     let patched = http
-        .patch(format!("{}/v1/quotas", axp.url))
+        .patch(format!("{}/v1/quotas", axp.url()))
         .header("x-api-key", &admin)
         .json(&json!({"dimensions": {"intents_per_day": 3}, "soft_threshold_percent": 50}))
         .send()
@@ -165,7 +129,7 @@ async fn an_intents_per_day_quota_warns_then_blocks_and_usage_counts_survive_a_r
     assert_eq!(patched["quota_policy"]["overage_mode"], "block");
 
     let create = |i: u32| {
-        http.post(format!("{}/v1/intents", axp.url))
+        http.post(format!("{}/v1/intents", axp.url()))
             .header("x-api-key", &admin)
             .json(&json!({"intent_type": "fair.quota.v1", "to_agent": "worker", "payload": {"i": i}}))
             .send()
@@ -196,9 +160,9 @@ async fn an_intents_per_day_quota_warns_then_blocks_and_usage_counts_survive_a_r
             r.json::<Value>().await.unwrap()["summary"]["dimensions"]["intents_per_day"].clone()
         }
     };
-    assert_eq!(summary(axp.url.clone()).await, json!({"used": 3, "limit": 3, "remaining": 0}));
+    assert_eq!(summary(axp.url().to_owned()).await, json!({"used": 3, "limit": 3, "remaining": 0}));
     let audit: Value = http
-        .get(format!("{}/v1/audit?action=quota.updated", axp.url))
+        .get(format!("{}/v1/audit?action=quota.updated", axp.url()))
         .header("x-api-key", &admin)
         .send()
         .await
@@ -209,11 +173,13 @@ async fn an_intents_per_day_quota_warns_then_blocks_and_usage_counts_survive_a_r
     assert_eq!(audit["entries"].as_array().map(Vec::len), Some(1), "{audit}");
 
     // The counts were flushed at the graceful stop: a new process still refuses the fourth.
-    terminate(axp);
-    let axp = Axp::start(dir.path(), &env);
-    assert_eq!(summary(axp.url.clone()).await, json!({"used": 3, "limit": 3, "remaining": 0}));
+    let exit = axp.terminate(BOUND);
+    assert!(exit.success(), "a graceful stop exits 0: {exit}");
+    drop(axp);
+    let axp = start(dir.path(), &env);
+    assert_eq!(summary(axp.url().to_owned()).await, json!({"used": 3, "limit": 3, "remaining": 0}));
     let create = http
-        .post(format!("{}/v1/intents", axp.url))
+        .post(format!("{}/v1/intents", axp.url()))
         .header("x-api-key", &admin)
         .json(&json!({"intent_type": "fair.quota.v1", "to_agent": "worker", "payload": {"i": 5}}))
         .send()

@@ -2,11 +2,10 @@
 //! TLS, against the real binary on loopback. Timeouts are set to 1–2 s here; each assertion
 //! allows a generous bound (seconds to tens of seconds) and never times anything.
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use axp_test_util::binary::{Refused, ServeCommand, ServeProcess};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -14,69 +13,25 @@ use tokio::net::TcpStream;
 /// How long anything here may take before the test fails.
 const BOUND: Duration = Duration::from_secs(20);
 
-/// `axp serve` on port 0 with `env`, in its own data directory; killed when dropped.
+/// `axp serve` on port 0 with `env` and `args`, in its own data directory; killed when dropped.
 struct Axp {
-    child: Child,
-    url: String,
-    dir: tempfile::TempDir,
+    process: ServeProcess,
+    _dir: tempfile::TempDir,
 }
 
 impl Axp {
     fn start(env: &[(&str, &str)], args: &[&str]) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_axp"));
-        command
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(dir.path())
-            .args(args)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null());
-        for (k, v) in env {
-            command.env(k, v);
-        }
-        let mut child = command.spawn().expect("spawn axp");
-        let stdout = child.stdout.take().expect("stdout");
-        let url = BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-            .find_map(|line| line.strip_prefix("axp listening on ").map(str::to_owned))
-            .expect("axp printed its URL");
-        Self { child, url, dir }
-    }
-
-    fn addr(&self) -> String {
-        self.url.rsplit('/').next().unwrap().to_owned()
+        let process = ServeCommand::new(env!("CARGO_BIN_EXE_axp"), dir.path()).args(args).envs(env).start();
+        Self { process, _dir: dir }
     }
 
     fn key(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("admin.key")).unwrap().trim().to_owned()
+        self.process.admin_key()
     }
 
     async fn connect(&self) -> TcpStream {
-        TcpStream::connect(self.addr()).await.expect("connect")
-    }
-
-    /// Sends SIGTERM and waits (bounded) for the exit; returns how long it took and whether it
-    /// was a success.
-    fn terminate(&mut self, bound: Duration) -> (Duration, bool) {
-        let sent = Instant::now();
-        let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
-        assert!(status.success(), "kill -TERM");
-        while sent.elapsed() < bound {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return (sent.elapsed(), status.success());
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        panic!("axp did not exit within {bound:?} of SIGTERM");
-    }
-}
-
-impl Drop for Axp {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        TcpStream::connect(self.process.addr()).await.expect("connect")
     }
 }
 
@@ -191,7 +146,8 @@ async fn past_the_connection_cap_429_then_served_once_a_slot_frees() {
         held.push(conn);
     }
     let http = reqwest::Client::builder().pool_max_idle_per_host(0).build().unwrap();
-    let refused = http.get(format!("{}/health", axp.url)).send().await.expect("an answer, not a reset");
+    let refused =
+        http.get(format!("{}/health", axp.process.url())).send().await.expect("an answer, not a reset");
     assert_eq!(refused.status(), 429);
     assert_eq!(refused.headers()["retry-after"], "1");
     let body: Value = refused.json().await.unwrap();
@@ -200,7 +156,7 @@ async fn past_the_connection_cap_429_then_served_once_a_slot_frees() {
     drop(held.pop());
     let deadline = Instant::now() + BOUND;
     loop {
-        match http.get(format!("{}/health", axp.url)).send().await.map(|r| r.status().as_u16()) {
+        match http.get(format!("{}/health", axp.process.url())).send().await.map(|r| r.status().as_u16()) {
             Ok(200) => break,
             Ok(429) | Err(_) if Instant::now() < deadline => {
                 tokio::time::sleep(Duration::from_millis(50)).await
@@ -234,8 +190,9 @@ async fn sigterm_with_half_sent_requests_exits_within_the_grace() {
     let mut ok = axp.connect().await;
     ok.write_all(HEALTH).await.unwrap();
     assert_eq!(read_response(&mut ok).await.0, 200);
-    let (took, success) = axp.terminate(Duration::from_secs(2) + BOUND);
-    assert!(success, "axp exited with a failure after SIGTERM (took {took:?})");
+    let sent = Instant::now();
+    let status = axp.process.terminate(Duration::from_secs(2) + BOUND);
+    assert!(status.success(), "axp exited with a failure after SIGTERM (took {:?})", sent.elapsed());
 }
 
 #[tokio::test]
@@ -249,12 +206,12 @@ async fn tls_serves_health_over_https() {
         &[],
         &["--tls-cert", cert_path.to_str().unwrap(), "--tls-key", key_path.to_str().unwrap()],
     );
-    assert!(axp.url.starts_with("https://"), "{}", axp.url);
+    assert!(axp.process.url().starts_with("https://"), "{}", axp.process.url());
     let http = reqwest::Client::builder()
         .add_root_certificate(reqwest::Certificate::from_pem(cert.cert.pem().as_bytes()).unwrap())
         .build()
         .unwrap();
-    let health = http.get(format!("{}/health", axp.url)).send().await.expect("https /health");
+    let health = http.get(format!("{}/health", axp.process.url())).send().await.expect("https /health");
     assert_eq!(health.status(), 200);
     // Plain HTTP on the TLS port gets no answer.
     let mut plain = axp.connect().await;
@@ -265,14 +222,14 @@ async fn tls_serves_health_over_https() {
 #[test]
 fn tls_needs_both_files() {
     let dir = tempfile::tempdir().unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_axp"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir.path())
-        .env("AXP_TLS_CERT", Path::new("/nonexistent/cert.pem"))
-        .env_remove("AXP_TLS_KEY")
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let Err(Refused { status, stderr }) = ServeCommand::new(env!("CARGO_BIN_EXE_axp"), dir.path())
+        .env("AXP_TLS_CERT", "/nonexistent/cert.pem")
+        .env_remove(["AXP_TLS_KEY"])
+        .stderr(Stdio::piped())
+        .try_start()
+    else {
+        panic!("axp served with a certificate and no key");
+    };
+    assert!(!status.success());
     assert!(stderr.contains("AXP_TLS_CERT"), "{stderr}");
 }

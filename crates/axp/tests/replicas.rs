@@ -7,69 +7,36 @@
 //! are read as they arrive, and every wait is a bounded loop on a condition with a deadline.
 
 use std::collections::{HashMap, HashSet};
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use axp_store_postgres::testdb::{TestDatabase, server_url};
+use axp_test_util::binary::{ServeCommand, ServeProcess};
 use futures::StreamExt;
 use serde_json::{Value, json};
 
 /// A fixed admin key every replica knows (`AXP_BOOTSTRAP_KEY`).
 const KEY: &str = "axme_sa_01970000-0000-7000-8000-00000000a11c_0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
-/// One `axp serve` process.
-struct Replica {
-    child: Child,
-    url: String,
-}
-
-impl Replica {
-    /// Starts `axp serve` on port 0 against `db`, with `extra` environment; reads the URL it
-    /// prints (no sleeping).
-    fn start(db: &str, data_dir: &Path, extra: &[(&str, &str)]) -> Self {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_axp"));
-        cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data_dir)
-            .args(["--database-url", db])
-            .env("AXP_BOOTSTRAP_KEY", KEY)
-            .env("AXP_OUTBOUND_ALLOW", "127.0.0.0/8")
-            .env("AXP_PUSH_RETRY_SCHEDULE", "0s,1s,1s")
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
-        for (k, v) in extra {
-            cmd.env(k, v);
-        }
-        let mut child = cmd.spawn().expect("spawn axp");
-        let stdout = child.stdout.take().expect("stdout");
-        let url = BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-            .find_map(|line| line.strip_prefix("axp listening on ").map(str::to_owned))
-            .expect("axp printed its URL");
-        Self { child, url }
-    }
-
-    /// SIGKILL: no shutdown, no flush, transactions in flight die with it.
-    fn kill9(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Replica {
-    fn drop(&mut self) {
-        self.kill9();
-    }
+/// Starts `axp serve` on port 0 against `db`, with `extra` environment; reads the URL it prints
+/// (no sleeping). Its logs go to the test's stderr.
+fn start_replica(db: &str, data_dir: &Path, extra: &[(&str, &str)]) -> ServeProcess {
+    ServeCommand::new(env!("CARGO_BIN_EXE_axp"), data_dir)
+        .args(["--database-url", db])
+        .env("AXP_BOOTSTRAP_KEY", KEY)
+        .env("AXP_OUTBOUND_ALLOW", "127.0.0.0/8")
+        .env("AXP_PUSH_RETRY_SCHEDULE", "0s,1s,1s")
+        .envs(extra)
+        .stderr(Stdio::inherit())
+        .start()
 }
 
 /// Three replicas on a fresh database (or `None` when no PostgreSQL server is configured).
 async fn cluster(
     n: usize,
     extra: &[(&str, &str)],
-) -> Option<(TestDatabase, tempfile::TempDir, Vec<Replica>)> {
+) -> Option<(TestDatabase, tempfile::TempDir, Vec<ServeProcess>)> {
     let Some(server) = server_url() else {
         eprintln!("AXP_TEST_DATABASE_URL is not set: skipping the multi-replica tests");
         return None;
@@ -81,7 +48,7 @@ async fn cluster(
         let handles: Vec<_> = (0..n)
             .map(|i| {
                 let (url, path) = (db.url.clone(), dir.path().join(format!("r{i}")));
-                s.spawn(move || Replica::start(&url, &path, extra))
+                s.spawn(move || start_replica(&url, &path, extra))
             })
             .collect();
         handles.into_iter().map(|h| h.join().expect("replica started")).collect::<Vec<_>>()
@@ -155,7 +122,7 @@ async fn sse(http: reqwest::Client, url: String, tx: tokio::sync::mpsc::Unbounde
 async fn submit_listen_and_observe_on_three_replicas() {
     let Some((_db, _dir, replicas)) = cluster(3, &[]).await else { return };
     let http = http();
-    let (r1, r2, r3) = (&replicas[0].url, &replicas[1].url, &replicas[2].url);
+    let (r1, r2, r3) = (replicas[0].url(), replicas[1].url(), replicas[2].url());
     let agent = format!("agent-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
 
     // The agent's stream on replica 2 is open before anything is submitted.
@@ -223,7 +190,8 @@ async fn kill_9_of_a_replica_holding_leases() {
     let Some((_db, _dir, mut replicas)) = cluster(3, &[]).await else { return };
     let http = http();
     let agent = format!("leased-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
-    let (r1, r2, r3) = (replicas[0].url.clone(), replicas[1].url.clone(), replicas[2].url.clone());
+    let (r1, r2, r3) =
+        (replicas[0].url().to_owned(), replicas[1].url().to_owned(), replicas[2].url().to_owned());
 
     const N: usize = 20;
     let mut ids = HashSet::new();
@@ -316,7 +284,7 @@ async fn eight_workers_on_three_replicas_claim_each_intent_once() {
     let Some((_db, _dir, replicas)) = cluster(3, &[]).await else { return };
     let total: usize = std::env::var("AXP_TEST_CLAIMS").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000);
     let http = http();
-    let urls: Vec<String> = replicas.iter().map(|r| r.url.clone()).collect();
+    let urls: Vec<String> = replicas.iter().map(|r| r.url().to_owned()).collect();
     let agent = format!("pool-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
     let started = Instant::now();
 
@@ -382,7 +350,7 @@ async fn eight_workers_on_three_replicas_claim_each_intent_once() {
 async fn a_key_revoked_on_one_replica_is_refused_on_every_replica() {
     let Some((_db, _dir, replicas)) = cluster(3, &[]).await else { return };
     let http = http();
-    let r1 = &replicas[0].url;
+    let r1 = replicas[0].url().to_owned();
     let sa = post(&http, &format!("{r1}/v1/service-accounts"), json!({"name": "revoked-later"})).await;
     let sa_id = sa["service_account"]["service_account_id"].as_str().unwrap().to_owned();
     let key = post(&http, &format!("{r1}/v1/service-accounts/{sa_id}/keys"), json!({})).await;
@@ -397,18 +365,18 @@ async fn a_key_revoked_on_one_replica_is_refused_on_every_replica() {
     };
     for r in &replicas {
         // Twice: the first use looks the key up, the second is served from the cache.
-        assert_eq!(status(r.url.clone()).await, 200);
-        assert_eq!(status(r.url.clone()).await, 200);
+        assert_eq!(status(r.url().to_owned()).await, 200);
+        assert_eq!(status(r.url().to_owned()).await, 200);
     }
     post(&http, &format!("{r1}/v1/service-accounts/{sa_id}/keys/{key_id}/revoke"), json!({})).await;
     assert_eq!(status(r1.clone()).await, 401, "the revoking replica refuses at once");
     let deadline = Instant::now() + Duration::from_secs(10);
     for r in &replicas[1..] {
         loop {
-            match status(r.url.clone()).await {
+            match status(r.url().to_owned()).await {
                 401 => break,
                 200 if Instant::now() < deadline => tokio::task::yield_now().await,
-                other => panic!("{}: still {other} 10 s after the revocation", r.url),
+                other => panic!("{}: still {other} 10 s after the revocation", r.url()),
             }
         }
     }

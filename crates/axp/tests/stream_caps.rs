@@ -5,20 +5,18 @@
 //! workspace is not affected, and a closed stream or finished claim gives its slot back. On
 //! SIGTERM open streams end with `stream.timeout` and their resume cursor.
 
-use std::process::Stdio;
 use std::time::Duration;
 
+use axp_test_util::binary::{ServeCommand, ServeProcess};
 use reqwest::{Method, Response};
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
 
 /// Bound on every wait for a condition (generous: a loaded CI host).
 const BOUND: Duration = Duration::from_secs(30);
 
 /// `axp serve` on a free port over a fresh data directory; killed on drop.
 struct Axp {
-    child: Child,
+    process: ServeProcess,
     url: String,
     admin_key: String,
     http: reqwest::Client,
@@ -26,33 +24,16 @@ struct Axp {
 }
 
 impl Axp {
-    /// Starts the binary with `vars` and waits for its `axp listening on` line (no sleeps).
-    async fn start(vars: &[(&str, &str)]) -> Self {
+    /// Starts the binary with `vars` (and no stream caps from the host) and waits for its
+    /// `axp listening on` line (no sleeps).
+    fn start(vars: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let data_dir = dir.path().join("axp-data");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_axp"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(&data_dir)
-            .env("RUST_LOG", "warn")
-            .env_remove("AXP_MAX_STREAMS_PER_KEY")
-            .env_remove("AXP_MAX_STREAMS_PER_WORKSPACE")
-            .envs(vars.iter().copied())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("spawn axp serve");
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let mut url = None;
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if let Some(u) = line.strip_prefix("axp listening on ") {
-                url = Some(u.to_owned());
-                break;
-            }
-        }
-        let url = url.expect("axp serve printed its URL");
-        let admin_key = std::fs::read_to_string(data_dir.join("admin.key")).unwrap().trim().to_owned();
-        Self { child, url, admin_key, http: reqwest::Client::new(), _dir: dir }
+        let process = ServeCommand::new(env!("CARGO_BIN_EXE_axp"), dir.path().join("axp-data"))
+            .env_remove(["AXP_MAX_STREAMS_PER_KEY", "AXP_MAX_STREAMS_PER_WORKSPACE"])
+            .envs(vars)
+            .start();
+        let (url, admin_key) = (process.url().to_owned(), process.admin_key());
+        Self { process, url, admin_key, http: reqwest::Client::new(), _dir: dir }
     }
 
     /// `method path` with `body` as the admin; the JSON answer, which must be a 200.
@@ -121,13 +102,6 @@ impl Axp {
             tokio::task::yield_now().await;
         }
     }
-
-    /// SIGTERM to the child (the process this test started, by its id).
-    fn sigterm(&self) {
-        let pid = self.child.id().expect("the server is running").to_string();
-        let status = std::process::Command::new("kill").args(["-TERM", &pid]).status().expect("run kill");
-        assert!(status.success());
-    }
 }
 
 /// A 429 from a stream cap: the envelope's code and limit, and an integer `Retry-After`.
@@ -142,7 +116,7 @@ async fn assert_refused(response: Response, limit: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn streams_and_waiting_claims_are_capped_per_key_and_per_workspace() {
-    let axp = Axp::start(&[("AXP_MAX_STREAMS_PER_KEY", "3"), ("AXP_MAX_STREAMS_PER_WORKSPACE", "5")]).await;
+    let axp = Axp::start(&[("AXP_MAX_STREAMS_PER_KEY", "3"), ("AXP_MAX_STREAMS_PER_WORKSPACE", "5")]);
     let admin = axp.admin_key.clone();
     let worker = axp.key("worker").await;
 
@@ -205,7 +179,7 @@ async fn read_to_end(mut response: Response, mut text: String) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_ends_open_streams_with_stream_timeout_and_their_cursor() {
-    let mut axp = Axp::start(&[]).await;
+    let mut axp = Axp::start(&[]);
     let body = json!({"intent_type": "caps.test.v1", "to_agent": "worker", "payload": {}});
     let intent = axp.admin(Method::POST, "/v1/intents", body).await;
     let id = intent["intent_id"].as_str().unwrap().to_owned();
@@ -219,7 +193,7 @@ async fn sigterm_ends_open_streams_with_stream_timeout_and_their_cursor() {
     let agent = axp.stream(&axp.admin_key, "idle").await;
     assert_eq!(agent.status(), 200);
 
-    axp.sigterm();
+    axp.process.sigterm();
     let events = read_to_end(events, first).await;
     let last_id = events
         .lines()
@@ -233,6 +207,5 @@ async fn sigterm_ends_open_streams_with_stream_timeout_and_their_cursor() {
     );
     let agent = read_to_end(agent, String::new()).await;
     assert!(agent.ends_with("event: stream.timeout\ndata: {\"ok\":true,\"next_since\":0}\n\n"), "{agent}");
-    let exited = tokio::time::timeout(BOUND, axp.child.wait()).await.expect("exited within the bound");
-    assert!(exited.unwrap().success());
+    assert!(axp.process.wait_exit(BOUND).success());
 }

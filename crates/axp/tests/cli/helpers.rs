@@ -5,10 +5,10 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::LazyLock;
 
+use axp_test_util::binary::{ServeCommand, ServeProcess};
 use regex::Regex;
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Command;
 
 pub const AXP: &str = env!("CARGO_BIN_EXE_axp");
 
@@ -28,7 +28,7 @@ const CLI_ENV: [&str; 10] = [
 
 /// `axp serve` on a free port over a fresh data directory; killed on drop.
 pub struct Server {
-    child: Child,
+    _process: ServeProcess,
     pub url: String,
     pub admin_key: String,
     pub data_dir: PathBuf,
@@ -41,45 +41,19 @@ impl Server {
         Self::start_with_env(&[]).await
     }
 
-    /// [`Server::start`] with extra environment variables for `axp serve`.
+    /// [`Server::start`] with extra environment variables for `axp serve`. Async for its callers;
+    /// the start itself is the harness's blocking read of the URL line.
     pub async fn start_with_env(vars: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let data_dir = dir.path().join("axp-data");
-        let mut command = Command::new(AXP);
-        command
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(&data_dir)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .kill_on_drop(true);
-        for name in CLI_ENV {
-            command.env_remove(name);
-        }
-        command.envs(vars.iter().copied());
-        let mut child = command.spawn().expect("spawn axp serve");
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let mut url = None;
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if let Some(u) = line.strip_prefix("axp listening on ") {
-                url = Some(u.to_owned());
-                break;
-            }
-        }
-        let url = url.expect("axp serve printed its URL");
-        let admin_key = std::fs::read_to_string(data_dir.join("admin.key")).unwrap().trim().to_owned();
-        Self { child, url, admin_key, data_dir, _dir: dir }
+        let process = ServeCommand::new(AXP, &data_dir).env_remove(CLI_ENV).envs(vars).start();
+        let (url, admin_key) = (process.url().to_owned(), process.admin_key());
+        Self { _process: process, url, admin_key, data_dir, _dir: dir }
     }
 
     /// An SDK client with the admin key.
     pub fn client(&self) -> axp_client::Client {
         axp_client::Client::new(&self.url, &self.admin_key)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.start_kill();
     }
 }
 
