@@ -313,7 +313,7 @@ fn render(
         axp_loadgen::proc::HARNESS_ENV.iter().map(|(k, v)| format!("`{k}={v}`")).collect();
     let _ = writeln!(
         s,
-        "Server settings: every `axp serve` runs with {} (the per-key rate limit off: these are throughput scenarios) and otherwise its defaults; a scenario that changes more (P3 and P7 raise the stream caps for their many streams on one key) says so under its table.\n",
+        "Server settings: every `axp serve` runs with {} (the per-key rate limit and the per-workspace in-flight cap off: these are throughput scenarios from one key and one workspace) and otherwise its defaults; a scenario that changes more (P3 and P7 raise the stream caps for their many streams on one key, P8 turns the in-flight cap back on) says so under its table.\n",
         harness.join(", ")
     );
     let _ = writeln!(s, "### Machine\n\n{machine}");
