@@ -3,7 +3,9 @@
 //! A stream response replays what the store has after the client's cursor, then waits for
 //! commit wake-ups and sends what is new, until `wait_seconds` have passed (then
 //! `event: stream.timeout` and close), a terminal event has been sent (close), the client goes
-//! away, or the server shuts down. Every frame is read from the store by cursor; wake-ups only
+//! away, or the server shuts down. An agent stream also ends (with `stream.timeout`) as soon as
+//! it has sent everything queued for the agent, once it has sent anything (§4.11: the official
+//! TypeScript and Go SDKs read the whole body before handing out a frame). Every frame is read from the store by cursor; wake-ups only
 //! say "look again", so a missed wake-up delays a frame and never loses it.
 
 use std::collections::HashMap;
@@ -113,6 +115,12 @@ impl Source {
         }
     }
 
+    /// Whether the stream ends once it has sent what was queued (agent streams, §4.11), rather
+    /// than waiting for more until `wait_seconds` (intent streams, §4.5).
+    fn ends_once_drained(&self) -> bool {
+        matches!(self, Source::Agent { .. })
+    }
+
     /// `event: stream.timeout` with the cursor to resume from (§4.5, §4.11).
     fn timeout_frame(&self, cursor: u64) -> Bytes {
         let field = match self {
@@ -155,6 +163,7 @@ pub(crate) fn stream(
         cursor: since,
         pending: first.into_iter(),
         full,
+        sent: false,
         done: false,
         _presence: presence,
         _slot: slot,
@@ -182,6 +191,8 @@ struct Streamer {
     pending: std::vec::IntoIter<Frame>,
     /// The last read filled a whole batch: read again without waiting for a wake-up.
     full: bool,
+    /// A frame went out on this stream.
+    sent: bool,
     /// A terminal or timeout frame went out: the stream ends.
     done: bool,
     /// When `wait_seconds` are over (then `stream.timeout`).
@@ -204,8 +215,14 @@ impl Streamer {
             if let Some(frame) = self.pending.next() {
                 self.cursor = frame.id;
                 self.last_sent = Instant::now();
+                self.sent = true;
                 self.done = frame.terminal;
                 return Some(frame.bytes);
+            }
+            if self.sent && !self.full && self.source.ends_once_drained() {
+                // Everything queued went out: resume from here on the next request (§4.11).
+                self.done = true;
+                return Some(self.source.timeout_frame(self.cursor));
             }
             // `fresh`: woken by the fallback poll, not by a commit; the read must not be shared
             // (a lost wake-up's commit is not counted in the shared reads' versions).

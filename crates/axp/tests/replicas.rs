@@ -116,6 +116,23 @@ async fn sse(http: reqwest::Client, url: String, tx: tokio::sync::mpsc::Unbounde
     }
 }
 
+/// An agent's deliveries from `url`, reconnecting from each `stream.timeout`'s `next_since`,
+/// until the receiver of `tx` is gone.
+async fn listen(http: reqwest::Client, url: String, tx: tokio::sync::mpsc::UnboundedSender<(String, Value)>) {
+    let mut since = 0;
+    loop {
+        let (frames_tx, mut frames) = tokio::sync::mpsc::unbounded_channel();
+        sse(http.clone(), format!("{url}?since={since}&wait_seconds=30"), frames_tx).await;
+        while let Ok((event, data)) = frames.try_recv() {
+            if event == "stream.timeout" {
+                since = data["next_since"].as_u64().expect("stream.timeout names next_since");
+            } else if tx.send((event, data)).is_err() {
+                return;
+            }
+        }
+    }
+}
+
 /// Submit on replica 1, the agent listens on replica 2, the observer watches on replica 3: the
 /// observer sees the whole lifecycle, in order, without gaps.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -125,13 +142,10 @@ async fn submit_listen_and_observe_on_three_replicas() {
     let (r1, r2, r3) = (replicas[0].url(), replicas[1].url(), replicas[2].url());
     let agent = format!("agent-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
 
-    // The agent's stream on replica 2 is open before anything is submitted.
+    // The agent's stream on replica 2 is open before anything is submitted. It ends after each
+    // batch of deliveries (§4.11), so the agent reconnects from `next_since`, as the SDKs do.
     let (agent_tx, mut agent_rx) = tokio::sync::mpsc::unbounded_channel();
-    tokio::spawn(sse(
-        http.clone(),
-        format!("{r2}/v1/agents/{agent}/intents/stream?since=0&wait_seconds=30"),
-        agent_tx,
-    ));
+    tokio::spawn(listen(http.clone(), format!("{r2}/v1/agents/{agent}/intents/stream"), agent_tx));
 
     let mut observed = Vec::new();
     for round in 0..5 {

@@ -1,4 +1,5 @@
-//! `GET /health` and `GET /ready` (contract §1.9). No authentication.
+//! `GET /health` (also at `/v1/health`, which the official Go SDK's `Health()` calls) and
+//! `GET /ready` (contract §1.9). No authentication.
 
 use axp_core::api::Health;
 use axp_store::KeyHash;
@@ -30,5 +31,5 @@ pub(crate) async fn ready(State(state): State<AppState>) -> ApiResult<Json<Value
 }
 
 pub(crate) fn router() -> Router<AppState> {
-    Router::new().route("/health", get(health)).route("/ready", get(ready))
+    Router::new().route("/health", get(health)).route("/v1/health", get(health)).route("/ready", get(ready))
 }

@@ -10,6 +10,7 @@ mod grants;
 mod helpers;
 mod inbox;
 mod intents;
+mod interop;
 mod invites;
 mod openapi;
 mod organizations;
