@@ -225,6 +225,7 @@ fn request(family: &str, o: &Objects) -> (Method, String, Option<Value>) {
     let (i, t, sa) = (&o.intent, &o.task, &o.sa);
     match family {
         "health" => (get, "/health".into(), None),
+        "health.v1" => (get, "/v1/health".into(), None),
         "capabilities" => (get, "/v1/capabilities".into(), None),
         "intents.create" => (
             post,
