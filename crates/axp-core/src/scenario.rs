@@ -14,7 +14,7 @@ use uuid::Uuid;
 use crate::address::{AddressScope, AgentAddress};
 use crate::delivery::Binding;
 use crate::intent::NewIntent;
-use crate::validate::{Fields, delay_seconds, human_task_spec};
+use crate::validate::{Fields, INTENT_TYPE, INTENT_TYPE_MAX_LEN, delay_seconds, human_task_spec};
 use crate::workflow::{Step, StepKind, StepReminders, StepRetry, Workflow};
 
 /// Steps the engine runs itself (`runtime_type`).
@@ -23,8 +23,6 @@ pub const RUNTIME_TYPES: [&str; 6] =
 
 static SCENARIO_ID: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[a-z0-9_-]+(\.[a-z0-9_-]+)*$").expect("valid regex"));
-static SCENARIO_INTENT_TYPE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^[a-z0-9_]+(\.[a-z0-9_]+)*$").expect("valid regex"));
 
 /// An agent the bundle names.
 #[derive(Clone, Debug, PartialEq)]
@@ -174,9 +172,9 @@ pub fn compile(bundle: &Map<String, Value>, scope: &AddressScope<'_>, caller: &A
         .or_else(|| (!steps.is_empty()).then(|| caller.clone()));
 
     let mut f = Fields::new(intent_spec);
-    let intent_type = f.bounded_string("type", &["intent_type"], true, 3, 255);
+    let intent_type = f.bounded_string("type", &["intent_type"], true, 3, INTENT_TYPE_MAX_LEN);
     if let Some(t) = &intent_type
-        && !SCENARIO_INTENT_TYPE.is_match(t)
+        && !INTENT_TYPE.is_match(t)
     {
         f.fail("type", "pattern", "must match ^[a-z0-9_]+(\\.[a-z0-9_]+)*$");
     }

@@ -37,9 +37,14 @@ pub fn delay_seconds(value: Option<&Value>, min: u32) -> Result<Option<u32>, Str
     }
 }
 
-/// `intent_type` of `POST /v1/intents` (`api.intents.create.request.v1.json`).
+/// `intent_type` of `POST /v1/intents` and of scenario steps: a dotted lowercase name
+/// (contract §4.2). The versioned form `….v1` the spec recommends is not required: the official
+/// examples send `human_approval.v1`, `compliance_check` and `process_task`.
 pub static INTENT_TYPE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^[a-z0-9_]+(?:\.[a-z0-9_]+)+\.v[0-9]+$").expect("valid regex"));
+    LazyLock::new(|| Regex::new(r"^[a-z0-9_]+(?:\.[a-z0-9_]+)*$").expect("valid regex"));
+
+/// The longest `intent_type`, in characters (contract §4.2).
+pub const INTENT_TYPE_MAX_LEN: usize = 255;
 
 /// A request that failed validation: the code for the envelope and each field's failure.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -238,14 +243,14 @@ impl<'a> Fields<'a> {
 /// aliases accepted, `from_agent` and unknown keys ignored, `correlation_id` generated if absent.
 pub fn new_intent(body: &Map<String, Value>, scope: &AddressScope<'_>) -> Result<NewIntent, Invalid> {
     let mut f = Fields::new(body);
-    let intent_type = f.string("intent_type", &["intentType"], true);
+    let intent_type = f.bounded_string("intent_type", &["intentType"], true, 1, INTENT_TYPE_MAX_LEN);
     if let Some(t) = &intent_type
         && !INTENT_TYPE.is_match(t)
     {
         f.fail(
             "intent_type",
             "pattern",
-            "must match ^[a-z0-9_]+(?:\\.[a-z0-9_]+)+\\.v[0-9]+$ (e.g. notify.message.v1)",
+            "must be a dotted lowercase name matching ^[a-z0-9_]+(?:\\.[a-z0-9_]+)*$ (e.g. notify.message.v1)",
         );
     }
     let correlation_id = f.uuid("correlation_id", &["correlationId"]);
@@ -453,6 +458,22 @@ mod tests {
         assert_eq!(n.intent_type, "a.b.v1");
         assert_eq!(n.to_agent.as_str(), "agent://x/y/z");
         assert_eq!(n.max_delivery_attempts, Some(3));
+    }
+
+    #[test]
+    fn intent_type_is_a_dotted_lowercase_name_without_a_required_version() {
+        // What the official examples send (contract §4.2).
+        for ok in
+            ["notify.message.v1", "human_approval.v1", "compliance_check", "analyze_data", "process_task"]
+        {
+            let n = new_intent(&obj(json!({"intent_type": ok, "to_agent": "bot"})), &SCOPE).unwrap();
+            assert_eq!(n.intent_type, ok);
+        }
+        let long = "a".repeat(INTENT_TYPE_MAX_LEN + 1);
+        for bad in ["", "Bad", "a..b", ".a", "a.", "a-b", "a b", long.as_str()] {
+            let e = new_intent(&obj(json!({"intent_type": bad, "to_agent": "bot"})), &SCOPE).unwrap_err();
+            assert_eq!(e.errors[0].loc[1], "intent_type", "{bad:?}");
+        }
     }
 
     #[test]
