@@ -64,8 +64,8 @@ def test_quota_blocks_intents_and_usage_counts_them(fresh_axp: Axp) -> None:
         admin.update_quota({**scope, "dimensions": {"intents_per_day": original}})
 
 def test_billing_is_a_fixed_self_hosted_plan(admin) -> None:
-    plan = admin.get_billing_plan(org_id="", workspace_id="")["plan"]
-    assert plan["plan_id"] == "self_hosted"
+    plan = admin.get_billing_plan(org_id="", workspace_id="")["billing_plan"]
+    assert plan["plan_code"] == "self_hosted" and plan["monthly_commit_minor"] == 0
     with pytest.raises(AxmeAuthError) as denied:
         admin.update_billing_plan({"plan_id": "enterprise"})
     assert denied.value.status_code == 403

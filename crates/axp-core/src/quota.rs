@@ -179,7 +179,8 @@ pub struct QuotaPolicy {
     pub overage_mode: OverageMode,
     /// Who changed it last (`null` for the default).
     pub updated_by_actor_id: Option<String>,
-    /// When it changed last (`null` for the default).
+    /// When it changed last; for the default, when the workspace was created (`null` only
+    /// before the engine reads it).
     pub updated_at: Option<Timestamp>,
 }
 

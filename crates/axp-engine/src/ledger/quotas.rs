@@ -16,8 +16,15 @@ impl Ledger {
     pub(super) async fn get_quota_policy(&self, tenant: &Tenant) -> Result<QuotaPolicy> {
         self.read(tenant.clone(), |tenant, tx| {
             Box::pin(async move {
-                let stored = tx.get_quota_policy(tenant.workspace_id).await?;
-                Ok(stored.unwrap_or_else(|| QuotaPolicy::default_for(tenant.org_id, tenant.workspace_id)))
+                if let Some(stored) = tx.get_quota_policy(tenant.workspace_id).await? {
+                    return Ok(stored);
+                }
+                // The default has applied since the workspace was created
+                // (`api.quotas.get.response.v1.json` requires `updated_at`).
+                let mut default = QuotaPolicy::default_for(tenant.org_id, tenant.workspace_id);
+                default.updated_at =
+                    tx.workspace(tenant.org_id, tenant.workspace_id, false).await?.map(|ws| ws.created_at);
+                Ok(default)
             })
         })
         .await

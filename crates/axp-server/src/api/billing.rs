@@ -11,15 +11,27 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{Caller, PathParams};
 use crate::state::AppState;
 
-/// `GET /v1/billing/plan`: `{ok, plan: {plan_id: "self_hosted", name, org_id, workspace_id,
-/// billing_model: "none", currency: null, price_monthly: 0, status: "active"}}`. Any role (403
+/// `GET /v1/billing/plan`: `{ok, billing_plan}` in the shape of
+/// `api.billing.plan.get.response.v1.json`: plan code `self_hosted`, nothing committed or
+/// charged (amounts in minor units: 0), in force since the workspace was created. Any role (403
 /// for an agent key).
-async fn get_plan(State(_): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
+async fn get_plan(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
     caller.require_role()?;
     let t = &caller.0.tenant;
-    Ok(Json(json!({"ok": true, "plan": {
-        "plan_id": "self_hosted", "name": "Self-hosted", "org_id": t.org_id, "workspace_id": t.workspace_id,
-        "billing_model": "none", "currency": null, "price_monthly": 0, "status": "active",
+    let workspaces = state.store.list_workspaces(t.org_id).await?;
+    let since = workspaces
+        .iter()
+        .find(|ws| ws.workspace_id == t.workspace_id)
+        .map(|ws| ws.created_at)
+        .ok_or_else(|| ApiError::not_found("workspace"))?;
+    Ok(Json(json!({"ok": true, "billing_plan": {
+        "billing_plan_id": format!("bp_{}", t.workspace_id.0.simple()),
+        "org_id": t.org_id, "workspace_id": t.workspace_id,
+        "plan_code": "self_hosted", "currency": "USD", "billing_cycle": "monthly",
+        "monthly_commit_minor": 0, "seats_included": 0, "overage_unit_price_minor": 0,
+        "status": "active", "updated_by_actor_id": null,
+        "metadata": {"name": "Self-hosted", "billing_model": "none"},
+        "created_at": since, "updated_at": since,
     }})))
 }
 

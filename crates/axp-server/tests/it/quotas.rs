@@ -10,6 +10,7 @@ use axp_engine::{Clock, ManualClock};
 use axp_test_util::TestServer;
 use serde_json::{Value, json};
 
+use crate::callers::assert_schema;
 use crate::helpers::http;
 
 /// 10 s into a UTC day (and so into a minute: 50 s before it ends).
@@ -38,6 +39,8 @@ async fn json_of(response: reqwest::Response) -> (u16, Value) {
 async fn an_invalid_patch_is_422_and_changes_nothing() {
     let server = TestServer::spawn().await;
     let (_, before) = json_of(call(&server, reqwest::Method::GET, "/v1/quotas", None).await).await;
+    // The default policy too: `updated_at` is when the workspace was created.
+    assert_schema("api.quotas.get.response.v1", &before, &[]);
     let bad = json!({"dimensions": {"intents_per_day": -1, "nope": 3}, "overage_mode": "sometimes"});
     let (status, body) = json_of(call(&server, reqwest::Method::PATCH, "/v1/quotas", Some(bad)).await).await;
     assert_eq!(status, 422, "{body}");
@@ -45,7 +48,7 @@ async fn an_invalid_patch_is_422_and_changes_nothing() {
     assert_eq!(body["errors"].as_array().map(Vec::len), Some(3), "{body}");
     let (_, after) = json_of(call(&server, reqwest::Method::GET, "/v1/quotas", None).await).await;
     assert_eq!(before, after);
-    assert_eq!(after["quota_policy"]["updated_at"], Value::Null);
+    assert_eq!(after["quota_policy"]["updated_by_actor_id"], Value::Null, "still the default");
     let audit =
         json_of(call(&server, reqwest::Method::GET, "/v1/audit?action=quota.updated", None).await).await;
     assert_eq!(audit.1["entries"], json!([]));
@@ -118,7 +121,8 @@ async fn usage_reports_the_counters_and_a_flush_writes_them() {
 async fn billing_is_a_fixed_plan_with_no_invoices() {
     let server = TestServer::spawn().await;
     let (status, plan) = json_of(call(&server, reqwest::Method::GET, "/v1/billing/plan", None).await).await;
-    assert_eq!((status, &plan["plan"]["plan_id"]), (200, &json!("self_hosted")));
+    assert_eq!((status, &plan["billing_plan"]["plan_code"]), (200, &json!("self_hosted")));
+    assert_schema("api.billing.plan.get.response.v1", &plan, &[]);
     let (status, body) =
         json_of(call(&server, reqwest::Method::PATCH, "/v1/billing/plan", Some(json!({}))).await).await;
     assert_eq!((status, &body["error"]["code"]), (403, &json!("policy_denied")));
