@@ -66,17 +66,17 @@ pub(crate) async fn admit(
     };
     let headers = match admission.rate.as_ref().map(|r| r.check(&principal.actor)).transpose() {
         Ok(headers) => headers,
-        Err(refused) => return refuse(request, refused).await,
+        Err(refused) => return refused.into_response(),
     };
     let daily = quota::daily_dimension(&request);
     let marks = match quota::check(&state, &principal, daily).await {
         Ok(marks) => marks,
-        Err(refused) => return refuse(request, refused).await,
+        Err(refused) => return refused.into_response(),
     };
     let slot = match &admission.inflight {
         Some(gates) if !long_lived(&request) => match gates.enter(principal.tenant.workspace_id).await {
             Ok(slot) => Some(slot),
-            Err(refused) => return refuse(request, refused).await,
+            Err(refused) => return refused.into_response(),
         },
         _ => None,
     };
@@ -90,12 +90,6 @@ pub(crate) async fn admit(
         headers.apply(response.headers_mut());
     }
     response
-}
-
-/// The refusal's answer, after reading the request's body (so the connection stays usable).
-async fn refuse(request: Request, refused: crate::error::ApiError) -> Response {
-    crate::api::drain(request).await;
-    refused.into_response()
 }
 
 /// Counts one limit's refusals and logs them at most once per [`LOG_EVERY`].

@@ -1,5 +1,5 @@
-//! Issue 12, the listener: timeouts, the connection cap, shutdown with a half-sent request, and
-//! TLS, against the real binary on loopback. Timeouts are set to 1–2 s here; each assertion
+//! Issue 12, the listener: timeouts, the connection cap, shutdown with a half-sent request, an
+//! unread request body, and TLS, against the real binary on loopback. Timeouts are set to 1–2 s here; each assertion
 //! allows a generous bound (seconds to tens of seconds) and never times anything.
 
 use std::process::Stdio;
@@ -111,6 +111,25 @@ async fn a_slow_body_gets_408_with_the_envelope() {
     assert_eq!(body["error"]["code"], "bad_request", "{body}");
     assert!(body["detail"].as_str().unwrap().contains("body"), "{body}");
     assert!(closed_within(&mut slow, BOUND).await, "the connection stays open after a 408");
+}
+
+/// A request answered without its body being read (here: no such route) leaves the connection
+/// usable, also when the body arrives only after the answer: the official SDKs reuse pooled
+/// connections, and a close there shows up as "server disconnected" on their next call.
+#[tokio::test]
+async fn an_answer_that_did_not_read_the_body_keeps_the_connection() {
+    let axp = Axp::start(&[], &[]);
+    let mut conn = axp.connect().await;
+    let head = format!(
+        "POST /v1/no-such-route HTTP/1.1\r\nhost: axp\r\nx-api-key: {}\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n",
+        axp.key()
+    );
+    conn.write_all(head.as_bytes()).await.unwrap();
+    let (status, _, body) = read_response(&mut conn).await;
+    assert_eq!(status, 404, "{body}");
+    conn.write_all(b"{}").await.unwrap();
+    conn.write_all(HEALTH).await.unwrap();
+    assert_eq!(read_response(&mut conn).await.0, 200, "the next request on the connection is answered");
 }
 
 #[tokio::test]

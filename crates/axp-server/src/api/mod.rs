@@ -43,7 +43,7 @@ use crate::state::AppState;
 
 /// Largest request body accepted, in bytes. Intent payloads are capped at 128 KiB by the
 /// contract (§4.2); this leaves room for the rest of the body and for scenario bundles.
-const BODY_LIMIT: usize = 1024 * 1024;
+pub(crate) const BODY_LIMIT: usize = 1024 * 1024;
 
 /// `{"ok": true, …}` around a response type of `axp_core::api` that leaves `ok` out (the SDK
 /// reads those bodies straight into the type and ignores `ok`): `body`'s fields sit at the top
@@ -87,25 +87,14 @@ pub fn app(state: AppState) -> Router {
         .merge(quotas::router())
         .merge(usage::router())
         .merge(billing::router())
-        .fallback(|request: Request| async {
-            drain(request).await;
-            ApiError::new(ErrorCode::NotFound, "no such route")
-        })
-        .method_not_allowed_fallback(|request: Request| async {
-            drain(request).await;
+        .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such route") })
+        .method_not_allowed_fallback(|| async {
             ApiError::new(ErrorCode::MethodNotAllowed, "method not allowed on this route")
         })
         .layer(middleware::from_fn_with_state((state.clone(), admission), admission::admit))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn(request_ids))
         .with_state(state)
-}
-
-/// Reads and drops the request's body (up to [`BODY_LIMIT`]) before an answer that did not
-/// need it: hyper closes a connection whose request body was left unread, and a client that
-/// reuses that connection for its next request sees a disconnect instead of an answer.
-pub(crate) async fn drain(request: Request) {
-    let _ = axum::body::to_bytes(request.into_body(), BODY_LIMIT).await;
 }
 
 /// The id in header `name`, or a new UUID when it is absent or unusable.

@@ -1,10 +1,10 @@
 //! Request and response bodies as the listener hands them on: a whole-body read deadline on the
-//! way in (issue 12: "a slow request body ... was held for more than 45 s"), the in-flight mark
-//! on the way out.
+//! way in (issue 12: "a slow request body ... was held for more than 45 s"), what a handler left
+//! unread of it (drained before the answer goes out), the in-flight mark on the way out.
 
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
@@ -21,18 +21,60 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// A request body that fails once `deadline` passes before its end. `tripped` tells the
 /// service, which then answers [`timed_out`] whatever the handler made of the failed read.
-pub(super) struct DeadlineBody<B> {
-    inner: B,
+///
+/// Dropped before its end (a handler that answered without reading it: a 401, a 404 on the
+/// path, a refusal at admission), it leaves the rest in `unread` for [`drain_unread`]: hyper
+/// closes a connection whose request body is unread when the next request comes, so a client
+/// reusing it would see a disconnect instead of an answer.
+pub(super) struct DeadlineBody<B: Body> {
+    inner: Option<B>,
     deadline: Instant,
     /// Armed on the first read that has to wait (a body that is already here needs no timer).
     sleep: Option<Pin<Box<Sleep>>>,
     tripped: Arc<AtomicBool>,
+    unread: Unread<B>,
 }
 
-impl<B> DeadlineBody<B> {
-    pub(super) fn new(inner: B, deadline: Instant, tripped: Arc<AtomicBool>) -> Self {
-        Self { inner, deadline, sleep: None, tripped }
+/// Where a [`DeadlineBody`] dropped before its end leaves the rest of the body.
+pub(super) type Unread<B> = Arc<Mutex<Option<B>>>;
+
+impl<B: Body> DeadlineBody<B> {
+    pub(super) fn new(inner: B, deadline: Instant, tripped: Arc<AtomicBool>, unread: Unread<B>) -> Self {
+        Self { inner: Some(inner), deadline, sleep: None, tripped, unread }
     }
+}
+
+impl<B: Body> Drop for DeadlineBody<B> {
+    fn drop(&mut self) {
+        if let Some(inner) = self.inner.take().filter(|b| !b.is_end_stream()) {
+            *self.unread.lock().unwrap_or_else(PoisonError::into_inner) = Some(inner);
+        }
+    }
+}
+
+/// Reads and drops what a handler left of its request body (see [`DeadlineBody`]): at most
+/// `max` bytes, until the body's `deadline`. Run beside the answer, not before it (hyper writes
+/// the response while it still reads the body), so a client that waits for the answer before
+/// sending its body is not held up. A body that is longer or later is dropped, and hyper then
+/// closes the connection.
+pub(super) async fn drain_unread<B>(unread: Unread<B>, max: usize, deadline: Instant)
+where
+    B: Body<Data = Bytes> + Unpin,
+{
+    let Some(mut body) = unread.lock().unwrap_or_else(PoisonError::into_inner).take() else {
+        return;
+    };
+    let mut left = max;
+    let read = async {
+        while let Some(Ok(frame)) = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
+            let n = frame.data_ref().map_or(0, Bytes::len);
+            left = left.saturating_sub(n);
+            if left == 0 {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout_at(deadline, read).await;
 }
 
 /// The error a read past the body deadline gets.
@@ -59,7 +101,10 @@ where
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        if let Poll::Ready(frame) = Pin::new(&mut self.inner).poll_frame(cx) {
+        let Some(inner) = self.inner.as_mut() else {
+            return Poll::Ready(None);
+        };
+        if let Poll::Ready(frame) = Pin::new(inner).poll_frame(cx) {
             return Poll::Ready(frame.map(|f| f.map_err(Into::into)));
         }
         let deadline = self.deadline;
@@ -70,11 +115,11 @@ where
     }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
+        self.inner.as_ref().is_none_or(Body::is_end_stream)
     }
 
     fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
+        self.inner.as_ref().map_or_else(|| SizeHint::with_exact(0), Body::size_hint)
     }
 }
 

@@ -16,7 +16,7 @@ use hyper::body::Incoming;
 use tokio::time::Instant;
 use tower::ServiceExt;
 
-use super::body::{DeadlineBody, Tracked, timed_out};
+use super::body::{DeadlineBody, Tracked, drain_unread, timed_out};
 use super::client_addr::TrustedProxies;
 use super::timers::ConnClock;
 
@@ -48,14 +48,18 @@ impl hyper::service::Service<Request<Incoming>> for ConnService {
         let deadline = Instant::now() + limit;
         let (mut parts, body) = request.into_parts();
         parts.extensions.insert(client);
-        let request =
-            Request::from_parts(parts, Body::new(DeadlineBody::new(body, deadline, tripped.clone())));
+        let unread = Arc::default();
+        let body = DeadlineBody::new(body, deadline, tripped.clone(), Arc::clone(&unread));
+        let request = Request::from_parts(parts, Body::new(body));
         let router = self.shared.router.clone();
         Box::pin(async move {
             let response = match router.oneshot(request).await {
                 Ok(response) => response,
                 Err(never) => match never {},
             };
+            if unread.lock().is_ok_and(|rest| rest.is_some()) {
+                tokio::spawn(drain_unread(unread, crate::api::BODY_LIMIT, deadline));
+            }
             let response = if tripped.load(Ordering::Acquire) {
                 tracing::debug!(%client, "request body timed out");
                 timed_out(limit)
