@@ -311,3 +311,35 @@ async fn the_wrong_key_is_refused_with_the_sdk_codes_and_changes_nothing() {
     }
     assert_eq!(snapshot(&server, &id).await, before, "refused calls changed nothing");
 }
+
+#[tokio::test]
+async fn sends_count_toward_the_daily_intent_quota_and_a_blocked_one_is_a_rate_limit_error() {
+    let server = TestServer::spawn().await;
+    let key = &server.admin_key;
+    let patch = json!({"dimensions": {"intents_per_day": 2}});
+    let (s, body) = call(&server, key, Method::PATCH, "/v1/quotas", Some(patch)).await;
+    assert_eq!(s, 200, "{body}");
+    completed(&server, key, "axme.send", json!({"to": "worker", "text": "one"})).await;
+    let (s, _) = call(
+        &server,
+        key,
+        Method::POST,
+        "/v1/intents",
+        Some(json!({"intent_type": "quota.test.v1", "to_agent": "worker", "payload": {}})),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let before = call(&server, key, Method::GET, "/v1/intents?limit=500", None).await.1["intents"].clone();
+    let blocked = tool(&server, key, "axme.send", json!({"to": "worker", "text": "three"})).await;
+    assert_eq!(rpc_error(&blocked), -32004, "{blocked}");
+    let data = &blocked["error"]["data"];
+    assert_eq!(
+        (data["error"]["code"].as_str(), data["http_status"].as_u64()),
+        (Some("quota_exceeded"), Some(429))
+    );
+    assert!(data["retry_after"].as_u64().is_some_and(|s| s >= 1), "{data}");
+    let (_, usage) = call(&server, key, Method::GET, "/v1/usage/summary", None).await;
+    assert_eq!(usage["summary"]["dimensions"]["intents_per_day"]["used"], 2, "{usage}");
+    let after = call(&server, key, Method::GET, "/v1/intents?limit=500", None).await.1["intents"].clone();
+    assert_eq!(after, before, "the refused send created nothing");
+}

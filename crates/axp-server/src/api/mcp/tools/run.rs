@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use axp_core::quota::Dimension;
 use axp_core::users::{Nick, PUBLIC_DOMAIN};
 use axp_core::{AgentAddress, ErrorCode};
 use axp_engine::{Wake, wait_until};
@@ -37,7 +38,8 @@ pub(super) async fn run(rest: &Rest<'_>, name: &str, arguments: Map<String, Valu
             let path = PathParams(args.string("thread_id"));
             let body = JsonObject(args.only(&["message"]));
             let headers = rest.headers.clone();
-            data(inbox::reply(rest.state(), rest.caller(), path, headers, query(&[]), body).await).await
+            let reply = inbox::reply(rest.state(), rest.caller(), path, headers, query(&[]), body);
+            rest.counted(Dimension::InboxWritesPerDay, async { data(reply.await).await }).await
         }
         "axme.list_inbox" => {
             let limit = args.0.get("limit").map(Value::to_string);
@@ -133,6 +135,16 @@ impl Rest<'_> {
     fn caller(&self) -> crate::extract::Caller {
         self.session.caller()
     }
+
+    /// `write`, held to and counted toward the workspace's daily quota `dimension`, as
+    /// admission does for the REST route (`POST /v1/intents`, `POST /v1/inbox/…`).
+    async fn counted(
+        &self,
+        dimension: Dimension,
+        write: impl Future<Output = ApiResult<Value>>,
+    ) -> ApiResult<Value> {
+        crate::admission::counted(&self.session.state, &self.session.principal, dimension, write).await
+    }
 }
 
 /// A contact that is a nick by its spelling: `@nick` or `nick@ax`; its nick.
@@ -220,8 +232,8 @@ async fn send(rest: &Rest<'_>, args: &Args) -> ApiResult<Value> {
     body.insert("to_agent".into(), json!(to));
     body.insert("payload".into(), Value::Object(payload));
     let headers = rest.headers.clone();
-    data(intents::create_intent(rest.state(), rest.caller(), headers, query(&[]), JsonObject(body)).await)
-        .await
+    let create = intents::create_intent(rest.state(), rest.caller(), headers, query(&[]), JsonObject(body));
+    rest.counted(Dimension::IntentsPerDay, async { data(create.await).await }).await
 }
 
 /// `axme.observe`: `GET /v1/intents/{id}/events?since=` (`{ok, events, next_since}`). With
