@@ -189,8 +189,10 @@ async fn resolve_contact(rest: &Rest<'_>, args: &Args) -> ApiResult<Value> {
     match data(directory::resolve_alias(rest.state(), rest.caller(), query).await).await {
         Ok(found) => {
             let metadata = &found["resolution"]["alias"]["metadata"];
-            let address =
-                metadata["agent_address"].as_str().or(metadata["address"].as_str()).map(str::to_owned);
+            let address = metadata["agent_address"]
+                .as_str()
+                .or_else(|| metadata["address"].as_str())
+                .map(str::to_owned);
             Ok(answer("alias", address.as_deref(), found))
         }
         Err(e) if alias.is_some() => Err(e),
