@@ -21,6 +21,7 @@ use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+pub(crate) use self::quota::counted;
 use crate::config::AdmissionOptions;
 use crate::extract::{Authenticated, authenticate};
 use crate::state::AppState;

@@ -90,6 +90,21 @@ impl ApiError {
         self
     }
 
+    /// The HTTP status this error answers with.
+    pub(crate) fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The envelope (§1.4).
+    pub(crate) fn body(&self) -> &ErrorBody {
+        &self.body
+    }
+
+    /// The `Retry-After` seconds it carries, if any.
+    pub(crate) fn retry_after(&self) -> Option<u32> {
+        self.retry_after
+    }
+
     /// Adds `details` to the envelope's `error` object.
     pub(crate) fn with_details(mut self, details: Value) -> Self {
         if let Value::Object(map) = details {

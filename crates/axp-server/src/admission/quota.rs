@@ -7,8 +7,8 @@
 //! and the first warning of a workspace's dimension each day is logged.
 
 use axp_core::error::ErrorCode;
-use axp_core::quota::{Dimension, Verdict, seconds_to_window_end};
-use axp_store::Principal;
+use axp_core::quota::{Dimension, QuotaPolicy, Verdict, seconds_to_window_end};
+use axp_store::{Principal, Tenant};
 use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, Method};
 use serde_json::json;
@@ -60,27 +60,60 @@ pub(super) async fn check(
         uses.push((d, state.meter.used_today(tenant, d, now).await?));
     }
     for (dimension, used) in uses {
-        match policy.verdict(dimension, used) {
-            Verdict::Allow => {}
-            Verdict::Warn(percent) => {
-                marks.0.push(format!("{}={percent}%", dimension.as_str()));
-                if dimension != Dimension::RequestsPerMinute
-                    && state.meter.first_warning(tenant.workspace_id, dimension, now)
-                {
-                    let (ws, dim) = (tenant.workspace_id, dimension.as_str());
-                    tracing::warn!(workspace = %ws, dimension = dim, percent, "workspace quota soft threshold reached");
-                }
-            }
-            Verdict::Block => {
-                let limit = policy.limit(dimension);
-                return Err(ApiError::new(
-                    ErrorCode::QuotaExceeded,
-                    format!("the workspace used its {} quota ({limit})", dimension.as_str()),
-                )
-                .with_details(json!({"dimension": dimension.as_str(), "limit": limit, "used": used}))
-                .with_retry_after(seconds_to_window_end(dimension.window(), now)));
-            }
-        }
+        judge(state, tenant, &policy, dimension, used, &mut marks)?;
     }
     Ok(marks)
+}
+
+/// The verdict of `policy` on `used` of `dimension`: a warning added to `marks` (the first of
+/// the day logged), or 429 `quota_exceeded` with `Retry-After` to the window's end.
+fn judge(
+    state: &AppState,
+    tenant: &Tenant,
+    policy: &QuotaPolicy,
+    dimension: Dimension,
+    used: u64,
+    marks: &mut QuotaMarks,
+) -> Result<(), ApiError> {
+    let now = state.clock.now();
+    match policy.verdict(dimension, used) {
+        Verdict::Allow => {}
+        Verdict::Warn(percent) => {
+            marks.0.push(format!("{}={percent}%", dimension.as_str()));
+            if dimension != Dimension::RequestsPerMinute
+                && state.meter.first_warning(tenant.workspace_id, dimension, now)
+            {
+                let (ws, dim) = (tenant.workspace_id, dimension.as_str());
+                tracing::warn!(workspace = %ws, dimension = dim, percent, "workspace quota soft threshold reached");
+            }
+        }
+        Verdict::Block => {
+            let limit = policy.limit(dimension);
+            return Err(ApiError::new(
+                ErrorCode::QuotaExceeded,
+                format!("the workspace used its {} quota ({limit})", dimension.as_str()),
+            )
+            .with_details(json!({"dimension": dimension.as_str(), "limit": limit, "used": used}))
+            .with_retry_after(seconds_to_window_end(dimension.window(), now)));
+        }
+    }
+    Ok(())
+}
+
+/// Runs `write`, a write that counts toward the daily `dimension` but does not come through
+/// the REST path admission counts it by (an MCP tool): refused with 429 `quota_exceeded` past a
+/// blocking limit, counted once it succeeded. (The request itself was counted at admission.)
+pub(crate) async fn counted<T>(
+    state: &AppState,
+    principal: &Principal,
+    dimension: Dimension,
+    write: impl Future<Output = Result<T, ApiError>>,
+) -> Result<T, ApiError> {
+    let (tenant, now) = (&principal.tenant, state.clock.now());
+    let policy = state.meter.policy(tenant).await?;
+    let used = state.meter.used_today(tenant, dimension, now).await?;
+    judge(state, tenant, &policy, dimension, used, &mut QuotaMarks::default())?;
+    let done = write.await?;
+    state.meter.record(tenant.workspace_id, dimension, 1, state.clock.now());
+    Ok(done)
 }

@@ -145,7 +145,7 @@ async fn revoke_alias(
 
 /// `GET /v1/aliases/resolve?org_id=&workspace_id=&alias=`: the active alias and its principal;
 /// 404 for an unknown or revoked alias. Any role in the organization.
-async fn resolve_alias(
+pub(super) async fn resolve_alias(
     State(state): State<AppState>,
     caller: Caller,
     query: QueryMap,

@@ -19,7 +19,7 @@ use crate::state::AppState;
 const LIST_LIMIT: u32 = 1000;
 
 /// `GET /v1/intents/{id}/events?since=N`: events with `seq > N` (exclusive), ascending.
-async fn list_events(
+pub(super) async fn list_events(
     State(state): State<AppState>,
     caller: Caller,
     PathParams(id): PathParams<String>,

@@ -38,7 +38,7 @@ fn decode_cursor(raw: &str) -> ApiResult<u64> {
 }
 
 /// `GET /v1/inbox?owner_agent=&status=pending|active|done&limit=`: newest change first.
-async fn list_inbox(
+pub(super) async fn list_inbox(
     State(state): State<AppState>,
     caller: Caller,
     headers: HeaderMap,
@@ -118,7 +118,7 @@ fn optional_comment(f: &mut Fields<'_>) -> Option<String> {
 }
 
 /// `POST /v1/inbox/{id}/reply` `{message}` (1 to 5000 characters).
-async fn reply(
+pub(super) async fn reply(
     State(state): State<AppState>,
     caller: Caller,
     PathParams(id): PathParams<String>,

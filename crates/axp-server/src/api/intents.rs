@@ -58,7 +58,7 @@ pub(super) fn claim(
 
 /// `POST /v1/intents`: validates, then writes the intent, events 1–2, its queue row and the
 /// idempotency record in one transaction. 200 `{ok, intent_id, status, created_at}`.
-async fn create_intent(
+pub(super) async fn create_intent(
     State(state): State<AppState>,
     caller: Caller,
     headers: HeaderMap,
@@ -78,7 +78,7 @@ async fn create_intent(
 
 /// `GET /v1/intents/{id}`: `{ok, intent}`; 404 when unknown, another workspace's, or (for an
 /// agent-scoped key) one it is no party to.
-async fn get_intent(
+pub(super) async fn get_intent(
     State(state): State<AppState>,
     caller: Caller,
     PathParams(id): PathParams<String>,
@@ -177,7 +177,7 @@ async fn command(
 
 /// `POST /v1/intents/{id}/resolve` (§4.6): COMPLETED, FAILED or CANCELED from any non-terminal
 /// status; 409 when already terminal. Reports `completion_delivery` for `reply_to`.
-async fn resolve_intent(
+pub(super) async fn resolve_intent(
     State(state): State<AppState>,
     caller: Caller,
     PathParams(id): PathParams<String>,
@@ -191,7 +191,7 @@ async fn resolve_intent(
 /// `POST /v1/intents/{id}/resume` (§4.7): a control-only body moves to IN_PROGRESS and never
 /// terminates; an agent's result completes (or, with `action: fail`, fails) the intent; a
 /// `task_result` answers a human task.
-async fn resume_intent(
+pub(super) async fn resume_intent(
     State(state): State<AppState>,
     caller: Caller,
     PathParams(id): PathParams<String>,

@@ -16,6 +16,7 @@ pub(crate) mod health;
 mod inbox;
 mod intents;
 mod invites;
+mod mcp;
 mod members;
 mod organizations;
 mod quotas;
@@ -87,6 +88,7 @@ pub fn app(state: AppState) -> Router {
         .merge(quotas::router())
         .merge(usage::router())
         .merge(billing::router())
+        .merge(mcp::router())
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(ErrorCode::MethodNotAllowed, "method not allowed on this route")

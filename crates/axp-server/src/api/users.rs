@@ -69,7 +69,7 @@ fn nick_taken(nick: Option<&Nick>) -> impl Fn(axp_store::Error) -> ApiError + '_
 
 /// `GET /v1/users/check-nick?nick=`: the nick normalised, its public address, and whether no
 /// user of the caller's workspace has it. 422 for an invalid nick.
-async fn check_nick(
+pub(super) async fn check_nick(
     State(state): State<AppState>,
     caller: Caller,
     query: QueryMap,
@@ -165,7 +165,7 @@ async fn get_profile(
 /// `GET /v1/users/resolve-nick?nick=` (OAS `ResolveNickResponse`): who has the nick in the
 /// caller's workspace (`resolved: false` and nulls when nobody). Phone and email only for a
 /// caller who may read for that user.
-async fn resolve_nick(
+pub(super) async fn resolve_nick(
     State(state): State<AppState>,
     caller: Caller,
     query: QueryMap,

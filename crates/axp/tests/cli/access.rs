@@ -325,6 +325,15 @@ fn request(family: &str, o: &Objects) -> (Method, String, Option<Value>) {
         "scenarios.validate" => (post, "/v1/scenarios/validate".into(), Some(target_bundle)),
         "scenarios.apply" => (post, "/v1/scenarios/apply".into(), Some(target_bundle)),
         "scenarios.apply_agents" => (post, "/v1/scenarios/apply".into(), Some(creating_bundle)),
+        "mcp.tools_list" => {
+            (post, "/mcp".into(), Some(json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"})))
+        }
+        "mcp.tools_call" => (
+            post,
+            "/mcp".into(),
+            Some(json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                "params": {"name": "axme.resolve", "arguments": {"intent_id": i, "status": "CANCELED"}}})),
+        ),
         "audit.list" => (get, "/v1/audit".into(), None),
         "quotas.get" => (get, format!("/v1/quotas?workspace_id={}", o.ws), None),
         "quotas.update" => (
