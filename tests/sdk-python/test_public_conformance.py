@@ -27,8 +27,6 @@ ISSUE_13: dict[str, str] = {
     "media_create_upload": "media uploads (issue 13)",
     "media_get": "media uploads (issue 13)",
     "media_finalize_upload": "media uploads (issue 13)",
-    "schemas_upsert": "semantic schemas (issue 13)",
-    "schemas_get": "semantic schemas (issue 13)",
 }
 
 PEOPLE = {

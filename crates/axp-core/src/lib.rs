@@ -22,6 +22,7 @@
 //! - [`validate`]: request bodies turned into checked values, with field-level errors.
 //! - [`inbox`]: inbox threads and approvals (§5.1, §5.2).
 //! - [`scenario`]: scenario bundles (§4.13).
+//! - [`schema`]: payload schemas, their hash, and the check of a create against one (§6).
 //! - [`workflow`]: the steps a scenario's intent runs through.
 //! - [`users`]: people's nicks, public addresses and owner addresses (§6 "Users / nicks").
 //! - [`api`]: request and response bodies of the REST API.
@@ -41,6 +42,7 @@ pub mod intent;
 pub mod lifecycle;
 pub mod quota;
 pub mod scenario;
+pub mod schema;
 pub mod status;
 pub mod tenancy;
 pub mod time;

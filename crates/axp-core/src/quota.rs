@@ -4,10 +4,10 @@
 //!
 //! Which dimensions are enforced, and where: `requests_per_minute` (every authenticated API
 //! request, counted per replica in memory), `intents_per_day` (intent creates),
-//! `inbox_writes_per_day` (inbox writes), `webhook_deliveries_per_day` (push and webhook
-//! attempts, in the engine's dispatcher: past the limit an attempt waits for the next UTC day).
-//! The media and schema dimensions are stored and reported; they are enforced when those
-//! families count their uses.
+//! `inbox_writes_per_day` (inbox writes), `schema_writes_per_day` (schema upserts),
+//! `webhook_deliveries_per_day` (push and webhook attempts, in the engine's dispatcher: past the
+//! limit an attempt waits for the next UTC day). The media dimensions are stored and reported;
+//! they are enforced when that family counts its uses.
 
 use std::collections::BTreeMap;
 
@@ -35,7 +35,7 @@ pub enum Dimension {
     /// Webhook and push delivery attempts per UTC day (the dispatcher defers the rest to the
     /// next day).
     WebhookDeliveriesPerDay,
-    /// Schema writes per UTC day (stored and reported; no schema family yet).
+    /// Schema upserts per UTC day (`POST /v1/schemas`).
     SchemaWritesPerDay,
 }
 

@@ -5,6 +5,7 @@
 //! - [`ledger`]: the write rules of every aggregate, once, over the storage traits; a
 //!   [`Ledger`] over a backend is the server's [`axp_store::Store`].
 //! - [`scheduler`]: fires durable timers (deadlines, lease expiry) when due.
+//! - [`schemas`]: the compiled payload schemas of each workspace, cached until one changes.
 //! - [`delivery`]: the push dispatcher: signing, retries, dead letters.
 //! - [`outbound`]: the SSRF guard for every outbound URL.
 //! - [`wake`]: the wake-up path: the [`Notifier`] that turns commits into wake-ups, the
@@ -16,6 +17,7 @@ pub mod delivery;
 pub mod ledger;
 pub mod outbound;
 pub mod scheduler;
+pub mod schemas;
 pub mod usage;
 pub mod wake;
 
@@ -24,5 +26,6 @@ pub use delivery::{Dispatcher, DispatcherOptions, RetrySchedule};
 pub use ledger::Ledger;
 pub use outbound::OutboundPolicy;
 pub use scheduler::Scheduler;
+pub use schemas::SchemaCache;
 pub use usage::UsageMeter;
 pub use wake::{Notifier, Presence, PresenceGuard, Subscription, Wake, wait_until};

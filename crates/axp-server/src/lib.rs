@@ -42,7 +42,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
-use axp_engine::{Clock, Dispatcher, Ledger, Notifier, Presence, Scheduler};
+use axp_engine::{Clock, Dispatcher, Ledger, Notifier, Presence, Scheduler, SchemaCache};
 use axp_store::{Backend, CommitListener, Store};
 use axp_store_postgres::PgStore;
 use axp_store_sqlite::SqliteStore;
@@ -98,8 +98,13 @@ impl Server {
         let data_dir = data_dir::DataDir::open(&config.data_dir, !postgres)?;
         let notifier = Notifier::new();
         let (reads, presence) = (sse::SharedReads::default(), Presence::default());
-        let listener: Arc<dyn CommitListener> =
-            Arc::new(sse::Wakeups { reads: reads.clone(), notifier: notifier.clone() });
+        // A PostgreSQL replica caches schemas only while it hears the others' changes.
+        let schemas = Arc::new(SchemaCache::new(postgres));
+        let listener: Arc<dyn CommitListener> = Arc::new(sse::Wakeups {
+            reads: reads.clone(),
+            notifier: notifier.clone(),
+            schemas: schemas.clone(),
+        });
         let backend: Arc<dyn Backend> = match options.database_url.as_deref() {
             Some(url) if axp_store_postgres::is_postgres_url(url) => {
                 options.poll_interval = options.poll_interval.or(Some(DEFAULT_POLL_INTERVAL));
@@ -143,6 +148,7 @@ impl Server {
             presence,
             reads,
             streams: slots,
+            schemas,
         };
 
         Ok(Self { listener, transport, state, bootstrapped, data_dir })

@@ -18,7 +18,7 @@ use std::time::Duration;
 use axp_core::api::AgentDelivery;
 use axp_core::ids::{IntentId, WorkspaceId};
 use axp_core::{AgentAddress, IntentEvent, Status};
-use axp_engine::{Notifier, PresenceGuard, Subscription, Wake, wait_until};
+use axp_engine::{Notifier, PresenceGuard, SchemaCache, Subscription, Wake, wait_until};
 use axp_store::{CommitListener, Tenant, Topic};
 use axum::body::Body;
 use axum::http::{HeaderValue, header};
@@ -405,12 +405,25 @@ pub(crate) struct Wakeups {
     pub(crate) reads: SharedReads,
     /// Woken after counting.
     pub(crate) notifier: Notifier,
+    /// Dropped on a schema change, suspended while other replicas cannot be heard.
+    pub(crate) schemas: Arc<SchemaCache>,
 }
 
 impl CommitListener for Wakeups {
     fn committed(&self, topics: &[Topic]) {
+        if topics.contains(&Topic::Schemas) {
+            self.schemas.invalidate();
+        }
         self.reads.committed(topics);
         self.notifier.notify(topics);
+    }
+
+    fn listening(&self, heard: bool) {
+        if heard {
+            self.schemas.resume();
+        } else {
+            self.schemas.suspend();
+        }
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use axp_engine::{Clock, Notifier, Presence, UsageMeter};
+use axp_engine::{Clock, Notifier, Presence, SchemaCache, UsageMeter};
 use axp_store::Store;
 use tokio_util::sync::CancellationToken;
 
@@ -31,4 +31,6 @@ pub struct AppState {
     pub(crate) reads: crate::sse::SharedReads,
     /// Open SSE streams and waiting claims per key and workspace, against their caps.
     pub(crate) streams: crate::streams::StreamSlots,
+    /// The compiled payload schemas of each workspace, for checking creates.
+    pub schemas: Arc<SchemaCache>,
 }

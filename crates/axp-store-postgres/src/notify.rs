@@ -9,7 +9,7 @@
 //! a reader until its periodic fallback read.
 //!
 //! Lines: `i <intent id>`, `a <workspace id> <agent address>`, `t` (timers), `d` (deliveries),
-//! and `k` (a key or service account changed: every replica drops its cached principals,
+//! `s` (schemas), and `k` (a key or service account changed: every replica drops its cached principals,
 //! [`PrincipalCache`]).
 
 use std::sync::Arc;
@@ -36,6 +36,7 @@ fn encode(topic: &Topic) -> String {
         Topic::Agent(ws, address) => format!("a {ws} {address}"),
         Topic::Timers => "t".into(),
         Topic::Deliveries => "d".into(),
+        Topic::Schemas => "s".into(),
     }
 }
 
@@ -48,6 +49,7 @@ fn decode(line: &str) -> Option<Topic> {
         }
         ("t", None, None) => Some(Topic::Timers),
         ("d", None, None) => Some(Topic::Deliveries),
+        ("s", None, None) => Some(Topic::Schemas),
         _ => None,
     }
 }
@@ -89,8 +91,9 @@ fn keys_changed(payload: &str) -> bool {
 
 /// Listens on [`CHANNEL`] until `cancel` fires, handing every topic to `listener` and key and
 /// row changes to the replica's caches (cached principals and [`RowCache`]), which are
-/// suspended while this replica is not listening. Reconnects on its
-/// own after a lost connection.
+/// suspended while this replica is not listening; `listener` is told
+/// ([`CommitListener::listening`]) when it starts and stops hearing. Reconnects on its own after
+/// a lost connection.
 pub(crate) async fn listen(
     pool: Pool<Postgres>,
     listener: Arc<dyn CommitListener>,
@@ -111,6 +114,7 @@ pub(crate) async fn listen(
                     Ok(pg) => {
                         keys.resume();
                         rows.resume();
+                        listener.listening(true);
                         conn.insert(pg)
                     }
                     Err(e) => {
@@ -144,12 +148,14 @@ pub(crate) async fn listen(
                 tracing::warn!("LISTEN connection lost; reconnecting");
                 keys.suspend();
                 rows.suspend();
+                listener.listening(false);
                 conn = None;
             }
             Err(e) => {
                 tracing::warn!(error = %e, "LISTEN failed; reconnecting in 1 s");
                 keys.suspend();
                 rows.suspend();
+                listener.listening(false);
                 conn = None;
                 tokio::select! {
                     () = tokio::time::sleep(Duration::from_secs(1)) => {}
@@ -181,13 +187,14 @@ mod tests {
             Topic::Agent(ws, "agent://org/ws/name with space".into()),
             Topic::Timers,
             Topic::Deliveries,
+            Topic::Schemas,
             Topic::Timers,
         ];
         let payloads = payloads(&topics_in, false);
         assert_eq!(payloads.len(), 1);
         assert!(!keys_changed(&payloads[0]));
         let mut out = topics(&payloads[0]);
-        assert_eq!(out.len(), 4, "duplicates are sent once");
+        assert_eq!(out.len(), 5, "duplicates are sent once");
         for t in &topics_in {
             assert!(out.contains(t), "{t:?}");
         }

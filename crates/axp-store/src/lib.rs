@@ -671,4 +671,24 @@ pub trait Store: Send + Sync + 'static {
 
     /// `tenant`'s usage counters for UTC days `from_day..=to_day`, by day then dimension.
     async fn usage(&self, tenant: &Tenant, from_day: i64, to_day: i64) -> Result<Vec<tables::UsageCount>>;
+
+    /// Registers `request` as the schema of its type in its scope (`tenant`'s workspace, or the
+    /// server's for `core`), owned by `owner_agent`, replacing the one there (the replaced
+    /// `schema_json` is kept for `backward`) and audited (`schema.upserted`); an upsert that
+    /// changes nothing writes nothing. Returns the schema as it now is.
+    async fn upsert_schema(
+        &self,
+        tenant: &Tenant,
+        request: axp_core::schema::UpsertSchema,
+        owner_agent: Option<String>,
+        now: Timestamp,
+        by: &Audit,
+    ) -> Result<axp_core::schema::Schema>;
+
+    /// The schema of type `semantic_type` `tenant` reads: its workspace's, else the core one.
+    /// Errors: [`Error::NotFound`].
+    async fn get_schema(&self, tenant: &Tenant, semantic_type: &str) -> Result<axp_core::schema::Schema>;
+
+    /// Every schema `tenant`'s workspace reads (its own and the core ones), for a cache.
+    async fn schemas_of(&self, tenant: &Tenant) -> Result<Vec<axp_core::schema::Schema>>;
 }

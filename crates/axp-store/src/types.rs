@@ -300,12 +300,19 @@ pub enum Topic {
     /// A push delivery became due or recorded an attempt: the dispatcher recomputes when to
     /// wake.
     Deliveries,
+    /// A payload schema was registered or replaced: caches of schemas start over.
+    Schemas,
 }
 
 /// Told after every commit which topics changed. Must not block.
 pub trait CommitListener: Send + Sync + 'static {
     /// Called once per committed transaction batch.
     fn committed(&self, topics: &[Topic]);
+
+    /// Whether other replicas' commits are heard (PostgreSQL: while the listening connection
+    /// is up). While they are not, a listener must not keep what a missed commit could change
+    /// (see [`Topic::Schemas`]). A store whose own process is the only writer never calls it.
+    fn listening(&self, _heard: bool) {}
 }
 
 /// A listener that ignores commits (tools and tests that need no wake-ups).

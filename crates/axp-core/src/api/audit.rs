@@ -61,6 +61,9 @@ pub mod actions {
     /// An intent's policy changed (target: the intent; details: `grants_patch`,
     /// `envelope_patch`), contract §4.8.
     pub const POLICY_UPDATED: &str = "intent.policy_updated";
+    /// A payload schema was registered or replaced (target: the schema's `semantic_type`;
+    /// details: `scope`, `schema_hash`, `compatibility_mode`, `active`, `replaced`).
+    pub const SCHEMA_UPSERTED: &str = "schema.upserted";
 }
 
 /// What kind of actor did an audited action.

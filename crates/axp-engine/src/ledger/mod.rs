@@ -20,7 +20,8 @@
 //! - [`directory`]: principals and their aliases;
 //! - [`access_requests`]: access requests and the memberships approving them grants;
 //! - [`audit`]: the audit log every admin and security action writes to, in its transaction;
-//! - [`people`]: users and their nicks, invites, actor tokens.
+//! - [`people`]: users and their nicks, invites, actor tokens;
+//! - [`schemas`]: payload schemas, replaced whole and audited.
 //!
 //! Jobs may run more than once (see [`axp_store::Job`]), so they only read their arguments.
 
@@ -36,6 +37,7 @@ mod orgs;
 mod people;
 mod quotas;
 mod routing;
+mod schemas;
 mod store;
 mod timers;
 mod webhooks;

@@ -13,6 +13,7 @@ use axp_core::ids::{
 };
 use axp_core::inbox::{Approval, Thread, ThreadAction, ThreadStatus};
 use axp_core::lifecycle::Request;
+use axp_core::schema::{Schema, UpsertSchema};
 use axp_core::users::Nick;
 use axp_core::{AgentAddress, Intent, IntentEvent, Status, Timestamp};
 use axp_store::{
@@ -632,5 +633,24 @@ impl Store for Ledger {
         to_day: i64,
     ) -> Result<Vec<axp_store::tables::UsageCount>> {
         Ledger::usage(self, tenant, from_day, to_day).await
+    }
+
+    async fn upsert_schema(
+        &self,
+        tenant: &Tenant,
+        request: UpsertSchema,
+        owner_agent: Option<String>,
+        now: Timestamp,
+        by: &Audit,
+    ) -> Result<Schema> {
+        Ledger::upsert_schema(self, tenant, request, owner_agent, now, by).await
+    }
+
+    async fn get_schema(&self, tenant: &Tenant, semantic_type: &str) -> Result<Schema> {
+        Ledger::get_schema(self, tenant, semantic_type).await
+    }
+
+    async fn schemas_of(&self, tenant: &Tenant) -> Result<Vec<Schema>> {
+        Ledger::schemas_of(self, tenant).await
     }
 }

@@ -1,7 +1,7 @@
 //! Quota enforcement at admission (contract §6; the model is `axp_core::quota`, the counts
 //! `axp_engine::usage`): every authenticated request counts toward `requests_per_minute`; an
-//! intent create toward `intents_per_day` and an inbox write toward `inbox_writes_per_day`,
-//! counted only when it succeeds. Past a limit under `block`: 429 `quota_exceeded` with
+//! intent create toward `intents_per_day`, an inbox write toward `inbox_writes_per_day` and a
+//! schema upsert toward `schema_writes_per_day`, each counted only when it succeeds. Past a limit under `block`: 429 `quota_exceeded` with
 //! `Retry-After` = seconds to the window's end; at the soft threshold (or past a limit under
 //! `grace`/`bill_overage`): the response carries `X-Quota-Warning: <dimension>=<percent>%`,
 //! and the first warning of a workspace's dimension each day is logged.
@@ -16,8 +16,8 @@ use serde_json::json;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// The daily dimension a request uses, if any: `POST /v1/intents` (a create) and a `POST`
-/// under `/v1/inbox/` (a reply, delegation, decision, …).
+/// The daily dimension a request uses, if any: `POST /v1/intents` (a create), a `POST`
+/// under `/v1/inbox/` (a reply, delegation, decision, …) and `POST /v1/schemas` (an upsert).
 pub(super) fn daily_dimension(request: &Request) -> Option<Dimension> {
     if request.method() != Method::POST {
         return None;
@@ -25,6 +25,7 @@ pub(super) fn daily_dimension(request: &Request) -> Option<Dimension> {
     match request.uri().path() {
         "/v1/intents" => Some(Dimension::IntentsPerDay),
         p if p.starts_with("/v1/inbox/") => Some(Dimension::InboxWritesPerDay),
+        "/v1/schemas" => Some(Dimension::SchemaWritesPerDay),
         _ => None,
     }
 }

@@ -56,8 +56,10 @@ pub(super) fn claim(
     })
 }
 
-/// `POST /v1/intents`: validates, then writes the intent, events 1–2, its queue row and the
-/// idempotency record in one transaction. 200 `{ok, intent_id, status, created_at}`.
+/// `POST /v1/intents`: validates (the payload too, against its type's active schema, see
+/// `schemas::check_payload`), then writes the intent, events 1–2, its queue row and the
+/// idempotency record in one transaction. 200 `{ok, intent_id, status, created_at}`, plus
+/// `schema_warnings` when a `warn` schema found problems.
 pub(super) async fn create_intent(
     State(state): State<AppState>,
     caller: Caller,
@@ -71,9 +73,26 @@ pub(super) async fn create_intent(
     let owner = owner_scope(&headers, &query)?;
     let claim =
         claim(&state, &caller, "POST /v1/intents", idempotency_key(&headers)?, &body, owner.as_deref());
+    let warnings = super::schemas::check_payload(&state, &caller, &new.intent_type, &new.payload).await?;
     let (intent, events) = new.into_intent(IntentId::new(), &principal.agent_address, state.clock.now());
     let created = state.store.create_intent(&principal.tenant, intent, events, claim).await?;
-    answer(created.answer)
+    match created.answer {
+        Answer::Fresh(response) if !warnings.is_empty() => {
+            Ok(Json(WithSchemaWarnings { response, schema_warnings: warnings }).into_response())
+        }
+        answered => answer(answered),
+    }
+}
+
+/// A create answer with the violations of a `warn` schema beside it (contract §6 "Schemas":
+/// the payload was accepted). A replay of it by idempotency key is the stored answer, without
+/// them.
+#[derive(serde::Serialize)]
+struct WithSchemaWarnings<T> {
+    #[serde(flatten)]
+    response: T,
+    /// Each `{pointer, keyword, message}`.
+    schema_warnings: Vec<axp_core::schema::Violation>,
 }
 
 /// `GET /v1/intents/{id}`: `{ok, intent}`; 404 when unknown, another workspace's, or (for an

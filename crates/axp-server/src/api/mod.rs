@@ -21,6 +21,7 @@ mod members;
 mod organizations;
 mod quotas;
 mod scenarios;
+mod schemas;
 mod service_accounts;
 mod usage;
 mod users;
@@ -77,6 +78,7 @@ pub fn app(state: AppState) -> Router {
         .merge(inbox::router())
         .merge(approvals::router())
         .merge(capabilities::router())
+        .merge(schemas::router())
         .merge(audit::router())
         .merge(organizations::router())
         .merge(members::router())

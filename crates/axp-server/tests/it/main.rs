@@ -19,6 +19,7 @@ mod probes;
 mod push;
 mod quotas;
 mod scenarios;
+mod schemas;
 mod sse;
 mod tenancy;
 mod tenancy_access;

@@ -37,6 +37,7 @@ mod orgs;
 mod people;
 mod queue;
 mod quotas;
+mod schemas;
 mod timers;
 mod webhooks;
 

@@ -20,6 +20,7 @@ mod members;
 mod people;
 mod queue;
 mod quotas;
+mod schemas;
 mod tenancy;
 mod timers;
 mod webhooks;
@@ -104,6 +105,7 @@ pub async fn run_all(store: &dyn Store) {
     people::invites(store).await;
     people::actor_tokens(store).await;
     quotas::policies_and_usage(store).await;
+    schemas::registry(store).await;
 }
 
 /// The audit of a call a story makes as the server itself (stories that are not about the

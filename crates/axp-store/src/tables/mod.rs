@@ -26,6 +26,7 @@ mod orgs;
 mod people;
 mod queue;
 mod quotas;
+mod schemas;
 mod timers;
 mod webhooks;
 
@@ -42,6 +43,7 @@ pub use orgs::OrgTable;
 pub use people::PeopleTable;
 pub use queue::QueueTable;
 pub use quotas::{QuotaTable, UsageCount};
+pub use schemas::{SchemaTable, scope_key};
 pub use timers::TimerTable;
 pub use webhooks::WebhookTable;
 
@@ -69,6 +71,7 @@ pub trait Transaction:
     + WebhookTable
     + InboxTable
     + IdempotencyTable
+    + SchemaTable
     + Send
 {
     /// Records that `topic` changed: the backend tells its `CommitListener` (and, for

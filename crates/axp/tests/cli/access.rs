@@ -188,6 +188,7 @@ async fn objects(server: &TestServer, hook: &str, n: usize) -> Objects {
         json!({"event_type": "inbox.thread_created", "source": "probe", "payload": {"n": n}}),
     )
     .await;
+    admin(server, Method::POST, "/v1/schemas", probe_schema("tenant", "strict")).await;
     let deliveries = admin(server, Method::GET, "/v1/deliveries?limit=500", Value::Null).await;
     let delivery = deliveries["deliveries"]
         .as_array()
@@ -208,6 +209,12 @@ async fn objects(server: &TestServer, hook: &str, n: usize) -> Objects {
         event: event["event_id"].as_str().unwrap().to_owned(),
         delivery,
     }
+}
+
+/// An upsert of schema `axp.access.probe.v1` in `scope` (`objects` registers it `strict`).
+fn probe_schema(scope: &str, mode: &str) -> Value {
+    json!({"semantic_type": "axp.access.probe.v1", "schema_json": {"type": "object"},
+           "compatibility_mode": mode, "scope": scope})
 }
 
 /// The request of a documented family, over `o`.
@@ -347,6 +354,9 @@ fn request(family: &str, o: &Objects) -> (Method, String, Option<Value>) {
         "billing.plan_update" => (Method::PATCH, "/v1/billing/plan".into(), Some(json!({"plan_id": "pro"}))),
         "billing.invoices" => (get, "/v1/billing/invoices".into(), None),
         "billing.invoice" => (get, "/v1/billing/invoices/inv_1".into(), None),
+        "schemas.upsert" => (post, "/v1/schemas".into(), Some(probe_schema("tenant", "warn"))),
+        "schemas.upsert_core" => (post, "/v1/schemas".into(), Some(probe_schema("core", "warn"))),
+        "schemas.get" => (get, "/v1/schemas/axp.access.probe.v1".into(), None),
         other => panic!("docs/access.md documents `{other}`, which this test does not call: add its request"),
     }
 }
