@@ -61,6 +61,11 @@ pub mod actions {
     /// An intent's policy changed (target: the intent; details: `grants_patch`,
     /// `envelope_patch`), contract §4.8.
     pub const POLICY_UPDATED: &str = "intent.policy_updated";
+    /// An agent's kill switch went on (target: its service account; details: `address`),
+    /// contract §6 "Mesh".
+    pub const AGENT_KILLED: &str = "agent.killed";
+    /// An agent's kill switch went off (target: its service account; details: `address`).
+    pub const AGENT_RESUMED: &str = "agent.resumed";
 }
 
 /// What kind of actor did an audited action.

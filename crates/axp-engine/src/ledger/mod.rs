@@ -32,6 +32,7 @@ mod directory;
 mod inbox;
 mod intents;
 mod members;
+mod mesh;
 mod orgs;
 mod people;
 mod quotas;

@@ -147,6 +147,7 @@ async fn stream_intents(
 ) -> ApiResult<Response> {
     let address = parse_address(&caller, raw)?;
     caller.require_act_as(address.as_str())?;
+    super::mesh::refuse_killed(&state, &caller.0.tenant, &[address.as_str()]).await?;
     let since = cursor(&query, &headers)?;
     let wait = wait(&query)?;
     let statuses = match query.str("status") {
@@ -201,6 +202,7 @@ async fn claim_intents(
 ) -> ApiResult<Json<ClaimIntentsResponse>> {
     let address = parse_address(&caller, raw)?;
     caller.require_act_as(address.as_str())?;
+    super::mesh::refuse_killed(&state, &caller.0.tenant, &[address.as_str()]).await?;
     let mut f = Fields::new(&body);
     let limit = f.u64("limit", &[]);
     let wait = f.u64("wait_seconds", &[]);

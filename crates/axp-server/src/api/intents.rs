@@ -72,6 +72,8 @@ async fn create_intent(
     let claim =
         claim(&state, &caller, "POST /v1/intents", idempotency_key(&headers)?, &body, owner.as_deref());
     let (intent, events) = new.into_intent(IntentId::new(), &principal.agent_address, state.clock.now());
+    let parties = [intent.from_agent.as_str(), intent.to_agent.as_str()];
+    super::mesh::refuse_killed(&state, &principal.tenant, &parties).await?;
     let created = state.store.create_intent(&principal.tenant, intent, events, claim).await?;
     answer(created.answer)
 }

@@ -17,6 +17,7 @@ mod inbox;
 mod intents;
 mod invites;
 mod members;
+pub(crate) mod mesh;
 mod organizations;
 mod quotas;
 mod scenarios;
@@ -87,6 +88,7 @@ pub fn app(state: AppState) -> Router {
         .merge(quotas::router())
         .merge(usage::router())
         .merge(billing::router())
+        .merge(mesh::router())
         .fallback(|request: Request| async {
             drain(request).await;
             ApiError::new(ErrorCode::NotFound, "no such route")
