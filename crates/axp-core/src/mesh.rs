@@ -190,7 +190,8 @@ impl MetricsTotal {
             intents_total: self.intents_total,
             intents_succeeded: self.intents_succeeded,
             intents_failed: self.intents_failed,
-            avg_latency_ms: (self.latency_weight > 0).then(|| self.latency_ms_sum / self.latency_weight as f64),
+            avg_latency_ms: (self.latency_weight > 0)
+                .then(|| self.latency_ms_sum / self.latency_weight as f64),
             cost_usd: self.cost_usd,
             reports: self.reports,
         }
@@ -401,17 +402,15 @@ mod tests {
         assert_eq!(wire.avg_latency_ms, Some(20.0));
         assert_eq!((wire.cost_usd, wire.reports), (0.75, 3));
         assert_eq!(MetricsTotal::default().to_wire().avg_latency_ms, None);
-        assert_eq!(
-            [Window::Day, Window::Week, Window::Month].map(|w| w.first_day(100)),
-            [100, 94, 71]
-        );
+        assert_eq!([Window::Day, Window::Week, Window::Month].map(|w| w.first_day(100)), [100, 94, 71]);
         assert_eq!(Window::parse("year"), None);
     }
 
     #[test]
     fn the_summary_counts_every_agent_in_total() {
         let mut s = MeshSummary::default();
-        for h in [HealthStatus::Healthy, HealthStatus::Unknown, HealthStatus::Killed, HealthStatus::Degraded] {
+        for h in [HealthStatus::Healthy, HealthStatus::Unknown, HealthStatus::Killed, HealthStatus::Degraded]
+        {
             s.count(h);
         }
         assert_eq!(s, MeshSummary { total: 4, healthy: 1, degraded: 1, unreachable: 0, killed: 1 });

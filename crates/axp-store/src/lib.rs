@@ -531,7 +531,10 @@ pub trait Store: Send + Sync + 'static {
 
     /// The addresses of `tenant`'s killed agents: cached per workspace until a kill or resume
     /// commits anywhere ([`PrincipalCache::killed`]), so checking them costs no database read.
-    async fn killed_agents(&self, tenant: &Tenant) -> Result<std::sync::Arc<std::collections::BTreeSet<String>>>;
+    async fn killed_agents(
+        &self,
+        tenant: &Tenant,
+    ) -> Result<std::sync::Arc<std::collections::BTreeSet<String>>>;
 
     /// The newest `limit` mesh events of the workspace, newest first, only of `event_type` when
     /// given.

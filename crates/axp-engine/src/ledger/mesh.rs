@@ -22,7 +22,13 @@ use super::Ledger;
 use super::audit::{At, details, record};
 
 /// A new mesh event about `address`.
-fn event(address: &str, event_type: &str, details: Option<Map<String, Value>>, actor: Option<String>, now: Timestamp) -> MeshEvent {
+fn event(
+    address: &str,
+    event_type: &str,
+    details: Option<Map<String, Value>>,
+    actor: Option<String>,
+    now: Timestamp,
+) -> MeshEvent {
     MeshEvent {
         event_id: uuid::Uuid::now_v7(),
         address: address.to_owned(),
@@ -34,7 +40,11 @@ fn event(address: &str, event_type: &str, details: Option<Map<String, Value>>, a
 }
 
 /// The agent's current state, or a fresh one (no heartbeat, not killed).
-async fn state_for_update(tx: &mut dyn Transaction, ws: WorkspaceId, sa: &ServiceAccountRecord) -> Result<MeshState> {
+async fn state_for_update(
+    tx: &mut dyn Transaction,
+    ws: WorkspaceId,
+    sa: &ServiceAccountRecord,
+) -> Result<MeshState> {
     Ok(tx.mesh_state(ws, sa.service_account_id, true).await?.unwrap_or_else(|| MeshState {
         service_account_id: sa.service_account_id,
         address: sa.agent_address.clone(),

@@ -487,7 +487,10 @@ impl Store for Ledger {
         Ledger::set_agent_killed(self, tenant, agent, killed, now, by).await
     }
 
-    async fn killed_agents(&self, tenant: &Tenant) -> Result<std::sync::Arc<std::collections::BTreeSet<String>>> {
+    async fn killed_agents(
+        &self,
+        tenant: &Tenant,
+    ) -> Result<std::sync::Arc<std::collections::BTreeSet<String>>> {
         Ledger::killed_agents(self, tenant).await
     }
 

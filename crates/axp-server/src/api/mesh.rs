@@ -13,6 +13,7 @@
 use std::collections::HashMap;
 
 use axp_core::ErrorCode;
+use axp_core::Timestamp;
 use axp_core::api::ServiceAccount;
 use axp_core::ids::ServiceAccountId;
 use axp_core::mesh::{
@@ -20,7 +21,6 @@ use axp_core::mesh::{
     MeshAgentsResponse, MeshEventsResponse, MeshSummary, MetricsTotal, Window,
 };
 use axp_core::quota::day_of;
-use axp_core::Timestamp;
 use axp_store::tables::MeshState;
 use axp_store::{MeshView, Tenant};
 use axum::extract::State;
@@ -42,7 +42,9 @@ pub(crate) async fn refuse_killed(state: &AppState, tenant: &Tenant, addresses: 
     match addresses.iter().find(|a| killed.contains(**a)) {
         Some(address) => Err(ApiError::new(
             ErrorCode::PolicyDenied,
-            format!("agent {address} is killed: its kill switch is on (POST /v1/mesh/agents/{{address_id}}/resume)"),
+            format!(
+                "agent {address} is killed: its kill switch is on (POST /v1/mesh/agents/{{address_id}}/resume)"
+            ),
         )),
         None => Ok(()),
     }
@@ -61,14 +63,21 @@ fn address_id(raw: &str) -> ApiResult<ServiceAccountId> {
 fn window(query: &QueryMap, now: Timestamp) -> ApiResult<(i64, i64)> {
     let window = match query.str("window") {
         None => Window::default(),
-        Some(w) => Window::parse(w).ok_or_else(|| ApiError::invalid_query("window", "must be day, week or month"))?,
+        Some(w) => {
+            Window::parse(w).ok_or_else(|| ApiError::invalid_query("window", "must be day, week or month"))?
+        }
     };
     let today = day_of(now);
     Ok((window.first_day(today), today))
 }
 
 /// An agent as the mesh shows it, at `now`, with `total` its metrics over the window.
-fn mesh_agent(sa: &ServiceAccount, state: Option<&MeshState>, total: &MetricsTotal, now: Timestamp) -> MeshAgent {
+fn mesh_agent(
+    sa: &ServiceAccount,
+    state: Option<&MeshState>,
+    total: &MetricsTotal,
+    now: Timestamp,
+) -> MeshAgent {
     let last_heartbeat_at = state.and_then(|s| s.last_heartbeat_at);
     let killed_at = state.and_then(|s| s.killed_at);
     let mut metadata = Map::new();
@@ -127,9 +136,10 @@ async fn heartbeat(
     caller.require_writer()?;
     let metrics = match body.get("metrics") {
         None | Some(Value::Null) => None,
-        Some(m) => Some(serde_json::from_value::<HeartbeatMetrics>(m.clone()).map_err(|e| {
-            ApiError::new(ErrorCode::ValidationError, format!("metrics: {e}"))
-        })?),
+        Some(m) => Some(
+            serde_json::from_value::<HeartbeatMetrics>(m.clone())
+                .map_err(|e| ApiError::new(ErrorCode::ValidationError, format!("metrics: {e}")))?,
+        ),
     };
     let tenant = &caller.0.tenant;
     let agent = state
@@ -229,7 +239,12 @@ async fn resume(
     switch(state, caller, &id, false).await
 }
 
-async fn switch(State(state): State<AppState>, caller: Caller, raw: &str, on: bool) -> ApiResult<Json<KillSwitchResponse>> {
+async fn switch(
+    State(state): State<AppState>,
+    caller: Caller,
+    raw: &str,
+    on: bool,
+) -> ApiResult<Json<KillSwitchResponse>> {
     let id = address_id(raw)?;
     caller.require_workspace_admin()?;
     let now = state.clock.now();

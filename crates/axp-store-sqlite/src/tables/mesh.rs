@@ -72,7 +72,9 @@ impl MeshTable for SqliteTx<'_> {
     async fn killed_addresses(&mut self, ws: WorkspaceId) -> Result<Vec<String>> {
         let mut stmt = self
             .conn
-            .prepare_cached("SELECT address FROM mesh_agents WHERE workspace_id = ?1 AND killed_at IS NOT NULL")
+            .prepare_cached(
+                "SELECT address FROM mesh_agents WHERE workspace_id = ?1 AND killed_at IS NOT NULL",
+            )
             .map_err(db)?;
         let rows = stmt.query_map(params![ws.to_string()], |r| r.get(0)).map_err(db)?;
         rows.map(|r| r.map_err(db)).collect()
