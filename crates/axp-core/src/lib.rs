@@ -40,6 +40,7 @@ pub mod ids;
 pub mod inbox;
 pub mod intent;
 pub mod lifecycle;
+pub mod mesh;
 pub mod quota;
 pub mod scenario;
 pub mod schema;

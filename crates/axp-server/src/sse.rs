@@ -259,6 +259,13 @@ impl Streamer {
                 }
             };
             self.subscription.mark_seen();
+            if let Source::Agent { address, .. } = &self.source
+                && crate::api::mesh::is_killed(&self.state, &self.tenant, address.as_str()).await
+            {
+                // The agent was killed (contract §6 "Mesh"): its stream ends; reconnecting is 403.
+                self.done = true;
+                return Some(self.source.timeout_frame(self.cursor));
+            }
             match self.source.read(&self.state, &self.tenant, self.cursor, fresh).await {
                 Ok(frames) => {
                     self.full = frames.len() >= BATCH as usize;

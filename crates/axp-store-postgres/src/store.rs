@@ -79,6 +79,7 @@ fn migrator() -> Migrator {
         migration(20261204000003, "audit", include_str!("../migrations/20261204000003_audit.sql")),
         migration(20261204000004, "quotas", include_str!("../migrations/20261204000004_quotas.sql")),
         migration(20261205000000, "schemas", include_str!("../migrations/20261205000000_schemas.sql")),
+        migration(20261205000002, "mesh", include_str!("../migrations/20261205000002_mesh.sql")),
     ];
     Migrator { migrations: Cow::Owned(migrations), ..Migrator::DEFAULT }
 }

@@ -11,8 +11,15 @@
 //!
 //! The invalidation mechanism is [`InvalidatedCache`]'s. Each entry keeps its key's expiry and is
 //! not served past it.
+//!
+//! It also keeps each workspace's killed agent addresses (the mesh kill switch, contract §6
+//! "Mesh"): a kill or resume changes a service account, so it is dropped by the same
+//! invalidations, and checking the switch on every create costs no database read.
 
-use axp_core::Timestamp;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use axp_core::{Timestamp, WorkspaceId};
 
 use crate::Principal;
 use crate::cache::InvalidatedCache;
@@ -24,18 +31,43 @@ const MAX_ENTRIES: usize = 10_000;
 /// Thread-safe; share it behind an `Arc`.
 pub struct PrincipalCache {
     entries: InvalidatedCache<[u8; 32], (Principal, Option<Timestamp>)>,
+    /// Killed agent addresses by workspace.
+    killed: InvalidatedCache<WorkspaceId, Arc<BTreeSet<String>>>,
 }
 
 impl Default for PrincipalCache {
     fn default() -> Self {
-        Self { entries: InvalidatedCache::new(MAX_ENTRIES, false) }
+        Self::new(false)
     }
 }
 
 impl PrincipalCache {
+    fn new(suspended: bool) -> Self {
+        Self {
+            entries: InvalidatedCache::new(MAX_ENTRIES, suspended),
+            killed: InvalidatedCache::new(MAX_ENTRIES, suspended),
+        }
+    }
+
     /// A cache that serves nothing until [`PrincipalCache::resume`]d.
     pub fn suspended() -> Self {
-        Self { entries: InvalidatedCache::new(MAX_ENTRIES, true) }
+        Self::new(true)
+    }
+
+    /// The cached killed agent addresses of workspace `ws`, if known.
+    pub fn killed(&self, ws: WorkspaceId) -> Option<Arc<BTreeSet<String>>> {
+        self.killed.get(&ws)
+    }
+
+    /// The generation of the killed-address cache: read it before reading the database.
+    pub fn killed_generation(&self) -> u64 {
+        self.killed.generation()
+    }
+
+    /// Caches workspace `ws`'s killed addresses as a read started at `generation` found them,
+    /// unless the cache was invalidated since.
+    pub fn insert_killed(&self, ws: WorkspaceId, addresses: Arc<BTreeSet<String>>, generation: u64) {
+        self.killed.insert(ws, addresses, generation);
     }
 
     /// The cached principal of the key with `hash`, if its key is still unexpired at `now`.
@@ -64,18 +96,21 @@ impl PrincipalCache {
     /// Forgets every entry and refuses lookups that started before now.
     pub fn invalidate(&self) {
         self.entries.invalidate();
+        self.killed.invalidate();
     }
 
     /// Invalidates and serves nothing until [`PrincipalCache::resume`]: for while invalidations
     /// cannot be heard.
     pub fn suspend(&self) {
         self.entries.suspend();
+        self.killed.suspend();
     }
 
     /// Invalidates (what was cached before may predate an invalidation that was missed) and
     /// serves again.
     pub fn resume(&self) {
         self.entries.resume();
+        self.killed.resume();
     }
 }
 
@@ -161,5 +196,23 @@ mod tests {
         cache.resume();
         cache.insert([1; 32], &principal(), None, before);
         assert_eq!(cache.get(&[1; 32], Timestamp::from_millis(0)), None);
+    }
+
+    #[test]
+    fn killed_addresses_are_dropped_with_the_principals_and_not_kept_while_suspended() {
+        let cache = PrincipalCache::default();
+        let ws = WorkspaceId::new();
+        let set = Arc::new(BTreeSet::from(["agent://o/w/a".to_owned()]));
+        cache.insert_killed(ws, set.clone(), cache.killed_generation());
+        assert_eq!(cache.killed(ws), Some(set.clone()));
+        assert_eq!(cache.killed(WorkspaceId::new()), None, "per workspace");
+        let before = cache.killed_generation();
+        cache.invalidate(); // a kill or resume committed
+        assert_eq!(cache.killed(ws), None);
+        cache.insert_killed(ws, set.clone(), before);
+        assert_eq!(cache.killed(ws), None, "read before the kill");
+        cache.suspend();
+        cache.insert_killed(ws, set, cache.killed_generation());
+        assert_eq!(cache.killed(ws), None, "not listening");
     }
 }

@@ -623,3 +623,18 @@ pub struct InviteAcceptance {
     /// Its first actor token.
     pub token: crate::NewActorToken,
 }
+
+/// Most agents the mesh views read ([`crate::Store::mesh_agents`]).
+pub const MESH_AGENTS_MAX: u32 = 10_000;
+
+/// Agents with their mesh states and metrics rows (contract §6 "Mesh"); the server derives
+/// health and sums the metrics.
+#[derive(Clone, Debug, Default)]
+pub struct MeshView {
+    /// The agents, oldest first.
+    pub agents: Vec<ServiceAccountRecord>,
+    /// The mesh states of those that have one.
+    pub states: Vec<crate::tables::MeshState>,
+    /// Their metrics rows of the requested days.
+    pub metrics: Vec<crate::tables::DayMetrics>,
+}

@@ -227,7 +227,9 @@ pub struct Agent {
     /// Agent streams open on this server right now.
     #[serde(default)]
     pub connected_streams: Option<u32>,
-    /// `connected` while a stream is open, else `disconnected`.
+    /// `connected` while a stream is open on this server or the agent's last mesh heartbeat is
+    /// under 60 s old (contract §6 "Mesh": a heartbeat counts as presence), else
+    /// `disconnected`. The server adds `last_heartbeat_at` and `health_status` beside it.
     #[serde(default)]
     pub connection_state: Option<String>,
     /// When the agent was registered.

@@ -64,6 +64,11 @@ pub mod actions {
     /// A payload schema was registered or replaced (target: the schema's `semantic_type`;
     /// details: `scope`, `schema_hash`, `compatibility_mode`, `active`, `replaced`).
     pub const SCHEMA_UPSERTED: &str = "schema.upserted";
+    /// An agent's kill switch went on (target: its service account; details: `address`),
+    /// contract §6 "Mesh".
+    pub const AGENT_KILLED: &str = "agent.killed";
+    /// An agent's kill switch went off (target: its service account; details: `address`).
+    pub const AGENT_RESUMED: &str = "agent.resumed";
 }
 
 /// What kind of actor did an audited action.

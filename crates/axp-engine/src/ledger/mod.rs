@@ -33,6 +33,7 @@ mod directory;
 mod inbox;
 mod intents;
 mod members;
+mod mesh;
 mod orgs;
 mod people;
 mod quotas;

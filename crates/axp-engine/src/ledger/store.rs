@@ -453,6 +453,57 @@ impl Store for Ledger {
         Ledger::set_agent_binding(self, tenant, address, binding, now, by).await
     }
 
+    async fn mesh_heartbeat(
+        &self,
+        tenant: &Tenant,
+        agent: &ServiceAccountRecord,
+        metrics: Option<axp_core::mesh::HeartbeatMetrics>,
+        now: Timestamp,
+    ) -> Result<axp_store::tables::MeshState> {
+        Ledger::mesh_heartbeat(self, tenant, agent, metrics, now).await
+    }
+
+    async fn mesh_agents(&self, tenant: &Tenant, from_day: i64, to_day: i64) -> Result<axp_store::MeshView> {
+        Ledger::mesh_agents(self, tenant, from_day, to_day).await
+    }
+
+    async fn mesh_agent(
+        &self,
+        tenant: &Tenant,
+        agent: ServiceAccountId,
+        days: (i64, i64),
+        events: u32,
+    ) -> Result<(axp_store::MeshView, Vec<axp_core::mesh::MeshEvent>)> {
+        Ledger::mesh_agent(self, tenant, agent, days, events).await
+    }
+
+    async fn set_agent_killed(
+        &self,
+        tenant: &Tenant,
+        agent: ServiceAccountId,
+        killed: bool,
+        now: Timestamp,
+        by: &Audit,
+    ) -> Result<(ServiceAccountRecord, axp_store::tables::MeshState)> {
+        Ledger::set_agent_killed(self, tenant, agent, killed, now, by).await
+    }
+
+    async fn killed_agents(
+        &self,
+        tenant: &Tenant,
+    ) -> Result<std::sync::Arc<std::collections::BTreeSet<String>>> {
+        Ledger::killed_agents(self, tenant).await
+    }
+
+    async fn mesh_events(
+        &self,
+        tenant: &Tenant,
+        event_type: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<axp_core::mesh::MeshEvent>> {
+        Ledger::mesh_events(self, tenant, event_type, limit).await
+    }
+
     async fn claim_due_deliveries(
         &self,
         now: Timestamp,

@@ -4,12 +4,16 @@
 //! so one wildcard route serves both: a path ending in `/intents/stream` is the stream, anything
 //! else names an agent.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use axp_core::api::{Agent, AgentResponse, ClaimIntentsResponse, ListAgentsResponse, ServiceAccount};
+use axp_core::mesh::HealthStatus;
+use axp_core::quota::day_of;
 use axp_core::validate::Fields;
 use axp_core::{AgentAddress, Status};
-use axp_store::Topic;
+use axp_store::tables::MeshState;
+use axp_store::{Tenant, Topic};
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
@@ -45,9 +49,21 @@ fn parse_address(caller: &Caller, raw: &str) -> ApiResult<AgentAddress> {
 }
 
 /// An agent as the agents API shows it (§4.12): its identity, its delivery binding (the `http`
-/// secret never), and its connection state on this server.
-fn agent_view(state: &AppState, sa: &ServiceAccount) -> Agent {
+/// secret never), and its presence: `connected` while it has a stream open on this server or
+/// its last mesh heartbeat is recent (its derived health is `healthy`, contract §6 "Mesh"),
+/// with `last_heartbeat_at` and `health_status`.
+fn agent_view(state: &AppState, sa: &ServiceAccount, mesh: Option<&MeshState>) -> Agent {
     let streams = state.presence.streams(sa.workspace_id, &sa.agent_address);
+    let last_heartbeat_at = mesh.and_then(|m| m.last_heartbeat_at);
+    let health = HealthStatus::derive(
+        state.clock.now(),
+        last_heartbeat_at,
+        mesh.is_some_and(|m| m.killed_at.is_some()),
+    );
+    let connected = streams > 0 || health == HealthStatus::Healthy;
+    let mut extra = Map::new();
+    extra.insert("last_heartbeat_at".into(), serde_json::to_value(last_heartbeat_at).unwrap_or(Value::Null));
+    extra.insert("health_status".into(), Value::String(health.as_str().into()));
     Agent {
         address: sa.agent_address.clone(),
         service_account_id: Some(sa.service_account_id),
@@ -58,11 +74,18 @@ fn agent_view(state: &AppState, sa: &ServiceAccount) -> Agent {
         delivery_config: sa.delivery_config.clone(),
         lease_seconds: sa.lease_seconds,
         connected_streams: Some(u32::try_from(streams).unwrap_or(u32::MAX)),
-        connection_state: Some(if streams > 0 { "connected" } else { "disconnected" }.into()),
+        connection_state: Some(if connected { "connected" } else { "disconnected" }.into()),
         created_at: Some(sa.created_at),
         updated_at: Some(sa.updated_at),
-        extra: Map::new(),
+        extra,
     }
+}
+
+/// The mesh state of agent `sa` (its last heartbeat and kill switch), if it has one.
+async fn mesh_state(state: &AppState, tenant: &Tenant, sa: &ServiceAccount) -> ApiResult<Option<MeshState>> {
+    let today = day_of(state.clock.now());
+    let (view, _) = state.store.mesh_agent(tenant, sa.service_account_id, (today, today), 0).await?;
+    Ok(view.states.into_iter().next())
 }
 
 /// `GET /v1/agents?limit=` (the SDK's `org_id`/`workspace_id` are the key's own): `{ok, agents}`,
@@ -74,8 +97,15 @@ async fn list_agents(
 ) -> ApiResult<Json<ListAgentsResponse>> {
     caller.require_role()?;
     let limit = query.bounded("limit", 1, 1000)?.unwrap_or(100) as u32;
-    let agents = state.store.list_agents(&caller.0.tenant, limit).await?;
-    let agents: Vec<Agent> = agents.iter().map(|sa| agent_view(&state, sa)).collect();
+    let today = day_of(state.clock.now());
+    let view = state.store.mesh_agents(&caller.0.tenant, today, today).await?;
+    let states: HashMap<_, _> = view.states.iter().map(|m| (m.service_account_id, m)).collect();
+    let agents: Vec<Agent> = view
+        .agents
+        .iter()
+        .take(limit as usize)
+        .map(|sa| agent_view(&state, sa, states.get(&sa.service_account_id).copied()))
+        .collect();
     Ok(Json(ListAgentsResponse { ok: true, agents }))
 }
 
@@ -95,7 +125,8 @@ async fn get_agent(
         .find_agent(&caller.0.tenant, &address)
         .await?
         .ok_or_else(|| ApiError::not_found("agent"))?;
-    Ok(Json(AgentResponse { ok: true, agent: agent_view(&state, &sa) }))
+    let mesh = mesh_state(&state, &caller.0.tenant, &sa).await?;
+    Ok(Json(AgentResponse { ok: true, agent: agent_view(&state, &sa, mesh.as_ref()) }))
 }
 
 /// `PUT /v1/agents/{address...}/delivery` `{delivery_mode, delivery_config?, lease_seconds?}`:
@@ -118,7 +149,8 @@ async fn set_delivery(
         .await
         .map_err(ApiError::missing("agent"))?;
     binding::reveal(&mut sa.delivery_config, binding.shown_secret);
-    Ok(Json(AgentResponse { ok: true, agent: agent_view(&state, &sa) }))
+    let mesh = mesh_state(&state, &caller.0.tenant, &sa).await?;
+    Ok(Json(AgentResponse { ok: true, agent: agent_view(&state, &sa, mesh.as_ref()) }))
 }
 
 async fn agent_put_route(
@@ -147,6 +179,7 @@ async fn stream_intents(
 ) -> ApiResult<Response> {
     let address = parse_address(&caller, raw)?;
     caller.require_act_as(address.as_str())?;
+    super::mesh::refuse_killed(&state, &caller.0.tenant, &[address.as_str()]).await?;
     let since = cursor(&query, &headers)?;
     let wait = wait(&query)?;
     let statuses = match query.str("status") {
@@ -201,6 +234,7 @@ async fn claim_intents(
 ) -> ApiResult<Json<ClaimIntentsResponse>> {
     let address = parse_address(&caller, raw)?;
     caller.require_act_as(address.as_str())?;
+    super::mesh::refuse_killed(&state, &caller.0.tenant, &[address.as_str()]).await?;
     let mut f = Fields::new(&body);
     let limit = f.u64("limit", &[]);
     let wait = f.u64("wait_seconds", &[]);

@@ -75,6 +75,8 @@ pub(super) async fn create_intent(
         claim(&state, &caller, "POST /v1/intents", idempotency_key(&headers)?, &body, owner.as_deref());
     let warnings = super::schemas::check_payload(&state, &caller, &new.intent_type, &new.payload).await?;
     let (intent, events) = new.into_intent(IntentId::new(), &principal.agent_address, state.clock.now());
+    let parties = [intent.from_agent.as_str(), intent.to_agent.as_str()];
+    super::mesh::refuse_killed(&state, &principal.tenant, &parties).await?;
     let created = state.store.create_intent(&principal.tenant, intent, events, claim).await?;
     match created.answer {
         Answer::Fresh(response) if !warnings.is_empty() => {

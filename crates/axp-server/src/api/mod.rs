@@ -18,6 +18,7 @@ mod intents;
 mod invites;
 mod mcp;
 mod members;
+pub(crate) mod mesh;
 mod organizations;
 mod quotas;
 mod scenarios;
@@ -91,6 +92,7 @@ pub fn app(state: AppState) -> Router {
         .merge(usage::router())
         .merge(billing::router())
         .merge(mcp::router())
+        .merge(mesh::router())
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(ErrorCode::MethodNotAllowed, "method not allowed on this route")

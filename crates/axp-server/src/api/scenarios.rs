@@ -127,6 +127,8 @@ async fn apply_scenario(
     }
     let claim = claim(&state, &caller, "POST /v1/scenarios/apply", key, &bundle, None);
     let write = scenario_write(&state, principal, plan, bindings);
+    let parties = [principal.agent_address.as_str(), write.intent.to_agent.as_str()];
+    super::mesh::refuse_killed(&state, &principal.tenant, &parties).await?;
     let created = state.store.apply_scenario(&principal.tenant, write, claim, &caller.audit()).await?;
     super::intents::answer(created.answer)
 }

@@ -13,6 +13,7 @@ mod intents;
 mod interop;
 mod invites;
 mod mcp;
+mod mesh;
 mod openapi;
 mod organizations;
 mod probes;

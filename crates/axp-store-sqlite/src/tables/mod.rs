@@ -13,6 +13,7 @@ mod idempotency;
 mod inbox;
 mod intents;
 mod members;
+mod mesh;
 mod orgs;
 mod people;
 mod queue;

@@ -17,6 +17,7 @@ mod hand_over;
 mod inbox;
 mod intents;
 mod members;
+mod mesh;
 mod people;
 mod queue;
 mod quotas;
@@ -106,6 +107,7 @@ pub async fn run_all(store: &dyn Store) {
     people::actor_tokens(store).await;
     quotas::policies_and_usage(store).await;
     schemas::registry(store).await;
+    mesh::heartbeats_kills_and_events(store).await;
 }
 
 /// The audit of a call a story makes as the server itself (stories that are not about the

@@ -22,6 +22,7 @@ mod idempotency;
 mod inbox;
 mod intents;
 mod members;
+mod mesh;
 mod orgs;
 mod people;
 mod queue;
@@ -39,6 +40,7 @@ pub use idempotency::IdempotencyTable;
 pub use inbox::InboxTable;
 pub use intents::IntentTable;
 pub use members::MemberTable;
+pub use mesh::{DayMetrics, MeshState, MeshTable};
 pub use orgs::OrgTable;
 pub use people::PeopleTable;
 pub use queue::QueueTable;
@@ -60,6 +62,7 @@ pub trait Transaction:
     + MemberTable
     + AuditTable
     + QuotaTable
+    + MeshTable
     + OrgTable
     + DirectoryTable
     + AccessRequestTable

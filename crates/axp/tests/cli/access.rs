@@ -357,6 +357,12 @@ fn request(family: &str, o: &Objects) -> (Method, String, Option<Value>) {
         "schemas.upsert" => (post, "/v1/schemas".into(), Some(probe_schema("tenant", "warn"))),
         "schemas.upsert_core" => (post, "/v1/schemas".into(), Some(probe_schema("core", "warn"))),
         "schemas.get" => (get, "/v1/schemas/axp.access.probe.v1".into(), None),
+        "mesh.heartbeat" => (post, "/v1/mesh/heartbeat".into(), None),
+        "mesh.agents" => (get, "/v1/mesh/agents".into(), None),
+        "mesh.agent" => (get, format!("/v1/mesh/agents/{sa}"), None),
+        "mesh.kill" => (post, format!("/v1/mesh/agents/{sa}/kill"), None),
+        "mesh.resume" => (post, format!("/v1/mesh/agents/{sa}/resume"), None),
+        "mesh.events" => (get, "/v1/mesh/events".into(), None),
         other => panic!("docs/access.md documents `{other}`, which this test does not call: add its request"),
     }
 }
@@ -393,12 +399,13 @@ async fn snapshot(server: &TestServer, keys: &Keys) -> Value {
         .collect::<Vec<_>>();
     let audit = read("/v1/audit?limit=500").await["entries"].as_array().unwrap().len();
     let quotas = read("/v1/quotas").await["quota_policy"].clone();
+    let mesh = read("/v1/mesh/events").await["events"].clone();
     let mut working = Vec::new();
     for key in &keys.0 {
         working.push(call(server, key, Method::GET, "/v1/capabilities", None).await.0);
     }
     json!({"intents": intents, "accounts": accounts, "subscriptions": subs, "inbox": changes,
-           "deliveries": deliveries, "audit": audit, "quotas": quotas, "keys": working})
+           "deliveries": deliveries, "audit": audit, "quotas": quotas, "mesh": mesh, "keys": working})
 }
 
 #[tokio::test]
