@@ -35,6 +35,7 @@ mod members;
 mod orgs;
 mod people;
 mod quotas;
+mod routes;
 mod routing;
 mod store;
 mod timers;

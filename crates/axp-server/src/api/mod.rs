@@ -19,6 +19,7 @@ mod invites;
 mod members;
 mod organizations;
 mod quotas;
+mod routing;
 mod scenarios;
 mod service_accounts;
 mod usage;
@@ -80,6 +81,7 @@ pub fn app(state: AppState) -> Router {
         .merge(organizations::router())
         .merge(members::router())
         .merge(directory::router())
+        .merge(routing::router())
         .merge(access_requests::router())
         .merge(users::router())
         .merge(actor_tokens::router())

@@ -37,6 +37,7 @@ mod orgs;
 mod people;
 mod queue;
 mod quotas;
+mod routing;
 mod timers;
 mod webhooks;
 

@@ -17,6 +17,7 @@ mod orgs;
 mod people;
 mod queue;
 mod quotas;
+mod routing;
 mod timers;
 mod webhooks;
 

@@ -20,6 +20,7 @@ mod members;
 mod people;
 mod queue;
 mod quotas;
+mod routing;
 mod tenancy;
 mod timers;
 mod webhooks;
@@ -104,6 +105,8 @@ pub async fn run_all(store: &dyn Store) {
     people::invites(store).await;
     people::actor_tokens(store).await;
     quotas::policies_and_usage(store).await;
+    routing::routes(store).await;
+    routing::transport_bindings(store).await;
 }
 
 /// The audit of a call a story makes as the server itself (stories that are not about the

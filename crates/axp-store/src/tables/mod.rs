@@ -26,6 +26,7 @@ mod orgs;
 mod people;
 mod queue;
 mod quotas;
+mod routing;
 mod timers;
 mod webhooks;
 
@@ -42,6 +43,7 @@ pub use orgs::OrgTable;
 pub use people::PeopleTable;
 pub use queue::QueueTable;
 pub use quotas::{QuotaTable, UsageCount};
+pub use routing::RoutingTable;
 pub use timers::TimerTable;
 pub use webhooks::WebhookTable;
 
@@ -60,6 +62,7 @@ pub trait Transaction:
     + QuotaTable
     + OrgTable
     + DirectoryTable
+    + RoutingTable
     + AccessRequestTable
     + PeopleTable
     + IntentTable
