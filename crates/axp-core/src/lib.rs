@@ -40,6 +40,7 @@ pub mod inbox;
 pub mod intent;
 pub mod lifecycle;
 pub mod quota;
+pub mod routed;
 pub mod routing;
 pub mod scenario;
 pub mod status;

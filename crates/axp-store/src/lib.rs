@@ -364,6 +364,37 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> Result<Vec<axp_core::routing::TransportBinding>>;
 
+    /// Sends a routed delivery (contract §5.5): creates `intent` (to the delivery's agent, with
+    /// `events`, routed by the agent's delivery binding as [`Store::create_intent`] does) and
+    /// the `delivery` record, in one transaction; the answer's status is the intent's. With
+    /// `idempotency`, a live record for the same key and fingerprint answers the first
+    /// delivery as it stands now (nothing written); another fingerprint is
+    /// [`Error::IdempotencyConflict`].
+    async fn submit_delivery(
+        &self,
+        tenant: &Tenant,
+        intent: Intent,
+        events: Vec<IntentEvent>,
+        delivery: axp_core::routed::RoutedDelivery,
+        idempotency: Option<IdempotencyClaim>,
+    ) -> Result<axp_core::routed::RoutedDelivery>;
+
+    /// One routed delivery of workspace `ws`, its status read from its intent. Errors:
+    /// [`Error::NotFound`].
+    async fn get_routed_delivery(
+        &self,
+        ws: WorkspaceId,
+        id: DeliveryId,
+    ) -> Result<axp_core::routed::RoutedDelivery>;
+
+    /// The routed deliveries of workspace `ws` to `principal`, newest first, at most `limit`.
+    async fn list_routed_deliveries(
+        &self,
+        ws: WorkspaceId,
+        principal: PrincipalId,
+        limit: u32,
+    ) -> Result<Vec<axp_core::routed::RoutedDelivery>>;
+
     /// Records a pending access request (contract §6 "Access requests"). Errors:
     /// [`Error::NotFound`] when its organization, or its workspace in it, does not exist.
     async fn create_access_request(

@@ -62,9 +62,9 @@ pub use organizations::{
     UpdateMemberRequest, UpdateOrganizationRequest, UpdateWorkspaceRequest, Workspace, WorkspaceResponse,
 };
 pub use routing::{
-    ListRoutesResponse, ListTransportBindingsResponse, RemoveRouteResponse, RemoveTransportBindingResponse,
-    RemovedRoute, RemovedTransportBinding, ResolveRouteResponse, RouteResolution, RouteResponse,
-    TransportBindingResponse,
+    ListRoutedDeliveriesResponse, ListRoutesResponse, ListTransportBindingsResponse, RemoveRouteResponse,
+    RemoveTransportBindingResponse, RemovedRoute, RemovedTransportBinding, ResolveRouteResponse,
+    RouteResolution, RouteResponse, RoutedDeliveryResponse, TransportBindingResponse,
 };
 pub use scenarios::{ApplyScenarioResponse, ProvisionedAgent, ValidateScenarioResponse};
 pub use users::{

@@ -111,3 +111,23 @@ pub struct RemoveTransportBindingResponse {
     /// What was removed.
     pub binding: RemovedTransportBinding,
 }
+
+/// `{"ok": true, "delivery": {…}}`: a routed delivery (`api.deliveries.submit|get|replay.response.v1.json`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RoutedDeliveryResponse {
+    /// Always `true`.
+    #[serde(default = "yes")]
+    pub ok: bool,
+    /// The delivery.
+    pub delivery: crate::routed::RoutedDelivery,
+}
+
+/// `{"ok": true, "deliveries": […]}`: routed deliveries (`GET /v1/deliveries?principal_id=`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ListRoutedDeliveriesResponse {
+    /// Always `true`.
+    #[serde(default = "yes")]
+    pub ok: bool,
+    /// The deliveries, newest first.
+    pub deliveries: Vec<crate::routed::RoutedDelivery>,
+}

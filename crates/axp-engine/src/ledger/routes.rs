@@ -1,12 +1,14 @@
 //! A principal's routes and transport bindings (contract §6 "routing", §5.6), and their
 //! resolution: alias → principal → route → transport binding.
 
-use axp_core::Timestamp;
-use axp_core::ids::{PrincipalId, RouteId, TransportBindingId, WorkspaceId};
+use axp_core::ids::{DeliveryId, PrincipalId, RouteId, TransportBindingId, WorkspaceId};
+use axp_core::routed::{RoutedDelivery, RoutedStatus};
 use axp_core::routing::{Resolved, Route, RouteTarget, RouteUpdate, TransportBinding, select_route};
-use axp_store::{Error, Result, Transaction};
+use axp_core::{Intent, Timestamp};
+use axp_store::{Error, IdempotencyClaim, IntentRows, Result, Tenant, Transaction, to_json};
 
 use super::Ledger;
+use super::intents::insert_new_intent;
 
 /// The principal `id` if it is in workspace `ws`.
 async fn principal_in(
@@ -18,6 +20,24 @@ async fn principal_in(
         Some(p) if p.workspace_id == ws => Ok(p),
         _ => Err(Error::NotFound),
     }
+}
+
+/// `delivery` as it stands: status, error and `updated_at` from the intent carrying it.
+async fn current(tx: &mut dyn Transaction, mut delivery: RoutedDelivery) -> Result<RoutedDelivery> {
+    if let Some(intent) = tx.intent(delivery.workspace_id, delivery.intent_id).await? {
+        observe(&mut delivery, &intent);
+    }
+    Ok(delivery)
+}
+
+/// Copies what `intent` says of it into `delivery`.
+fn observe(delivery: &mut RoutedDelivery, intent: &Intent) {
+    delivery.status = RoutedStatus::of(intent.status);
+    delivery.error_detail = intent.error.as_ref().map(|e| match e.get("message").and_then(|m| m.as_str()) {
+        Some(message) => message.to_owned(),
+        None => e.to_string(),
+    });
+    delivery.updated_at = intent.updated_at;
 }
 
 /// Every row of a principal: routes and bindings of one principal are few.
@@ -163,6 +183,72 @@ impl Ledger {
     ) -> Result<Vec<TransportBinding>> {
         self.read((ws, principal, limit), |(ws, principal, limit), tx| {
             Box::pin(tx.list_transport_bindings(*ws, *principal, *limit))
+        })
+        .await
+    }
+
+    /// Creates the intent carrying `delivery` (routed to its agent as any intent is) and the
+    /// delivery record, in one transaction. With `idempotency`, a live record for the same key
+    /// answers the delivery it created (nothing written).
+    pub(super) async fn submit_delivery(
+        &self,
+        tenant: &Tenant,
+        rows: IntentRows,
+        delivery: RoutedDelivery,
+        idempotency: Option<IdempotencyClaim>,
+    ) -> Result<RoutedDelivery> {
+        let arrival = self.arrival(tenant.workspace_id, &rows.intent.to_agent);
+        let args = (tenant.workspace_id, rows, delivery, idempotency, arrival);
+        self.write(args, |(ws, rows, delivery, idempotency, arrival), tx| {
+            Box::pin(async move {
+                let ws = *ws;
+                if let Some(claim) = idempotency
+                    && let Some((intent_id, _)) = tx.idempotent_replay(ws, claim).await?
+                {
+                    let first = tx.routed_delivery_for_intent(ws, intent_id).await?.ok_or(Error::NotFound)?;
+                    return current(tx, first).await;
+                }
+                let intent = insert_new_intent(tx, ws, rows, *arrival).await?;
+                let mut delivery = delivery.clone();
+                observe(&mut delivery, &intent);
+                tx.insert_routed_delivery(&delivery).await?;
+                if let Some(claim) = idempotency {
+                    tx.record_idempotency(ws, claim, intent.intent_id, &to_json(&delivery)?).await?;
+                }
+                Ok(delivery)
+            })
+        })
+        .await
+    }
+
+    pub(super) async fn get_routed_delivery(
+        &self,
+        ws: WorkspaceId,
+        id: DeliveryId,
+    ) -> Result<RoutedDelivery> {
+        self.read((ws, id), |(ws, id), tx| {
+            Box::pin(async move {
+                let delivery = tx.routed_delivery(*ws, *id).await?.ok_or(Error::NotFound)?;
+                current(tx, delivery).await
+            })
+        })
+        .await
+    }
+
+    pub(super) async fn list_routed_deliveries(
+        &self,
+        ws: WorkspaceId,
+        principal: PrincipalId,
+        limit: u32,
+    ) -> Result<Vec<RoutedDelivery>> {
+        self.read((ws, principal, limit), |(ws, principal, limit), tx| {
+            Box::pin(async move {
+                let mut out = Vec::new();
+                for delivery in tx.list_routed_deliveries(*ws, *principal, *limit).await? {
+                    out.push(current(tx, delivery).await?);
+                }
+                Ok(out)
+            })
         })
         .await
     }

@@ -13,6 +13,7 @@ use axp_core::ids::{
 };
 use axp_core::inbox::{Approval, Thread, ThreadAction, ThreadStatus};
 use axp_core::lifecycle::Request;
+use axp_core::routed::RoutedDelivery;
 use axp_core::routing::{Resolved, Route, RouteTarget, RouteUpdate, TransportBinding};
 use axp_core::users::Nick;
 use axp_core::{AgentAddress, Intent, IntentEvent, Status, Timestamp};
@@ -309,6 +310,31 @@ impl Store for Ledger {
         limit: u32,
     ) -> Result<Vec<TransportBinding>> {
         Ledger::list_transport_bindings(self, ws, principal, limit).await
+    }
+
+    async fn submit_delivery(
+        &self,
+        tenant: &Tenant,
+        intent: Intent,
+        events: Vec<IntentEvent>,
+        delivery: RoutedDelivery,
+        idempotency: Option<IdempotencyClaim>,
+    ) -> Result<RoutedDelivery> {
+        let rows = IntentRows::new(intent, events)?;
+        Ledger::submit_delivery(self, tenant, rows, delivery, idempotency).await
+    }
+
+    async fn get_routed_delivery(&self, ws: WorkspaceId, id: DeliveryId) -> Result<RoutedDelivery> {
+        Ledger::get_routed_delivery(self, ws, id).await
+    }
+
+    async fn list_routed_deliveries(
+        &self,
+        ws: WorkspaceId,
+        principal: PrincipalId,
+        limit: u32,
+    ) -> Result<Vec<RoutedDelivery>> {
+        Ledger::list_routed_deliveries(self, ws, principal, limit).await
     }
 
     async fn create_access_request(

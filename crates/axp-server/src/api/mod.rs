@@ -19,6 +19,7 @@ mod invites;
 mod members;
 mod organizations;
 mod quotas;
+mod routed;
 mod routing;
 mod scenarios;
 mod service_accounts;

@@ -21,7 +21,7 @@ use axp_core::routing::{
 };
 use axp_core::validate::{Fields, Invalid};
 use axp_core::{AgentAddress, ErrorCode};
-use axp_store::Tenant;
+use axp_store::{ServiceAccountRecord, Tenant};
 use axum::extract::State;
 use axum::routing::{delete, patch, post};
 use axum::{Json, Router};
@@ -282,13 +282,13 @@ async fn upsert_binding(
 }
 
 /// 422 unless `handle` is the address of an agent of `tenant`'s workspace that `transport`
-/// reaches; returns the agent's absolute address.
+/// reaches; returns the agent's absolute address and its record.
 pub(super) async fn check_handle(
     state: &AppState,
     tenant: &Tenant,
     transport: TransportType,
     handle: &str,
-) -> ApiResult<AgentAddress> {
+) -> ApiResult<(AgentAddress, ServiceAccountRecord)> {
     let invalid = |msg: String| ApiError::from(Invalid::field("transport_handle", "value_error", msg));
     let address = AgentAddress::parse(handle, &tenant.scope())
         .map_err(|e| invalid(format!("transport_handle must be an agent address: {e}")))?;
@@ -304,7 +304,7 @@ pub(super) async fn check_handle(
             agent.delivery_mode.as_str()
         )));
     }
-    Ok(address)
+    Ok((address, agent))
 }
 
 /// `GET /v1/transports/bindings?org_id=&workspace_id=&principal_id=&limit=`: oldest first

@@ -1,7 +1,8 @@
 //! Routes and transport bindings.
 
 use async_trait::async_trait;
-use axp_core::ids::{PrincipalId, RouteId, TransportBindingId};
+use axp_core::ids::{DeliveryId, IntentId, PrincipalId, RouteId, TransportBindingId};
+use axp_core::routed::RoutedDelivery;
 use axp_core::routing::{Route, TransportBinding, TransportType};
 
 use super::*;
@@ -153,6 +154,65 @@ impl RoutingTable for PgTx {
                ORDER BY created_at, binding_id LIMIT $3")
             .bind(ws.0)
             .bind(principal.map(|p| p.0))
+            .bind(i64::from(limit))
+            .fetch_all(self.conn())
+            .await
+            .map_err(db)?,
+        )
+    }
+
+    async fn insert_routed_delivery(&mut self, d: &RoutedDelivery) -> Result<()> {
+        q("INSERT INTO routed_deliveries (workspace_id, delivery_id, principal_id, intent_id, created_at, body)
+           VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(d.workspace_id.0)
+        .bind(d.delivery_id.0)
+        .bind(d.principal_id.0)
+        .bind(d.intent_id.0)
+        .bind(d.created_at.as_millis())
+        .bind(to_json(d)?)
+        .execute(self.conn())
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    async fn routed_delivery(&mut self, ws: WorkspaceId, id: DeliveryId) -> Result<Option<RoutedDelivery>> {
+        body(
+            q("SELECT body FROM routed_deliveries WHERE workspace_id = $1 AND delivery_id = $2")
+                .bind(ws.0)
+                .bind(id.0)
+                .fetch_optional(self.conn())
+                .await
+                .map_err(db)?,
+        )
+    }
+
+    async fn routed_delivery_for_intent(
+        &mut self,
+        ws: WorkspaceId,
+        intent: IntentId,
+    ) -> Result<Option<RoutedDelivery>> {
+        body(
+            q("SELECT body FROM routed_deliveries WHERE workspace_id = $1 AND intent_id = $2")
+                .bind(ws.0)
+                .bind(intent.0)
+                .fetch_optional(self.conn())
+                .await
+                .map_err(db)?,
+        )
+    }
+
+    async fn list_routed_deliveries(
+        &mut self,
+        ws: WorkspaceId,
+        principal: PrincipalId,
+        limit: u32,
+    ) -> Result<Vec<RoutedDelivery>> {
+        bodies(
+            q("SELECT body FROM routed_deliveries WHERE workspace_id = $1 AND principal_id = $2
+               ORDER BY created_at DESC, delivery_id DESC LIMIT $3")
+            .bind(ws.0)
+            .bind(principal.0)
             .bind(i64::from(limit))
             .fetch_all(self.conn())
             .await

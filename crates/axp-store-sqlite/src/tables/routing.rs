@@ -1,7 +1,8 @@
 //! Routes and transport bindings.
 
 use async_trait::async_trait;
-use axp_core::ids::{PrincipalId, RouteId, TransportBindingId};
+use axp_core::ids::{DeliveryId, IntentId, PrincipalId, RouteId, TransportBindingId};
+use axp_core::routed::RoutedDelivery;
 use axp_core::routing::{Route, TransportBinding, TransportType};
 use axp_store::tables::RoutingTable;
 use r2d2_sqlite::rusqlite::{OptionalExtension, params};
@@ -163,6 +164,56 @@ impl RoutingTable for SqliteTx<'_> {
             "SELECT body FROM transport_bindings WHERE workspace_id = ?1 AND (?2 IS NULL OR principal_id = ?2)
              ORDER BY created_at, binding_id LIMIT ?3",
             params![ws.to_string(), principal.map(|p| p.to_string()), limit],
+        )
+    }
+
+    async fn insert_routed_delivery(&mut self, d: &RoutedDelivery) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO routed_deliveries (workspace_id, delivery_id, principal_id, intent_id, created_at, body)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )
+            .map_err(db)?
+            .execute(params![
+                d.workspace_id.to_string(),
+                d.delivery_id.to_string(),
+                d.principal_id.to_string(),
+                d.intent_id.to_string(),
+                d.created_at.as_millis(),
+                to_json(d)?
+            ])
+            .map_err(db)?;
+        Ok(())
+    }
+
+    async fn routed_delivery(&mut self, ws: WorkspaceId, id: DeliveryId) -> Result<Option<RoutedDelivery>> {
+        self.body(
+            "SELECT body FROM routed_deliveries WHERE workspace_id = ?1 AND delivery_id = ?2",
+            params![ws.to_string(), id.to_string()],
+        )
+    }
+
+    async fn routed_delivery_for_intent(
+        &mut self,
+        ws: WorkspaceId,
+        intent: IntentId,
+    ) -> Result<Option<RoutedDelivery>> {
+        self.body(
+            "SELECT body FROM routed_deliveries WHERE workspace_id = ?1 AND intent_id = ?2",
+            params![ws.to_string(), intent.to_string()],
+        )
+    }
+
+    async fn list_routed_deliveries(
+        &mut self,
+        ws: WorkspaceId,
+        principal: PrincipalId,
+        limit: u32,
+    ) -> Result<Vec<RoutedDelivery>> {
+        self.bodies(
+            "SELECT body FROM routed_deliveries WHERE workspace_id = ?1 AND principal_id = ?2
+             ORDER BY created_at DESC, delivery_id DESC LIMIT ?3",
+            params![ws.to_string(), principal.to_string(), limit],
         )
     }
 }

@@ -107,6 +107,7 @@ pub async fn run_all(store: &dyn Store) {
     quotas::policies_and_usage(store).await;
     routing::routes(store).await;
     routing::transport_bindings(store).await;
+    routing::routed_deliveries(store).await;
 }
 
 /// The audit of a call a story makes as the server itself (stories that are not about the

@@ -1,6 +1,8 @@
 //! A principal's routes and transport bindings (contract §6 "routing", §5.6).
 
-use axp_core::ids::{PrincipalId, RouteId, TransportBindingId};
+use axp_core::Status;
+use axp_core::ids::{DeliveryId, PrincipalId, RouteId, TransportBindingId};
+use axp_core::routed::{RoutedDelivery, RoutedStatus};
 use axp_core::routing::{
     AuthMode, NewRoute, RouteHealth, RouteStatus, RouteTarget, RouteUpdate, TransportBinding,
     TransportBindingStatus, TransportType,
@@ -8,8 +10,8 @@ use axp_core::routing::{
 use axp_core::tenancy::{AliasType, PrincipalType};
 use serde_json::json;
 
-use super::{T0, after_ms, obj, tenant};
-use crate::{Error, NewAlias, NewPrincipal, Store};
+use super::{T0, after_ms, new_intent, obj, tenant};
+use crate::{Error, IdempotencyClaim, NewAlias, NewPrincipal, Store};
 
 fn agent() -> NewPrincipal {
     NewPrincipal {
@@ -171,4 +173,76 @@ pub async fn transport_bindings(store: &dyn Store) {
     store.remove_transport_binding(ws, push.binding_id).await.unwrap();
     assert!(matches!(store.remove_transport_binding(ws, push.binding_id).await, Err(Error::NotFound)));
     assert_eq!(store.list_transport_bindings(ws, None, 10).await.unwrap().len(), 1);
+}
+
+/// Routed deliveries: the intent and the record are written together; the record reads its
+/// status from the intent; an idempotent resend answers the first delivery; another workspace
+/// sees none of it.
+pub async fn routed_deliveries(store: &dyn Store) {
+    let (p, _) = tenant(store).await;
+    let (q, _) = tenant(store).await;
+    let ws = p.tenant.workspace_id;
+    let ops = store.create_principal(&p.tenant, agent(), T0).await.unwrap();
+    let route = NewRoute::new(TransportType::Queue, "queue://ops", AuthMode::None).into_route(&ops, T0);
+    let route = store.register_route(route).await.unwrap();
+    let send = |at: i64| {
+        let (intent, events) = new_intent(&p, "ops-agent");
+        let delivery = RoutedDelivery {
+            delivery_id: DeliveryId::new(),
+            replay_of_delivery_id: None,
+            org_id: p.tenant.org_id,
+            workspace_id: ws,
+            principal_id: ops.principal_id,
+            alias: None,
+            transport_type: TransportType::Queue,
+            route_id: route.route_id,
+            status: RoutedStatus::Submitted,
+            correlation_id: Some("corr-1".into()),
+            idempotency_key: Some("key-0001".into()),
+            payload: intent.payload.clone(),
+            error_detail: None,
+            created_at: after_ms(at),
+            updated_at: after_ms(at),
+            intent_id: intent.intent_id,
+            to_agent: intent.to_agent.clone(),
+        };
+        (intent, events, delivery)
+    };
+    let claim = || IdempotencyClaim {
+        caller: p.actor.id(),
+        route: "POST /v1/deliveries".into(),
+        key: "key-0001".into(),
+        fingerprint: "f1".into(),
+        expires_at: after_ms(60_000),
+        now: T0,
+    };
+    let (intent, events, delivery) = send(0);
+    let sent =
+        store.submit_delivery(&p.tenant, intent, events, delivery.clone(), Some(claim())).await.unwrap();
+    assert_eq!(sent.status, RoutedStatus::Submitted);
+    let carried = store.get_intent(&p.tenant, sent.intent_id).await.unwrap();
+    assert_eq!((carried.status, carried.to_agent.as_str()), (Status::Submitted, delivery.to_agent.as_str()));
+    assert_eq!(store.get_routed_delivery(ws, sent.delivery_id).await.unwrap(), sent);
+
+    let (intent, events, again) = send(5);
+    let replayed =
+        store.submit_delivery(&p.tenant, intent, events, again.clone(), Some(claim())).await.unwrap();
+    assert_eq!(replayed.delivery_id, sent.delivery_id, "the same key answers the first delivery");
+    assert!(matches!(store.get_intent(&p.tenant, again.intent_id).await, Err(Error::NotFound)));
+
+    let (intent, events, second) = send(10);
+    let second = store.submit_delivery(&p.tenant, intent, events, second, None).await.unwrap();
+    let listed = store.list_routed_deliveries(ws, ops.principal_id, 10).await.unwrap();
+    assert_eq!(
+        listed.iter().map(|d| d.delivery_id).collect::<Vec<_>>(),
+        [second.delivery_id, sent.delivery_id]
+    );
+    assert!(
+        store.list_routed_deliveries(q.tenant.workspace_id, ops.principal_id, 10).await.unwrap().is_empty()
+    );
+    assert!(matches!(
+        store.get_routed_delivery(q.tenant.workspace_id, sent.delivery_id).await,
+        Err(Error::NotFound)
+    ));
+    assert!(matches!(store.get_routed_delivery(ws, DeliveryId::new()).await, Err(Error::NotFound)));
 }

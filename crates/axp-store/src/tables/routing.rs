@@ -1,7 +1,9 @@
-//! A principal's routes and transport bindings (contract §6 "routing", §5.6).
+//! A principal's routes and transport bindings (contract §6 "routing", §5.6), and the
+//! deliveries routed through them (§5.5).
 
 use async_trait::async_trait;
-use axp_core::ids::{PrincipalId, RouteId, TransportBindingId, WorkspaceId};
+use axp_core::ids::{DeliveryId, IntentId, PrincipalId, RouteId, TransportBindingId, WorkspaceId};
+use axp_core::routed::RoutedDelivery;
 use axp_core::routing::{Route, TransportBinding, TransportType};
 
 use crate::Result;
@@ -62,4 +64,25 @@ pub trait RoutingTable {
         principal: Option<PrincipalId>,
         limit: u32,
     ) -> Result<Vec<TransportBinding>>;
+
+    /// Adds a routed delivery.
+    async fn insert_routed_delivery(&mut self, delivery: &RoutedDelivery) -> Result<()>;
+
+    /// One routed delivery of workspace `ws`.
+    async fn routed_delivery(&mut self, ws: WorkspaceId, id: DeliveryId) -> Result<Option<RoutedDelivery>>;
+
+    /// The routed delivery intent `intent` carries, in workspace `ws`.
+    async fn routed_delivery_for_intent(
+        &mut self,
+        ws: WorkspaceId,
+        intent: IntentId,
+    ) -> Result<Option<RoutedDelivery>>;
+
+    /// The routed deliveries of workspace `ws` to `principal`, newest first, at most `limit`.
+    async fn list_routed_deliveries(
+        &mut self,
+        ws: WorkspaceId,
+        principal: PrincipalId,
+        limit: u32,
+    ) -> Result<Vec<RoutedDelivery>>;
 }
