@@ -78,6 +78,7 @@ fn migrator() -> Migrator {
         migration(20261204000002, "people", include_str!("../migrations/20261204000002_people.sql")),
         migration(20261204000003, "audit", include_str!("../migrations/20261204000003_audit.sql")),
         migration(20261204000004, "quotas", include_str!("../migrations/20261204000004_quotas.sql")),
+        migration(20261205000003, "routing", include_str!("../migrations/20261205000003_routing.sql")),
     ];
     Migrator { migrations: Cow::Owned(migrations), ..Migrator::DEFAULT }
 }

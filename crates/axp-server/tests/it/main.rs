@@ -17,6 +17,7 @@ mod organizations;
 mod probes;
 mod push;
 mod quotas;
+mod routing;
 mod scenarios;
 mod sse;
 mod tenancy;
