@@ -114,6 +114,14 @@ typed_id!(
     /// Identifies one approval decision (contract §5.2).
     ApprovalId
 );
+typed_id!(
+    /// Identifies a routing endpoint (a route) of a principal (contract §6 "routing").
+    RouteId
+);
+typed_id!(
+    /// Identifies a transport binding of a principal (contract §5.6).
+    TransportBindingId
+);
 
 #[cfg(test)]
 mod tests {

@@ -42,6 +42,8 @@ pub mod intent;
 pub mod lifecycle;
 pub mod mesh;
 pub mod quota;
+pub mod routed;
+pub mod routing;
 pub mod scenario;
 pub mod schema;
 pub mod status;

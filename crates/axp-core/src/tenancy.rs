@@ -71,6 +71,8 @@ macro_rules! wire_enum {
     };
 }
 
+pub(crate) use wire_enum;
+
 wire_enum!(
     /// An organization's status.
     OrgStatus {

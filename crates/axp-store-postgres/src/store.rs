@@ -80,6 +80,7 @@ fn migrator() -> Migrator {
         migration(20261204000004, "quotas", include_str!("../migrations/20261204000004_quotas.sql")),
         migration(20261205000000, "schemas", include_str!("../migrations/20261205000000_schemas.sql")),
         migration(20261205000002, "mesh", include_str!("../migrations/20261205000002_mesh.sql")),
+        migration(20261205000003, "routing", include_str!("../migrations/20261205000003_routing.sql")),
     ];
     Migrator { migrations: Cow::Owned(migrations), ..Migrator::DEFAULT }
 }

@@ -20,6 +20,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0010_quotas.sql"),
     include_str!("../migrations/0011_schemas.sql"),
     include_str!("../migrations/0013_mesh.sql"),
+    include_str!("../migrations/0014_routing.sql"),
 ];
 
 /// Prepared statements each connection keeps (every statement the writer runs, with room).

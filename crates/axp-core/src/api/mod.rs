@@ -23,6 +23,7 @@ mod intents;
 mod invites;
 mod members;
 mod organizations;
+mod routing;
 mod scenarios;
 mod users;
 mod webhooks;
@@ -59,6 +60,11 @@ pub use organizations::{
     AddMemberRequest, CreateOrganizationRequest, CreateWorkspaceRequest, ListWorkspacesResponse,
     Organization, OrganizationDetail, OrganizationDetailResponse, OrganizationResponse, RemovedMember,
     UpdateMemberRequest, UpdateOrganizationRequest, UpdateWorkspaceRequest, Workspace, WorkspaceResponse,
+};
+pub use routing::{
+    ListRoutedDeliveriesResponse, ListRoutesResponse, ListTransportBindingsResponse, RemoveRouteResponse,
+    RemoveTransportBindingResponse, RemovedRoute, RemovedTransportBinding, ResolveRouteResponse,
+    RouteResolution, RouteResponse, RoutedDeliveryResponse, TransportBindingResponse,
 };
 pub use scenarios::{ApplyScenarioResponse, ProvisionedAgent, ValidateScenarioResponse};
 pub use users::{

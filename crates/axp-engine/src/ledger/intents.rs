@@ -23,7 +23,7 @@ pub(super) struct Arrival {
 }
 
 impl Ledger {
-    fn arrival(&self, ws: WorkspaceId, to_agent: &str) -> Arrival {
+    pub(super) fn arrival(&self, ws: WorkspaceId, to_agent: &str) -> Arrival {
         Arrival { watched: self.presence.streams(ws, to_agent) > 0 }
     }
 
@@ -152,7 +152,7 @@ impl Ledger {
 /// Writes a new intent with its events and initial timers, starts its workflow, and routes it
 /// to its agent ([`routing::route`]) unless it waits for a person. Returns the intent as it
 /// stands after that.
-async fn insert_new_intent(
+pub(super) async fn insert_new_intent(
     tx: &mut dyn Transaction,
     ws: WorkspaceId,
     rows: &IntentRows,

@@ -37,6 +37,7 @@ mod mesh;
 mod orgs;
 mod people;
 mod quotas;
+mod routes;
 mod routing;
 mod schemas;
 mod store;

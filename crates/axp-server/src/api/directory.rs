@@ -37,7 +37,11 @@ fn query_uuid(query: &QueryMap, name: &str) -> ApiResult<uuid::Uuid> {
 
 /// `?org_id=&workspace_id=`, checked: the caller has a role in the organization (404 when it
 /// may not know it, 403 without a role) and the workspace is the organization's (404).
-async fn readable_workspace(state: &AppState, caller: &Caller, query: &QueryMap) -> ApiResult<WorkspaceId> {
+pub(super) async fn readable_workspace(
+    state: &AppState,
+    caller: &Caller,
+    query: &QueryMap,
+) -> ApiResult<WorkspaceId> {
     let org = OrgId(query_uuid(query, "org_id")?);
     let ws = WorkspaceId(query_uuid(query, "workspace_id")?);
     caller.in_org(state, org).await?.require_reader()?;

@@ -21,6 +21,8 @@ mod members;
 pub(crate) mod mesh;
 mod organizations;
 mod quotas;
+mod routed;
+mod routing;
 mod scenarios;
 mod schemas;
 mod service_accounts;
@@ -84,6 +86,7 @@ pub fn app(state: AppState) -> Router {
         .merge(organizations::router())
         .merge(members::router())
         .merge(directory::router())
+        .merge(routing::router())
         .merge(access_requests::router())
         .merge(users::router())
         .merge(actor_tokens::router())

@@ -19,6 +19,7 @@ mod organizations;
 mod probes;
 mod push;
 mod quotas;
+mod routing;
 mod scenarios;
 mod schemas;
 mod sse;

@@ -39,6 +39,7 @@ mod people;
 mod queue;
 mod quotas;
 mod schemas;
+mod routing;
 mod timers;
 mod webhooks;
 

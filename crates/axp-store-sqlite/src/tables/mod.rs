@@ -19,6 +19,7 @@ mod people;
 mod queue;
 mod quotas;
 mod schemas;
+mod routing;
 mod timers;
 mod webhooks;
 

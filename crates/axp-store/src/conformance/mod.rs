@@ -22,6 +22,7 @@ mod people;
 mod queue;
 mod quotas;
 mod schemas;
+mod routing;
 mod tenancy;
 mod timers;
 mod webhooks;
@@ -108,6 +109,9 @@ pub async fn run_all(store: &dyn Store) {
     quotas::policies_and_usage(store).await;
     schemas::registry(store).await;
     mesh::heartbeats_kills_and_events(store).await;
+    routing::routes(store).await;
+    routing::transport_bindings(store).await;
+    routing::routed_deliveries(store).await;
 }
 
 /// The audit of a call a story makes as the server itself (stories that are not about the

@@ -28,6 +28,7 @@ mod people;
 mod queue;
 mod quotas;
 mod schemas;
+mod routing;
 mod timers;
 mod webhooks;
 
@@ -46,6 +47,7 @@ pub use people::PeopleTable;
 pub use queue::QueueTable;
 pub use quotas::{QuotaTable, UsageCount};
 pub use schemas::{SchemaTable, scope_key};
+pub use routing::RoutingTable;
 pub use timers::TimerTable;
 pub use webhooks::WebhookTable;
 
@@ -65,6 +67,7 @@ pub trait Transaction:
     + MeshTable
     + OrgTable
     + DirectoryTable
+    + RoutingTable
     + AccessRequestTable
     + PeopleTable
     + IntentTable

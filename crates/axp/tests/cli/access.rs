@@ -120,6 +120,13 @@ struct Objects {
     sub: String,
     event: String,
     delivery: String,
+    /// The admin's organization, a principal of its workspace, a route and a `queue` binding
+    /// of it (to the service account `sa`'s address).
+    org: String,
+    principal: String,
+    route: String,
+    binding: String,
+    handle: String,
 }
 
 /// `method path` with `body` as `key`; the status and the JSON body (`Null` when there is none).
@@ -171,7 +178,40 @@ async fn objects(server: &TestServer, hook: &str, n: usize) -> Objects {
     let sa =
         admin(server, Method::POST, "/v1/service-accounts", json!({"name": format!("victim-{n}")})).await;
     let ws = sa["service_account"]["workspace_id"].as_str().unwrap().to_owned();
+    let org = sa["service_account"]["org_id"].as_str().unwrap().to_owned();
+    let handle = sa["service_account"]["agent_address"].as_str().unwrap().to_owned();
     let sa = sa["service_account"]["service_account_id"].as_str().unwrap().to_owned();
+    let principal = admin(
+        server,
+        Method::POST,
+        "/v1/principals",
+        json!({"org_id": org, "workspace_id": ws, "principal_type": "service_agent"}),
+    )
+    .await["principal"]["principal_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let route = admin(
+        server,
+        Method::POST,
+        "/v1/routing/endpoints",
+        json!({"principal_id": principal, "transport_type": "queue", "endpoint_url": format!("queue://probe-{n}"),
+               "auth_mode": "none"}),
+    )
+    .await["route"]["route_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let binding = admin(
+        server,
+        Method::POST,
+        "/v1/transports/bindings",
+        json!({"principal_id": principal, "transport_type": "queue", "transport_handle": &handle}),
+    )
+    .await["binding"]["binding_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let key = admin(server, Method::POST, &format!("/v1/service-accounts/{sa}/keys"), json!({})).await;
     let sub = admin(
         server,
@@ -208,6 +248,11 @@ async fn objects(server: &TestServer, hook: &str, n: usize) -> Objects {
         sub,
         event: event["event_id"].as_str().unwrap().to_owned(),
         delivery,
+        org,
+        principal,
+        route,
+        binding,
+        handle,
     }
 }
 
@@ -363,6 +408,50 @@ fn request(family: &str, o: &Objects) -> (Method, String, Option<Value>) {
         "mesh.kill" => (post, format!("/v1/mesh/agents/{sa}/kill"), None),
         "mesh.resume" => (post, format!("/v1/mesh/agents/{sa}/resume"), None),
         "mesh.events" => (get, "/v1/mesh/events".into(), None),
+        "routing.register" => (
+            post,
+            "/v1/routing/endpoints".into(),
+            Some(
+                json!({"principal_id": o.principal, "transport_type": "queue", "endpoint_url": "queue://new-route",
+                        "auth_mode": "none"}),
+            ),
+        ),
+        "routing.list" => {
+            (get, format!("/v1/routing/endpoints?org_id={}&workspace_id={}", o.org, o.ws), None)
+        }
+        "routing.update" => {
+            (Method::PATCH, format!("/v1/routing/endpoints/{}", o.route), Some(json!({"priority": 7})))
+        }
+        "routing.remove" => (Method::DELETE, format!("/v1/routing/endpoints/{}", o.route), None),
+        "routing.resolve" => (
+            post,
+            "/v1/routing/resolve".into(),
+            Some(json!({"org_id": o.org, "workspace_id": o.ws, "principal_id": o.principal})),
+        ),
+        "transports.upsert" => (
+            post,
+            "/v1/transports/bindings".into(),
+            Some(
+                json!({"principal_id": o.principal, "transport_type": "queue", "transport_handle": o.handle,
+                        "priority": 3}),
+            ),
+        ),
+        "transports.list" => {
+            (get, format!("/v1/transports/bindings?org_id={}&workspace_id={}", o.org, o.ws), None)
+        }
+        "transports.remove" => (Method::DELETE, format!("/v1/transports/bindings/{}", o.binding), None),
+        "deliveries.submit" => (
+            post,
+            "/v1/deliveries".into(),
+            Some(
+                json!({"org_id": o.org, "workspace_id": o.ws, "principal_id": o.principal, "payload": {"n": 1}}),
+            ),
+        ),
+        "deliveries.routed" => (
+            get,
+            format!("/v1/deliveries?org_id={}&workspace_id={}&principal_id={}", o.org, o.ws, o.principal),
+            None,
+        ),
         other => panic!("docs/access.md documents `{other}`, which this test does not call: add its request"),
     }
 }
@@ -398,6 +487,17 @@ async fn snapshot(server: &TestServer, keys: &Keys) -> Value {
         .map(|d| json!([d["delivery_id"], d["replay_of_delivery_id"]]))
         .collect::<Vec<_>>();
     let audit = read("/v1/audit?limit=500").await["entries"].as_array().unwrap().len();
+    let first = &accounts.as_array().unwrap()[0];
+    let scope = format!(
+        "org_id={}&workspace_id={}",
+        first["org_id"].as_str().unwrap(),
+        first["workspace_id"].as_str().unwrap()
+    );
+    let routing = json!([
+        admin(server, Method::GET, &format!("/v1/routing/endpoints?{scope}&limit=1000"), Value::Null).await["routes"],
+        admin(server, Method::GET, &format!("/v1/transports/bindings?{scope}&limit=1000"), Value::Null).await
+            ["bindings"],
+    ]);
     let quotas = read("/v1/quotas").await["quota_policy"].clone();
     let mesh = read("/v1/mesh/events").await["events"].clone();
     let mut working = Vec::new();
@@ -405,7 +505,8 @@ async fn snapshot(server: &TestServer, keys: &Keys) -> Value {
         working.push(call(server, key, Method::GET, "/v1/capabilities", None).await.0);
     }
     json!({"intents": intents, "accounts": accounts, "subscriptions": subs, "inbox": changes,
-           "deliveries": deliveries, "audit": audit, "quotas": quotas, "mesh": mesh, "keys": working})
+           "deliveries": deliveries, "audit": audit, "quotas": quotas, "mesh": mesh, "keys": working,
+           "routing": routing})
 }
 
 #[tokio::test]
