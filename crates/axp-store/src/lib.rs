@@ -31,6 +31,7 @@ mod cache;
 pub mod conformance;
 mod error;
 mod principals;
+mod routing;
 pub mod tables;
 mod tenancy;
 mod types;
@@ -40,7 +41,7 @@ use axp_core::api::{ActorToken, AgentDelivery, ApplyScenarioResponse, Invite, Us
 use axp_core::delivery::{EventCounters, Subscription, WebhookEvent};
 use axp_core::ids::{
     AccessRequestId, ActorTokenId, AliasId, ApiKeyId, ApprovalId, DeliveryId, EventId, IntentId, MemberId,
-    OrgId, PrincipalId, RouteId, ServiceAccountId, SubscriptionId, TransportBindingId, UserId, WorkspaceId,
+    OrgId, PrincipalId, ServiceAccountId, SubscriptionId, UserId, WorkspaceId,
 };
 use axp_core::inbox::{Approval, Thread, ThreadAction, ThreadStatus};
 use axp_core::lifecycle::Request;
@@ -54,6 +55,7 @@ pub use auth::{
 pub use cache::InvalidatedCache;
 pub use error::{Error, Result};
 pub use principals::PrincipalCache;
+pub use routing::RoutingStore;
 pub use tables::{Backend, Job, Transaction};
 pub use tenancy::*;
 pub use types::*;
@@ -62,7 +64,7 @@ pub use types::*;
 /// `axp_engine::Ledger` implements it over any [`Backend`], and the conformance suite
 /// (feature `test-suite`) checks it on each backend.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: RoutingStore + Send + Sync + 'static {
     /// On an empty store, creates the first organization, workspace and admin service account
     /// with `spec.key`, and returns the admin principal. On a store that has any organization,
     /// does nothing and returns `None`. Safe to call on every start.
@@ -300,100 +302,6 @@ pub trait Store: Send + Sync + 'static {
     /// The active alias `name` of workspace `ws` and its principal. Errors: [`Error::NotFound`]
     /// (also for a revoked alias).
     async fn resolve_alias(&self, ws: WorkspaceId, name: &str) -> Result<axp_core::api::AliasResolution>;
-
-    /// Registers a route of its principal (contract §6 "routing"). Errors:
-    /// [`Error::NotFound`] when the principal is not in the route's workspace.
-    async fn register_route(&self, route: axp_core::routing::Route) -> Result<axp_core::routing::Route>;
-
-    /// One route, whichever workspace it is in. Errors: [`Error::NotFound`].
-    async fn get_route(&self, id: RouteId) -> Result<axp_core::routing::Route>;
-
-    /// Changes a route of workspace `ws` at `now`. Errors: [`Error::NotFound`].
-    async fn update_route(
-        &self,
-        ws: WorkspaceId,
-        id: RouteId,
-        update: axp_core::routing::RouteUpdate,
-        now: Timestamp,
-    ) -> Result<axp_core::routing::Route>;
-
-    /// Deletes a route of workspace `ws`. Errors: [`Error::NotFound`].
-    async fn remove_route(&self, ws: WorkspaceId, id: RouteId) -> Result<()>;
-
-    /// The routes of workspace `ws` (of `principal` only, when given), oldest first.
-    async fn list_routes(
-        &self,
-        ws: WorkspaceId,
-        principal: Option<PrincipalId>,
-        limit: u32,
-    ) -> Result<Vec<axp_core::routing::Route>>;
-
-    /// Resolves alias → principal → routes → transport bindings in workspace `ws`
-    /// ([`axp_core::routing::select_route`]). Errors: [`Error::NotFound`] for an unknown or
-    /// revoked alias, or a principal of another workspace.
-    async fn resolve_route(
-        &self,
-        ws: WorkspaceId,
-        target: axp_core::routing::RouteTarget,
-    ) -> Result<axp_core::routing::Resolved>;
-
-    /// Upserts a transport binding by (principal, transport type, handle): a new one is
-    /// stored as given; an existing one takes the given priority, status and metadata and
-    /// keeps its id and `created_at` (contract §5.6). Errors: [`Error::NotFound`] when the
-    /// principal is not in the binding's workspace.
-    async fn upsert_transport_binding(
-        &self,
-        binding: axp_core::routing::TransportBinding,
-    ) -> Result<axp_core::routing::TransportBinding>;
-
-    /// One transport binding, whichever workspace it is in. Errors: [`Error::NotFound`].
-    async fn get_transport_binding(
-        &self,
-        id: TransportBindingId,
-    ) -> Result<axp_core::routing::TransportBinding>;
-
-    /// Deletes a transport binding of workspace `ws`. Errors: [`Error::NotFound`].
-    async fn remove_transport_binding(&self, ws: WorkspaceId, id: TransportBindingId) -> Result<()>;
-
-    /// The transport bindings of workspace `ws` (of `principal` only, when given), oldest
-    /// first.
-    async fn list_transport_bindings(
-        &self,
-        ws: WorkspaceId,
-        principal: Option<PrincipalId>,
-        limit: u32,
-    ) -> Result<Vec<axp_core::routing::TransportBinding>>;
-
-    /// Sends a routed delivery (contract §5.5): creates `intent` (to the delivery's agent, with
-    /// `events`, routed by the agent's delivery binding as [`Store::create_intent`] does) and
-    /// the `delivery` record, in one transaction; the answer's status is the intent's. With
-    /// `idempotency`, a live record for the same key and fingerprint answers the first
-    /// delivery as it stands now (nothing written); another fingerprint is
-    /// [`Error::IdempotencyConflict`].
-    async fn submit_delivery(
-        &self,
-        tenant: &Tenant,
-        intent: Intent,
-        events: Vec<IntentEvent>,
-        delivery: axp_core::routed::RoutedDelivery,
-        idempotency: Option<IdempotencyClaim>,
-    ) -> Result<axp_core::routed::RoutedDelivery>;
-
-    /// One routed delivery of workspace `ws`, its status read from its intent. Errors:
-    /// [`Error::NotFound`].
-    async fn get_routed_delivery(
-        &self,
-        ws: WorkspaceId,
-        id: DeliveryId,
-    ) -> Result<axp_core::routed::RoutedDelivery>;
-
-    /// The routed deliveries of workspace `ws` to `principal`, newest first, at most `limit`.
-    async fn list_routed_deliveries(
-        &self,
-        ws: WorkspaceId,
-        principal: PrincipalId,
-        limit: u32,
-    ) -> Result<Vec<axp_core::routed::RoutedDelivery>>;
 
     /// Records a pending access request (contract §6 "Access requests"). Errors:
     /// [`Error::NotFound`] when its organization, or its workspace in it, does not exist.

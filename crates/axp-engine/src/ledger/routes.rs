@@ -1,11 +1,12 @@
 //! A principal's routes and transport bindings (contract §6 "routing", §5.6), and their
 //! resolution: alias → principal → route → transport binding.
 
+use async_trait::async_trait;
 use axp_core::ids::{DeliveryId, PrincipalId, RouteId, TransportBindingId, WorkspaceId};
 use axp_core::routed::{RoutedDelivery, RoutedStatus};
 use axp_core::routing::{Resolved, Route, RouteTarget, RouteUpdate, TransportBinding, select_route};
-use axp_core::{Intent, Timestamp};
-use axp_store::{Error, IdempotencyClaim, IntentRows, Result, Tenant, Transaction, to_json};
+use axp_core::{Intent, IntentEvent, Timestamp};
+use axp_store::{Error, IdempotencyClaim, IntentRows, Result, RoutingStore, Tenant, Transaction, to_json};
 
 use super::Ledger;
 use super::intents::insert_new_intent;
@@ -43,8 +44,9 @@ fn observe(delivery: &mut RoutedDelivery, intent: &Intent) {
 /// Every row of a principal: routes and bindings of one principal are few.
 const PER_PRINCIPAL: u32 = 1000;
 
-impl Ledger {
-    pub(super) async fn register_route(&self, route: Route) -> Result<Route> {
+#[async_trait]
+impl RoutingStore for Ledger {
+    async fn register_route(&self, route: Route) -> Result<Route> {
         self.write(route, |route, tx| {
             Box::pin(async move {
                 principal_in(tx, route.workspace_id, route.principal_id).await?;
@@ -55,12 +57,12 @@ impl Ledger {
         .await
     }
 
-    pub(super) async fn get_route(&self, id: RouteId) -> Result<Route> {
+    async fn get_route(&self, id: RouteId) -> Result<Route> {
         self.read(id, |id, tx| Box::pin(async move { tx.route(*id, false).await?.ok_or(Error::NotFound) }))
             .await
     }
 
-    pub(super) async fn update_route(
+    async fn update_route(
         &self,
         ws: WorkspaceId,
         id: RouteId,
@@ -79,7 +81,7 @@ impl Ledger {
         .await
     }
 
-    pub(super) async fn remove_route(&self, ws: WorkspaceId, id: RouteId) -> Result<()> {
+    async fn remove_route(&self, ws: WorkspaceId, id: RouteId) -> Result<()> {
         self.write((ws, id), |(ws, id), tx| {
             Box::pin(
                 async move { if tx.delete_route(*ws, *id).await? { Ok(()) } else { Err(Error::NotFound) } },
@@ -88,7 +90,7 @@ impl Ledger {
         .await
     }
 
-    pub(super) async fn list_routes(
+    async fn list_routes(
         &self,
         ws: WorkspaceId,
         principal: Option<PrincipalId>,
@@ -100,7 +102,7 @@ impl Ledger {
         .await
     }
 
-    pub(super) async fn resolve_route(&self, ws: WorkspaceId, target: RouteTarget) -> Result<Resolved> {
+    async fn resolve_route(&self, ws: WorkspaceId, target: RouteTarget) -> Result<Resolved> {
         self.read((ws, target), |(ws, target), tx| {
             Box::pin(async move {
                 let (alias, principal) = match target {
@@ -121,10 +123,7 @@ impl Ledger {
         .await
     }
 
-    pub(super) async fn upsert_transport_binding(
-        &self,
-        binding: TransportBinding,
-    ) -> Result<TransportBinding> {
+    async fn upsert_transport_binding(&self, binding: TransportBinding) -> Result<TransportBinding> {
         self.write(binding, |new, tx| {
             Box::pin(async move {
                 principal_in(tx, new.workspace_id, new.principal_id).await?;
@@ -155,18 +154,14 @@ impl Ledger {
         .await
     }
 
-    pub(super) async fn get_transport_binding(&self, id: TransportBindingId) -> Result<TransportBinding> {
+    async fn get_transport_binding(&self, id: TransportBindingId) -> Result<TransportBinding> {
         self.read(id, |id, tx| {
             Box::pin(async move { tx.transport_binding(*id).await?.ok_or(Error::NotFound) })
         })
         .await
     }
 
-    pub(super) async fn remove_transport_binding(
-        &self,
-        ws: WorkspaceId,
-        id: TransportBindingId,
-    ) -> Result<()> {
+    async fn remove_transport_binding(&self, ws: WorkspaceId, id: TransportBindingId) -> Result<()> {
         self.write((ws, id), |(ws, id), tx| {
             Box::pin(async move {
                 if tx.delete_transport_binding(*ws, *id).await? { Ok(()) } else { Err(Error::NotFound) }
@@ -175,7 +170,7 @@ impl Ledger {
         .await
     }
 
-    pub(super) async fn list_transport_bindings(
+    async fn list_transport_bindings(
         &self,
         ws: WorkspaceId,
         principal: Option<PrincipalId>,
@@ -190,13 +185,16 @@ impl Ledger {
     /// Creates the intent carrying `delivery` (routed to its agent as any intent is) and the
     /// delivery record, in one transaction. With `idempotency`, a live record for the same key
     /// answers the delivery it created (nothing written).
-    pub(super) async fn submit_delivery(
+    async fn submit_delivery(
         &self,
         tenant: &Tenant,
-        rows: IntentRows,
+        intent: Intent,
+        events: Vec<IntentEvent>,
         delivery: RoutedDelivery,
         idempotency: Option<IdempotencyClaim>,
     ) -> Result<RoutedDelivery> {
+        // Serialized here, on the caller's thread, not inside the write transaction.
+        let rows = IntentRows::new(intent, events)?;
         let arrival = self.arrival(tenant.workspace_id, &rows.intent.to_agent);
         let args = (tenant.workspace_id, rows, delivery, idempotency, arrival);
         self.write(args, |(ws, rows, delivery, idempotency, arrival), tx| {
@@ -221,11 +219,7 @@ impl Ledger {
         .await
     }
 
-    pub(super) async fn get_routed_delivery(
-        &self,
-        ws: WorkspaceId,
-        id: DeliveryId,
-    ) -> Result<RoutedDelivery> {
+    async fn get_routed_delivery(&self, ws: WorkspaceId, id: DeliveryId) -> Result<RoutedDelivery> {
         self.read((ws, id), |(ws, id), tx| {
             Box::pin(async move {
                 let delivery = tx.routed_delivery(*ws, *id).await?.ok_or(Error::NotFound)?;
@@ -235,7 +229,7 @@ impl Ledger {
         .await
     }
 
-    pub(super) async fn list_routed_deliveries(
+    async fn list_routed_deliveries(
         &self,
         ws: WorkspaceId,
         principal: PrincipalId,

@@ -9,13 +9,11 @@ use axp_core::api::{
 use axp_core::delivery::{Delivery, DeliveryStatus, EventCounters, Subscription, WebhookEvent};
 use axp_core::ids::{
     AccessRequestId, ActorTokenId, AliasId, ApiKeyId, ApprovalId, DeliveryId, EventId, IntentId, MemberId,
-    OrgId, PrincipalId, RouteId, ServiceAccountId, SubscriptionId, TransportBindingId, UserId, WorkspaceId,
+    OrgId, PrincipalId, ServiceAccountId, SubscriptionId, UserId, WorkspaceId,
 };
 use axp_core::inbox::{Approval, Thread, ThreadAction, ThreadStatus};
 use axp_core::lifecycle::Request;
 use axp_core::schema::{Schema, UpsertSchema};
-use axp_core::routed::RoutedDelivery;
-use axp_core::routing::{Resolved, Route, RouteTarget, RouteUpdate, TransportBinding};
 use axp_core::users::Nick;
 use axp_core::{AgentAddress, Intent, IntentEvent, Status, Timestamp};
 use axp_store::{
@@ -255,87 +253,6 @@ impl Store for Ledger {
 
     async fn resolve_alias(&self, ws: WorkspaceId, name: &str) -> Result<AliasResolution> {
         Ledger::resolve_alias(self, ws, name).await
-    }
-
-    async fn register_route(&self, route: Route) -> Result<Route> {
-        Ledger::register_route(self, route).await
-    }
-
-    async fn get_route(&self, id: RouteId) -> Result<Route> {
-        Ledger::get_route(self, id).await
-    }
-
-    async fn update_route(
-        &self,
-        ws: WorkspaceId,
-        id: RouteId,
-        update: RouteUpdate,
-        now: Timestamp,
-    ) -> Result<Route> {
-        Ledger::update_route(self, ws, id, update, now).await
-    }
-
-    async fn remove_route(&self, ws: WorkspaceId, id: RouteId) -> Result<()> {
-        Ledger::remove_route(self, ws, id).await
-    }
-
-    async fn list_routes(
-        &self,
-        ws: WorkspaceId,
-        principal: Option<PrincipalId>,
-        limit: u32,
-    ) -> Result<Vec<Route>> {
-        Ledger::list_routes(self, ws, principal, limit).await
-    }
-
-    async fn resolve_route(&self, ws: WorkspaceId, target: RouteTarget) -> Result<Resolved> {
-        Ledger::resolve_route(self, ws, target).await
-    }
-
-    async fn upsert_transport_binding(&self, binding: TransportBinding) -> Result<TransportBinding> {
-        Ledger::upsert_transport_binding(self, binding).await
-    }
-
-    async fn get_transport_binding(&self, id: TransportBindingId) -> Result<TransportBinding> {
-        Ledger::get_transport_binding(self, id).await
-    }
-
-    async fn remove_transport_binding(&self, ws: WorkspaceId, id: TransportBindingId) -> Result<()> {
-        Ledger::remove_transport_binding(self, ws, id).await
-    }
-
-    async fn list_transport_bindings(
-        &self,
-        ws: WorkspaceId,
-        principal: Option<PrincipalId>,
-        limit: u32,
-    ) -> Result<Vec<TransportBinding>> {
-        Ledger::list_transport_bindings(self, ws, principal, limit).await
-    }
-
-    async fn submit_delivery(
-        &self,
-        tenant: &Tenant,
-        intent: Intent,
-        events: Vec<IntentEvent>,
-        delivery: RoutedDelivery,
-        idempotency: Option<IdempotencyClaim>,
-    ) -> Result<RoutedDelivery> {
-        let rows = IntentRows::new(intent, events)?;
-        Ledger::submit_delivery(self, tenant, rows, delivery, idempotency).await
-    }
-
-    async fn get_routed_delivery(&self, ws: WorkspaceId, id: DeliveryId) -> Result<RoutedDelivery> {
-        Ledger::get_routed_delivery(self, ws, id).await
-    }
-
-    async fn list_routed_deliveries(
-        &self,
-        ws: WorkspaceId,
-        principal: PrincipalId,
-        limit: u32,
-    ) -> Result<Vec<RoutedDelivery>> {
-        Ledger::list_routed_deliveries(self, ws, principal, limit).await
     }
 
     async fn create_access_request(
