@@ -236,7 +236,7 @@ async fn wrong_keys_are_refused_and_change_nothing() {
     assert_eq!(status, 404, "another workspace's tenant schema");
     let (status, body) = upsert(&server, &callers.member, change).await;
     assert_eq!(status, 200, "a member writes: {body}");
-    assert_eq!(body["schema"]["owner_agent"].is_string(), true);
+    assert!(body["schema"]["owner_agent"].is_string(), "the member owns it: {body}");
 }
 
 #[tokio::test]
