@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from uuid import uuid4
 
 import pytest
 from axme_sdk import AxmeAuthError, AxmeHttpError, AxmeValidationError
@@ -59,7 +60,7 @@ def test_warn_reports_and_remote_refs_are_refused(fresh_axp: Axp) -> None:
     ty = semantic_type("note")
     schema = {"type": "object", "properties": {"text": {"type": "string"}}}
     admin.upsert_schema({"semantic_type": ty, "schema_json": schema, "compatibility_mode": "warn"})
-    created = admin.create_intent({"intent_type": ty, "to_agent": "agent://worker", "payload": {"text": 5}}, correlation_id=unique("c"))
+    created = admin.create_intent({"intent_type": ty, "to_agent": "agent://worker", "payload": {"text": 5}}, correlation_id=str(uuid4()))
     assert created["intent_id"] and created["schema_warnings"][0]["pointer"] == "/text"
     assert created["schema_warnings"][0]["keyword"] == "type"
 

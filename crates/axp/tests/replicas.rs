@@ -395,3 +395,36 @@ async fn a_key_revoked_on_one_replica_is_refused_on_every_replica() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_schema_upserted_on_one_replica_checks_creates_on_every_replica() {
+    let Some((_db, _dir, replicas)) = cluster(2, &[]).await else { return };
+    let http = http();
+    let (r1, r2) = (replicas[0].url().to_owned(), replicas[1].url().to_owned());
+    let ty = "replica.schema.test.v1";
+    let status = |base: String, payload: Value| {
+        let http = http.clone();
+        async move {
+            let body = json!({"intent_type": ty, "to_agent": "worker", "payload": payload});
+            let url = format!("{base}/v1/intents");
+            http.post(url).header("x-api-key", KEY).json(&body).send().await.unwrap().status().as_u16()
+        }
+    };
+    // Twice on r2: the first create reads the workspace's schemas, the second is served from
+    // its cache, which only the notification of r1's upsert can drop.
+    assert_eq!(status(r2.clone(), json!({"n": 1})).await, 200);
+    assert_eq!(status(r2.clone(), json!({"n": 1})).await, 200);
+    let schema = json!({"semantic_type": ty, "compatibility_mode": "strict",
+                        "schema_json": {"type": "object", "required": ["m"]}});
+    post(&http, &format!("{r1}/v1/schemas"), schema).await;
+    assert_eq!(status(r1.clone(), json!({"n": 1})).await, 422, "the upserting replica checks at once");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match status(r2.clone(), json!({"n": 1})).await {
+            422 => break,
+            200 if Instant::now() < deadline => tokio::task::yield_now().await,
+            other => panic!("{r2}: still {other} 10 s after the upsert"),
+        }
+    }
+    assert_eq!(status(r2, json!({"m": 1})).await, 200);
+}
