@@ -114,6 +114,10 @@ typed_id!(
     /// Identifies one approval decision (contract §5.2).
     ApprovalId
 );
+typed_id!(
+    /// Identifies one media upload (contract §6 "Media").
+    UploadId
+);
 
 #[cfg(test)]
 mod tests {

@@ -39,6 +39,7 @@ pub mod ids;
 pub mod inbox;
 pub mod intent;
 pub mod lifecycle;
+pub mod media;
 pub mod quota;
 pub mod scenario;
 pub mod status;

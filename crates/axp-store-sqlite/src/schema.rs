@@ -18,6 +18,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0008_people.sql"),
     include_str!("../migrations/0009_audit.sql"),
     include_str!("../migrations/0010_quotas.sql"),
+    include_str!("../migrations/0012_media.sql"),
 ];
 
 /// Prepared statements each connection keeps (every statement the writer runs, with room).

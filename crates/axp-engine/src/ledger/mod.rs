@@ -20,7 +20,8 @@
 //! - [`directory`]: principals and their aliases;
 //! - [`access_requests`]: access requests and the memberships approving them grants;
 //! - [`audit`]: the audit log every admin and security action writes to, in its transaction;
-//! - [`people`]: users and their nicks, invites, actor tokens.
+//! - [`people`]: users and their nicks, invites, actor tokens;
+//! - [`media`]: media uploads, their expiry and the bytes the backend keeps.
 //!
 //! Jobs may run more than once (see [`axp_store::Job`]), so they only read their arguments.
 
@@ -31,6 +32,7 @@ mod deliveries;
 mod directory;
 mod inbox;
 mod intents;
+mod media;
 mod members;
 mod orgs;
 mod people;

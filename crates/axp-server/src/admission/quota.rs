@@ -6,8 +6,9 @@
 //! `grace`/`bill_overage`): the response carries `X-Quota-Warning: <dimension>=<percent>%`,
 //! and the first warning of a workspace's dimension each day is logged.
 
+use axp_core::Timestamp;
 use axp_core::error::ErrorCode;
-use axp_core::quota::{Dimension, Verdict, seconds_to_window_end};
+use axp_core::quota::{Dimension, QuotaPolicy, Verdict, seconds_to_window_end};
 use axp_store::Principal;
 use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, Method};
@@ -27,6 +28,18 @@ pub(super) fn daily_dimension(request: &Request) -> Option<Dimension> {
         p if p.starts_with("/v1/inbox/") => Some(Dimension::InboxWritesPerDay),
         _ => None,
     }
+}
+
+/// 429 `quota_exceeded` for `dimension` of `policy`, `used` counted in its window at `now`;
+/// `Retry-After` is the seconds to the window's end.
+pub(crate) fn exceeded(policy: &QuotaPolicy, dimension: Dimension, used: u64, now: Timestamp) -> ApiError {
+    let limit = policy.limit(dimension);
+    ApiError::new(
+        ErrorCode::QuotaExceeded,
+        format!("the workspace used its {} quota ({limit})", dimension.as_str()),
+    )
+    .with_details(json!({"dimension": dimension.as_str(), "limit": limit, "used": used}))
+    .with_retry_after(seconds_to_window_end(dimension.window(), now))
 }
 
 /// What admission found for one request: the warnings to put on its response.
@@ -71,15 +84,7 @@ pub(super) async fn check(
                     tracing::warn!(workspace = %ws, dimension = dim, percent, "workspace quota soft threshold reached");
                 }
             }
-            Verdict::Block => {
-                let limit = policy.limit(dimension);
-                return Err(ApiError::new(
-                    ErrorCode::QuotaExceeded,
-                    format!("the workspace used its {} quota ({limit})", dimension.as_str()),
-                )
-                .with_details(json!({"dimension": dimension.as_str(), "limit": limit, "used": used}))
-                .with_retry_after(seconds_to_window_end(dimension.window(), now)));
-            }
+            Verdict::Block => return Err(exceeded(&policy, dimension, used, now)),
         }
     }
     Ok(marks)

@@ -16,6 +16,7 @@ pub(crate) mod health;
 mod inbox;
 mod intents;
 mod invites;
+mod media;
 mod members;
 mod organizations;
 mod quotas;
@@ -87,6 +88,7 @@ pub fn app(state: AppState) -> Router {
         .merge(quotas::router())
         .merge(usage::router())
         .merge(billing::router())
+        .merge(media::router())
         .fallback(|request: Request| async {
             drain(request).await;
             ApiError::new(ErrorCode::NotFound, "no such route")
