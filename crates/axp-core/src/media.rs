@@ -14,6 +14,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use uuid::Uuid;
 
 use crate::address::AddressScope;
 use crate::api::{CreateUploadRequest, FinalizeUploadRequest};
@@ -48,13 +49,17 @@ pub enum MediaStatus {
     Expired,
 }
 
-/// The bytes received for an upload: their count and SHA-256 (lowercase hex).
+/// The bytes received for an upload: their count and SHA-256 (lowercase hex), and the object
+/// that holds them. Every `PUT` writes a new object, so a refused or cut-off one never touches
+/// the bytes already recorded.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredBytes {
     /// Bytes received.
     pub size_bytes: u64,
     /// Their SHA-256, 64 lowercase hex digits.
     pub sha256: String,
+    /// The object holding them in the backend's media storage.
+    pub object_id: Uuid,
 }
 
 /// An upload as stored: its declaration, status and the bytes received (if any).
@@ -167,14 +172,14 @@ impl MediaUpload {
         Ok(())
     }
 
-    /// Expires a pending upload whose `expires_at` passed at `now`; returns whether it did.
-    pub fn expire(&mut self, now: Timestamp) -> bool {
+    /// Expires a pending upload whose `expires_at` passed at `now`; returns whether it did and
+    /// the bytes it dropped (to remove once that is recorded).
+    pub fn expire(&mut self, now: Timestamp) -> (bool, Option<StoredBytes>) {
         if self.status != MediaStatus::Pending || self.expires_at > now {
-            return false;
+            return (false, None);
         }
         self.status = MediaStatus::Expired;
-        self.stored = None;
-        true
+        (true, self.stored.take())
     }
 }
 
@@ -311,7 +316,7 @@ mod tests {
         let mut u = upload(None);
         u.finalize(12345, None, now).unwrap();
         assert_eq!((u.status, u.size_bytes, u.finalized_at), (MediaStatus::Ready, 12345, Some(now)));
-        let bytes = StoredBytes { size_bytes: 3, sha256: "ab".repeat(32) };
+        let bytes = StoredBytes { size_bytes: 3, sha256: "ab".repeat(32), object_id: Uuid::new_v4() };
         let mut u = upload(Some(bytes.clone()));
         assert!(matches!(u.finalize(4, None, now), Err(MediaConflict::SizeMismatch { .. })));
         assert!(matches!(
@@ -327,13 +332,14 @@ mod tests {
 
     #[test]
     fn expiry_only_of_pending_uploads_past_their_time() {
-        let mut u = upload(Some(StoredBytes { size_bytes: 3, sha256: "ab".repeat(32) }));
-        assert!(!u.expire(Timestamp::from_millis(59_999)));
-        assert!(u.expire(Timestamp::from_millis(60_000)));
+        let bytes = StoredBytes { size_bytes: 3, sha256: "ab".repeat(32), object_id: Uuid::new_v4() };
+        let mut u = upload(Some(bytes.clone()));
+        assert_eq!(u.expire(Timestamp::from_millis(59_999)), (false, None));
+        assert_eq!(u.expire(Timestamp::from_millis(60_000)), (true, Some(bytes)));
         assert_eq!((u.status, u.stored.is_none()), (MediaStatus::Expired, true));
         let mut ready = upload(None);
         ready.finalize(3, None, Timestamp::from_millis(1)).unwrap();
-        assert!(!ready.expire(Timestamp::from_millis(90_000)));
+        assert_eq!(ready.expire(Timestamp::from_millis(90_000)), (false, None));
     }
 
     #[test]

@@ -16,10 +16,11 @@ CREATE TABLE media_readers (
     PRIMARY KEY (workspace_id, upload_id, agent_address)
 );
 
+-- One object per PUT of an upload (the upload's body names the object holding its bytes).
 CREATE TABLE media_chunks (
     workspace_id uuid NOT NULL,
-    upload_id    uuid NOT NULL,
+    object_id    uuid NOT NULL,
     seq          integer NOT NULL,
     data         bytea NOT NULL,
-    PRIMARY KEY (workspace_id, upload_id, seq)
+    PRIMARY KEY (workspace_id, object_id, seq)
 );

@@ -1,13 +1,13 @@
 //! [`ChunkBlobs`]: media bytes in PostgreSQL itself, as `media_chunks` rows of at most
 //! [`CHUNK`] bytes, so every replica reads what any replica received.
 //!
-//! A put is one transaction on its own pooled connection: it drops the earlier chunks, inserts
-//! each chunk as soon as it is full (so at most one chunk is held in memory), and commits once
-//! the body ended: an acknowledged put is durable, a cut-off one rolls back and leaves the
-//! earlier bytes. A download reads one chunk per query, in order.
+//! A put is one transaction on its own pooled connection: it inserts each chunk as soon as it
+//! is full (so at most one chunk is held in memory) and commits once the body ended: an
+//! acknowledged put is durable, a cut-off one rolls back and leaves nothing. A download reads
+//! one chunk per query, in order.
 
 use async_trait::async_trait;
-use axp_core::ids::{UploadId, WorkspaceId};
+use axp_core::ids::WorkspaceId;
 use axp_store::{ByteStream, Error, MediaBlobs, Result};
 use bytes::{Bytes, BytesMut};
 use futures::StreamExt;
@@ -15,6 +15,7 @@ use sqlx_core::pool::Pool;
 use sqlx_core::query::query;
 use sqlx_core::row::Row;
 use sqlx_postgres::{PgConnection, Postgres};
+use uuid::Uuid;
 
 use crate::tables::db;
 
@@ -28,13 +29,13 @@ pub(crate) struct ChunkBlobs {
 
 async fn insert_chunk(
     conn: &mut PgConnection,
-    (ws, id): (WorkspaceId, UploadId),
+    (ws, id): (WorkspaceId, Uuid),
     seq: i32,
     data: &[u8],
 ) -> Result<()> {
-    query("INSERT INTO media_chunks (workspace_id, upload_id, seq, data) VALUES ($1, $2, $3, $4)")
+    query("INSERT INTO media_chunks (workspace_id, object_id, seq, data) VALUES ($1, $2, $3, $4)")
         .bind(ws.0)
-        .bind(id.0)
+        .bind(id)
         .bind(seq)
         .bind(data)
         .execute(conn)
@@ -52,14 +53,8 @@ impl ChunkBlobs {
 
 #[async_trait]
 impl MediaBlobs for ChunkBlobs {
-    async fn put(&self, ws: WorkspaceId, id: UploadId, mut body: ByteStream) -> Result<()> {
+    async fn put(&self, ws: WorkspaceId, id: Uuid, mut body: ByteStream) -> Result<()> {
         let mut tx = self.pool.begin().await.map_err(db)?;
-        query("DELETE FROM media_chunks WHERE workspace_id = $1 AND upload_id = $2")
-            .bind(ws.0)
-            .bind(id.0)
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
         let (mut buf, mut seq) = (BytesMut::new(), 0);
         while let Some(chunk) = body.next().await {
             let chunk = chunk.map_err(|e| Error::Unavailable(format!("the upload body failed: {e}")))?;
@@ -76,11 +71,11 @@ impl MediaBlobs for ChunkBlobs {
         tx.commit().await.map_err(db)
     }
 
-    async fn open(&self, ws: WorkspaceId, id: UploadId) -> Result<Option<ByteStream>> {
+    async fn open(&self, ws: WorkspaceId, id: Uuid) -> Result<Option<ByteStream>> {
         let first =
-            query("SELECT EXISTS (SELECT 1 FROM media_chunks WHERE workspace_id = $1 AND upload_id = $2)")
+            query("SELECT EXISTS (SELECT 1 FROM media_chunks WHERE workspace_id = $1 AND object_id = $2)")
                 .bind(ws.0)
-                .bind(id.0)
+                .bind(id)
                 .fetch_one(&self.pool)
                 .await
                 .map_err(db)?;
@@ -92,10 +87,10 @@ impl MediaBlobs for ChunkBlobs {
             let pool = pool.clone();
             async move {
                 let row = query(
-                    "SELECT data FROM media_chunks WHERE workspace_id = $1 AND upload_id = $2 AND seq = $3",
+                    "SELECT data FROM media_chunks WHERE workspace_id = $1 AND object_id = $2 AND seq = $3",
                 )
                 .bind(ws.0)
-                .bind(id.0)
+                .bind(id)
                 .bind(seq)
                 .fetch_optional(&pool)
                 .await
@@ -108,10 +103,10 @@ impl MediaBlobs for ChunkBlobs {
         Ok(Some(chunks.boxed()))
     }
 
-    async fn delete(&self, ws: WorkspaceId, id: UploadId) -> Result<()> {
-        query("DELETE FROM media_chunks WHERE workspace_id = $1 AND upload_id = $2")
+    async fn delete(&self, ws: WorkspaceId, id: Uuid) -> Result<()> {
+        query("DELETE FROM media_chunks WHERE workspace_id = $1 AND object_id = $2")
             .bind(ws.0)
-            .bind(id.0)
+            .bind(id)
             .execute(&self.pool)
             .await
             .map_err(db)?;

@@ -1,19 +1,20 @@
-//! [`FileBlobs`]: media bytes as files under `<data-dir>/media/<workspace_id>/<upload_id>`
+//! [`FileBlobs`]: media bytes as files under `<data-dir>/media/<workspace_id>/<object_id>`
 //! (mode 0600, directories 0700).
 //!
-//! A put writes a temporary file beside the final one, fsyncs it, renames it over the final
-//! name and fsyncs the directory: an acknowledged upload survives `kill -9` and power loss, and
-//! a put that fails or is cut off leaves the earlier bytes (if any) untouched.
+//! A put writes a temporary file beside the final one, fsyncs it, renames it to the final name
+//! and fsyncs the directory: an acknowledged upload survives `kill -9` and power loss, and a put
+//! that fails or is cut off leaves no object.
 
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
-use axp_core::ids::{UploadId, WorkspaceId};
+use axp_core::ids::WorkspaceId;
 use axp_store::{ByteStream, Error, MediaBlobs, Result};
 use bytes::Bytes;
 use futures::StreamExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use uuid::Uuid;
 
 /// Bytes read from a file per chunk of a download.
 const READ_CHUNK: usize = 256 * 1024;
@@ -38,7 +39,7 @@ impl FileBlobs {
         self.root.join(ws.to_string())
     }
 
-    fn path(&self, ws: WorkspaceId, id: UploadId) -> PathBuf {
+    fn path(&self, ws: WorkspaceId, id: Uuid) -> PathBuf {
         self.dir(ws).join(id.to_string())
     }
 
@@ -61,7 +62,7 @@ impl FileBlobs {
 
 #[async_trait]
 impl MediaBlobs for FileBlobs {
-    async fn put(&self, ws: WorkspaceId, id: UploadId, body: ByteStream) -> Result<()> {
+    async fn put(&self, ws: WorkspaceId, id: Uuid, body: ByteStream) -> Result<()> {
         let dir = self.dir(ws);
         tokio::fs::DirBuilder::new()
             .recursive(true)
@@ -69,7 +70,7 @@ impl MediaBlobs for FileBlobs {
             .create(&dir)
             .await
             .map_err(io("creating", &dir))?;
-        let tmp = dir.join(format!("{id}.{}.tmp", uuid::Uuid::new_v4().simple()));
+        let tmp = dir.join(format!("{id}.tmp"));
         if let Err(e) = Self::write(&tmp, body).await {
             let _ = tokio::fs::remove_file(&tmp).await;
             return Err(e);
@@ -84,7 +85,7 @@ impl MediaBlobs for FileBlobs {
             .map_err(io("syncing", &dir))
     }
 
-    async fn open(&self, ws: WorkspaceId, id: UploadId) -> Result<Option<ByteStream>> {
+    async fn open(&self, ws: WorkspaceId, id: Uuid) -> Result<Option<ByteStream>> {
         let path = self.path(ws, id);
         let file = match tokio::fs::File::open(&path).await {
             Ok(file) => file,
@@ -100,7 +101,7 @@ impl MediaBlobs for FileBlobs {
         Ok(Some(chunks.boxed()))
     }
 
-    async fn delete(&self, ws: WorkspaceId, id: UploadId) -> Result<()> {
+    async fn delete(&self, ws: WorkspaceId, id: Uuid) -> Result<()> {
         let path = self.path(ws, id);
         match tokio::fs::remove_file(&path).await {
             Err(e) if e.kind() != ErrorKind::NotFound => Err(io("removing", &path)(e)),

@@ -5,39 +5,43 @@
 //!
 //! The uploads' metadata is a table ([`crate::tables::MediaTable`]); the bytes are not part of
 //! a job's transaction: a `put` is durable when it returns (the ledger records it afterwards),
-//! and the ledger removes the bytes of an expired or deleted upload once that committed.
+//! and the ledger removes the bytes of an expired, deleted or replaced upload once that
+//! committed.
 
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use async_trait::async_trait;
-use axp_core::ids::{UploadId, WorkspaceId};
+use axp_core::ids::WorkspaceId;
 use axp_core::media::{MediaConflict, StoredBytes};
 use bytes::Bytes;
 use futures::Stream;
 use futures::stream::BoxStream;
 use sha2::{Digest, Sha256};
+use uuid::Uuid;
 
 use crate::Result;
 
 /// A body of bytes, streamed in chunks.
 pub type ByteStream = BoxStream<'static, std::io::Result<Bytes>>;
 
-/// Where a backend keeps uploads' bytes, one object per (workspace, upload).
+/// Where a backend keeps uploads' bytes: objects named by a UUID within a workspace, each
+/// written once (every `PUT` of an upload writes a new object; the upload records which one
+/// holds its bytes, see [`axp_core::media::StoredBytes`]).
 #[async_trait]
 pub trait MediaBlobs: Send + Sync + 'static {
-    /// Stores `body` as the bytes of `id`, replacing any earlier ones only once all of `body`
-    /// arrived and is durable (an acknowledged put survives a crash; a failed one leaves the
-    /// earlier bytes, if any). Errors: [`crate::Error::Unavailable`] when `body` fails (the
-    /// client went away, or [`Metered`] stopped it) or the storage does.
-    async fn put(&self, ws: WorkspaceId, id: UploadId, body: ByteStream) -> Result<()>;
+    /// Stores `body` as object `object`, durable once this returns Ok (an acknowledged put
+    /// survives a crash); a failed or cut-off put leaves nothing readable. Errors:
+    /// [`crate::Error::Unavailable`] when `body` fails (the client went away, or [`Metered`]
+    /// stopped it) or the storage does.
+    async fn put(&self, ws: WorkspaceId, object: Uuid, body: ByteStream) -> Result<()>;
 
-    /// The bytes of `id`, streamed; `None` when none are stored.
-    async fn open(&self, ws: WorkspaceId, id: UploadId) -> Result<Option<ByteStream>>;
+    /// The bytes of `object`, streamed; `None` when there is no such object.
+    async fn open(&self, ws: WorkspaceId, object: Uuid) -> Result<Option<ByteStream>>;
 
-    /// Removes the bytes of `id`; removing what is not there is not an error.
-    async fn delete(&self, ws: WorkspaceId, id: UploadId) -> Result<()>;
+    /// Removes `object`; removing what is not there is not an error.
+    async fn delete(&self, ws: WorkspaceId, object: Uuid) -> Result<()>;
 }
 
 /// Why bytes sent to an upload were not kept.
@@ -73,10 +77,10 @@ impl MeterReading {
         self.lock().over
     }
 
-    /// The bytes counted and their SHA-256 (lowercase hex).
-    pub fn stored(&self) -> StoredBytes {
+    /// The bytes counted and their SHA-256 (lowercase hex), as held by `object_id`.
+    pub fn stored(&self, object_id: Uuid) -> StoredBytes {
         let meter = self.lock();
-        StoredBytes { size_bytes: meter.size, sha256: hex::encode(meter.hash.clone().finalize()) }
+        StoredBytes { size_bytes: meter.size, sha256: hex::encode(meter.hash.clone().finalize()), object_id }
     }
 }
 
@@ -131,7 +135,7 @@ mod tests {
     async fn counts_and_hashes_under_the_limit() {
         let (mut s, reading) = Metered::new(body(&[b"ab", b"c"]), 3);
         while s.next().await.transpose().unwrap().is_some() {}
-        let stored = reading.stored();
+        let stored = reading.stored(Uuid::nil());
         assert_eq!(stored.size_bytes, 3);
         assert_eq!(stored.sha256, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
         assert!(!reading.over_limit());

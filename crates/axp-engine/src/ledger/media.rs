@@ -2,10 +2,11 @@
 //! `media_uploads` table, written in jobs; bytes in the backend's [`axp_store::MediaBlobs`],
 //! outside transactions.
 //!
-//! Order of writes, so no acknowledged state points at missing bytes: bytes are stored (and
-//! durable) before the job that records them on the upload; bytes are removed only after the
-//! job that expired or deleted their upload committed. A crash between the two leaves at worst
-//! unreferenced bytes, never a readable upload without them. Expiry is a durable timer
+//! Order of writes, so no acknowledged state points at missing bytes: every `PUT` writes a new
+//! object, durable before the job that records it on the upload; an object is removed only
+//! after the job that expired, deleted or replaced its upload committed (or when the record
+//! was refused). A crash between the two leaves at worst an unreferenced object, never a
+//! readable upload without its bytes. Expiry is a durable timer
 //! ([`TimerKind::MediaExpiry`]) keyed by the upload id, fired by the scheduler like any other.
 
 use axp_core::Intent;
@@ -16,6 +17,7 @@ use axp_core::media::{MediaConflict, MediaStatus, MediaUpload, StoredBytes, refe
 use axp_core::timer::{Timer, TimerKind};
 use axp_store::{Audit, ByteStream, Error, Metered, Result, Tenant, Topic, Transaction, UploadRefused};
 use serde_json::Value;
+use uuid::Uuid;
 
 use super::Ledger;
 use super::audit::{At, details, record};
@@ -43,29 +45,28 @@ pub(super) async fn grant_references(
 }
 
 /// Expires upload `id` if it is still pending and due at `now` (a fired
-/// [`TimerKind::MediaExpiry`]); returns whether its bytes are now to be removed.
+/// [`TimerKind::MediaExpiry`]); returns the object of its bytes, now to be removed.
 pub(super) async fn expire(
     tx: &mut dyn Transaction,
     ws: WorkspaceId,
     id: UploadId,
     now: Timestamp,
-) -> Result<bool> {
-    let Some(mut upload) = tx.upload(ws, id, true).await? else { return Ok(false) };
-    let had_bytes = upload.stored.is_some();
-    if !upload.expire(now) {
-        return Ok(false);
+) -> Result<Option<Uuid>> {
+    let Some(mut upload) = tx.upload(ws, id, true).await? else { return Ok(None) };
+    let (expired, dropped) = upload.expire(now);
+    if expired {
+        tx.update_upload(ws, &upload).await?;
     }
-    tx.update_upload(ws, &upload).await?;
-    Ok(had_bytes)
+    Ok(dropped.map(|bytes| bytes.object_id))
 }
 
 impl Ledger {
-    /// Removes the bytes of uploads whose expiry or deletion committed; a failure is logged
-    /// (the bytes are unreachable either way).
-    pub(super) async fn remove_bytes(&self, gone: &[(WorkspaceId, UploadId)]) {
-        for (ws, id) in gone {
-            if let Err(e) = self.backend.media().delete(*ws, *id).await {
-                tracing::warn!(upload = %id, error = %e, "could not remove the bytes of an expired or deleted upload");
+    /// Removes objects no upload records any more; a failure is logged (the bytes are
+    /// unreachable either way).
+    pub(super) async fn remove_bytes(&self, gone: &[(WorkspaceId, Uuid)]) {
+        for (ws, object) in gone {
+            if let Err(e) = self.backend.media().delete(*ws, *object).await {
+                tracing::warn!(%object, error = %e, "could not remove the bytes of an expired, deleted or replaced upload");
             }
         }
     }
@@ -119,12 +120,12 @@ impl Ledger {
             return Ok(Err(UploadRefused::Conflict(MediaConflict::NotPending(upload.status))));
         }
         let (body, reading) = Metered::new(body, limit);
-        if let Err(e) = self.backend.media().put(ws, id, body).await {
+        let object = Uuid::new_v4();
+        if let Err(e) = self.backend.media().put(ws, object, body).await {
             return if reading.over_limit() { Ok(Err(UploadRefused::TooLarge { limit })) } else { Err(e) };
         }
-        let bytes = reading.stored();
         let recorded = self
-            .write((ws, id, bytes), |(ws, id, bytes), tx| {
+            .write((ws, id, reading.stored(object)), |(ws, id, bytes), tx| {
                 Box::pin(async move {
                     let Some(mut upload) = tx.upload(*ws, *id, true).await? else {
                         return Err(Error::NotFound);
@@ -132,16 +133,27 @@ impl Ledger {
                     if let Err(refused) = upload.check_received(bytes) {
                         return Ok(Err(refused));
                     }
-                    upload.stored = Some(bytes.clone());
+                    let replaced = upload.stored.replace(bytes.clone());
                     tx.update_upload(*ws, &upload).await?;
-                    Ok(Ok(bytes.clone()))
+                    Ok(Ok((bytes.clone(), replaced)))
                 })
             })
             .await;
-        if !matches!(recorded, Ok(Ok(_))) {
-            self.remove_bytes(&[(ws, id)]).await;
+        let (stored, replaced) = match recorded {
+            Ok(Ok(done)) => done,
+            Ok(Err(refused)) => {
+                self.remove_bytes(&[(ws, object)]).await;
+                return Ok(Err(UploadRefused::Conflict(refused)));
+            }
+            Err(e) => {
+                self.remove_bytes(&[(ws, object)]).await;
+                return Err(e);
+            }
+        };
+        if let Some(old) = replaced {
+            self.remove_bytes(&[(ws, old.object_id)]).await;
         }
-        Ok(recorded?.map_err(UploadRefused::Conflict))
+        Ok(Ok(stored))
     }
 
     pub(super) async fn finalize_upload(
@@ -172,10 +184,10 @@ impl Ledger {
         id: UploadId,
     ) -> Result<Option<ByteStream>> {
         let upload = self.get_upload(tenant, id).await?;
-        if !upload.has_bytes() {
-            return Ok(None);
+        match upload.stored.filter(|_| upload.status != MediaStatus::Expired) {
+            Some(bytes) => self.backend.media().open(tenant.workspace_id, bytes.object_id).await,
+            None => Ok(None),
         }
-        self.backend.media().open(tenant.workspace_id, id).await
     }
 
     pub(super) async fn delete_upload(
@@ -202,7 +214,9 @@ impl Ledger {
                 })
             })
             .await?;
-        self.remove_bytes(&[(tenant.workspace_id, id)]).await;
+        if let Some(bytes) = &deleted.stored {
+            self.remove_bytes(&[(tenant.workspace_id, bytes.object_id)]).await;
+        }
         Ok(deleted)
     }
 }

@@ -27,8 +27,8 @@ impl Ledger {
                         let ws = timer.workspace_id;
                         if timer.kind == TimerKind::MediaExpiry {
                             let id = UploadId(timer.intent_id.0);
-                            if media::expire(tx, ws, id, *now).await? {
-                                gone.push((ws, id));
+                            if let Some(object) = media::expire(tx, ws, id, *now).await? {
+                                gone.push((ws, object));
                             }
                             continue;
                         }

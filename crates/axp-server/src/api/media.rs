@@ -65,6 +65,11 @@ fn too_large(size: u64, max: u64) -> ApiError {
         .with_details(json!({"max_size_bytes": max}))
 }
 
+fn too_large_body(limit: u64) -> ApiError {
+    ApiError::new(ErrorCode::PayloadTooLarge, format!("the body is longer than the {limit} bytes declared"))
+        .with_details(json!({"max_size_bytes": limit}))
+}
+
 /// 429 `quota_exceeded` unless `amount` more bytes fit `dimension` of `tenant`'s policy, with
 /// `used` counted.
 async fn check_quota(
@@ -103,13 +108,10 @@ async fn readable(state: &AppState, caller: &Caller, id: UploadId) -> ApiResult<
     }
 }
 
-/// The upload `id` if the caller may change it: 404 unless it reads for the owner, 403 unless
-/// it acts as the owner.
+/// The upload `id` if the caller may change it: 404 unless it may read it, 403 unless it acts
+/// as the owner.
 async fn writable(state: &AppState, caller: &Caller, id: UploadId) -> ApiResult<MediaUpload> {
-    let upload = state.store.get_upload(&caller.0.tenant, id).await.map_err(ApiError::missing("upload"))?;
-    if !caller.reads_for(&upload.owner_agent) {
-        return Err(ApiError::not_found("upload"));
-    }
+    let upload = readable(state, caller, id).await?;
     caller.require_act_as(&upload.owner_agent)?;
     Ok(upload)
 }
@@ -177,15 +179,26 @@ async fn upload_bytes(
     PathParams(id): PathParams<String>,
     body: Body,
 ) -> ApiResult<Json<UploadBytesResponse>> {
-    let id = upload_id(&id)?;
-    let upload = writable(&state, &caller, id).await?;
     let tenant = &caller.0.tenant;
-    let limit = upload.size_bytes.min(state.options.transport.media_max_bytes);
-    check_daily_bytes(&state, tenant, limit).await?;
+    let checked = async {
+        let id = upload_id(&id)?;
+        let upload = writable(&state, &caller, id).await?;
+        let limit = upload.size_bytes.min(state.options.transport.media_max_bytes);
+        check_daily_bytes(&state, tenant, limit).await?;
+        Ok::<_, ApiError>((id, limit))
+    };
+    let (id, limit) = match checked.await {
+        Ok(checked) => checked,
+        Err(refused) => {
+            // Read what was sent, so the connection stays usable for the client's next call.
+            super::drain(axum::extract::Request::new(body)).await;
+            return Err(refused);
+        }
+    };
     let stream = body.into_data_stream().map_err(std::io::Error::other);
     let stored = match state.store.put_upload_bytes(tenant, id, Box::pin(stream), limit).await? {
         Ok(stored) => stored,
-        Err(UploadRefused::TooLarge { limit }) => return Err(too_large(limit + 1, limit)),
+        Err(UploadRefused::TooLarge { limit }) => return Err(too_large_body(limit)),
         Err(UploadRefused::Conflict(refused)) => return Err(conflict(refused)),
     };
     let now = state.clock.now();

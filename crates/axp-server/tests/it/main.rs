@@ -12,6 +12,7 @@ mod inbox;
 mod intents;
 mod interop;
 mod invites;
+mod media;
 mod openapi;
 mod organizations;
 mod probes;

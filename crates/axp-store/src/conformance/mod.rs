@@ -16,6 +16,7 @@ mod deliveries;
 mod hand_over;
 mod inbox;
 mod intents;
+mod media;
 mod members;
 mod people;
 mod queue;
@@ -104,6 +105,9 @@ pub async fn run_all(store: &dyn Store) {
     people::invites(store).await;
     people::actor_tokens(store).await;
     quotas::policies_and_usage(store).await;
+    media::uploads(store).await;
+    media::expiry(store).await;
+    media::references(store).await;
 }
 
 /// The audit of a call a story makes as the server itself (stories that are not about the
