@@ -166,7 +166,7 @@ impl MediaUpload {
         self.size_bytes = size_bytes;
         self.sha256 = match &self.stored {
             Some(bytes) => Some(bytes.sha256.clone()),
-            None => sha256.map(str::to_owned).or(self.sha256.take()),
+            None => sha256.map(str::to_owned).or_else(|| self.sha256.take()),
         };
         self.finalized_at = Some(now);
         Ok(())

@@ -51,7 +51,7 @@ impl SqliteStore {
             .min_idle(Some(1))
             .build(manager)
             .map_err(|e| Error::Unavailable(e.to_string()))?;
-        let media = Arc::new(FileBlobs::new(path.parent().unwrap_or(Path::new(".")).join("media")));
+        let media = Arc::new(FileBlobs::new(path.parent().unwrap_or_else(|| Path::new(".")).join("media")));
         Ok(Self { writer, readers, principals, media })
     }
 }

@@ -94,7 +94,7 @@ pub struct Metered {
 
 impl Metered {
     /// `body` metered against `limit` bytes, and the reading to consult afterwards.
-    pub fn new(body: ByteStream, limit: u64) -> (ByteStream, MeterReading) {
+    pub fn wrap(body: ByteStream, limit: u64) -> (ByteStream, MeterReading) {
         let reading = MeterReading::default();
         (Box::pin(Self { inner: body, limit, reading: reading.clone() }), reading)
     }
@@ -133,7 +133,7 @@ mod tests {
 
     #[tokio::test]
     async fn counts_and_hashes_under_the_limit() {
-        let (mut s, reading) = Metered::new(body(&[b"ab", b"c"]), 3);
+        let (mut s, reading) = Metered::wrap(body(&[b"ab", b"c"]), 3);
         while s.next().await.transpose().unwrap().is_some() {}
         let stored = reading.stored(Uuid::nil());
         assert_eq!(stored.size_bytes, 3);
@@ -143,7 +143,7 @@ mod tests {
 
     #[tokio::test]
     async fn stops_past_the_limit() {
-        let (mut s, reading) = Metered::new(body(&[b"ab", b"cd"]), 3);
+        let (mut s, reading) = Metered::wrap(body(&[b"ab", b"cd"]), 3);
         assert!(s.next().await.unwrap().is_ok());
         assert!(s.next().await.unwrap().is_err());
         assert!(reading.over_limit());

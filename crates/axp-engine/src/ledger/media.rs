@@ -119,7 +119,7 @@ impl Ledger {
         if upload.status != MediaStatus::Pending {
             return Ok(Err(UploadRefused::Conflict(MediaConflict::NotPending(upload.status))));
         }
-        let (body, reading) = Metered::new(body, limit);
+        let (body, reading) = Metered::wrap(body, limit);
         let object = Uuid::new_v4();
         if let Err(e) = self.backend.media().put(ws, object, body).await {
             return if reading.over_limit() { Ok(Err(UploadRefused::TooLarge { limit })) } else { Err(e) };

@@ -288,7 +288,7 @@ async fn stream_bytes(state: &AppState, caller: &Caller, id: &str, disposition: 
     let mut response = Body::from_stream(bytes).into_response();
     let headers = response.headers_mut();
     let content_type = HeaderValue::from_str(&upload.mime_type)
-        .unwrap_or(HeaderValue::from_static("application/octet-stream"));
+        .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
     headers.insert(header::CONTENT_TYPE, content_type);
     headers.insert(header::CONTENT_LENGTH, HeaderValue::from(stored.size_bytes));
     let filename = media::disposition_filename(&upload.filename);
