@@ -24,9 +24,6 @@ OWNER = "agent://conformance/owner"
 
 # Checks issue 13 builds; until then they fail (strict: one that passes must be removed here).
 ISSUE_13: dict[str, str] = {
-    "media_create_upload": "media uploads (issue 13)",
-    "media_get": "media uploads (issue 13)",
-    "media_finalize_upload": "media uploads (issue 13)",
 }
 
 PEOPLE = {

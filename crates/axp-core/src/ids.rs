@@ -122,6 +122,10 @@ typed_id!(
     /// Identifies a transport binding of a principal (contract §5.6).
     TransportBindingId
 );
+typed_id!(
+    /// Identifies one media upload (contract §6 "Media").
+    UploadId
+);
 
 #[cfg(test)]
 mod tests {

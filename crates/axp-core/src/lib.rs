@@ -41,6 +41,7 @@ pub mod inbox;
 pub mod intent;
 pub mod lifecycle;
 pub mod mesh;
+pub mod media;
 pub mod quota;
 pub mod routed;
 pub mod routing;

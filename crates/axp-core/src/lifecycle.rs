@@ -383,6 +383,8 @@ fn fire(intent: &mut Intent, kind: &TimerKind, now: Timestamp) -> Result<Outcome
             intent.updated_at = now;
             Ok(Outcome { applied: true, route: true, ..Outcome::default() })
         }
+        // Not an intent's timer: the ledger fires it on the upload it names.
+        TimerKind::MediaExpiry => Ok(Outcome::unchanged()),
     }
 }
 

@@ -46,6 +46,10 @@ pub enum TimerKind {
         /// The step.
         step_id: String,
     },
+    /// A pending media upload reached its `expires_at`: it becomes `expired` and its bytes are
+    /// removed (contract §6 "Media"). Its timer row is keyed by the upload id in place of an
+    /// intent id; stale once the upload was finalized or deleted.
+    MediaExpiry,
 }
 
 impl TimerKind {
@@ -58,6 +62,7 @@ impl TimerKind {
             TimerKind::StepDeadline { .. } => "step_deadline",
             TimerKind::StepDelay { .. } => "step_delay",
             TimerKind::StepRetry { .. } => "step_retry",
+            TimerKind::MediaExpiry => "media_expiry",
         }
     }
 }

@@ -13,6 +13,8 @@ mod inflight;
 mod quota;
 mod rate;
 
+pub(crate) use quota::exceeded;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -42,11 +44,12 @@ impl Admission {
     }
 }
 
-/// Whether the request is a long-lived one (an SSE stream, a long-poll claim), which must not
-/// hold one of its workspace's in-flight slots for its whole life; the stream caps bound those.
+/// Whether the request is a long-lived one (an SSE stream, a long-poll claim, a media byte
+/// upload), which must not hold one of its workspace's in-flight slots for its whole life; the
+/// stream caps bound streams and claims, the upload's declared size its time.
 fn long_lived(request: &Request) -> bool {
     let path = request.uri().path();
-    path.ends_with("/stream") || path.ends_with("/intents/claim")
+    path.ends_with("/stream") || path.ends_with("/intents/claim") || path.starts_with("/v1/media/upload/")
 }
 
 /// The admission middleware: authenticate once, then the per-credential rate limit (its

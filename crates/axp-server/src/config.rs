@@ -265,6 +265,10 @@ pub struct TransportOptions {
     /// PEM certificate chain and private key: serve HTTPS instead of HTTP (`AXP_TLS_CERT` and
     /// `AXP_TLS_KEY`, or `axp serve --tls-cert/--tls-key`; both or neither).
     pub tls: Option<TlsFiles>,
+    /// The largest media upload in bytes (`AXP_MEDIA_MAX_BYTES`, default 100 MiB, contract §6
+    /// "Media"). A byte upload's body read deadline grows with its size (see
+    /// `listener::body::upload_deadline`), so it lives here beside the deadline.
+    pub media_max_bytes: u64,
 }
 
 /// The PEM files of a TLS listener.
@@ -286,6 +290,7 @@ impl Default for TransportOptions {
             shutdown_grace: Duration::from_secs(10),
             trusted_proxies: TrustedProxies::default(),
             tls: None,
+            media_max_bytes: axp_core::media::DEFAULT_MAX_BYTES,
         }
     }
 }
@@ -293,8 +298,8 @@ impl Default for TransportOptions {
 impl TransportOptions {
     /// The defaults above, overridden by `AXP_HEADER_READ_TIMEOUT_SECONDS`,
     /// `AXP_BODY_READ_TIMEOUT_SECONDS`, `AXP_IDLE_TIMEOUT_SECONDS`, `AXP_MAX_CONNECTIONS`,
-    /// `AXP_SHUTDOWN_GRACE_SECONDS`, `AXP_TRUSTED_PROXIES`, `AXP_TLS_CERT` and `AXP_TLS_KEY`
-    /// as read by `var`. Errors name the variable: a count or timeout that is not a whole
+    /// `AXP_SHUTDOWN_GRACE_SECONDS`, `AXP_TRUSTED_PROXIES`, `AXP_TLS_CERT`, `AXP_TLS_KEY` and
+    /// `AXP_MEDIA_MAX_BYTES` (at most 2 GiB) as read by `var`. Errors name the variable: a count or timeout that is not a whole
     /// number of at least 1, a bad CIDR, or only one of the two TLS files.
     pub fn from_env(var: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
         let mut options = Self::default();
@@ -315,6 +320,14 @@ impl TransportOptions {
         seconds("AXP_BODY_READ_TIMEOUT_SECONDS", &mut options.body_read_timeout)?;
         seconds("AXP_IDLE_TIMEOUT_SECONDS", &mut options.idle_timeout)?;
         seconds("AXP_SHUTDOWN_GRACE_SECONDS", &mut options.shutdown_grace)?;
+        if let Some(n) = positive("AXP_MEDIA_MAX_BYTES")? {
+            anyhow::ensure!(
+                n <= axp_core::media::SCHEMA_MAX_BYTES,
+                "AXP_MEDIA_MAX_BYTES must be at most {}",
+                axp_core::media::SCHEMA_MAX_BYTES
+            );
+            options.media_max_bytes = n;
+        }
         options.max_connections =
             positive("AXP_MAX_CONNECTIONS")?.map(|n| usize::try_from(n).unwrap_or(usize::MAX));
         if let Some(list) = var("AXP_TRUSTED_PROXIES") {

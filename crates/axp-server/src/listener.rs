@@ -86,6 +86,7 @@ impl Transport {
             router,
             proxies: options.trusted_proxies.clone(),
             body_timeout: options.body_read_timeout,
+            media_max_bytes: options.media_max_bytes,
         });
         let ctx = Arc::new(Ctx {
             shared,

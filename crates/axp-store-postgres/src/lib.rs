@@ -17,12 +17,16 @@
 //! - **Wake-ups** cross replicas with `LISTEN/NOTIFY` (see `notify`): a doorbell only, readers
 //!   re-read by cursor, and a periodic fallback read covers a lost notification.
 //!
+//! - **Media bytes** live in the database too, as 1 MiB chunk rows (`media`), so every replica
+//!   serves every upload.
+//!
 //! Migrations live in `migrations/` and are embedded; [`migrate`] applies them (as
 //! [`PgStore::connect`] does by default), holding an advisory lock so replicas starting together
 //! are safe.
 //!
 //! This crate holds all of axp's PostgreSQL SQL; nothing else may.
 
+mod media;
 mod notify;
 mod rowcache;
 mod store;

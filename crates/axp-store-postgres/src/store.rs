@@ -6,13 +6,14 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axp_store::{Backend, CommitListener, Error, Job, PrincipalCache, Result};
+use axp_store::{Backend, CommitListener, Error, Job, MediaBlobs, PrincipalCache, Result};
 use futures::future::BoxFuture;
 use sqlx_core::migrate::{Migration, MigrationType, Migrator};
 use sqlx_core::pool::{Pool, PoolOptions};
 use sqlx_postgres::{PgConnectOptions, Postgres};
 use tokio_util::sync::CancellationToken;
 
+use crate::media::ChunkBlobs;
 use crate::notify;
 use crate::rowcache::RowCache;
 use crate::tables::{PgTx, db};
@@ -52,6 +53,7 @@ struct Inner {
     stop: CancellationToken,
     keys: Arc<PrincipalCache>,
     rows: Arc<RowCache>,
+    media: ChunkBlobs,
 }
 
 impl Drop for Inner {
@@ -79,6 +81,7 @@ fn migrator() -> Migrator {
         migration(20261204000003, "audit", include_str!("../migrations/20261204000003_audit.sql")),
         migration(20261204000004, "quotas", include_str!("../migrations/20261204000004_quotas.sql")),
         migration(20261205000000, "schemas", include_str!("../migrations/20261205000000_schemas.sql")),
+        migration(20261205000001, "media", include_str!("../migrations/20261205000001_media.sql")),
         migration(20261205000002, "mesh", include_str!("../migrations/20261205000002_mesh.sql")),
         migration(20261205000003, "routing", include_str!("../migrations/20261205000003_routing.sql")),
     ];
@@ -169,7 +172,8 @@ impl PgStore {
         ));
         let lanes = options.writer_lanes.clamp(1, options.max_connections.saturating_sub(2).max(1) as usize);
         let writer = Writer::spawn(pool.clone(), lanes, listener, (keys.clone(), rows.clone()));
-        Ok(Self { inner: Arc::new(Inner { pool, writer, stop, keys, rows }) })
+        let media = ChunkBlobs::new(pool.clone());
+        Ok(Self { inner: Arc::new(Inner { pool, writer, stop, keys, rows, media }) })
     }
 
     /// Closes the pool's connections (the writer and listener stop with the last clone).
@@ -198,5 +202,9 @@ impl Backend for PgStore {
 
     fn principals(&self) -> &PrincipalCache {
         &self.inner.keys
+    }
+
+    fn media(&self) -> &dyn MediaBlobs {
+        &self.inner.media
     }
 }

@@ -18,11 +18,14 @@
 //! Authentication is answered from an in-process cache that the writer invalidates
 //! whenever a key or a service account changes ([`axp_store::PrincipalCache`]).
 //!
+//! Media bytes are files under `<data-dir>/media/` (`media.rs`); their metadata is a table.
+//!
 //! This crate holds all of axp's SQLite SQL; nothing else may.
 
 mod checkpoint;
 mod counters;
 mod integrity;
+mod media;
 mod schema;
 mod store;
 mod tables;

@@ -19,6 +19,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0009_audit.sql"),
     include_str!("../migrations/0010_quotas.sql"),
     include_str!("../migrations/0011_schemas.sql"),
+    include_str!("../migrations/0012_media.sql"),
     include_str!("../migrations/0013_mesh.sql"),
     include_str!("../migrations/0014_routing.sql"),
 ];

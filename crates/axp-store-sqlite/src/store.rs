@@ -4,13 +4,14 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use axp_store::{Backend, CommitListener, Error, Job, PrincipalCache, Result};
+use axp_store::{Backend, CommitListener, Error, Job, MediaBlobs, PrincipalCache, Result};
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use r2d2_sqlite::SqliteConnectionManager;
 use r2d2_sqlite::rusqlite::Connection;
 
 use crate::checkpoint::Checkpointer;
+use crate::media::FileBlobs;
 use crate::schema;
 use crate::tables::{SqliteTx, db};
 use crate::writer::Writer;
@@ -25,11 +26,14 @@ pub struct SqliteStore {
     readers: r2d2::Pool<SqliteConnectionManager>,
     /// Who each recently seen key stands for; the writer invalidates it.
     principals: Arc<PrincipalCache>,
+    /// Media bytes, as files in `media/` beside the database file.
+    media: Arc<FileBlobs>,
 }
 
 impl SqliteStore {
     /// Opens (creating if needed) the database file at `path`, applies pending migrations and
-    /// starts the writer thread. `listener` is told about every commit.
+    /// starts the writer thread. `listener` is told about every commit. Media bytes go to
+    /// `media/` beside the file.
     ///
     /// Errors: [`Error::Unavailable`] when the file cannot be opened or migrated.
     pub fn open(path: &Path, listener: Arc<dyn CommitListener>) -> Result<Self> {
@@ -47,7 +51,8 @@ impl SqliteStore {
             .min_idle(Some(1))
             .build(manager)
             .map_err(|e| Error::Unavailable(e.to_string()))?;
-        Ok(Self { writer, readers, principals })
+        let media = Arc::new(FileBlobs::new(path.parent().unwrap_or_else(|| Path::new(".")).join("media")));
+        Ok(Self { writer, readers, principals, media })
     }
 }
 
@@ -75,5 +80,9 @@ impl Backend for SqliteStore {
 
     fn principals(&self) -> &PrincipalCache {
         &self.principals
+    }
+
+    fn media(&self) -> &dyn MediaBlobs {
+        self.media.as_ref()
     }
 }

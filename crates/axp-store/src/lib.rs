@@ -30,6 +30,7 @@ mod cache;
 #[cfg(feature = "test-suite")]
 pub mod conformance;
 mod error;
+mod media;
 mod principals;
 mod routing;
 pub mod tables;
@@ -41,10 +42,11 @@ use axp_core::api::{ActorToken, AgentDelivery, ApplyScenarioResponse, Invite, Us
 use axp_core::delivery::{EventCounters, Subscription, WebhookEvent};
 use axp_core::ids::{
     AccessRequestId, ActorTokenId, AliasId, ApiKeyId, ApprovalId, DeliveryId, EventId, IntentId, MemberId,
-    OrgId, PrincipalId, ServiceAccountId, SubscriptionId, UserId, WorkspaceId,
+    OrgId, PrincipalId, ServiceAccountId, SubscriptionId, UploadId, UserId, WorkspaceId,
 };
 use axp_core::inbox::{Approval, Thread, ThreadAction, ThreadStatus};
 use axp_core::lifecycle::Request;
+use axp_core::media::{MediaConflict, MediaUpload, StoredBytes};
 use axp_core::users::Nick;
 use axp_core::{AgentAddress, Intent, IntentEvent, Status, Timestamp};
 
@@ -54,6 +56,7 @@ pub use auth::{
 };
 pub use cache::InvalidatedCache;
 pub use error::{Error, Result};
+pub use media::{ByteStream, MediaBlobs, MeterReading, Metered, UploadRefused};
 pub use principals::PrincipalCache;
 pub use routing::RoutingStore;
 pub use tables::{Backend, Job, Transaction};
@@ -369,6 +372,56 @@ pub trait Store: RoutingStore + Send + Sync + 'static {
         accept: InviteAcceptance,
         by: &Audit,
     ) -> Result<(Invite, User, ActorToken)>;
+
+    /// Stores a new pending upload and schedules its expiry at `upload.expires_at` (a durable
+    /// timer, [`axp_core::timer::TimerKind::MediaExpiry`]).
+    async fn create_upload(&self, tenant: &Tenant, upload: MediaUpload) -> Result<MediaUpload>;
+
+    /// One upload. Errors: [`Error::NotFound`].
+    async fn get_upload(&self, tenant: &Tenant, id: UploadId) -> Result<MediaUpload>;
+
+    /// Whether an intent to one of `agents` referenced upload `id` (its sender owning it), so
+    /// they may read it (see [`axp_core::media`]).
+    async fn upload_readable_by(&self, tenant: &Tenant, id: UploadId, agents: Vec<String>) -> Result<bool>;
+
+    /// The declared bytes of the workspace's uploads that have not expired.
+    async fn media_bytes_stored(&self, tenant: &Tenant) -> Result<u64>;
+
+    /// Streams `body` into the bytes of pending upload `id`, counted, hashed and stopped past
+    /// `limit` bytes ([`Metered`]), then records them on the upload. Refused (nothing kept):
+    /// past `limit`, or when the upload is no longer pending or its declared `sha256` differs.
+    /// Errors: [`Error::NotFound`]; [`Error::Unavailable`] when the body or the storage fails.
+    async fn put_upload_bytes(
+        &self,
+        tenant: &Tenant,
+        id: UploadId,
+        body: ByteStream,
+        limit: u64,
+    ) -> Result<std::result::Result<StoredBytes, UploadRefused>>;
+
+    /// Finalizes upload `id` ([`MediaUpload::finalize`]) and drops its expiry timer; a refused
+    /// finalize writes nothing. Errors: [`Error::NotFound`].
+    async fn finalize_upload(
+        &self,
+        tenant: &Tenant,
+        id: UploadId,
+        size_bytes: u64,
+        sha256: Option<String>,
+        now: Timestamp,
+    ) -> Result<std::result::Result<MediaUpload, MediaConflict>>;
+
+    /// The bytes of upload `id`, streamed; `None` when none were received or they are gone.
+    async fn open_upload_bytes(&self, tenant: &Tenant, id: UploadId) -> Result<Option<ByteStream>>;
+
+    /// Deletes upload `id`, audited (`media.deleted`), then its bytes. Returns what was
+    /// deleted. Errors: [`Error::NotFound`].
+    async fn delete_upload(
+        &self,
+        tenant: &Tenant,
+        id: UploadId,
+        now: Timestamp,
+        by: &Audit,
+    ) -> Result<MediaUpload>;
 
     /// Issues an actor token to its user. Errors: [`Error::NotFound`] for an unknown user.
     async fn issue_actor_token(

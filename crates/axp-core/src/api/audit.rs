@@ -53,6 +53,8 @@ pub mod actions {
     pub const ACCESS_REQUEST_REVIEWED: &str = "access_request.reviewed";
     /// An actor token was issued to a person (target: the token; never the token itself).
     pub const ACTOR_TOKEN_ISSUED: &str = "actor_token.issued";
+    /// A media upload and its bytes were deleted (target: the upload; details: `owner_agent`).
+    pub const MEDIA_DELETED: &str = "media.deleted";
     /// An actor token was revoked (target: the token).
     pub const ACTOR_TOKEN_REVOKED: &str = "actor_token.revoked";
     /// An intent's controls changed (target: the intent; details: `controls_patch`), contract

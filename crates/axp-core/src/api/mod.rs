@@ -21,6 +21,7 @@ mod directory;
 mod inbox;
 mod intents;
 mod invites;
+mod media;
 mod members;
 mod organizations;
 mod routing;
@@ -54,6 +55,10 @@ pub use intents::{
 pub use invites::{
     AcceptInviteRequest, AcceptInviteResponse, CreateInviteRequest, CreateInviteResponse, Invite,
     InviteResponse, InviteStatus,
+};
+pub use media::{
+    CreateUploadRequest, CreateUploadResponse, DeletedUpload, FinalizeUploadRequest, FinalizeUploadResponse,
+    MediaResponse, MediaView, UploadBytesResponse,
 };
 pub use members::{ListMembersResponse, Member, MemberResponse};
 pub use organizations::{

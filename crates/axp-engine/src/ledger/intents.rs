@@ -161,6 +161,7 @@ pub(super) async fn insert_new_intent(
     let intent = &rows.intent;
     tx.insert_intent(ws, rows).await?;
     tx.announce(Topic::Intent(intent.intent_id));
+    super::media::grant_references(tx, ws, intent).await?;
     inbox::announce(tx, ws, intent, &rows.events, true, intent.created_at).await?;
     let timers = lifecycle::initial_timers(intent);
     if !timers.is_empty() {

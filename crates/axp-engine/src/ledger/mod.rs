@@ -22,6 +22,7 @@
 //! - [`audit`]: the audit log every admin and security action writes to, in its transaction;
 //! - [`people`]: users and their nicks, invites, actor tokens;
 //! - [`schemas`]: payload schemas, replaced whole and audited.
+//! - [`media`]: media uploads, their expiry and the bytes the backend keeps.
 //!
 //! Jobs may run more than once (see [`axp_store::Job`]), so they only read their arguments.
 
@@ -32,6 +33,7 @@ mod deliveries;
 mod directory;
 mod inbox;
 mod intents;
+mod media;
 mod members;
 mod mesh;
 mod orgs;

@@ -9,19 +9,20 @@ use axp_core::api::{
 use axp_core::delivery::{Delivery, DeliveryStatus, EventCounters, Subscription, WebhookEvent};
 use axp_core::ids::{
     AccessRequestId, ActorTokenId, AliasId, ApiKeyId, ApprovalId, DeliveryId, EventId, IntentId, MemberId,
-    OrgId, PrincipalId, ServiceAccountId, SubscriptionId, UserId, WorkspaceId,
+    OrgId, PrincipalId, ServiceAccountId, SubscriptionId, UploadId, UserId, WorkspaceId,
 };
 use axp_core::inbox::{Approval, Thread, ThreadAction, ThreadStatus};
 use axp_core::lifecycle::Request;
 use axp_core::schema::{Schema, UpsertSchema};
+use axp_core::media::{MediaConflict, MediaUpload, StoredBytes};
 use axp_core::users::Nick;
 use axp_core::{AgentAddress, Intent, IntentEvent, Status, Timestamp};
 use axp_store::{
-    AccessRequestFilter, ApiKeyRecord, AttemptReport, Audit, AuditFilter, BindingUpdate, Created, Error,
-    Executed, IdempotencyClaim, IntentFilter, IntentRows, InviteAcceptance, KeyHash, MemberUpdate,
+    AccessRequestFilter, ApiKeyRecord, AttemptReport, Audit, AuditFilter, BindingUpdate, ByteStream, Created,
+    Error, Executed, IdempotencyClaim, IntentFilter, IntentRows, InviteAcceptance, KeyHash, MemberUpdate,
     NewAccessRequest, NewActorToken, NewAlias, NewApiKey, NewOrganization, NewPrincipal, NewServiceAccount,
     NewSubscription, NewWorkspace, OrganizationUpdate, Principal, PushJob, Result, Review, ScenarioWrite,
-    ServiceAccountRecord, Store, Tenant, TenantSpec, UserUpdate, WorkspaceUpdate,
+    ServiceAccountRecord, Store, Tenant, TenantSpec, UploadRefused, UserUpdate, WorkspaceUpdate,
 };
 
 use super::Ledger;
@@ -319,6 +320,57 @@ impl Store for Ledger {
         by: &Audit,
     ) -> Result<(Invite, User, ActorToken)> {
         Ledger::accept_invite(self, tenant, hash, accept, by).await
+    }
+
+    async fn create_upload(&self, tenant: &Tenant, upload: MediaUpload) -> Result<MediaUpload> {
+        Ledger::create_upload(self, tenant, upload).await
+    }
+
+    async fn get_upload(&self, tenant: &Tenant, id: UploadId) -> Result<MediaUpload> {
+        Ledger::get_upload(self, tenant, id).await
+    }
+
+    async fn upload_readable_by(&self, tenant: &Tenant, id: UploadId, agents: Vec<String>) -> Result<bool> {
+        Ledger::upload_readable_by(self, tenant, id, agents).await
+    }
+
+    async fn media_bytes_stored(&self, tenant: &Tenant) -> Result<u64> {
+        Ledger::media_bytes_stored(self, tenant).await
+    }
+
+    async fn put_upload_bytes(
+        &self,
+        tenant: &Tenant,
+        id: UploadId,
+        body: ByteStream,
+        limit: u64,
+    ) -> Result<std::result::Result<StoredBytes, UploadRefused>> {
+        Ledger::put_upload_bytes(self, tenant, id, body, limit).await
+    }
+
+    async fn finalize_upload(
+        &self,
+        tenant: &Tenant,
+        id: UploadId,
+        size_bytes: u64,
+        sha256: Option<String>,
+        now: Timestamp,
+    ) -> Result<std::result::Result<MediaUpload, MediaConflict>> {
+        Ledger::finalize_upload(self, tenant, id, size_bytes, sha256, now).await
+    }
+
+    async fn open_upload_bytes(&self, tenant: &Tenant, id: UploadId) -> Result<Option<ByteStream>> {
+        Ledger::open_upload_bytes(self, tenant, id).await
+    }
+
+    async fn delete_upload(
+        &self,
+        tenant: &Tenant,
+        id: UploadId,
+        now: Timestamp,
+        by: &Audit,
+    ) -> Result<MediaUpload> {
+        Ledger::delete_upload(self, tenant, id, now, by).await
     }
 
     async fn issue_actor_token(

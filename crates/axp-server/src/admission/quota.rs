@@ -6,6 +6,7 @@
 //! `grace`/`bill_overage`): the response carries `X-Quota-Warning: <dimension>=<percent>%`,
 //! and the first warning of a workspace's dimension each day is logged.
 
+use axp_core::Timestamp;
 use axp_core::error::ErrorCode;
 use axp_core::quota::{Dimension, QuotaPolicy, Verdict, seconds_to_window_end};
 use axp_store::{Principal, Tenant};
@@ -28,6 +29,18 @@ pub(super) fn daily_dimension(request: &Request) -> Option<Dimension> {
         "/v1/schemas" => Some(Dimension::SchemaWritesPerDay),
         _ => None,
     }
+}
+
+/// 429 `quota_exceeded` for `dimension` of `policy`, `used` counted in its window at `now`;
+/// `Retry-After` is the seconds to the window's end.
+pub(crate) fn exceeded(policy: &QuotaPolicy, dimension: Dimension, used: u64, now: Timestamp) -> ApiError {
+    let limit = policy.limit(dimension);
+    ApiError::new(
+        ErrorCode::QuotaExceeded,
+        format!("the workspace used its {} quota ({limit})", dimension.as_str()),
+    )
+    .with_details(json!({"dimension": dimension.as_str(), "limit": limit, "used": used}))
+    .with_retry_after(seconds_to_window_end(dimension.window(), now))
 }
 
 /// What admission found for one request: the warnings to put on its response.

@@ -31,10 +31,7 @@ const INVITE_TTL: std::ops::RangeInclusive<u64> = 60..=1_209_600;
 
 /// `http(s)://<host>/v1/invites/<token>`, from the request's `Host` (and `x-forwarded-proto`).
 fn invite_url(headers: &HeaderMap, token: &str) -> String {
-    let value = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).filter(|v| !v.is_empty());
-    let scheme = value("x-forwarded-proto").filter(|p| *p == "https").unwrap_or("http");
-    let host = value(axum::http::header::HOST.as_str()).unwrap_or("localhost");
-    format!("{scheme}://{host}/v1/invites/{token}")
+    format!("{}/v1/invites/{token}", super::media::public_base(headers))
 }
 
 /// `POST /v1/invites/create` `{owner_agent, recipient_hint?, ttl_seconds?}`: a pending invite;

@@ -17,6 +17,7 @@ mod inbox;
 mod intents;
 mod invites;
 mod mcp;
+mod media;
 mod members;
 pub(crate) mod mesh;
 mod organizations;
@@ -96,6 +97,7 @@ pub fn app(state: AppState) -> Router {
         .merge(billing::router())
         .merge(mcp::router())
         .merge(mesh::router())
+        .merge(media::router())
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(ErrorCode::MethodNotAllowed, "method not allowed on this route")

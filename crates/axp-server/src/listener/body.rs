@@ -19,6 +19,32 @@ use super::timers::InFlight;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// Slowest upload rate a media byte upload is given time for: 256 KiB/s.
+const UPLOAD_MIN_BYTES_PER_SECOND: u64 = 256 * 1024;
+
+/// The body read deadline of a request, from its start: `base` for every request, and for a
+/// media byte upload (`PUT /v1/media/upload/…`) `base` plus one second per
+/// [`UPLOAD_MIN_BYTES_PER_SECOND`] of its `Content-Length`, or of `media_max` when it sends
+/// none (chunked); a length past `media_max` gets only `base` (it is refused with 413 anyway).
+/// So a 100 MiB upload gets 15 s + 400 s, while every other body keeps the short deadline.
+pub(super) fn upload_deadline(
+    method: &axum::http::Method,
+    path: &str,
+    headers: &axum::http::HeaderMap,
+    base: Duration,
+    media_max: u64,
+) -> Duration {
+    if method != axum::http::Method::PUT || !path.starts_with("/v1/media/upload/") {
+        return base;
+    }
+    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    let bytes = declared.unwrap_or(media_max);
+    if bytes > media_max {
+        return base;
+    }
+    base + Duration::from_secs(bytes.div_ceil(UPLOAD_MIN_BYTES_PER_SECOND))
+}
+
 /// A request body that fails once `deadline` passes before its end. `tripped` tells the
 /// service, which then answers [`timed_out`] whatever the handler made of the failed read.
 ///
@@ -165,5 +191,28 @@ impl<B: Body + Unpin> Body for Tracked<B> {
 
     fn size_hint(&self) -> SizeHint {
         self.inner.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::{HeaderMap, HeaderValue, Method};
+
+    use super::*;
+
+    #[test]
+    fn only_media_uploads_get_a_deadline_scaled_to_their_size() {
+        let base = Duration::from_secs(15);
+        let mut headers = HeaderMap::new();
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from_static("104857600"));
+        let max = 100 << 20;
+        let up = "/v1/media/upload/x";
+        assert_eq!(upload_deadline(&Method::PUT, up, &headers, base, max), Duration::from_secs(415));
+        assert_eq!(upload_deadline(&Method::POST, "/v1/intents", &headers, base, max), base);
+        assert_eq!(upload_deadline(&Method::PUT, up, &headers, base, max - 1), base);
+        assert_eq!(
+            upload_deadline(&Method::PUT, up, &HeaderMap::new(), base, 1 << 20),
+            Duration::from_secs(19)
+        );
     }
 }

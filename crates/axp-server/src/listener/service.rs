@@ -16,7 +16,7 @@ use hyper::body::Incoming;
 use tokio::time::Instant;
 use tower::ServiceExt;
 
-use super::body::{DeadlineBody, Tracked, drain_unread, timed_out};
+use super::body::{DeadlineBody, Tracked, drain_unread, timed_out, upload_deadline};
 use super::client_addr::TrustedProxies;
 use super::timers::ConnClock;
 
@@ -25,6 +25,8 @@ pub(super) struct Shared {
     pub(super) router: Router,
     pub(super) proxies: TrustedProxies,
     pub(super) body_timeout: Duration,
+    /// The largest media upload (its body deadline grows with its size).
+    pub(super) media_max_bytes: u64,
 }
 
 /// One connection's service.
@@ -43,10 +45,11 @@ impl hyper::service::Service<Request<Incoming>> for ConnService {
     fn call(&self, request: Request<Incoming>) -> Self::Future {
         let in_flight = self.clock.request_started();
         let client = self.shared.proxies.client_addr(self.peer, request.headers());
-        let limit = self.shared.body_timeout;
+        let (mut parts, body) = request.into_parts();
+        let (base, max) = (self.shared.body_timeout, self.shared.media_max_bytes);
+        let limit = upload_deadline(&parts.method, parts.uri.path(), &parts.headers, base, max);
         let tripped = Arc::new(AtomicBool::new(false));
         let deadline = Instant::now() + limit;
-        let (mut parts, body) = request.into_parts();
         parts.extensions.insert(client);
         let unread = Arc::default();
         let body = DeadlineBody::new(body, deadline, tripped.clone(), Arc::clone(&unread));

@@ -14,6 +14,7 @@ mod interop;
 mod invites;
 mod mcp;
 mod mesh;
+mod media;
 mod openapi;
 mod organizations;
 mod probes;

@@ -32,6 +32,7 @@ mod flush;
 mod idempotency;
 mod inbox;
 mod intents;
+mod media;
 mod members;
 mod mesh;
 mod orgs;

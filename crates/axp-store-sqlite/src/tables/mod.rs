@@ -12,6 +12,7 @@ mod directory;
 mod idempotency;
 mod inbox;
 mod intents;
+mod media;
 mod members;
 mod mesh;
 mod orgs;

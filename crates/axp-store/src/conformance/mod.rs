@@ -16,6 +16,7 @@ mod deliveries;
 mod hand_over;
 mod inbox;
 mod intents;
+mod media;
 mod members;
 mod mesh;
 mod people;
@@ -112,6 +113,9 @@ pub async fn run_all(store: &dyn Store) {
     routing::routes(store).await;
     routing::transport_bindings(store).await;
     routing::routed_deliveries(store).await;
+    media::uploads(store).await;
+    media::expiry(store).await;
+    media::references(store).await;
 }
 
 /// The audit of a call a story makes as the server itself (stories that are not about the

@@ -21,6 +21,7 @@ mod directory;
 mod idempotency;
 mod inbox;
 mod intents;
+mod media;
 mod members;
 mod mesh;
 mod orgs;
@@ -40,6 +41,7 @@ pub use directory::DirectoryTable;
 pub use idempotency::IdempotencyTable;
 pub use inbox::InboxTable;
 pub use intents::IntentTable;
+pub use media::MediaTable;
 pub use members::MemberTable;
 pub use mesh::{DayMetrics, MeshState, MeshTable};
 pub use orgs::OrgTable;
@@ -53,7 +55,7 @@ pub use webhooks::WebhookTable;
 
 use futures::future::BoxFuture;
 
-use crate::{Error, PrincipalCache, Topic};
+use crate::{Error, MediaBlobs, PrincipalCache, Topic};
 
 /// One transaction (or, for [`Backend::read`], one read connection) over every aggregate.
 ///
@@ -78,6 +80,7 @@ pub trait Transaction:
     + InboxTable
     + IdempotencyTable
     + SchemaTable
+    + MediaTable
     + Send
 {
     /// Records that `topic` changed: the backend tells its `CommitListener` (and, for
@@ -126,4 +129,7 @@ pub trait Backend: Send + Sync + 'static {
     /// The principals cache the backend invalidates after commits that changed keys (see
     /// [`Transaction::principals_changed`]).
     fn principals(&self) -> &PrincipalCache;
+
+    /// Where this backend keeps media bytes (see [`MediaBlobs`]).
+    fn media(&self) -> &dyn MediaBlobs;
 }

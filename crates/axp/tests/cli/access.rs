@@ -127,6 +127,8 @@ struct Objects {
     route: String,
     binding: String,
     handle: String,
+    /// A pending media upload of the admin, 5 bytes sent.
+    upload: String,
 }
 
 /// `method path` with `body` as `key`; the status and the JSON body (`Null` when there is none).
@@ -239,8 +241,21 @@ async fn objects(server: &TestServer, hook: &str, n: usize) -> Objects {
         .as_str()
         .unwrap()
         .to_owned();
+    let upload = admin(
+        server,
+        Method::POST,
+        "/v1/media/create-upload",
+        json!({"owner_agent": ADMIN, "filename": "probe.txt", "mime_type": "text/plain", "size_bytes": 5}),
+    )
+    .await["upload_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // `"abc"` as JSON: 5 bytes.
+    admin(server, Method::PUT, &format!("/v1/media/upload/{upload}"), json!("abc")).await;
     Objects {
         ws,
+        upload,
         intent: intent["intent_id"].as_str().unwrap().to_owned(),
         task: task["intent_id"].as_str().unwrap().to_owned(),
         sa,
@@ -452,6 +467,21 @@ fn request(family: &str, o: &Objects) -> (Method, String, Option<Value>) {
             format!("/v1/deliveries?org_id={}&workspace_id={}&principal_id={}", o.org, o.ws, o.principal),
             None,
         ),
+        "media.create" => (
+            post,
+            "/v1/media/create-upload".into(),
+            Some(
+                json!({"owner_agent": ADMIN, "filename": "a.txt", "mime_type": "text/plain", "size_bytes": 3}),
+            ),
+        ),
+        "media.get" => (get, format!("/v1/media/{}", o.upload), None),
+        "media.upload" => (Method::PUT, format!("/v1/media/upload/{}", o.upload), Some(json!("xyz"))),
+        "media.finalize" => {
+            (post, "/v1/media/finalize-upload".into(), Some(json!({"upload_id": o.upload, "size_bytes": 5})))
+        }
+        "media.download" => (get, format!("/v1/media/download/{}", o.upload), None),
+        "media.preview" => (get, format!("/v1/media/preview/{}", o.upload), None),
+        "media.delete" => (Method::DELETE, format!("/v1/media/{}", o.upload), None),
         other => panic!("docs/access.md documents `{other}`, which this test does not call: add its request"),
     }
 }
