@@ -187,14 +187,8 @@ async fn upload_bytes(
         check_daily_bytes(&state, tenant, limit).await?;
         Ok::<_, ApiError>((id, limit))
     };
-    let (id, limit) = match checked.await {
-        Ok(checked) => checked,
-        Err(refused) => {
-            // Read what was sent, so the connection stays usable for the client's next call.
-            super::drain(axum::extract::Request::new(body)).await;
-            return Err(refused);
-        }
-    };
+    // A refusal drops the body unread: the listener drains it beside the answer.
+    let (id, limit) = checked.await?;
     let stream = body.into_data_stream().map_err(std::io::Error::other);
     let stored = match state.store.put_upload_bytes(tenant, id, Box::pin(stream), limit).await? {
         Ok(stored) => stored,
