@@ -13,8 +13,8 @@ use axp_core::ids::{
 };
 use axp_core::inbox::{Approval, Thread, ThreadAction, ThreadStatus};
 use axp_core::lifecycle::Request;
-use axp_core::schema::{Schema, UpsertSchema};
 use axp_core::media::{MediaConflict, MediaUpload, StoredBytes};
+use axp_core::schema::{Schema, UpsertSchema};
 use axp_core::users::Nick;
 use axp_core::{AgentAddress, Intent, IntentEvent, Status, Timestamp};
 use axp_store::{

@@ -39,8 +39,8 @@ mod orgs;
 mod people;
 mod queue;
 mod quotas;
-mod schemas;
 mod routing;
+mod schemas;
 mod timers;
 mod webhooks;
 

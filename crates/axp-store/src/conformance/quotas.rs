@@ -13,7 +13,11 @@ use crate::{Audit, AuditFilter, Store};
 pub(super) async fn policies_and_usage(store: &dyn Store) {
     let (p, _) = tenant(store).await;
     let (other, _) = tenant(store).await;
-    let default = QuotaPolicy::default_for(p.tenant.org_id, p.tenant.workspace_id);
+    // The default, in force since the workspace was created.
+    let default = QuotaPolicy {
+        updated_at: Some(T0),
+        ..QuotaPolicy::default_for(p.tenant.org_id, p.tenant.workspace_id)
+    };
     assert_eq!(store.get_quota_policy(&p.tenant).await.unwrap(), default);
 
     let patch = obj(json!({"dimensions": {"intents_per_day": 7}, "overage_mode": "grace"}));
@@ -31,7 +35,10 @@ pub(super) async fn policies_and_usage(store: &dyn Store) {
         .await
         .unwrap();
     assert_eq!((again.limit(Dimension::IntentsPerDay), again.soft_threshold_percent), (7, 50));
-    let other_default = QuotaPolicy::default_for(other.tenant.org_id, other.tenant.workspace_id);
+    let other_default = QuotaPolicy {
+        updated_at: Some(T0),
+        ..QuotaPolicy::default_for(other.tenant.org_id, other.tenant.workspace_id)
+    };
     assert_eq!(store.get_quota_policy(&other.tenant).await.unwrap(), other_default);
 
     let filter =

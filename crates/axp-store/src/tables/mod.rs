@@ -28,8 +28,8 @@ mod orgs;
 mod people;
 mod queue;
 mod quotas;
-mod schemas;
 mod routing;
+mod schemas;
 mod timers;
 mod webhooks;
 
@@ -48,8 +48,8 @@ pub use orgs::OrgTable;
 pub use people::PeopleTable;
 pub use queue::QueueTable;
 pub use quotas::{QuotaTable, UsageCount};
-pub use schemas::{SchemaTable, scope_key};
 pub use routing::RoutingTable;
+pub use schemas::{SchemaTable, scope_key};
 pub use timers::TimerTable;
 pub use webhooks::WebhookTable;
 

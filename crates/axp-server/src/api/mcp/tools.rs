@@ -73,7 +73,11 @@ const TOOLS: &[Tool] = &[
         properties: &[
             ("to", "string", "the receiving agent: agent://org/workspace/name, a short name, or @nick"),
             ("text", "string", "a message, stored as payload.text"),
-            ("intent_type", "string", "a dotted lowercase name, e.g. notify.message.v1; default intent.ask.v1"),
+            (
+                "intent_type",
+                "string",
+                "a dotted lowercase name, e.g. notify.message.v1; default intent.ask.v1",
+            ),
             ("payload", "object", "the intent's payload (at most 128 KiB)"),
             ("correlation_id", "string", "a UUID to correlate with; default a new one"),
             ("reply_to", "string", "who receives the completion in their inbox"),
