@@ -22,6 +22,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0012_media.sql"),
     include_str!("../migrations/0013_mesh.sql"),
     include_str!("../migrations/0014_routing.sql"),
+    include_str!("../migrations/0015_retention.sql"),
 ];
 
 /// Prepared statements each connection keeps (every statement the writer runs, with room).
@@ -65,6 +66,12 @@ pub(crate) fn configure_reader(conn: &Connection) -> Result<()> {
 pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {
     let applied: usize =
         conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))?.try_into().unwrap_or(0);
+    if applied == 0 {
+        // Only a file with no tables yet can take this: pages retention frees then go back to
+        // the file system (`PRAGMA incremental_vacuum`, run by the pruner) instead of only being
+        // reused. An older file keeps reusing its free pages (docs/retention.md).
+        conn.execute_batch("PRAGMA auto_vacuum = INCREMENTAL")?;
+    }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
