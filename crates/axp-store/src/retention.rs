@@ -7,6 +7,8 @@ use axp_core::Timestamp;
 use axp_core::ids::{IntentId, WorkspaceId};
 use axp_core::retention::{ArchivedIntent, RetentionOverrides};
 
+use serde_json::{Map, Value};
+
 use crate::{Audit, Result, Tenant};
 
 /// Rows past retention that are not an intent's, removed by [`RetentionStore::prune`].
@@ -29,12 +31,14 @@ pub trait RetentionStore {
     /// The caller's workspace's overrides (none set: all `None`).
     async fn retention_overrides(&self, tenant: &Tenant) -> Result<RetentionOverrides>;
 
-    /// Replaces the caller's workspace's overrides at `now`, audited (`retention.updated`, with
-    /// the overrides as details); answers them.
+    /// Applies a `PATCH` body ([`RetentionOverrides::patched`], checked by the caller) to the
+    /// caller's workspace's overrides at `now`, in one transaction, audited (`retention.updated`,
+    /// with the patch as details); answers the overrides after it. Errors: [`crate::Error::Internal`]
+    /// for a patch that does not validate.
     async fn update_retention(
         &self,
         tenant: &Tenant,
-        overrides: RetentionOverrides,
+        patch: Map<String, Value>,
         now: Timestamp,
         by: &Audit,
     ) -> Result<RetentionOverrides>;

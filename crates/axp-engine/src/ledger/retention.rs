@@ -7,7 +7,7 @@ use axp_core::Timestamp;
 use axp_core::api::{AuditTarget, actions};
 use axp_core::ids::{IntentId, WorkspaceId};
 use axp_core::retention::{ArchivedIntent, RetentionOverrides};
-use axp_store::{Audit, PruneStep, Result, RetentionStore, Tenant, to_json};
+use axp_store::{Audit, Error, PruneStep, Result, RetentionStore, Tenant};
 use serde_json::{Map, Value};
 
 use super::Ledger;
@@ -28,20 +28,21 @@ impl RetentionStore for Ledger {
     async fn update_retention(
         &self,
         tenant: &Tenant,
-        overrides: RetentionOverrides,
+        patch: Map<String, Value>,
         now: Timestamp,
         by: &Audit,
     ) -> Result<RetentionOverrides> {
-        self.write((tenant.clone(), overrides, now, by.clone()), |(tenant, overrides, now, by), tx| {
+        self.write((tenant.clone(), patch, now, by.clone()), |(tenant, patch, now, by), tx| {
             Box::pin(async move {
-                tx.put_retention_overrides(tenant.workspace_id, overrides, *now).await?;
-                let details = match serde_json::from_str(&to_json(overrides)?) {
-                    Ok(Value::Object(map)) => map,
-                    _ => Map::new(),
-                };
+                let current = tx.retention_overrides(tenant.workspace_id).await?.unwrap_or_default();
+                let next = current
+                    .patched(patch)
+                    .map_err(|e| Error::Internal(format!("unchecked retention patch: {e}")))?;
+                tx.put_retention_overrides(tenant.workspace_id, &next, *now).await?;
                 let target = AuditTarget::new("workspace", &tenant.workspace_id.to_string());
-                record(tx, by, At::tenant(tenant, *now), actions::RETENTION_UPDATED, target, details).await?;
-                Ok(*overrides)
+                record(tx, by, At::tenant(tenant, *now), actions::RETENTION_UPDATED, target, patch.clone())
+                    .await?;
+                Ok(next)
             })
         })
         .await

@@ -26,7 +26,11 @@ pub(super) async fn overrides(store: &dyn Store) {
     assert_eq!(store.retention_overrides(&p.tenant).await.unwrap(), RetentionOverrides::default());
     let set = RetentionOverrides { intent_days: Some(7), dead_letter_days: None, webhook_event_days: Some(2) };
     let by = Audit::new(&p.actor, Some("trace-r".into()));
-    assert_eq!(store.update_retention(&p.tenant, set, after_ms(3), &by).await.unwrap(), set);
+    let patch = json!({"intent_days": 7, "webhook_event_days": 2}).as_object().cloned().unwrap();
+    assert_eq!(store.update_retention(&p.tenant, patch, after_ms(3), &by).await.unwrap(), set);
+    // A second patch keeps the first one's fields.
+    let patch = json!({"dead_letter_days": null}).as_object().cloned().unwrap();
+    assert_eq!(store.update_retention(&p.tenant, patch, after_ms(4), &by).await.unwrap(), set);
     assert_eq!(store.retention_overrides(&p.tenant).await.unwrap(), set);
     assert_eq!(store.retention_overrides(&other.tenant).await.unwrap(), RetentionOverrides::default());
     let all = store.retention_workspaces().await.unwrap();
@@ -36,9 +40,10 @@ pub(super) async fn overrides(store: &dyn Store) {
     let filter =
         AuditFilter { action: Some(actions::RETENTION_UPDATED.into()), ..AuditFilter::org(p.tenant.org_id, 10) };
     let (entries, _) = store.list_audit(&filter).await.unwrap();
-    assert_eq!(entries.len(), 1);
-    assert_eq!(entries[0].details["intent_days"], 7);
-    assert_eq!(entries[0].trace_id.as_deref(), Some("trace-r"));
+    assert_eq!(entries.len(), 2);
+    assert_eq!(entries[1].details["intent_days"], 7);
+    assert_eq!(entries[1].trace_id.as_deref(), Some("trace-r"));
+    assert_eq!(entries[1].workspace_id, Some(p.tenant.workspace_id));
 }
 
 pub(super) async fn removal(store: &dyn Store) {
