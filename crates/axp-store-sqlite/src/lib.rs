@@ -30,6 +30,8 @@ mod schema;
 mod store;
 mod tables;
 #[cfg(test)]
+mod retention_tests;
+#[cfg(test)]
 mod tests;
 mod writer;
 

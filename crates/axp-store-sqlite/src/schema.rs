@@ -37,13 +37,19 @@ const STATEMENT_CACHE: usize = 128;
 /// of load, measured), and so does recovery after a crash.
 const WAL_AUTOCHECKPOINT_PAGES: u32 = 4096;
 
-/// Settings for the write connection: WAL, fsync on every commit (`synchronous=FULL`), a busy
-/// timeout so a checkpoint never fails a write outright, and checkpoints mostly off the commit
-/// path (see [`WAL_AUTOCHECKPOINT_PAGES`]).
+/// Settings for the write connection: incremental auto-vacuum, WAL, fsync on every commit
+/// (`synchronous=FULL`), a busy timeout so a checkpoint never fails a write outright, and
+/// checkpoints mostly off the commit path (see [`WAL_AUTOCHECKPOINT_PAGES`]).
+///
+/// Auto-vacuum comes first: only a file not yet written (before WAL mode writes its first page)
+/// takes it. Then the pages retention frees go back to the file system when the pruner runs
+/// `PRAGMA incremental_vacuum`; a file from before keeps reusing its free pages instead
+/// (docs/retention.md), and the pragma changes nothing there.
 pub(crate) fn configure_writer(conn: &Connection) -> Result<()> {
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     conn.execute_batch(&format!(
-        "PRAGMA journal_mode = WAL;
+        "PRAGMA auto_vacuum = INCREMENTAL;
+         PRAGMA journal_mode = WAL;
          PRAGMA synchronous = FULL;
          PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES};
          PRAGMA foreign_keys = ON;
@@ -66,12 +72,6 @@ pub(crate) fn configure_reader(conn: &Connection) -> Result<()> {
 pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {
     let applied: usize =
         conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))?.try_into().unwrap_or(0);
-    if applied == 0 {
-        // Only a file with no tables yet can take this: pages retention frees then go back to
-        // the file system (`PRAGMA incremental_vacuum`, run by the pruner) instead of only being
-        // reused. An older file keeps reusing its free pages (docs/retention.md).
-        conn.execute_batch("PRAGMA auto_vacuum = INCREMENTAL")?;
-    }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;

@@ -172,7 +172,11 @@ impl RetentionTable for SqliteTx<'_> {
     }
 
     async fn reclaim_space(&mut self, pages: u32) -> Result<()> {
-        // Answers no rows; frees nothing unless the file is in incremental auto-vacuum mode.
-        self.conn.execute_batch(&format!("PRAGMA incremental_vacuum({pages})")).map_err(db)
+        // Frees one page per row it steps through, so every row is read; frees nothing unless
+        // the file is in incremental auto-vacuum mode.
+        let mut stmt = self.conn.prepare(&format!("PRAGMA incremental_vacuum({pages})")).map_err(db)?;
+        let mut rows = stmt.query([]).map_err(db)?;
+        while rows.next().map_err(db)?.is_some() {}
+        Ok(())
     }
 }
