@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::commands::{
-    agents, approvals, audit, capabilities, context, deliveries, demo, inbox, intents, invites, login, logs,
+    agents, approvals, archive, audit, capabilities, context, deliveries, demo, inbox, intents, invites, login, logs,
     members, orgs, scenarios, serve, status, tasks, users, whoami, workspaces,
 };
 use crate::output::Format;
@@ -74,6 +74,9 @@ pub enum Command {
     Serve(serve::Args),
     /// Apply pending PostgreSQL migrations (`axp serve` applies them at start by default).
     Migrate(serve::MigrateArgs),
+    /// Read the archive of finished intents that retention removed (local files, no server).
+    #[command(subcommand)]
+    Archive(archive::Command),
     /// Run a throwaway server, a report agent and one intent, and watch it complete.
     Demo(demo::Args),
     /// Save a server URL and API key (or a person's actor token, --token) as a named context and

@@ -3,6 +3,7 @@
 
 pub mod agents;
 pub mod approvals;
+pub mod archive;
 pub mod audit;
 pub mod capabilities;
 pub mod context;
@@ -37,6 +38,7 @@ pub async fn run(global: &Global, out: &Output, command: Command) -> anyhow::Res
     match command {
         Command::Serve(_) => Err(usage("`serve` is not a client command")),
         Command::Migrate(_) => Err(usage("`migrate` is not a client command")),
+        Command::Archive(command) => archive::run(out, command),
         Command::Demo(args) => demo::run(args, out).await,
         Command::Login(args) => login::run(global, out, args).await,
         Command::Context(command) => context::run(global, out, command),
