@@ -3,9 +3,10 @@
 //!
 //! Each pass, for every workspace with its periods in force ([`RetentionOverrides::effective`]):
 //! finished intents (written to the [`ArchiveDir`] first when there is one), dead letters and
-//! webhook events; then, server-wide, expired idempotency records and old audit entries; then
-//! it gives freed pages back to the file system. Each batch is one write transaction of at most
-//! [`RetentionOptions::batch`] rows, so a writer waits for one batch at most. An unfinished
+//! webhook events; then, server-wide, expired idempotency records and old audit entries. Each
+//! batch is one write transaction of at most [`RetentionOptions::batch`] rows, so a writer waits
+//! for one batch at most, and each is followed by one that gives the pages it freed back to the
+//! file system (SQLite; see `axp_store::RetentionStore::reclaim_space`). An unfinished
 //! intent is never removed (the ledger re-checks every id it is handed).
 
 mod archive;
@@ -24,8 +25,9 @@ pub use archive::{ArchiveDir, find};
 use crate::clock::Clock;
 use crate::wake::{Wake, wait_until};
 
-/// Pages given back to the file system after a pass that removed something (4 KiB each).
-const RECLAIM_PAGES: u32 = 16_384;
+/// Pages given back to the file system after each batch that removed something (4 KiB each):
+/// more than a batch frees, so the file shrinks as fast as rows go, in bounded transactions.
+const RECLAIM_PAGES: u32 = 4_096;
 
 /// How the pruner runs.
 #[derive(Clone, Debug)]
@@ -65,7 +67,8 @@ pub struct PruneReport {
 }
 
 impl PruneReport {
-    fn total(&self) -> u64 {
+    /// Every row removed.
+    pub fn total(&self) -> u64 {
         self.intents + self.dead_letters + self.webhook_events + self.idempotency + self.audit
     }
 }
@@ -97,7 +100,6 @@ impl Pruner {
         report.idempotency = self.drain(PruneStep::ExpiredIdempotency(now)).await?;
         report.audit = self.drain(PruneStep::Audit(cutoff(now, defaults.audit_days))).await?;
         if report.total() > 0 {
-            self.store.reclaim_space(RECLAIM_PAGES).await?;
             tracing::info!(?report, "retention pass removed rows past retention");
         }
         Ok(report)
@@ -131,12 +133,13 @@ impl Pruner {
                 None => (self.store.finished_intent_ids(ws, before, batch).await?, 0),
             };
             let full = ids.len() as u32 >= batch;
-            report.intents += self.store.remove_finished_intents(ws, ids).await?;
+            let removed = self.store.remove_finished_intents(ws, ids).await?;
+            report.intents += removed;
             report.archived += archived;
+            self.reclaim(removed).await?;
             if !full {
                 break;
             }
-            tokio::task::yield_now().await;
         }
         report.dead_letters += self.drain(PruneStep::DeadLetters(ws, cutoff(now, periods.dead_letter_days))).await?;
         report.webhook_events +=
@@ -150,11 +153,21 @@ impl Pruner {
         loop {
             let n = self.store.prune(step, self.options.batch).await?;
             total += n;
+            self.reclaim(n).await?;
             if n < u64::from(self.options.batch) {
                 return Ok(total);
             }
-            tokio::task::yield_now().await;
         }
+    }
+
+    /// After a batch that removed `removed` rows: gives the pages freed back, then lets the
+    /// requests queued meanwhile run first.
+    async fn reclaim(&self, removed: u64) -> Result<()> {
+        if removed > 0 {
+            self.store.reclaim_space(RECLAIM_PAGES).await?;
+        }
+        tokio::task::yield_now().await;
+        Ok(())
     }
 
     /// The loop: a pass, then wait [`RetentionOptions::every`] on the engine's clock (a failed
