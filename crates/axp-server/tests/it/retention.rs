@@ -1,18 +1,20 @@
 //! Retention, driven by a manual clock (`docs/retention.md`): finished intents go once past
 //! their workspace's period, with everything of theirs; unfinished ones never do; another
-//! workspace keeps its own period; webhook events and the audit log have theirs; the archive
+//! workspace keeps its own period; dead letters, webhook events and the audit log have theirs; the archive
 //! holds what was removed. The pruner runs in the server too; each test runs one pass itself
 //! after moving the clock and judges the result, never how many passes did the work.
 
 use std::sync::Arc;
 
+use axp_core::delivery::DeliveryStatus;
 use axp_core::retention::MAX_DAYS;
 use axp_core::{IntentId, Status, Timestamp};
 use axp_engine::retention::{ArchiveDir, find};
-use axp_engine::{Clock, ManualClock, Pruner, RetentionOptions};
+use axp_engine::{Clock, DispatcherOptions, ManualClock, OutboundPolicy, Pruner, RetentionOptions, RetrySchedule};
 use axp_server::Options;
-use axp_store::{Audit, TenantSpec, generate_api_key};
+use axp_store::{Audit, TenantSpec, Topic, generate_api_key};
 use axp_test_util::TestServer;
+use axp_test_util::receiver::{Receiver, Reply};
 use serde_json::{Value, json};
 
 use crate::helpers::{http, notify};
@@ -176,4 +178,42 @@ async fn bad_settings_are_refused_and_change_nothing() {
     let (status, _) = call(&server, &other, reqwest::Method::PATCH, &foreign, Some(json!({"intent_days": 1}))).await;
     assert_eq!(status, 404, "another workspace's settings are not found");
     assert_eq!(call(&server, &admin, reqwest::Method::GET, path, None).await.1, before);
+}
+
+#[tokio::test]
+async fn dead_letters_go_after_their_own_period_and_their_open_intent_stays() {
+    let clock = ManualClock::new(START);
+    let dispatcher = DispatcherOptions {
+        schedule: RetrySchedule::parse("0s").unwrap(),
+        concurrency: 2,
+        attempt_timeout: std::time::Duration::from_secs(5),
+        policy: OutboundPolicy::parse("127.0.0.0/8").unwrap(),
+    };
+    let options = Options { clock: Arc::new(clock.clone()), dispatcher, ..Options::from_env().unwrap() };
+    let server = TestServer::spawn_with(options).await;
+    let admin = server.admin_key.clone();
+    let receiver = Receiver::start([Reply::Status(500)]).await;
+    let body = json!({"name": "failing", "delivery_mode": "http", "delivery_config": {"url": receiver.url}});
+    assert_eq!(call(&server, &admin, reqwest::Method::POST, "/v1/service-accounts", Some(body)).await.0, 200);
+    let id = server.client().create_intent(&notify("failing"), None).await.unwrap().intent_id;
+    // Wait (on commits, not time) until its only attempt failed and it was dead-lettered.
+    let mut wake = server.state().notifier.subscribe(Topic::Deliveries);
+    let dead = loop {
+        wake.mark_seen();
+        let all = server.state().store.list_deliveries(&server.admin.tenant, None, 10).await.unwrap();
+        if let Some(d) = all.into_iter().find(|d| d.intent_id == Some(id) && d.status == DeliveryStatus::DeadLettered) {
+            break d;
+        }
+        tokio::time::timeout(std::time::Duration::from_secs(30), wake.changed()).await.expect("a delivery changed");
+    };
+    let path = format!("/v1/deliveries/{}", dead.delivery_id);
+    assert_eq!(call(&server, &admin, reqwest::Method::PATCH, "/v1/settings/retention", Some(json!({"dead_letter_days": 3}))).await.0, 200);
+
+    clock.advance_seconds(3 * DAY - 1);
+    prune(&server).await;
+    assert_eq!(call(&server, &admin, reqwest::Method::GET, &path, None).await.0, 200, "within its 3 days");
+    clock.advance_seconds(2);
+    prune(&server).await;
+    assert_eq!(call(&server, &admin, reqwest::Method::GET, &path, None).await.0, 404, "past its 3 days");
+    assert_eq!(server.client().get_intent(id).await.unwrap().status, Status::Submitted, "its intent is not finished");
 }
