@@ -71,7 +71,11 @@ impl RetentionOverrides {
                 Some(v) => match v.as_u64().and_then(|n| u32::try_from(n).ok()) {
                     Some(n @ 1..=MAX_DAYS) => Some(n),
                     _ => {
-                        f.fail(name, "value_error", format!("must be an integer from 1 to {MAX_DAYS}, or null"));
+                        f.fail(
+                            name,
+                            "value_error",
+                            format!("must be an integer from 1 to {MAX_DAYS}, or null"),
+                        );
                         continue;
                     }
                 },
@@ -126,8 +130,12 @@ mod tests {
 
     #[test]
     fn a_patch_sets_resets_and_keeps() {
-        let set = patch(&RetentionOverrides::default(), json!({"intent_days": 7, "dead_letter_days": 90})).unwrap();
-        assert_eq!(set, RetentionOverrides { intent_days: Some(7), dead_letter_days: Some(90), webhook_event_days: None });
+        let set =
+            patch(&RetentionOverrides::default(), json!({"intent_days": 7, "dead_letter_days": 90})).unwrap();
+        assert_eq!(
+            set,
+            RetentionOverrides { intent_days: Some(7), dead_letter_days: Some(90), webhook_event_days: None }
+        );
         let reset = patch(&set, json!({"intent_days": null})).unwrap();
         assert_eq!(reset, RetentionOverrides { intent_days: None, ..set });
         let defaults = RetentionDefaults::default();

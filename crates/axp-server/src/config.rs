@@ -200,7 +200,8 @@ pub fn retention_from_env(var: &dyn Fn(&str) -> Option<String>) -> anyhow::Resul
     let days = options.defaults;
     options.defaults = RetentionDefaults {
         intent_days: number("AXP_RETENTION_DAYS", 1..=MAX_DAYS)?.unwrap_or(days.intent_days),
-        dead_letter_days: number("AXP_DEAD_LETTER_RETENTION_DAYS", 1..=MAX_DAYS)?.unwrap_or(days.dead_letter_days),
+        dead_letter_days: number("AXP_DEAD_LETTER_RETENTION_DAYS", 1..=MAX_DAYS)?
+            .unwrap_or(days.dead_letter_days),
         webhook_event_days: number("AXP_WEBHOOK_EVENT_RETENTION_DAYS", 1..=MAX_DAYS)?
             .unwrap_or(days.webhook_event_days),
         audit_days: number("AXP_AUDIT_RETENTION_DAYS", 1..=MAX_DAYS)?.unwrap_or(days.audit_days),

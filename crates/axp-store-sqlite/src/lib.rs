@@ -26,11 +26,11 @@ mod checkpoint;
 mod counters;
 mod integrity;
 mod media;
+#[cfg(test)]
+mod retention_tests;
 mod schema;
 mod store;
 mod tables;
-#[cfg(test)]
-mod retention_tests;
 #[cfg(test)]
 mod tests;
 mod writer;

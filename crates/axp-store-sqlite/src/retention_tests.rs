@@ -61,8 +61,14 @@ async fn a_removed_intent_leaves_no_row_and_the_space_comes_back() {
         };
         store.create_intent(&p.tenant, intent, events, Some(claim)).await.unwrap();
         let done = Command::Resolve(Resolution::Completed(json!({"ok": true})));
-        let request = Request { command: done, caller: None, actor: "agent://x/y/z".into(), expected_policy_generation: None };
-        let out = store.execute(&p.tenant, id, request, t0.plus_seconds(1), None, &Audit::server()).await.unwrap();
+        let request = Request {
+            command: done,
+            caller: None,
+            actor: "agent://x/y/z".into(),
+            expected_policy_generation: None,
+        };
+        let out =
+            store.execute(&p.tenant, id, request, t0.plus_seconds(1), None, &Audit::server()).await.unwrap();
         assert_eq!(out.intent.status, Status::Completed);
         ids.push(id);
     }
@@ -74,7 +80,8 @@ async fn a_removed_intent_leaves_no_row_and_the_space_comes_back() {
         assert!(rows > 0, "before removal, {table} has rows of the intent");
     }
 
-    let before = std::fs::metadata(&path).unwrap().len() + std::fs::metadata(dir.path().join("axp.db-wal")).unwrap().len();
+    let before = std::fs::metadata(&path).unwrap().len()
+        + std::fs::metadata(dir.path().join("axp.db-wal")).unwrap().len();
     let removed = store.remove_finished_intents(ws, ids.clone()).await.unwrap();
     assert_eq!(removed, 300);
     for (table, column) in BY_INTENT {
@@ -87,7 +94,10 @@ async fn a_removed_intent_leaves_no_row_and_the_space_comes_back() {
     assert_eq!(count(&conn, "SELECT count(*) FROM idempotency"), 300);
     assert_eq!(store.prune(PruneStep::ExpiredIdempotency(t0.plus_seconds(86_399)), 1_000).await.unwrap(), 0);
     assert_eq!(store.prune(PruneStep::ExpiredIdempotency(t0.plus_seconds(86_401)), 100).await.unwrap(), 100);
-    assert_eq!(store.prune(PruneStep::ExpiredIdempotency(t0.plus_seconds(86_401)), 1_000).await.unwrap(), 200);
+    assert_eq!(
+        store.prune(PruneStep::ExpiredIdempotency(t0.plus_seconds(86_401)), 1_000).await.unwrap(),
+        200
+    );
     assert_eq!(count(&conn, "SELECT count(*) FROM idempotency"), 0);
 
     store.reclaim_space(100_000).await.unwrap();

@@ -57,7 +57,12 @@ pub trait RetentionStore {
     ) -> Result<Vec<ArchivedIntent>>;
 
     /// The ids of up to `limit` intents of `ws` that finished before `before`.
-    async fn finished_intent_ids(&self, ws: WorkspaceId, before: Timestamp, limit: u32) -> Result<Vec<IntentId>>;
+    async fn finished_intent_ids(
+        &self,
+        ws: WorkspaceId,
+        before: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<IntentId>>;
 
     /// Removes those of intents `ids` that are finished, with every row that belongs only to
     /// them (see [`crate::tables::RetentionTable::remove_intents`]); an unfinished intent is

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::commands::{
-    agents, approvals, archive, audit, capabilities, context, deliveries, demo, inbox, intents, invites, login, logs,
-    members, orgs, scenarios, serve, status, tasks, users, whoami, workspaces,
+    agents, approvals, archive, audit, capabilities, context, deliveries, demo, inbox, intents, invites,
+    login, logs, members, orgs, scenarios, serve, status, tasks, users, whoami, workspaces,
 };
 use crate::output::Format;
 

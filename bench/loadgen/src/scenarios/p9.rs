@@ -56,7 +56,8 @@ impl InProcess {
                 let mut options = Options::from_env().expect("options");
                 options.clock = Arc::new(clock);
                 // The bench runs the passes itself; the server's own would wait a year.
-                options.retention = RetentionOptions { every: Duration::from_secs(365 * 86_400), ..Default::default() };
+                options.retention =
+                    RetentionOptions { every: Duration::from_secs(365 * 86_400), ..Default::default() };
                 options.admission.rate_per_key = 0;
                 options.admission.workspace_max_inflight = 0;
                 let server = match Server::build_with(config, options).await {
@@ -67,8 +68,17 @@ impl InProcess {
                     }
                 };
                 let boot = server.bootstrapped().cloned().expect("a fresh data dir bootstraps");
-                let _ = ready_tx.send(Ok((server.state().clone(), server.local_addr(), boot.api_key, boot.principal)));
-                let _ = server.run_until(async move { let _ = stopped.await; }).await;
+                let _ = ready_tx.send(Ok((
+                    server.state().clone(),
+                    server.local_addr(),
+                    boot.api_key,
+                    boot.principal,
+                )));
+                let _ = server
+                    .run_until(async move {
+                        let _ = stopped.await;
+                    })
+                    .await;
             });
         });
         let (state, addr, key, admin) = ready_rx.recv().context("the server thread ended")??;
@@ -93,15 +103,26 @@ async fn finished_intents(s: &InProcess, n: usize) -> Result<()> {
         let (store, clock, admin) = (s.state.store.clone(), s.state.clock.clone(), s.admin.clone());
         tasks.push(tokio::spawn(async move {
             let to = AgentAddress::parse("bench-retained", &admin.tenant.scope()).expect("address");
-            let payload = json!({"quarter": "Q1", "region": "emea", "pages": 12}).as_object().cloned().unwrap();
+            let payload =
+                json!({"quarter": "Q1", "region": "emea", "pages": 12}).as_object().cloned().unwrap();
             for _ in (w..n).step_by(workers) {
                 let now = clock.now();
-                let (intent, events) = NewIntent::new("bench.report.generate.v1", to.clone(), payload.clone())
-                    .into_intent(IntentId::new(), &admin.agent_address, now);
+                let (intent, events) = NewIntent::new(
+                    "bench.report.generate.v1",
+                    to.clone(),
+                    payload.clone(),
+                )
+                .into_intent(IntentId::new(), &admin.agent_address, now);
                 let id = intent.intent_id;
                 store.create_intent(&admin.tenant, intent, events, None).await?;
-                let done = Command::Resolve(Resolution::Completed(json!({"report_url": "https://example.test/r"})));
-                let request = Request { command: done, caller: None, actor: admin.agent_address.to_string(), expected_policy_generation: None };
+                let done =
+                    Command::Resolve(Resolution::Completed(json!({"report_url": "https://example.test/r"})));
+                let request = Request {
+                    command: done,
+                    caller: None,
+                    actor: admin.agent_address.to_string(),
+                    expected_policy_generation: None,
+                };
                 store.execute(&admin.tenant, id, request, now, None, &Audit::server()).await?;
             }
             anyhow::Ok(())
@@ -116,7 +137,15 @@ async fn finished_intents(s: &InProcess, n: usize) -> Result<()> {
 async fn load(s: &InProcess, ctx: &Ctx) -> Result<LoadResult> {
     let o = &ctx.opts;
     let bytes = http::post_json("/v1/intents", &s.key, &[], BODY.as_bytes());
-    closed_loop(s.addr, None, o.connections, super::secs(o.warmup), super::secs(o.duration), Arc::new(move |_, _| bytes.clone())).await
+    closed_loop(
+        s.addr,
+        None,
+        o.connections,
+        super::secs(o.warmup),
+        super::secs(o.duration),
+        Arc::new(move |_, _| bytes.clone()),
+    )
+    .await
 }
 
 /// Runs P9; returns its section.
@@ -128,9 +157,19 @@ pub async fn run(ctx: &Ctx) -> Result<Section> {
         &format!("retention: {n} finished intents removed while creates run ({} connections)", o.connections),
         "space comes back; creates/s while the pruner runs reported against the same load just before (no target set by the issue)",
     );
-    s.header = ["run", "bytes/finished intent", "DB + WAL before", "creates/s before", "creates/s while pruning", "ratio", "pruned", "prune time", "DB + WAL after"]
-        .map(String::from)
-        .to_vec();
+    s.header = [
+        "run",
+        "bytes/finished intent",
+        "DB + WAL before",
+        "creates/s before",
+        "creates/s while pruning",
+        "ratio",
+        "pruned",
+        "prune time",
+        "DB + WAL after",
+    ]
+    .map(String::from)
+    .to_vec();
     let mut ratios = Vec::new();
     let mut shrink = Vec::new();
     for run in 0..o.runs {
@@ -143,7 +182,11 @@ pub async fn run(ctx: &Ctx) -> Result<Section> {
         let per_intent = (db1 + wal1).saturating_sub(db0 + wal0) as f64 / n as f64;
         let before = load(&server, ctx).await?;
         clock.advance_seconds(31 * DAY_SECONDS);
-        let pruner = Pruner::new(server.state.store.clone(), server.state.clock.clone(), server.state.options.retention.clone());
+        let pruner = Pruner::new(
+            server.state.store.clone(),
+            server.state.clock.clone(),
+            server.state.options.retention.clone(),
+        );
         let started = Instant::now();
         let pass = tokio::spawn(async move {
             let report = pruner.prune_once().await;
@@ -152,7 +195,8 @@ pub async fn run(ctx: &Ctx) -> Result<Section> {
         let during = load(&server, ctx).await?;
         let (report, took) = pass.await?;
         let report = report?;
-        let left = server.state.store.finished_intent_ids(server.admin.tenant.workspace_id, clock.now(), 10).await?;
+        let left =
+            server.state.store.finished_intent_ids(server.admin.tenant.workspace_id, clock.now(), 10).await?;
         anyhow::ensure!(left.is_empty(), "the pass left finished intents behind");
         let (db2, wal2) = disk(&dir);
         drop(server);
@@ -181,7 +225,10 @@ pub async fn run(ctx: &Ctx) -> Result<Section> {
     s.checks.push((
         "the database file shrinks after the pass".into(),
         Verdict::of(shrink.iter().all(|x| *x < 0.5)),
-        format!("after/before DB file size: {}", shrink.iter().map(|x| format!("{x:.2}")).collect::<Vec<_>>().join(", ")),
+        format!(
+            "after/before DB file size: {}",
+            shrink.iter().map(|x| format!("{x:.2}")).collect::<Vec<_>>().join(", ")
+        ),
     ));
     s.notes.push("The server is this tree's `axp-server` built into `axp-bench` (release), on its own thread and 2-worker runtime in the harness's process, with a manual clock, so that 31 days can pass in a moment; the finished intents are written through its store (create, then complete), and the creates are P1's request over HTTP. The pruner pass starts with the second load window; when it ends before the window does, the rest of the window runs without it. Bytes per intent: growth of `axp.db` + `axp.db-wal` over the intents written, divided by their count.".into());
     Ok(s)

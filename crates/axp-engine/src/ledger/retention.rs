@@ -39,7 +39,7 @@ impl RetentionStore for Ledger {
                     .patched(patch)
                     .map_err(|e| Error::Internal(format!("unchecked retention patch: {e}")))?;
                 tx.put_retention_overrides(tenant.workspace_id, &next, *now).await?;
-                let target = AuditTarget::new("workspace", &tenant.workspace_id.to_string());
+                let target = AuditTarget::new("workspace", tenant.workspace_id.to_string());
                 record(tx, by, At::tenant(tenant, *now), actions::RETENTION_UPDATED, target, patch.clone())
                     .await?;
                 Ok(next)
@@ -80,9 +80,16 @@ impl RetentionStore for Ledger {
         .await
     }
 
-    async fn finished_intent_ids(&self, ws: WorkspaceId, before: Timestamp, limit: u32) -> Result<Vec<IntentId>> {
-        self.read((ws, before, limit), |(ws, before, limit), tx| Box::pin(tx.finished_before(*ws, *before, *limit)))
-            .await
+    async fn finished_intent_ids(
+        &self,
+        ws: WorkspaceId,
+        before: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<IntentId>> {
+        self.read((ws, before, limit), |(ws, before, limit), tx| {
+            Box::pin(tx.finished_before(*ws, *before, *limit))
+        })
+        .await
     }
 
     async fn remove_finished_intents(&self, ws: WorkspaceId, ids: Vec<IntentId>) -> Result<u64> {
@@ -92,8 +99,11 @@ impl RetentionStore for Ledger {
         self.write((ws, ids), |(ws, ids), tx| {
             Box::pin(async move {
                 let found = tx.intents_for_update(*ws, ids).await?;
-                let finished: Vec<IntentId> =
-                    ids.iter().filter(|id| found.get(id).is_some_and(|i| i.status.is_terminal())).copied().collect();
+                let finished: Vec<IntentId> = ids
+                    .iter()
+                    .filter(|id| found.get(id).is_some_and(|i| i.status.is_terminal()))
+                    .copied()
+                    .collect();
                 if finished.is_empty() {
                     return Ok(0);
                 }
@@ -108,7 +118,9 @@ impl RetentionStore for Ledger {
             Box::pin(async move {
                 match *step {
                     PruneStep::DeadLetters(ws, before) => tx.remove_dead_letters(ws, before, *limit).await,
-                    PruneStep::WebhookEvents(ws, before) => tx.remove_webhook_events(ws, before, *limit).await,
+                    PruneStep::WebhookEvents(ws, before) => {
+                        tx.remove_webhook_events(ws, before, *limit).await
+                    }
                     PruneStep::ExpiredIdempotency(now) => tx.remove_expired_idempotency(now, *limit).await,
                     PruneStep::Audit(before) => tx.remove_audit_before(before, *limit).await,
                 }

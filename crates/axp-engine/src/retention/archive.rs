@@ -68,8 +68,11 @@ pub fn find(path: &Path, id: IntentId) -> io::Result<Option<ArchivedIntent>> {
     let mut magic = [0u8; 2];
     let gzip = file.read(&mut magic)? == 2 && magic == [0x1f, 0x8b];
     let file = File::open(path)?;
-    let reader: Box<dyn BufRead> =
-        if gzip { Box::new(BufReader::new(MultiGzDecoder::new(file))) } else { Box::new(BufReader::new(file)) };
+    let reader: Box<dyn BufRead> = if gzip {
+        Box::new(BufReader::new(MultiGzDecoder::new(file)))
+    } else {
+        Box::new(BufReader::new(file))
+    };
     let needle = format!("\"intent_id\":\"{id}\"");
     let mut found = None;
     for (n, line) in reader.lines().enumerate() {

@@ -14,9 +14,9 @@ mod archive;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axp_core::retention::{RetentionDefaults, RetentionOverrides, cutoff};
-use axp_core::ids::WorkspaceId;
 use axp_core::Timestamp;
+use axp_core::ids::WorkspaceId;
+use axp_core::retention::{RetentionDefaults, RetentionOverrides, cutoff};
 use axp_store::{Error, PruneStep, Result, Store};
 use tokio_util::sync::CancellationToken;
 
@@ -45,7 +45,12 @@ pub struct RetentionOptions {
 
 impl Default for RetentionOptions {
     fn default() -> Self {
-        Self { defaults: RetentionDefaults::default(), every: Duration::from_secs(60), batch: 256, archive: None }
+        Self {
+            defaults: RetentionDefaults::default(),
+            every: Duration::from_secs(60),
+            batch: 256,
+            archive: None,
+        }
     }
 }
 
@@ -141,7 +146,8 @@ impl Pruner {
                 break;
             }
         }
-        report.dead_letters += self.drain(PruneStep::DeadLetters(ws, cutoff(now, periods.dead_letter_days))).await?;
+        report.dead_letters +=
+            self.drain(PruneStep::DeadLetters(ws, cutoff(now, periods.dead_letter_days))).await?;
         report.webhook_events +=
             self.drain(PruneStep::WebhookEvents(ws, cutoff(now, periods.webhook_event_days))).await?;
         Ok(())

@@ -10,7 +10,9 @@ use axp_core::delivery::DeliveryStatus;
 use axp_core::retention::MAX_DAYS;
 use axp_core::{IntentId, Status, Timestamp};
 use axp_engine::retention::{ArchiveDir, find};
-use axp_engine::{Clock, DispatcherOptions, ManualClock, OutboundPolicy, Pruner, RetentionOptions, RetrySchedule};
+use axp_engine::{
+    Clock, DispatcherOptions, ManualClock, OutboundPolicy, Pruner, RetentionOptions, RetrySchedule,
+};
 use axp_server::Options;
 use axp_store::{Audit, TenantSpec, Topic, generate_api_key};
 use axp_test_util::TestServer;
@@ -38,7 +40,13 @@ async fn prune(server: &TestServer) {
         .expect("a retention pass");
 }
 
-async fn call(server: &TestServer, key: &str, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+async fn call(
+    server: &TestServer,
+    key: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
     let mut request = http().request(method, format!("{}{path}", server.base_url)).header("x-api-key", key);
     if let Some(body) = body {
         request = request.json(&body);
@@ -82,9 +90,13 @@ async fn finished_intents_go_after_their_workspaces_period_and_unfinished_ones_n
         completed(&server, &other).await,
     );
     let settings = "/v1/settings/retention";
-    let (status, body) = call(&server, &admin, reqwest::Method::PATCH, settings, Some(json!({"intent_days": 1}))).await;
+    let (status, body) =
+        call(&server, &admin, reqwest::Method::PATCH, settings, Some(json!({"intent_days": 1}))).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!((body["overrides"]["intent_days"].as_u64(), body["effective"]["intent_days"].as_u64()), (Some(1), Some(1)));
+    assert_eq!(
+        (body["overrides"]["intent_days"].as_u64(), body["effective"]["intent_days"].as_u64()),
+        (Some(1), Some(1))
+    );
     assert_eq!(body["effective"]["audit_days"], 365);
     assert_eq!(body["overrides"]["dead_letter_days"], Value::Null);
 
@@ -96,10 +108,21 @@ async fn finished_intents_go_after_their_workspaces_period_and_unfinished_ones_n
     clock.advance_seconds(2);
     prune(&server).await;
     assert_eq!(status_of(&server, &admin, early).await, 404, "past its workspace's day");
-    let (status, body) =
-        call(&server, &admin, reqwest::Method::GET, &format!("/v1/intents/{early}/events/stream?since=3"), None).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("not_found")), "a resumed stream: {body}");
-    let (status, _) = call(&server, &admin, reqwest::Method::GET, &format!("/v1/intents/{early}/events"), None).await;
+    let (status, body) = call(
+        &server,
+        &admin,
+        reqwest::Method::GET,
+        &format!("/v1/intents/{early}/events/stream?since=3"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (404, Some("not_found")),
+        "a resumed stream: {body}"
+    );
+    let (status, _) =
+        call(&server, &admin, reqwest::Method::GET, &format!("/v1/intents/{early}/events"), None).await;
     assert_eq!(status, 404);
     assert_eq!(server.client().get_intent(open).await.unwrap().status, Status::Submitted);
     assert_eq!(status_of(&server, &other, theirs).await, 200, "the other workspace keeps 30 days");
@@ -117,11 +140,15 @@ async fn webhook_events_and_the_audit_log_have_their_own_periods() {
     let (server, clock) = server(None).await;
     let admin = server.admin_key.clone();
     let event = json!({"event_type": "inbox.thread_created", "source": "retention", "payload": {}});
-    let (status, published) = call(&server, &admin, reqwest::Method::POST, "/v1/webhooks/events", Some(event)).await;
+    let (status, published) =
+        call(&server, &admin, reqwest::Method::POST, "/v1/webhooks/events", Some(event)).await;
     assert_eq!(status, 200, "{published}");
     let replay = format!("/v1/webhooks/events/{}/replay", published["event_id"].as_str().unwrap());
     let patch = json!({"webhook_event_days": 2});
-    assert_eq!(call(&server, &admin, reqwest::Method::PATCH, "/v1/settings/retention", Some(patch)).await.0, 200);
+    assert_eq!(
+        call(&server, &admin, reqwest::Method::PATCH, "/v1/settings/retention", Some(patch)).await.0,
+        200
+    );
     let audit = || async { call(&server, &admin, reqwest::Method::GET, "/v1/audit?limit=500", None).await.1 };
     let logged = audit().await["entries"].as_array().unwrap().len();
     assert!(logged >= 1, "the settings change is audited");
@@ -169,13 +196,18 @@ async fn bad_settings_are_refused_and_change_nothing() {
         json!({"intent_days": MAX_DAYS + 1}),
     ] {
         let (status, answer) = call(&server, &admin, reqwest::Method::PATCH, path, Some(body.clone())).await;
-        assert_eq!((status, answer["error"]["code"].as_str()), (422, Some("validation_error")), "{body}: {answer}");
+        assert_eq!(
+            (status, answer["error"]["code"].as_str()),
+            (422, Some("validation_error")),
+            "{body}: {answer}"
+        );
     }
     assert_eq!(call(&server, &admin, reqwest::Method::GET, path, None).await.1, before);
     let other = second_workspace(&server).await;
     let ws = server.admin.tenant.workspace_id;
     let foreign = format!("{path}?workspace_id={ws}");
-    let (status, _) = call(&server, &other, reqwest::Method::PATCH, &foreign, Some(json!({"intent_days": 1}))).await;
+    let (status, _) =
+        call(&server, &other, reqwest::Method::PATCH, &foreign, Some(json!({"intent_days": 1}))).await;
     assert_eq!(status, 404, "another workspace's settings are not found");
     assert_eq!(call(&server, &admin, reqwest::Method::GET, path, None).await.1, before);
 }
@@ -201,13 +233,28 @@ async fn dead_letters_go_after_their_own_period_and_their_open_intent_stays() {
     let dead = loop {
         wake.mark_seen();
         let all = server.state().store.list_deliveries(&server.admin.tenant, None, 10).await.unwrap();
-        if let Some(d) = all.into_iter().find(|d| d.intent_id == Some(id) && d.status == DeliveryStatus::DeadLettered) {
+        if let Some(d) =
+            all.into_iter().find(|d| d.intent_id == Some(id) && d.status == DeliveryStatus::DeadLettered)
+        {
             break d;
         }
-        tokio::time::timeout(std::time::Duration::from_secs(30), wake.changed()).await.expect("a delivery changed");
+        tokio::time::timeout(std::time::Duration::from_secs(30), wake.changed())
+            .await
+            .expect("a delivery changed");
     };
     let path = format!("/v1/deliveries/{}", dead.delivery_id);
-    assert_eq!(call(&server, &admin, reqwest::Method::PATCH, "/v1/settings/retention", Some(json!({"dead_letter_days": 3}))).await.0, 200);
+    assert_eq!(
+        call(
+            &server,
+            &admin,
+            reqwest::Method::PATCH,
+            "/v1/settings/retention",
+            Some(json!({"dead_letter_days": 3}))
+        )
+        .await
+        .0,
+        200
+    );
 
     clock.advance_seconds(3 * DAY - 1);
     prune(&server).await;
@@ -215,5 +262,9 @@ async fn dead_letters_go_after_their_own_period_and_their_open_intent_stays() {
     clock.advance_seconds(2);
     prune(&server).await;
     assert_eq!(call(&server, &admin, reqwest::Method::GET, &path, None).await.0, 404, "past its 3 days");
-    assert_eq!(server.client().get_intent(id).await.unwrap().status, Status::Submitted, "its intent is not finished");
+    assert_eq!(
+        server.client().get_intent(id).await.unwrap().status,
+        Status::Submitted,
+        "its intent is not finished"
+    );
 }

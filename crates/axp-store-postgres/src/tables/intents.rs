@@ -72,15 +72,15 @@ impl IntentTable for PgTx {
         let conn = self.conn();
         q("UPDATE intents SET status = $1, to_agent = $2, body = $3, finished_at = $6
             WHERE workspace_id = $4 AND intent_id = $5")
-            .bind(intent.status.as_str())
-            .bind(&intent.to_agent)
-            .bind(to_json(intent)?)
-            .bind(ws.0)
-            .bind(intent.intent_id.0)
-            .bind(intent.finished_at().map(Timestamp::as_millis))
-            .execute(conn)
-            .await
-            .map_err(db)?;
+        .bind(intent.status.as_str())
+        .bind(&intent.to_agent)
+        .bind(to_json(intent)?)
+        .bind(ws.0)
+        .bind(intent.intent_id.0)
+        .bind(intent.finished_at().map(Timestamp::as_millis))
+        .execute(conn)
+        .await
+        .map_err(db)?;
         Ok(())
     }
 

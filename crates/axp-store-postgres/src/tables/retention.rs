@@ -62,7 +62,12 @@ impl RetentionTable for PgTx {
             .collect()
     }
 
-    async fn finished_before(&mut self, ws: WorkspaceId, before: Timestamp, limit: u32) -> Result<Vec<IntentId>> {
+    async fn finished_before(
+        &mut self,
+        ws: WorkspaceId,
+        before: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<IntentId>> {
         self.flush().await?;
         let rows = q("SELECT intent_id FROM intents
                        WHERE workspace_id = $1 AND finished_at IS NOT NULL AND finished_at < $2

@@ -67,7 +67,12 @@ impl RetentionTable for SqliteTx<'_> {
         .collect()
     }
 
-    async fn finished_before(&mut self, ws: WorkspaceId, before: Timestamp, limit: u32) -> Result<Vec<IntentId>> {
+    async fn finished_before(
+        &mut self,
+        ws: WorkspaceId,
+        before: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<IntentId>> {
         let mut stmt = self
             .conn
             .prepare_cached(

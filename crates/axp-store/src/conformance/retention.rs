@@ -24,7 +24,8 @@ pub(super) async fn overrides(store: &dyn Store) {
     let (p, _) = tenant(store).await;
     let (other, _) = tenant(store).await;
     assert_eq!(store.retention_overrides(&p.tenant).await.unwrap(), RetentionOverrides::default());
-    let set = RetentionOverrides { intent_days: Some(7), dead_letter_days: None, webhook_event_days: Some(2) };
+    let set =
+        RetentionOverrides { intent_days: Some(7), dead_letter_days: None, webhook_event_days: Some(2) };
     let by = Audit::new(&p.actor, Some("trace-r".into()));
     let patch = json!({"intent_days": 7, "webhook_event_days": 2}).as_object().cloned().unwrap();
     assert_eq!(store.update_retention(&p.tenant, patch, after_ms(3), &by).await.unwrap(), set);
@@ -37,8 +38,10 @@ pub(super) async fn overrides(store: &dyn Store) {
     assert!(all.contains(&(p.tenant.workspace_id, set)), "{all:?}");
     assert!(all.contains(&(other.tenant.workspace_id, RetentionOverrides::default())));
 
-    let filter =
-        AuditFilter { action: Some(actions::RETENTION_UPDATED.into()), ..AuditFilter::org(p.tenant.org_id, 10) };
+    let filter = AuditFilter {
+        action: Some(actions::RETENTION_UPDATED.into()),
+        ..AuditFilter::org(p.tenant.org_id, 10)
+    };
     let (entries, _) = store.list_audit(&filter).await.unwrap();
     assert_eq!(entries.len(), 2);
     assert_eq!(entries[1].details["intent_days"], 7);

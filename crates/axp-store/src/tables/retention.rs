@@ -30,7 +30,12 @@ pub trait RetentionTable {
     async fn retention_workspaces(&mut self) -> Result<Vec<(WorkspaceId, Option<RetentionOverrides>)>>;
 
     /// Up to `limit` intents of `ws` that finished before `before`, earliest finish first.
-    async fn finished_before(&mut self, ws: WorkspaceId, before: Timestamp, limit: u32) -> Result<Vec<IntentId>>;
+    async fn finished_before(
+        &mut self,
+        ws: WorkspaceId,
+        before: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<IntentId>>;
 
     /// The push deliveries of intent `id` (dead letters included), oldest first.
     async fn intent_deliveries(&mut self, ws: WorkspaceId, id: IntentId) -> Result<Vec<Delivery>>;

@@ -43,11 +43,22 @@ pub fn run(out: &Output, command: Command) -> anyhow::Result<Exit> {
     let intent = &record.intent;
     out.line(&format!(
         "intent {id}  {}  {} -> {}  {}  finished {}  archived {}",
-        intent.status, intent.from_agent, intent.to_agent, intent.intent_type, intent.updated_at, record.archived_at
+        intent.status,
+        intent.from_agent,
+        intent.to_agent,
+        intent.intent_type,
+        intent.updated_at,
+        record.archived_at
     ));
     let mut table = Table::new(&["SEQ", "AT", "STATUS", "EVENT", "ACTOR"]).status_column(2);
     for e in &record.events {
-        table.row(vec![e.seq.to_string(), e.at.to_string(), e.status.to_string(), e.event_type.to_string(), e.actor.clone()]);
+        table.row(vec![
+            e.seq.to_string(),
+            e.at.to_string(),
+            e.status.to_string(),
+            e.event_type.to_string(),
+            e.actor.clone(),
+        ]);
     }
     out.table(&table);
     if !record.deliveries.is_empty() {
