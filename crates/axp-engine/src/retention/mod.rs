@@ -142,7 +142,8 @@ impl Pruner {
             report.intents += removed;
             report.archived += archived;
             self.reclaim(removed).await?;
-            if !full {
+            // Short, or nothing removable among them (never loop on the same ids).
+            if !full || removed == 0 {
                 break;
             }
         }

@@ -9,15 +9,20 @@ use super::*;
 
 /// Rows that belong to one intent alone, by the statement that removes them (`?1` workspace,
 /// `?2` intent); the intent row itself goes last.
+///
+/// `INDEXED BY` where the index is not the table's key: without it SQLite 3.53 deletes from a
+/// `WITHOUT ROWID` table by scanning the workspace's whole key range (measured: 0.3–0.7 ms per
+/// intent with 4,000 in the workspace, against 5 µs through the index).
 const INTENT_ROWS: [&str; 9] = [
     "DELETE FROM intent_events WHERE workspace_id = ?1 AND intent_id = ?2",
-    "DELETE FROM agent_queue WHERE workspace_id = ?1 AND intent_id = ?2",
+    "DELETE FROM agent_queue INDEXED BY agent_queue_by_intent WHERE workspace_id = ?1 AND intent_id = ?2",
     "DELETE FROM timers WHERE workspace_id = ?1 AND intent_id = ?2",
-    "DELETE FROM thread_participants WHERE workspace_id = ?1 AND thread_id = ?2",
+    "DELETE FROM thread_participants INDEXED BY thread_members WHERE workspace_id = ?1 AND thread_id = ?2",
     "DELETE FROM thread_entries WHERE workspace_id = ?1 AND thread_id = ?2",
     "DELETE FROM approvals WHERE workspace_id = ?1 AND approval_id = ?2",
-    "DELETE FROM deliveries WHERE workspace_id = ?1 AND intent_id = ?2 AND status IN ('delivered', 'failed')",
-    "DELETE FROM routed_deliveries WHERE workspace_id = ?1 AND intent_id = ?2",
+    "DELETE FROM deliveries INDEXED BY deliveries_by_intent
+      WHERE workspace_id = ?1 AND intent_id = ?2 AND intent_id IS NOT NULL AND status IN ('delivered', 'failed')",
+    "DELETE FROM routed_deliveries INDEXED BY routed_deliveries_intent WHERE workspace_id = ?1 AND intent_id = ?2",
     "DELETE FROM intents WHERE workspace_id = ?1 AND intent_id = ?2",
 ];
 
@@ -91,7 +96,8 @@ impl RetentionTable for SqliteTx<'_> {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT body FROM deliveries WHERE workspace_id = ?1 AND intent_id = ?2 ORDER BY created_at, delivery_id",
+                "SELECT body FROM deliveries INDEXED BY deliveries_by_intent
+                  WHERE workspace_id = ?1 AND intent_id = ?2 AND intent_id IS NOT NULL ORDER BY created_at, delivery_id",
             )
             .map_err(db)?;
         let rows =
@@ -141,7 +147,7 @@ impl RetentionTable for SqliteTx<'_> {
         let deliveries = conn
             .prepare_cached(
                 "DELETE FROM deliveries WHERE workspace_id = ?1 AND delivery_id IN (
-                     SELECT delivery_id FROM deliveries
+                     SELECT delivery_id FROM deliveries INDEXED BY deliveries_by_status
                       WHERE workspace_id = ?1 AND status IN ('delivered', 'failed') AND created_at < ?2
                         AND kind = 'webhook' LIMIT ?3)",
             )
