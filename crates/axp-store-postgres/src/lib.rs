@@ -26,6 +26,7 @@
 //!
 //! This crate holds all of axp's PostgreSQL SQL; nothing else may.
 
+mod maintenance;
 mod media;
 mod notify;
 mod rowcache;

@@ -25,6 +25,7 @@
 mod checkpoint;
 mod counters;
 mod integrity;
+mod maintenance;
 mod media;
 mod schema;
 mod store;
@@ -34,4 +35,5 @@ mod tests;
 mod writer;
 
 pub use integrity::check_integrity;
+pub use schema::{database_version, migrate_file, schema_version};
 pub use store::SqliteStore;

@@ -30,6 +30,7 @@ mod cache;
 #[cfg(feature = "test-suite")]
 pub mod conformance;
 mod error;
+mod maintenance;
 mod media;
 mod principals;
 mod routing;
@@ -56,6 +57,7 @@ pub use auth::{
 };
 pub use cache::InvalidatedCache;
 pub use error::{Error, Result};
+pub use maintenance::{Maintenance, Snapshot};
 pub use media::{ByteStream, MediaBlobs, MeterReading, Metered, UploadRefused};
 pub use principals::PrincipalCache;
 pub use routing::RoutingStore;
@@ -79,6 +81,9 @@ pub trait Store: RoutingStore + Send + Sync + 'static {
     /// Why the store is faulted, once a call met [`Error::Corrupt`]: sticky until restart.
     /// `/ready` answers 503 while it is `Some`.
     fn fault(&self) -> Option<String>;
+
+    /// The backend's operator maintenance: backups and stats ([`Maintenance`]).
+    fn maintenance(&self) -> &dyn Maintenance;
 
     /// Creates an organization (or reuses the one with `spec.org_slug`), a workspace in it and its
     /// admin service account with `spec.key`. Errors: [`Error::Conflict`] if the workspace exists.

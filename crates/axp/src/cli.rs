@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::commands::{
-    agents, approvals, audit, capabilities, context, deliveries, demo, inbox, intents, invites, login, logs,
-    members, orgs, scenarios, serve, status, tasks, users, whoami, workspaces,
+    admin, agents, approvals, audit, backup, capabilities, context, deliveries, demo, inbox, intents, invites, login, logs,
+    members, orgs, restore, scenarios, serve, status, tasks, users, whoami, workspaces,
 };
 use crate::output::Format;
 
@@ -72,8 +72,16 @@ impl Global {
 pub enum Command {
     /// Run the server (embedded SQLite; no setup needed).
     Serve(serve::Args),
-    /// Apply pending PostgreSQL migrations (`axp serve` applies them at start by default).
+    /// Apply pending migrations: of a PostgreSQL database (--database-url), or of a stopped
+    /// server's SQLite data dir (--data-dir). `axp serve` applies them at start by default.
     Migrate(serve::MigrateArgs),
+    /// Back up a running SQLite server into one file, through its admin API (operator key).
+    Backup(backup::Args),
+    /// Write a new data dir from a backup file (local; `axp serve --data-dir DIR` starts on it).
+    Restore(restore::Args),
+    /// Operator views of the whole server: `admin stats`.
+    #[command(subcommand)]
+    Admin(admin::Command),
     /// Run a throwaway server, a report agent and one intent, and watch it complete.
     Demo(demo::Args),
     /// Save a server URL and API key (or a person's actor token, --token) as a named context and

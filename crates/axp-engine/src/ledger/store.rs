@@ -41,6 +41,10 @@ impl Store for Ledger {
         Ledger::fault(self)
     }
 
+    fn maintenance(&self) -> &dyn axp_store::Maintenance {
+        self.backend.maintenance()
+    }
+
     async fn create_tenant(&self, spec: TenantSpec) -> Result<Principal> {
         Ledger::create_tenant(self, spec).await
     }
