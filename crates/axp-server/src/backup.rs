@@ -70,7 +70,7 @@ impl Manifest {
 /// has none, so a reader can tell).
 pub(crate) fn write_archive(out: impl Write, snapshot: &Snapshot, manifest: &Manifest) -> std::io::Result<()> {
     let mut tar = tar::Builder::new(out);
-    tar.mode(tar::HeaderMode::Deterministic);
+    tar.mode(tar::HeaderMode::Complete);
     let json = serde_json::to_vec_pretty(manifest).map_err(std::io::Error::other)?;
     let mut header = tar::Header::new_gnu();
     header.set_size(json.len() as u64);
