@@ -32,6 +32,8 @@ mod store;
 mod tables;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod upgrade;
 mod writer;
 
 pub use integrity::check_integrity;
