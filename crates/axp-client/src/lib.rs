@@ -106,7 +106,8 @@ pub use axp_core::api::{
     BulkCancelResponse, Capabilities, CreateIntentRequest, CreateIntentResponse, CreateServiceAccountRequest,
     Decision, DeleteMessagesRequest, DeleteMode, DeletedMessages, DeliveryBinding, EventsResponse, Health,
     InboxChanges, IntentResponse, ListAuditResponse, MutationResponse, OpenTask, RevokedSubscription,
-    ServiceAccount, StoreStats, SubscriptionRequest, ThreadChange, ValidateScenarioResponse, WebhookEventReceipt,
+    ServiceAccount, StoreStats, SubscriptionRequest, ThreadChange, ValidateScenarioResponse,
+    WebhookEventReceipt,
 };
 pub use axp_core::delivery::{
     Binding, Delivery, DeliveryAttempt, DeliveryKind, DeliveryStatus, EventCounters, Subscription,

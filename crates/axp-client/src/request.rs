@@ -61,7 +61,8 @@ impl Client {
         accept: &'static str,
         timeout: Duration,
     ) -> Result<reqwest::Response> {
-        let request = Request { method: Method::POST, url, body: None, idempotency_key: None, accept, timeout };
+        let request =
+            Request { method: Method::POST, url, body: None, idempotency_key: None, accept, timeout };
         self.execute(&request, |response| std::future::ready(Ok(response))).await
     }
 

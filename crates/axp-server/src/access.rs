@@ -101,7 +101,9 @@ impl Caller {
     /// alone: core schemas, backups, store stats. `what` names it in the refusal.
     pub(crate) fn require_operator(&self, what: &str) -> ApiResult<()> {
         let principal = &self.0;
-        if principal.tenant.org_slug != crate::bootstrap::DEFAULT_SLUG || !principal.roles.contains(Role::OrgOwner) {
+        if principal.tenant.org_slug != crate::bootstrap::DEFAULT_SLUG
+            || !principal.roles.contains(Role::OrgOwner)
+        {
             return Err(denied(format!("{what} only an org_owner of the server's first organization")));
         }
         Ok(())

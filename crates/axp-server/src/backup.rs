@@ -68,7 +68,11 @@ impl Manifest {
 
 /// Writes the archive of `snapshot` to `out`, ending with the tar trailer (a cut-off archive
 /// has none, so a reader can tell).
-pub(crate) fn write_archive(out: impl Write, snapshot: &Snapshot, manifest: &Manifest) -> std::io::Result<()> {
+pub(crate) fn write_archive(
+    out: impl Write,
+    snapshot: &Snapshot,
+    manifest: &Manifest,
+) -> std::io::Result<()> {
     let mut tar = tar::Builder::new(out);
     tar.mode(tar::HeaderMode::Complete);
     let json = serde_json::to_vec_pretty(manifest).map_err(std::io::Error::other)?;
@@ -104,7 +108,10 @@ fn read_manifest(entry: &mut dyn Read) -> anyhow::Result<Manifest> {
 /// would leave the directory it is unpacked into, and an archive that is not whole: cut inside
 /// an entry (the `tar` reader fails), or at an entry's end (fewer entries than the manifest
 /// counts).
-fn scan(src: &Path, mut f: impl FnMut(&Path, &mut dyn Read) -> anyhow::Result<()>) -> anyhow::Result<Manifest> {
+fn scan(
+    src: &Path,
+    mut f: impl FnMut(&Path, &mut dyn Read) -> anyhow::Result<()>,
+) -> anyhow::Result<Manifest> {
     let whole = || format!("{} is not a whole axp backup", src.display());
     let file = File::open(src).with_context(|| format!("opening {}", src.display()))?;
     let mut archive = tar::Archive::new(BufReader::new(file));

@@ -82,7 +82,8 @@ pub fn migrate_data_dir(dir: &std::path::Path) -> anyhow::Result<(i64, i64)> {
     );
     let data = data_dir::DataDir::open(dir, true)?;
     data.check_after_unclean_stop()?;
-    let versions = axp_store_sqlite::migrate_file(&db).with_context(|| format!("migrating {}", db.display()))?;
+    let versions =
+        axp_store_sqlite::migrate_file(&db).with_context(|| format!("migrating {}", db.display()))?;
     // A clean stop before stays one: `axp serve` need not check the file again.
     data.close_if_clean();
     Ok(versions)

@@ -48,12 +48,13 @@ impl Maintenance for PgStore {
                 .await
                 .map_err(db)?;
         let open: Vec<&str> = Status::OPEN.iter().map(|s| s.as_str()).collect();
-        let oldest: Option<i64> =
-            query_scalar::<Postgres, Option<i64>>("SELECT MIN(created_at) FROM intents WHERE status = ANY($1)")
-                .bind(open)
-                .fetch_one(pool)
-                .await
-                .map_err(db)?;
+        let oldest: Option<i64> = query_scalar::<Postgres, Option<i64>>(
+            "SELECT MIN(created_at) FROM intents WHERE status = ANY($1)",
+        )
+        .bind(open)
+        .fetch_one(pool)
+        .await
+        .map_err(db)?;
         let dead: i64 = query_scalar::<Postgres, i64>("SELECT COUNT(*) FROM deliveries WHERE status = $1")
             .bind(DeliveryStatus::DeadLettered.as_str())
             .fetch_one(pool)

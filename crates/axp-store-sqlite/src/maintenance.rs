@@ -29,7 +29,9 @@ const SNAPSHOT_FILE: &str = "axp.db";
 
 /// Runs `f` on a blocking thread; a panic there is [`Error::Internal`].
 async fn blocking<R: Send + 'static>(f: impl FnOnce() -> Result<R> + Send + 'static) -> Result<R> {
-    tokio::task::spawn_blocking(f).await.map_err(|e| Error::Internal(format!("a maintenance task failed: {e}")))?
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::Internal(format!("a maintenance task failed: {e}")))?
 }
 
 fn io(what: &str, path: &Path) -> impl FnOnce(std::io::Error) -> Error {
@@ -61,7 +63,9 @@ fn placeholders(n: usize) -> String {
 
 fn stats(conn: &Connection, path: &Path) -> Result<StoreStats> {
     let names: Vec<String> = conn
-        .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+        .prepare(
+            "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+        )
         .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
         .map_err(db)?;
     let mut tables = BTreeMap::new();
@@ -108,10 +112,13 @@ fn stats(conn: &Connection, path: &Path) -> Result<StoreStats> {
 /// `VACUUM INTO <dir>/axp.db`, then the media objects it references linked beside it.
 fn snapshot(path: &Path, dir: &Path) -> Result<Snapshot> {
     let database = dir.join(SNAPSHOT_FILE);
-    let source = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-        .map_err(|e| Error::Unavailable(format!("open {}: {e}", path.display())))?;
+    let source =
+        Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+            .map_err(|e| Error::Unavailable(format!("open {}: {e}", path.display())))?;
     source.busy_timeout(std::time::Duration::from_secs(5)).map_err(db)?;
-    let target = database.to_str().ok_or_else(|| Error::Unavailable(format!("{} is not UTF-8", database.display())))?;
+    let target = database
+        .to_str()
+        .ok_or_else(|| Error::Unavailable(format!("{} is not UTF-8", database.display())))?;
     source.execute("VACUUM INTO ?1", [target]).map_err(db)?;
     drop(source);
 
@@ -149,9 +156,11 @@ fn snapshot(path: &Path, dir: &Path) -> Result<Snapshot> {
 /// `<workspace_id>/<object_id>` of every upload in `copy` that has bytes.
 fn referenced_objects(copy: &Connection) -> Result<Vec<String>> {
     let has_media: bool = copy
-        .query_row("SELECT COUNT(*) > 0 FROM sqlite_schema WHERE type = 'table' AND name = 'media_uploads'", [], |r| {
-            r.get(0)
-        })
+        .query_row(
+            "SELECT COUNT(*) > 0 FROM sqlite_schema WHERE type = 'table' AND name = 'media_uploads'",
+            [],
+            |r| r.get(0),
+        )
         .map_err(db)?;
     if !has_media {
         return Ok(Vec::new());

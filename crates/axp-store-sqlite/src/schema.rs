@@ -105,8 +105,8 @@ pub fn database_version(path: &std::path::Path) -> std::result::Result<i64, Stri
 /// Migrates the database file at `path` (`axp migrate --data-dir`; its server must be
 /// stopped) and returns its schema versions before and after. Errors: as [`migrate`]'s.
 pub fn migrate_file(path: &std::path::Path) -> axp_store::Result<(i64, i64)> {
-    let mut conn = Connection::open(path)
-        .map_err(|e| Error::Unavailable(format!("open {}: {e}", path.display())))?;
+    let mut conn =
+        Connection::open(path).map_err(|e| Error::Unavailable(format!("open {}: {e}", path.display())))?;
     configure_writer(&conn).map_err(db)?;
     let before = version_of(&conn).map_err(db)?;
     migrate(&mut conn)?;

@@ -23,8 +23,7 @@ use crate::SqliteStore;
 use crate::schema::{migrate_to, schema_version};
 
 /// The admin key of the data dir the fills were taken from (a throwaway test server's).
-const FIXTURE_KEY: &str =
-    "axme_sa_01a242d4-da8e-70d9-b92b-72156b5de14d_5d5587839bf776eb0e3bcefc2c1d519f52800ed428d565d1206834a98c60cd68";
+const FIXTURE_KEY: &str = "axme_sa_01a242d4-da8e-70d9-b92b-72156b5de14d_5d5587839bf776eb0e3bcefc2c1d519f52800ed428d565d1206834a98c60cd68";
 
 /// The step that adds memberships: from it on, the fixture's admin is `org_owner`.
 const MEMBERS_STEP: usize = 6;
@@ -45,7 +44,8 @@ fn row_counts(conn: &Connection) -> BTreeMap<String, u64> {
     names
         .into_iter()
         .map(|name| {
-            let rows: i64 = conn.query_row(&format!("SELECT COUNT(*) FROM \"{name}\""), [], |r| r.get(0)).unwrap();
+            let rows: i64 =
+                conn.query_row(&format!("SELECT COUNT(*) FROM \"{name}\""), [], |r| r.get(0)).unwrap();
             (name, rows as u64)
         })
         .collect()
@@ -57,7 +57,10 @@ fn fixture(path: &Path, k: usize) -> BTreeMap<String, u64> {
     for step in 1..=k {
         migrate_to(&mut conn, step).unwrap();
         let sql = std::fs::read_to_string(fill(step)).unwrap_or_else(|e| {
-            panic!("migration {step} has no fill {}: {e}; write the rows its tables hold", fill(step).display())
+            panic!(
+                "migration {step} has no fill {}: {e}; write the rows its tables hold",
+                fill(step).display()
+            )
         });
         conn.execute_batch(&sql).unwrap_or_else(|e| panic!("fill {step:04}.sql at step {step}: {e}"));
     }
@@ -141,8 +144,7 @@ fn pending_migrations_run_in_one_transaction() {
     let conn = Connection::open(&path).unwrap();
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
     assert_eq!(version, 1, "no migration of the failed run is kept");
-    let timers: i64 = conn
-        .query_row("SELECT COUNT(*) FROM sqlite_schema WHERE name = 'timers'", [], |r| r.get(0))
-        .unwrap();
+    let timers: i64 =
+        conn.query_row("SELECT COUNT(*) FROM sqlite_schema WHERE name = 'timers'", [], |r| r.get(0)).unwrap();
     assert_eq!(timers, 0, "migration 2's table was rolled back with the rest");
 }

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::commands::{
-    admin, agents, approvals, audit, backup, capabilities, context, deliveries, demo, inbox, intents, invites, login, logs,
-    members, orgs, restore, scenarios, serve, status, tasks, users, whoami, workspaces,
+    admin, agents, approvals, audit, backup, capabilities, context, deliveries, demo, inbox, intents,
+    invites, login, logs, members, orgs, restore, scenarios, serve, status, tasks, users, whoami, workspaces,
 };
 use crate::output::Format;
 

@@ -65,12 +65,8 @@ async fn create(http: &reqwest::Client, url: &str, key: &str, payload: Value) ->
 }
 
 async fn events(http: &reqwest::Client, url: &str, key: &str, id: &str) -> (u16, Value) {
-    let response = http
-        .get(format!("{url}/v1/intents/{id}/events"))
-        .header("x-api-key", key)
-        .send()
-        .await
-        .unwrap();
+    let response =
+        http.get(format!("{url}/v1/intents/{id}/events")).header("x-api-key", key).send().await.unwrap();
     let status = response.status().as_u16();
     (status, response.json().await.unwrap_or(Value::Null))
 }
@@ -146,8 +142,7 @@ async fn a_backup_under_load_keeps_every_acknowledged_intent_and_restores_with_t
     assert!(!restored_dir.join("admin.key").exists(), "no new admin key is written");
 
     let restored = serve(&restored_dir);
-    let before: Vec<&String> =
-        acknowledged.iter().filter(|(_, at)| *at < asked).map(|(id, _)| id).collect();
+    let before: Vec<&String> = acknowledged.iter().filter(|(_, at)| *at < asked).map(|(id, _)| id).collect();
     assert!(before.len() >= 480);
     for id in before {
         let (status, copy) = events(&http, restored.url(), &key, id).await;
@@ -223,8 +218,15 @@ async fn only_the_operator_backs_up_and_reads_stats_and_restore_keeps_off_a_data
         .unwrap();
     let other_key = minted["key"]["token"].as_str().unwrap().to_owned();
 
-    for (method, path) in [(reqwest::Method::POST, "/v1/admin/backup"), (reqwest::Method::GET, "/v1/admin/stats")] {
-        let r = http.request(method, format!("{url}{path}")).header("x-api-key", &other_key).send().await.unwrap();
+    for (method, path) in
+        [(reqwest::Method::POST, "/v1/admin/backup"), (reqwest::Method::GET, "/v1/admin/stats")]
+    {
+        let r = http
+            .request(method, format!("{url}{path}"))
+            .header("x-api-key", &other_key)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 403, "{path}");
         let body: Value = r.json().await.unwrap();
         assert_eq!(body["error"]["code"], "policy_denied", "{path}: {body}");
@@ -234,7 +236,11 @@ async fn only_the_operator_backs_up_and_reads_stats_and_restore_keeps_off_a_data
     assert!(!refused.status.success(), "{}", text(&refused));
     assert!(!dest.exists(), "a refused backup leaves no file");
     assert!(
-        std::fs::read_dir(tmp.path()).unwrap().all(|e| !e.unwrap().file_name().to_string_lossy().starts_with(".axp-backup")),
+        std::fs::read_dir(tmp.path()).unwrap().all(|e| !e
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .starts_with(".axp-backup")),
         "nor a temporary one"
     );
     let leftovers: Vec<_> = std::fs::read_dir(&dir)
@@ -254,7 +260,12 @@ async fn only_the_operator_backs_up_and_reads_stats_and_restore_keeps_off_a_data
 
     // The running server's dir holds a database and a lock: restore refuses it and changes nothing.
     let before = std::fs::read(dir.join("axp.db")).unwrap().len();
-    let into_live = cli(tmp.path(), &url, &key, &["restore", dest.to_str().unwrap(), "--data-dir", dir.to_str().unwrap()]);
+    let into_live = cli(
+        tmp.path(),
+        &url,
+        &key,
+        &["restore", dest.to_str().unwrap(), "--data-dir", dir.to_str().unwrap()],
+    );
     assert!(!into_live.status.success());
     assert!(text(&into_live).contains("axp.db exists"), "{}", text(&into_live));
     assert_eq!(std::fs::read(dir.join("axp.db")).unwrap().len(), before);
@@ -264,7 +275,12 @@ async fn only_the_operator_backs_up_and_reads_stats_and_restore_keeps_off_a_data
     let cut = tmp.path().join("cut.tar");
     std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
     let target = tmp.path().join("from-cut");
-    let refused = cli(tmp.path(), &url, &key, &["restore", cut.to_str().unwrap(), "--data-dir", target.to_str().unwrap()]);
+    let refused = cli(
+        tmp.path(),
+        &url,
+        &key,
+        &["restore", cut.to_str().unwrap(), "--data-dir", target.to_str().unwrap()],
+    );
     assert!(!refused.status.success(), "{}", text(&refused));
     assert!(!target.join("axp.db").exists());
 }

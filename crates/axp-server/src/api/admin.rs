@@ -62,7 +62,10 @@ async fn backup(State(state): State<AppState>, caller: Caller) -> ApiResult<Resp
     let mut response = Body::from_stream(chunks).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/x-tar"));
-    headers.insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment; filename=\"axp-backup.tar\""));
+    headers.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("attachment; filename=\"axp-backup.tar\""),
+    );
     Ok(response)
 }
 
