@@ -34,6 +34,8 @@ mod store;
 mod tables;
 #[cfg(feature = "test-util")]
 pub mod testdb;
+#[cfg(all(test, feature = "test-util"))]
+mod upgrade;
 mod writer;
 
 pub use store::{PgOptions, PgStore, migrate};

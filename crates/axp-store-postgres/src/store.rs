@@ -64,7 +64,7 @@ impl Drop for Inner {
 
 /// The embedded migrations (`migrations/*.sql`), applied in order and recorded in
 /// `_sqlx_migrations`. Never edit an applied one; add the next.
-fn migrator() -> Migrator {
+pub(crate) fn migrator() -> Migrator {
     let migration = |version, name, sql| {
         Migration::new(version, Cow::Borrowed(name), MigrationType::Simple, Cow::Borrowed(sql), false)
     };
