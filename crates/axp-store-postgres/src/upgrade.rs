@@ -120,6 +120,6 @@ async fn a_database_with_a_migration_this_axp_does_not_know_is_refused() {
             .to_string();
         assert!(err.contains("29991231000000") && err.contains("newer axp"), "migrate={migrate}: {err}");
     }
-    let err = crate::migrate(&db.url).await.err().expect("axp migrate refuses too").to_string();
+    let err = crate::migrate(&db.url).await.expect_err("axp migrate refuses too").to_string();
     assert!(err.contains("29991231000000"), "{err}");
 }
