@@ -1,7 +1,9 @@
 //! Backup and restore against the real binary (issue 14): `axp backup` of a server under load
 //! keeps every intent acknowledged before it was asked for, `axp restore` writes a data dir
 //! `axp serve` starts on with the same keys, and the operator-only endpoints refuse everyone
-//! else. On PostgreSQL, `axp backup` says to use `pg_dump` or PITR and fails.
+//! else. On PostgreSQL, `axp backup` says to use `pg_dump` or PITR and fails. Upgrades: a
+//! database of a newer axp is refused at start, and `axp migrate --data-dir` upgrades an older
+//! one of a stopped server.
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -142,6 +144,7 @@ async fn a_backup_under_load_keeps_every_acknowledged_intent_and_restores_with_t
     assert!(!restored_dir.join("admin.key").exists(), "no new admin key is written");
 
     let restored = serve(&restored_dir);
+    assert!(!restored_dir.join("admin.key").exists(), "the restored database has its admin: no new key");
     let before: Vec<&String> = acknowledged.iter().filter(|(_, at)| *at < asked).map(|(id, _)| id).collect();
     assert!(before.len() >= 480);
     for id in before {
@@ -338,4 +341,50 @@ async fn a_backup_of_postgresql_says_to_use_pg_dump() {
     assert_eq!(stats["tables"]["orgs"], 1, "{stats}");
     assert!(stats["wal_bytes"].is_null());
     drop(axp);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn axp_migrate_upgrades_the_data_dir_of_a_stopped_server() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    std::fs::create_dir_all(&dir).unwrap();
+    // A database one migration behind, made from the repo's migration files.
+    let mut files: Vec<_> =
+        std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../axp-store-sqlite/migrations"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+    files.sort();
+    let older = files.len() as i64 - 1;
+    let conn = r2d2_sqlite::rusqlite::Connection::open(dir.join("axp.db")).unwrap();
+    for file in &files[..files.len() - 1] {
+        conn.execute_batch(&std::fs::read_to_string(file).unwrap()).unwrap();
+    }
+    conn.pragma_update(None, "user_version", older).unwrap();
+    drop(conn);
+
+    let migrate = |dir: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_axp"))
+            .args(["migrate", "--data-dir", dir.to_str().unwrap()])
+            .env_remove("AXP_DATABASE_URL")
+            .env_remove("DATABASE_URL")
+            .output()
+            .unwrap()
+    };
+    let first = migrate(&dir);
+    assert!(first.status.success(), "{}", text(&first));
+    assert!(
+        text(&first).contains(&format!("from schema version {older} to {}", older + 1)),
+        "{}",
+        text(&first)
+    );
+    let again = migrate(&dir);
+    assert!(again.status.success() && text(&again).contains("up to date"), "{}", text(&again));
+
+    // With its server running, the data dir is locked: migrate refuses and names the holder.
+    let axp = serve(&dir);
+    let locked = migrate(&dir);
+    assert!(!locked.status.success());
+    assert!(text(&locked).contains(&format!("pid {}", axp.pid())), "{}", text(&locked));
+    assert!(!migrate(&tmp.path().join("none")).status.success(), "a dir without a database");
 }
