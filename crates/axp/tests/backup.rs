@@ -253,8 +253,56 @@ async fn only_the_operator_backs_up_and_reads_stats_and_restore_keeps_off_a_data
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 
+    // An upload's bytes travel with the backup.
+    let upload: Value = http
+        .post(format!("{url}/v1/media/create-upload"))
+        .header("x-api-key", &key)
+        .json(&json!({"owner_agent": "agent://default/default/admin", "filename": "b.txt",
+                      "mime_type": "text/plain", "size_bytes": 7}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let upload = upload["upload_id"].as_str().unwrap().to_owned();
+    let put = http
+        .put(format!("{url}/v1/media/upload/{upload}"))
+        .header("x-api-key", &key)
+        .body("backup!")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), 200);
+    let finalized = http
+        .post(format!("{url}/v1/media/finalize-upload"))
+        .header("x-api-key", &key)
+        .json(&json!({"upload_id": upload, "size_bytes": 7}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(finalized.status(), 200);
+
     let ok = cli(tmp.path(), &url, &key, &["backup", dest.to_str().unwrap()]);
     assert!(ok.status.success(), "{}", text(&ok));
+    let restored_dir = tmp.path().join("restored");
+    let restore = cli(
+        tmp.path(),
+        &url,
+        &key,
+        &["restore", dest.to_str().unwrap(), "--data-dir", restored_dir.to_str().unwrap()],
+    );
+    assert!(restore.status.success(), "{}", text(&restore));
+    let restored = serve(&restored_dir);
+    let bytes = http
+        .get(format!("{}/v1/media/download/{upload}", restored.url()))
+        .header("x-api-key", &key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bytes.status(), 200);
+    assert_eq!(bytes.bytes().await.unwrap().as_ref(), b"backup!", "the upload's bytes were restored");
+    drop(restored);
     let leftovers = std::fs::read_dir(&dir)
         .unwrap()
         .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with(".backup-"))
