@@ -153,7 +153,8 @@ fn scan(
 ///
 /// Errors: `dir` holds a database or a lock file (another data dir: nothing is touched); `src`
 /// is not a whole axp backup; the database fails `PRAGMA integrity_check`; it was written by a
-/// newer axp. On any error `dir` is left as it was.
+/// newer axp. On any error nothing is left in `dir` (a directory this call created stays,
+/// empty).
 pub fn restore(src: &Path, dir: &Path) -> anyhow::Result<Manifest> {
     for name in [DB_FILE, LOCK_FILE] {
         let path = dir.join(name);
