@@ -215,6 +215,17 @@ pub trait Store: RoutingStore + Send + Sync + 'static {
     /// changes (see [`tables::AuditTable`]).
     async fn list_audit(&self, filter: &AuditFilter) -> Result<(Vec<axp_core::api::AuditEntry>, bool)>;
 
+    /// Records that `by` took a backup of the whole server ([`Maintenance::snapshot`]) at `now`:
+    /// `backup.taken` in `tenant`'s workspace, with `details` (what the backup holds, never a
+    /// secret).
+    async fn audit_backup(
+        &self,
+        tenant: &Tenant,
+        details: serde_json::Map<String, serde_json::Value>,
+        now: Timestamp,
+        by: &Audit,
+    ) -> Result<()>;
+
     /// Creates an organization whose slug is derived from its name (with a `-2`, `-3`, …
     /// suffix when taken) and makes `owner` (an actor id) its `org_owner` through an
     /// organization-wide membership (contract §6 "Organizations").

@@ -285,6 +285,18 @@ async fn only_the_operator_backs_up_and_reads_stats_and_restore_keeps_off_a_data
 
     let ok = cli(tmp.path(), &url, &key, &["backup", dest.to_str().unwrap()]);
     assert!(ok.status.success(), "{}", text(&ok));
+    let audit: Value = http
+        .get(format!("{url}/v1/audit?action=backup.taken"))
+        .header("x-api-key", &key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let entries = audit["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "the backup is audited once (the refused one not): {audit}");
+    assert_eq!(entries[0]["details"]["media_objects"], 1, "{audit}");
     let restored_dir = tmp.path().join("restored");
     let restore = cli(
         tmp.path(),

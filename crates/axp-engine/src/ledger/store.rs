@@ -166,6 +166,16 @@ impl Store for Ledger {
         Ledger::list_audit(self, filter).await
     }
 
+    async fn audit_backup(
+        &self,
+        tenant: &Tenant,
+        details: serde_json::Map<String, serde_json::Value>,
+        now: Timestamp,
+        by: &Audit,
+    ) -> Result<()> {
+        Ledger::audit_backup(self, tenant, details, now, by).await
+    }
+
     async fn create_organization(
         &self,
         owner: &str,

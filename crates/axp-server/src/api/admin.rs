@@ -31,7 +31,8 @@ const CHUNK: usize = 256 * 1024;
 const CHUNKS_IN_FLIGHT: usize = 4;
 
 /// `POST /v1/admin/backup` (no body) → 200 `application/x-tar`: the backup archive
-/// (`manifest.json`, `axp.db`, `media/…`; never `admin.key`), streamed as it is written.
+/// (`manifest.json`, `axp.db`, `media/…`; never `admin.key`), streamed as it is written, and
+/// audited (`backup.taken`) once the copy is taken.
 ///
 /// The database is copied with `VACUUM INTO` into a temporary directory inside the data dir,
 /// on a read connection: writes go on meanwhile (WAL). The temporary files are removed once
@@ -47,6 +48,9 @@ async fn backup(State(state): State<AppState>, caller: Caller) -> ApiResult<Resp
         .map_err(|e| ApiError::from(axp_store::Error::Unavailable(format!("a backup directory: {e}"))))?;
     let snapshot = state.store.maintenance().snapshot(work.path()).await?;
     let manifest = Manifest::of(&snapshot, state.clock.now());
+    let details = serde_json::json!({"schema_version": manifest.schema_version, "media_objects": manifest.media_objects});
+    let details = details.as_object().cloned().unwrap_or_default();
+    state.store.audit_backup(&caller.0.tenant, details, manifest.created_at, &caller.audit()).await?;
     let (tx, mut rx) = mpsc::channel::<std::io::Result<Bytes>>(CHUNKS_IN_FLIGHT);
     tokio::task::spawn_blocking(move || {
         let sender = ChunkSender(tx.clone());
