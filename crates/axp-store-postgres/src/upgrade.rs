@@ -123,3 +123,29 @@ async fn a_database_with_a_migration_this_axp_does_not_know_is_refused() {
     let err = crate::migrate(&db.url).await.expect_err("axp migrate refuses too").to_string();
     assert!(err.contains("29991231000000"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_that_must_not_migrate_waits_for_axp_migrate() {
+    let Some(db) = test_database().await else {
+        eprintln!("AXP_TEST_DATABASE_URL is not set: skipping");
+        return;
+    };
+    let versions: Vec<i64> = migrator().iter().map(|m| m.version).collect();
+    let pool = PoolOptions::<Postgres>::new().max_connections(1).connect(&db.url).await.unwrap();
+    first(versions.len() - 1).run(&pool).await.unwrap();
+    pool.close().await;
+    let no_migrate = PgOptions { migrate: false, ..PgOptions::default() };
+    let err = PgStore::connect(&db.url, no_migrate.clone(), Arc::new(NoListener))
+        .await
+        .err()
+        .expect("a pending migration refuses the start")
+        .to_string();
+    assert!(
+        err.contains("run `axp migrate`") && err.contains(&versions.last().unwrap().to_string()),
+        "{err}"
+    );
+    assert_eq!(crate::migrate(&db.url).await.unwrap(), [*versions.last().unwrap()]);
+    let store =
+        PgStore::connect(&db.url, no_migrate, Arc::new(NoListener)).await.expect("migrated: it starts");
+    store.close().await;
+}
