@@ -27,7 +27,8 @@ impl Maintenance for PgStore {
         let pool = self.pool();
         let names: Vec<String> = query_scalar::<Postgres, String>(
             "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-              WHERE c.relkind IN ('r', 'p') AND n.nspname = current_schema() AND c.relname <> '_sqlx_migrations'
+              WHERE c.relkind IN ('r', 'p') AND n.nspname = current_schema()
+                AND c.relname <> '_sqlx_migrations'
               ORDER BY 1",
         )
         .fetch_all(pool)

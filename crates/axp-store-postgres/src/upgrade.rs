@@ -43,7 +43,8 @@ fn first(k: usize) -> Migrator {
 
 async fn row_counts(pool: &Pool<Postgres>) -> BTreeMap<String, u64> {
     let names: Vec<String> = query_scalar::<Postgres, String>(
-        "SELECT tablename::text FROM pg_tables WHERE schemaname = current_schema() AND tablename <> '_sqlx_migrations'",
+        "SELECT tablename::text FROM pg_tables
+          WHERE schemaname = current_schema() AND tablename <> '_sqlx_migrations'",
     )
     .fetch_all(pool)
     .await

@@ -139,7 +139,7 @@ fn snapshot(path: &Path, dir: &Path) -> Result<Snapshot> {
         match std::fs::hard_link(&source, &taken) {
             Ok(()) => media.push((relative, taken)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                tracing::warn!(object = %relative, "a media object was removed during the backup; the copy lacks its bytes");
+                tracing::warn!(object = %relative, "a media object went during the backup: the copy lacks it");
                 missing_media.push(relative);
             }
             // Another file system: copy instead.

@@ -48,8 +48,9 @@ async fn backup(State(state): State<AppState>, caller: Caller) -> ApiResult<Resp
         .map_err(|e| ApiError::from(axp_store::Error::Unavailable(format!("a backup directory: {e}"))))?;
     let snapshot = state.store.maintenance().snapshot(work.path()).await?;
     let manifest = Manifest::of(&snapshot, state.clock.now());
-    let details = serde_json::json!({"schema_version": manifest.schema_version, "media_objects": manifest.media_objects});
-    let details = details.as_object().cloned().unwrap_or_default();
+    let mut details = serde_json::Map::new();
+    details.insert("schema_version".into(), manifest.schema_version.into());
+    details.insert("media_objects".into(), manifest.media_objects.into());
     state.store.audit_backup(&caller.0.tenant, details, manifest.created_at, &caller.audit()).await?;
     let (tx, mut rx) = mpsc::channel::<std::io::Result<Bytes>>(CHUNKS_IN_FLIGHT);
     tokio::task::spawn_blocking(move || {
