@@ -20,7 +20,7 @@ use scenarios::{Ctx, Section, Verdict};
 #[derive(Parser, Clone, Debug, serde::Serialize)]
 #[command(name = "axp-bench", about = "axp benchmark scenarios (P1–P8) with same-run baselines")]
 pub struct Opts {
-    /// Scenarios to run: p1 (also P1b), p2, p2b, p3, p4, p5, p6, p7, p8, or all.
+    /// Scenarios to run: p1 (also P1b), p2, p2b, p3, p4, p5, p6, p7, p8, p9, or all.
     #[arg(default_value = "all")]
     pub scenarios: Vec<String>,
     /// The `axp` binary (a release build).
@@ -86,6 +86,9 @@ pub struct Opts {
     /// P6 starts (each: a first start and a restart).
     #[arg(long, default_value_t = 5)]
     pub p6_starts: usize,
+    /// P9 finished intents written and then removed by retention.
+    #[arg(long, default_value_t = 200_000)]
+    pub p9_intents: usize,
     /// P7 idle SSE streams opened and then closed.
     #[arg(long, default_value_t = 10_000)]
     pub p7_streams: usize,
@@ -123,6 +126,7 @@ fn main() -> Result<()> {
         opts.p7_streams = opts.p7_streams.min(1000);
         opts.p4_jobs = 4;
         opts.p6_starts = 2;
+        opts.p9_intents = opts.p9_intents.min(20_000);
         opts.wrk = false;
     }
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
@@ -130,7 +134,7 @@ fn main() -> Result<()> {
 }
 
 fn wanted(opts: &Opts) -> Result<Vec<String>> {
-    const ALL: [&str; 9] = ["p6", "p1", "p2", "p2b", "p3", "p4", "p5", "p7", "p8"];
+    const ALL: [&str; 10] = ["p6", "p1", "p2", "p2b", "p3", "p4", "p5", "p7", "p8", "p9"];
     let mut out = Vec::new();
     for s in &opts.scenarios {
         let s = s.to_ascii_lowercase();
@@ -186,6 +190,7 @@ async fn run(mut opts: Opts) -> Result<()> {
             "p6" => scenarios::p6::run(&ctx).await.map(|s| vec![s]),
             "p7" => scenarios::p7::run(&ctx).await.map(|s| vec![s]),
             "p8" => scenarios::p8::run(&ctx).await.map(|s| vec![s]),
+            "p9" => scenarios::p9::run(&ctx).await.map(|s| vec![s]),
             _ => unreachable!(),
         };
         match result {

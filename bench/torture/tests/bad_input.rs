@@ -162,6 +162,7 @@ fn cases(a: &Fixture, b: &Fixture) -> Vec<Case> {
         format!("/v1/service-accounts/{}", a.service_account_id),
         "/v1/deliveries".into(),
         format!("/v1/deliveries/{unknown}"),
+        "/v1/settings/retention".into(),
     ];
     for p in &post_routes {
         v.push(case(format!("POST {p} without a key"), post(p, "", &[], b"{}"), &[401]));

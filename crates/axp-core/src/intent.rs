@@ -154,6 +154,12 @@ struct IntentWire<'a> {
 }
 
 impl Intent {
+    /// When it finished (its last change, `updated_at`), once its status is terminal; `None`
+    /// while it is not finished. Retention counts from here (`crate::retention`).
+    pub fn finished_at(&self) -> Option<Timestamp> {
+        self.status.is_terminal().then_some(self.updated_at)
+    }
+
     /// The JSON object of contract §3.3, with `lifecycle_status` (= `status`), `legacy_status`
     /// and `due_at` (= `deadline_at`) added.
     pub fn to_wire(&self) -> Value {

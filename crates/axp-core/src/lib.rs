@@ -43,6 +43,7 @@ pub mod lifecycle;
 pub mod media;
 pub mod mesh;
 pub mod quota;
+pub mod retention;
 pub mod routed;
 pub mod routing;
 pub mod scenario;

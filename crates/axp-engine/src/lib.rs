@@ -4,6 +4,7 @@
 //!   [`ManualClock`] tests move by hand.
 //! - [`ledger`]: the write rules of every aggregate, once, over the storage traits; a
 //!   [`Ledger`] over a backend is the server's [`axp_store::Store`].
+//! - [`retention`]: the pruner that removes finished work past retention, and the archive.
 //! - [`scheduler`]: fires durable timers (deadlines, lease expiry) when due.
 //! - [`schemas`]: the compiled payload schemas of each workspace, cached until one changes.
 //! - [`delivery`]: the push dispatcher: signing, retries, dead letters.
@@ -16,6 +17,7 @@ pub mod clock;
 pub mod delivery;
 pub mod ledger;
 pub mod outbound;
+pub mod retention;
 pub mod scheduler;
 pub mod schemas;
 pub mod usage;
@@ -25,6 +27,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use delivery::{Dispatcher, DispatcherOptions, RetrySchedule};
 pub use ledger::Ledger;
 pub use outbound::OutboundPolicy;
+pub use retention::{Pruner, RetentionOptions};
 pub use scheduler::Scheduler;
 pub use schemas::SchemaCache;
 pub use usage::UsageMeter;

@@ -5,7 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use axp_engine::{Clock, DispatcherOptions, OutboundPolicy, RetrySchedule, SystemClock};
+use axp_core::retention::{MAX_DAYS, RetentionDefaults};
+use axp_engine::retention::ArchiveDir;
+use axp_engine::{Clock, DispatcherOptions, OutboundPolicy, RetentionOptions, RetrySchedule, SystemClock};
 use axp_store_postgres::PgOptions;
 
 use crate::listener::TrustedProxies;
@@ -29,10 +31,10 @@ impl Default for Config {
 /// What a replica runs (`axp serve --role`, `AXP_ROLE`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Role {
-    /// The HTTP API only: no scheduler, no push dispatcher. Needs an `engine` (or `all`)
-    /// replica on the same database to fire timers and send pushes.
+    /// The HTTP API only: no scheduler, no push dispatcher, no pruner. Needs an `engine` (or
+    /// `all`) replica on the same database to fire timers, send pushes and apply retention.
     Api,
-    /// The background work only (timers, leases, deadlines, pushes); serves `/health` and
+    /// The background work only (timers, leases, deadlines, pushes, retention); serves `/health` and
     /// `/ready` for probes and nothing else.
     Engine,
     /// Both (the default).
@@ -97,6 +99,8 @@ pub struct Options {
     /// Caps on open SSE streams and long-poll claims (`AXP_MAX_STREAMS_PER_KEY`,
     /// `AXP_MAX_STREAMS_PER_WORKSPACE`).
     pub streams: StreamCaps,
+    /// Retention periods, the pruner's pace and the archive ([`retention_from_env`]).
+    pub retention: RetentionOptions,
 }
 
 impl Options {
@@ -115,7 +119,8 @@ impl Options {
     /// - the connection settings of [`TransportOptions::from_env`].
     /// - `AXP_MAX_STREAMS_PER_KEY`: SSE streams and waiting claims open at once per API key or
     ///   actor token (default 1,000; `0`: no cap);
-    /// - `AXP_MAX_STREAMS_PER_WORKSPACE`: the same per workspace (default 10,000; `0`: no cap).
+    /// - `AXP_MAX_STREAMS_PER_WORKSPACE`: the same per workspace (default 10,000; `0`: no cap);
+    /// - the retention settings of [`retention_from_env`].
     ///
     /// The database URL is not read here: `axp serve` takes it from `--database-url`,
     /// `AXP_DATABASE_URL` or `DATABASE_URL`.
@@ -165,8 +170,55 @@ impl Options {
             transport: TransportOptions::from_env(&var)?,
             admission: AdmissionOptions::from_env()?,
             streams,
+            retention: retention_from_env(&var)?,
         })
     }
+}
+
+/// Retention from the environment (`docs/retention.md`), each period in whole days from 1 to
+/// [`MAX_DAYS`]:
+///
+/// - `AXP_RETENTION_DAYS`: finished intents (default 30);
+/// - `AXP_DEAD_LETTER_RETENTION_DAYS`: dead letters (default 30);
+/// - `AXP_WEBHOOK_EVENT_RETENTION_DAYS`: webhook events (default 30);
+/// - `AXP_AUDIT_RETENTION_DAYS`: the audit log (default 365);
+/// - `AXP_RETENTION_INTERVAL_SECONDS`: time between pruner passes (default 60, at least 1);
+/// - `AXP_RETENTION_BATCH`: rows per pruner transaction (default 256, 1 to 10,000);
+/// - `AXP_ARCHIVE_DIR`: archive finished intents there before removing them (default: no
+///   archive).
+///
+/// Errors: a value out of range names its variable.
+pub fn retention_from_env(var: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<RetentionOptions> {
+    let mut options = RetentionOptions::default();
+    let number = |name: &str, range: std::ops::RangeInclusive<u32>| -> anyhow::Result<Option<u32>> {
+        let Some(v) = var(name) else { return Ok(None) };
+        match v.trim().parse::<u32>() {
+            Ok(n) if range.contains(&n) => Ok(Some(n)),
+            _ => anyhow::bail!("{name} must be a whole number from {} to {}", range.start(), range.end()),
+        }
+    };
+    let days = options.defaults;
+    options.defaults = RetentionDefaults {
+        intent_days: number("AXP_RETENTION_DAYS", 1..=MAX_DAYS)?.unwrap_or(days.intent_days),
+        dead_letter_days: number("AXP_DEAD_LETTER_RETENTION_DAYS", 1..=MAX_DAYS)?
+            .unwrap_or(days.dead_letter_days),
+        webhook_event_days: number("AXP_WEBHOOK_EVENT_RETENTION_DAYS", 1..=MAX_DAYS)?
+            .unwrap_or(days.webhook_event_days),
+        audit_days: number("AXP_AUDIT_RETENTION_DAYS", 1..=MAX_DAYS)?.unwrap_or(days.audit_days),
+    };
+    if let Some(n) = number("AXP_RETENTION_INTERVAL_SECONDS", 1..=u32::MAX)? {
+        options.every = Duration::from_secs(u64::from(n));
+    }
+    if let Some(n) = number("AXP_RETENTION_BATCH", 1..=10_000)? {
+        options.batch = n;
+    }
+    if let Some(dir) = var("AXP_ARCHIVE_DIR") {
+        let dir = PathBuf::from(dir.trim());
+        options.archive = Some(
+            ArchiveDir::open(&dir).with_context(|| format!("AXP_ARCHIVE_DIR: creating {}", dir.display()))?,
+        );
+    }
+    Ok(options)
 }
 
 /// What every API request passes before its handler (README "Rate limits and quotas").

@@ -45,7 +45,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
-use axp_engine::{Clock, Dispatcher, Ledger, Notifier, Presence, Scheduler, SchemaCache};
+use axp_engine::{Clock, Dispatcher, Ledger, Notifier, Presence, Pruner, Scheduler, SchemaCache};
 use axp_store::{Backend, CommitListener, Store};
 use axp_store_postgres::PgStore;
 use axp_store_sqlite::SqliteStore;
@@ -208,8 +208,8 @@ impl Server {
     /// for in-flight requests (and so their writes) to finish, for at most the shutdown grace
     /// (`AXP_SHUTDOWN_GRACE_SECONDS`); connections still open then are dropped.
     ///
-    /// The role in `Options::role` decides what runs: the API, the background work (scheduler
-    /// and push dispatcher; then only `/health` and `/ready` are served), or both.
+    /// The role in `Options::role` decides what runs: the API, the background work (scheduler,
+    /// push dispatcher and pruner; then only `/health` and `/ready` are served), or both.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let token = self.state.shutdown.clone();
         let (role, poll) = (self.state.options.role, self.state.options.poll_interval);
@@ -231,6 +231,12 @@ impl Server {
             )
             .with_fallback_poll(poll);
             engine.push(("dispatcher", tokio::spawn(dispatcher.run(token.clone()))));
+            let pruner = Pruner::new(
+                self.state.store.clone(),
+                self.state.clock.clone(),
+                self.state.options.retention.clone(),
+            );
+            engine.push(("pruner", tokio::spawn(pruner.run(token.clone()))));
         }
         let (meter, clock, every) =
             (self.state.meter.clone(), self.state.clock.clone(), self.state.options.admission.usage_flush);

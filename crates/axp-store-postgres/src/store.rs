@@ -84,6 +84,7 @@ pub(crate) fn migrator() -> Migrator {
         migration(20261205000001, "media", include_str!("../migrations/20261205000001_media.sql")),
         migration(20261205000002, "mesh", include_str!("../migrations/20261205000002_mesh.sql")),
         migration(20261205000003, "routing", include_str!("../migrations/20261205000003_routing.sql")),
+        migration(20261206000000, "retention", include_str!("../migrations/20261206000000_retention.sql")),
     ];
     Migrator { migrations: Cow::Owned(migrations), ..Migrator::DEFAULT }
 }

@@ -27,6 +27,8 @@ mod counters;
 mod integrity;
 mod maintenance;
 mod media;
+#[cfg(test)]
+mod retention_tests;
 mod schema;
 mod store;
 mod tables;

@@ -28,6 +28,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0012_media.sql"),
     include_str!("../migrations/0013_mesh.sql"),
     include_str!("../migrations/0014_routing.sql"),
+    include_str!("../migrations/0015_retention.sql"),
 ];
 
 /// Prepared statements each connection keeps (every statement the writer runs, with room).
@@ -42,13 +43,19 @@ const STATEMENT_CACHE: usize = 128;
 /// of load, measured), and so does recovery after a crash.
 const WAL_AUTOCHECKPOINT_PAGES: u32 = 4096;
 
-/// Settings for the write connection: WAL, fsync on every commit (`synchronous=FULL`), a busy
-/// timeout so a checkpoint never fails a write outright, and checkpoints mostly off the commit
-/// path (see [`WAL_AUTOCHECKPOINT_PAGES`]).
+/// Settings for the write connection: incremental auto-vacuum, WAL, fsync on every commit
+/// (`synchronous=FULL`), a busy timeout so a checkpoint never fails a write outright, and
+/// checkpoints mostly off the commit path (see [`WAL_AUTOCHECKPOINT_PAGES`]).
+///
+/// Auto-vacuum comes first: only a file not yet written (before WAL mode writes its first page)
+/// takes it. Then the pages retention frees go back to the file system when the pruner runs
+/// `PRAGMA incremental_vacuum`; a file from before keeps reusing its free pages instead
+/// (docs/retention.md), and the pragma changes nothing there.
 pub(crate) fn configure_writer(conn: &Connection) -> Result<()> {
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     conn.execute_batch(&format!(
-        "PRAGMA journal_mode = WAL;
+        "PRAGMA auto_vacuum = INCREMENTAL;
+         PRAGMA journal_mode = WAL;
          PRAGMA synchronous = FULL;
          PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES};
          PRAGMA foreign_keys = ON;

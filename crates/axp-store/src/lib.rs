@@ -33,6 +33,7 @@ mod error;
 mod maintenance;
 mod media;
 mod principals;
+mod retention;
 mod routing;
 pub mod tables;
 mod tenancy;
@@ -60,6 +61,7 @@ pub use error::{Error, Result};
 pub use maintenance::{Maintenance, Snapshot};
 pub use media::{ByteStream, MediaBlobs, MeterReading, Metered, UploadRefused};
 pub use principals::PrincipalCache;
+pub use retention::{PruneStep, RetentionStore};
 pub use routing::RoutingStore;
 pub use tables::{Backend, Job, Transaction};
 pub use tenancy::*;
@@ -69,7 +71,7 @@ pub use types::*;
 /// `axp_engine::Ledger` implements it over any [`Backend`], and the conformance suite
 /// (feature `test-suite`) checks it on each backend.
 #[async_trait]
-pub trait Store: RoutingStore + Send + Sync + 'static {
+pub trait Store: RoutingStore + RetentionStore + Send + Sync + 'static {
     /// On an empty store, creates the first organization, workspace and admin service account
     /// with `spec.key`, and returns the admin principal. On a store that has any organization,
     /// does nothing and returns `None`. Safe to call on every start.

@@ -5,8 +5,9 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::commands::{
-    admin, agents, approvals, audit, backup, capabilities, context, deliveries, demo, inbox, intents,
-    invites, login, logs, members, orgs, restore, scenarios, serve, status, tasks, users, whoami, workspaces,
+    admin, agents, approvals, archive, audit, backup, capabilities, context, deliveries, demo, inbox,
+    intents, invites, login, logs, members, orgs, restore, scenarios, serve, status, tasks, users, whoami,
+    workspaces,
 };
 use crate::output::Format;
 
@@ -82,6 +83,9 @@ pub enum Command {
     /// Operator views of the whole server: `admin stats`.
     #[command(subcommand)]
     Admin(admin::Command),
+    /// Read the archive of finished intents that retention removed (local files, no server).
+    #[command(subcommand)]
+    Archive(archive::Command),
     /// Run a throwaway server, a report agent and one intent, and watch it complete.
     Demo(demo::Args),
     /// Save a server URL and API key (or a person's actor token, --token) as a named context and

@@ -1,4 +1,4 @@
-//! The scenarios P1–P6 of issue 3 and P7–P8 of issue 12, each measured against its baseline in
+//! The scenarios P1–P6 of issue 3, P7–P8 of issue 12 and P9 of issue 14, each measured against its baseline in
 //! the same run.
 
 pub mod load;
@@ -10,6 +10,7 @@ pub mod p5;
 pub mod p6;
 pub mod p7;
 pub mod p8;
+pub mod p9;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};

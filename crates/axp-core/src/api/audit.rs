@@ -74,6 +74,9 @@ pub mod actions {
     pub const AGENT_KILLED: &str = "agent.killed";
     /// An agent's kill switch went off (target: its service account; details: `address`).
     pub const AGENT_RESUMED: &str = "agent.resumed";
+    /// A workspace's retention periods changed (target: the workspace; details: the overrides
+    /// in force after the change), `docs/retention.md`.
+    pub const RETENTION_UPDATED: &str = "retention.updated";
 }
 
 /// What kind of actor did an audited action.

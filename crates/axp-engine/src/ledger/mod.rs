@@ -22,7 +22,8 @@
 //! - [`audit`]: the audit log every admin and security action writes to, in its transaction;
 //! - [`people`]: users and their nicks, invites, actor tokens;
 //! - [`schemas`]: payload schemas, replaced whole and audited.
-//! - [`media`]: media uploads, their expiry and the bytes the backend keeps.
+//! - [`media`]: media uploads, their expiry and the bytes the backend keeps;
+//! - [`retention`]: retention periods and the removal of finished work past them.
 //!
 //! Jobs may run more than once (see [`axp_store::Job`]), so they only read their arguments.
 
@@ -39,6 +40,7 @@ mod mesh;
 mod orgs;
 mod people;
 mod quotas;
+mod retention;
 mod routes;
 mod routing;
 mod schemas;

@@ -23,6 +23,7 @@ mod members;
 pub(crate) mod mesh;
 mod organizations;
 mod quotas;
+mod retention;
 mod routed;
 mod routing;
 mod scenarios;
@@ -100,6 +101,7 @@ pub fn app(state: AppState) -> Router {
         .merge(mesh::router())
         .merge(media::router())
         .merge(admin::router())
+        .merge(retention::router())
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(ErrorCode::MethodNotAllowed, "method not allowed on this route")

@@ -20,6 +20,7 @@ mod organizations;
 mod probes;
 mod push;
 mod quotas;
+mod retention;
 mod routing;
 mod scenarios;
 mod schemas;

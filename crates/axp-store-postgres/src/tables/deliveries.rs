@@ -14,8 +14,8 @@ impl DeliveryTable for PgTx {
         due_at: Option<Timestamp>,
     ) -> Result<()> {
         let conn = self.conn();
-        q("INSERT INTO deliveries (workspace_id, delivery_id, kind, status, due_at, secret_owner, created_at, event_id, body)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+        q("INSERT INTO deliveries (workspace_id, delivery_id, kind, status, due_at, secret_owner, created_at, event_id, body, intent_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
         .bind(ws.0)
         .bind(d.delivery_id.0)
         .bind(d.kind.as_str())
@@ -25,6 +25,7 @@ impl DeliveryTable for PgTx {
         .bind(d.created_at.as_millis())
         .bind(d.event_id.map(|e| e.0))
         .bind(to_json(d)?)
+        .bind(d.intent_id.map(|i| i.0))
         .execute(conn)
         .await
         .map_err(db)?;

@@ -10,6 +10,7 @@ pub(crate) struct IntentRow {
     pub(super) to_agent: String,
     pub(super) created_at: i64,
     pub(super) body: String,
+    pub(super) finished_at: Option<i64>,
 }
 
 /// A new event not yet written.
@@ -44,8 +45,8 @@ pub(crate) struct TouchRow {
 /// refers to another, so the CTEs need not see each other's rows.
 const FLUSH: &str = "
 WITH intents AS (
-    INSERT INTO intents (workspace_id, intent_id, status, to_agent, created_at, body)
-    SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::bigint[], $6::text[])
+    INSERT INTO intents (workspace_id, intent_id, status, to_agent, created_at, body, finished_at)
+    SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::bigint[], $6::text[], $25::bigint[])
 ), events AS (
     INSERT INTO intent_events (workspace_id, intent_id, seq, body)
     SELECT * FROM UNNEST($7::uuid[], $8::uuid[], $9::bigint[], $10::text[])
@@ -104,6 +105,7 @@ impl PgTx {
             .bind(touches.iter().map(|(_, t)| t.change_seq).collect::<Vec<_>>())
             .bind(touches.iter().map(|(_, t)| t.unread).collect::<Vec<_>>())
             .bind(touches.iter().map(|(_, t)| t.updated_at).collect::<Vec<_>>())
+            .bind(intents.iter().map(|r| r.finished_at).collect::<Vec<_>>())
             .execute(self.conn())
             .await
             .map_err(db)?;

@@ -61,6 +61,7 @@ impl IntentTable for PgTx {
             to_agent: intent.to_agent.clone(),
             created_at: intent.created_at.as_millis(),
             body: rows.intent_json.clone(),
+            finished_at: intent.finished_at().map(Timestamp::as_millis),
         });
         self.buffer_events(ws, &rows.events, rows.event_json.clone());
         Ok(())
@@ -69,15 +70,17 @@ impl IntentTable for PgTx {
     async fn update_intent(&mut self, ws: WorkspaceId, intent: &Intent) -> Result<()> {
         self.flush().await?;
         let conn = self.conn();
-        q("UPDATE intents SET status = $1, to_agent = $2, body = $3 WHERE workspace_id = $4 AND intent_id = $5")
-            .bind(intent.status.as_str())
-            .bind(&intent.to_agent)
-            .bind(to_json(intent)?)
-            .bind(ws.0)
-            .bind(intent.intent_id.0)
-            .execute(conn)
-            .await
-            .map_err(db)?;
+        q("UPDATE intents SET status = $1, to_agent = $2, body = $3, finished_at = $6
+            WHERE workspace_id = $4 AND intent_id = $5")
+        .bind(intent.status.as_str())
+        .bind(&intent.to_agent)
+        .bind(to_json(intent)?)
+        .bind(ws.0)
+        .bind(intent.intent_id.0)
+        .bind(intent.finished_at().map(Timestamp::as_millis))
+        .execute(conn)
+        .await
+        .map_err(db)?;
         Ok(())
     }
 

@@ -125,11 +125,12 @@ impl WebhookTable for PgTx {
 
     async fn insert_event(&mut self, ws: WorkspaceId, e: &WebhookEvent) -> Result<()> {
         let conn = self.conn();
-        q("INSERT INTO webhook_events (workspace_id, event_id, owner_agent, body) VALUES ($1, $2, $3, $4)")
+        q("INSERT INTO webhook_events (workspace_id, event_id, owner_agent, body, occurred_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(ws.0)
             .bind(e.event_id.0)
             .bind(&e.owner_agent)
             .bind(to_json(e)?)
+            .bind(e.occurred_at.as_millis())
             .execute(conn)
             .await
             .map_err(db)?;

@@ -16,8 +16,8 @@ impl DeliveryTable for SqliteTx<'_> {
     ) -> Result<()> {
         let conn = &*self.conn;
         conn.prepare_cached(
-            "INSERT INTO deliveries (workspace_id, delivery_id, kind, status, due_at, secret_owner, created_at, body, event_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            "INSERT INTO deliveries (workspace_id, delivery_id, kind, status, due_at, secret_owner, created_at, body, event_id, intent_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         )
         .map_err(db)?
         .execute(params![
@@ -29,7 +29,8 @@ impl DeliveryTable for SqliteTx<'_> {
             secret_owner,
             d.created_at.as_millis(),
             to_json(d)?,
-            d.event_id.map(|e| e.to_string())
+            d.event_id.map(|e| e.to_string()),
+            d.intent_id.map(|i| i.to_string())
         ])
         .map_err(db)?;
         Ok(())

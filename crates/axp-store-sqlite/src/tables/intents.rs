@@ -41,7 +41,8 @@ impl IntentTable for SqliteTx<'_> {
         let conn = &*self.conn;
         let intent = &rows.intent;
         conn.prepare_cached(
-            "INSERT INTO intents (workspace_id, intent_id, status, to_agent, created_at, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO intents (workspace_id, intent_id, status, to_agent, created_at, body, finished_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )
         .map_err(db)?
         .execute(params![
@@ -50,7 +51,8 @@ impl IntentTable for SqliteTx<'_> {
             intent.status.as_str(),
             intent.to_agent,
             intent.created_at.as_millis(),
-            rows.intent_json
+            rows.intent_json,
+            intent.finished_at().map(Timestamp::as_millis)
         ])
         .map_err(db)?;
         insert_event_bodies(conn, ws, &rows.events, &rows.event_json)
@@ -59,7 +61,7 @@ impl IntentTable for SqliteTx<'_> {
     async fn update_intent(&mut self, ws: WorkspaceId, intent: &Intent) -> Result<()> {
         let conn = &*self.conn;
         conn.prepare_cached(
-            "UPDATE intents SET status = ?1, to_agent = ?2, body = ?3 WHERE workspace_id = ?4 AND intent_id = ?5",
+            "UPDATE intents SET status = ?1, to_agent = ?2, body = ?3, finished_at = ?6 WHERE workspace_id = ?4 AND intent_id = ?5",
         )
         .map_err(db)?
         .execute(params![
@@ -67,7 +69,8 @@ impl IntentTable for SqliteTx<'_> {
             intent.to_agent,
             to_json(intent)?,
             ws.to_string(),
-            intent.intent_id.to_string()
+            intent.intent_id.to_string(),
+            intent.finished_at().map(Timestamp::as_millis)
         ])
         .map_err(db)?;
         Ok(())

@@ -19,6 +19,7 @@ mod orgs;
 mod people;
 mod queue;
 mod quotas;
+mod retention;
 mod routing;
 mod schemas;
 mod timers;

@@ -99,10 +99,10 @@ impl WebhookTable for SqliteTx<'_> {
     async fn insert_event(&mut self, ws: WorkspaceId, e: &WebhookEvent) -> Result<()> {
         let conn = &*self.conn;
         conn.prepare_cached(
-            "INSERT INTO webhook_events (workspace_id, event_id, owner_agent, body) VALUES (?1, ?2, ?3, ?4)",
+            "INSERT INTO webhook_events (workspace_id, event_id, owner_agent, body, occurred_at) VALUES (?1, ?2, ?3, ?4, ?5)",
         )
         .map_err(db)?
-        .execute(params![ws.to_string(), e.event_id.to_string(), e.owner_agent, to_json(e)?])
+        .execute(params![ws.to_string(), e.event_id.to_string(), e.owner_agent, to_json(e)?, e.occurred_at.as_millis()])
         .map_err(db)?;
         Ok(())
     }

@@ -22,6 +22,7 @@ mod mesh;
 mod people;
 mod queue;
 mod quotas;
+mod retention;
 mod routing;
 mod schemas;
 mod tenancy;
@@ -117,6 +118,8 @@ pub async fn run_all(store: &dyn Store) {
     media::uploads(store).await;
     media::expiry(store).await;
     media::references(store).await;
+    retention::overrides(store).await;
+    retention::removal(store).await;
 }
 
 /// The audit of a call a story makes as the server itself (stories that are not about the

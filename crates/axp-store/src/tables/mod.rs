@@ -28,6 +28,7 @@ mod orgs;
 mod people;
 mod queue;
 mod quotas;
+mod retention;
 mod routing;
 mod schemas;
 mod timers;
@@ -48,6 +49,7 @@ pub use orgs::OrgTable;
 pub use people::PeopleTable;
 pub use queue::QueueTable;
 pub use quotas::{QuotaTable, UsageCount};
+pub use retention::RetentionTable;
 pub use routing::RoutingTable;
 pub use schemas::{SchemaTable, scope_key};
 pub use timers::TimerTable;
@@ -66,6 +68,7 @@ pub trait Transaction:
     + MemberTable
     + AuditTable
     + QuotaTable
+    + RetentionTable
     + MeshTable
     + OrgTable
     + DirectoryTable

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod agents;
 pub mod approvals;
+pub mod archive;
 pub mod audit;
 pub mod backup;
 pub mod capabilities;
@@ -40,6 +41,7 @@ pub async fn run(global: &Global, out: &Output, command: Command) -> anyhow::Res
     match command {
         Command::Serve(_) => Err(usage("`serve` is not a client command")),
         Command::Migrate(_) => Err(usage("`migrate` is not a client command")),
+        Command::Archive(command) => archive::run(out, command),
         Command::Demo(args) => demo::run(args, out).await,
         Command::Backup(args) => backup::run(global, out, args).await,
         Command::Restore(args) => restore::run(global, out, args),

@@ -408,6 +408,12 @@ fn request(family: &str, o: &Objects) -> (Method, String, Option<Value>) {
             format!("/v1/quotas?workspace_id={}", o.ws),
             Some(json!({"dimensions": {"intents_per_day": 1000}})),
         ),
+        "retention.get" => (get, format!("/v1/settings/retention?workspace_id={}", o.ws), None),
+        "retention.update" => (
+            Method::PATCH,
+            format!("/v1/settings/retention?workspace_id={}", o.ws),
+            Some(json!({"intent_days": 90, "dead_letter_days": 7})),
+        ),
         "usage.summary" => (get, format!("/v1/usage/summary?workspace_id={}", o.ws), None),
         "usage.timeseries" => (get, format!("/v1/usage/timeseries?workspace_id={}", o.ws), None),
         "billing.plan" => (get, "/v1/billing/plan".into(), None),
@@ -531,13 +537,14 @@ async fn snapshot(server: &TestServer, keys: &Keys) -> Value {
             ["bindings"],
     ]);
     let quotas = read("/v1/quotas").await["quota_policy"].clone();
+    let retention = read("/v1/settings/retention").await["overrides"].clone();
     let mesh = read("/v1/mesh/events").await["events"].clone();
     let mut working = Vec::new();
     for key in &keys.0 {
         working.push(call(server, key, Method::GET, "/v1/capabilities", None).await.0);
     }
     json!({"intents": intents, "accounts": accounts, "subscriptions": subs, "inbox": changes,
-           "deliveries": deliveries, "audit": audit, "quotas": quotas, "mesh": mesh, "keys": working,
+           "deliveries": deliveries, "audit": audit, "quotas": quotas, "retention": retention, "mesh": mesh, "keys": working,
            "routing": routing})
 }
 

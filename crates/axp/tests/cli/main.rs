@@ -6,6 +6,7 @@ mod helpers;
 
 mod access;
 mod agents;
+mod archive;
 mod audit;
 mod connection;
 mod deliveries;
