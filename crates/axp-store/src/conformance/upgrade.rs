@@ -1,17 +1,19 @@
 //! What a database of an older schema must show once a current store opened it (the upgrade
 //! fixtures of each backend: migrations up to a step, filled with real rows, then opened).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use axp_core::access::Role;
 use axp_core::{Status, Timestamp};
 
-use crate::{IntentFilter, KeyHash, Store};
+use crate::{IntentFilter, KeyHash, RetentionStore, Store};
 
 /// Checks the upgraded `store` against what the fixture held: `before` (rows per table before
 /// the upgrade) are all still there, the fixture's admin `key` authenticates (as `org_owner`
 /// once the fixture had memberships: `with_members`), and every intent of its workspace reads
-/// back with its events in `seq` order, among them a COMPLETED one and an unfinished one.
+/// back with its events in `seq` order, among them a COMPLETED one and an unfinished one; the
+/// finished ones (and only those) are found by their finish time, which the retention
+/// migration backfilled.
 /// `at` names the fixture in failures.
 ///
 /// # Panics
@@ -43,6 +45,12 @@ pub async fn upgraded(
     assert_eq!(Some(&(intents.len() as u64)), before.get("intents"), "{at}: every intent is listed");
     assert!(intents.iter().any(|i| i.status == Status::Completed), "{at}: a COMPLETED intent");
     assert!(intents.iter().any(|i| !i.status.is_terminal()), "{at}: an unfinished intent");
+    let far = Timestamp::from_millis(i64::MAX / 4);
+    let finished: BTreeSet<_> =
+        store.finished_intent_ids(admin.tenant.workspace_id, far, 500).await.unwrap().into_iter().collect();
+    let terminal: BTreeSet<_> =
+        intents.iter().filter(|i| i.status.is_terminal()).map(|i| i.intent_id).collect();
+    assert_eq!(finished, terminal, "{at}: the finished intents, by their finish time");
     for intent in &intents {
         let read = store.get_intent(&admin.tenant, intent.intent_id).await.unwrap();
         assert_eq!(read.status, intent.status, "{at}: intent {}", intent.intent_id);
