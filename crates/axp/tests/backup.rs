@@ -142,6 +142,11 @@ async fn a_backup_under_load_keeps_every_acknowledged_intent_and_restores_with_t
     );
     assert!(restore.status.success(), "axp restore: {}", text(&restore));
     assert!(!restored_dir.join("admin.key").exists(), "no new admin key is written");
+    let auto_vacuum = |dir: &Path| -> i64 {
+        let conn = r2d2_sqlite::rusqlite::Connection::open(dir.join("axp.db")).unwrap();
+        conn.query_row("PRAGMA auto_vacuum", [], |r| r.get(0)).unwrap()
+    };
+    assert_eq!(auto_vacuum(&restored_dir), auto_vacuum(&source_dir), "the copy keeps the file's vacuum mode");
 
     let restored = serve(&restored_dir);
     assert!(!restored_dir.join("admin.key").exists(), "the restored database has its admin: no new key");
@@ -285,6 +290,22 @@ async fn only_the_operator_backs_up_and_reads_stats_and_restore_keeps_off_a_data
 
     let ok = cli(tmp.path(), &url, &key, &["backup", dest.to_str().unwrap()]);
     assert!(ok.status.success(), "{}", text(&ok));
+    // The local admin.key of the running server's (locked) data dir is a key like any other.
+    let local = tmp.path().join("local.tar");
+    let mut by_data_dir = Command::new(env!("CARGO_BIN_EXE_axp"));
+    for name in HOST_VARS {
+        by_data_dir.env_remove(name);
+    }
+    let by_data_dir = by_data_dir
+        .args(["backup", local.to_str().unwrap(), "--data-dir", dir.to_str().unwrap()])
+        .env("HOME", tmp.path())
+        .env("XDG_CONFIG_HOME", tmp.path())
+        .env("AXP_URL", &url)
+        .output()
+        .unwrap();
+    assert!(by_data_dir.status.success(), "{}", text(&by_data_dir));
+    assert!(local.exists());
+
     let audit: Value = http
         .get(format!("{url}/v1/audit?action=backup.taken"))
         .header("x-api-key", &key)
@@ -295,7 +316,7 @@ async fn only_the_operator_backs_up_and_reads_stats_and_restore_keeps_off_a_data
         .await
         .unwrap();
     let entries = audit["entries"].as_array().unwrap();
-    assert_eq!(entries.len(), 1, "the backup is audited once (the refused one not): {audit}");
+    assert_eq!(entries.len(), 2, "each backup is audited (the refused one not): {audit}");
     assert_eq!(entries[0]["details"]["media_objects"], 1, "{audit}");
     let restored_dir = tmp.path().join("restored");
     let restore = cli(
