@@ -60,6 +60,7 @@
 //!   [`Client::get_invite`], [`Client::accept_invite`]), actor tokens
 //!   ([`Client::issue_actor_token`], [`Client::revoke_actor_token`]) and [`Client::me`]. A client
 //!   built with [`ClientBuilder::actor_token`] acts as that person.
+//! - The operator's calls: [`Client::backup`] and [`Client::admin_stats`].
 //! - Every request and response body is a type of [`axp_core::api`] (or of the `axp_core`
 //!   modules it builds on), the same the server answers with, re-exported here: [`Agent`],
 //!   [`DeliveryBinding`], [`Binding`], [`RegisterAgentRequest`], [`BulkCancelRequest`],
@@ -75,6 +76,7 @@
 #![warn(missing_docs)]
 
 mod access_requests;
+mod admin;
 mod agents;
 mod approvals;
 mod audit;
@@ -104,7 +106,8 @@ pub use axp_core::api::{
     BulkCancelResponse, Capabilities, CreateIntentRequest, CreateIntentResponse, CreateServiceAccountRequest,
     Decision, DeleteMessagesRequest, DeleteMode, DeletedMessages, DeliveryBinding, EventsResponse, Health,
     InboxChanges, IntentResponse, ListAuditResponse, MutationResponse, OpenTask, RevokedSubscription,
-    ServiceAccount, SubscriptionRequest, ThreadChange, ValidateScenarioResponse, WebhookEventReceipt,
+    ServiceAccount, StoreStats, SubscriptionRequest, ThreadChange, ValidateScenarioResponse,
+    WebhookEventReceipt,
 };
 pub use axp_core::delivery::{
     Binding, Delivery, DeliveryAttempt, DeliveryKind, DeliveryStatus, EventCounters, Subscription,

@@ -53,6 +53,19 @@ impl Client {
         self.execute(&request, |response| std::future::ready(Ok(response))).await
     }
 
+    /// A `POST` without a body (never retried) whose 2xx answer is handed back unread, for a
+    /// download of `accept` that may take up to `timeout` in all.
+    pub(crate) async fn post_for_download(
+        &self,
+        url: Url,
+        accept: &'static str,
+        timeout: Duration,
+    ) -> Result<reqwest::Response> {
+        let request =
+            Request { method: Method::POST, url, body: None, idempotency_key: None, accept, timeout };
+        self.execute(&request, |response| std::future::ready(Ok(response))).await
+    }
+
     pub(crate) fn url<I, S>(&self, segments: I) -> Url
     where
         I: IntoIterator<Item = S>,

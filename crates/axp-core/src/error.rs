@@ -54,6 +54,9 @@ pub enum ErrorCode {
     /// 429: the workspace used up a quota dimension (contract §6 "Quotas"); `Retry-After` says
     /// when its window ends.
     QuotaExceeded,
+    /// 501: this server's deployment does not offer the operation (e.g. `POST /v1/admin/backup`
+    /// on PostgreSQL: use `pg_dump` or PITR).
+    NotImplemented,
     /// 503: the server is shutting down or its store is unavailable; retry.
     ServiceUnavailable,
     /// 500: a fault inside the server.
@@ -83,6 +86,7 @@ impl ErrorCode {
             ErrorCode::MethodNotAllowed => "method_not_allowed",
             ErrorCode::RateLimitExceeded => "rate_limit_exceeded",
             ErrorCode::QuotaExceeded => "quota_exceeded",
+            ErrorCode::NotImplemented => "not_implemented",
             ErrorCode::ServiceUnavailable => "service_unavailable",
             ErrorCode::InternalError => "internal_error",
         }
@@ -102,7 +106,8 @@ impl ErrorCode {
             | ErrorCode::InvalidAgentAddress
             | ErrorCode::TaskResultInvalid
             | ErrorCode::PayloadTooLarge
-            | ErrorCode::MethodNotAllowed => "validation",
+            | ErrorCode::MethodNotAllowed
+            | ErrorCode::NotImplemented => "validation",
             ErrorCode::AlreadyExists
             | ErrorCode::IdempotencyConflict
             | ErrorCode::IdempotencyInProgress

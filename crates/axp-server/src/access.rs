@@ -96,6 +96,19 @@ impl Caller {
         Ok(())
     }
 
+    /// 403 unless the caller is the server's operator: an `org_owner` of the first-start
+    /// organization (slug `default`). What concerns every workspace of the server is theirs
+    /// alone: core schemas, backups, store stats. `what` names it in the refusal.
+    pub(crate) fn require_operator(&self, what: &str) -> ApiResult<()> {
+        let principal = &self.0;
+        if principal.tenant.org_slug != crate::bootstrap::DEFAULT_SLUG
+            || !principal.roles.contains(Role::OrgOwner)
+        {
+            return Err(denied(format!("{what} only an org_owner of the server's first organization")));
+        }
+        Ok(())
+    }
+
     /// 403 unless the caller reads the audit log (`org_owner`, `org_admin`, `security_auditor`).
     pub(crate) fn require_auditor(&self) -> ApiResult<()> {
         if !self.0.roles.reads_audit() {

@@ -21,7 +21,7 @@ use anyhow::Context;
 /// The SQLite database file in the data dir.
 pub(crate) const DB_FILE: &str = "axp.db";
 /// The lock file (holds the pid of the server that has the lock).
-const LOCK_FILE: &str = "axp.lock";
+pub(crate) const LOCK_FILE: &str = "axp.lock";
 /// Written at the end of a clean stop, removed at start.
 const CLEAN_MARKER: &str = "clean-shutdown";
 /// Files that hold data or secrets: owner read/write only.
@@ -100,6 +100,16 @@ impl DataDir {
         let marker = self.path.join(CLEAN_MARKER);
         if let Err(e) = File::create(&marker).and_then(|f| f.sync_all()) {
             tracing::warn!(error = %e, marker = %marker.display(), "could not mark the clean stop");
+        }
+    }
+}
+
+impl DataDir {
+    /// Puts the clean-shutdown marker back when the last stop was clean (a tool that held the
+    /// lock without serving, like `axp migrate`, leaves the dir as clean as it found it).
+    pub(crate) fn close_if_clean(&self) {
+        if !self.unclean {
+            futures::executor::block_on(self.close());
         }
     }
 }

@@ -35,6 +35,7 @@ fn status_of(code: ErrorCode) -> StatusCode {
         ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         ErrorCode::RateLimitExceeded | ErrorCode::QuotaExceeded => StatusCode::TOO_MANY_REQUESTS,
+        ErrorCode::NotImplemented => StatusCode::NOT_IMPLEMENTED,
         ErrorCode::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         ErrorCode::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
     }
@@ -191,6 +192,7 @@ impl From<axp_store::Error> for ApiError {
                 e.retry_after = Some(1);
                 e
             }
+            Error::Unsupported(msg) => Self::new(ErrorCode::NotImplemented, msg),
             // Logged once, loudly, by the store that saw it (it is then faulted).
             Error::Corrupt(_) => Self::store_faulted(),
             Error::Internal(msg) => {

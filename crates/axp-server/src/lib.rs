@@ -18,6 +18,8 @@
 //! - `sse`: SSE framing (contract §4.5) and the stream loop shared by intent and agent streams.
 //! - `streams`: the caps on open SSE streams and long-poll claims per key and per workspace.
 //! - `bootstrap`: first-start admin account and `admin.key`.
+//! - `backup`: the backup archive of a SQLite data dir, written for `POST /v1/admin/backup`
+//!   and restored into a new data dir by [`restore`].
 //! - `data_dir`: the data directory's lock (one SQLite server per directory), private file
 //!   modes, and the clean-stop marker that decides the integrity check at start.
 //! - `listener`: the accept loop: timeouts, the connection cap, graceful shutdown with a
@@ -27,6 +29,7 @@ mod access;
 mod admission;
 mod api;
 mod audit;
+mod backup;
 mod bootstrap;
 mod config;
 mod data_dir;
@@ -50,6 +53,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 pub use api::app;
+pub use backup::{Manifest, restore, verify_archive};
 pub use bootstrap::Bootstrapped;
 pub use config::{Config, DEFAULT_POLL_INTERVAL, Options, Role, TlsFiles, TransportOptions};
 pub use listener::{ClientAddr, TrustedProxies, raise_fd_limit};
@@ -62,6 +66,27 @@ pub use streams::{RETRY_AFTER_SECONDS, StreamCaps};
 pub async fn migrate_database(url: &str) -> anyhow::Result<Vec<i64>> {
     anyhow::ensure!(axp_store_postgres::is_postgres_url(url), "the database URL must start with postgres://");
     axp_store_postgres::migrate(url).await.context("migrating the PostgreSQL database")
+}
+
+/// Migrates the SQLite database of the data dir `dir` (what `axp migrate --data-dir` runs)
+/// while holding the data dir's lock, after the integrity check an unclean stop calls for;
+/// returns its schema versions before and after. Errors: no database there, a server is using
+/// the dir, the database is damaged or from a newer axp, a migration failed (then nothing
+/// changed: the pending migrations run in one transaction).
+pub fn migrate_data_dir(dir: &std::path::Path) -> anyhow::Result<(i64, i64)> {
+    let db = dir.join(data_dir::DB_FILE);
+    anyhow::ensure!(
+        std::fs::metadata(&db).is_ok_and(|m| m.len() > 0),
+        "{} holds no database to migrate",
+        dir.display()
+    );
+    let data = data_dir::DataDir::open(dir, true)?;
+    data.check_after_unclean_stop()?;
+    let versions =
+        axp_store_sqlite::migrate_file(&db).with_context(|| format!("migrating {}", db.display()))?;
+    // A clean stop before stays one: `axp serve` need not check the file again.
+    data.close_if_clean();
+    Ok(versions)
 }
 
 /// A bound, ready-to-run server.

@@ -26,6 +26,7 @@
 //!
 //! This crate holds all of axp's PostgreSQL SQL; nothing else may.
 
+mod maintenance;
 mod media;
 mod notify;
 mod rowcache;
@@ -33,6 +34,8 @@ mod store;
 mod tables;
 #[cfg(feature = "test-util")]
 pub mod testdb;
+#[cfg(all(test, feature = "test-util"))]
+mod upgrade;
 mod writer;
 
 pub use store::{PgOptions, PgStore, migrate};

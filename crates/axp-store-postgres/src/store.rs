@@ -6,7 +6,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axp_store::{Backend, CommitListener, Error, Job, MediaBlobs, PrincipalCache, Result};
+use axp_store::{Backend, CommitListener, Error, Job, Maintenance, MediaBlobs, PrincipalCache, Result};
 use futures::future::BoxFuture;
 use sqlx_core::migrate::{Migration, MigrationType, Migrator};
 use sqlx_core::pool::{Pool, PoolOptions};
@@ -64,7 +64,7 @@ impl Drop for Inner {
 
 /// The embedded migrations (`migrations/*.sql`), applied in order and recorded in
 /// `_sqlx_migrations`. Never edit an applied one; add the next.
-fn migrator() -> Migrator {
+pub(crate) fn migrator() -> Migrator {
     let migration = |version, name, sql| {
         Migration::new(version, Cow::Borrowed(name), MigrationType::Simple, Cow::Borrowed(sql), false)
     };
@@ -116,9 +116,26 @@ pub async fn migrate(url: &str) -> Result<Vec<i64>> {
 
 async fn run_migrations(pool: &Pool<Postgres>) -> Result<Vec<i64>> {
     let before = applied_versions(pool).await?;
+    refuse_unknown(&before)?;
     migrator().run(pool).await.map_err(|e| Error::Unavailable(format!("migrating: {e}")))?;
     let after = applied_versions(pool).await?;
     Ok(after.into_iter().filter(|v| !before.contains(v)).collect())
+}
+
+/// Refuses a database with an applied migration this binary does not know: a newer axp
+/// migrated it, and this one would misread its rows. Errors: [`Error::Unavailable`] naming the
+/// versions.
+fn refuse_unknown(applied: &[i64]) -> Result<()> {
+    let known: Vec<i64> = migrator().iter().map(|m| m.version).collect();
+    let unknown: Vec<i64> = applied.iter().copied().filter(|v| !known.contains(v)).collect();
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Unavailable(format!(
+        "the database has migrations {unknown:?} that this axp does not know (it knows up to {}): \
+         a newer axp migrated it. Run that version (or newer) on every replica",
+        known.last().copied().unwrap_or(0)
+    )))
 }
 
 async fn applied_versions(pool: &Pool<Postgres>) -> Result<Vec<i64>> {
@@ -155,6 +172,7 @@ impl PgStore {
             }
         } else {
             let applied = applied_versions(&pool).await?;
+            refuse_unknown(&applied)?;
             let missing: Vec<i64> =
                 migrator().iter().map(|m| m.version).filter(|v| !applied.contains(v)).collect();
             if !missing.is_empty() {
@@ -175,6 +193,11 @@ impl PgStore {
         let writer = Writer::spawn(pool.clone(), lanes, listener, (keys.clone(), rows.clone()));
         let media = ChunkBlobs::new(pool.clone());
         Ok(Self { inner: Arc::new(Inner { pool, writer, stop, keys, rows, media }) })
+    }
+
+    /// The connection pool (maintenance reads).
+    pub(crate) fn pool(&self) -> &Pool<Postgres> {
+        &self.inner.pool
     }
 
     /// Closes the pool's connections (the writer and listener stop with the last clone).
@@ -207,5 +230,9 @@ impl Backend for PgStore {
 
     fn media(&self) -> &dyn MediaBlobs {
         &self.inner.media
+    }
+
+    fn maintenance(&self) -> &dyn Maintenance {
+        self
     }
 }

@@ -25,6 +25,7 @@
 mod checkpoint;
 mod counters;
 mod integrity;
+mod maintenance;
 mod media;
 #[cfg(test)]
 mod retention_tests;
@@ -33,7 +34,10 @@ mod store;
 mod tables;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod upgrade;
 mod writer;
 
 pub use integrity::check_integrity;
+pub use schema::{database_version, migrate_file, schema_version};
 pub use store::SqliteStore;

@@ -1,10 +1,16 @@
 //! Connection settings and embedded migrations.
 //!
 //! Migrations are numbered SQL files compiled into the binary and tracked with SQLite's
-//! `user_version`: each runs once, in order, in its own transaction. Never edit an applied one;
-//! add the next.
+//! `user_version`: each runs once, in order; the pending ones of a start run in one transaction,
+//! so an older database is either fully upgraded or left as it was. A database whose
+//! `user_version` is past the last migration this binary knows was written by a newer axp and
+//! is refused. Never edit an applied one; add the next, with a fill of its tables in
+//! `tests/upgrade/fill/` (the upgrade fixtures, `src/upgrade.rs`).
 
+use axp_store::Error;
 use r2d2_sqlite::rusqlite::{Connection, Result};
+
+use crate::tables::db;
 
 /// Every migration, in order; `user_version` = how many have run.
 const MIGRATIONS: &[&str] = &[
@@ -68,16 +74,82 @@ pub(crate) fn configure_reader(conn: &Connection) -> Result<()> {
     )
 }
 
-/// Runs the migrations this database has not seen yet.
-pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {
-    let applied: usize =
-        conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))?.try_into().unwrap_or(0);
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
-        let tx = conn.transaction()?;
-        tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
-        tx.commit()?;
-        tracing::info!(version = i + 1, "applied sqlite migration");
+/// The schema version this binary writes: how many migrations it knows.
+pub fn schema_version() -> i64 {
+    MIGRATIONS.len() as i64
+}
+
+/// The schema version (`user_version`) of the database on `conn`.
+pub(crate) fn version_of(conn: &Connection) -> Result<i64> {
+    conn.query_row("PRAGMA user_version", [], |r| r.get(0))
+}
+
+/// Refuses a database written by a newer axp: its `user_version` is past [`schema_version`].
+/// Errors: what to do, naming both versions.
+pub(crate) fn check_not_newer(version: i64) -> std::result::Result<(), String> {
+    let known = schema_version();
+    if version > known {
+        return Err(format!(
+            "the database has schema version {version}, but this axp knows versions up to {known}: \
+             it was written by a newer axp. Run that version (or newer), or restore a backup taken \
+             with this one"
+        ));
     }
     Ok(())
+}
+
+/// The schema version of the database file at `path` (opened read-only). Errors: the file
+/// cannot be read as a database, or it was written by a newer axp (the message names both
+/// versions).
+pub fn database_version(path: &std::path::Path) -> std::result::Result<i64, String> {
+    let conn = Connection::open_with_flags(path, r2d2_sqlite::rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(|e| format!("open {}: {e}", path.display()))?;
+    let version = version_of(&conn).map_err(|e| format!("read {}: {e}", path.display()))?;
+    check_not_newer(version)?;
+    Ok(version)
+}
+
+/// Migrates the database file at `path` (`axp migrate --data-dir`; its server must be
+/// stopped) and returns its schema versions before and after. Errors: as [`migrate`]'s.
+pub fn migrate_file(path: &std::path::Path) -> axp_store::Result<(i64, i64)> {
+    let mut conn =
+        Connection::open(path).map_err(|e| Error::Unavailable(format!("open {}: {e}", path.display())))?;
+    configure_writer(&conn).map_err(db)?;
+    let before = version_of(&conn).map_err(db)?;
+    migrate(&mut conn)?;
+    Ok((before, version_of(&conn).map_err(db)?))
+}
+
+/// Runs the migrations this database has not seen yet, all in one transaction. Errors:
+/// [`Error::Unavailable`] for a database of a newer axp (nothing is changed), or the failure of
+/// a migration (everything is rolled back).
+pub(crate) fn migrate(conn: &mut Connection) -> axp_store::Result<()> {
+    let applied = version_of(conn).map_err(db)?;
+    check_not_newer(applied).map_err(Error::Unavailable)?;
+    let applied = usize::try_from(applied).unwrap_or(0);
+    if applied == MIGRATIONS.len() {
+        return Ok(());
+    }
+    apply(conn, applied, MIGRATIONS.len()).map_err(db)?;
+    tracing::info!(from = applied, to = MIGRATIONS.len(), "applied sqlite migrations");
+    Ok(())
+}
+
+/// Applies migrations `from + 1 ..= to` (1-based) in one transaction and sets `user_version`
+/// to `to`.
+fn apply(conn: &mut Connection, from: usize, to: usize) -> Result<()> {
+    let tx = conn.transaction()?;
+    for sql in &MIGRATIONS[from..to] {
+        tx.execute_batch(sql)?;
+    }
+    tx.pragma_update(None, "user_version", to as i64)?;
+    tx.commit()
+}
+
+/// Applies only the first `to` migrations to a new database: an older axp's schema, for the
+/// upgrade fixtures.
+#[cfg(test)]
+pub(crate) fn migrate_to(conn: &mut Connection, to: usize) -> Result<()> {
+    let from = usize::try_from(version_of(conn)?).unwrap_or(0);
+    apply(conn, from, to)
 }

@@ -1,10 +1,10 @@
 //! [`SqliteStore`]: the [`Backend`]: the writer thread for jobs that write, a pool of read
 //! connections on blocking threads for jobs that read.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use axp_store::{Backend, CommitListener, Error, Job, MediaBlobs, PrincipalCache, Result};
+use axp_store::{Backend, CommitListener, Error, Job, Maintenance, MediaBlobs, PrincipalCache, Result};
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use r2d2_sqlite::SqliteConnectionManager;
@@ -23,7 +23,9 @@ const READERS: u32 = 8;
 #[derive(Clone)]
 pub struct SqliteStore {
     writer: Writer,
-    readers: r2d2::Pool<SqliteConnectionManager>,
+    pub(crate) readers: r2d2::Pool<SqliteConnectionManager>,
+    /// The database file.
+    pub(crate) path: PathBuf,
     /// Who each recently seen key stands for; the writer invalidates it.
     principals: Arc<PrincipalCache>,
     /// Media bytes, as files in `media/` beside the database file.
@@ -35,12 +37,13 @@ impl SqliteStore {
     /// starts the writer thread. `listener` is told about every commit. Media bytes go to
     /// `media/` beside the file.
     ///
-    /// Errors: [`Error::Unavailable`] when the file cannot be opened or migrated.
+    /// Errors: [`Error::Unavailable`] when the file cannot be opened or migrated, or was
+    /// written by a newer axp (its schema version is past [`crate::schema_version`]).
     pub fn open(path: &Path, listener: Arc<dyn CommitListener>) -> Result<Self> {
         let mut conn = Connection::open(path)
             .map_err(|e| Error::Unavailable(format!("open {}: {e}", path.display())))?;
         schema::configure_writer(&conn).map_err(db)?;
-        schema::migrate(&mut conn).map_err(db)?;
+        schema::migrate(&mut conn)?;
         let checkpointer = Checkpointer::start(path)?;
         let principals = Arc::new(PrincipalCache::default());
         let writer = Writer::spawn(conn, listener, principals.clone(), checkpointer)
@@ -52,7 +55,7 @@ impl SqliteStore {
             .build(manager)
             .map_err(|e| Error::Unavailable(e.to_string()))?;
         let media = Arc::new(FileBlobs::new(path.parent().unwrap_or_else(|| Path::new(".")).join("media")));
-        Ok(Self { writer, readers, principals, media })
+        Ok(Self { writer, readers, path: path.to_owned(), principals, media })
     }
 }
 
@@ -84,5 +87,9 @@ impl Backend for SqliteStore {
 
     fn media(&self) -> &dyn MediaBlobs {
         self.media.as_ref()
+    }
+
+    fn maintenance(&self) -> &dyn Maintenance {
+        self
     }
 }

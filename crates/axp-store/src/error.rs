@@ -31,6 +31,10 @@ pub enum Error {
     /// and stays so until restarted; restore from a backup.
     #[error("store data corrupted: {0}")]
     Corrupt(String),
+    /// This backend does not offer the operation; the message says what to use instead (e.g.
+    /// a backup of PostgreSQL: `pg_dump` or PITR).
+    #[error("{0}")]
+    Unsupported(String),
     /// A bug or bad data.
     #[error("store internal error: {0}")]
     Internal(String),

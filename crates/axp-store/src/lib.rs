@@ -30,6 +30,7 @@ mod cache;
 #[cfg(feature = "test-suite")]
 pub mod conformance;
 mod error;
+mod maintenance;
 mod media;
 mod principals;
 mod retention;
@@ -57,6 +58,7 @@ pub use auth::{
 };
 pub use cache::InvalidatedCache;
 pub use error::{Error, Result};
+pub use maintenance::{Maintenance, Snapshot};
 pub use media::{ByteStream, MediaBlobs, MeterReading, Metered, UploadRefused};
 pub use principals::PrincipalCache;
 pub use retention::{PruneStep, RetentionStore};
@@ -81,6 +83,9 @@ pub trait Store: RoutingStore + RetentionStore + Send + Sync + 'static {
     /// Why the store is faulted, once a call met [`Error::Corrupt`]: sticky until restart.
     /// `/ready` answers 503 while it is `Some`.
     fn fault(&self) -> Option<String>;
+
+    /// The backend's operator maintenance: backups and stats ([`Maintenance`]).
+    fn maintenance(&self) -> &dyn Maintenance;
 
     /// Creates an organization (or reuses the one with `spec.org_slug`), a workspace in it and its
     /// admin service account with `spec.key`. Errors: [`Error::Conflict`] if the workspace exists.
@@ -211,6 +216,17 @@ pub trait Store: RoutingStore + RetentionStore + Send + Sync + 'static {
     /// `filter.limit`, and whether older ones match too. A page read below a cursor never
     /// changes (see [`tables::AuditTable`]).
     async fn list_audit(&self, filter: &AuditFilter) -> Result<(Vec<axp_core::api::AuditEntry>, bool)>;
+
+    /// Records that `by` took a backup of the whole server ([`Maintenance::snapshot`]) at `now`:
+    /// `backup.taken` in `tenant`'s workspace, with `details` (what the backup holds, never a
+    /// secret).
+    async fn audit_backup(
+        &self,
+        tenant: &Tenant,
+        details: serde_json::Map<String, serde_json::Value>,
+        now: Timestamp,
+        by: &Audit,
+    ) -> Result<()>;
 
     /// Creates an organization whose slug is derived from its name (with a `-2`, `-3`, …
     /// suffix when taken) and makes `owner` (an actor id) its `org_owner` through an

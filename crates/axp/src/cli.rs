@@ -5,8 +5,9 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::commands::{
-    agents, approvals, archive, audit, capabilities, context, deliveries, demo, inbox, intents, invites,
-    login, logs, members, orgs, scenarios, serve, status, tasks, users, whoami, workspaces,
+    admin, agents, approvals, archive, audit, backup, capabilities, context, deliveries, demo, inbox,
+    intents, invites, login, logs, members, orgs, restore, scenarios, serve, status, tasks, users, whoami,
+    workspaces,
 };
 use crate::output::Format;
 
@@ -72,8 +73,16 @@ impl Global {
 pub enum Command {
     /// Run the server (embedded SQLite; no setup needed).
     Serve(serve::Args),
-    /// Apply pending PostgreSQL migrations (`axp serve` applies them at start by default).
+    /// Apply pending migrations: of a PostgreSQL database (--database-url), or of a stopped
+    /// server's SQLite data dir (--data-dir). `axp serve` applies them at start by default.
     Migrate(serve::MigrateArgs),
+    /// Back up a running SQLite server into one file, through its admin API (operator key).
+    Backup(backup::Args),
+    /// Write a new data dir from a backup file (local; `axp serve --data-dir DIR` starts on it).
+    Restore(restore::Args),
+    /// Operator views of the whole server: `admin stats`.
+    #[command(subcommand)]
+    Admin(admin::Command),
     /// Read the archive of finished intents that retention removed (local files, no server).
     #[command(subcommand)]
     Archive(archive::Command),

@@ -55,6 +55,9 @@ pub mod actions {
     pub const ACTOR_TOKEN_ISSUED: &str = "actor_token.issued";
     /// A media upload and its bytes were deleted (target: the upload; details: `owner_agent`).
     pub const MEDIA_DELETED: &str = "media.deleted";
+    /// The server's operator took a backup of every workspace's data (`POST /v1/admin/backup`;
+    /// target: the server, id `backup`; details: `schema_version`, `media_objects`).
+    pub const BACKUP_TAKEN: &str = "backup.taken";
     /// An actor token was revoked (target: the token).
     pub const ACTOR_TOKEN_REVOKED: &str = "actor_token.revoked";
     /// An intent's controls changed (target: the intent; details: `controls_patch`), contract

@@ -15,6 +15,7 @@
 use serde::{Deserialize, Serialize};
 
 mod access_requests;
+mod admin;
 mod agents;
 mod audit;
 mod directory;
@@ -33,6 +34,7 @@ pub use access_requests::{
     AccessRequest, AccessRequestResponse, CreateAccessRequest, ListAccessRequestsResponse,
     ReviewAccessRequest,
 };
+pub use admin::StoreStats;
 pub use agents::{
     Agent, AgentDelivery, AgentResponse, ApiKey, ApiKeyResponse, ClaimIntentsResponse,
     CreateServiceAccountRequest, DeliveryBinding, ListAgentsResponse, ServiceAccount, ServiceAccountResponse,

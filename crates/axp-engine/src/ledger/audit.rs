@@ -112,6 +112,24 @@ pub(super) fn command_entry(
 }
 
 impl Ledger {
+    /// Records `backup.taken` (see [`axp_store::Store::audit_backup`]) in a transaction of its
+    /// own: a backup writes nothing else.
+    pub(super) async fn audit_backup(
+        &self,
+        tenant: &Tenant,
+        details: Map<String, Value>,
+        now: Timestamp,
+        by: &Audit,
+    ) -> Result<()> {
+        self.write((At::tenant(tenant, now), details, by.clone()), |(at, details, by), tx| {
+            Box::pin(async move {
+                let target = AuditTarget::new("server", "backup");
+                record(tx, by, *at, actions::BACKUP_TAKEN, target, details.clone()).await
+            })
+        })
+        .await
+    }
+
     pub(super) async fn list_audit(&self, filter: &AuditFilter) -> Result<(Vec<AuditEntry>, bool)> {
         self.read(filter.clone(), |filter, tx| {
             Box::pin(async move {

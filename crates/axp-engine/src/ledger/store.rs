@@ -41,6 +41,10 @@ impl Store for Ledger {
         Ledger::fault(self)
     }
 
+    fn maintenance(&self) -> &dyn axp_store::Maintenance {
+        self.backend.maintenance()
+    }
+
     async fn create_tenant(&self, spec: TenantSpec) -> Result<Principal> {
         Ledger::create_tenant(self, spec).await
     }
@@ -160,6 +164,16 @@ impl Store for Ledger {
 
     async fn list_audit(&self, filter: &AuditFilter) -> Result<(Vec<AuditEntry>, bool)> {
         Ledger::list_audit(self, filter).await
+    }
+
+    async fn audit_backup(
+        &self,
+        tenant: &Tenant,
+        details: serde_json::Map<String, serde_json::Value>,
+        now: Timestamp,
+        by: &Audit,
+    ) -> Result<()> {
+        Ledger::audit_backup(self, tenant, details, now, by).await
     }
 
     async fn create_organization(

@@ -3,6 +3,7 @@
 
 mod access_requests;
 mod actor_tokens;
+mod admin;
 mod agents;
 mod approvals;
 mod audit;
@@ -99,6 +100,7 @@ pub fn app(state: AppState) -> Router {
         .merge(mcp::router())
         .merge(mesh::router())
         .merge(media::router())
+        .merge(admin::router())
         .merge(retention::router())
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such route") })
         .method_not_allowed_fallback(|| async {

@@ -8,8 +8,6 @@
 //! workspace of the server, so only an `org_owner` of the first-start organization (slug
 //! `default`, the operator's) may write one; anyone else gets 403.
 
-use axp_core::access::Role;
-use axp_core::error::ErrorCode;
 use axp_core::schema::{self, SchemaResponse, SchemaScope, Violation};
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -17,7 +15,6 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{Map, Value};
 
-use crate::bootstrap::DEFAULT_SLUG;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Caller, JsonObject, PathParams, QueryMap, owner_agent};
 use crate::state::AppState;
@@ -45,13 +42,7 @@ async fn upsert_schema(
             Some(owner)
         }
         SchemaScope::Core => {
-            let principal = &caller.0;
-            if principal.tenant.org_slug != DEFAULT_SLUG || !principal.roles.contains(Role::OrgOwner) {
-                return Err(ApiError::new(
-                    ErrorCode::PolicyDenied,
-                    "core schemas are written only by an org_owner of the server's first organization",
-                ));
-            }
+            caller.require_operator("core schemas are written by")?;
             None
         }
     };

@@ -27,6 +27,7 @@ mod routing;
 mod schemas;
 mod tenancy;
 mod timers;
+pub mod upgrade;
 mod webhooks;
 
 use axp_core::delivery::Binding;

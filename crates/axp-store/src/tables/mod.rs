@@ -57,7 +57,7 @@ pub use webhooks::WebhookTable;
 
 use futures::future::BoxFuture;
 
-use crate::{Error, MediaBlobs, PrincipalCache, Topic};
+use crate::{Error, Maintenance, MediaBlobs, PrincipalCache, Topic};
 
 /// One transaction (or, for [`Backend::read`], one read connection) over every aggregate.
 ///
@@ -135,4 +135,7 @@ pub trait Backend: Send + Sync + 'static {
 
     /// Where this backend keeps media bytes (see [`MediaBlobs`]).
     fn media(&self) -> &dyn MediaBlobs;
+
+    /// Its operator maintenance: backups and stats (see [`Maintenance`]).
+    fn maintenance(&self) -> &dyn Maintenance;
 }

@@ -1,10 +1,12 @@
 //! One module per command: `commands/<noun>/<verb>.rs`, or `commands/<noun>.rs` when the noun
 //! is small. Each exposes its clap `Args` (or `Command` for a noun with verbs) and a `run`.
 
+pub mod admin;
 pub mod agents;
 pub mod approvals;
 pub mod archive;
 pub mod audit;
+pub mod backup;
 pub mod capabilities;
 pub mod context;
 pub mod deliveries;
@@ -16,6 +18,7 @@ pub mod login;
 pub mod logs;
 pub mod members;
 pub mod orgs;
+pub mod restore;
 pub mod scenarios;
 pub mod serve;
 pub mod status;
@@ -40,6 +43,9 @@ pub async fn run(global: &Global, out: &Output, command: Command) -> anyhow::Res
         Command::Migrate(_) => Err(usage("`migrate` is not a client command")),
         Command::Archive(command) => archive::run(out, command),
         Command::Demo(args) => demo::run(args, out).await,
+        Command::Backup(args) => backup::run(global, out, args).await,
+        Command::Restore(args) => restore::run(global, out, args),
+        Command::Admin(command) => admin::run(global, out, command).await,
         Command::Login(args) => login::run(global, out, args).await,
         Command::Context(command) => context::run(global, out, command),
         Command::Whoami(args) => whoami::run(global, out, args).await,

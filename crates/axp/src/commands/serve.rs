@@ -44,6 +44,10 @@ pub struct MigrateArgs {
     /// The PostgreSQL database to migrate [env: AXP_DATABASE_URL, else DATABASE_URL].
     #[arg(long, value_name = "URL")]
     pub database_url: Option<String>,
+    /// The data dir whose SQLite database to migrate (its server must be stopped), when no
+    /// PostgreSQL database is given [env: AXP_DATA_DIR].
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
@@ -88,25 +92,40 @@ pub fn main(args: Args) -> ExitCode {
     block_on(serve(args))
 }
 
-/// `axp migrate`: applies pending PostgreSQL migrations and exits (0 when the schema is
-/// current). SQLite databases migrate themselves when `axp serve` opens them.
+/// `axp migrate`: applies pending migrations and exits (0 when the schema is current): of the
+/// PostgreSQL database given, else of the SQLite database in `--data-dir` (its server stopped:
+/// the data dir's lock is taken). Exit code 2 when neither is given.
 pub fn migrate_main(args: MigrateArgs) -> ExitCode {
     init_tracing();
-    let Some(url) = database_url(args.database_url) else {
-        eprintln!(
-            "Error: no database: give --database-url postgres://… (SQLite migrates itself when `axp serve` starts)"
-        );
+    if let Some(url) = database_url(args.database_url) {
+        return block_on(async move {
+            let applied = axp_server::migrate_database(&url).await?;
+            if applied.is_empty() {
+                println!("the database schema is up to date");
+            } else {
+                println!("applied migrations {applied:?}");
+            }
+            Ok(())
+        });
+    }
+    let Some(dir) = args.data_dir.or_else(|| std::env::var_os("AXP_DATA_DIR").map(PathBuf::from)) else {
+        eprintln!("Error: no database: give --database-url postgres://… or --data-dir DIR (SQLite)");
         return ExitCode::from(2);
     };
-    block_on(async move {
-        let applied = axp_server::migrate_database(&url).await?;
-        if applied.is_empty() {
-            println!("the database schema is up to date");
-        } else {
-            println!("applied migrations {applied:?}");
+    match axp_server::migrate_data_dir(&dir) {
+        Ok((from, to)) if from == to => {
+            println!("the database schema is up to date (version {to})");
+            ExitCode::SUCCESS
         }
-        Ok(())
-    })
+        Ok((from, to)) => {
+            println!("migrated the database from schema version {from} to {to}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("Error: {e:?}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 async fn serve(args: Args) -> anyhow::Result<()> {

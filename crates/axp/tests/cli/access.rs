@@ -423,6 +423,8 @@ fn request(family: &str, o: &Objects) -> (Method, String, Option<Value>) {
         "schemas.upsert" => (post, "/v1/schemas".into(), Some(probe_schema("tenant", "warn"))),
         "schemas.upsert_core" => (post, "/v1/schemas".into(), Some(probe_schema("core", "warn"))),
         "schemas.get" => (get, "/v1/schemas/axp.access.probe.v1".into(), None),
+        "admin.backup" => (post, "/v1/admin/backup".into(), None),
+        "admin.stats" => (get, "/v1/admin/stats".into(), None),
         "mesh.heartbeat" => (post, "/v1/mesh/heartbeat".into(), None),
         "mesh.agents" => (get, "/v1/mesh/agents".into(), None),
         "mesh.agent" => (get, format!("/v1/mesh/agents/{sa}"), None),

@@ -1,0 +1,1 @@
+-- 20261203000000_commit_order_cursors.sql creates no table; the earlier fills hold the rows it changes.

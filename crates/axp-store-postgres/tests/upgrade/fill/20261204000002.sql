@@ -1,0 +1,1 @@
+-- Rows for the tables 20261204000002_people.sql creates, from a database of the current server

@@ -1,0 +1,7 @@
+-- Rows for the tables 20261204000004_quotas.sql creates, from a database of the current server
+INSERT INTO quota_policies (dimensions,hard_enforcement,org_id,overage_mode,quota_policy_id,soft_threshold_percent,updated_at,updated_by_actor_id,workspace_id) VALUES ('{"requests_per_minute":600000,"intents_per_day":1000,"inbox_writes_per_day":100000000,"media_upload_bytes_per_day":107374182400,"media_storage_bytes":1099511627776,"webhook_deliveries_per_day":100000000,"schema_writes_per_day":1000000}', 'true', '01a242d9-60c7-73bd-bcbc-60c9aa84e9ad', 'block', 'qp_01a242d960c87787b5a088a3af65d1bb', '80', '1796417872938', '01a242d9-60c5-747b-a553-d6617476d455', '01a242d9-60c8-7787-b5a0-88a3af65d1bb');
+INSERT INTO usage_counters (count,day,dimension,workspace_id) VALUES ('19', '20791', 'requests_per_minute', '01a242d9-60c8-7787-b5a0-88a3af65d1bb');
+INSERT INTO usage_counters (count,day,dimension,workspace_id) VALUES ('3', '20791', 'intents_per_day', '01a242d9-60c8-7787-b5a0-88a3af65d1bb');
+INSERT INTO usage_counters (count,day,dimension,workspace_id) VALUES ('5', '20791', 'media_upload_bytes_per_day', '01a242d9-60c8-7787-b5a0-88a3af65d1bb');
+INSERT INTO usage_counters (count,day,dimension,workspace_id) VALUES ('2', '20791', 'webhook_deliveries_per_day', '01a242d9-60c8-7787-b5a0-88a3af65d1bb');
+INSERT INTO usage_counters (count,day,dimension,workspace_id) VALUES ('1', '20791', 'schema_writes_per_day', '01a242d9-60c8-7787-b5a0-88a3af65d1bb');

@@ -1,0 +1,5 @@
+-- Rows for the tables 20261205000002_mesh.sql creates, from a database of the current server
+INSERT INTO mesh_agents (address,killed_at,last_heartbeat_at,service_account_id,workspace_id) VALUES ('agent://default/default/admin', NULL, '1796417872917', '01a242d9-60c5-747b-a553-d6617476d455', '01a242d9-60c8-7787-b5a0-88a3af65d1bb');
+INSERT INTO mesh_agents (address,killed_at,last_heartbeat_at,service_account_id,workspace_id) VALUES ('agent://default/default/worker', '1796417872926', NULL, '01a242d9-6113-73af-b8d3-dc59baf414e0', '01a242d9-60c8-7787-b5a0-88a3af65d1bb');
+INSERT INTO mesh_events (actor_id,address,created_at,details,event_id,event_type,workspace_id) VALUES (NULL, 'agent://default/default/admin', '1796417872917', '{"from":"unknown","to":"healthy"}', '01a242d9-6416-74e7-9133-da34838f61f8', 'health.changed', '01a242d9-60c8-7787-b5a0-88a3af65d1bb');
+INSERT INTO mesh_events (actor_id,address,created_at,details,event_id,event_type,workspace_id) VALUES ('01a242d9-60c5-747b-a553-d6617476d455', 'agent://default/default/worker', '1796417872926', NULL, '01a242d9-641f-713a-bdb2-86a11a240243', 'agent.killed', '01a242d9-60c8-7787-b5a0-88a3af65d1bb');

@@ -1,0 +1,4 @@
+-- 20261206000000_retention.sql creates retention settings rows only for workspaces that changed
+-- their retention periods (none in the source database). Its backfills of existing rows run
+-- over the rows of the earlier fills: 20260801000000.sql holds a COMPLETED intent and
+-- unfinished ones, deliveries and a webhook event.

@@ -1,0 +1,3 @@
+-- Rows for the tables 0006_members.sql creates, from a data dir of the current server
+
+INSERT INTO members (org_id, member_id, actor_id, scope, role, status, created_at, body) VALUES ('01a242d4-da8e-70d9-b92b-7217ed1245ca', '01a242d4-da8f-71c2-bd9f-4bfeea741ee0', '01a242d4-da8e-70d9-b92b-72156b5de14d', '*', 'org_owner', 'active', 1796417575566, '{"member_id":"01a242d4-da8f-71c2-bd9f-4bfeea741ee0","org_id":"01a242d4-da8e-70d9-b92b-7217ed1245ca","workspace_id":null,"actor_id":"01a242d4-da8e-70d9-b92b-72156b5de14d","role":"org_owner","status":"active","created_at":"2026-12-04T20:52:55.566Z","updated_at":"2026-12-04T20:52:55.566Z"}');

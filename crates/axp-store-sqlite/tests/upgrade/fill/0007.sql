@@ -1,0 +1,3 @@
+-- Rows for the tables 0007_tenancy.sql creates, from a data dir of the current server
+
+INSERT INTO principals (workspace_id, principal_id, org_id, created_at, body) VALUES ('01a242d4-da8f-71c2-bd9f-4bfda65f815c', '01a242d4-fc9e-7582-8745-29e8416f0e3c', '01a242d4-da8e-70d9-b92b-7217ed1245ca', 1796417584286, '{"principal_id":"01a242d4-fc9e-7582-8745-29e8416f0e3c","org_id":"01a242d4-da8e-70d9-b92b-7217ed1245ca","workspace_id":"01a242d4-da8f-71c2-bd9f-4bfda65f815c","principal_type":"service_agent","display_name":null,"status":"active","metadata":{},"created_at":"2026-12-04T20:53:04.286Z","updated_at":"2026-12-04T20:53:04.286Z"}');

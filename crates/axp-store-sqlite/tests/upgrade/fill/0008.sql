@@ -1,0 +1,2 @@
+-- Rows for the tables 0008_people.sql creates, from a data dir of the current server
+

@@ -1,0 +1,3 @@
+-- Rows for the tables 0011_schemas.sql creates, from a data dir of the current server
+
+INSERT INTO schemas (scope_key, semantic_type, workspace_id, updated_at, body) VALUES ('01a242d4-da8f-71c2-bd9f-4bfda65f815c', 'fixture.open.payload.v1', '01a242d4-da8f-71c2-bd9f-4bfda65f815c', 1796417583229, '{"semantic_type":"fixture.open.payload.v1","schema_ref":"schema://fixture.open.payload.v1","schema_hash":"a2c799262a3ce3c19ef5cdd983bf3d12b43ab3c426227091b909dcb7054738c0","compatibility_mode":"warn","scope":"tenant","owner_agent":"agent://default/default/admin","active":true,"schema_json":{"type":"object"},"previous_schema_json":null,"workspace_id":"01a242d4-da8f-71c2-bd9f-4bfda65f815c","created_at":"2026-12-04T20:53:03.229Z","updated_at":"2026-12-04T20:53:03.229Z"}');

@@ -1,0 +1,5 @@
+-- 0015_retention.sql creates retention_settings, which holds rows only for workspaces that
+-- changed their retention periods (none in the source data dir). Its backfills of existing
+-- rows (intents.finished_at for the terminal intents, deliveries.intent_id,
+-- webhook_events.occurred_at) run over the rows of the earlier fills: 0001.sql holds a
+-- COMPLETED intent and unfinished ones, 0003.sql deliveries, 0004.sql a webhook event.

@@ -1,0 +1,65 @@
+//! What a database of an older schema must show once a current store opened it (the upgrade
+//! fixtures of each backend: migrations up to a step, filled with real rows, then opened).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use axp_core::access::Role;
+use axp_core::{Status, Timestamp};
+
+use crate::{IntentFilter, KeyHash, RetentionStore, Store};
+
+/// Checks the upgraded `store` against what the fixture held: `before` (rows per table before
+/// the upgrade) are all still there, the fixture's admin `key` authenticates (as `org_owner`
+/// once the fixture had memberships: `with_members`), and every intent of its workspace reads
+/// back with its events in `seq` order, among them a COMPLETED one and an unfinished one; the
+/// finished ones (and only those) are found by their finish time, which the retention
+/// migration backfilled.
+/// `at` names the fixture in failures.
+///
+/// # Panics
+/// On the first thing that did not survive the upgrade.
+pub async fn upgraded(
+    store: &dyn Store,
+    key: &str,
+    before: &BTreeMap<String, u64>,
+    with_members: bool,
+    at: &str,
+) {
+    let stats = store.maintenance().stats().await.unwrap();
+    for (table, rows) in before {
+        if let Some(after) = stats.tables.get(table) {
+            assert_eq!(after, rows, "{at}: table {table} keeps its rows");
+        }
+    }
+    let admin = store
+        .authenticate(&KeyHash::of(key), Timestamp::from_millis(i64::MAX / 4))
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("{at}: the admin key authenticates"));
+    assert_eq!(admin.tenant.org_slug, "default", "{at}: the key's organization");
+    if with_members {
+        assert!(admin.roles.contains(Role::OrgOwner), "{at}: the admin's membership");
+    }
+    let filter = IntentFilter { limit: 500, ..IntentFilter::default() };
+    let intents = store.list_intents(&admin.tenant, &filter).await.unwrap();
+    assert_eq!(Some(&(intents.len() as u64)), before.get("intents"), "{at}: every intent is listed");
+    assert!(intents.iter().any(|i| i.status == Status::Completed), "{at}: a COMPLETED intent");
+    assert!(intents.iter().any(|i| !i.status.is_terminal()), "{at}: an unfinished intent");
+    let far = Timestamp::from_millis(i64::MAX / 4);
+    let finished: BTreeSet<_> =
+        store.finished_intent_ids(admin.tenant.workspace_id, far, 500).await.unwrap().into_iter().collect();
+    let terminal: BTreeSet<_> =
+        intents.iter().filter(|i| i.status.is_terminal()).map(|i| i.intent_id).collect();
+    assert_eq!(finished, terminal, "{at}: the finished intents, by their finish time");
+    for intent in &intents {
+        let read = store.get_intent(&admin.tenant, intent.intent_id).await.unwrap();
+        assert_eq!(read.status, intent.status, "{at}: intent {}", intent.intent_id);
+        let events = store.events_since(&admin.tenant, intent.intent_id, 0, 1000).await.unwrap();
+        let seqs: Vec<u64> = events.iter().map(|e| e.seq).collect();
+        assert!(
+            !seqs.is_empty() && seqs.iter().copied().eq(1..=seqs.len() as u64),
+            "{at}: intent {} has its events in seq order: {seqs:?}",
+            intent.intent_id
+        );
+    }
+}
