@@ -161,13 +161,12 @@ pub async fn run(ctx: &Ctx) -> Result<Section> {
     s.header = [
         "run",
         "bytes/finished intent",
-        "DB + WAL before",
+        "DB + WAL with them",
+        "DB + WAL after a quiet pass (its time)",
         "creates/s before",
         "creates/s while pruning",
         "ratio",
-        "pruned",
-        "prune time",
-        "DB + WAL after",
+        "pass under load",
     ]
     .map(String::from)
     .to_vec();
@@ -200,7 +199,10 @@ pub async fn run(ctx: &Ctx) -> Result<Section> {
         let pass = tokio::spawn(async move { (pass.prune_once().await, started.elapsed()) });
         let during = load(&server, ctx).await?;
         let (report, took) = pass.await?;
-        anyhow::ensure!(report?.intents as usize == n && removed as usize == n, "a pass left finished intents behind");
+        anyhow::ensure!(
+            report?.intents as usize == n && removed as usize == n,
+            "a pass left finished intents behind"
+        );
         drop(server);
         let r = during.ok_per_sec / before.ok_per_sec;
         ratios.push(r);

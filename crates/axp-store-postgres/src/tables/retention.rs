@@ -103,64 +103,55 @@ impl RetentionTable for PgTx {
     }
 
     async fn remove_dead_letters(&mut self, ws: WorkspaceId, before: Timestamp, limit: u32) -> Result<u64> {
-        let done = q("DELETE FROM deliveries WHERE workspace_id = $1 AND delivery_id IN (
-                          SELECT delivery_id FROM deliveries
-                           WHERE workspace_id = $1 AND status = 'dead_lettered' AND created_at < $2 LIMIT $3)")
-        .bind(ws.0)
-        .bind(before.as_millis())
-        .bind(i64::from(limit))
-        .execute(self.conn())
-        .await
-        .map_err(db)?;
-        Ok(done.rows_affected())
+        let sql = "DELETE FROM deliveries WHERE workspace_id = $1 AND delivery_id IN (
+                       SELECT delivery_id FROM deliveries
+                        WHERE workspace_id = $1 AND status = 'dead_lettered' AND created_at < $2 LIMIT $3)";
+        self.delete_batch(sql, Some(ws), before, limit).await
     }
 
     async fn remove_webhook_events(&mut self, ws: WorkspaceId, before: Timestamp, limit: u32) -> Result<u64> {
-        let mut removed = 0;
-        for sql in [
-            "DELETE FROM webhook_events WHERE workspace_id = $1 AND event_id IN (
-                 SELECT event_id FROM webhook_events WHERE workspace_id = $1 AND occurred_at < $2 LIMIT $3)",
-            "DELETE FROM deliveries WHERE workspace_id = $1 AND delivery_id IN (
-                 SELECT delivery_id FROM deliveries
-                  WHERE workspace_id = $1 AND status IN ('delivered', 'failed') AND created_at < $2
-                    AND kind = 'webhook' LIMIT $3)",
-        ] {
-            let done = q(sql)
-                .bind(ws.0)
-                .bind(before.as_millis())
-                .bind(i64::from(limit))
-                .execute(self.conn())
-                .await
-                .map_err(db)?;
-            removed += done.rows_affected();
-        }
-        Ok(removed)
+        let events = "DELETE FROM webhook_events WHERE workspace_id = $1 AND event_id IN (
+                          SELECT event_id FROM webhook_events WHERE workspace_id = $1 AND occurred_at < $2 LIMIT $3)";
+        let deliveries = "DELETE FROM deliveries WHERE workspace_id = $1 AND delivery_id IN (
+                              SELECT delivery_id FROM deliveries
+                               WHERE workspace_id = $1 AND status IN ('delivered', 'failed') AND created_at < $2
+                                 AND kind = 'webhook' LIMIT $3)";
+        Ok(self.delete_batch(events, Some(ws), before, limit).await?
+            + self.delete_batch(deliveries, Some(ws), before, limit).await?)
     }
 
     async fn remove_expired_idempotency(&mut self, now: Timestamp, limit: u32) -> Result<u64> {
-        let done = q("DELETE FROM idempotency WHERE ctid IN (
-                          SELECT ctid FROM idempotency WHERE expires_at < $1 LIMIT $2)")
-        .bind(now.as_millis())
-        .bind(i64::from(limit))
-        .execute(self.conn())
-        .await
-        .map_err(db)?;
-        Ok(done.rows_affected())
+        let sql = "DELETE FROM idempotency WHERE ctid IN (SELECT ctid FROM idempotency WHERE expires_at < $1 LIMIT $2)";
+        self.delete_batch(sql, None, now, limit).await
     }
 
     async fn remove_audit_before(&mut self, before: Timestamp, limit: u32) -> Result<u64> {
-        let done = q("DELETE FROM audit_log WHERE audit_id IN (
-                          SELECT audit_id FROM audit_log WHERE created_at < $1 LIMIT $2)")
-        .bind(before.as_millis())
-        .bind(i64::from(limit))
-        .execute(self.conn())
-        .await
-        .map_err(db)?;
-        Ok(done.rows_affected())
+        let sql = "DELETE FROM audit_log WHERE audit_id IN (SELECT audit_id FROM audit_log WHERE created_at < $1 LIMIT $2)";
+        self.delete_batch(sql, None, before, limit).await
     }
 
     /// Autovacuum makes freed space reusable; batched deletes keep each one small.
     async fn reclaim_space(&mut self, _pages: u32) -> Result<()> {
         Ok(())
+    }
+}
+
+impl PgTx {
+    /// Runs one batched `DELETE`, bound as (`ws` when given, `before` in milliseconds, `limit`);
+    /// answers the rows removed.
+    async fn delete_batch(
+        &mut self,
+        sql: &str,
+        ws: Option<WorkspaceId>,
+        before: Timestamp,
+        limit: u32,
+    ) -> Result<u64> {
+        let mut query = q(sql);
+        if let Some(ws) = ws {
+            query = query.bind(ws.0);
+        }
+        let done =
+            query.bind(before.as_millis()).bind(i64::from(limit)).execute(self.conn()).await.map_err(db)?;
+        Ok(done.rows_affected())
     }
 }

@@ -121,65 +121,32 @@ impl RetentionTable for SqliteTx<'_> {
     }
 
     async fn remove_dead_letters(&mut self, ws: WorkspaceId, before: Timestamp, limit: u32) -> Result<u64> {
-        let n = self
-            .conn
-            .prepare_cached(
-                "DELETE FROM deliveries WHERE workspace_id = ?1 AND delivery_id IN (
-                     SELECT delivery_id FROM deliveries
-                      WHERE workspace_id = ?1 AND status = 'dead_lettered' AND created_at < ?2 LIMIT ?3)",
-            )
-            .map_err(db)?
-            .execute(params![ws.to_string(), before.as_millis(), limit])
-            .map_err(db)?;
-        Ok(n as u64)
+        let sql = "DELETE FROM deliveries WHERE workspace_id = ?1 AND delivery_id IN (
+                       SELECT delivery_id FROM deliveries
+                        WHERE workspace_id = ?1 AND status = 'dead_lettered' AND created_at < ?2 LIMIT ?3)";
+        delete_batch(self.conn, sql, Some(ws), before, limit)
     }
 
     async fn remove_webhook_events(&mut self, ws: WorkspaceId, before: Timestamp, limit: u32) -> Result<u64> {
-        let (conn, ws, before) = (&*self.conn, ws.to_string(), before.as_millis());
-        let events = conn
-            .prepare_cached(
-                "DELETE FROM webhook_events WHERE workspace_id = ?1 AND event_id IN (
-                     SELECT event_id FROM webhook_events WHERE workspace_id = ?1 AND occurred_at < ?2 LIMIT ?3)",
-            )
-            .map_err(db)?
-            .execute(params![ws, before, limit])
-            .map_err(db)?;
-        let deliveries = conn
-            .prepare_cached(
-                "DELETE FROM deliveries WHERE workspace_id = ?1 AND delivery_id IN (
-                     SELECT delivery_id FROM deliveries INDEXED BY deliveries_by_status
-                      WHERE workspace_id = ?1 AND status IN ('delivered', 'failed') AND created_at < ?2
-                        AND kind = 'webhook' LIMIT ?3)",
-            )
-            .map_err(db)?
-            .execute(params![ws, before, limit])
-            .map_err(db)?;
-        Ok((events + deliveries) as u64)
+        let events = "DELETE FROM webhook_events WHERE workspace_id = ?1 AND event_id IN (
+                          SELECT event_id FROM webhook_events WHERE workspace_id = ?1 AND occurred_at < ?2 LIMIT ?3)";
+        let deliveries = "DELETE FROM deliveries WHERE workspace_id = ?1 AND delivery_id IN (
+                              SELECT delivery_id FROM deliveries INDEXED BY deliveries_by_status
+                               WHERE workspace_id = ?1 AND status IN ('delivered', 'failed') AND created_at < ?2
+                                 AND kind = 'webhook' LIMIT ?3)";
+        Ok(delete_batch(self.conn, events, Some(ws), before, limit)?
+            + delete_batch(self.conn, deliveries, Some(ws), before, limit)?)
     }
 
     async fn remove_expired_idempotency(&mut self, now: Timestamp, limit: u32) -> Result<u64> {
-        let n = self
-            .conn
-            .prepare_cached(
-                "DELETE FROM idempotency WHERE (workspace_id, caller, route, key) IN (
-                     SELECT workspace_id, caller, route, key FROM idempotency WHERE expires_at < ?1 LIMIT ?2)",
-            )
-            .map_err(db)?
-            .execute(params![now.as_millis(), limit])
-            .map_err(db)?;
-        Ok(n as u64)
+        let sql = "DELETE FROM idempotency WHERE (workspace_id, caller, route, key) IN (
+                       SELECT workspace_id, caller, route, key FROM idempotency WHERE expires_at < ?1 LIMIT ?2)";
+        delete_batch(self.conn, sql, None, now, limit)
     }
 
     async fn remove_audit_before(&mut self, before: Timestamp, limit: u32) -> Result<u64> {
-        let n = self
-            .conn
-            .prepare_cached(
-                "DELETE FROM audit_log WHERE audit_id IN (SELECT audit_id FROM audit_log WHERE created_at < ?1 LIMIT ?2)",
-            )
-            .map_err(db)?
-            .execute(params![before.as_millis(), limit])
-            .map_err(db)?;
-        Ok(n as u64)
+        let sql = "DELETE FROM audit_log WHERE audit_id IN (SELECT audit_id FROM audit_log WHERE created_at < ?1 LIMIT ?2)";
+        delete_batch(self.conn, sql, None, before, limit)
     }
 
     async fn reclaim_space(&mut self, pages: u32) -> Result<()> {
@@ -190,4 +157,21 @@ impl RetentionTable for SqliteTx<'_> {
         while rows.next().map_err(db)?.is_some() {}
         Ok(())
     }
+}
+
+/// Runs one batched `DELETE`, bound as (`ws` when given, `before` in milliseconds, `limit`);
+/// answers the rows removed.
+fn delete_batch(
+    conn: &Connection,
+    sql: &str,
+    ws: Option<WorkspaceId>,
+    before: Timestamp,
+    limit: u32,
+) -> Result<u64> {
+    let mut stmt = conn.prepare_cached(sql).map_err(db)?;
+    let n = match ws {
+        Some(ws) => stmt.execute(params![ws.to_string(), before.as_millis(), limit]),
+        None => stmt.execute(params![before.as_millis(), limit]),
+    };
+    Ok(n.map_err(db)? as u64)
 }
