@@ -27,6 +27,7 @@ pub(crate) use self::quota::counted;
 use crate::config::AdmissionOptions;
 use crate::extract::{Authenticated, authenticate};
 use crate::state::AppState;
+use crate::telemetry::Credential;
 
 /// How often a limit that keeps refusing logs (one line with the count since the last one).
 const LOG_EVERY: Duration = Duration::from_secs(10);
@@ -68,12 +69,26 @@ pub(crate) async fn admit(
     let Some(principal) = principal else {
         return next.run(request).await;
     };
+    let credential = Credential(principal.actor);
+    let mut response = admit_authenticated(&state, &admission, principal, request, next).await;
+    response.extensions_mut().insert(credential);
+    response
+}
+
+/// [`admit`] past authentication.
+async fn admit_authenticated(
+    state: &AppState,
+    admission: &Admission,
+    principal: axp_store::Principal,
+    request: Request,
+    next: Next,
+) -> Response {
     let headers = match admission.rate.as_ref().map(|r| r.check(&principal.actor)).transpose() {
         Ok(headers) => headers,
         Err(refused) => return refused.into_response(),
     };
     let daily = quota::daily_dimension(&request);
-    let marks = match quota::check(&state, &principal, daily).await {
+    let marks = match quota::check(state, &principal, daily).await {
         Ok(marks) => marks,
         Err(refused) => return refused.into_response(),
     };

@@ -11,6 +11,7 @@ use axp_engine::{Clock, DispatcherOptions, OutboundPolicy, RetentionOptions, Ret
 use axp_store_postgres::PgOptions;
 
 use crate::listener::TrustedProxies;
+use crate::settings::Settings;
 use crate::streams::StreamCaps;
 
 /// Where the server listens and keeps its data.
@@ -51,6 +52,16 @@ impl Role {
     /// Whether this replica runs the scheduler and the dispatcher.
     pub fn runs_engine(self) -> bool {
         matches!(self, Role::Engine | Role::All)
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Role::Api => "api",
+            Role::Engine => "engine",
+            Role::All => "all",
+        })
     }
 }
 
@@ -101,10 +112,20 @@ pub struct Options {
     pub streams: StreamCaps,
     /// Retention periods, the pruner's pace and the archive ([`retention_from_env`]).
     pub retention: RetentionOptions,
+    /// One `info` log line per request (`AXP_ACCESS_LOG`, default true): method, route
+    /// template, status, latency, trace id and key id (`crate::api::access_log`).
+    pub access_log: bool,
 }
 
 impl Options {
-    /// The system clock and dispatcher settings from the environment:
+    /// [`Options::from_settings`] of the environment alone (no config file), as embedded servers
+    /// in tests and tools read it.
+    pub fn from_env() -> anyhow::Result<Self> {
+        Self::from_settings(&Settings::from_env()?)
+    }
+
+    /// The system clock and the settings (`crate::settings`: `axp.toml` < environment), by
+    /// their environment names:
     ///
     /// - `AXP_OUTBOUND_ALLOW`: comma-separated CIDRs outbound calls may reach even though they
     ///   are loopback/private/… (default none), e.g. `127.0.0.0/8` for local development;
@@ -122,10 +143,14 @@ impl Options {
     /// - `AXP_MAX_STREAMS_PER_WORKSPACE`: the same per workspace (default 10,000; `0`: no cap);
     /// - the retention settings of [`retention_from_env`].
     ///
+    /// - `AXP_ACCESS_LOG`: `true` (default) or `false`.
+    ///
     /// The database URL is not read here: `axp serve` takes it from `--database-url`,
     /// `AXP_DATABASE_URL` or `DATABASE_URL`.
-    pub fn from_env() -> anyhow::Result<Self> {
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    ///
+    /// Errors: a value that does not parse, naming its variable.
+    pub fn from_settings(settings: &Settings) -> anyhow::Result<Self> {
+        let var = |name: &str| settings.var(name);
         let mut dispatcher = DispatcherOptions::default();
         if let Some(allow) = var("AXP_OUTBOUND_ALLOW") {
             dispatcher.policy = OutboundPolicy::parse(&allow).map_err(anyhow::Error::msg)?;
@@ -168,9 +193,10 @@ impl Options {
             bootstrap_key: var("AXP_BOOTSTRAP_KEY").map(|k| k.trim().to_owned()),
             poll_interval: None,
             transport: TransportOptions::from_env(&var)?,
-            admission: AdmissionOptions::from_env()?,
+            admission: AdmissionOptions::from_env(&var)?,
             streams,
             retention: retention_from_env(&var)?,
+            access_log: flag(&var, "AXP_ACCESS_LOG")?.unwrap_or(true),
         })
     }
 }
@@ -221,6 +247,18 @@ pub fn retention_from_env(var: &dyn Fn(&str) -> Option<String>) -> anyhow::Resul
     Ok(options)
 }
 
+/// A yes/no setting: `true`/`false`, `1`/`0`, `on`/`off`, `yes`/`no` (any case).
+///
+/// Errors: anything else, naming the variable.
+pub fn flag(var: &dyn Fn(&str) -> Option<String>, name: &str) -> anyhow::Result<Option<bool>> {
+    let Some(v) = var(name) else { return Ok(None) };
+    match v.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "on" | "yes" => Ok(Some(true)),
+        "false" | "0" | "off" | "no" => Ok(Some(false)),
+        _ => anyhow::bail!("{name} must be true or false, not {v:?}"),
+    }
+}
+
 /// What every API request passes before its handler (README "Rate limits and quotas").
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AdmissionOptions {
@@ -259,23 +297,34 @@ impl Default for AdmissionOptions {
 impl AdmissionOptions {
     /// The defaults, overridden by `AXP_RATE_LIMIT_PER_KEY`, `AXP_RATE_LIMIT_BURST`,
     /// `AXP_WORKSPACE_MAX_INFLIGHT`, `AXP_WORKSPACE_MAX_QUEUED`,
-    /// `AXP_WORKSPACE_QUEUE_TIMEOUT_SECONDS` and `AXP_USAGE_FLUSH_SECONDS`. Errors: a value that is not a whole number.
-    pub fn from_env() -> anyhow::Result<Self> {
-        fn num<T: std::str::FromStr>(name: &str) -> anyhow::Result<Option<T>> {
-            match std::env::var(name).ok().filter(|v| !v.trim().is_empty()) {
+    /// `AXP_WORKSPACE_QUEUE_TIMEOUT_SECONDS` and `AXP_USAGE_FLUSH_SECONDS` as read by `var`.
+    /// Errors: a value that is not a whole number.
+    pub fn from_env(var: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        let num = |name: &str| -> anyhow::Result<Option<u64>> {
+            match var(name) {
                 Some(v) => {
                     v.trim().parse().map(Some).map_err(|_| anyhow::anyhow!("{name} must be a whole number"))
                 }
                 None => Ok(None),
             }
-        }
+        };
+        let count = |name: &str| -> anyhow::Result<Option<usize>> {
+            num(name)?
+                .map(|n| usize::try_from(n).map_err(|_| anyhow::anyhow!("{name} is too large")))
+                .transpose()
+        };
         let d = Self::default();
-        let rate_per_key = num("AXP_RATE_LIMIT_PER_KEY")?.unwrap_or(d.rate_per_key);
+        let rate = |name: &str| -> anyhow::Result<Option<u32>> {
+            num(name)?
+                .map(|n| u32::try_from(n).map_err(|_| anyhow::anyhow!("{name} is too large")))
+                .transpose()
+        };
+        let rate_per_key = rate("AXP_RATE_LIMIT_PER_KEY")?.unwrap_or(d.rate_per_key);
         Ok(Self {
             rate_per_key,
-            burst: num("AXP_RATE_LIMIT_BURST")?.unwrap_or_else(|| rate_per_key.saturating_mul(2)),
-            workspace_max_inflight: num("AXP_WORKSPACE_MAX_INFLIGHT")?.unwrap_or(d.workspace_max_inflight),
-            workspace_max_queued: num("AXP_WORKSPACE_MAX_QUEUED")?.unwrap_or(d.workspace_max_queued),
+            burst: rate("AXP_RATE_LIMIT_BURST")?.unwrap_or_else(|| rate_per_key.saturating_mul(2)),
+            workspace_max_inflight: count("AXP_WORKSPACE_MAX_INFLIGHT")?.unwrap_or(d.workspace_max_inflight),
+            workspace_max_queued: count("AXP_WORKSPACE_MAX_QUEUED")?.unwrap_or(d.workspace_max_queued),
             queue_timeout: num("AXP_WORKSPACE_QUEUE_TIMEOUT_SECONDS")?
                 .map(Duration::from_secs)
                 .unwrap_or(d.queue_timeout),

@@ -8,7 +8,8 @@
 //!
 //! - [`Server`]: binds the listener, opens the store, bootstraps the first admin key, serves
 //!   until shut down.
-//! - `config`: what `axp serve` is told.
+//! - `config`: what `axp serve` is told; `settings`: every setting in one table, read from the
+//!   config file and the environment.
 //! - `state`: [`AppState`], shared by every handler.
 //! - `error`: `ApiError` → HTTP status + envelope.
 //! - `extract`: the authenticated caller, JSON object bodies, query maps, idempotency keys.
@@ -22,6 +23,7 @@
 //!   and restored into a new data dir by [`restore`].
 //! - `data_dir`: the data directory's lock (one SQLite server per directory), private file
 //!   modes, and the clean-stop marker that decides the integrity check at start.
+//! - `telemetry`: request and trace ids, W3C `traceparent`, the access log.
 //! - `listener`: the accept loop: timeouts, the connection cap, graceful shutdown with a
 //!   deadline, TLS, the client's address behind trusted proxies.
 
@@ -36,9 +38,11 @@ mod data_dir;
 mod error;
 mod extract;
 mod listener;
+mod settings;
 mod sse;
 mod state;
 mod streams;
+mod telemetry;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -55,8 +59,9 @@ use tokio_util::sync::CancellationToken;
 pub use api::app;
 pub use backup::{Manifest, restore, verify_archive};
 pub use bootstrap::Bootstrapped;
-pub use config::{Config, DEFAULT_POLL_INTERVAL, Options, Role, TlsFiles, TransportOptions};
+pub use config::{Config, DEFAULT_POLL_INTERVAL, Options, Role, TlsFiles, TransportOptions, flag};
 pub use listener::{ClientAddr, TrustedProxies, raise_fd_limit};
+pub use settings::{DEFAULT_FILE, SETTINGS, Setting, Settings, Source};
 
 pub use state::AppState;
 pub use streams::{RETRY_AFTER_SECONDS, StreamCaps};

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::commands::{
-    admin, agents, approvals, archive, audit, backup, capabilities, context, deliveries, demo, inbox,
+    admin, agents, approvals, archive, audit, backup, capabilities, config, context, deliveries, demo, inbox,
     intents, invites, login, logs, members, orgs, restore, scenarios, serve, status, tasks, users, whoami,
     workspaces,
 };
@@ -40,7 +40,7 @@ pub struct Global {
     #[arg(long, global = true, help_heading = "Global options")]
     pub json: bool,
     /// Server URL [env: AXP_URL, AXME_BASE_URL; default: the context's, else http://127.0.0.1:7420].
-    #[arg(long, global = true, value_name = "URL", help_heading = "Global options")]
+    #[arg(long, global = true, value_name = "URL", visible_alias = "url", help_heading = "Global options")]
     pub base_url: Option<String>,
     /// API key [env: AXP_API_KEY, AXME_API_KEY; default: the context's, else <data-dir>/admin.key
     /// for a server on this machine].
@@ -80,6 +80,10 @@ pub enum Command {
     Backup(backup::Args),
     /// Write a new data dir from a backup file (local; `axp serve --data-dir DIR` starts on it).
     Restore(restore::Args),
+    /// Show the effective `axp serve` configuration: config file < environment, secrets
+    /// redacted (local).
+    #[command(subcommand)]
+    Config(config::Command),
     /// Operator views of the whole server: `admin stats`.
     #[command(subcommand)]
     Admin(admin::Command),
@@ -160,6 +164,8 @@ mod tests {
             .unwrap();
         assert_eq!(cli.global.format(), Format::Json);
         assert_eq!(cli.global.base_url.as_deref(), Some("http://h:1"));
+        let cli = Cli::try_parse_from(["axp", "status", "--url", "http://h:2"]).expect("--url is --base-url");
+        assert_eq!(cli.global.base_url.as_deref(), Some("http://h:2"));
         let cli = Cli::try_parse_from(["axp", "-o", "jsonl", "--data-dir", "/d", "intents", "list"]).unwrap();
         assert_eq!(cli.global.format(), Format::Jsonl);
         assert_eq!(cli.global.data_dir, Some(PathBuf::from("/d")));
@@ -171,8 +177,8 @@ mod tests {
             .unwrap();
         match cli.command {
             Command::Serve(args) => {
-                assert_eq!(args.listen, "127.0.0.1:0");
-                assert_eq!(args.data_dir, PathBuf::from("/srv/axp"));
+                assert_eq!(args.listen.as_deref(), Some("127.0.0.1:0"));
+                assert_eq!(args.data_dir, Some(PathBuf::from("/srv/axp")));
             }
             other => panic!("{other:?}"),
         }

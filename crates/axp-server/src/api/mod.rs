@@ -1,5 +1,5 @@
-//! The router: one file per resource family, request/trace ids on every response, and the
-//! error envelope for unknown routes and methods.
+//! The router: one file per resource family, request/trace ids and the access log on every
+//! request (`crate::telemetry`), and the error envelope for unknown routes and methods.
 
 mod access_requests;
 mod actor_tokens;
@@ -37,15 +37,11 @@ use std::sync::Arc;
 
 use axp_core::error::ErrorCode;
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::HeaderValue;
-use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware;
 use serde::Serialize;
-use tracing::Instrument;
 
 use crate::admission::{self, Admission};
-use crate::audit::TraceId;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -108,48 +104,6 @@ pub fn app(state: AppState) -> Router {
         })
         .layer(middleware::from_fn_with_state((state.clone(), admission), admission::admit))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(middleware::from_fn(request_ids))
+        .layer(middleware::from_fn_with_state(state.clone(), crate::telemetry::request_ids))
         .with_state(state)
-}
-
-/// The id in header `name`, or a new UUID when it is absent or unusable.
-fn id_header(headers: &axum::http::HeaderMap, name: &str) -> String {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty() && v.len() <= 128)
-        .map(str::to_owned)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
-}
-
-/// Echoes `x-request-id` and `x-trace-id` (generating UUIDs when absent) on every response
-/// (contract §1.7), and hands the trace id to the handler as a request extension ([`TraceId`]:
-/// the audit log stores it). Every 5xx is logged with both ids, the method, the path and the
-/// client's address ([`crate::listener::ClientAddr`], when the listener set it).
-///
-/// The per-request span carrying the ids is at `debug` level: at the default `info` level the
-/// log formatter would otherwise render four fields for every request, successful or not, which
-/// costs about 5% of a create's request-side CPU.
-async fn request_ids(mut request: Request, next: Next) -> Response {
-    let headers = request.headers();
-    let (request_id, trace_id) = (id_header(headers, "x-request-id"), id_header(headers, "x-trace-id"));
-    request.extensions_mut().insert(TraceId(trace_id.clone()));
-    // Both clones are cheap (the URI shares its bytes); they outlive the request for the log line.
-    let (method, uri) = (request.method().clone(), request.uri().clone());
-    let client = request.extensions().get::<crate::listener::ClientAddr>().copied();
-    let span = tracing::debug_span!("request", %method, path = uri.path(), %request_id, %trace_id);
-    let mut response = next.run(request).instrument(span).await;
-    if response.status().is_server_error() {
-        let status = response.status();
-        let client = client.map_or_else(|| "-".to_owned(), |c| c.to_string());
-        tracing::warn!(%status, %method, path = uri.path(), %request_id, %trace_id, %client, "request failed");
-    }
-    let headers = response.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&request_id) {
-        headers.insert("x-request-id", v);
-    }
-    if let Ok(v) = HeaderValue::from_str(&trace_id) {
-        headers.insert("x-trace-id", v);
-    }
-    response
 }

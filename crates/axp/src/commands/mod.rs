@@ -8,6 +8,7 @@ pub mod archive;
 pub mod audit;
 pub mod backup;
 pub mod capabilities;
+pub mod config;
 pub mod context;
 pub mod deliveries;
 pub mod demo;
@@ -42,6 +43,7 @@ pub async fn run(global: &Global, out: &Output, command: Command) -> anyhow::Res
         Command::Serve(_) => Err(usage("`serve` is not a client command")),
         Command::Migrate(_) => Err(usage("`migrate` is not a client command")),
         Command::Archive(command) => archive::run(out, command),
+        Command::Config(command) => config::run(out, command),
         Command::Demo(args) => demo::run(args, out).await,
         Command::Backup(args) => backup::run(global, out, args).await,
         Command::Restore(args) => restore::run(global, out, args),

@@ -2,33 +2,38 @@
 //! scripts and tests (`crates/axp/tests/crash.rs`, `tests/sdk-python`, `bench/`): keep them as
 //! they are.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use axp_server::{Config, Options, Role, Server, TlsFiles};
+use axp_server::{Config, Options, Role, Server, Settings};
 
-/// `axp serve` options.
+/// `axp serve` options. A flag wins over the environment, which wins over the config file
+/// (`axp config show` prints the result; `axp_server::Settings`).
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Address to listen on; port 0 picks a free port.
-    #[arg(long, env = "AXP_LISTEN", default_value = "127.0.0.1:7420")]
-    pub listen: String,
-    /// Directory for the database and admin.key.
-    #[arg(long, env = "AXP_DATA_DIR", default_value = "./axp-data")]
-    pub data_dir: PathBuf,
+    /// The config file (TOML, keys as `axp config show` lists them) [env: AXP_CONFIG; default:
+    /// ./axp.toml when it exists].
+    #[arg(long, env = "AXP_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on; port 0 picks a free port [env: AXP_LISTEN; default: 127.0.0.1:7420].
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+    /// Directory for the database and admin.key [env: AXP_DATA_DIR; default: ./axp-data].
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
     /// PostgreSQL database shared by every replica (postgres://user@host:5432/db) instead of
     /// SQLite in --data-dir [env: AXP_DATABASE_URL, else DATABASE_URL].
     #[arg(long, value_name = "URL")]
     pub database_url: Option<String>,
     /// What this replica runs: `api` (HTTP API only), `engine` (timers, leases, pushes; only
-    /// /health and /ready), or `all`.
-    #[arg(long, env = "AXP_ROLE", default_value = "all", value_parser = parse_role)]
-    pub role: Role,
+    /// /health and /ready), or `all` [env: AXP_ROLE; default: all].
+    #[arg(long, value_name = "ROLE", value_parser = parse_role)]
+    pub role: Option<Role>,
     /// Do not apply pending PostgreSQL migrations at start; refuse to start if any is pending
-    /// (run `axp migrate` first).
-    #[arg(long, env = "AXP_NO_MIGRATE")]
+    /// (run `axp migrate` first) [env: AXP_NO_MIGRATE].
+    #[arg(long)]
     pub no_migrate: bool,
     /// PEM certificate chain: serve HTTPS (with --tls-key) [env: AXP_TLS_CERT].
     #[arg(long, value_name = "PATH", requires = "tls_key")]
@@ -38,12 +43,44 @@ pub struct Args {
     pub tls_key: Option<PathBuf>,
 }
 
+impl Args {
+    /// The config file and environment, with this command line's flags over them.
+    fn settings(&self) -> anyhow::Result<Settings> {
+        let mut settings = Settings::load(self.config.as_deref())?;
+        let path = |p: &PathBuf| p.to_string_lossy().into_owned();
+        if let Some(listen) = &self.listen {
+            settings.set_flag("listen", listen);
+        }
+        if let Some(dir) = &self.data_dir {
+            settings.set_flag("data_dir", path(dir));
+        }
+        if let Some(url) = &self.database_url {
+            settings.set_flag("database_url", url);
+        }
+        if let Some(role) = self.role {
+            settings.set_flag("role", role.to_string());
+        }
+        if self.no_migrate {
+            settings.set_flag("no_migrate", "true");
+        }
+        if let (Some(cert), Some(key)) = (&self.tls_cert, &self.tls_key) {
+            settings.set_flag("tls_cert", path(cert));
+            settings.set_flag("tls_key", path(key));
+        }
+        Ok(settings)
+    }
+}
+
 /// `axp migrate` options.
 #[derive(clap::Args, Debug)]
 pub struct MigrateArgs {
     /// The PostgreSQL database to migrate [env: AXP_DATABASE_URL, else DATABASE_URL].
     #[arg(long, value_name = "URL")]
     pub database_url: Option<String>,
+    /// The config file whose `database_url` or `data_dir` to use [env: AXP_CONFIG; default:
+    /// ./axp.toml when it exists].
+    #[arg(long, env = "AXP_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
     /// The data dir whose SQLite database to migrate (its server must be stopped), when no
     /// PostgreSQL database is given [env: AXP_DATA_DIR].
     #[arg(long, value_name = "DIR")]
@@ -54,21 +91,41 @@ fn parse_role(s: &str) -> Result<Role, String> {
     s.parse()
 }
 
-/// `--database-url`, else `AXP_DATABASE_URL`, else a `DATABASE_URL` that names PostgreSQL.
-fn database_url(flag: Option<String>) -> Option<String> {
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-    flag.or_else(|| var("AXP_DATABASE_URL")).or_else(|| {
-        var("DATABASE_URL").filter(|u| u.starts_with("postgres://") || u.starts_with("postgresql://"))
+/// `database_url` of the settings (flag, `AXP_DATABASE_URL`, config file), else a `DATABASE_URL`
+/// that names PostgreSQL.
+fn database_url(settings: &Settings) -> Option<String> {
+    settings.var("AXP_DATABASE_URL").or_else(|| {
+        std::env::var("DATABASE_URL")
+            .ok()
+            .filter(|u| u.starts_with("postgres://") || u.starts_with("postgresql://"))
     })
 }
 
-fn init_tracing() {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,axp=info".into()),
-        )
+/// Logs on stderr, filtered by `RUST_LOG` (default `info`): text, or one JSON object per line
+/// with `log_format = "json"` (`AXP_LOG_FORMAT`).
+fn init_tracing(settings: &Settings) -> anyhow::Result<()> {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,axp=info".into());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .init();
+        .with_ansi(std::io::stderr().is_terminal());
+    match settings.var("AXP_LOG_FORMAT").as_deref().map(str::trim) {
+        None | Some("text") => builder.init(),
+        Some("json") => builder.json().flatten_event(true).with_current_span(false).init(),
+        Some(other) => anyhow::bail!("AXP_LOG_FORMAT must be text or json, not {other:?}"),
+    }
+    Ok(())
+}
+
+/// The settings of `args`, with logging set up from them; `Err` is the exit code after the
+/// error was printed.
+fn start(settings: anyhow::Result<Settings>) -> Result<Settings, ExitCode> {
+    let settings = settings.and_then(|settings| init_tracing(&settings).map(|()| settings));
+    settings.map_err(|e| {
+        eprintln!("Error: {e:?}");
+        ExitCode::FAILURE
+    })
 }
 
 fn block_on(f: impl std::future::Future<Output = anyhow::Result<()>>) -> ExitCode {
@@ -88,16 +145,27 @@ fn block_on(f: impl std::future::Future<Output = anyhow::Result<()>>) -> ExitCod
 
 /// Runs the server until SIGINT or SIGTERM; exit code 1 when it cannot start or fails.
 pub fn main(args: Args) -> ExitCode {
-    init_tracing();
-    block_on(serve(args))
+    match start(args.settings()) {
+        Ok(settings) => block_on(serve(settings)),
+        Err(code) => code,
+    }
 }
 
 /// `axp migrate`: applies pending migrations and exits (0 when the schema is current): of the
 /// PostgreSQL database given, else of the SQLite database in `--data-dir` (its server stopped:
 /// the data dir's lock is taken). Exit code 2 when neither is given.
 pub fn migrate_main(args: MigrateArgs) -> ExitCode {
-    init_tracing();
-    if let Some(url) = database_url(args.database_url) {
+    let mut settings = match start(Settings::load(args.config.as_deref())) {
+        Ok(settings) => settings,
+        Err(code) => return code,
+    };
+    if let Some(url) = &args.database_url {
+        settings.set_flag("database_url", url);
+    }
+    if let Some(dir) = &args.data_dir {
+        settings.set_flag("data_dir", dir.to_string_lossy());
+    }
+    if let Some(url) = database_url(&settings) {
         return block_on(async move {
             let applied = axp_server::migrate_database(&url).await?;
             if applied.is_empty() {
@@ -108,7 +176,7 @@ pub fn migrate_main(args: MigrateArgs) -> ExitCode {
             Ok(())
         });
     }
-    let Some(dir) = args.data_dir.or_else(|| std::env::var_os("AXP_DATA_DIR").map(PathBuf::from)) else {
+    let Some(dir) = settings.var("AXP_DATA_DIR").map(PathBuf::from) else {
         eprintln!("Error: no database: give --database-url postgres://… or --data-dir DIR (SQLite)");
         return ExitCode::from(2);
     };
@@ -128,21 +196,22 @@ pub fn migrate_main(args: MigrateArgs) -> ExitCode {
     }
 }
 
-async fn serve(args: Args) -> anyhow::Result<()> {
+async fn serve(settings: Settings) -> anyhow::Result<()> {
     // Before anything opens a descriptor-hungry pool, and before the default connection cap
     // is derived from the limit.
     axp_server::raise_fd_limit();
-    let mut options = Options::from_env()?;
-    options.database_url = database_url(args.database_url);
-    options.role = args.role;
-    options.postgres.migrate = !args.no_migrate;
-    if let Some(tls) = TlsFiles::pair(args.tls_cert, args.tls_key)? {
-        options.transport.tls = Some(tls);
-    }
+    let mut options = Options::from_settings(&settings)?;
+    options.database_url = database_url(&settings);
+    let var = |name: &str| settings.var(name);
+    options.postgres.migrate = !axp_server::flag(&var, "AXP_NO_MIGRATE")?.unwrap_or(false);
+    let config = Config {
+        listen: settings.var("AXP_LISTEN").unwrap_or_else(|| Config::default().listen),
+        data_dir: settings.var("AXP_DATA_DIR").map_or_else(|| Config::default().data_dir, PathBuf::from),
+    };
     // Signals are caught from here on: a SIGTERM sent as soon as the "listening" line is read
     // must stop the server gracefully, not kill it.
     let shutdown = shutdown_signal()?;
-    let server = Server::build_with(Config { listen: args.listen, data_dir: args.data_dir }, options).await?;
+    let server = Server::build_with(config, options).await?;
     let mut stdout = std::io::stdout().lock();
     if let Some(boot) = server.bootstrapped() {
         writeln!(
