@@ -54,6 +54,7 @@ fn id_header(headers: &HeaderMap, name: &str) -> Option<String> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct TraceParent {
     trace_id: String,
+    parent_id: String,
     flags: String,
 }
 
@@ -74,7 +75,11 @@ impl TraceParent {
             && hex(parent_id, 16)
             && !zero(parent_id)
             && hex(flags, 2);
-        valid.then(|| Self { trace_id: trace_id.to_owned(), flags: flags.to_owned() })
+        valid.then(|| Self {
+            trace_id: trace_id.to_owned(),
+            parent_id: parent_id.to_owned(),
+            flags: flags.to_owned(),
+        })
     }
 }
 
@@ -89,6 +94,33 @@ pub(crate) fn w3c_trace_id(trace_id: &str) -> String {
     } else {
         uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, trace_id.as_bytes()).simple().to_string()
     }
+}
+
+/// When the request span is exported (OTLP on, `crates/axp/src/logs.rs`), parents it on the
+/// caller's trace: the traceparent's span, or a remote root standing for the caller, in the
+/// trace whose id is `trace_id`'s W3C form, so the exported trace, the logs and the echoed
+/// `X-Trace-Id` agree. The span id for the response's `traceparent`: the exported span's, else
+/// a new random one.
+fn export_parent(span: &tracing::Span, trace_id: &str, parent: Option<&TraceParent>) -> String {
+    use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceState};
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+    let random = || uuid::Uuid::new_v4().simple().to_string()[..16].to_owned();
+    if span.is_disabled() {
+        return random();
+    }
+    let Ok(trace) = opentelemetry::trace::TraceId::from_hex(&w3c_trace_id(trace_id)) else { return random() };
+    let parent_id = parent.map_or_else(random, |p| p.parent_id.clone());
+    let flags = parent.and_then(|p| u8::from_str_radix(&p.flags, 16).ok()).unwrap_or(1);
+    let remote = SpanContext::new(
+        trace,
+        SpanId::from_hex(&parent_id).unwrap_or(SpanId::INVALID),
+        TraceFlags::new(flags),
+        true,
+        TraceState::default(),
+    );
+    let _ = span.set_parent(opentelemetry::Context::new().with_remote_span_context(remote));
+    let own = span.context().span().span_context().span_id();
+    if own == SpanId::INVALID { random() } else { own.to_string() }
 }
 
 /// The middleware around every route and the fallback: ids in, ids and `traceparent` out, the
@@ -111,6 +143,7 @@ pub(crate) async fn request_ids(State(state): State<AppState>, mut request: Requ
     let route = request.extensions().get::<MatchedPath>().cloned();
     let client = request.extensions().get::<crate::listener::ClientAddr>().copied();
     let span = tracing::debug_span!("request", %method, path = uri.path(), %request_id, %trace_id);
+    let span_id = export_parent(&span, &trace_id, parent.as_ref());
     let mut response = next.run(request).instrument(span).await;
     let status = response.status();
     let route = route.as_ref().map_or("-", MatchedPath::as_str);
@@ -129,7 +162,6 @@ pub(crate) async fn request_ids(State(state): State<AppState>, mut request: Requ
         tracing::warn!(%status, %method, path = uri.path(), route, %request_id, %trace_id, %client, "request failed");
     }
     let flags = parent.as_ref().map_or("01", |p| p.flags.as_str());
-    let span_id = &uuid::Uuid::new_v4().simple().to_string()[..16];
     let traceparent = format!("00-{}-{span_id}-{flags}", w3c_trace_id(&trace_id));
     let headers = response.headers_mut();
     for (name, value) in

@@ -117,6 +117,7 @@ enum Tried {
     Broken(Error),
 }
 
+#[tracing::instrument(level = "debug", name = "store.batch", skip_all, fields(backend = "postgres", jobs = jobs.len()))]
 async fn run_batch(
     pool: &Pool<Postgres>,
     mut jobs: Vec<Box<dyn Job>>,

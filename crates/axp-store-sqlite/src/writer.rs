@@ -106,6 +106,7 @@ fn run(
 
 /// Runs every job of `batch` in one transaction, each in its own savepoint, and commits.
 fn run_batch(tx: &mut SqliteTx<'_>, batch: &mut [Box<dyn Job>]) -> Result<(), String> {
+    let _span = tracing::debug_span!("store.batch", backend = "sqlite", jobs = batch.len()).entered();
     control(tx.conn, "BEGIN IMMEDIATE")?;
     for job in batch.iter_mut() {
         control(tx.conn, "SAVEPOINT job")?;

@@ -15,12 +15,14 @@
 //! - `watch`: the live lifecycle view shared by `intents watch`, `scenarios apply --watch` and
 //!   `demo`.
 //! - `exit`: exit codes.
+//! - `logs`: `axp serve`'s logs (text or JSON) and its OTLP trace export.
 
 mod cli;
 mod commands;
 mod config;
 mod connect;
 mod exit;
+mod logs;
 mod output;
 mod watch;
 

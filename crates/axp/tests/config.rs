@@ -133,3 +133,56 @@ async fn serve_reads_its_config_file_and_logs_each_request_with_its_trace() {
     let health = access.iter().find(|l| l["route"] == "/health").expect("the health request");
     assert_eq!(health["key_id"], "-");
 }
+
+/// With `OTEL_EXPORTER_OTLP_ENDPOINT` set, the request span (in the caller's trace) and the
+/// store's write batches reach an OTLP/HTTP receiver; the spans still buffered are sent when the
+/// server stops.
+// Multi-threaded: the receiver must keep answering while `terminate` blocks this thread.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn traces_are_exported_over_otlp_http_in_the_callers_trace() {
+    use axum::body::Bytes;
+    use axum::routing::post;
+    let received: std::sync::Arc<std::sync::Mutex<Vec<(String, Bytes)>>> = Default::default();
+    let sink = received.clone();
+    let receiver = axum::Router::new().route(
+        "/v1/traces",
+        post(move |headers: axum::http::HeaderMap, body: Bytes| {
+            let content_type =
+                headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+            sink.lock().unwrap().push((content_type, body));
+            async { "" }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, receiver).await });
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = ServeCommand::new(AXP, dir.path().join("data"))
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint)
+        .env_remove(["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"])
+        .start();
+    let trace = "0af7651916cd43dd8448eb211c80319c";
+    let response = reqwest::Client::new()
+        .post(format!("{}/v1/intents", server.url()))
+        .header("x-api-key", server.admin_key())
+        .header("traceparent", format!("00-{trace}-b7ad6b7169203331-01"))
+        .json(&serde_json::json!({"intent_type": "demo.traced", "to_agent": "agent://traced", "payload": {}}))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{}", response.text().await.unwrap());
+    server.terminate(Duration::from_secs(20));
+
+    let batches = received.lock().unwrap().clone();
+    assert!(!batches.is_empty(), "the exporter sent nothing");
+    assert!(batches.iter().all(|(ct, _)| ct == "application/x-protobuf"), "OTLP/HTTP protobuf");
+    let all: Vec<u8> = batches.iter().flat_map(|(_, b)| b.to_vec()).collect();
+    let contains = |needle: &[u8]| all.windows(needle.len()).any(|w| w == needle);
+    let trace_bytes: Vec<u8> =
+        (0..16).map(|i| u8::from_str_radix(&trace[2 * i..2 * i + 2], 16).unwrap()).collect();
+    assert!(contains(&trace_bytes), "a span in the caller's trace");
+    assert!(contains(b"request"), "the HTTP request span");
+    assert!(contains(b"store.batch"), "the store's write batch span");
+    assert!(contains(b"/v1/intents"), "the request span's path");
+}

@@ -175,6 +175,12 @@ impl Dispatcher {
 }
 
 /// Makes one attempt and records it.
+#[tracing::instrument(
+    level = "debug",
+    name = "delivery.attempt",
+    skip_all,
+    fields(delivery_id = %job.delivery_id, attempt = job.attempt)
+)]
 async fn attempt(
     store: &dyn Store,
     clock: &dyn Clock,

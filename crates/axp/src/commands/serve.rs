@@ -2,7 +2,7 @@
 //! scripts and tests (`crates/axp/tests/crash.rs`, `tests/sdk-python`, `bench/`): keep them as
 //! they are.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -101,39 +101,29 @@ fn database_url(settings: &Settings) -> Option<String> {
     })
 }
 
-/// Logs on stderr, filtered by `RUST_LOG` (default `info`): text, or one JSON object per line
-/// with `log_format = "json"` (`AXP_LOG_FORMAT`).
-fn init_tracing(settings: &Settings) -> anyhow::Result<()> {
-    let filter =
-        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,axp=info".into());
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal());
-    match settings.var("AXP_LOG_FORMAT").as_deref().map(str::trim) {
-        None | Some("text") => builder.init(),
-        Some("json") => builder.json().flatten_event(true).with_current_span(false).init(),
-        Some(other) => anyhow::bail!("AXP_LOG_FORMAT must be text or json, not {other:?}"),
-    }
-    Ok(())
-}
-
-/// The settings of `args`, with logging set up from them; `Err` is the exit code after the
-/// error was printed.
+/// The settings, or the exit code after their error was printed.
 fn start(settings: anyhow::Result<Settings>) -> Result<Settings, ExitCode> {
-    let settings = settings.and_then(|settings| init_tracing(&settings).map(|()| settings));
     settings.map_err(|e| {
         eprintln!("Error: {e:?}");
         ExitCode::FAILURE
     })
 }
 
-fn block_on(f: impl std::future::Future<Output = anyhow::Result<()>>) -> ExitCode {
+/// Runs `f` on a new runtime with logging (and trace export) set up from `settings`; the
+/// exporter is flushed before the runtime goes.
+fn block_on(settings: &Settings, f: impl std::future::Future<Output = anyhow::Result<()>>) -> ExitCode {
     let result = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the runtime")
-        .and_then(|runtime| runtime.block_on(f));
+        .and_then(|runtime| {
+            runtime.block_on(async {
+                let telemetry = crate::logs::init(settings)?;
+                let result = f.await;
+                tokio::task::spawn_blocking(move || telemetry.shutdown()).await.ok();
+                result
+            })
+        });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -146,7 +136,7 @@ fn block_on(f: impl std::future::Future<Output = anyhow::Result<()>>) -> ExitCod
 /// Runs the server until SIGINT or SIGTERM; exit code 1 when it cannot start or fails.
 pub fn main(args: Args) -> ExitCode {
     match start(args.settings()) {
-        Ok(settings) => block_on(serve(settings)),
+        Ok(settings) => block_on(&settings.clone(), serve(settings)),
         Err(code) => code,
     }
 }
@@ -166,7 +156,7 @@ pub fn migrate_main(args: MigrateArgs) -> ExitCode {
         settings.set_flag("data_dir", dir.to_string_lossy());
     }
     if let Some(url) = database_url(&settings) {
-        return block_on(async move {
+        return block_on(&settings, async move {
             let applied = axp_server::migrate_database(&url).await?;
             if applied.is_empty() {
                 println!("the database schema is up to date");
@@ -180,20 +170,15 @@ pub fn migrate_main(args: MigrateArgs) -> ExitCode {
         eprintln!("Error: no database: give --database-url postgres://… or --data-dir DIR (SQLite)");
         return ExitCode::from(2);
     };
-    match axp_server::migrate_data_dir(&dir) {
-        Ok((from, to)) if from == to => {
+    block_on(&settings, async move {
+        let (from, to) = axp_server::migrate_data_dir(&dir)?;
+        if from == to {
             println!("the database schema is up to date (version {to})");
-            ExitCode::SUCCESS
-        }
-        Ok((from, to)) => {
+        } else {
             println!("migrated the database from schema version {from} to {to}");
-            ExitCode::SUCCESS
         }
-        Err(e) => {
-            eprintln!("Error: {e:?}");
-            ExitCode::FAILURE
-        }
-    }
+        Ok(())
+    })
 }
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {

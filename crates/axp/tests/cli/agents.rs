@@ -104,11 +104,13 @@ async fn list_and_delivery_bindings() {
         .json();
     assert_eq!(moved["delivery_mode"], "stream");
     sh.run(&["agents", "set-delivery", "worker"]).await.expect(2);
-    sh.run(&["agents", "set-delivery", "worker", "--delivery-mode", "poll", "--url", "http://x"])
+    sh.run(&["agents", "set-delivery", "worker", "--delivery-mode", "poll", "--delivery-url", "http://x"])
         .await
         .expect(2);
-    let refused =
-        sh.run(&["agents", "set-delivery", "worker", "--url", "http://10.0.0.1/hook"]).await.expect(1);
+    let refused = sh
+        .run(&["agents", "set-delivery", "worker", "--delivery-url", "http://10.0.0.1/hook"])
+        .await
+        .expect(1);
     assert!(
         refused.stderr.contains("422") || refused.stderr.contains("400"),
         "private addresses are refused\n{refused}"

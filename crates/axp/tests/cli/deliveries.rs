@@ -82,7 +82,17 @@ async fn dead_letters_are_listed_and_replayed() {
     let (url, mut hits) = receiver(status.clone()).await;
 
     let registered = sh
-        .run(&["agents", "register", "--name", "pusher", "--delivery-mode", "http", "--url", &url, "--json"])
+        .run(&[
+            "agents",
+            "register",
+            "--name",
+            "pusher",
+            "--delivery-mode",
+            "http",
+            "--delivery-url",
+            &url,
+            "--json",
+        ])
         .await
         .expect(0)
         .json();

@@ -9,11 +9,12 @@ use crate::exit::usage;
 #[derive(clap::Args, Debug, Default)]
 pub struct BindingFlags {
     /// `stream` (the agent holds an SSE stream), `poll` (it claims work), `http` (the server
-    /// POSTs to --url), `inbox` (a person) or `internal`.
+    /// POSTs to --delivery-url), `inbox` (a person) or `internal`.
     #[arg(long, value_name = "MODE", value_parser = ["stream", "poll", "http", "inbox", "internal"])]
     pub delivery_mode: Option<String>,
-    /// With `http`: the URL the server POSTs intents to.
-    #[arg(long, value_name = "URL")]
+    /// With `http`: the URL the server POSTs intents to (`--url` is the server's URL, an alias
+    /// of `--base-url`).
+    #[arg(long = "delivery-url", value_name = "URL")]
     pub url: Option<String>,
     /// With `http`: the signing secret (16 to 128 characters); default a new one, shown once.
     #[arg(long, value_name = "SECRET")]
@@ -24,7 +25,7 @@ pub struct BindingFlags {
 }
 
 impl BindingFlags {
-    /// The binding, or `None` when no flag was given. `--url`/`--secret` need `http`.
+    /// The binding, or `None` when no flag was given. `--delivery-url`/`--secret` need `http`.
     pub fn binding(&self) -> anyhow::Result<Option<DeliveryBinding>> {
         if self.delivery_mode.is_none()
             && self.url.is_none()
@@ -39,7 +40,7 @@ impl BindingFlags {
             (None, None) => Binding::Stream,
         };
         if mode != Binding::Http && (self.url.is_some() || self.secret.is_some()) {
-            return Err(usage("--url and --secret go with --delivery-mode http"));
+            return Err(usage("--delivery-url and --secret go with --delivery-mode http"));
         }
         let mut config = Map::new();
         if let Some(url) = &self.url {
@@ -49,7 +50,7 @@ impl BindingFlags {
             config.insert("secret".into(), Value::String(secret.clone()));
         }
         if mode == Binding::Http && !config.contains_key("url") {
-            return Err(usage("--delivery-mode http needs --url"));
+            return Err(usage("--delivery-mode http needs --delivery-url"));
         }
         Ok(Some(DeliveryBinding {
             delivery_mode: mode,

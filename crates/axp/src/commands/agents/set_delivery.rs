@@ -1,4 +1,4 @@
-//! `axp agents set-delivery <address> --delivery-mode MODE [--url …] [--secret …] [--lease-seconds N]`.
+//! `axp agents set-delivery <address> --delivery-mode MODE [--delivery-url …] [--secret …] [--lease-seconds N]`.
 
 use axp_client::Client;
 
@@ -18,8 +18,10 @@ pub struct Args {
 
 /// Changes the agent's binding.
 pub async fn run(client: &Client, out: &Output, args: Args) -> anyhow::Result<Exit> {
-    let binding =
-        args.binding.binding()?.ok_or_else(|| usage("say how: --delivery-mode, --url or --lease-seconds"))?;
+    let binding = args
+        .binding
+        .binding()?
+        .ok_or_else(|| usage("say how: --delivery-mode, --delivery-url or --lease-seconds"))?;
     let agent = client.set_agent_delivery(&args.address, &binding).await?;
     out.object(&serde_json::to_value(&agent)?, || agent_pairs(&agent));
     if agent.delivery_config.as_ref().is_some_and(|c| c.contains_key("secret")) {
