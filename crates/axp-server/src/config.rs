@@ -101,6 +101,8 @@ pub struct Options {
     pub streams: StreamCaps,
     /// Retention periods, the pruner's pace and the archive ([`retention_from_env`]).
     pub retention: RetentionOptions,
+    /// `/metrics`: its access, the `intent_type` allow-list, the refresh ([`MetricsOptions::from_env`]).
+    pub metrics: crate::metrics::MetricsOptions,
 }
 
 impl Options {
@@ -171,6 +173,7 @@ impl Options {
             admission: AdmissionOptions::from_env()?,
             streams,
             retention: retention_from_env(&var)?,
+            metrics: crate::metrics::MetricsOptions::from_env(&var)?,
         })
     }
 }

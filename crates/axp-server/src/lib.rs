@@ -24,6 +24,7 @@
 //!   modes, and the clean-stop marker that decides the integrity check at start.
 //! - `listener`: the accept loop: timeouts, the connection cap, graceful shutdown with a
 //!   deadline, TLS, the client's address behind trusted proxies.
+//! - `metrics`: `GET /metrics` (Prometheus), its access, and the series this crate records.
 
 mod access;
 mod admission;
@@ -36,6 +37,7 @@ mod data_dir;
 mod error;
 mod extract;
 mod listener;
+mod metrics;
 mod sse;
 mod state;
 mod streams;
@@ -57,6 +59,7 @@ pub use backup::{Manifest, restore, verify_archive};
 pub use bootstrap::Bootstrapped;
 pub use config::{Config, DEFAULT_POLL_INTERVAL, Options, Role, TlsFiles, TransportOptions};
 pub use listener::{ClientAddr, TrustedProxies, raise_fd_limit};
+pub use metrics::{MetricsAccess, MetricsOptions};
 
 pub use state::AppState;
 pub use streams::{RETRY_AFTER_SECONDS, StreamCaps};
@@ -153,7 +156,9 @@ impl Server {
         // The write rules run in the engine over the backend; a new intent for an agent with
         // a stream open here is handed over in its create transaction (long-poll claims are not
         // counted in `presence`, so a claim always finds a new intent unhanded).
-        let store: Arc<dyn Store> = Arc::new(Ledger::new(backend, presence.clone()));
+        let labels = options.metrics.intent_types.clone();
+        let store: Arc<dyn Store> =
+            Arc::new(Ledger::new(backend, presence.clone()).with_intent_type_labels(labels));
         let bootstrapped =
             bootstrap::run(store.as_ref(), &config.data_dir, clock.now(), options.bootstrap_key.as_deref())
                 .await?;
@@ -212,6 +217,7 @@ impl Server {
     /// push dispatcher and pruner; then only `/health` and `/ready` are served), or both.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let token = self.state.shutdown.clone();
+        metrics::start(&self.state, &token);
         let (role, poll) = (self.state.options.role, self.state.options.poll_interval);
         let mut engine = Vec::new();
         if role.runs_engine() {
@@ -260,8 +266,9 @@ impl Server {
     }
 }
 
-/// What an engine-only replica serves: `/health`, and `/ready` (as the API's: 200 once the
-/// store answers, 503 while it is faulted).
+/// What an engine-only replica serves: `/health`, `/ready` (as the API's: 200 once the
+/// store answers, 503 while it is faulted) and `/metrics` (its pushes and timers are counted
+/// there).
 fn probes(state: AppState) -> axum::Router {
     use axum::routing::get;
     use serde_json::json;
@@ -272,5 +279,6 @@ fn probes(state: AppState) -> axum::Router {
     axum::Router::new()
         .route("/health", get(health))
         .route("/ready", get(api::health::ready))
+        .merge(metrics::router())
         .with_state(state)
 }
