@@ -20,7 +20,7 @@ use std::time::Duration;
 use axp_core::delivery::{DeliveryKind, DeliveryStatus};
 use axp_core::{Status, Timestamp};
 
-/// Counter: intents created (scenario applies and workflow steps included), label
+/// Counter: intents created (scenario applies and routed deliveries included), label
 /// `intent_type`.
 pub const INTENTS_CREATED: &str = "axp_intents_created_total";
 

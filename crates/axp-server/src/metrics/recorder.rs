@@ -149,3 +149,89 @@ fn describe() {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use regex::Regex;
+    use serde_json::Value;
+
+    use super::*;
+
+    const DOC: &str = include_str!("../../../../docs/metrics.md");
+    const DASHBOARD: &str = include_str!("../../../../docs/grafana/axp.json");
+
+    /// Whether `name` is a sample name the server exports: a series, or a histogram's
+    /// `_bucket`, `_sum` or `_count`.
+    fn exported(name: &str) -> bool {
+        SERIES.iter().any(|s| {
+            s.name == name
+                || (s.kind == Kind::Histogram
+                    && ["_bucket", "_sum", "_count"]
+                        .iter()
+                        .any(|part| name.strip_suffix(part) == Some(s.name)))
+        })
+    }
+
+    #[test]
+    fn the_document_lists_every_series_with_its_type_and_no_other() {
+        let rows: Vec<(&str, &str)> = DOC
+            .lines()
+            .filter(|l| l.starts_with("| `axp_"))
+            .map(|l| {
+                let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+                (cells[1].trim_matches('`'), cells[2])
+            })
+            .collect();
+        for s in SERIES {
+            let kind = format!("{:?}", s.kind).to_lowercase();
+            assert!(
+                rows.iter().any(|(name, doc_kind)| *name == s.name && doc_kind.starts_with(&kind)),
+                "docs/metrics.md lacks `{}` ({kind})",
+                s.name
+            );
+        }
+        assert_eq!(rows.len(), SERIES.len(), "docs/metrics.md lists a series the server does not export");
+        let names: std::collections::HashSet<&str> = SERIES.iter().map(|s| s.name).collect();
+        assert_eq!(names.len(), SERIES.len(), "a series is listed twice");
+    }
+
+    #[test]
+    fn every_dashboard_query_names_only_exported_series() {
+        fn exprs<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
+            match v {
+                Value::Object(map) => {
+                    if let Some(Value::String(e)) = map.get("expr") {
+                        out.push(e);
+                    }
+                    map.values().for_each(|v| exprs(v, out));
+                }
+                Value::Array(items) => items.iter().for_each(|v| exprs(v, out)),
+                _ => {}
+            }
+        }
+        let dashboard: Value = serde_json::from_str(DASHBOARD).expect("the dashboard is valid JSON");
+        let mut found = Vec::new();
+        exprs(&dashboard, &mut found);
+        assert!(found.len() >= 10, "the dashboard has its queries");
+        let name = Regex::new(r"\baxp_[a-z0-9_]+").unwrap();
+        let mut used = std::collections::HashSet::new();
+        for expr in found {
+            for m in name.find_iter(expr) {
+                assert!(
+                    exported(m.as_str()),
+                    "the dashboard queries `{}`, which axp does not export",
+                    m.as_str()
+                );
+                used.insert(
+                    m.as_str()
+                        .trim_end_matches("_bucket")
+                        .trim_end_matches("_sum")
+                        .trim_end_matches("_count"),
+                );
+            }
+        }
+        for s in SERIES {
+            assert!(used.contains(s.name), "the dashboard shows nothing of `{}`", s.name);
+        }
+    }
+}
