@@ -214,7 +214,7 @@ impl Server {
     /// (`AXP_SHUTDOWN_GRACE_SECONDS`); connections still open then are dropped.
     ///
     /// The role in `Options::role` decides what runs: the API, the background work (scheduler,
-    /// push dispatcher and pruner; then only `/health` and `/ready` are served), or both.
+    /// push dispatcher and pruner; then only `/health`, `/ready` and `/metrics` are served), or both.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let token = self.state.shutdown.clone();
         metrics::start(&self.state, &token);

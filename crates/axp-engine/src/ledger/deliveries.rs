@@ -181,56 +181,54 @@ impl Ledger {
         delivery_id: DeliveryId,
         report: AttemptReport,
     ) -> Result<()> {
-        let recorded = self
-            .write((ws, delivery_id, report), |(ws, delivery_id, report), tx| {
-                Box::pin(async move {
-                    let ws = *ws;
-                    let (mut d, _) = tx.delivery(ws, *delivery_id, true).await?.ok_or(Error::NotFound)?;
-                    let now = report.now;
-                    d.attempt = report.attempt.attempt;
-                    d.last_response_code = report.attempt.status_code;
-                    d.error_detail = report.attempt.error.clone();
-                    d.attempts.push(report.attempt.clone());
-                    d.updated_at = now;
-                    let intent = match (d.kind, d.intent_id) {
-                        (DeliveryKind::AgentPush, Some(id)) => tx.intent_for_update(ws, id).await?,
-                        _ => None,
-                    };
-                    tx.announce(Topic::Deliveries);
-                    if report.delivered {
-                        d.status = DeliveryStatus::Delivered;
-                        d.next_attempt_at = None;
-                        tx.update_delivery(ws, &d, None).await?;
-                        delivered(tx, ws, &d, report, intent).await?;
-                        return Ok((d.kind, d.status));
-                    }
-                    // A failed agent push counts a delivery attempt of its intent
-                    // (`intent.delivery_failed` once `max_delivery_attempts` is spent).
-                    let mut ended = false;
-                    if let Some(mut intent) = intent.filter(|i| !i.status.is_terminal()) {
-                        let error = serde_json::json!({
-                            "code": "delivery_failed",
-                            "message": report.attempt.error.clone().unwrap_or_else(|| "push failed".into()),
-                            "status_code": report.attempt.status_code,
-                        });
-                        run_internal(tx, ws, &mut intent, Command::PushFailed { error }, GATEWAY_ACTOR, now)
-                            .await?;
-                        ended = intent.status.is_terminal();
-                    }
-                    let (status, due) = match report.retry_at {
-                        _ if ended => (DeliveryStatus::Failed, None),
-                        Some(at) => (DeliveryStatus::Pending, Some(at)),
-                        None => (DeliveryStatus::DeadLettered, None),
-                    };
-                    d.status = status;
-                    d.next_attempt_at = due;
-                    tx.update_delivery(ws, &d, due).await?;
-                    Ok((d.kind, d.status))
-                })
+        self.write((ws, delivery_id, report), |(ws, delivery_id, report), tx| {
+            Box::pin(async move {
+                let ws = *ws;
+                let (mut d, _) = tx.delivery(ws, *delivery_id, true).await?.ok_or(Error::NotFound)?;
+                let now = report.now;
+                d.attempt = report.attempt.attempt;
+                d.last_response_code = report.attempt.status_code;
+                d.error_detail = report.attempt.error.clone();
+                d.attempts.push(report.attempt.clone());
+                d.updated_at = now;
+                let intent = match (d.kind, d.intent_id) {
+                    (DeliveryKind::AgentPush, Some(id)) => tx.intent_for_update(ws, id).await?,
+                    _ => None,
+                };
+                tx.announce(Topic::Deliveries);
+                if report.delivered {
+                    d.status = DeliveryStatus::Delivered;
+                    d.next_attempt_at = None;
+                    tx.update_delivery(ws, &d, None).await?;
+                    delivered(tx, ws, &d, report, intent).await?;
+                    return Ok((d.kind, d.status));
+                }
+                // A failed agent push counts a delivery attempt of its intent
+                // (`intent.delivery_failed` once `max_delivery_attempts` is spent).
+                let mut ended = false;
+                if let Some(mut intent) = intent.filter(|i| !i.status.is_terminal()) {
+                    let error = serde_json::json!({
+                        "code": "delivery_failed",
+                        "message": report.attempt.error.clone().unwrap_or_else(|| "push failed".into()),
+                        "status_code": report.attempt.status_code,
+                    });
+                    run_internal(tx, ws, &mut intent, Command::PushFailed { error }, GATEWAY_ACTOR, now)
+                        .await?;
+                    ended = intent.status.is_terminal();
+                }
+                let (status, due) = match report.retry_at {
+                    _ if ended => (DeliveryStatus::Failed, None),
+                    Some(at) => (DeliveryStatus::Pending, Some(at)),
+                    None => (DeliveryStatus::DeadLettered, None),
+                };
+                d.status = status;
+                d.next_attempt_at = due;
+                tx.update_delivery(ws, &d, due).await?;
+                Ok((d.kind, d.status))
             })
-            .await?;
-        crate::metrics::record_push_outcome(recorded.0, recorded.1);
-        Ok(())
+        })
+        .await
+        .map(|(kind, after)| crate::metrics::record_push_outcome(kind, after))
     }
 
     pub(super) async fn defer_delivery(
