@@ -21,6 +21,9 @@ pub enum ErrorCode {
     /// 401: the actor token (a person's `Authorization: Bearer`, §1.1) is unknown, revoked or
     /// expired.
     InvalidActorToken,
+    /// 401: a credential of its own that a server-wide endpoint takes (the `/metrics` bearer
+    /// token, `AXP_METRICS_TOKEN`) is missing or wrong; the spec catalogue's `auth_failed`.
+    AuthFailed,
     /// 403: the actor token belongs to another workspace than the API key sent with it.
     InvalidActorScope,
     /// 403: the caller may not do this.
@@ -70,6 +73,7 @@ impl ErrorCode {
             ErrorCode::MissingPlatformApiKey => "missing_platform_api_key",
             ErrorCode::InvalidPlatformApiKey => "invalid_platform_api_key",
             ErrorCode::InvalidActorToken => "invalid_actor_token",
+            ErrorCode::AuthFailed => "auth_failed",
             ErrorCode::InvalidActorScope => "invalid_actor_scope",
             ErrorCode::PolicyDenied => "policy_denied",
             ErrorCode::NotFound => "not_found",
@@ -98,6 +102,7 @@ impl ErrorCode {
             ErrorCode::MissingPlatformApiKey
             | ErrorCode::InvalidPlatformApiKey
             | ErrorCode::InvalidActorToken
+            | ErrorCode::AuthFailed
             | ErrorCode::InvalidActorScope
             | ErrorCode::PolicyDenied => "auth",
             ErrorCode::NotFound => "not_found",

@@ -9,6 +9,8 @@
 //! - [`schemas`]: the compiled payload schemas of each workspace, cached until one changes.
 //! - [`delivery`]: the push dispatcher: signing, retries, dead letters.
 //! - [`outbound`]: the SSRF guard for every outbound URL.
+//! - [`metrics`]: the engine's series (intents, pushes, timer lag) and the `intent_type` label
+//!   allow-list.
 //! - [`wake`]: the wake-up path: the [`Notifier`] that turns commits into wake-ups, the
 //!   [`Presence`] of agent streams, and [`wait_until`], how the loops (and the server's
 //!   streams) wait: until due, woken, a fallback interval, or cancelled.
@@ -16,6 +18,7 @@
 pub mod clock;
 pub mod delivery;
 pub mod ledger;
+pub mod metrics;
 pub mod outbound;
 pub mod retention;
 pub mod scheduler;
@@ -26,6 +29,7 @@ pub mod wake;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use delivery::{Dispatcher, DispatcherOptions, RetrySchedule};
 pub use ledger::Ledger;
+pub use metrics::IntentTypeLabels;
 pub use outbound::OutboundPolicy;
 pub use retention::{Pruner, RetentionOptions};
 pub use scheduler::Scheduler;

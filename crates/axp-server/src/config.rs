@@ -113,8 +113,10 @@ pub struct Options {
     /// Retention periods, the pruner's pace and the archive ([`retention_from_env`]).
     pub retention: RetentionOptions,
     /// One `info` log line per request (`AXP_ACCESS_LOG`, default true): method, route
-    /// template, status, latency, trace id and key id (`crate::api::access_log`).
+    /// template, status, latency, trace id and key id (`crate::telemetry`).
     pub access_log: bool,
+    /// `/metrics`: its access, the `intent_type` allow-list, the refresh ([`MetricsOptions::from_env`]).
+    pub metrics: crate::metrics::MetricsOptions,
 }
 
 impl Options {
@@ -143,7 +145,8 @@ impl Options {
     /// - `AXP_MAX_STREAMS_PER_WORKSPACE`: the same per workspace (default 10,000; `0`: no cap);
     /// - the retention settings of [`retention_from_env`].
     ///
-    /// - `AXP_ACCESS_LOG`: `true` (default) or `false`.
+    /// - `AXP_ACCESS_LOG`: `true` (default) or `false`;
+    /// - the `/metrics` settings of [`crate::MetricsOptions::from_env`] (`AXP_METRICS_*`).
     ///
     /// The database URL is not read here: `axp serve` takes it from `--database-url`,
     /// `AXP_DATABASE_URL` or `DATABASE_URL`.
@@ -197,6 +200,7 @@ impl Options {
             streams,
             retention: retention_from_env(&var)?,
             access_log: flag(&var, "AXP_ACCESS_LOG")?.unwrap_or(true),
+            metrics: crate::metrics::MetricsOptions::from_env(&var)?,
         })
     }
 }

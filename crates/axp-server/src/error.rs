@@ -20,7 +20,8 @@ fn status_of(code: ErrorCode) -> StatusCode {
     match code {
         ErrorCode::MissingPlatformApiKey
         | ErrorCode::InvalidPlatformApiKey
-        | ErrorCode::InvalidActorToken => StatusCode::UNAUTHORIZED,
+        | ErrorCode::InvalidActorToken
+        | ErrorCode::AuthFailed => StatusCode::UNAUTHORIZED,
         ErrorCode::PolicyDenied | ErrorCode::InvalidActorScope => StatusCode::FORBIDDEN,
         ErrorCode::NotFound => StatusCode::NOT_FOUND,
         ErrorCode::BadRequest => StatusCode::BAD_REQUEST,

@@ -26,6 +26,7 @@
 //! - `telemetry`: request and trace ids, W3C `traceparent`, the access log.
 //! - `listener`: the accept loop: timeouts, the connection cap, graceful shutdown with a
 //!   deadline, TLS, the client's address behind trusted proxies.
+//! - `metrics`: `GET /metrics` (Prometheus), its access, and the series this crate records.
 
 mod access;
 mod admission;
@@ -39,6 +40,7 @@ mod error;
 mod extract;
 mod listener;
 mod settings;
+mod metrics;
 mod sse;
 mod state;
 mod streams;
@@ -62,6 +64,7 @@ pub use bootstrap::Bootstrapped;
 pub use config::{Config, DEFAULT_POLL_INTERVAL, Options, Role, TlsFiles, TransportOptions, flag};
 pub use listener::{ClientAddr, TrustedProxies, raise_fd_limit};
 pub use settings::{DEFAULT_FILE, SETTINGS, Setting, Settings, Source};
+pub use metrics::{MetricsAccess, MetricsOptions};
 
 pub use state::AppState;
 pub use streams::{RETRY_AFTER_SECONDS, StreamCaps};
@@ -158,7 +161,9 @@ impl Server {
         // The write rules run in the engine over the backend; a new intent for an agent with
         // a stream open here is handed over in its create transaction (long-poll claims are not
         // counted in `presence`, so a claim always finds a new intent unhanded).
-        let store: Arc<dyn Store> = Arc::new(Ledger::new(backend, presence.clone()));
+        let labels = options.metrics.intent_types.clone();
+        let store: Arc<dyn Store> =
+            Arc::new(Ledger::new(backend, presence.clone()).with_intent_type_labels(labels));
         let bootstrapped =
             bootstrap::run(store.as_ref(), &config.data_dir, clock.now(), options.bootstrap_key.as_deref())
                 .await?;
@@ -214,9 +219,10 @@ impl Server {
     /// (`AXP_SHUTDOWN_GRACE_SECONDS`); connections still open then are dropped.
     ///
     /// The role in `Options::role` decides what runs: the API, the background work (scheduler,
-    /// push dispatcher and pruner; then only `/health` and `/ready` are served), or both.
+    /// push dispatcher and pruner; then only `/health`, `/ready` and `/metrics` are served), or both.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let token = self.state.shutdown.clone();
+        metrics::start(&self.state, &token);
         let (role, poll) = (self.state.options.role, self.state.options.poll_interval);
         let mut engine = Vec::new();
         if role.runs_engine() {
@@ -265,8 +271,9 @@ impl Server {
     }
 }
 
-/// What an engine-only replica serves: `/health`, and `/ready` (as the API's: 200 once the
-/// store answers, 503 while it is faulted).
+/// What an engine-only replica serves: `/health`, `/ready` (as the API's: 200 once the
+/// store answers, 503 while it is faulted) and `/metrics` (its pushes and timers are counted
+/// there).
 fn probes(state: AppState) -> axum::Router {
     use axum::routing::get;
     use serde_json::json;
@@ -277,5 +284,6 @@ fn probes(state: AppState) -> axum::Router {
     axum::Router::new()
         .route("/health", get(health))
         .route("/ready", get(api::health::ready))
+        .merge(metrics::router())
         .with_state(state)
 }

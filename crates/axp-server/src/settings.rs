@@ -99,6 +99,11 @@ pub const SETTINGS: &[Setting] = &[
     s("retention_interval_seconds", "60", "seconds between pruner passes"),
     s("retention_batch", "256", "rows per pruner transaction (1 to 10,000)"),
     s("archive_dir", "", "archive finished intents there before removing them"),
+    // Metrics (docs/metrics.md).
+    secret("metrics_token", "bearer token of /metrics (at least 16 characters)"),
+    s("metrics_public", "false", "open /metrics without a token"),
+    s("metrics_intent_types", "", "comma-separated intent types that get their own metrics label; others are `other`"),
+    s("metrics_refresh_seconds", "30", "seconds between reads of the store figures /metrics shows"),
     // Logs.
     s("log_format", "text", "log lines on stderr as text or json"),
     s("access_log", "true", "one log line per request (method, route, status, latency, trace id, key id)"),

@@ -20,6 +20,7 @@ use axp_store::{Actor, Principal};
 use serde_json::json;
 
 use crate::error::ApiError;
+use crate::metrics::STREAMS_OPEN;
 
 /// Seconds a refused client is told to wait (`Retry-After`): streams end within
 /// `wait_seconds` (at most 60, default 15), so a slot is usually free again within seconds.
@@ -77,11 +78,31 @@ struct Count {
     logged: bool,
 }
 
-/// One open stream or waiting claim; gives its slot back when dropped.
+/// What holds a slot; the `kind` label of the `axp_streams_open` gauge.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Hold {
+    /// An SSE stream (intent events, agent intents).
+    Stream,
+    /// A claim (or MCP wait) waiting for work or events.
+    LongPoll,
+}
+
+impl Hold {
+    fn label(self) -> &'static str {
+        match self {
+            Hold::Stream => "sse",
+            Hold::LongPoll => "long_poll",
+        }
+    }
+}
+
+/// One open stream or waiting claim; gives its slot back (and lowers the open gauge) when
+/// dropped.
 pub(crate) struct StreamSlot {
     registry: Arc<Registry>,
     key: Actor,
     workspace: WorkspaceId,
+    hold: Hold,
 }
 
 impl StreamSlots {
@@ -90,9 +111,10 @@ impl StreamSlots {
         Self { inner: Arc::new(Registry { caps, held: Mutex::default() }) }
     }
 
-    /// Takes a slot for `principal`'s credential and workspace. Errors: 429
-    /// `rate_limit_exceeded` with `Retry-After` when either is at its cap (nothing is taken).
-    pub(crate) fn acquire(&self, principal: &Principal) -> Result<StreamSlot, ApiError> {
+    /// Takes a slot for `principal`'s credential and workspace, held by a `hold`, and counts it
+    /// in the `axp_streams_open` gauge. Errors: 429 `rate_limit_exceeded` with `Retry-After`
+    /// when either is at its cap (nothing is taken).
+    pub(crate) fn acquire(&self, principal: &Principal, hold: Hold) -> Result<StreamSlot, ApiError> {
         let (key, workspace) = (principal.actor, principal.tenant.workspace_id);
         let caps = self.inner.caps;
         let mut held = self.inner.held.lock().unwrap_or_else(|e| e.into_inner());
@@ -110,7 +132,8 @@ impl StreamSlots {
         }
         held.keys.entry(key).or_default().open += 1;
         held.workspaces.entry(workspace).or_default().open += 1;
-        Ok(StreamSlot { registry: self.inner.clone(), key, workspace })
+        metrics::gauge!(STREAMS_OPEN, "kind" => hold.label()).increment(1);
+        Ok(StreamSlot { registry: self.inner.clone(), key, workspace, hold })
     }
 
     /// Slots open for `key` and for `workspace` (for tests).
@@ -151,6 +174,7 @@ impl Drop for StreamSlot {
         let mut held = self.registry.held.lock().unwrap_or_else(|e| e.into_inner());
         release(&mut held.keys, self.key);
         release(&mut held.workspaces, self.workspace);
+        metrics::gauge!(STREAMS_OPEN, "kind" => self.hold.label()).decrement(1);
     }
 }
 
@@ -183,34 +207,36 @@ mod tests {
         let slots = StreamSlots::new(StreamCaps { per_key: 2, per_workspace: 10 });
         let ws = WorkspaceId::new();
         let (a, b) = (principal(ws), principal(ws));
-        let first = slots.acquire(&a).unwrap();
-        let _second = slots.acquire(&a).unwrap();
-        let err = slots.acquire(&a).err().expect("the third is over the cap");
+        let first = slots.acquire(&a, Hold::Stream).unwrap();
+        let _second = slots.acquire(&a, Hold::Stream).unwrap();
+        let err = slots.acquire(&a, Hold::Stream).err().expect("the third is over the cap");
         let response = axum::response::IntoResponse::into_response(err);
         assert_eq!(response.status(), 429);
         assert_eq!(response.headers()["retry-after"], RETRY_AFTER_SECONDS.to_string().as_str());
-        let _other = slots.acquire(&b).expect("another key still has room");
+        let _other = slots.acquire(&b, Hold::Stream).expect("another key still has room");
         assert_eq!(slots.open(&a.actor, &ws), (2, 3));
         drop(first);
         assert_eq!(slots.open(&a.actor, &ws), (1, 2));
-        let _again = slots.acquire(&a).expect("a freed slot is taken again");
+        let _again = slots.acquire(&a, Hold::Stream).expect("a freed slot is taken again");
     }
 
     #[test]
     fn a_workspace_at_its_cap_is_refused_for_every_key() {
         let slots = StreamSlots::new(StreamCaps { per_key: 10, per_workspace: 2 });
         let ws = WorkspaceId::new();
-        let _a = slots.acquire(&principal(ws)).unwrap();
-        let _b = slots.acquire(&principal(ws)).unwrap();
-        assert!(slots.acquire(&principal(ws)).is_err());
-        let _elsewhere = slots.acquire(&principal(WorkspaceId::new())).expect("other workspaces are apart");
+        let _a = slots.acquire(&principal(ws), Hold::Stream).unwrap();
+        let _b = slots.acquire(&principal(ws), Hold::Stream).unwrap();
+        assert!(slots.acquire(&principal(ws), Hold::Stream).is_err());
+        let _elsewhere = slots
+            .acquire(&principal(WorkspaceId::new()), Hold::LongPoll)
+            .expect("other workspaces are apart");
     }
 
     #[test]
     fn zero_means_no_cap_and_entries_are_forgotten_at_zero() {
         let slots = StreamSlots::new(StreamCaps { per_key: 0, per_workspace: 0 });
         let p = principal(WorkspaceId::new());
-        let held: Vec<_> = (0..100).map(|_| slots.acquire(&p).unwrap()).collect();
+        let held: Vec<_> = (0..100).map(|_| slots.acquire(&p, Hold::LongPoll).unwrap()).collect();
         drop(held);
         assert_eq!(slots.open(&p.actor, &p.tenant.workspace_id), (0, 0));
         assert!(slots.inner.held.lock().unwrap().keys.is_empty());

@@ -10,6 +10,7 @@ use axp_core::api::StoreStats;
 use axp_core::delivery::DeliveryStatus;
 use axp_core::{Status, Timestamp};
 use axp_store::{Error, Maintenance, Result, Snapshot};
+use sqlx_core::query_as::query_as;
 use sqlx_core::query_scalar::query_scalar;
 use sqlx_postgres::Postgres;
 
@@ -75,6 +76,24 @@ impl Maintenance for PgStore {
             oldest_unfinished_intent_at: oldest.map(Timestamp::from_millis),
             dead_letters: dead.max(0) as u64,
         })
+    }
+
+    async fn queue_depths(&self) -> Result<BTreeMap<String, u64>> {
+        let open: Vec<&str> = Status::OPEN.iter().map(|s| s.as_str()).collect();
+        let rows: Vec<(String, i64)> = query_as::<Postgres, (String, i64)>(
+            "SELECT COALESCE(s.body::jsonb ->> 'delivery_mode', 'none'), COUNT(*)
+               FROM agent_queue q
+               JOIN intents i ON i.workspace_id = q.workspace_id AND i.intent_id = q.intent_id
+               LEFT JOIN service_accounts s
+                 ON s.workspace_id = q.workspace_id AND s.agent_address = q.agent_address
+              WHERE q.handed_at IS NULL AND i.status = ANY($1)
+              GROUP BY 1",
+        )
+        .bind(open)
+        .fetch_all(self.pool())
+        .await
+        .map_err(db)?;
+        Ok(rows.into_iter().map(|(binding, n)| (binding, n.max(0) as u64)).collect())
     }
 
     async fn snapshot(&self, _dir: &Path) -> Result<Snapshot> {

@@ -203,6 +203,7 @@ async fn try_batch(pool: &Pool<Postgres>, jobs: &mut [Box<dyn Job>], rows: &Arc<
         Ok(conn) => conn,
         Err(e) => return Tried::Broken(db(e)),
     };
+    let began = std::time::Instant::now();
     let mut tx = PgTx::new(conn, rows.clone());
     if let Err(e) = tx.begin().await {
         tx.into_conn().close_on_drop();
@@ -227,7 +228,10 @@ async fn try_batch(pool: &Pool<Postgres>, jobs: &mut [Box<dyn Job>], rows: &Arc<
     let changed = tx.principals_changed || tx.cached_rows_changed;
     let sql = commit_sql(&tx.topics, changed);
     match run_sql(tx.conn(), &sql).await {
-        Ok(_) => Tried::Committed(std::mem::take(&mut tx.topics), changed),
+        Ok(_) => {
+            axp_store::metrics::record_commit("postgres", jobs.len(), began.elapsed());
+            Tried::Committed(std::mem::take(&mut tx.topics), changed)
+        }
         Err(e) => {
             // The outcome is unknown (the connection may have dropped after the commit was
             // sent): callers see Unavailable, and retry with their idempotency keys.

@@ -50,6 +50,15 @@ impl Maintenance for SqliteStore {
         .await
     }
 
+    async fn queue_depths(&self) -> Result<BTreeMap<String, u64>> {
+        let pool = self.readers.clone();
+        blocking(move || {
+            let conn = pool.get().map_err(|e| Error::Unavailable(e.to_string()))?;
+            queue_depths(&conn)
+        })
+        .await
+    }
+
     async fn snapshot(&self, dir: &Path) -> Result<Snapshot> {
         let (path, dir) = (self.path.clone(), dir.to_owned());
         blocking(move || snapshot(&path, &dir)).await
@@ -107,6 +116,26 @@ fn stats(conn: &Connection, path: &Path) -> Result<StoreStats> {
         oldest_unfinished_intent_at: oldest.map(axp_core::Timestamp::from_millis),
         dead_letters: dead.max(0) as u64,
     })
+}
+
+/// Unhanded queue items of open intents by their agent's binding (`agent_queue_unhanded` is
+/// the partial index of unhanded items).
+fn queue_depths(conn: &Connection) -> Result<BTreeMap<String, u64>> {
+    let open = Status::OPEN.map(Status::as_str);
+    let sql = format!(
+        "SELECT COALESCE(json_extract(s.body, '$.delivery_mode'), 'none'), COUNT(*)
+           FROM agent_queue q
+           JOIN intents i ON i.workspace_id = q.workspace_id AND i.intent_id = q.intent_id
+           LEFT JOIN service_accounts s ON s.workspace_id = q.workspace_id AND s.agent_address = q.agent_address
+          WHERE q.handed_at IS NULL AND i.status IN ({})
+          GROUP BY 1",
+        placeholders(open.len())
+    );
+    let mut stmt = conn.prepare(&sql).map_err(db)?;
+    let rows = stmt
+        .query_map(params_from_iter(open), |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+        .map_err(db)?;
+    rows.map(|row| row.map(|(binding, n)| (binding, n.max(0) as u64)).map_err(db)).collect()
 }
 
 /// `VACUUM INTO <dir>/axp.db`, then the media objects it references linked beside it.

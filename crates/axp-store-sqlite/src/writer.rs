@@ -79,12 +79,14 @@ fn run(
             topics: Vec::new(),
             principals_changed: false,
         };
+        let began = std::time::Instant::now();
         let outcome = run_batch(&mut tx, &mut batch);
         if tx.principals_changed {
             principals.invalidate();
         }
         let committed = match outcome {
             Ok(()) => {
+                axp_store::metrics::record_commit("sqlite", batch.len(), began.elapsed());
                 if !tx.topics.is_empty() {
                     listener.committed(&tx.topics);
                 }

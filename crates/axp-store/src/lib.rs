@@ -32,6 +32,7 @@ pub mod conformance;
 mod error;
 mod maintenance;
 mod media;
+pub mod metrics;
 mod principals;
 mod retention;
 mod routing;

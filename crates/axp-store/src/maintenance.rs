@@ -2,6 +2,7 @@
 //! the database (`axp backup`) and what it holds (`axp admin stats`). Server-wide, never scoped
 //! by workspace: the server lets only its operator reach it.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
@@ -32,6 +33,13 @@ pub trait Maintenance: Send + Sync {
     /// Rows per table, sizes, the oldest unfinished intent and the dead-letter count, read
     /// without blocking writers. Errors: [`crate::Error::Unavailable`].
     async fn stats(&self) -> Result<StoreStats>;
+
+    /// Agent-queue items not yet handed to their agent whose intent is still open, across
+    /// workspaces, by the delivery binding of the agent the item waits for (`stream`, `poll`,
+    /// `http`, …, as [`axp_core::delivery::Binding`] names them; `none` for an address with no
+    /// service account). Bindings with nothing waiting are left out. Read without blocking
+    /// writers; costs one pass over the waiting items. Errors: [`crate::Error::Unavailable`].
+    async fn queue_depths(&self) -> Result<BTreeMap<String, u64>>;
 
     /// Writes a consistent copy of the database and of the media bytes it references into
     /// `dir` (an empty directory on the database's file system), without holding up writers for

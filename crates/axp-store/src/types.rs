@@ -537,6 +537,8 @@ pub struct DueTimer {
     pub intent_id: IntentId,
     /// What fires.
     pub kind: TimerKind,
+    /// When it was due (the scheduler's lag is how much later it fired).
+    pub due_at: Timestamp,
 }
 
 /// An owner's view state of a thread.

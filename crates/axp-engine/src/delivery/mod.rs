@@ -198,6 +198,8 @@ async fn attempt(
             .and_then(|v| v.get("result").cloned()),
         _ => None,
     };
+    let took = started.elapsed();
+    crate::metrics::record_push_duration(job.kind, took);
     let now = clock.now();
     let report = AttemptReport {
         attempt: DeliveryAttempt {
@@ -205,7 +207,7 @@ async fn attempt(
             at,
             status_code: answer.status,
             error: answer.error,
-            duration_ms: started.elapsed().as_millis() as u64,
+            duration_ms: took.as_millis() as u64,
         },
         delivered,
         retry_at: if delivered { None } else { schedule.next(job.attempt, answer.retry_after, now) },

@@ -200,7 +200,8 @@ impl Ledger {
                     d.status = DeliveryStatus::Delivered;
                     d.next_attempt_at = None;
                     tx.update_delivery(ws, &d, None).await?;
-                    return delivered(tx, ws, &d, report, intent).await;
+                    delivered(tx, ws, &d, report, intent).await?;
+                    return Ok((d.kind, d.status));
                 }
                 // A failed agent push counts a delivery attempt of its intent
                 // (`intent.delivery_failed` once `max_delivery_attempts` is spent).
@@ -222,10 +223,12 @@ impl Ledger {
                 };
                 d.status = status;
                 d.next_attempt_at = due;
-                tx.update_delivery(ws, &d, due).await
+                tx.update_delivery(ws, &d, due).await?;
+                Ok((d.kind, d.status))
             })
         })
         .await
+        .map(|(kind, after)| crate::metrics::record_push_outcome(kind, after))
     }
 
     pub(super) async fn defer_delivery(

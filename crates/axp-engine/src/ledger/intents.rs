@@ -14,6 +14,7 @@ use futures::future::BoxFuture;
 
 use super::audit::{At, command_entry, record};
 use super::{Ledger, accounts, inbox, routing, webhooks};
+use crate::metrics::{self, Fact};
 
 /// How a new intent is routed: whether its agent has a stream open on this server right now
 /// (then it is handed over in its create transaction; see [`routing::route`]).
@@ -160,6 +161,7 @@ pub(super) async fn insert_new_intent(
 ) -> Result<Intent> {
     let intent = &rows.intent;
     tx.insert_intent(ws, rows).await?;
+    metrics::note(Fact::Created { intent_type: intent.intent_type.clone() });
     tx.announce(Topic::Intent(intent.intent_id));
     super::media::grant_references(tx, ws, intent).await?;
     inbox::announce(tx, ws, intent, &rows.events, true, intent.created_at).await?;
@@ -218,6 +220,9 @@ pub(super) async fn persist(
         webhooks::notify_step(tx, ws, intent, notification, now).await?;
     }
     let ended = outcome.events.last().is_some_and(IntentEvent::is_terminal);
+    if ended {
+        metrics::note(Fact::Finished { status: intent.status, intent_type: intent.intent_type.clone() });
+    }
     match (&intent.reply_to, ended) {
         (Some(reply_to), true) => inbox::deliver_completion(tx, ws, intent, reply_to, now).await.map(Some),
         _ => Ok(None),

@@ -25,7 +25,9 @@
 //! - [`media`]: media uploads, their expiry and the bytes the backend keeps;
 //! - [`retention`]: retention periods and the removal of finished work past them.
 //!
-//! Jobs may run more than once (see [`axp_store::Job`]), so they only read their arguments.
+//! Jobs may run more than once (see [`axp_store::Job`]), so they only read their arguments, and
+//! what a run notes for the metrics (intents created and finished, [`crate::metrics`]) is
+//! counted for the run that committed only, once it did.
 
 mod access_requests;
 mod accounts;
@@ -55,6 +57,7 @@ use futures::future::BoxFuture;
 use tokio::sync::oneshot;
 
 use crate::Presence;
+use crate::metrics::{self, Fact, IntentTypeLabels};
 
 /// The write rules over a [`Backend`]; implements [`axp_store::Store`]. Cheap to clone.
 #[derive(Clone)]
@@ -63,13 +66,22 @@ pub struct Ledger {
     presence: Presence,
     /// The first [`Error::Corrupt`] any job met: the store is faulted until restart.
     fault: Arc<OnceLock<String>>,
+    /// The `intent_type` label values of the intents counted ([`crate::metrics`]).
+    intent_types: IntentTypeLabels,
 }
 
 impl Ledger {
     /// Rules over `backend`. `presence` says which agents have a stream open on this server:
     /// a new intent for such an agent is handed over in its create transaction.
     pub fn new(backend: Arc<dyn Backend>, presence: Presence) -> Self {
-        Self { backend, presence, fault: Arc::default() }
+        Self { backend, presence, fault: Arc::default(), intent_types: IntentTypeLabels::default() }
+    }
+
+    /// Counts intents with `labels` as their `intent_type` label values (default: every type
+    /// is `other`).
+    pub fn with_intent_type_labels(mut self, labels: IntentTypeLabels) -> Self {
+        self.intent_types = labels;
+        self
     }
 
     /// Why the store is faulted, if a job met [`Error::Corrupt`] (see [`axp_store::Store::fault`]).
@@ -87,7 +99,8 @@ impl Ledger {
         result
     }
 
-    /// Runs `f(&args, tx)` in the next write transaction; its result once that committed.
+    /// Runs `f(&args, tx)` in the next write transaction; its result once that committed, after
+    /// counting what the committed run noted ([`crate::metrics`]).
     async fn write<A, R>(&self, args: A, f: JobFn<A, R>) -> Result<R>
     where
         A: Send + Sync + 'static,
@@ -95,7 +108,11 @@ impl Ledger {
     {
         let (job, rx) = Typed::job(args, f);
         self.backend.write(job).await;
-        self.watch(rx.await.map_err(|_| Error::Unavailable("store writer has stopped".into()))?)
+        let (result, facts) = rx.await.map_err(|_| Error::Unavailable("store writer has stopped".into()))?;
+        if result.is_ok() {
+            self.intent_types.record(&facts);
+        }
+        self.watch(result)
     }
 
     /// Runs `f(&args, tx)` on a read connection.
@@ -106,35 +123,41 @@ impl Ledger {
     {
         let (job, rx) = Typed::job(args, f);
         self.backend.read(job).await;
-        self.watch(rx.await.map_err(|_| Error::Unavailable("store reader has stopped".into()))?)
+        self.watch(rx.await.map_err(|_| Error::Unavailable("store reader has stopped".into()))?.0)
     }
 }
 
 /// A job's body: a plain function over its arguments, so it can run again.
 type JobFn<A, R> = for<'a> fn(&'a A, &'a mut dyn Transaction) -> BoxFuture<'a, Result<R>>;
 
+/// What a job answers: its result, and what its last run noted for the metrics.
+type Answer<R> = (Result<R>, Vec<Fact>);
+
 /// A [`Job`] with typed arguments and result, answering through a oneshot channel.
 struct Typed<A, R> {
     args: A,
     f: JobFn<A, R>,
     result: Option<Result<R>>,
-    tx: oneshot::Sender<Result<R>>,
+    /// What the last run noted ([`crate::metrics::note`]); a run again starts over.
+    facts: Vec<Fact>,
+    tx: oneshot::Sender<Answer<R>>,
 }
 
 impl<A: Send + Sync + 'static, R: Send + 'static> Typed<A, R> {
-    /// The job, boxed, and the receiver of its result.
-    fn job(args: A, f: JobFn<A, R>) -> (Box<dyn Job>, oneshot::Receiver<Result<R>>) {
+    /// The job, boxed, and the receiver of its answer.
+    fn job(args: A, f: JobFn<A, R>) -> (Box<dyn Job>, oneshot::Receiver<Answer<R>>) {
         let (tx, rx) = oneshot::channel();
-        (Box::new(Self { args, f, result: None, tx }), rx)
+        (Box::new(Self { args, f, result: None, facts: Vec::new(), tx }), rx)
     }
 }
 
 impl<A: Send + Sync + 'static, R: Send + 'static> Job for Typed<A, R> {
     fn run<'a>(&'a mut self, tx: &'a mut dyn Transaction) -> BoxFuture<'a, bool> {
         Box::pin(async move {
-            let result = (self.f)(&self.args, tx).await;
+            let (result, facts) = metrics::tallied((self.f)(&self.args, tx)).await;
             let ok = result.is_ok();
             self.result = Some(result);
+            self.facts = facts;
             ok
         })
     }
@@ -151,6 +174,6 @@ impl<A: Send + Sync + 'static, R: Send + 'static> Job for Typed<A, R> {
             Ok(()) => self.result.unwrap_or_else(|| Err(Error::Internal("a job never ran".into()))),
             Err(e) => Err(e),
         };
-        let _ = self.tx.send(result);
+        let _ = self.tx.send((result, self.facts));
     }
 }

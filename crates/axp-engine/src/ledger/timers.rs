@@ -17,11 +17,11 @@ impl Ledger {
     /// crashes and replicas. A timer of an intent that already ended is simply dropped. A
     /// media expiry expires its upload; the bytes go once that committed.
     pub(super) async fn fire_due_timers(&self, now: Timestamp, limit: u32) -> Result<u32> {
-        let (fired, gone) = self
+        let (due, gone) = self
             .write((now, limit), |(now, limit), tx| {
                 Box::pin(async move {
                     let due = tx.take_due_timers(*now, *limit).await?;
-                    let fired = due.len() as u32;
+                    let due_at: Vec<Timestamp> = due.iter().map(|t| t.due_at).collect();
                     let mut gone = Vec::new();
                     for timer in due {
                         let ws = timer.workspace_id;
@@ -49,11 +49,14 @@ impl Ledger {
                             Err(e) => return Err(e),
                         }
                     }
-                    Ok((fired, gone))
+                    Ok((due_at, gone))
                 })
             })
             .await?;
+        for at in &due {
+            crate::metrics::record_timer_lag(*at, now);
+        }
         self.remove_bytes(&gone).await;
-        Ok(fired)
+        Ok(due.len() as u32)
     }
 }

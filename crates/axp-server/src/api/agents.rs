@@ -27,6 +27,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{Caller, JsonObject, PathParams, QueryMap};
 use crate::sse::{self, Source};
 use crate::state::AppState;
+use crate::streams::Hold;
 
 async fn agent_route(
     state: State<AppState>,
@@ -191,7 +192,7 @@ async fn stream_intents(
             .map(|s| s.parse::<Status>().map_err(|e| ApiError::invalid_query("status", &e.to_string())))
             .collect::<ApiResult<Vec<_>>>()?,
     };
-    let slot = state.streams.acquire(&caller.0)?;
+    let slot = state.streams.acquire(&caller.0, Hold::Stream)?;
     let tenant = caller.0.tenant;
     let mut subscription = state.notifier.subscribe(Topic::Agent(tenant.workspace_id, address.to_string()));
     subscription.mark_seen();
@@ -250,7 +251,7 @@ async fn claim_intents(
         None => query.bounded("wait_seconds", 0, 60)?.unwrap_or(0),
     };
     // A waiting claim holds a connection like a stream does, and counts against the same caps.
-    let _slot = if wait > 0 { Some(state.streams.acquire(&caller.0)?) } else { None };
+    let _slot = if wait > 0 { Some(state.streams.acquire(&caller.0, Hold::LongPoll)?) } else { None };
     let tenant = caller.0.tenant;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(wait);
     let mut subscription = state.notifier.subscribe(Topic::Agent(tenant.workspace_id, address.to_string()));

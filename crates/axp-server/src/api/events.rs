@@ -14,6 +14,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{Caller, PathParams, QueryMap, intent_id};
 use crate::sse::{self, Source};
 use crate::state::AppState;
+use crate::streams::Hold;
 
 /// Most events one list call returns.
 const LIST_LIMIT: u32 = 1000;
@@ -64,7 +65,7 @@ async fn stream_events(
     caller.require_sees_intent(&state, id).await?;
     let since = cursor(&query, &headers)?;
     let wait = wait(&query)?;
-    let slot = state.streams.acquire(&caller.0)?;
+    let slot = state.streams.acquire(&caller.0, Hold::Stream)?;
     let tenant = caller.0.tenant;
     let mut subscription = state.notifier.subscribe(Topic::Intent(id));
     subscription.mark_seen();

@@ -98,6 +98,7 @@ pub fn app(state: AppState) -> Router {
         .merge(media::router())
         .merge(admin::router())
         .merge(retention::router())
+        .merge(crate::metrics::router())
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(ErrorCode::MethodNotAllowed, "method not allowed on this route")
@@ -105,5 +106,6 @@ pub fn app(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state((state.clone(), admission), admission::admit))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::from_fn_with_state(state.clone(), crate::telemetry::request_ids))
+        .layer(middleware::from_fn(crate::metrics::track))
         .with_state(state)
 }

@@ -15,6 +15,7 @@ mod invites;
 mod mcp;
 mod media;
 mod mesh;
+mod metrics;
 mod openapi;
 mod organizations;
 mod probes;

@@ -51,21 +51,19 @@ impl TimerTable for PgTx {
         .fetch_all(conn)
         .await
         .map_err(db)?;
-        let mut due: Vec<(i64, DueTimer)> = rows
+        let mut due: Vec<DueTimer> = rows
             .iter()
             .map(|r| {
-                Ok((
-                    get::<i64>(r, 3)?,
-                    DueTimer {
-                        workspace_id: WorkspaceId(get(r, 0)?),
-                        intent_id: IntentId(get(r, 1)?),
-                        kind: from_json(&get::<String>(r, 2)?)?,
-                    },
-                ))
+                Ok(DueTimer {
+                    workspace_id: WorkspaceId(get(r, 0)?),
+                    intent_id: IntentId(get(r, 1)?),
+                    kind: from_json(&get::<String>(r, 2)?)?,
+                    due_at: Timestamp::from_millis(get(r, 3)?),
+                })
             })
             .collect::<Result<_>>()?;
-        due.sort_by_key(|(at, _)| *at);
-        Ok(due.into_iter().map(|(_, t)| t).collect())
+        due.sort_by_key(|t| t.due_at);
+        Ok(due)
     }
 
     async fn next_timer_due(&mut self) -> Result<Option<Timestamp>> {

@@ -42,21 +42,27 @@ impl TimerTable for SqliteTx<'_> {
         let conn = &*self.conn;
         let mut stmt = conn
             .prepare_cached(
-                "SELECT workspace_id, intent_id, kind FROM timers WHERE due_at <= ?1 ORDER BY due_at LIMIT ?2",
+                "SELECT workspace_id, intent_id, kind, due_at FROM timers WHERE due_at <= ?1 ORDER BY due_at LIMIT ?2",
             )
             .map_err(db)?;
         let rows = stmt
             .query_map(params![now.as_millis(), limit], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, i64>(3)?,
+                ))
             })
             .map_err(db)?;
         let due = rows
             .map(|row| {
-                let (ws, id, kind) = row.map_err(db)?;
+                let (ws, id, kind, due_at) = row.map_err(db)?;
                 Ok(DueTimer {
                     workspace_id: WorkspaceId(uuid_of(&ws)?),
                     intent_id: IntentId(uuid_of(&id)?),
                     kind: from_json(&kind)?,
+                    due_at: Timestamp::from_millis(due_at),
                 })
             })
             .collect::<Result<Vec<_>>>()?;

@@ -83,6 +83,7 @@ pub async fn run_all(store: &dyn Store) {
     queue::agent_queue(store).await;
     timers::timers(store).await;
     queue::claims(store).await;
+    queue::depths(store).await;
     accounts::tenancy(store).await;
     accounts::service_accounts(store).await;
     accounts::agents_and_keys(store).await;

@@ -4,7 +4,7 @@ use axp_core::lifecycle::{Command, Resolution};
 use axp_core::{EventType, Status};
 use serde_json::json;
 
-use super::{T0, address, assert_increasing, by, create, new_intent, request, tenant};
+use super::{T0, account, address, assert_increasing, by, create, new_intent, request, tenant};
 use crate::Store;
 
 /// The agent queue: cursors increase in queue order, `since` is exclusive, SUBMITTED →
@@ -151,4 +151,33 @@ pub async fn claims(store: &dyn Store) {
     let max = *cursors.last().unwrap();
     assert!(again.iter().all(|d| d.seq > max), "a redelivery is a new queue item");
     assert!(store.claim_for_agent(&p.tenant, &agent, 10, T0.plus_seconds(61)).await.unwrap().is_empty());
+}
+
+/// Queue depths (`Maintenance::queue_depths`, the `axp_queue_depth` gauge): unhanded items of
+/// open intents by their agent's binding, `none` for an address with no service account. The
+/// counts are server-wide; `run_all` runs one story at a time on a store of its own, so the
+/// changes measured here are this story's.
+pub async fn depths(store: &dyn Store) {
+    let (p, _) = tenant(store).await;
+    let mut poller = account(&p, "depth-poller", "depth-poller");
+    poller.delivery_mode = axp_core::delivery::Binding::Poll;
+    store.create_service_account(&p.tenant, poller, &by()).await.unwrap();
+    let depth = async |binding: &str| {
+        store.maintenance().queue_depths().await.unwrap().get(binding).copied().unwrap_or(0)
+    };
+    let (poll, none) = (depth("poll").await, depth("none").await);
+    let ids = [
+        create(store, &p, new_intent(&p, "depth-poller")).await,
+        create(store, &p, new_intent(&p, "depth-poller")).await,
+        create(store, &p, new_intent(&p, "depth-poller")).await,
+    ];
+    create(store, &p, new_intent(&p, "depth-nobody")).await;
+    assert_eq!((depth("poll").await, depth("none").await), (poll + 3, none + 1));
+
+    let claimed = store.claim_for_agent(&p.tenant, &address(&p, "depth-poller"), 1, T0).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(depth("poll").await, poll + 2, "a handed item no longer waits");
+    let cancel = request(Command::Resolve(Resolution::Canceled("x".into())));
+    store.execute(&p.tenant, ids[2], cancel, T0, None, &by()).await.unwrap();
+    assert_eq!(depth("poll").await, poll + 1, "the item of an ended intent no longer waits");
 }

@@ -46,10 +46,15 @@ fn rows() -> Vec<Row> {
         .collect()
 }
 
-/// The binary, with webhook deliveries allowed to reach a local receiver and sent at once.
+/// The binary, with webhook deliveries allowed to reach a local receiver and sent at once, and
+/// `/metrics` behind a token of its own (which no key is).
 async fn server() -> TestServer {
-    TestServer::start_with_env(&[("AXP_OUTBOUND_ALLOW", "127.0.0.0/8"), ("AXP_PUSH_RETRY_SCHEDULE", "0s")])
-        .await
+    TestServer::start_with_env(&[
+        ("AXP_OUTBOUND_ALLOW", "127.0.0.0/8"),
+        ("AXP_PUSH_RETRY_SCHEDULE", "0s"),
+        ("AXP_METRICS_TOKEN", "access-matrix-metrics-token"),
+    ])
+    .await
 }
 
 /// One key per column.
@@ -425,6 +430,7 @@ fn request(family: &str, o: &Objects) -> (Method, String, Option<Value>) {
         "schemas.get" => (get, "/v1/schemas/axp.access.probe.v1".into(), None),
         "admin.backup" => (post, "/v1/admin/backup".into(), None),
         "admin.stats" => (get, "/v1/admin/stats".into(), None),
+        "metrics" => (get, "/metrics".into(), None),
         "mesh.heartbeat" => (post, "/v1/mesh/heartbeat".into(), None),
         "mesh.agents" => (get, "/v1/mesh/agents".into(), None),
         "mesh.agent" => (get, format!("/v1/mesh/agents/{sa}"), None),

@@ -17,6 +17,7 @@ use super::{IDEMPOTENCY_KEY, OWNER_AGENT, Rest};
 use crate::api::{directory, events, inbox, intents, users};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{JsonObject, PathParams, QueryMap, intent_id};
+use crate::streams::Hold;
 
 /// Longest `axme.observe` wait, in seconds: the call holds its HTTP request open that long.
 const OBSERVE_MAX_WAIT_SECONDS: u64 = 30;
@@ -273,7 +274,7 @@ async fn observe(rest: &Rest<'_>, args: &Args) -> ApiResult<Value> {
             return Ok(found);
         }
         if slot.is_none() {
-            slot = Some(state.streams.acquire(&rest.session.principal)?);
+            slot = Some(state.streams.acquire(&rest.session.principal, Hold::LongPoll)?);
         }
         let woken = wait_until(
             state.clock.as_ref(),
