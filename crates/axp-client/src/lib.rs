@@ -105,9 +105,9 @@ pub use axp_core::api::{
     Agent, AgentDelivery, ApiKey, ApplyScenarioResponse, AuditEntry, AuditQuery, BulkCancelRequest,
     BulkCancelResponse, Capabilities, CreateIntentRequest, CreateIntentResponse, CreateServiceAccountRequest,
     Decision, DeleteMessagesRequest, DeleteMode, DeletedMessages, DeliveryBinding, EventsResponse, Health,
-    InboxChanges, IntentResponse, ListAuditResponse, ListIntentsQuery, MutationResponse, OpenTask, RevokedSubscription,
-    ServiceAccount, SortOrder, StoreStats, SubscriptionRequest, ThreadChange, ValidateScenarioResponse,
-    WebhookEventReceipt,
+    InboxChanges, IntentResponse, ListAuditResponse, ListIntentsQuery, MutationResponse, OpenTask,
+    RevokedSubscription, ServiceAccount, SortOrder, StoreStats, SubscriptionRequest, ThreadChange,
+    ValidateScenarioResponse, WebhookEventReceipt,
 };
 pub use axp_core::delivery::{
     Binding, Delivery, DeliveryAttempt, DeliveryKind, DeliveryStatus, EventCounters, Subscription,
