@@ -243,7 +243,7 @@ mod tests {
             format!("i1:desc:five:{id}"),
             "i1:desc:5:not-a-uuid".to_owned(),
             format!("i1:desc:5:{id}:extra"),
-            format!("i1:desc:5"),
+            "i1:desc:5".to_owned(),
         ] {
             assert_eq!(ok(&bad), None, "{bad}");
         }

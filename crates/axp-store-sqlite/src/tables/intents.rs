@@ -248,7 +248,7 @@ mod tests {
                 IntentFilter {
                     statuses: vec![Status::Submitted, Status::Delivered],
                     to_agent: Some("agent://a/b/c".into()),
-                    ..page.clone()
+                    ..page
                 },
             ),
             ("newest first", newest.clone()),

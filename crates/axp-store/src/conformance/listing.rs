@@ -166,10 +166,10 @@ async fn check_walk(store: &dyn Store, p: &Principal, intents: &mut Vec<Intent>,
             assert!(seen.iter().all(|i| all.contains(&i.intent_id)), "only matching intents: {walk:?}");
             return;
         }
-        if let Some(Some(arrival)) = arrivals.next() {
-            if !intents.iter().any(|i| i.intent_id.0.as_u128() == arrival.id) {
-                intents.push(create(store, p, arrival).await);
-            }
+        if let Some(Some(arrival)) = arrivals.next()
+            && !intents.iter().any(|i| i.intent_id.0.as_u128() == arrival.id)
+        {
+            intents.push(create(store, p, arrival).await);
         }
     }
     panic!("the walk did not end: {walk:?}");
