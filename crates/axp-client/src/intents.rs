@@ -4,7 +4,7 @@
 
 use axp_core::api::{
     BulkCancelRequest, BulkCancelResponse, CreateIntentRequest, CreateIntentResponse, EventsResponse,
-    IntentResponse, ListIntentsResponse, MutationResponse,
+    IntentResponse, ListIntentsQuery, ListIntentsResponse, MutationResponse,
 };
 use axp_core::{Intent, IntentId, Status};
 use reqwest::Url;
@@ -88,8 +88,10 @@ impl Client {
         self.get_json(self.intent_url(id, &[])).await
     }
 
-    /// `GET /v1/intents?status=…&to_agent=…&limit=…`: intents visible to the caller, filtered by
-    /// any of `status` (all when empty) and by target.
+    /// `GET /v1/intents?status=…&to_agent=…&limit=…`: the first page of intents visible to the
+    /// caller, oldest first, filtered by any of `status` (all when empty) and by target: the
+    /// SDK's call (contract §5.8). For more filters, newest first or further pages see
+    /// [`Client::list_intents_page`].
     ///
     /// ```no_run
     /// # async fn f(client: axp_client::Client) -> axp_client::Result<()> {
@@ -106,23 +108,51 @@ impl Client {
         to_agent: Option<&str>,
         limit: Option<u32>,
     ) -> Result<Vec<Intent>> {
+        let query = ListIntentsQuery {
+            statuses: status.to_vec(),
+            to_agent: to_agent.map(str::to_owned),
+            limit,
+            ..ListIntentsQuery::default()
+        };
+        Ok(self.list_intents_page(&query).await?.intents)
+    }
+
+    /// `GET /v1/intents?…`: one page of intents matching `query` (status, agents, type, creation
+    /// time; an axp extension beyond `status`, `to_agent` and `limit`), oldest first unless
+    /// `query.order` says `Desc`. Pass the page's `next_cursor` as `query.cursor` for the next
+    /// page (`None`: this was the last). A page seen by an agent-scoped key may hold fewer than
+    /// `limit` intents and still have a next one. 422 `validation_error` for a bad value.
+    ///
+    /// ```no_run
+    /// # async fn f(client: axp_client::Client) -> axp_client::Result<()> {
+    /// use axp_client::{ListIntentsQuery, SortOrder, Status};
+    ///
+    /// let mut query = ListIntentsQuery {
+    ///     statuses: vec![Status::Failed],
+    ///     order: Some(SortOrder::Desc),
+    ///     ..Default::default()
+    /// };
+    /// loop {
+    ///     let page = client.list_intents_page(&query).await?;
+    ///     for intent in &page.intents {
+    ///         println!("{} {} {}", intent.created_at, intent.intent_id, intent.intent_type);
+    ///     }
+    ///     match page.next_cursor {
+    ///         Some(cursor) => query.cursor = Some(cursor),
+    ///         None => break,
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn list_intents_page(&self, query: &ListIntentsQuery) -> Result<IntentsPage> {
         let mut url = self.url(["v1", "intents"]);
-        {
-            let mut query = url.query_pairs_mut();
-            if !status.is_empty() {
-                let list: Vec<&str> = status.iter().map(|s| s.as_str()).collect();
-                query.append_pair("status", &list.join(","));
-            }
-            if let Some(to_agent) = to_agent {
-                query.append_pair("to_agent", to_agent);
-            }
-            if let Some(limit) = limit {
-                query.append_pair("limit", &limit.to_string());
-            }
-        }
+        url.query_pairs_mut().extend_pairs(query.pairs());
         strip_empty_query(&mut url);
         let response: ListIntentsResponse = self.get_json(url).await?;
-        response.intents.iter().map(decode_intent).collect()
+        Ok(IntentsPage {
+            intents: response.intents.iter().map(decode_intent).collect::<Result<_>>()?,
+            next_cursor: response.next_cursor,
+        })
     }
 
     /// `GET /v1/intents/{id}/events?since=N`: the events with `seq > since`, ascending
@@ -274,6 +304,15 @@ impl Client {
 /// [`Intent`], ignoring the derived wire-only fields.
 pub fn decode_intent(value: &Value) -> Result<Intent> {
     Intent::deserialize(value).map_err(|source| Error::Decode { context: "intent object".into(), source })
+}
+
+/// One page of [`Client::list_intents_page`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct IntentsPage {
+    /// The intents, in the order asked for.
+    pub intents: Vec<Intent>,
+    /// Pass it as the query's `cursor` for the next page; `None` when this page is the last.
+    pub next_cursor: Option<String>,
 }
 
 /// Typed access to the wire intent object carried by a response.

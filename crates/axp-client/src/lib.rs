@@ -105,9 +105,9 @@ pub use axp_core::api::{
     Agent, AgentDelivery, ApiKey, ApplyScenarioResponse, AuditEntry, AuditQuery, BulkCancelRequest,
     BulkCancelResponse, Capabilities, CreateIntentRequest, CreateIntentResponse, CreateServiceAccountRequest,
     Decision, DeleteMessagesRequest, DeleteMode, DeletedMessages, DeliveryBinding, EventsResponse, Health,
-    InboxChanges, IntentResponse, ListAuditResponse, MutationResponse, OpenTask, RevokedSubscription,
-    ServiceAccount, StoreStats, SubscriptionRequest, ThreadChange, ValidateScenarioResponse,
-    WebhookEventReceipt,
+    InboxChanges, IntentResponse, ListAuditResponse, ListIntentsQuery, MutationResponse, OpenTask,
+    RevokedSubscription, ServiceAccount, SortOrder, StoreStats, SubscriptionRequest, ThreadChange,
+    ValidateScenarioResponse, WebhookEventReceipt,
 };
 pub use axp_core::delivery::{
     Binding, Delivery, DeliveryAttempt, DeliveryKind, DeliveryStatus, EventCounters, Subscription,
@@ -123,7 +123,7 @@ pub use client::{
     DEFAULT_TIMEOUT,
 };
 pub use error::{Error, Result};
-pub use intents::{IntentExt, decode_intent};
+pub use intents::{IntentExt, IntentsPage, decode_intent};
 pub use request::{API_KEY_HEADER, IDEMPOTENCY_KEY_HEADER};
 pub use retry::{BASE_BACKOFF, DEFAULT_MAX_RETRIES, DEFAULT_RETRY_AFTER_CAP};
 pub use service_accounts::service_account_id_from_key;

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use axp_core::Timestamp;
 use axp_core::error::ErrorCode;
 use axp_core::ids::IntentId;
 use axp_store::{Actor, KeyHash, Principal};
@@ -171,6 +172,16 @@ impl QueryMap {
     /// An optional string parameter (empty counts as absent).
     pub(crate) fn str(&self, name: &str) -> Option<&str> {
         self.0.get(name).map(String::as_str).filter(|s| !s.is_empty())
+    }
+
+    /// An optional RFC 3339 parameter (empty counts as absent); 422 naming it when it is not
+    /// one.
+    pub(crate) fn time(&self, name: &str) -> Result<Option<Timestamp>, ApiError> {
+        self.str(name)
+            .map(|s| {
+                Timestamp::parse_rfc3339(s).ok_or_else(|| ApiError::invalid_query(name, "must be RFC 3339"))
+            })
+            .transpose()
     }
 }
 

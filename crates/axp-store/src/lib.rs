@@ -488,7 +488,8 @@ pub trait Store: RoutingStore + RetentionStore + Send + Sync + 'static {
     /// One intent. Errors: [`Error::NotFound`] (also for another workspace's id).
     async fn get_intent(&self, tenant: &Tenant, id: IntentId) -> Result<Intent>;
 
-    /// Intents matching `filter`, oldest first.
+    /// The first `filter.limit` intents of the workspace that match `filter`, in
+    /// `filter.order` by `(created_at, intent_id)`, starting after `filter.start_after`.
     async fn list_intents(&self, tenant: &Tenant, filter: &IntentFilter) -> Result<Vec<Intent>>;
 
     /// Events with `seq > since`, ascending, at most `limit`. Errors: [`Error::NotFound`] for an

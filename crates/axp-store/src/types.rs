@@ -2,7 +2,9 @@
 
 use axp_core::access::Roles;
 use axp_core::address::AddressScope;
-use axp_core::api::{AgentDelivery, ApiKey, CreateIntentResponse, MutationResponse, ServiceAccount};
+use axp_core::api::{
+    AgentDelivery, ApiKey, CreateIntentResponse, IntentPosition, MutationResponse, ServiceAccount, SortOrder,
+};
 use axp_core::delivery::Binding;
 use axp_core::ids::{ActorTokenId, ApiKeyId, IntentId, OrgId, ServiceAccountId, UserId, WorkspaceId};
 use axp_core::lifecycle::Outcome;
@@ -251,16 +253,27 @@ pub struct ScenarioWrite {
     pub events: Vec<IntentEvent>,
 }
 
-/// Which intents [`crate::Store::list_intents`] returns.
+/// Which intents [`crate::Store::list_intents`] returns, and in which order: a keyset page by
+/// `(created_at, intent_id)` (`axp_core::api::intent_list`). Every condition set must match.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct IntentFilter {
     /// Only these statuses (empty: any).
     pub statuses: Vec<Status>,
     /// Only intents to this address.
     pub to_agent: Option<String>,
-    /// Only intents created at or before this instant.
+    /// Only intents from this address.
+    pub from_agent: Option<String>,
+    /// Only intents of this type.
+    pub intent_type: Option<String>,
+    /// Only intents created at or after this instant (inclusive).
+    pub created_after: Option<Timestamp>,
+    /// Only intents created at or before this instant (inclusive).
     pub created_before: Option<Timestamp>,
-    /// At most this many (1 to 500).
+    /// Oldest first (`Asc`, the default) or newest first, by `(created_at, intent_id)`.
+    pub order: SortOrder,
+    /// Only intents strictly past this position in `order`: the last row of the previous page.
+    pub start_after: Option<IntentPosition>,
+    /// At most this many (at least 1).
     pub limit: u32,
 }
 

@@ -78,6 +78,16 @@ async fn every_call_hits_its_path() {
         .unwrap();
     assert_eq!(listed[0].intent_id, id);
     client.list_intents(&[], None, None).await.unwrap();
+    let query = crate::ListIntentsQuery {
+        from_agent: Some("agent://o/w/me".into()),
+        intent_type: Some("notify.message.v1".into()),
+        created_after: Some(axp_core::Timestamp::from_millis(0)),
+        order: Some(crate::SortOrder::Desc),
+        cursor: Some("abc".into()),
+        ..Default::default()
+    };
+    let page = client.list_intents_page(&query).await.unwrap();
+    assert_eq!((page.intents[0].intent_id, page.next_cursor), (id, None), "a server without pages");
     assert_eq!(client.list_events(id, 0).await.unwrap().events.len(), 2);
     client.list_events(id, 1).await.unwrap();
 
@@ -97,6 +107,7 @@ async fn every_call_hits_its_path() {
             "GET /v1/intents?status=SUBMITTED%2CDELIVERED&to_agent=agent%3A%2F%2Fo%2Fw%2Fbot&limit=5"
                 .to_owned(),
             "GET /v1/intents".to_owned(),
+            "GET /v1/intents?from_agent=agent%3A%2F%2Fo%2Fw%2Fme&intent_type=notify.message.v1&created_after=1970-01-01T00%3A00%3A00.000Z&order=desc&cursor=abc".to_owned(),
             format!("GET /v1/intents/{id}/events"),
             format!("GET /v1/intents/{id}/events?since=1"),
         ]

@@ -61,13 +61,18 @@ pub struct IntentResponse {
     pub intent: Value,
 }
 
-/// Response of `GET /v1/intents`: `{"ok": true, "intents": [...]}` (§5.8).
+/// Response of `GET /v1/intents`: `{"ok": true, "intents": [...], "next_cursor": "…" | null}`
+/// (§5.8; `next_cursor` is an axp extension, see [`IntentCursor`](super::IntentCursor)).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ListIntentsResponse {
     /// Always true.
     pub ok: bool,
-    /// Intents in their wire form, oldest first.
+    /// Intents in their wire form, in the order asked for (oldest first by default).
     pub intents: Vec<Value>,
+    /// Pass it as `cursor` for the next page; `null` when this page is the last (and from
+    /// servers without pages).
+    #[serde(default)]
+    pub next_cursor: Option<String>,
 }
 
 /// Response of `GET /v1/intents/{id}/events` (§4.4).

@@ -20,6 +20,7 @@ mod agents;
 mod audit;
 mod directory;
 mod inbox;
+mod intent_list;
 mod intents;
 mod invites;
 mod media;
@@ -50,6 +51,7 @@ pub use inbox::{
     ApprovalResponse, Decision, DeleteMessagesRequest, DeleteMode, DeletedMessages, InboxChanges,
     ListTasksResponse, ListThreadsResponse, OpenTask, ThreadChange, ThreadResponse,
 };
+pub use intent_list::{IntentCursor, IntentPosition, ListIntentsQuery, SortOrder};
 pub use intents::{
     BulkCancelRequest, BulkCancelResponse, CreateIntentRequest, CreateIntentResponse, EventsResponse,
     IntentResponse, ListIntentsResponse, MutationResponse,

@@ -1,7 +1,6 @@
 //! The audit log (an axp extension, `docs/openapi/axp-extensions.json`): every admin and
 //! security action of the caller's organization, newest first.
 
-use axp_core::Timestamp;
 use axp_core::api::ListAuditResponse;
 use axp_core::ids::WorkspaceId;
 use axp_store::AuditFilter;
@@ -12,14 +11,6 @@ use axum::{Json, Router};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Caller, QueryMap};
 use crate::state::AppState;
-
-/// An optional RFC 3339 query parameter; 422 when it is not one.
-fn time(query: &QueryMap, name: &str) -> ApiResult<Option<Timestamp>> {
-    query
-        .str(name)
-        .map(|s| Timestamp::parse_rfc3339(s).ok_or_else(|| ApiError::invalid_query(name, "must be RFC 3339")))
-        .transpose()
-}
 
 /// `GET /v1/audit?action=&actor_id=&target_id=&workspace_id=&since=&until=&limit=&cursor=`:
 /// `{ok, entries, next_cursor}`, the caller's organization's entries **newest first** (highest
@@ -54,8 +45,8 @@ async fn list_audit(
         action: query.str("action").map(str::to_owned),
         actor_id: query.str("actor_id").map(str::to_owned),
         target_id: query.str("target_id").map(str::to_owned),
-        since: time(&query, "since")?,
-        until: time(&query, "until")?,
+        since: query.time("since")?,
+        until: query.time("until")?,
         before,
         ..AuditFilter::org(caller.0.tenant.org_id, limit)
     };

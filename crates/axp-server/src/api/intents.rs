@@ -1,12 +1,12 @@
 //! Intents: create, read, list, and the lifecycle commands resolve, resume, controls and policy
 //! (contract §4.2, §4.3, §4.6–§4.8, §5.8).
 
-use axp_core::api::{BulkCancelResponse, IntentResponse, ListIntentsResponse};
+use axp_core::api::{BulkCancelResponse, IntentResponse};
 use axp_core::error::ErrorCode;
 use axp_core::ids::IntentId;
 use axp_core::lifecycle::{self, Command, Request, Resolution};
 use axp_core::validate::{CommandBody, Fields, Invalid};
-use axp_core::{AgentAddress, Status, validate};
+use axp_core::{Status, validate};
 use axp_store::{Answer, IdempotencyClaim, IntentFilter, fingerprint};
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
@@ -18,6 +18,8 @@ use serde_json::{Map, Value};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Caller, JsonObject, PathParams, QueryMap, idempotency_key, intent_id, owner_scope};
 use crate::state::AppState;
+
+mod list;
 
 /// How long an idempotency record counts (§1.8: at least 24 h).
 const IDEMPOTENCY_TTL_SECONDS: i64 = 24 * 3600;
@@ -110,38 +112,6 @@ pub(super) async fn get_intent(
         return Err(ApiError::not_found("intent"));
     }
     Ok(Json(IntentResponse { ok: true, intent: intent.to_wire() }))
-}
-
-/// `GET /v1/intents?status=A,B&to_agent=&limit=`: the poll binding's read (§5.8). `limit`
-/// defaults to 50, at most 500. An agent-scoped key lists only intents it may see (a page may
-/// then hold fewer than `limit`).
-async fn list_intents(
-    State(state): State<AppState>,
-    caller: Caller,
-    query: QueryMap,
-) -> ApiResult<Json<ListIntentsResponse>> {
-    let tenant = &caller.0.tenant;
-    let mut statuses = Vec::new();
-    for s in query.str("status").unwrap_or("").split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        statuses.push(s.parse::<Status>().map_err(|e| ApiError::invalid_query("status", &e.to_string()))?);
-    }
-    let to_agent = match query.str("to_agent") {
-        Some(a) => Some(
-            AgentAddress::parse(a, &tenant.scope())
-                .map_err(|e| ApiError::invalid_query("to_agent", &e.to_string()))?
-                .into_string(),
-        ),
-        None => None,
-    };
-    let limit = query.bounded("limit", 1, 500)?.unwrap_or(50) as u32;
-    let intents = state
-        .store
-        .list_intents(tenant, &IntentFilter { statuses, to_agent, limit, created_before: None })
-        .await?;
-    Ok(Json(ListIntentsResponse {
-        ok: true,
-        intents: intents.iter().filter(|i| caller.sees(i)).map(axp_core::Intent::to_wire).collect(),
-    }))
 }
 
 /// One command endpoint: its path segment and the parser of its body into the command, its
@@ -303,9 +273,9 @@ async fn bulk_cancel(
     let principal = &caller.0;
     let filter = IntentFilter {
         statuses,
-        to_agent: None,
         created_before: Some(now.plus_seconds(-hours * 3600)),
         limit,
+        ..IntentFilter::default()
     };
     let candidates = state.store.list_intents(&principal.tenant, &filter).await?;
     let acting = caller.acting(principal.agent_address.as_str());
@@ -344,7 +314,7 @@ async fn bulk_cancel(
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
-        .route("/v1/intents", post(create_intent).get(list_intents))
+        .route("/v1/intents", post(create_intent).get(list::list_intents))
         .route("/v1/intents/bulk-cancel", post(bulk_cancel))
         .route("/v1/intents/{intent_id}", get(get_intent))
         .route("/v1/intents/{intent_id}/resolve", post(resolve_intent))

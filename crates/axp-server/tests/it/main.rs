@@ -12,6 +12,7 @@ mod inbox;
 mod intents;
 mod interop;
 mod invites;
+mod listing;
 mod mcp;
 mod media;
 mod mesh;

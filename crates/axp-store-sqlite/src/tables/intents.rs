@@ -1,7 +1,9 @@
 //! Intents and their event log.
 
 use async_trait::async_trait;
-use r2d2_sqlite::rusqlite::{OptionalExtension, params};
+use axp_core::api::SortOrder;
+use r2d2_sqlite::rusqlite::types::Value as SqlValue;
+use r2d2_sqlite::rusqlite::{OptionalExtension, params, params_from_iter};
 
 use super::*;
 
@@ -116,28 +118,9 @@ impl IntentTable for SqliteTx<'_> {
 
     async fn list_intents(&mut self, ws: WorkspaceId, filter: &IntentFilter) -> Result<Vec<Intent>> {
         let conn = &*self.conn;
-        let mut stmt = conn
-            .prepare_cached(
-                "SELECT body FROM intents
-                  WHERE workspace_id = ?1
-                    AND (?2 = ',' OR instr(?2, ',' || status || ',') > 0)
-                    AND (?3 IS NULL OR to_agent = ?3)
-                    AND (?5 IS NULL OR created_at <= ?5)
-                  ORDER BY created_at, intent_id LIMIT ?4",
-            )
-            .map_err(db)?;
-        let rows = stmt
-            .query_map(
-                params![
-                    ws.to_string(),
-                    status_set(&filter.statuses),
-                    filter.to_agent,
-                    filter.limit,
-                    filter.created_before.map(Timestamp::as_millis)
-                ],
-                |r| r.get::<_, String>(0),
-            )
-            .map_err(db)?;
+        let (sql, args) = list_query(ws, filter);
+        let mut stmt = conn.prepare_cached(&sql).map_err(db)?;
+        let rows = stmt.query_map(params_from_iter(args), |r| r.get::<_, String>(0)).map_err(db)?;
         rows.map(|b| from_json(&b.map_err(db)?)).collect()
     }
 
@@ -160,6 +143,50 @@ impl IntentTable for SqliteTx<'_> {
         let rows = stmt.query_map(params![ws.to_string()], |r| r.get::<_, String>(0)).map_err(db)?;
         rows.map(|r| r.map_err(db)).collect()
     }
+}
+
+/// The SELECT of [`IntentTable::list_intents`] and its arguments. It names only the conditions
+/// `f` sets, each a plain comparison, so the planner can serve them from an index
+/// (`intents_by_created`, `intents_by_agent`, `intents_by_status`); `from_agent` and
+/// `intent_type` are read from the body. The statement text varies with the filter's shape
+/// only, never with its values.
+fn list_query(ws: WorkspaceId, f: &IntentFilter) -> (String, Vec<SqlValue>) {
+    let mut sql = String::from("SELECT body FROM intents WHERE workspace_id = ?");
+    let mut args = vec![SqlValue::Text(ws.to_string())];
+    if !f.statuses.is_empty() {
+        let marks = vec!["?"; f.statuses.len()].join(", ");
+        sql.push_str(&format!(" AND status IN ({marks})"));
+        args.extend(f.statuses.iter().map(|s| SqlValue::Text(s.as_str().to_owned())));
+    }
+    let text = [
+        ("to_agent", &f.to_agent),
+        ("json_extract(body, '$.from_agent')", &f.from_agent),
+        ("json_extract(body, '$.intent_type')", &f.intent_type),
+    ];
+    for (column, value) in text {
+        if let Some(value) = value {
+            sql.push_str(&format!(" AND {column} = ?"));
+            args.push(SqlValue::Text(value.clone()));
+        }
+    }
+    for (op, bound) in [(">=", f.created_after), ("<=", f.created_before)] {
+        if let Some(t) = bound {
+            sql.push_str(&format!(" AND created_at {op} ?"));
+            args.push(SqlValue::Integer(t.as_millis()));
+        }
+    }
+    let (past, direction) = match f.order {
+        SortOrder::Asc => (">", "ASC"),
+        SortOrder::Desc => ("<", "DESC"),
+    };
+    if let Some(p) = f.start_after {
+        sql.push_str(&format!(" AND (created_at, intent_id) {past} (?, ?)"));
+        args.push(SqlValue::Integer(p.created_at.as_millis()));
+        args.push(SqlValue::Text(p.intent_id.to_string()));
+    }
+    sql.push_str(&format!(" ORDER BY created_at {direction}, intent_id {direction} LIMIT ?"));
+    args.push(SqlValue::Integer(i64::from(f.limit)));
+    (sql, args)
 }
 
 /// Appends `events`, with `bodies[i]` the serialized `events[i]`.
@@ -189,4 +216,72 @@ pub(super) fn status_set(statuses: &[Status]) -> String {
         s.push(',');
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use axp_core::api::IntentPosition;
+
+    use super::*;
+
+    /// SQLite's plan for `f`'s listing.
+    fn plan(conn: &Connection, f: &IntentFilter) -> String {
+        let (sql, args) = list_query(WorkspaceId::new(), f);
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let rows = stmt.query_map(params_from_iter(args), |r| r.get::<_, String>(3)).unwrap();
+        rows.map(|r| r.unwrap()).collect::<Vec<_>>().join(" | ")
+    }
+
+    /// The listings the SDK, the CLI and a dashboard make walk an index in their order from
+    /// the cursor on: none sorts or reads the workspace's every intent first.
+    #[test]
+    fn listings_walk_an_index_in_order() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        crate::schema::migrate(&mut conn).unwrap();
+        let page = IntentFilter { limit: 51, ..Default::default() };
+        let newest = IntentFilter { order: SortOrder::Desc, ..page.clone() };
+        let at = Some(IntentPosition { created_at: Timestamp::from_millis(5), intent_id: IntentId::new() });
+        let cases = [
+            ("the SDK's list", page.clone()),
+            (
+                "the poll binding",
+                IntentFilter {
+                    statuses: vec![Status::Submitted, Status::Delivered],
+                    to_agent: Some("agent://a/b/c".into()),
+                    ..page
+                },
+            ),
+            ("newest first", newest.clone()),
+            ("the next page", IntentFilter { start_after: at, ..newest.clone() }),
+            (
+                "to an agent",
+                IntentFilter { to_agent: Some("agent://a/b/c".into()), start_after: at, ..newest.clone() },
+            ),
+            (
+                "one status",
+                IntentFilter { statuses: vec![Status::Failed], start_after: at, ..newest.clone() },
+            ),
+            (
+                "two statuses",
+                IntentFilter { statuses: vec![Status::Failed, Status::Waiting], ..newest.clone() },
+            ),
+            (
+                "a type in a time window",
+                IntentFilter {
+                    intent_type: Some("notify.message.v1".into()),
+                    created_after: Some(Timestamp::from_millis(3)),
+                    created_before: Some(Timestamp::from_millis(9)),
+                    ..newest.clone()
+                },
+            ),
+            ("from an agent", IntentFilter { from_agent: Some("agent://a/b/c".into()), ..newest }),
+        ];
+        for (what, f) in cases {
+            let plan = plan(&conn, &f);
+            assert!(
+                plan.starts_with("SEARCH intents USING INDEX intents_by_") && !plan.contains("TEMP B-TREE"),
+                "{what}: {plan}"
+            );
+        }
+    }
 }

@@ -16,6 +16,7 @@ mod deliveries;
 mod hand_over;
 mod inbox;
 mod intents;
+mod listing;
 mod media;
 mod members;
 mod mesh;
@@ -80,6 +81,8 @@ pub async fn run_all(store: &dyn Store) {
     intents::idempotency(store).await;
     intents::lifecycle_commands(store).await;
     intents::idempotent_commands(store).await;
+    listing::filters(store).await;
+    listing::keyset_walks(store).await;
     queue::agent_queue(store).await;
     timers::timers(store).await;
     queue::claims(store).await;

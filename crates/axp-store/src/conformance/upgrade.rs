@@ -4,16 +4,17 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use axp_core::access::Role;
+use axp_core::api::SortOrder;
 use axp_core::{Status, Timestamp};
 
-use crate::{IntentFilter, KeyHash, RetentionStore, Store};
+use crate::{IntentFilter, KeyHash, Store};
 
 /// Checks the upgraded `store` against what the fixture held: `before` (rows per table before
 /// the upgrade) are all still there, the fixture's admin `key` authenticates (as `org_owner`
 /// once the fixture had memberships: `with_members`), and every intent of its workspace reads
 /// back with its events in `seq` order, among them a COMPLETED one and an unfinished one; the
 /// finished ones (and only those) are found by their finish time, which the retention
-/// migration backfilled.
+/// migration backfilled; they list newest first too.
 /// `at` names the fixture in failures.
 ///
 /// # Panics
@@ -45,6 +46,12 @@ pub async fn upgraded(
     assert_eq!(Some(&(intents.len() as u64)), before.get("intents"), "{at}: every intent is listed");
     assert!(intents.iter().any(|i| i.status == Status::Completed), "{at}: a COMPLETED intent");
     assert!(intents.iter().any(|i| !i.status.is_terminal()), "{at}: an unfinished intent");
+    let newest = IntentFilter { order: SortOrder::Desc, ..filter.clone() };
+    let newest: Vec<_> = store.list_intents(&admin.tenant, &newest).await.unwrap();
+    assert!(
+        newest.iter().map(|i| i.intent_id).eq(intents.iter().rev().map(|i| i.intent_id)),
+        "{at}: newest first"
+    );
     let far = Timestamp::from_millis(i64::MAX / 4);
     let finished: BTreeSet<_> =
         store.finished_intent_ids(admin.tenant.workspace_id, far, 500).await.unwrap().into_iter().collect();

@@ -48,7 +48,8 @@ pub trait IntentTable {
         limit: u32,
     ) -> Result<Vec<IntentEvent>>;
 
-    /// Intents matching `filter`, oldest first.
+    /// The first `filter.limit` intents of `ws` that match `filter`, in `filter.order` by
+    /// `(created_at, intent_id)`, starting after `filter.start_after` (see [`IntentFilter`]).
     async fn list_intents(&mut self, ws: WorkspaceId, filter: &IntentFilter) -> Result<Vec<Intent>>;
 
     /// Records that scenarios use `intent_type` in the workspace (idempotent).

@@ -5,12 +5,11 @@
 //! the cursor is on stdout; `-o jsonl` one entry per line; people get a table and, on stderr,
 //! the `--cursor` that continues with older entries.
 
-use axp_client::axp_core::Timestamp;
 use axp_client::{AuditQuery, Client, ListAuditResponse};
 use serde_json::Value;
 
 use crate::cli::Global;
-use crate::commands::brief;
+use crate::commands::{brief, time_flag};
 use crate::exit::{Exit, usage};
 use crate::output::{Format, Output, Table};
 
@@ -46,16 +45,6 @@ pub struct Args {
     all: bool,
 }
 
-/// An RFC 3339 flag.
-fn time(flag: &str, value: Option<String>) -> anyhow::Result<Option<Timestamp>> {
-    value
-        .map(|v| {
-            Timestamp::parse_rfc3339(&v)
-                .ok_or_else(|| usage(format!("--{flag} {v:?} is not an RFC 3339 date-time")))
-        })
-        .transpose()
-}
-
 /// Prints the log.
 pub async fn run(global: &Global, out: &Output, args: Args) -> anyhow::Result<Exit> {
     let client: Client = super::target(global)?.client()?;
@@ -70,8 +59,8 @@ pub async fn run(global: &Global, out: &Output, args: Args) -> anyhow::Result<Ex
         actor_id: args.actor,
         target_id: args.target,
         workspace_id,
-        since: time("since", args.since)?,
-        until: time("until", args.until)?,
+        since: time_flag("since", args.since)?,
+        until: time_flag("until", args.until)?,
         limit: Some(args.limit),
         cursor: args.cursor,
     };

@@ -94,6 +94,19 @@ pub fn intent_id(raw: &str) -> anyhow::Result<IntentId> {
     raw.trim().parse().map_err(|_| usage(format!("{raw:?} is not an intent id (a UUID)")))
 }
 
+/// Parses an optional RFC 3339 flag `--<flag>` (`--since`, `--created-after`, …).
+pub fn time_flag(
+    flag: &str,
+    value: Option<String>,
+) -> anyhow::Result<Option<axp_client::axp_core::Timestamp>> {
+    value
+        .map(|v| {
+            axp_client::axp_core::Timestamp::parse_rfc3339(&v)
+                .ok_or_else(|| usage(format!("--{flag} {v:?} is not an RFC 3339 date-time")))
+        })
+        .transpose()
+}
+
 /// Parses a `--data-json`-style flag: must be a JSON object.
 pub fn json_object(flag: &str, text: &str) -> anyhow::Result<Map<String, Value>> {
     match serde_json::from_str::<Value>(text) {

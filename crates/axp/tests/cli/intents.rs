@@ -249,3 +249,49 @@ async fn bulk_cancel_previews_then_cancels() {
     assert!(open.stdout.is_empty(), "{open}");
     sh.run(&["intents", "bulk-cancel", "--older-than-hours", "0", "--status", "NOPE"]).await.expect(2);
 }
+
+#[tokio::test]
+async fn list_pages_filters_and_orders() {
+    let server = Server::start().await;
+    let sh = Shell::for_server(&server);
+    let mut ids = Vec::new();
+    for kind in ["report.generate.v1", "notify.message.v1", "report.generate.v1"] {
+        let sent = sh.run(&["intents", "send", "--to", TARGET, "--intent-type", kind]).await.expect(0);
+        ids.push(sent.stdout.trim().to_owned());
+    }
+    let listed = |out: &crate::helpers::Run| -> Vec<String> {
+        out.jsonl().iter().map(|i| i["intent_id"].as_str().unwrap().to_owned()).collect()
+    };
+
+    // A page of two, newest first; the cursor to continue is on stderr, in JSON modes too.
+    let first =
+        sh.run(&["intents", "list", "--order", "desc", "--limit", "2", "-o", "jsonl"]).await.expect(0);
+    assert_eq!(listed(&first), [ids[2].clone(), ids[1].clone()], "{first}");
+    let cursor = first.stderr.split("--cursor ").nth(1).and_then(|r| r.split_whitespace().next());
+    let cursor = cursor.unwrap_or_else(|| panic!("a cursor on stderr: {first}")).to_owned();
+    let rest = sh.run(&["intents", "list", "--cursor", &cursor, "-o", "jsonl"]).await.expect(0);
+    assert_eq!(listed(&rest), [ids[0].clone()], "the cursor keeps its order: {rest}");
+    assert!(!rest.stderr.contains("--cursor"), "the last page: {rest}");
+
+    let all = sh.run(&["intents", "list", "--all", "--limit", "1", "--json"]).await.expect(0);
+    let all: Vec<_> = all.json().as_array().unwrap().iter().map(|i| i["intent_id"].clone()).collect();
+    assert_eq!(all, ids.iter().map(|i| json!(i)).collect::<Vec<_>>(), "--all, oldest first");
+
+    let reports = sh
+        .run(&["intents", "list", "--intent-type", "report.generate.v1", "--from", "admin", "-o", "jsonl"])
+        .await
+        .expect(0);
+    assert_eq!(listed(&reports), [ids[0].clone(), ids[2].clone()], "{reports}");
+    let later = sh
+        .run(&["intents", "list", "--created-after", "2999-01-01T00:00:00Z", "-o", "jsonl"])
+        .await
+        .expect(0);
+    assert!(later.stdout.is_empty(), "{later}");
+    let table = sh.run(&["intents", "ls", "--limit", "1"]).await.expect(0);
+    assert!(table.stdout.starts_with("INTENT_ID") && table.stderr.contains("--cursor"), "{table}");
+
+    sh.run(&["intents", "list", "--created-before", "yesterday"]).await.expect(2);
+    sh.run(&["intents", "list", "--order", "sideways"]).await.expect(2);
+    let bad = sh.run(&["intents", "list", "--cursor", "nonsense"]).await.expect(1);
+    assert!(bad.stderr.contains("cursor"), "{bad}");
+}

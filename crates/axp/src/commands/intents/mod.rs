@@ -28,7 +28,7 @@ pub enum Command {
     Send(send::Args),
     /// Show one intent.
     Get(get::Args),
-    /// List intents, filtered by status and target.
+    /// List intents, filtered by status, agents, type and creation time, a page at a time.
     #[command(visible_alias = "ls")]
     List(list::Args),
     /// Follow an intent's lifecycle live until it ends; the exit code tells how it ended.

@@ -1,0 +1,2 @@
+-- 0016_intents_by_created.sql creates no table and changes no row: it indexes the intents of
+-- the earlier fills (0001.sql), which the upgraded store then lists through it.
