@@ -38,6 +38,7 @@ mod routing;
 pub mod tables;
 mod tenancy;
 mod types;
+mod ui_sessions;
 
 use async_trait::async_trait;
 use axp_core::api::{ActorToken, AgentDelivery, ApplyScenarioResponse, Invite, User};
@@ -66,12 +67,13 @@ pub use routing::RoutingStore;
 pub use tables::{Backend, Job, Transaction};
 pub use tenancy::*;
 pub use types::*;
+pub use ui_sessions::{UiSecret, UiSecretKind, UiSessionStore};
 
 /// Everything the server asks of storage. Object-safe: the server holds an `Arc<dyn Store>`;
 /// `axp_engine::Ledger` implements it over any [`Backend`], and the conformance suite
 /// (feature `test-suite`) checks it on each backend.
 #[async_trait]
-pub trait Store: RoutingStore + RetentionStore + Send + Sync + 'static {
+pub trait Store: RoutingStore + RetentionStore + UiSessionStore + Send + Sync + 'static {
     /// On an empty store, creates the first organization, workspace and admin service account
     /// with `spec.key`, and returns the admin principal. On a store that has any organization,
     /// does nothing and returns `None`. Safe to call on every start.
