@@ -56,6 +56,7 @@ use axp_core::{AgentAddress, Intent, IntentEvent, Status, Timestamp};
 pub use audit::{Audit, AuditFilter};
 pub use auth::{
     KeyHash, NewActorToken, NewApiKey, generate_actor_token, generate_api_key, generate_invite_token,
+    generate_ui_secret,
 };
 pub use cache::InvalidatedCache;
 pub use error::{Error, Result};

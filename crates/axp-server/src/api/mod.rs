@@ -5,17 +5,17 @@ mod access_requests;
 mod actor_tokens;
 mod admin;
 mod agents;
-mod approvals;
+pub(crate) mod approvals;
 mod audit;
 mod billing;
 mod binding;
 mod capabilities;
 mod deliveries;
 mod directory;
-mod events;
+pub(crate) mod events;
 pub(crate) mod health;
 mod inbox;
-mod intents;
+pub(crate) mod intents;
 mod invites;
 mod mcp;
 mod media;
@@ -98,6 +98,7 @@ pub fn app(state: AppState) -> Router {
         .merge(media::router())
         .merge(admin::router())
         .merge(retention::router())
+        .merge(crate::ui::router())
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(ErrorCode::MethodNotAllowed, "method not allowed on this route")

@@ -1,0 +1,4 @@
+//! The dashboard's pages, one module per area.
+
+pub(crate) mod inbox;
+pub(crate) mod intents;
