@@ -27,6 +27,7 @@ mod schemas;
 mod sse;
 mod tenancy;
 mod tenancy_access;
+mod ui;
 mod time_bounds;
 mod timers;
 mod users;

@@ -1,0 +1,233 @@
+//! The web dashboard under `/ui` (`docs/dashboard.md`), over HTTP: login links work once and
+//! only for workspace admins, the session cookie's attributes, actor-token sign-in, pages and
+//! fragments without a session, another workspace's intent, CSRF on every action, cancel and
+//! approve through the pages, sign-out.
+
+use axp_core::access::Role;
+use axp_test_util::TestServer;
+use reqwest::Method;
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use serde_json::{Value, json};
+
+use crate::callers::call;
+
+/// A client that does not follow redirects (the tests read them).
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
+}
+
+/// A login link minted with `key`: the status and body.
+async fn mint(server: &TestServer, key: &str) -> (u16, Value) {
+    call(server, key, Method::POST, "/v1/ui/login-links", Some(json!({}))).await
+}
+
+/// Opens the login path; answers its status, `Location` and the session cookie (`name=value`).
+async fn open(server: &TestServer, path: &str) -> (u16, Option<String>, Option<String>, String) {
+    let r = browser().get(format!("{}{path}", server.base_url)).send().await.unwrap();
+    let location = r.headers().get(LOCATION).map(|v| v.to_str().unwrap().to_owned());
+    let set = r.headers().get(SET_COOKIE).map(|v| v.to_str().unwrap().to_owned());
+    (r.status().as_u16(), location, set.clone(), r.text().await.unwrap())
+}
+
+/// A signed-in session of `key` (through a login link): the cookie header value.
+async fn session(server: &TestServer, key: &str) -> String {
+    let (s, link) = mint(server, key).await;
+    assert_eq!(s, 200, "{link}");
+    let (s, _, set, _) = open(server, link["login_path"].as_str().unwrap()).await;
+    assert_eq!(s, 303);
+    set.unwrap().split(';').next().unwrap().to_owned()
+}
+
+/// `GET path` with `cookie`: status, `Location`, body.
+async fn get(server: &TestServer, cookie: Option<&str>, path: &str) -> (u16, Option<String>, String) {
+    let mut req = browser().get(format!("{}{path}", server.base_url));
+    if let Some(c) = cookie {
+        req = req.header(COOKIE, c);
+    }
+    let r = req.send().await.unwrap();
+    let location = r.headers().get(LOCATION).map(|v| v.to_str().unwrap().to_owned());
+    (r.status().as_u16(), location, r.text().await.unwrap())
+}
+
+/// `POST path` with `cookie` and a form body: status, `Location`.
+async fn post(server: &TestServer, cookie: Option<&str>, path: &str, form: &[(&str, &str)]) -> (u16, Option<String>) {
+    let mut req = browser().post(format!("{}{path}", server.base_url)).form(form);
+    if let Some(c) = cookie {
+        req = req.header(COOKIE, c);
+    }
+    let r = req.send().await.unwrap();
+    (r.status().as_u16(), r.headers().get(LOCATION).map(|v| v.to_str().unwrap().to_owned()))
+}
+
+/// The CSRF token a page's forms carry.
+fn csrf(page: &str) -> String {
+    let at = page.find("name=\"csrf\" value=\"").expect("a CSRF field") + 19;
+    page[at..at + 64].to_owned()
+}
+
+async fn status_of(server: &TestServer, key: &str, id: &str) -> String {
+    let (_, body) = call(server, key, Method::GET, &format!("/v1/intents/{id}"), None).await;
+    body["intent"]["status"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_login_link_signs_in_once_and_only_admins_mint_them() {
+    let server = TestServer::spawn().await;
+    let (s, link) = mint(&server, &server.admin_key).await;
+    assert_eq!(s, 200, "{link}");
+    let path = link["login_path"].as_str().unwrap();
+    assert!(path.starts_with("/ui/login/axp_ui_") && link["expires_at"].is_string(), "{link}");
+    assert!(!path.contains(&server.admin_key), "the key is never in the link");
+
+    let (s, location, set, _) = open(&server, path).await;
+    assert_eq!((s, location.as_deref()), (303, Some("/ui")));
+    let set = set.expect("a session cookie");
+    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/ui"] {
+        assert!(set.contains(attribute), "{set}");
+    }
+    assert!(!set.contains("Secure"), "no Secure over plain HTTP: {set}");
+    assert!(!set.contains(&server.admin_key), "the cookie is no key");
+    let cookie = set.split(';').next().unwrap().to_owned();
+    let (s, _, page) = get(&server, Some(&cookie), "/ui").await;
+    assert_eq!(s, 200);
+    assert!(page.contains("<h1>Intents</h1>") && !page.contains(&server.admin_key));
+
+    // Used: the second opening fails, with a page saying so, and signs nobody in.
+    let (s, _, set, body) = open(&server, path).await;
+    assert_eq!(s, 410);
+    assert!(set.is_none() && body.contains("login link does not work"), "{body}");
+    let (s, _, _, _) = open(&server, "/ui/login/axp_ui_unknown").await;
+    assert_eq!(s, 410);
+
+    // Only workspace admins mint links: a member, an agent key, a viewer get 403.
+    for role in [Some(Role::Member), None, Some(Role::SecurityAuditor)] {
+        let (_, key) = match role {
+            Some(role) => server.agent_with_role(&format!("r{role:?}"), None, role).await,
+            None => server.agent("plain", None).await,
+        };
+        let (s, body) = mint(&server, &key).await;
+        assert_eq!(s, 403, "{role:?}: {body}");
+    }
+    let (s, _) = call(&server, "axme_sa_nope", Method::POST, "/v1/ui/login-links", None).await;
+    assert_eq!(s, 401);
+}
+
+#[tokio::test]
+async fn without_a_session_pages_redirect_and_the_rest_is_refused() {
+    let server = TestServer::spawn().await;
+    let id = axp_core::ids::IntentId::new();
+    for cookie in [None, Some("axp_session=axp_ui_wrong")] {
+        for path in ["/ui".to_owned(), "/ui/inbox".into(), format!("/ui/intents/{id}"), "/ui/intents/rows".into()] {
+            let (s, location, _) = get(&server, cookie, &path).await;
+            assert_eq!((s, location.as_deref()), (303, Some("/ui/login")), "{path} with {cookie:?}");
+        }
+        for path in [format!("/ui/intents/{id}/cancel"), format!("/ui/inbox/{id}/decision"), "/ui/logout".into()] {
+            let (s, _) = post(&server, cookie, &path, &[("csrf", "x"), ("decision", "approve")]).await;
+            assert_eq!(s, 401, "{path} with {cookie:?}");
+        }
+    }
+    let (s, _, form) = get(&server, None, "/ui/login").await;
+    assert_eq!(s, 200);
+    assert!(form.contains("method=\"post\"") && form.contains("name=\"token\""));
+}
+
+#[tokio::test]
+async fn people_sign_in_with_their_actor_token_and_sign_out() {
+    let server = TestServer::spawn().await;
+    let nick = format!("person_{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
+    let (_, user) =
+        call(&server, &server.admin_key, Method::POST, "/v1/users/register-nick", Some(json!({"nick": nick}))).await;
+    let path = format!("/v1/users/{}/tokens", user["user_id"].as_str().unwrap());
+    let (_, issued) = call(&server, &server.admin_key, Method::POST, &path, Some(json!({}))).await;
+    let token = issued["token"].as_str().unwrap();
+
+    let (s, _) = post(&server, None, "/ui/login", &[("token", "axme_at_not_a_token")]).await;
+    assert_eq!(s, 401);
+    let r = browser().post(format!("{}/ui/login", server.base_url)).form(&[("token", token)]).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 303);
+    let set = r.headers().get(SET_COOKIE).unwrap().to_str().unwrap();
+    assert!(!set.contains(token));
+    let cookie = set.split(';').next().unwrap().to_owned();
+    let (s, _, page) = get(&server, Some(&cookie), "/ui").await;
+    assert_eq!(s, 200);
+    assert!(!page.contains(token), "the token is never in a page");
+
+    // Sign-out needs the CSRF token; then the cookie is dead.
+    let (s, _) = post(&server, Some(&cookie), "/ui/logout", &[]).await;
+    assert_eq!(s, 403);
+    assert_eq!(get(&server, Some(&cookie), "/ui").await.0, 200, "a refused sign-out changes nothing");
+    let (s, location) = post(&server, Some(&cookie), "/ui/logout", &[("csrf", &csrf(&page))]).await;
+    assert_eq!((s, location.as_deref()), (303, Some("/ui/login")));
+    assert_eq!(get(&server, Some(&cookie), "/ui").await.1.as_deref(), Some("/ui/login"));
+}
+
+#[tokio::test]
+async fn pages_show_only_the_sessions_workspace_and_actions_need_csrf() {
+    let server = TestServer::spawn().await;
+    let cookie = session(&server, &server.admin_key).await;
+    let (_, created) =
+        call(&server, &server.admin_key, Method::POST, "/v1/intents", Some(json!({"intent_type": "ui.test.v1", "to_agent": "agent://ui/worker", "payload": {"n": 1}}))).await;
+    let id = created["intent_id"].as_str().unwrap().to_owned();
+    let other_key = server.other_tenant().await;
+    let (_, theirs) =
+        call(&server, &other_key, Method::POST, "/v1/intents", Some(json!({"intent_type": "ui.secret.v1", "to_agent": "agent://ui/worker", "payload": {}}))).await;
+    let theirs = theirs["intent_id"].as_str().unwrap().to_owned();
+
+    let (s, _, rows) = get(&server, Some(&cookie), "/ui/intents/rows").await;
+    assert_eq!(s, 200);
+    assert!(rows.contains(&id) && !rows.contains(&theirs), "{rows}");
+    let (_, _, filtered) = get(&server, Some(&cookie), "/ui/intents/rows?type=other.v1").await;
+    assert!(!filtered.contains(&id));
+    let (_, _, filtered) = get(&server, Some(&cookie), "/ui/intents/rows?status=SUBMITTED&type=ui.test.v1").await;
+    assert!(filtered.contains(&id), "{filtered}");
+    for path in [format!("/ui/intents/{theirs}"), format!("/ui/intents/{theirs}/detail"), format!("/ui/intents/{theirs}/stream")] {
+        assert_eq!(get(&server, Some(&cookie), &path).await.0, 404, "{path}");
+    }
+    let (s, _, page) = get(&server, Some(&cookie), &format!("/ui/intents/{id}")).await;
+    assert_eq!(s, 200);
+    assert!(page.contains("ui.test.v1") && page.contains("data-events"), "{page}");
+    let token = csrf(&page);
+
+    // No CSRF token, or a wrong one: 403, nothing changes.
+    for form in [vec![], vec![("csrf", "0".repeat(64))]] {
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let (s, _) = post(&server, Some(&cookie), &format!("/ui/intents/{id}/cancel"), &form).await;
+        assert_eq!(s, 403);
+    }
+    assert_ne!(status_of(&server, &server.admin_key, &id).await, "CANCELED");
+    let (s, _) = post(&server, Some(&cookie), &format!("/ui/intents/{theirs}/cancel"), &[("csrf", &token)]).await;
+    assert_eq!(s, 404);
+    assert_ne!(status_of(&server, &other_key, &theirs).await, "CANCELED", "another workspace's intent");
+    let (s, location) = post(&server, Some(&cookie), &format!("/ui/intents/{id}/cancel"), &[("csrf", &token)]).await;
+    assert_eq!((s, location), (303, Some(format!("/ui/intents/{id}"))));
+    assert_eq!(status_of(&server, &server.admin_key, &id).await, "CANCELED");
+    let (s, _) = post(&server, Some(&cookie), &format!("/ui/intents/{id}/cancel"), &[("csrf", &token)]).await;
+    assert_eq!(s, 409, "the API's answer: already terminal");
+}
+
+#[tokio::test]
+async fn approving_in_the_inbox_completes_the_human_task() {
+    let server = TestServer::spawn().await;
+    let (_, requester) = server.agent("requester", None).await;
+    let task = json!({"intent_type": "expense.approve.v1", "to_agent": "agent://ui/approver", "payload": {"amount": 120},
+        "human_task": {"title": "Approve 120 EUR", "task_type": "approval"}});
+    let (_, created) = call(&server, &requester, Method::POST, "/v1/intents", Some(task)).await;
+    let id = created["intent_id"].as_str().unwrap().to_owned();
+    assert_eq!(created["status"], "WAITING");
+
+    let cookie = session(&server, &server.admin_key).await;
+    let (s, _, inbox) = get(&server, Some(&cookie), "/ui/inbox").await;
+    assert_eq!(s, 200);
+    assert!(inbox.contains("Approve 120 EUR") && inbox.contains(&id), "{inbox}");
+    let path = format!("/ui/inbox/{id}/decision");
+    let (s, _) = post(&server, Some(&cookie), &path, &[("decision", "approve")]).await;
+    assert_eq!(s, 403, "no CSRF token");
+    assert_eq!(status_of(&server, &server.admin_key, &id).await, "WAITING");
+    let form = [("csrf", csrf(&inbox)), ("decision", "approve".into()), ("comment", "fine".into())];
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (s, location) = post(&server, Some(&cookie), &path, &form).await;
+    assert_eq!((s, location.as_deref()), (303, Some("/ui/inbox")));
+    let (_, intent) = call(&server, &server.admin_key, Method::GET, &format!("/v1/intents/{id}"), None).await;
+    assert_eq!(intent["intent"]["status"], "COMPLETED", "{intent}");
+    assert_eq!(intent["intent"]["result"]["task_result"]["comment"], "fine");
+}
