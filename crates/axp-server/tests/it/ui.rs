@@ -50,7 +50,12 @@ async fn get(server: &TestServer, cookie: Option<&str>, path: &str) -> (u16, Opt
 }
 
 /// `POST path` with `cookie` and a form body: status, `Location`.
-async fn post(server: &TestServer, cookie: Option<&str>, path: &str, form: &[(&str, &str)]) -> (u16, Option<String>) {
+async fn post(
+    server: &TestServer,
+    cookie: Option<&str>,
+    path: &str,
+    form: &[(&str, &str)],
+) -> (u16, Option<String>) {
     let mut req = browser().post(format!("{}{path}", server.base_url)).form(form);
     if let Some(c) = cookie {
         req = req.header(COOKIE, c);
@@ -117,11 +122,15 @@ async fn without_a_session_pages_redirect_and_the_rest_is_refused() {
     let server = TestServer::spawn().await;
     let id = axp_core::ids::IntentId::new();
     for cookie in [None, Some("axp_session=axp_ui_wrong")] {
-        for path in ["/ui".to_owned(), "/ui/inbox".into(), format!("/ui/intents/{id}"), "/ui/intents/rows".into()] {
+        for path in
+            ["/ui".to_owned(), "/ui/inbox".into(), format!("/ui/intents/{id}"), "/ui/intents/rows".into()]
+        {
             let (s, location, _) = get(&server, cookie, &path).await;
             assert_eq!((s, location.as_deref()), (303, Some("/ui/login")), "{path} with {cookie:?}");
         }
-        for path in [format!("/ui/intents/{id}/cancel"), format!("/ui/inbox/{id}/decision"), "/ui/logout".into()] {
+        for path in
+            [format!("/ui/intents/{id}/cancel"), format!("/ui/inbox/{id}/decision"), "/ui/logout".into()]
+        {
             let (s, _) = post(&server, cookie, &path, &[("csrf", "x"), ("decision", "approve")]).await;
             assert_eq!(s, 401, "{path} with {cookie:?}");
         }
@@ -135,15 +144,26 @@ async fn without_a_session_pages_redirect_and_the_rest_is_refused() {
 async fn people_sign_in_with_their_actor_token_and_sign_out() {
     let server = TestServer::spawn().await;
     let nick = format!("person_{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
-    let (_, user) =
-        call(&server, &server.admin_key, Method::POST, "/v1/users/register-nick", Some(json!({"nick": nick}))).await;
+    let (_, user) = call(
+        &server,
+        &server.admin_key,
+        Method::POST,
+        "/v1/users/register-nick",
+        Some(json!({"nick": nick})),
+    )
+    .await;
     let path = format!("/v1/users/{}/tokens", user["user_id"].as_str().unwrap());
     let (_, issued) = call(&server, &server.admin_key, Method::POST, &path, Some(json!({}))).await;
     let token = issued["token"].as_str().unwrap();
 
     let (s, _) = post(&server, None, "/ui/login", &[("token", "axme_at_not_a_token")]).await;
     assert_eq!(s, 401);
-    let r = browser().post(format!("{}/ui/login", server.base_url)).form(&[("token", token)]).send().await.unwrap();
+    let r = browser()
+        .post(format!("{}/ui/login", server.base_url))
+        .form(&[("token", token)])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status().as_u16(), 303);
     let set = r.headers().get(SET_COOKIE).unwrap().to_str().unwrap();
     assert!(!set.contains(token));
@@ -165,12 +185,24 @@ async fn people_sign_in_with_their_actor_token_and_sign_out() {
 async fn pages_show_only_the_sessions_workspace_and_actions_need_csrf() {
     let server = TestServer::spawn().await;
     let cookie = session(&server, &server.admin_key).await;
-    let (_, created) =
-        call(&server, &server.admin_key, Method::POST, "/v1/intents", Some(json!({"intent_type": "ui.test.v1", "to_agent": "agent://ui/worker", "payload": {"n": 1}}))).await;
+    let (_, created) = call(
+        &server,
+        &server.admin_key,
+        Method::POST,
+        "/v1/intents",
+        Some(json!({"intent_type": "ui.test.v1", "to_agent": "agent://ui/worker", "payload": {"n": 1}})),
+    )
+    .await;
     let id = created["intent_id"].as_str().unwrap().to_owned();
     let other_key = server.other_tenant().await;
-    let (_, theirs) =
-        call(&server, &other_key, Method::POST, "/v1/intents", Some(json!({"intent_type": "ui.secret.v1", "to_agent": "agent://ui/worker", "payload": {}}))).await;
+    let (_, theirs) = call(
+        &server,
+        &other_key,
+        Method::POST,
+        "/v1/intents",
+        Some(json!({"intent_type": "ui.secret.v1", "to_agent": "agent://ui/worker", "payload": {}})),
+    )
+    .await;
     let theirs = theirs["intent_id"].as_str().unwrap().to_owned();
 
     let (s, _, rows) = get(&server, Some(&cookie), "/ui/intents/rows").await;
@@ -178,9 +210,14 @@ async fn pages_show_only_the_sessions_workspace_and_actions_need_csrf() {
     assert!(rows.contains(&id) && !rows.contains(&theirs), "{rows}");
     let (_, _, filtered) = get(&server, Some(&cookie), "/ui/intents/rows?type=other.v1").await;
     assert!(!filtered.contains(&id));
-    let (_, _, filtered) = get(&server, Some(&cookie), "/ui/intents/rows?status=SUBMITTED&type=ui.test.v1").await;
+    let (_, _, filtered) =
+        get(&server, Some(&cookie), "/ui/intents/rows?status=SUBMITTED&type=ui.test.v1").await;
     assert!(filtered.contains(&id), "{filtered}");
-    for path in [format!("/ui/intents/{theirs}"), format!("/ui/intents/{theirs}/detail"), format!("/ui/intents/{theirs}/stream")] {
+    for path in [
+        format!("/ui/intents/{theirs}"),
+        format!("/ui/intents/{theirs}/detail"),
+        format!("/ui/intents/{theirs}/stream"),
+    ] {
         assert_eq!(get(&server, Some(&cookie), &path).await.0, 404, "{path}");
     }
     let (s, _, page) = get(&server, Some(&cookie), &format!("/ui/intents/{id}")).await;
@@ -195,10 +232,12 @@ async fn pages_show_only_the_sessions_workspace_and_actions_need_csrf() {
         assert_eq!(s, 403);
     }
     assert_ne!(status_of(&server, &server.admin_key, &id).await, "CANCELED");
-    let (s, _) = post(&server, Some(&cookie), &format!("/ui/intents/{theirs}/cancel"), &[("csrf", &token)]).await;
+    let (s, _) =
+        post(&server, Some(&cookie), &format!("/ui/intents/{theirs}/cancel"), &[("csrf", &token)]).await;
     assert_eq!(s, 404);
     assert_ne!(status_of(&server, &other_key, &theirs).await, "CANCELED", "another workspace's intent");
-    let (s, location) = post(&server, Some(&cookie), &format!("/ui/intents/{id}/cancel"), &[("csrf", &token)]).await;
+    let (s, location) =
+        post(&server, Some(&cookie), &format!("/ui/intents/{id}/cancel"), &[("csrf", &token)]).await;
     assert_eq!((s, location), (303, Some(format!("/ui/intents/{id}"))));
     assert_eq!(status_of(&server, &server.admin_key, &id).await, "CANCELED");
     let (s, _) = post(&server, Some(&cookie), &format!("/ui/intents/{id}/cancel"), &[("csrf", &token)]).await;
