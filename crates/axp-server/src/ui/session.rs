@@ -97,16 +97,15 @@ impl FromRequestParts<AppState> for UiSession {
 }
 
 impl UiSession {
-    /// 403 (a page, changing nothing) unless `sent` is this session's CSRF token.
-    pub(crate) fn check_csrf(&self, sent: Option<&str>) -> Result<(), Response> {
+    /// The 403 page (the request then changes nothing) unless `sent` is this session's CSRF
+    /// token; `None` when it is.
+    pub(crate) fn refuse_csrf(&self, sent: Option<&str>) -> Option<Response> {
         let sent = sent.unwrap_or("").as_bytes();
         let want = self.csrf.as_bytes();
         let same = sent.len() == want.len() && sent.iter().zip(want).fold(0u8, |d, (a, b)| d | (a ^ b)) == 0;
-        if same {
-            Ok(())
-        } else {
-            Err(page::error(StatusCode::FORBIDDEN, "Refused", "The form's CSRF token is missing or wrong."))
-        }
+        (!same).then(|| {
+            page::error(StatusCode::FORBIDDEN, "Refused", "The form's CSRF token is missing or wrong.")
+        })
     }
 }
 
@@ -219,7 +218,7 @@ pub(crate) async fn logout(
     session: UiSession,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    if let Err(refused) = session.check_csrf(form.csrf.as_deref()) {
+    if let Some(refused) = session.refuse_csrf(form.csrf.as_deref()) {
         return refused;
     }
     if let Err(e) = state.store.delete_ui_session(&session.hash).await {

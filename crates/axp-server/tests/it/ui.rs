@@ -9,7 +9,7 @@ use reqwest::Method;
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use serde_json::{Value, json};
 
-use crate::callers::call;
+use crate::callers::{Callers, call};
 
 /// A client that does not follow redirects (the tests read them).
 fn browser() -> reqwest::Client {
@@ -269,4 +269,123 @@ async fn approving_in_the_inbox_completes_the_human_task() {
     let (_, intent) = call(&server, &server.admin_key, Method::GET, &format!("/v1/intents/{id}"), None).await;
     assert_eq!(intent["intent"]["status"], "COMPLETED", "{intent}");
     assert_eq!(intent["intent"]["result"]["task_result"]["comment"], "fine");
+}
+
+/// The session table of the `## Dashboard` section of `docs/access.md`: each route and the
+/// status expected of each caller, in [`Callers::all`] order.
+fn dashboard_rows() -> Vec<(String, [u16; 5])> {
+    let doc = include_str!("../../../../docs/access.md");
+    let section = doc.split("\n## ").find(|s| s.starts_with("Dashboard")).expect("a Dashboard section");
+    section
+        .lines()
+        .filter(|l| l.starts_with("| `GET") || l.starts_with("| `POST"))
+        .map(|line| line.trim_matches('|').split('|').map(str::trim).collect::<Vec<_>>())
+        .filter(|cells| cells.len() == 6)
+        .map(|cells| {
+            let expected: Vec<u16> =
+                cells[1..].iter().map(|c| c.split(' ').next().unwrap().parse().unwrap()).collect();
+            (cells[0].trim_matches('`').to_owned(), expected.try_into().unwrap())
+        })
+        .collect()
+}
+
+/// A session of `key` through the sign-in form (any caller, not only admins).
+async fn form_session(server: &TestServer, key: &str) -> String {
+    let r =
+        browser().post(format!("{}/ui/login", server.base_url)).form(&[("token", key)]).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 303);
+    r.headers().get(SET_COOKIE).unwrap().to_str().unwrap().split(';').next().unwrap().to_owned()
+}
+
+/// What the admin reads of `ids`: each intent's status and `updated_at`.
+async fn states(server: &TestServer, ids: &[&str]) -> Vec<(Value, Value)> {
+    let mut out = Vec::new();
+    for id in ids {
+        let (_, body) =
+            call(server, &server.admin_key, Method::GET, &format!("/v1/intents/{id}"), None).await;
+        out.push((body["intent"]["status"].clone(), body["intent"]["updated_at"].clone()));
+    }
+    out
+}
+
+#[tokio::test]
+async fn every_dashboard_row_answers_as_documented_and_refusals_change_nothing() {
+    let server = TestServer::spawn().await;
+    let callers = Callers::new(&server).await;
+    let (_, requester) = server.agent("ui-requester", None).await;
+    let rows = dashboard_rows();
+    assert!(rows.len() >= 10, "the table was read: {rows:?}");
+    let mut failures = Vec::new();
+    for (route, expected) in &rows {
+        let (method, path) = route.split_once(' ').unwrap();
+        for (n, (column, key)) in callers.all().into_iter().enumerate() {
+            let (_, intent) = call(
+                &server,
+                &server.admin_key,
+                Method::POST,
+                "/v1/intents",
+                Some(json!({"intent_type": "ui.matrix.v1", "to_agent": "agent://ui/worker", "payload": {}})),
+            )
+            .await;
+            let task = json!({"intent_type": "ui.task.v1", "to_agent": "agent://ui/approver", "payload": {},
+                "human_task": {"title": "Decide", "task_type": "approval"}});
+            let (_, task) = call(&server, &requester, Method::POST, "/v1/intents", Some(task)).await;
+            let (intent, task) = (intent["intent_id"].as_str().unwrap(), task["intent_id"].as_str().unwrap());
+            let target = if path.starts_with("/ui/inbox/") { task } else { intent };
+            let mut url = path.replace("{intent_id}", target);
+            if url.ends_with("/stream") {
+                url.push_str("?wait_seconds=1");
+            }
+            let cookie = form_session(&server, key).await;
+            let (_, _, page) = get(&server, Some(&cookie), "/ui").await;
+            let before = states(&server, &[intent, task]).await;
+            let status = if method == "GET" {
+                let r = browser()
+                    .get(format!("{}{url}", server.base_url))
+                    .header(COOKIE, &cookie)
+                    .send()
+                    .await
+                    .unwrap();
+                r.status().as_u16()
+            } else {
+                let form = [("csrf", csrf(&page)), ("decision", "approve".to_owned())];
+                let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                post(&server, Some(&cookie), &url, &form).await.0
+            };
+            if status != expected[n] {
+                failures.push(format!("{route} as {column}: {status}, documented {}", expected[n]));
+            }
+            if status >= 400 && states(&server, &[intent, task]).await != before {
+                failures.push(format!("{route} as {column}: refused ({status}) but changed something"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
+}
+
+#[tokio::test]
+async fn links_expire_after_five_minutes_and_sessions_after_twelve_hours() {
+    let clock = axp_engine::ManualClock::new(axp_core::Timestamp::from_millis(1_780_000_000_000));
+    let server = TestServer::spawn_with_clock(std::sync::Arc::new(clock.clone())).await;
+    let (_, early) = mint(&server, &server.admin_key).await;
+    let (_, late) = mint(&server, &server.admin_key).await;
+    clock.advance_seconds(299);
+    let (s, _, set, _) = open(&server, early["login_path"].as_str().unwrap()).await;
+    assert_eq!(s, 303, "within 5 minutes");
+    let cookie = set.unwrap().split(';').next().unwrap().to_owned();
+    clock.advance_seconds(1);
+    let (s, _, set, body) = open(&server, late["login_path"].as_str().unwrap()).await;
+    assert_eq!(s, 410, "expired at 5 minutes");
+    assert!(set.is_none() && body.contains("has expired"), "{body}");
+
+    assert_eq!(get(&server, Some(&cookie), "/ui").await.0, 200);
+    // Made at 299 s, it lasts until 299 s + 12 h; the clock is at 300 s.
+    clock.advance_seconds(12 * 3600 - 2);
+    assert_eq!(get(&server, Some(&cookie), "/ui").await.0, 200);
+    clock.advance_seconds(1);
+    assert_eq!(
+        get(&server, Some(&cookie), "/ui").await.1.as_deref(),
+        Some("/ui/login"),
+        "the session expired"
+    );
 }

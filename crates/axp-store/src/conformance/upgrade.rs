@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use axp_core::access::Role;
 use axp_core::{Status, Timestamp};
 
-use crate::{IntentFilter, KeyHash, RetentionStore, Store};
+use crate::{IntentFilter, KeyHash, Store};
 
 /// Checks the upgraded `store` against what the fixture held: `before` (rows per table before
 /// the upgrade) are all still there, the fixture's admin `key` authenticates (as `org_owner`

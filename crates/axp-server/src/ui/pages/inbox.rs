@@ -65,7 +65,7 @@ pub(crate) struct DecisionForm {
 
 /// `POST /ui/inbox/{intent_id}/decision` (CSRF) `decision=approve|reject&comment=`: the API's
 /// `POST /v1/approvals/{id}/decision` as the session's caller; 303 back to the inbox, or an
-/// error page with the API's answer.
+/// error page with the API's answer; 404 for an intent the session may not see.
 pub(crate) async fn decide(
     State(state): State<AppState>,
     session: UiSession,
@@ -73,8 +73,17 @@ pub(crate) async fn decide(
     headers: HeaderMap,
     Form(form): Form<DecisionForm>,
 ) -> Response {
-    if let Err(refused) = session.check_csrf(form.csrf.as_deref()) {
+    if let Some(refused) = session.refuse_csrf(form.csrf.as_deref()) {
         return refused;
+    }
+    // Only a task of the session's workspace that it may see (the API's decision endpoint
+    // would record an approval under any new id).
+    let intent = match id.parse() {
+        Ok(intent) => state.store.get_intent(&session.caller.0.tenant, intent).await.ok(),
+        Err(_) => None,
+    };
+    if !intent.is_some_and(|i| session.caller.sees(&i)) {
+        return page::error(StatusCode::NOT_FOUND, "No such task", "intent not found");
     }
     let mut body = Map::new();
     body.insert("decision".into(), Value::String(form.decision));
@@ -93,9 +102,6 @@ pub(crate) async fn decide(
     .await
     {
         Ok(_) => Redirect::to("/ui/inbox").into_response(),
-        Err(e) if e.status() == StatusCode::NOT_FOUND => {
-            page::error(StatusCode::NOT_FOUND, "No such task", e.message())
-        }
         Err(e) => page::error(e.status(), "The decision was refused", e.message()),
     }
 }

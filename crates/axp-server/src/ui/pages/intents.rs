@@ -264,7 +264,7 @@ pub(crate) async fn act(
     headers: HeaderMap,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    if let Err(refused) = session.check_csrf(form.csrf.as_deref()) {
+    if let Some(refused) = session.refuse_csrf(form.csrf.as_deref()) {
         return refused;
     }
     let back =
