@@ -389,3 +389,34 @@ async fn links_expire_after_five_minutes_and_sessions_after_twelve_hours() {
         "the session expired"
     );
 }
+
+#[tokio::test]
+async fn a_form_task_is_answered_with_its_fields() {
+    let server = TestServer::spawn().await;
+    let (_, requester) = server.agent("form-requester", None).await;
+    let schema = json!({"type": "object", "required": ["amount"], "properties": {
+        "amount": {"type": "integer", "title": "Amount"}, "urgent": {"type": "boolean"}}});
+    let task = json!({"intent_type": "expense.form.v1", "to_agent": "agent://ui/approver", "payload": {},
+        "human_task": {"title": "Fill in", "task_type": "approval", "form_schema": schema}});
+    let (_, created) = call(&server, &requester, Method::POST, "/v1/intents", Some(task)).await;
+    let id = created["intent_id"].as_str().unwrap().to_owned();
+    let cookie = session(&server, &server.admin_key).await;
+    let (_, _, inbox) = get(&server, Some(&cookie), "/ui/inbox").await;
+    assert!(
+        inbox.contains("name=\"field.amount\" required") && inbox.contains("name=\"field.urgent\""),
+        "{inbox}"
+    );
+    let path = format!("/ui/inbox/{id}/decision");
+    let token = csrf(&inbox);
+    // A value the schema refuses: the API's 422, and the task still waits.
+    let bad = [("csrf", token.as_str()), ("decision", "approve"), ("field.amount", "lots")];
+    assert_eq!(post(&server, Some(&cookie), &path, &bad).await.0, 422);
+    assert_eq!(status_of(&server, &server.admin_key, &id).await, "WAITING");
+    let good =
+        [("csrf", token.as_str()), ("decision", "approve"), ("field.amount", "120"), ("field.urgent", "on")];
+    assert_eq!(post(&server, Some(&cookie), &path, &good).await, (303, Some("/ui/inbox".to_owned())));
+    let (_, intent) = call(&server, &server.admin_key, Method::GET, &format!("/v1/intents/{id}"), None).await;
+    assert_eq!(intent["intent"]["status"], "COMPLETED", "{intent}");
+    let result = &intent["intent"]["result"]["task_result"];
+    assert_eq!((result["amount"].clone(), result["urgent"].clone()), (json!(120), json!(true)), "{result}");
+}
