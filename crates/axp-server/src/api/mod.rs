@@ -4,7 +4,7 @@
 mod access_requests;
 mod actor_tokens;
 mod admin;
-mod agents;
+pub(crate) mod agents;
 pub(crate) mod approvals;
 mod audit;
 mod billing;

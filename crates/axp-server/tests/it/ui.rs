@@ -297,14 +297,18 @@ async fn form_session(server: &TestServer, key: &str) -> String {
     r.headers().get(SET_COOKIE).unwrap().to_str().unwrap().split(';').next().unwrap().to_owned()
 }
 
-/// What the admin reads of `ids`: each intent's status and `updated_at`.
-async fn states(server: &TestServer, ids: &[&str]) -> Vec<(Value, Value)> {
+/// What the admin reads of `ids` (each intent's status and `updated_at`) and of agent `agent`
+/// (its health and kill switch).
+async fn states(server: &TestServer, ids: &[&str], agent: &str) -> Vec<(Value, Value)> {
     let mut out = Vec::new();
     for id in ids {
         let (_, body) =
             call(server, &server.admin_key, Method::GET, &format!("/v1/intents/{id}"), None).await;
         out.push((body["intent"]["status"].clone(), body["intent"]["updated_at"].clone()));
     }
+    let path = format!("/v1/mesh/agents/{agent}");
+    let (_, body) = call(server, &server.admin_key, Method::GET, &path, None).await;
+    out.push((body["agent"]["health_status"].clone(), body["agent"]["killed_at"].clone()));
     out
 }
 
@@ -331,14 +335,16 @@ async fn every_dashboard_row_answers_as_documented_and_refusals_change_nothing()
                 "human_task": {"title": "Decide", "task_type": "approval"}});
             let (_, task) = call(&server, &requester, Method::POST, "/v1/intents", Some(task)).await;
             let (intent, task) = (intent["intent_id"].as_str().unwrap(), task["intent_id"].as_str().unwrap());
+            let (sa, _) = server.agent(&format!("ui-{}", uuid::Uuid::new_v4().simple()), None).await;
+            let agent = sa.service_account_id.to_string();
             let target = if path.starts_with("/ui/inbox/") { task } else { intent };
-            let mut url = path.replace("{intent_id}", target);
+            let mut url = path.replace("{intent_id}", target).replace("{address_id}", &agent);
             if url.ends_with("/stream") {
                 url.push_str("?wait_seconds=1");
             }
             let cookie = form_session(&server, key).await;
             let (_, _, page) = get(&server, Some(&cookie), "/ui").await;
-            let before = states(&server, &[intent, task]).await;
+            let before = states(&server, &[intent, task], &agent).await;
             let status = if method == "GET" {
                 let r = browser()
                     .get(format!("{}{url}", server.base_url))
@@ -355,7 +361,7 @@ async fn every_dashboard_row_answers_as_documented_and_refusals_change_nothing()
             if status != expected[n] {
                 failures.push(format!("{route} as {column}: {status}, documented {}", expected[n]));
             }
-            if status >= 400 && states(&server, &[intent, task]).await != before {
+            if status >= 400 && states(&server, &[intent, task], &agent).await != before {
                 failures.push(format!("{route} as {column}: refused ({status}) but changed something"));
             }
         }
@@ -419,4 +425,30 @@ async fn a_form_task_is_answered_with_its_fields() {
     assert_eq!(intent["intent"]["status"], "COMPLETED", "{intent}");
     let result = &intent["intent"]["result"]["task_result"];
     assert_eq!((result["amount"].clone(), result["urgent"].clone()), (json!(120), json!(true)), "{result}");
+}
+
+#[tokio::test]
+async fn the_kill_switch_works_from_the_agents_page() {
+    let server = TestServer::spawn().await;
+    let (sa, _) = server.agent("ui-killable", Some("agent://ui/killable")).await;
+    let cookie = session(&server, &server.admin_key).await;
+    let (s, _, page) = get(&server, Some(&cookie), "/ui/agents").await;
+    assert_eq!(s, 200);
+    assert!(page.contains("agent://ui/killable"), "{page}");
+    let id = sa.service_account_id.to_string();
+    let path = format!("/ui/agents/{id}/kill");
+    assert_eq!(post(&server, Some(&cookie), &path, &[]).await.0, 403, "no CSRF token");
+    let (s, location) = post(&server, Some(&cookie), &path, &[("csrf", &csrf(&page))]).await;
+    assert_eq!((s, location.as_deref()), (303, Some("/ui/agents")));
+    let (_, agent) =
+        call(&server, &server.admin_key, Method::GET, &format!("/v1/mesh/agents/{id}"), None).await;
+    assert_eq!(agent["agent"]["health_status"], "killed", "{agent}");
+    let (_, _, page) = get(&server, Some(&cookie), "/ui/agents").await;
+    assert!(page.contains(&format!("/ui/agents/{id}/resume")), "a killed agent offers resume");
+    let (s, _) =
+        post(&server, Some(&cookie), &format!("/ui/agents/{id}/resume"), &[("csrf", &csrf(&page))]).await;
+    assert_eq!(s, 303);
+    let (_, agent) =
+        call(&server, &server.admin_key, Method::GET, &format!("/v1/mesh/agents/{id}"), None).await;
+    assert_ne!(agent["agent"]["health_status"], "killed");
 }
