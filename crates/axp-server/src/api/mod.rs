@@ -10,7 +10,7 @@ mod audit;
 mod billing;
 mod binding;
 mod capabilities;
-mod deliveries;
+pub(crate) mod deliveries;
 mod directory;
 pub(crate) mod events;
 pub(crate) mod health;

@@ -5,7 +5,8 @@
 //! - `session`: login links, the sign-in form, the session cookie, CSRF, sign-out.
 //! - `page`: the HTML frame, error pages, escaping.
 //! - `pages/intents.rs`: the intents list and an intent's detail; `pages/inbox.rs`: human tasks
-//!   (`pages/form_task.rs`: form tasks' fields); `pages/agents.rs`: agents and their kill switch.
+//!   (`pages/form_task.rs`: form tasks' fields); `pages/agents.rs`: agents and their kill switch;
+//!   `pages/deliveries.rs`: dead letters and replay.
 
 mod page;
 mod pages;
@@ -31,7 +32,7 @@ async fn app_css() -> impl IntoResponse {
 
 /// The dashboard's routes, and `POST /v1/ui/login-links`.
 pub(crate) fn router() -> Router<AppState> {
-    use pages::{agents, inbox, intents};
+    use pages::{agents, deliveries, inbox, intents};
     Router::new()
         .route("/v1/ui/login-links", post(session::create_login_link))
         .route("/ui/login", get(session::login_form).post(session::login))
@@ -48,5 +49,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/ui/inbox", get(inbox::inbox))
         .route("/ui/inbox/{intent_id}/decision", post(inbox::decide))
         .route("/ui/agents", get(agents::agents))
+        .route("/ui/deliveries", get(deliveries::dead_letters))
+        .route("/ui/deliveries/{delivery_id}/replay", post(deliveries::replay))
         .route("/ui/agents/{address_id}/{action}", post(agents::switch))
 }

@@ -320,7 +320,8 @@ async fn every_dashboard_row_answers_as_documented_and_refusals_change_nothing()
     let rows = dashboard_rows();
     assert!(rows.len() >= 10, "the table was read: {rows:?}");
     let mut failures = Vec::new();
-    for (route, expected) in &rows {
+    // Replaying needs a dead letter: `a_dead_letter_is_replayed_from_its_page` checks that row.
+    for (route, expected) in rows.iter().filter(|(route, _)| !route.contains("{delivery_id}")) {
         let (method, path) = route.split_once(' ').unwrap();
         for (n, (column, key)) in callers.all().into_iter().enumerate() {
             let (_, intent) = call(
@@ -451,4 +452,46 @@ async fn the_kill_switch_works_from_the_agents_page() {
     let (_, agent) =
         call(&server, &server.admin_key, Method::GET, &format!("/v1/mesh/agents/{id}"), None).await;
     assert_ne!(agent["agent"]["health_status"], "killed");
+}
+
+#[tokio::test]
+async fn a_dead_letter_is_replayed_from_its_page() {
+    let server = crate::push::server("0s,0s").await;
+    let callers = Callers::new(&server).await;
+    let hang = axp_test_util::receiver::Reply::Hang;
+    let receiver = axp_test_util::receiver::Receiver::start([hang.clone(), hang]).await;
+    crate::push::http_agent(&server, "ui-silent", &receiver.url).await;
+    let intent =
+        server.client().create_intent(&crate::helpers::notify("ui-silent"), None).await.unwrap().intent_id;
+    let dead = crate::push::delivery_when(&server, intent, |d| {
+        d.status == axp_core::delivery::DeliveryStatus::DeadLettered
+    })
+    .await;
+    let id = dead.delivery_id.to_string();
+    let cookie = session(&server, &server.admin_key).await;
+    let (s, _, page) = get(&server, Some(&cookie), "/ui/deliveries").await;
+    assert_eq!(s, 200);
+    assert!(page.contains(&id), "{page}");
+    let path = format!("/ui/deliveries/{id}/replay");
+    assert_eq!(post(&server, Some(&cookie), &path, &[]).await.0, 403, "no CSRF token");
+
+    // Each caller, as `docs/access.md` says; a refusal replays nothing.
+    let row = dashboard_rows().into_iter().find(|(r, _)| r.contains("{delivery_id}/replay")).unwrap().1;
+    let replays = async || {
+        let all = server.state().store.list_deliveries(&server.admin.tenant, None, 100).await.unwrap();
+        all.iter().filter(|d| d.replay_of_delivery_id == Some(dead.delivery_id)).count()
+    };
+    for (n, (column, key)) in callers.all().into_iter().enumerate() {
+        let cookie = form_session(&server, key).await;
+        let (_, _, page) = get(&server, Some(&cookie), "/ui").await;
+        let before = replays().await;
+        let (s, location) = post(&server, Some(&cookie), &path, &[("csrf", &csrf(&page))]).await;
+        assert_eq!(s, row[n], "{column}");
+        if s == 303 {
+            assert_eq!(location.as_deref(), Some("/ui/deliveries"));
+            assert_eq!(replays().await, before + 1, "{column} replayed it");
+        } else {
+            assert_eq!(replays().await, before, "{column} was refused and replayed nothing");
+        }
+    }
 }
