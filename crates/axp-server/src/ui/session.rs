@@ -191,9 +191,30 @@ pub(crate) struct LoginForm {
     token: String,
 }
 
+/// Whether the request's `Origin` (sent by browsers on every form POST) names another site than
+/// its `Host`: then a page elsewhere submitted the form (login CSRF, signing the victim in as
+/// the attacker). No `Origin` (a non-browser client) passes.
+fn cross_site(headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else { return false };
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+    origin.split_once("://").map(|(_, authority)| authority) != Some(host)
+}
+
 /// `POST /ui/login` `token=…`: signs in with the token (an actor token; an API key works too,
-/// with its own rights), 303 to `/ui`; an invalid one gets the form again with 401.
-pub(crate) async fn login(State(state): State<AppState>, Form(form): Form<LoginForm>) -> Response {
+/// with its own rights), 303 to `/ui`; an invalid one gets the form again with 401, a form
+/// posted from another site 403.
+pub(crate) async fn login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    if cross_site(&headers) {
+        return page::error(
+            StatusCode::FORBIDDEN,
+            "Refused",
+            "This sign-in form was sent from another site.",
+        );
+    }
     let now = state.clock.now();
     let hash = KeyHash::of(form.token.trim());
     match state.store.authenticate(&hash, now).await {

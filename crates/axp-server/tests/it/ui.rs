@@ -158,12 +158,18 @@ async fn people_sign_in_with_their_actor_token_and_sign_out() {
 
     let (s, _) = post(&server, None, "/ui/login", &[("token", "axme_at_not_a_token")]).await;
     assert_eq!(s, 401);
-    let r = browser()
-        .post(format!("{}/ui/login", server.base_url))
-        .form(&[("token", token)])
-        .send()
-        .await
-        .unwrap();
+    // Posted from another site (login CSRF): refused, no cookie.
+    let login = |origin: String| {
+        browser()
+            .post(format!("{}/ui/login", server.base_url))
+            .header("origin", origin)
+            .form(&[("token", token)])
+            .send()
+    };
+    let r = login("https://evil.example".into()).await.unwrap();
+    assert_eq!(r.status().as_u16(), 403);
+    assert!(r.headers().get(SET_COOKIE).is_none());
+    let r = login(server.base_url.clone()).await.unwrap();
     assert_eq!(r.status().as_u16(), 303);
     let set = r.headers().get(SET_COOKIE).unwrap().to_str().unwrap();
     assert!(!set.contains(token));
@@ -472,6 +478,8 @@ async fn a_dead_letter_is_replayed_from_its_page() {
     let (s, _, page) = get(&server, Some(&cookie), "/ui/deliveries").await;
     assert_eq!(s, 200);
     assert!(page.contains(&id), "{page}");
+    let (_, _, detail) = get(&server, Some(&cookie), &format!("/ui/intents/{intent}")).await;
+    assert!(detail.contains(&id) && detail.contains("dead_lettered") && detail.contains("#2 "), "{detail}");
     let path = format!("/ui/deliveries/{id}/replay");
     assert_eq!(post(&server, Some(&cookie), &path, &[]).await.0, 403, "no CSRF token");
 
