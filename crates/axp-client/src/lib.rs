@@ -97,6 +97,7 @@ mod sse;
 mod streams;
 #[cfg(test)]
 mod tests;
+mod ui;
 mod users;
 mod webhooks;
 
@@ -128,6 +129,7 @@ pub use request::{API_KEY_HEADER, IDEMPOTENCY_KEY_HEADER};
 pub use retry::{BASE_BACKOFF, DEFAULT_MAX_RETRIES, DEFAULT_RETRY_AFTER_CAP};
 pub use service_accounts::service_account_id_from_key;
 pub use sse::{AgentStreamItem, StreamItem, TIMEOUT_EVENT};
+pub use ui::UiLoginLink;
 
 /// The body of [`Client::register_agent`]: a [`CreateServiceAccountRequest`], whose `binding`
 /// chooses how intents reach the new agent (default `stream`).

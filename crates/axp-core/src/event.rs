@@ -64,6 +64,25 @@ pub enum EventType {
 }
 
 impl EventType {
+    /// Every event type, in lifecycle order.
+    pub const ALL: [EventType; 15] = [
+        EventType::Created,
+        EventType::Submitted,
+        EventType::Delivered,
+        EventType::Acknowledged,
+        EventType::InProgress,
+        EventType::Waiting,
+        EventType::HumanTaskAssigned,
+        EventType::Reminder,
+        EventType::Escalated,
+        EventType::Transfer,
+        EventType::DeliveryFailed,
+        EventType::TimedOut,
+        EventType::Completed,
+        EventType::Failed,
+        EventType::Canceled,
+    ];
+
     /// The wire name, e.g. `intent.completed`.
     pub const fn as_str(self) -> &'static str {
         match self {

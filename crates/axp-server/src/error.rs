@@ -43,6 +43,11 @@ fn status_of(code: ErrorCode) -> StatusCode {
 }
 
 impl ApiError {
+    /// The envelope's message (`detail`), for the dashboard's error pages.
+    pub(crate) fn message(&self) -> &str {
+        &self.body.detail
+    }
+
     /// An error with a code and message.
     pub(crate) fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Self { status: status_of(code), body: Box::new(ErrorBody::new(code, message)), retry_after: None }

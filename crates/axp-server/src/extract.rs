@@ -60,6 +60,17 @@ fn invalid_actor_token() -> ApiError {
 #[derive(Clone)]
 pub(crate) struct Authenticated(pub(crate) Result<Principal, ApiError>);
 
+/// The credential whose principal [`authenticate`] answers for `headers` (the rules of
+/// [`Caller`]): a Bearer actor token sent beside an API key, else the API key, else the Bearer
+/// token. The dashboard stores its hash with a login link, so the link's session acts as it.
+pub(crate) fn credential(headers: &HeaderMap) -> Option<&str> {
+    match (header(headers, "x-api-key"), bearer(headers)) {
+        (Some(key), Some(token)) if token != key => Some(token),
+        (Some(key), _) => Some(key),
+        (None, token) => token,
+    }
+}
+
 /// Who sent `headers` (the rules of [`Caller`]); one store lookup per credential sent.
 pub(crate) async fn authenticate(headers: &HeaderMap, state: &AppState) -> Result<Principal, ApiError> {
     let now = state.clock.now();

@@ -24,6 +24,7 @@
 //! - `data_dir`: the data directory's lock (one SQLite server per directory), private file
 //!   modes, and the clean-stop marker that decides the integrity check at start.
 //! - `telemetry`: request and trace ids, W3C `traceparent`, the access log.
+//! - `ui`: the web dashboard under `/ui` (`docs/dashboard.md`).
 //! - `listener`: the accept loop: timeouts, the connection cap, graceful shutdown with a
 //!   deadline, TLS, the client's address behind trusted proxies.
 //! - `metrics`: `GET /metrics` (Prometheus), its access, and the series this crate records.
@@ -45,6 +46,7 @@ mod sse;
 mod state;
 mod streams;
 mod telemetry;
+mod ui;
 
 use std::future::Future;
 use std::net::SocketAddr;

@@ -85,6 +85,11 @@ pub(crate) fn migrator() -> Migrator {
         migration(20261205000002, "mesh", include_str!("../migrations/20261205000002_mesh.sql")),
         migration(20261205000003, "routing", include_str!("../migrations/20261205000003_routing.sql")),
         migration(20261206000000, "retention", include_str!("../migrations/20261206000000_retention.sql")),
+        migration(
+            20261207000000,
+            "ui_sessions",
+            include_str!("../migrations/20261207000000_ui_sessions.sql"),
+        ),
     ];
     Migrator { migrations: Cow::Owned(migrations), ..Migrator::DEFAULT }
 }

@@ -120,6 +120,14 @@ pub fn generate_invite_token() -> (String, KeyHash) {
     (token, hash)
 }
 
+/// Generates a dashboard secret `axp_ui_<64 hex chars>` (a one-time login link's token or a
+/// session cookie's value) and its hash, the only form stored.
+pub fn generate_ui_secret() -> (String, KeyHash) {
+    let secret = format!("axp_ui_{}", random_hex::<32>());
+    let hash = KeyHash::of(&secret);
+    (secret, hash)
+}
+
 /// `N` random bytes, hex-encoded.
 fn random_hex<const N: usize>() -> String {
     let mut secret = [0u8; N];

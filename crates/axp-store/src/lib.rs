@@ -39,6 +39,7 @@ mod routing;
 pub mod tables;
 mod tenancy;
 mod types;
+mod ui_sessions;
 
 use async_trait::async_trait;
 use axp_core::api::{ActorToken, AgentDelivery, ApplyScenarioResponse, Invite, User};
@@ -56,6 +57,7 @@ use axp_core::{AgentAddress, Intent, IntentEvent, Status, Timestamp};
 pub use audit::{Audit, AuditFilter};
 pub use auth::{
     KeyHash, NewActorToken, NewApiKey, generate_actor_token, generate_api_key, generate_invite_token,
+    generate_ui_secret,
 };
 pub use cache::InvalidatedCache;
 pub use error::{Error, Result};
@@ -67,12 +69,13 @@ pub use routing::RoutingStore;
 pub use tables::{Backend, Job, Transaction};
 pub use tenancy::*;
 pub use types::*;
+pub use ui_sessions::{UiSecret, UiSecretKind, UiSessionStore};
 
 /// Everything the server asks of storage. Object-safe: the server holds an `Arc<dyn Store>`;
 /// `axp_engine::Ledger` implements it over any [`Backend`], and the conformance suite
 /// (feature `test-suite`) checks it on each backend.
 #[async_trait]
-pub trait Store: RoutingStore + RetentionStore + Send + Sync + 'static {
+pub trait Store: RoutingStore + RetentionStore + UiSessionStore + Send + Sync + 'static {
     /// On an empty store, creates the first organization, workspace and admin service account
     /// with `spec.key`, and returns the admin principal. On a store that has any organization,
     /// does nothing and returns `None`. Safe to call on every start.

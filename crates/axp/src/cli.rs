@@ -6,8 +6,8 @@ use clap::{Parser, Subcommand};
 
 use crate::commands::{
     admin, agents, approvals, archive, audit, backup, capabilities, config, context, deliveries, demo, inbox,
-    intents, invites, login, logs, members, orgs, restore, scenarios, serve, status, tasks, users, whoami,
-    workspaces,
+    intents, invites, login, logs, members, orgs, restore, scenarios, serve, status, tasks, ui, users,
+    whoami, workspaces,
 };
 use crate::output::Format;
 
@@ -84,6 +84,9 @@ pub enum Command {
     /// redacted (local).
     #[command(subcommand)]
     Config(config::Command),
+    /// Open the web dashboard: a one-time login link (5 minutes, single use) opened in the
+    /// browser, or printed with --print-url.
+    Ui(ui::Args),
     /// Operator views of the whole server: `admin stats`.
     #[command(subcommand)]
     Admin(admin::Command),

@@ -238,6 +238,43 @@ async fn tls_serves_health_over_https() {
     assert!(closed_within(&mut plain, BOUND).await);
 }
 
+/// The dashboard's session cookie is `Secure` when the server serves TLS (`docs/dashboard.md`).
+#[tokio::test]
+async fn the_dashboard_cookie_is_secure_over_tls() {
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let (cert_path, key_path) = (files.path().join("cert.pem"), files.path().join("key.pem"));
+    std::fs::write(&cert_path, cert.cert.pem()).unwrap();
+    std::fs::write(&key_path, cert.key_pair.serialize_pem()).unwrap();
+    let axp = Axp::start(
+        &[],
+        &["--tls-cert", cert_path.to_str().unwrap(), "--tls-key", key_path.to_str().unwrap()],
+    );
+    let http = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(cert.cert.pem().as_bytes()).unwrap())
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let url = axp.process.url();
+    let link: serde_json::Value = http
+        .post(format!("{url}/v1/ui/login-links"))
+        .header("x-api-key", axp.process.admin_key())
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let opened = http.get(format!("{url}{}", link["login_path"].as_str().unwrap())).send().await.unwrap();
+    assert_eq!(opened.status(), 303);
+    let cookie = opened.headers()["set-cookie"].to_str().unwrap();
+    assert!(
+        cookie.contains("; Secure") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+}
+
 #[test]
 fn tls_needs_both_files() {
     let dir = tempfile::tempdir().unwrap();

@@ -48,6 +48,7 @@ mod routing;
 mod schemas;
 mod store;
 mod timers;
+mod ui_sessions;
 mod webhooks;
 
 use std::sync::{Arc, OnceLock};

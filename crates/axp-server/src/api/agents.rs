@@ -91,7 +91,7 @@ async fn mesh_state(state: &AppState, tenant: &Tenant, sa: &ServiceAccount) -> A
 
 /// `GET /v1/agents?limit=` (the SDK's `org_id`/`workspace_id` are the key's own): `{ok, agents}`,
 /// at most `limit` (default 100, at most 1000). Needs a role (403 for an agent-scoped key).
-async fn list_agents(
+pub(crate) async fn list_agents(
     State(state): State<AppState>,
     caller: Caller,
     query: QueryMap,

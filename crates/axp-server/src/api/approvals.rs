@@ -19,7 +19,7 @@ use crate::state::AppState;
 /// same decision again is 200 with the first record; a different one is 409. Answering a task
 /// follows the decision rule (`Acting::may_decide`): 403 for who may not, 404 when the caller
 /// may not see the intent. Acts for the owner scope (§1.2) when one is given.
-async fn decide(
+pub(crate) async fn decide(
     State(state): State<AppState>,
     caller: Caller,
     PathParams(id): PathParams<String>,

@@ -95,7 +95,7 @@ async fn submit_delivery(
 /// `replay_of_delivery_id`, due now. 409 while the original is still pending or delivering, or
 /// when its intent has ended. Only for who acts as the delivery's target (403). A routed
 /// delivery is sent again ([`routed::replay`]).
-async fn replay_delivery(
+pub(crate) async fn replay_delivery(
     State(state): State<AppState>,
     caller: Caller,
     headers: HeaderMap,

@@ -54,7 +54,7 @@ pub(super) fn wait(query: &QueryMap) -> ApiResult<Duration> {
 /// `GET /v1/intents/{id}/events/stream?since=N&wait_seconds=W`: replays stored events after
 /// `since`, then streams new ones until a terminal event or `stream.timeout`. 429 when the key
 /// or workspace has its cap of open streams (`streams`).
-async fn stream_events(
+pub(crate) async fn stream_events(
     State(state): State<AppState>,
     caller: Caller,
     PathParams(id): PathParams<String>,

@@ -168,7 +168,7 @@ async fn command(
 
 /// `POST /v1/intents/{id}/resolve` (§4.6): COMPLETED, FAILED or CANCELED from any non-terminal
 /// status; 409 when already terminal. Reports `completion_delivery` for `reply_to`.
-pub(super) async fn resolve_intent(
+pub(crate) async fn resolve_intent(
     State(state): State<AppState>,
     caller: Caller,
     PathParams(id): PathParams<String>,
@@ -182,7 +182,7 @@ pub(super) async fn resolve_intent(
 /// `POST /v1/intents/{id}/resume` (§4.7): a control-only body moves to IN_PROGRESS and never
 /// terminates; an agent's result completes (or, with `action: fail`, fails) the intent; a
 /// `task_result` answers a human task.
-pub(super) async fn resume_intent(
+pub(crate) async fn resume_intent(
     State(state): State<AppState>,
     caller: Caller,
     PathParams(id): PathParams<String>,

@@ -163,7 +163,7 @@ async fn heartbeat(
 /// agents (oldest first) of the `health` given, at most `limit` (1 to 1000); `summary` counts
 /// the whole workspace. `intents_period`/`cost_period` sum the agents' reports over the window
 /// (default `day`: today, UTC). Health is derived at the request's time (engine clock).
-async fn list_agents(
+pub(crate) async fn list_agents(
     State(state): State<AppState>,
     caller: Caller,
     query: QueryMap,
@@ -219,7 +219,7 @@ async fn get_agent(
 /// `policy_denied`, and its open streams end. Audited (`agent.killed`) and logged as a mesh
 /// event. → `{ok, address_id, health_status: "killed", killed_at}`; killing a killed agent
 /// answers the same and changes nothing. 403 without an admin role; 404 for an unknown id.
-async fn kill(
+pub(crate) async fn kill(
     state: State<AppState>,
     caller: Caller,
     PathParams(id): PathParams<String>,
@@ -231,7 +231,7 @@ async fn kill(
 /// (`agent.resumed`). → `{ok, address_id, health_status, resumed_at}` where `health_status` is
 /// derived from its heartbeats again (`healthy` for an agent that kept beating). Resuming an
 /// agent that is not killed changes nothing.
-async fn resume(
+pub(crate) async fn resume(
     state: State<AppState>,
     caller: Caller,
     PathParams(id): PathParams<String>,

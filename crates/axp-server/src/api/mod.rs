@@ -4,18 +4,18 @@
 mod access_requests;
 mod actor_tokens;
 mod admin;
-mod agents;
-mod approvals;
+pub(crate) mod agents;
+pub(crate) mod approvals;
 mod audit;
 mod billing;
 mod binding;
 mod capabilities;
-mod deliveries;
+pub(crate) mod deliveries;
 mod directory;
-mod events;
+pub(crate) mod events;
 pub(crate) mod health;
 mod inbox;
-mod intents;
+pub(crate) mod intents;
 mod invites;
 mod mcp;
 mod media;
@@ -99,6 +99,7 @@ pub fn app(state: AppState) -> Router {
         .merge(admin::router())
         .merge(retention::router())
         .merge(crate::metrics::router())
+        .merge(crate::ui::router())
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(ErrorCode::MethodNotAllowed, "method not allowed on this route")

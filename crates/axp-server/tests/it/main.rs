@@ -31,6 +31,7 @@ mod tenancy;
 mod tenancy_access;
 mod time_bounds;
 mod timers;
+mod ui;
 mod users;
 mod webhooks;
 mod workflows;

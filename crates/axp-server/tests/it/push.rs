@@ -34,12 +34,12 @@ fn options(clock: Arc<dyn Clock>, schedule: &str, allow: &str) -> Options {
 }
 
 /// A server that may push to loopback, retrying at once.
-async fn server(schedule: &str) -> TestServer {
+pub(crate) async fn server(schedule: &str) -> TestServer {
     TestServer::spawn_with(options(Arc::new(SystemClock), schedule, "127.0.0.0/8")).await
 }
 
 /// Registers an `http` agent; returns its signing secret.
-async fn http_agent(server: &TestServer, name: &str, url: &str) -> String {
+pub(crate) async fn http_agent(server: &TestServer, name: &str, url: &str) -> String {
     let r = http()
         .post(format!("{}/v1/service-accounts", server.base_url))
         .header("x-api-key", &server.admin_key)
@@ -57,7 +57,11 @@ async fn http_agent(server: &TestServer, name: &str, url: &str) -> String {
 }
 
 /// The intent's latest push delivery, once `done` holds for it.
-async fn delivery_when(server: &TestServer, intent: IntentId, done: impl Fn(&Delivery) -> bool) -> Delivery {
+pub(crate) async fn delivery_when(
+    server: &TestServer,
+    intent: IntentId,
+    done: impl Fn(&Delivery) -> bool,
+) -> Delivery {
     let mut wake = server.state().notifier.subscribe(Topic::Deliveries);
     for _ in 0..500 {
         wake.mark_seen();

@@ -23,6 +23,7 @@ mod retention;
 mod routing;
 mod schemas;
 mod timers;
+mod ui_sessions;
 mod webhooks;
 
 use std::collections::HashMap;

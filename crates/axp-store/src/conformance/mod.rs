@@ -28,6 +28,7 @@ mod routing;
 mod schemas;
 mod tenancy;
 mod timers;
+mod ui_sessions;
 pub mod upgrade;
 mod webhooks;
 
@@ -114,6 +115,7 @@ pub async fn run_all(store: &dyn Store) {
     people::invites(store).await;
     people::actor_tokens(store).await;
     quotas::policies_and_usage(store).await;
+    ui_sessions::links_and_sessions(store).await;
     schemas::registry(store).await;
     mesh::heartbeats_kills_and_events(store).await;
     routing::routes(store).await;

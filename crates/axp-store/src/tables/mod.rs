@@ -32,6 +32,7 @@ mod retention;
 mod routing;
 mod schemas;
 mod timers;
+mod ui_sessions;
 mod webhooks;
 
 pub use access_requests::AccessRequestTable;
@@ -53,6 +54,7 @@ pub use retention::RetentionTable;
 pub use routing::RoutingTable;
 pub use schemas::{SchemaTable, scope_key};
 pub use timers::TimerTable;
+pub use ui_sessions::UiSessionTable;
 pub use webhooks::WebhookTable;
 
 use futures::future::BoxFuture;
@@ -84,6 +86,7 @@ pub trait Transaction:
     + IdempotencyTable
     + SchemaTable
     + MediaTable
+    + UiSessionTable
     + Send
 {
     /// Records that `topic` changed: the backend tells its `CommitListener` (and, for

@@ -24,6 +24,7 @@ pub mod scenarios;
 pub mod serve;
 pub mod status;
 pub mod tasks;
+pub mod ui;
 pub mod users;
 pub mod whoami;
 pub mod workspaces;
@@ -48,6 +49,7 @@ pub async fn run(global: &Global, out: &Output, command: Command) -> anyhow::Res
         Command::Backup(args) => backup::run(global, out, args).await,
         Command::Restore(args) => restore::run(global, out, args),
         Command::Admin(command) => admin::run(global, out, command).await,
+        Command::Ui(args) => ui::run(global, out, args).await,
         Command::Login(args) => login::run(global, out, args).await,
         Command::Context(command) => context::run(global, out, command),
         Command::Whoami(args) => whoami::run(global, out, args).await,

@@ -431,6 +431,7 @@ fn request(family: &str, o: &Objects) -> (Method, String, Option<Value>) {
         "admin.backup" => (post, "/v1/admin/backup".into(), None),
         "admin.stats" => (get, "/v1/admin/stats".into(), None),
         "metrics" => (get, "/metrics".into(), None),
+        "ui.login_links" => (post, "/v1/ui/login-links".into(), Some(json!({}))),
         "mesh.heartbeat" => (post, "/v1/mesh/heartbeat".into(), None),
         "mesh.agents" => (get, "/v1/mesh/agents".into(), None),
         "mesh.agent" => (get, format!("/v1/mesh/agents/{sa}"), None),

@@ -1,0 +1,337 @@
+//! The intents pages: the list (filters, live rows) and one intent's detail (live over its SSE
+//! stream), with cancel and resume through the API's own command handlers.
+
+use axp_core::event::EventType;
+use axp_core::{AgentAddress, Intent, Status};
+use axp_store::IntentFilter;
+use axum::extract::{Form, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde_json::{Map, Value, json};
+
+use crate::api;
+use crate::error::ApiError;
+use crate::extract::{JsonObject, PathParams, QueryMap, intent_id};
+use crate::state::AppState;
+use crate::ui::page::{self, esc};
+use crate::ui::session::{CsrfForm, UiSession};
+
+/// Rows the list shows.
+const LIMIT: u32 = 200;
+
+/// What the list's query asks for, as the store's [`IntentFilter`] (status, `to_agent` as
+/// "agent", `intent_type` as "type"), newest first.
+struct ListQuery {
+    filter: IntentFilter,
+}
+
+impl ListQuery {
+    fn parse(session: &UiSession, query: &QueryMap) -> Result<Self, ApiError> {
+        let statuses = match query.str("status") {
+            Some(s) => {
+                vec![s.parse::<Status>().map_err(|e| ApiError::invalid_query("status", &e.to_string()))?]
+            }
+            None => Vec::new(),
+        };
+        let to_agent = match query.str("agent") {
+            Some(a) => Some(
+                AgentAddress::parse(a, &session.caller.0.tenant.scope())
+                    .map_err(|e| ApiError::invalid_query("agent", &e.to_string()))?
+                    .into_string(),
+            ),
+            None => None,
+        };
+        let filter = IntentFilter {
+            statuses,
+            to_agent,
+            intent_type: query.str("type").map(str::to_owned),
+            order: axp_core::api::SortOrder::Desc,
+            limit: 500,
+            ..IntentFilter::default()
+        };
+        Ok(Self { filter })
+    }
+
+    /// The query string that asks for this list again.
+    fn raw(query: &QueryMap) -> String {
+        let mut pairs = url::form_urlencoded::Serializer::new(String::new());
+        for name in ["status", "agent", "type"] {
+            if let Some(v) = query.str(name) {
+                pairs.append_pair(name, v);
+            }
+        }
+        pairs.finish()
+    }
+}
+
+/// The intents the session may see, newest first, filtered.
+async fn listed(state: &AppState, session: &UiSession, q: &ListQuery) -> Result<Vec<Intent>, ApiError> {
+    let mut intents = state.store.list_intents(&session.caller.0.tenant, &q.filter).await?;
+    intents.retain(|i| session.caller.sees(i));
+    intents.truncate(LIMIT as usize);
+    Ok(intents)
+}
+
+fn status(s: Status) -> String {
+    format!("<span class=\"status status-{0}\">{0}</span>", s.as_str())
+}
+
+fn rows(intents: &[Intent]) -> String {
+    if intents.is_empty() {
+        return "<tr><td colspan=\"5\">No intents.</td></tr>".into();
+    }
+    intents
+        .iter()
+        .map(|i| {
+            format!(
+                "<tr data-intent=\"{id}\"><td><a href=\"/ui/intents/{id}\">{id}</a></td><td>{}</td><td>{}</td>\
+                 <td>{} → {}</td><td>{}</td></tr>",
+                status(i.status),
+                esc(&i.intent_type),
+                esc(&i.from_agent),
+                esc(&i.to_agent),
+                i.created_at,
+                id = i.intent_id
+            )
+        })
+        .collect()
+}
+
+fn options(selected: Option<&str>) -> String {
+    let all = ["CREATED", "SUBMITTED", "DELIVERED", "ACKNOWLEDGED", "IN_PROGRESS", "WAITING"]
+        .into_iter()
+        .chain(["COMPLETED", "FAILED", "CANCELED", "TIMED_OUT"]);
+    std::iter::once("")
+        .chain(all)
+        .map(|s| {
+            let on =
+                if Some(s) == selected || (s.is_empty() && selected.is_none()) { " selected" } else { "" };
+            format!("<option value=\"{s}\"{on}>{}</option>", if s.is_empty() { "any status" } else { s })
+        })
+        .collect()
+}
+
+/// `GET /ui?status=&agent=&type=`: the intents list, newest first; its rows refresh every 2 s.
+pub(crate) async fn list(State(state): State<AppState>, session: UiSession, query: QueryMap) -> Response {
+    let q = match ListQuery::parse(&session, &query) {
+        Ok(q) => q,
+        Err(e) => return page::error(StatusCode::UNPROCESSABLE_ENTITY, "Bad filter", e.message()),
+    };
+    let intents = match listed(&state, &session, &q).await {
+        Ok(i) => i,
+        Err(e) => return e.into_response(),
+    };
+    let value = |name| esc(query.str(name).unwrap_or(""));
+    let body = format!(
+        "<h1>Intents</h1><form method=\"get\" action=\"/ui\" class=\"filters\">\
+         <select name=\"status\">{}</select> <input name=\"agent\" placeholder=\"to agent\" value=\"{}\"> \
+         <input name=\"type\" placeholder=\"intent type\" value=\"{}\"> <button>Filter</button></form>\
+         <table><thead><tr><th>Intent</th><th>Status</th><th>Type</th><th>From → to</th><th>Created</th></tr></thead>\
+         <tbody id=\"rows\" data-poll=\"/ui/intents/rows?{}\">{}</tbody></table>",
+        options(query.str("status")),
+        value("agent"),
+        value("type"),
+        esc(&ListQuery::raw(&query)),
+        rows(&intents)
+    );
+    page::page("Intents", &session.csrf, session.caller.0.agent_address.as_str(), &body)
+}
+
+/// `GET /ui/intents/rows?…`: the list's rows (the fragment the list polls).
+pub(crate) async fn list_rows(
+    State(state): State<AppState>,
+    session: UiSession,
+    query: QueryMap,
+) -> Response {
+    let listed = match ListQuery::parse(&session, &query) {
+        Ok(q) => listed(&state, &session, &q).await,
+        Err(e) => Err(e),
+    };
+    match listed {
+        Ok(intents) => page::fragment(rows(&intents)),
+        Err(e) => e.into_response(),
+    }
+}
+
+fn pretty(v: &impl serde::Serialize) -> String {
+    esc(&serde_json::to_string_pretty(v).unwrap_or_default())
+}
+
+/// The intent's live part: status, payload, result, error, human task, deliveries, timeline and
+/// the actions its status allows.
+async fn detail_html(state: &AppState, session: &UiSession, raw: &str) -> Result<String, ApiError> {
+    let id = intent_id(raw)?;
+    let tenant = &session.caller.0.tenant;
+    let intent = state.store.get_intent(tenant, id).await.map_err(ApiError::missing("intent"))?;
+    if !session.caller.sees(&intent) {
+        return Err(ApiError::not_found("intent"));
+    }
+    let events = state.store.events_since(tenant, id, 0, 1000).await.map_err(ApiError::missing("intent"))?;
+    let wire = intent.to_wire();
+    let field = |name: &str| wire.get(name).filter(|v| !v.is_null()).map(pretty);
+    let section = |title: &str, v: Option<String>| {
+        v.map(|v| {
+            format!("<h2>{title}</h2><pre class=\"{}\">{v}</pre>", title.to_lowercase().replace(' ', "-"))
+        })
+        .unwrap_or_default()
+    };
+    let timeline: String = events
+        .iter()
+        .map(|e| {
+            format!("<li>#{} {} <b>{}</b> {}</li>", e.seq, e.at, esc(e.event_type.as_str()), status(e.status))
+        })
+        .collect();
+    let mut actions = String::new();
+    if !intent.status.is_terminal() {
+        let form = |action: &str, label: &str| {
+            format!(
+                "<form method=\"post\" action=\"/ui/intents/{id}/{action}\" class=\"inline\">{}\
+                 <button name=\"do\" value=\"{action}\">{label}</button></form> ",
+                page::csrf_field(&session.csrf)
+            )
+        };
+        actions.push_str(&form("cancel", "Cancel"));
+        if intent.status == Status::Waiting {
+            actions.push_str(&form("resume", "Resume"));
+        }
+    }
+    Ok(format!(
+        "<p>Status: <span id=\"status\">{}</span> · {} · {} → {}</p><p>{actions}</p>{}{}{}{}{}\
+         <h2>Timeline</h2><ol id=\"timeline\">{timeline}</ol>",
+        status(intent.status),
+        esc(&intent.intent_type),
+        esc(&intent.from_agent),
+        esc(&intent.to_agent),
+        section("Payload", Some(pretty(&intent.payload))),
+        section("Result", field("result")),
+        section("Error", field("error")),
+        section("Human task", intent.human_task.as_ref().map(pretty)),
+        deliveries(state, session, &intent).await?,
+    ))
+}
+
+/// Push deliveries shown per intent: among the workspace's newest this many.
+const DELIVERIES_SCANNED: u32 = 500;
+
+/// The intent's push deliveries the session may read (the API's rule for `GET
+/// /v1/deliveries`), each with its attempts; empty without any.
+async fn deliveries(state: &AppState, session: &UiSession, intent: &Intent) -> Result<String, ApiError> {
+    let caller = &session.caller;
+    let all = state.store.list_deliveries(&caller.0.tenant, None, DELIVERIES_SCANNED).await?;
+    let rows: String = all
+        .iter()
+        .filter(|d| d.intent_id == Some(intent.intent_id) && caller.reads_for(&d.target))
+        .map(|d| {
+            let attempts: String = d
+                .attempts
+                .iter()
+                .map(|a| {
+                    let answer = a.status_code.map(|c| format!("HTTP {c}"));
+                    let answer = answer.or_else(|| a.error.clone()).unwrap_or_default();
+                    format!("<li>#{} {} {} ({} ms)</li>", a.attempt, a.at, esc(&answer), a.duration_ms)
+                })
+                .collect();
+            format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td><ol>{attempts}</ol></td></tr>",
+                d.delivery_id,
+                esc(&d.target),
+                d.status.as_str()
+            )
+        })
+        .collect();
+    if rows.is_empty() {
+        return Ok(String::new());
+    }
+    Ok(format!(
+        "<h2>Deliveries</h2><table class=\"deliveries\"><thead><tr><th>Delivery</th><th>Target</th>\
+         <th>Status</th><th>Attempts</th></tr></thead><tbody>{rows}</tbody></table>"
+    ))
+}
+
+/// `GET /ui/intents/{id}`: one intent; its detail refreshes on every event of its SSE stream.
+/// 404 page when the session may not see it.
+pub(crate) async fn detail(
+    State(state): State<AppState>,
+    session: UiSession,
+    PathParams(raw): PathParams<String>,
+) -> Response {
+    let html = match detail_html(&state, &session, &raw).await {
+        Ok(html) => html,
+        Err(e) => return page::error(e.status(), "No such intent", e.message()),
+    };
+    let names: Vec<&str> = EventType::ALL.iter().map(|t| t.as_str()).collect();
+    let body = format!(
+        "<h1>Intent {id}</h1><div data-events=\"/ui/intents/{id}/stream\" data-target=\"detail\" \
+         data-refresh=\"/ui/intents/{id}/detail\" data-names=\"{}\"></div><div id=\"detail\">{html}</div>",
+        names.join(" "),
+        id = esc(&raw)
+    );
+    page::page("Intent", &session.csrf, session.caller.0.agent_address.as_str(), &body)
+}
+
+/// `GET /ui/intents/{id}/detail`: the detail's live part (a fragment).
+pub(crate) async fn detail_fragment(
+    State(state): State<AppState>,
+    session: UiSession,
+    PathParams(raw): PathParams<String>,
+) -> Response {
+    match detail_html(&state, &session, &raw).await {
+        Ok(html) => page::fragment(html),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// `GET /ui/intents/{id}/stream?since=&wait_seconds=`: the intent's SSE stream (contract §4.5)
+/// for the session, which `EventSource` reaches with its cookie: the API's own stream handler.
+pub(crate) async fn stream(
+    state: State<AppState>,
+    session: UiSession,
+    id: PathParams<String>,
+    query: QueryMap,
+    headers: HeaderMap,
+) -> Response {
+    match api::events::stream_events(state, session.caller, id, query, headers).await {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    }
+}
+
+/// `POST /ui/intents/{id}/cancel` and `…/resume` (CSRF): the API's `resolve` (status
+/// CANCELED) and `resume` handlers as the session's caller; 303 back to the intent, or an
+/// error page with the API's answer.
+pub(crate) async fn act(
+    State(state): State<AppState>,
+    session: UiSession,
+    PathParams((raw, action)): PathParams<(String, String)>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if let Some(refused) = session.refuse_csrf(form.csrf.as_deref()) {
+        return refused;
+    }
+    let back =
+        format!("/ui/intents/{}", url::form_urlencoded::byte_serialize(raw.as_bytes()).collect::<String>());
+    let empty = QueryMap(Default::default());
+    let (s, path) = (State(state), PathParams(raw));
+    let done = match action.as_str() {
+        "cancel" => {
+            let body = obj(json!({"status": "CANCELED", "reason": "canceled from the dashboard"}));
+            api::intents::resolve_intent(s, session.caller, path, headers, empty, JsonObject(body)).await
+        }
+        "resume" => {
+            api::intents::resume_intent(s, session.caller, path, headers, empty, JsonObject(Map::new())).await
+        }
+        _ => return page::error(StatusCode::NOT_FOUND, "No such action", "Only cancel and resume."),
+    };
+    match done {
+        Ok(_) => Redirect::to(&back).into_response(),
+        Err(e) => page::error(e.status(), "The action was refused", e.message()),
+    }
+}
+
+fn obj(v: Value) -> Map<String, Value> {
+    match v {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
+}

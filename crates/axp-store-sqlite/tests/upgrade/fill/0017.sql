@@ -1,0 +1,2 @@
+-- 0017_ui_sessions.sql creates ui_sessions, which holds only short-lived dashboard sign-in
+-- secrets (none in the source data dir); it changes no existing row.
