@@ -288,7 +288,7 @@ mod tests {
 
     #[test]
     fn unknown_code_falls_back_to_status() {
-        let bytes = br#"{"error":{"code":"auth_failed","message":"nope"},"detail":"nope"}"#;
+        let bytes = br#"{"error":{"code":"teapot_overflow","message":"nope"},"detail":"nope"}"#;
         let (code, message, body) = decode_error_body(401, bytes);
         assert_eq!(code, ErrorCode::InvalidPlatformApiKey);
         assert_eq!(message, "nope");
