@@ -163,9 +163,18 @@ async fn creates_read_schemas_from_a_cache_that_an_upsert_drops() {
         200
     );
     assert_eq!(create(&server, ty, json!({"n": 1})).await.0, 422, "the next create sees the new schema");
-    assert_eq!(cache.loads(), loads + 1);
-    assert_eq!(create(&server, ty, json!({"m": 1})).await.0, 200);
-    assert_eq!(cache.loads(), loads + 1, "cached again");
+    assert!(cache.loads() > loads, "the upsert dropped the cached entry");
+    // On PostgreSQL the upsert's own notification comes back through LISTEN and may drop the
+    // entry once more when it arrives; after that the cache serves again.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let before = cache.loads();
+        assert_eq!(create(&server, ty, json!({"m": 1})).await.0, 200);
+        if cache.loads() == before {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the schema cache never served again");
+    }
 
     let inactive = json!({"semantic_type": ty, "schema_json": requires("m", "integer"), "compatibility_mode": "strict", "active": false});
     assert_eq!(upsert(&server, &server.admin_key, inactive).await.0, 200);
