@@ -15,6 +15,7 @@ use crate::{Intent, Status, WaitingReason};
 
 /// A member's role, as on the wire (`api.organizations.members.*.v1.json`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Owns the organization: everything an `org_admin` may do.

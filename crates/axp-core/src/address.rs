@@ -20,6 +20,7 @@ pub const MAX_LEN: usize = 383;
 /// A syntactically valid, normalised agent address such as `agent://acme/prod/approver`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(example = "agent://acme/prod/approver"))]
 pub struct AgentAddress(String);
 
 /// Why a string is not an agent address. Maps to 422 `invalid_agent_address`.

@@ -28,6 +28,7 @@ use serde_json::Value;
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Binding {
     /// The agent holds an SSE stream (the default).
@@ -94,6 +95,7 @@ impl FromStr for Binding {
 
 /// Where a delivery goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryKind {
     /// An intent to an agent with the `http` binding; the body is the agent stream frame.
@@ -114,6 +116,7 @@ impl DeliveryKind {
 
 /// Where a delivery stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryStatus {
     /// Waiting for its next attempt (`next_attempt_at`).
@@ -150,6 +153,7 @@ impl DeliveryStatus {
 
 /// One attempt of a delivery.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeliveryAttempt {
     /// 1, 2, 3, …
     pub attempt: u32,
@@ -165,6 +169,7 @@ pub struct DeliveryAttempt {
 
 /// A push delivery as `GET /v1/deliveries/{id}` returns it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Delivery {
     /// Its id.
     pub delivery_id: DeliveryId,
@@ -223,6 +228,7 @@ pub const WEBHOOK_EVENT_TYPES: [&str; 6] = [
 
 /// A webhook subscription (contract §5.4); every key is always present.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Subscription {
     /// Its id.
     pub subscription_id: SubscriptionId,
@@ -248,6 +254,7 @@ pub struct Subscription {
 
 /// The body POSTed for a webhook event (contract §5.4).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WebhookEvent {
     /// Its id (the `webhook-id` of its deliveries).
     pub event_id: EventId,
@@ -265,6 +272,7 @@ pub struct WebhookEvent {
 
 /// What became of an event's deliveries (contract §5.4 counters).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EventCounters {
     /// Deliveries created (one per matching active subscription).
     pub queued_deliveries: u32,

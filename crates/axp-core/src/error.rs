@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 
 /// A stable, machine-readable error code (`^[a-z0-9_:.\-]{3,128}$`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// 401: no API key.
@@ -144,6 +145,7 @@ impl fmt::Display for ErrorCode {
 
 /// One field-level validation failure, FastAPI style: `{"loc": ["body", "to_agent"], "msg", "type"}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FieldError {
     /// Where: `["body", "<field>"]` or `["query", "<param>"]`.
     pub loc: Vec<String>,
@@ -168,6 +170,7 @@ impl FieldError {
 
 /// The inner `error` object of the envelope.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorDetail {
     /// Stable code.
     pub code: ErrorCode,
@@ -184,6 +187,7 @@ pub struct ErrorDetail {
 
 /// The error envelope of every non-2xx response (contract §1.4).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     /// The structured error.
     pub error: ErrorDetail,

@@ -15,6 +15,7 @@ use crate::time::Timestamp;
 
 /// The kind of a lifecycle event; on the wire `intent.<name>`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum EventType {
     /// seq 1, status CREATED.
     #[serde(rename = "intent.created")]
@@ -119,6 +120,7 @@ impl fmt::Display for EventType {
 ///  "details":{"result":{"ok":true}},"pending_with":null}
 /// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IntentEvent {
     /// The intent this event belongs to.
     pub intent_id: IntentId,

@@ -16,6 +16,7 @@ use crate::time::Timestamp;
 
 /// Where a thread stands for people.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ThreadStatus {
     /// Created or delivered; nobody acted yet.
@@ -49,6 +50,7 @@ impl ThreadStatus {
 
 /// One timeline entry: `{event_id, event_type, actor, at, details}`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TimelineEntry {
     /// A UUID (lifecycle entries get a stable one derived from the intent and `seq`).
     pub event_id: Uuid,
@@ -104,6 +106,7 @@ impl TimelineEntry {
 
 /// A thread as one owner sees it (the thread object of §5.1).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Thread {
     /// = `intent_id`.
     pub thread_id: IntentId,
@@ -217,6 +220,7 @@ pub enum ThreadAction {
 
 /// A decided approval (§5.2).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Approval {
     /// Its id (a human task's intent id, or any id a client chose).
     pub approval_id: ApprovalId,

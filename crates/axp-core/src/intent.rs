@@ -15,6 +15,7 @@ pub const GATEWAY_ACTOR: &str = "gateway";
 
 /// Who an intent is waiting on: `{"type": "agent"|"human"|"internal", "ref": …, "name": …}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PendingWith {
     /// `agent`, `human` or `internal`.
     #[serde(rename = "type")]
@@ -44,6 +45,7 @@ impl PendingWith {
 /// The wire form adds derived fields (`lifecycle_status`, `legacy_status`, `due_at`): see
 /// [`Intent::to_wire`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Intent {
     /// Its id (also its inbox thread id).
     pub intent_id: IntentId,

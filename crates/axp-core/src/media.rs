@@ -39,6 +39,7 @@ pub const BUCKET: &str = "axp-media";
 
 /// Where an upload stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum MediaStatus {
     /// Declared; bytes may be sent; expires at `expires_at` unless finalized.
@@ -53,6 +54,7 @@ pub enum MediaStatus {
 /// that holds them. Every `PUT` writes a new object, so a refused or cut-off one never touches
 /// the bytes already recorded.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StoredBytes {
     /// Bytes received.
     pub size_bytes: u64,
@@ -64,6 +66,7 @@ pub struct StoredBytes {
 
 /// An upload as stored: its declaration, status and the bytes received (if any).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MediaUpload {
     /// Its id.
     pub upload_id: UploadId,

@@ -31,6 +31,7 @@ pub mod event_types {
 
 /// An agent's derived health (`health_status`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum HealthStatus {
     /// Last heartbeat less than 60 s ago.
@@ -119,6 +120,7 @@ impl Window {
 /// report (the SDK buffers observations and sends them with the next heartbeat). Every field is
 /// optional; absent counts are 0.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HeartbeatMetrics {
     /// Intents handled.
     #[serde(default)]
@@ -201,6 +203,7 @@ impl MetricsTotal {
 /// `agent.metrics` of `GET /v1/mesh/agents/{address_id}`: the agent's reports summed over the
 /// requested window.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AgentMetrics {
     /// Intents handled.
     pub intents_total: u64,
@@ -218,6 +221,7 @@ pub struct AgentMetrics {
 
 /// One row of the mesh event log.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MeshEvent {
     /// Its id (a UUID).
     pub event_id: uuid::Uuid,
@@ -235,6 +239,7 @@ pub struct MeshEvent {
 
 /// `POST /v1/mesh/heartbeat` → `{ok, address_id, health_status, last_heartbeat_at, killed}`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HeartbeatResponse {
     /// Always true.
     pub ok: bool,
@@ -251,6 +256,7 @@ pub struct HeartbeatResponse {
 /// One agent of `GET /v1/mesh/agents` (and, with `metrics` and `events`, of
 /// `GET /v1/mesh/agents/{address_id}`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MeshAgent {
     /// Its service account id.
     pub address_id: ServiceAccountId,
@@ -284,6 +290,7 @@ pub struct MeshAgent {
 /// `summary` of `GET /v1/mesh/agents`: counts over the whole workspace (before `health` and
 /// `limit` apply). `total` includes agents of unknown health.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MeshSummary {
     /// Agents.
     pub total: u64,
@@ -313,6 +320,7 @@ impl MeshSummary {
 
 /// `GET /v1/mesh/agents` → `{ok, agents, summary}`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MeshAgentsResponse {
     /// Always true.
     pub ok: bool,
@@ -324,6 +332,7 @@ pub struct MeshAgentsResponse {
 
 /// `GET /v1/mesh/agents/{address_id}` → `{ok, agent}`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MeshAgentResponse {
     /// Always true.
     pub ok: bool,
@@ -334,6 +343,7 @@ pub struct MeshAgentResponse {
 /// `POST /v1/mesh/agents/{address_id}/kill|resume` →
 /// `{ok, address_id, health_status, killed_at|resumed_at}`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KillSwitchResponse {
     /// Always true.
     pub ok: bool,
@@ -352,6 +362,7 @@ pub struct KillSwitchResponse {
 
 /// `GET /v1/mesh/events` → `{ok, events}`, newest first.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MeshEventsResponse {
     /// Always true.
     pub ok: bool,

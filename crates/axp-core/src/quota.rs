@@ -20,6 +20,7 @@ use crate::validate::{Fields, Invalid};
 
 /// One quota dimension (the keys of `quota_policy.dimensions`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Dimension {
     /// API requests per minute (a per-replica, in-memory count).
@@ -130,6 +131,7 @@ pub fn seconds_to_window_end(window: Window, at: Timestamp) -> u64 {
 
 /// What happens past a hard limit (contract §6).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum OverageMode {
     /// Refuse (429 `quota_exceeded`).
@@ -162,6 +164,7 @@ impl OverageMode {
 /// `quota_policy` (contract §6): a workspace's limits. Stored when changed; a workspace that
 /// never changed it has [`QuotaPolicy::default_for`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct QuotaPolicy {
     /// `qp_<workspace uuid>` (one policy per workspace).
     pub quota_policy_id: String,

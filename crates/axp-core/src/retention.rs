@@ -20,6 +20,7 @@ const DAY_MS: i64 = 86_400_000;
 
 /// The server-wide periods, in days (each at least 1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RetentionDefaults {
     /// Finished intents (terminal status), counted from when they finished, with their events,
     /// queue and timer rows, settled deliveries and inbox entries (`AXP_RETENTION_DAYS`, 30).
@@ -41,6 +42,7 @@ impl Default for RetentionDefaults {
 
 /// A workspace's own periods, in days; `None` follows the server default.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RetentionOverrides {
     /// See [`RetentionDefaults::intent_days`].
     pub intent_days: Option<u32>,
@@ -107,6 +109,7 @@ pub fn cutoff(now: Timestamp, days: u32) -> Timestamp {
 
 /// One intent as the archive keeps it: one JSON line per intent (`docs/retention.md`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ArchivedIntent {
     /// When it was written to the archive.
     pub archived_at: Timestamp,

@@ -57,6 +57,7 @@ impl RoutedStatus {
 /// A routed delivery (`$defs.delivery` of `api.deliveries.submit.response.v1.json`), plus the
 /// intent that carries it and that intent's agent.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RoutedDelivery {
     /// Its id.
     pub delivery_id: DeliveryId,

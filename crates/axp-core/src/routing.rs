@@ -148,6 +148,7 @@ wire_enum!(
 
 /// A routing endpoint of a principal (`$defs.route` of `api.routing.endpoints.*.response.v1.json`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Route {
     /// Its id.
     pub route_id: RouteId,
@@ -343,6 +344,7 @@ pub fn select_route(routes: Vec<Route>) -> (Vec<Route>, Option<Route>) {
 /// `api.transports.bindings.*.response.v1.json`). Upserted by (principal, transport type,
 /// handle).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TransportBinding {
     /// Its id.
     pub binding_id: TransportBindingId,

@@ -32,6 +32,7 @@ pub const MAX_VIOLATIONS: usize = 20;
 
 /// How a create's payload is held to its type's schema.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CompatibilityMode {
     /// An invalid payload is refused (422).
@@ -61,6 +62,7 @@ impl CompatibilityMode {
 
 /// Whose a schema is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SchemaScope {
     /// One workspace's.
@@ -82,6 +84,7 @@ impl SchemaScope {
 /// A registered schema as stored: the wire fields plus its workspace (none for `core`) and the
 /// `schema_json` it replaced (what `backward` still accepts).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Schema {
     /// Its type, e.g. `axme.calendar.schedule.v1` ([`SEMANTIC_TYPE`]).
     pub semantic_type: String,
@@ -141,6 +144,7 @@ impl Schema {
 
 /// A schema on the wire (`schema` of the upsert and get responses).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SchemaView {
     /// Its type.
     pub semantic_type: String,
@@ -167,6 +171,7 @@ pub struct SchemaView {
 
 /// `{"ok": true, "schema": {…}}`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SchemaResponse {
     /// Always `true`.
     pub ok: bool,
@@ -302,6 +307,7 @@ pub fn compile(schema_json: &Map<String, Value>) -> Result<jsonschema::Validator
 
 /// One way a payload breaks its schema.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Violation {
     /// JSON pointer into the payload (`""`: the payload itself).
     pub pointer: String,

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 /// The status of an intent (contract §3.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Status {
     /// Accepted, not yet persisted as submitted (only ever seen as event seq 1).
@@ -146,6 +147,7 @@ pub struct UnknownStatus(pub String);
 
 /// Why an intent is WAITING (contract §3.1). Present exactly when the status is WAITING.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum WaitingReason {
     /// A person must act (human task).

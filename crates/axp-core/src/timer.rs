@@ -16,6 +16,7 @@ pub const DEFAULT_LEASE_SECONDS: u32 = 60;
 
 /// What a timer does when it fires.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum TimerKind {
     /// `deadline_at` passed: a non-terminal intent becomes TIMED_OUT.
@@ -69,6 +70,7 @@ impl TimerKind {
 
 /// A timer to (re)schedule for an intent.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Timer {
     /// What it does.
     pub kind: TimerKind,

@@ -15,6 +15,7 @@ use serde_json::{Map, Value};
 
 /// What a step is.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum StepKind {
     /// Delivered to an agent over its binding; done when the agent resumes with a result.
@@ -38,6 +39,7 @@ pub enum StepKind {
 
 /// Retries of a failing agent step.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StepRetry {
     /// Retries after the first failure.
     pub max_retries: u32,
@@ -47,6 +49,7 @@ pub struct StepRetry {
 
 /// Reminder settings of a human step (override the intent's, §4.10).
 #[derive(Clone, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StepReminders {
     /// Seconds until the first reminder.
     pub remind_after_seconds: Option<u32>,
@@ -60,6 +63,7 @@ pub struct StepReminders {
 
 /// One step.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Step {
     /// Unique in the workflow.
     pub step_id: String,
@@ -85,6 +89,7 @@ pub struct Step {
 
 /// A workflow in progress.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Workflow {
     /// The steps, in order.
     pub steps: Vec<Step>,
@@ -118,6 +123,7 @@ impl Workflow {
 /// A webhook event a `notification` step asks the server to publish to the sender's
 /// subscriptions.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Notification {
     /// Its type (`runtime_config.event_type`, default `workflow.notification`).
     pub event_type: String,

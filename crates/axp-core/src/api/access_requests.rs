@@ -11,6 +11,7 @@ use crate::tenancy::{AccessRequestState, AccessRequestType, ReviewDecision};
 
 /// An access request (`api.access_requests.get.response.v1.json`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AccessRequest {
     /// Its id.
     pub access_request_id: AccessRequestId,
@@ -44,6 +45,7 @@ pub struct AccessRequest {
 
 /// `{"ok": true, "access_request": {…}}`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AccessRequestResponse {
     /// Always `true`.
     #[serde(default = "yes")]
@@ -54,6 +56,7 @@ pub struct AccessRequestResponse {
 
 /// `{"ok": true, "access_requests": […]}`, newest first.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ListAccessRequestsResponse {
     /// Always `true`.
     #[serde(default = "yes")]
@@ -76,6 +79,7 @@ pub struct ListAccessRequestsResponse {
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateAccessRequest {
     /// What it asks for.
     pub request_type: AccessRequestType,
@@ -115,6 +119,7 @@ impl CreateAccessRequest {
 
 /// Body of `POST /v1/access-requests/{id}/review` (`api.access_requests.review.request.v1.json`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReviewAccessRequest {
     /// The decision.
     pub decision: ReviewDecision,

@@ -20,6 +20,7 @@ use crate::Timestamp;
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StoreStats {
     /// `sqlite` or `postgres`.
     pub backend: String,

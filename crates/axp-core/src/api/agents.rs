@@ -18,6 +18,7 @@ use crate::time::Timestamp;
 /// `seq` is the **agent's** delivery cursor (monotonic per agent address), not the intent's
 /// event seq: reconnecting with `since = max(seq)` resumes without losing deliveries.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AgentDelivery {
     /// The intent delivered.
     pub intent_id: IntentId,
@@ -70,6 +71,7 @@ pub struct AgentDelivery {
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateServiceAccountRequest {
     /// The organization of `workspace_id` (optional; checked against it when given).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -97,6 +99,7 @@ pub struct CreateServiceAccountRequest {
 
 /// A service account: an agent identity that owns API keys.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ServiceAccount {
     /// Its id.
     pub service_account_id: ServiceAccountId,
@@ -135,6 +138,7 @@ pub struct ServiceAccount {
 
 /// `{"ok": true, "service_account": {…}}`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ServiceAccountResponse {
     /// Always true.
     #[serde(default = "yes")]
@@ -145,6 +149,7 @@ pub struct ServiceAccountResponse {
 
 /// An API key. `token` is present only in the response that created it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiKey {
     /// Its id.
     pub key_id: ApiKeyId,
@@ -168,6 +173,7 @@ pub struct ApiKey {
 
 /// `{"ok": true, "key": {…}}`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiKeyResponse {
     /// Always true.
     #[serde(default = "yes")]
@@ -198,6 +204,7 @@ pub struct ApiKeyResponse {
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Agent {
     /// The canonical address, e.g. `agent://org/ws/name`.
     pub address: String,
@@ -246,6 +253,7 @@ pub struct Agent {
 /// Response of `GET /v1/agents/{address}` and `PUT /v1/agents/{address}/delivery`:
 /// `{"ok": true, "agent": {…}}`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AgentResponse {
     /// Always true.
     #[serde(default = "yes")]
@@ -256,6 +264,7 @@ pub struct AgentResponse {
 
 /// Response of `GET /v1/agents`: `{"ok": true, "agents": [...]}`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ListAgentsResponse {
     /// Always true.
     #[serde(default = "yes")]
@@ -267,6 +276,7 @@ pub struct ListAgentsResponse {
 /// Response of `POST /v1/agents/{address}/intents/claim` (the `poll` binding):
 /// `{"ok": true, "intents": [<agent stream frame>...]}`, empty when nothing was queued in time.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClaimIntentsResponse {
     /// Always true.
     #[serde(default = "yes")]
@@ -289,6 +299,7 @@ pub struct ClaimIntentsResponse {
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeliveryBinding {
     /// How intents reach the agent.
     pub delivery_mode: Binding,

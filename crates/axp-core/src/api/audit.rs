@@ -81,6 +81,7 @@ pub mod actions {
 
 /// What kind of actor did an audited action.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AuditActorType {
     /// A service account, by one of its API keys.
@@ -111,6 +112,7 @@ impl AuditActorType {
 
 /// Who did an audited action: `{"type": "service_account", "id": "…"}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditActor {
     /// `service_account`, `user` or `server`.
     #[serde(rename = "type")]
@@ -129,6 +131,7 @@ impl AuditActor {
 /// What an audited action was done to: `{"type": "api_key", "id": "…"}`. Types: `service_account`,
 /// `api_key`, `member`, `intent`, `approval`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditTarget {
     /// The kind of object.
     #[serde(rename = "type")]
@@ -157,6 +160,7 @@ impl AuditTarget {
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEntry {
     /// Increasing in the order entries become visible; the log's cursor (`next_cursor`). Not
     /// gap-free. A JSON number, exact in JavaScript (below 2^53) while PostgreSQL's transaction
@@ -231,6 +235,7 @@ impl AuditQuery {
 
 /// `GET /v1/audit`: `{"ok": true, "entries": […], "next_cursor": "…" | null}`, newest first.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ListAuditResponse {
     /// Always true.
     #[serde(default = "yes")]

@@ -12,6 +12,7 @@ use crate::tenancy::{AliasStatus, AliasType, PrincipalStatus, PrincipalType};
 /// A principal of a workspace's directory (`api.principals.create.response.v1.json`): a person,
 /// a service agent or a service account that aliases name.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DirectoryPrincipal {
     /// Its id.
     pub principal_id: PrincipalId,
@@ -37,6 +38,7 @@ pub struct DirectoryPrincipal {
 
 /// `{"ok": true, "principal": {…}}`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PrincipalResponse {
     /// Always `true`.
     #[serde(default = "yes")]
@@ -47,6 +49,7 @@ pub struct PrincipalResponse {
 
 /// Body of `POST /v1/principals` (`api.principals.create.request.v1.json`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreatePrincipalRequest {
     /// The organization.
     pub org_id: OrgId,
@@ -65,6 +68,7 @@ pub struct CreatePrincipalRequest {
 /// An alias bound to a principal (`$defs.alias` of `api.aliases.*.response.v1.json`). Among the
 /// active aliases of a workspace, each name is bound once.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Alias {
     /// Its id.
     pub alias_id: AliasId,
@@ -93,6 +97,7 @@ pub struct Alias {
 
 /// `{"ok": true, "alias": {…}}`: the answer to a bind or a revoke.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AliasResponse {
     /// Always `true`.
     #[serde(default = "yes")]
@@ -103,6 +108,7 @@ pub struct AliasResponse {
 
 /// `{"ok": true, "aliases": […]}`, oldest first, revoked ones included.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ListAliasesResponse {
     /// Always `true`.
     #[serde(default = "yes")]
@@ -114,6 +120,7 @@ pub struct ListAliasesResponse {
 /// Body of `POST /v1/aliases` (`api.aliases.bind.request.v1.json`): the alias joins the
 /// principal's workspace.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BindAliasRequest {
     /// The principal it names.
     pub principal_id: PrincipalId,
@@ -128,6 +135,7 @@ pub struct BindAliasRequest {
 
 /// The principal an alias resolves to, as `api.aliases.resolve.response.v1.json` shows it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ResolvedPrincipal {
     /// Its id.
     pub principal_id: PrincipalId,
@@ -153,6 +161,7 @@ impl From<&DirectoryPrincipal> for ResolvedPrincipal {
 
 /// What an alias resolves to.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AliasResolution {
     /// The active alias.
     pub alias: Alias,
@@ -162,6 +171,7 @@ pub struct AliasResolution {
 
 /// `{"ok": true, "resolution": {"alias": {…}, "principal": {…}}}`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ResolveAliasResponse {
     /// Always `true`.
     #[serde(default = "yes")]

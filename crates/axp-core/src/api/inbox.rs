@@ -14,6 +14,7 @@ use crate::time::Timestamp;
 /// Response of `GET /v1/inbox/{id}` and of every thread action but message deletion:
 /// `{"ok": true, "thread": {…}}`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ThreadResponse {
     /// Always true.
     #[serde(default = "yes")]
@@ -24,6 +25,7 @@ pub struct ThreadResponse {
 
 /// Response of `GET /v1/inbox`: `{"ok": true, "threads": [...]}`, most recently changed first.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ListThreadsResponse {
     /// Always true.
     #[serde(default = "yes")]
@@ -43,6 +45,7 @@ pub struct ListThreadsResponse {
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InboxChanges {
     /// The changes, oldest first.
     pub changes: Vec<ThreadChange>,
@@ -56,6 +59,7 @@ pub struct InboxChanges {
 
 /// One entry of [`InboxChanges`]: a thread as it is now, and the cursor just after its change.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ThreadChange {
     /// Opaque; resume after this change with it.
     pub cursor: String,
@@ -65,6 +69,7 @@ pub struct ThreadChange {
 
 /// Whose view `POST /v1/inbox/{id}/messages/delete` removes messages from.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum DeleteMode {
     /// `self`: hidden for the owner making the call only.
     #[default]
@@ -97,6 +102,7 @@ impl DeleteMode {
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeleteMessagesRequest {
     /// For the caller only (default) or for everyone.
     pub mode: DeleteMode,
@@ -110,6 +116,7 @@ pub struct DeleteMessagesRequest {
 
 /// Response of `POST /v1/inbox/{id}/messages/delete`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeletedMessages {
     /// The thread afterwards, as the owner sees it.
     pub thread: Thread,
@@ -123,6 +130,7 @@ pub struct DeletedMessages {
 
 /// The decision of `POST /v1/approvals/{id}/decision`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Decision {
     /// `approve`.
@@ -143,6 +151,7 @@ impl Decision {
 
 /// Response of `POST /v1/approvals/{id}/decision`: `{"ok": true, "approval": {…}}`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApprovalResponse {
     /// Always true.
     #[serde(default = "yes")]
@@ -172,6 +181,7 @@ pub struct ApprovalResponse {
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OpenTask {
     /// The intent waiting (answer it with its id).
     pub intent_id: IntentId,
@@ -215,6 +225,7 @@ impl OpenTask {
 
 /// Response of `GET /v1/me/tasks`: `{"ok": true, "tasks": [...]}`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ListTasksResponse {
     /// Always true.
     #[serde(default = "yes")]

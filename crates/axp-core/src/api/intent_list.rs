@@ -23,6 +23,7 @@ use crate::time::Timestamp;
 /// Which way a listing runs by `(created_at, intent_id)`: `asc` (oldest first, the default)
 /// or `desc` (newest first).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum SortOrder {
     /// Oldest first.

@@ -13,6 +13,7 @@ use crate::time::Timestamp;
 /// Body of `POST /v1/intents` as the SDK sends it. The server validates the raw object with
 /// [`crate::validate::new_intent`], which also accepts camelCase aliases.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateIntentRequest {
     /// e.g. `notify.message.v1`.
     pub intent_type: String,
@@ -40,6 +41,7 @@ pub struct CreateIntentRequest {
 
 /// Response of `POST /v1/intents` (§4.2). An idempotent replay returns the same bytes.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateIntentResponse {
     /// Always true.
     pub ok: bool,
@@ -54,6 +56,7 @@ pub struct CreateIntentResponse {
 
 /// Response of `GET /v1/intents/{id}`: `{"ok": true, "intent": {…}}`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IntentResponse {
     /// Always true.
     pub ok: bool,
@@ -64,6 +67,7 @@ pub struct IntentResponse {
 /// Response of `GET /v1/intents`: `{"ok": true, "intents": [...], "next_cursor": "…" | null}`
 /// (§5.8; `next_cursor` is an axp extension, see [`IntentCursor`](super::IntentCursor)).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ListIntentsResponse {
     /// Always true.
     pub ok: bool,
@@ -77,6 +81,7 @@ pub struct ListIntentsResponse {
 
 /// Response of `GET /v1/intents/{id}/events` (§4.4).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EventsResponse {
     /// Always true.
     pub ok: bool,
@@ -88,6 +93,7 @@ pub struct EventsResponse {
 
 /// Response of resolve, resume, controls and policy (§4.6–§4.8).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MutationResponse {
     /// Always true.
     pub ok: bool,
@@ -180,6 +186,7 @@ impl MutationResponse {
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BulkCancelRequest {
     /// Only intents created at least this many hours ago (0: any age).
     pub older_than_hours: u64,
@@ -199,6 +206,7 @@ pub struct BulkCancelRequest {
 
 /// Response of `POST /v1/intents/bulk-cancel`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BulkCancelResponse {
     /// Always true.
     pub ok: bool,

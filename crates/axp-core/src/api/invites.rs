@@ -9,6 +9,7 @@ use crate::time::Timestamp;
 
 /// Where an invite stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum InviteStatus {
     /// Open until `expires_at`.
@@ -21,6 +22,7 @@ pub enum InviteStatus {
 
 /// An invite as stored: everything but its token (kept as a SHA-256 hash).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Invite {
     /// Who invites: the owner the new user is invited by.
     pub owner_agent: String,
@@ -55,6 +57,7 @@ impl Invite {
 
 /// Body of `POST /v1/invites/create` (`api.invites.create.request.v1.json`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateInviteRequest {
     /// The inviting owner (the caller must act as it).
     pub owner_agent: String,
@@ -68,6 +71,7 @@ pub struct CreateInviteRequest {
 
 /// `POST /v1/invites/create` (`api.invites.create.response.v1.json`): the token appears here only.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateInviteResponse {
     /// Always `true`.
     #[serde(default = "yes")]
@@ -90,6 +94,7 @@ pub struct CreateInviteResponse {
 
 /// `GET /v1/invites/{token}` (`api.invites.get.response.v1.json`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InviteResponse {
     /// Always `true`.
     #[serde(default = "yes")]
@@ -137,6 +142,7 @@ impl InviteResponse {
 
 /// Body of `POST /v1/invites/{token}/accept` (`api.invites.accept.request.v1.json`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AcceptInviteRequest {
     /// The nick the new user takes.
     pub nick: String,
@@ -149,6 +155,7 @@ pub struct AcceptInviteRequest {
 /// extension `actor_token`, `actor_token_id` and `actor_token_expires_at`: the new person's
 /// credential, shown this once.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AcceptInviteResponse {
     /// Always `true`.
     #[serde(default = "yes")]

@@ -10,6 +10,7 @@ use crate::time::Timestamp;
 
 /// Body of `POST /v1/media/create-upload` (`api.media.create_upload.request.v1.json`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateUploadRequest {
     /// The owner the upload belongs to (the caller must act as it).
     pub owner_agent: String,
@@ -29,6 +30,7 @@ pub struct CreateUploadRequest {
 
 /// `POST /v1/media/create-upload` (`api.media.create_upload.response.v1.json`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateUploadResponse {
     /// Always `true`.
     #[serde(default = "yes")]
@@ -54,6 +56,7 @@ pub struct CreateUploadResponse {
 /// `PUT /v1/media/upload/{upload_id}` (an axp body; the contract calls it a raw bytes relay):
 /// what was received.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UploadBytesResponse {
     /// Always `true`.
     #[serde(default = "yes")]
@@ -70,6 +73,7 @@ pub struct UploadBytesResponse {
 
 /// Body of `POST /v1/media/finalize-upload` (`api.media.finalize_upload.request.v1.json`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FinalizeUploadRequest {
     /// The upload.
     pub upload_id: UploadId,
@@ -82,6 +86,7 @@ pub struct FinalizeUploadRequest {
 
 /// `POST /v1/media/finalize-upload` (`api.media.finalize_upload.response.v1.json`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FinalizeUploadResponse {
     /// Always `true`.
     #[serde(default = "yes")]
@@ -108,6 +113,7 @@ pub struct FinalizeUploadResponse {
 
 /// The `upload` of `GET /v1/media/{upload_id}` (`api.media.get.response.v1.json`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MediaView {
     /// Its id.
     pub upload_id: UploadId,
@@ -141,6 +147,7 @@ pub struct MediaView {
 
 /// `GET /v1/media/{upload_id}` (`api.media.get.response.v1.json`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MediaResponse {
     /// Always `true`.
     #[serde(default = "yes")]
@@ -151,6 +158,7 @@ pub struct MediaResponse {
 
 /// `DELETE /v1/media/{upload_id}` (axp extension): the upload and its bytes are gone.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeletedUpload {
     /// Always `true`.
     #[serde(default = "yes")]

@@ -9,6 +9,7 @@ use crate::ids::{MemberId, OrgId, WorkspaceId};
 /// A membership: `actor_id` (a service account id or a user id) holds `role` in the
 /// organization, or only in `workspace_id` when one is set.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Member {
     /// Its id.
     pub member_id: MemberId,
@@ -30,6 +31,7 @@ pub struct Member {
 
 /// `{"ok": true, "member": {…}}`: the answer to adding or updating a member.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MemberResponse {
     /// Always `true`.
     #[serde(default)]
@@ -40,6 +42,7 @@ pub struct MemberResponse {
 
 /// `{"ok": true, "members": […]}`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ListMembersResponse {
     /// Always `true`.
     #[serde(default)]

@@ -93,6 +93,7 @@ fn yes() -> bool {
 
 /// `GET /health` (§1.9).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Health {
     /// Always true.
     pub ok: bool,
@@ -114,6 +115,7 @@ pub struct Health {
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Capabilities {
     /// Feature families: `intents`, `inbox`, `approvals`, `webhooks`, `scenarios`, `agents`, …
     pub capabilities: Vec<String>,

@@ -15,6 +15,7 @@ use crate::tenancy::{Environment, MemberStatus, OrgStatus, WorkspaceStatus};
 
 /// An organization (`api.organizations.create.response.v1.json`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Organization {
     /// Its id.
     pub org_id: OrgId,
@@ -39,6 +40,7 @@ pub struct Organization {
 
 /// An organization with its counts (`api.organizations.get.response.v1.json`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrganizationDetail {
     /// The organization.
     #[serde(flatten)]
@@ -51,6 +53,7 @@ pub struct OrganizationDetail {
 
 /// `{"ok": true, "organization": {…}}`: the answer to a create or an update.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrganizationResponse {
     /// Always `true`.
     #[serde(default = "yes")]
@@ -61,6 +64,7 @@ pub struct OrganizationResponse {
 
 /// `{"ok": true, "organization": {…, "workspaces_count", "members_count"}}`: the answer to a get.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OrganizationDetailResponse {
     /// Always `true`.
     #[serde(default = "yes")]
@@ -80,6 +84,7 @@ pub struct OrganizationDetailResponse {
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateOrganizationRequest {
     /// Name, 2 to 120 characters; the organization's slug is derived from it.
     pub name: String,
@@ -100,6 +105,7 @@ pub struct CreateOrganizationRequest {
 /// Body of `PATCH /v1/organizations/{org_id}` (`api.organizations.update.request.v1.json`): the
 /// fields to change. `org_id` repeats the path's (a different one is 422).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UpdateOrganizationRequest {
     /// The organization (filled from the path by the SDK).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -123,6 +129,7 @@ pub struct UpdateOrganizationRequest {
 
 /// A workspace (`api.organizations.workspaces.create.response.v1.json`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Workspace {
     /// Its id.
     pub workspace_id: WorkspaceId,
@@ -145,6 +152,7 @@ pub struct Workspace {
 
 /// `{"ok": true, "workspace": {…}}`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WorkspaceResponse {
     /// Always `true`.
     #[serde(default = "yes")]
@@ -155,6 +163,7 @@ pub struct WorkspaceResponse {
 
 /// `{"ok": true, "workspaces": […]}`, oldest first.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ListWorkspacesResponse {
     /// Always `true`.
     #[serde(default = "yes")]
@@ -166,6 +175,7 @@ pub struct ListWorkspacesResponse {
 /// Body of `POST /v1/organizations/{org_id}/workspaces`
 /// (`api.organizations.workspaces.create.request.v1.json`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateWorkspaceRequest {
     /// The organization (filled from the path by the SDK).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -182,6 +192,7 @@ pub struct CreateWorkspaceRequest {
 /// Body of `PATCH /v1/organizations/{org_id}/workspaces/{workspace_id}`
 /// (`api.organizations.workspaces.update.request.v1.json`): the fields to change.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UpdateWorkspaceRequest {
     /// The organization (filled from the path by the SDK).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -203,6 +214,7 @@ pub struct UpdateWorkspaceRequest {
 /// Body of `POST /v1/organizations/{org_id}/members`
 /// (`api.organizations.members.add.request.v1.json`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AddMemberRequest {
     /// The organization (filled from the path by the SDK).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -222,6 +234,7 @@ pub struct AddMemberRequest {
 /// Body of `PATCH /v1/organizations/{org_id}/members/{member_id}`
 /// (`api.organizations.members.update.request.v1.json`): a new role, a new status, or both.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UpdateMemberRequest {
     /// The organization (filled from the path by the SDK).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -240,6 +253,7 @@ pub struct UpdateMemberRequest {
 /// `DELETE /v1/organizations/{org_id}/members/{member_id}`
 /// (`api.organizations.members.remove.response.v1.json`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RemovedMember {
     /// Always `true`.
     #[serde(default = "yes")]

@@ -9,6 +9,7 @@ use crate::routing::{Route, TransportBinding};
 
 /// `{"ok": true, "route": {…}}`: the answer to a register or an update.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RouteResponse {
     /// Always `true`.
     #[serde(default = "yes")]
@@ -19,6 +20,7 @@ pub struct RouteResponse {
 
 /// `{"ok": true, "routes": […]}`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ListRoutesResponse {
     /// Always `true`.
     #[serde(default = "yes")]
@@ -29,6 +31,7 @@ pub struct ListRoutesResponse {
 
 /// A removed route or transport binding: `{"route_id"|"binding_id": …, "removed": true}`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RemovedRoute {
     /// The route removed.
     pub route_id: RouteId,
@@ -38,6 +41,7 @@ pub struct RemovedRoute {
 
 /// `{"ok": true, "route": {"route_id", "removed": true}}`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RemoveRouteResponse {
     /// Always `true`.
     #[serde(default = "yes")]
@@ -50,6 +54,7 @@ pub struct RemoveRouteResponse {
 /// by (`null` when resolved by `principal_id`), the principal, the route selected, every
 /// candidate in the order they are tried, and the resolver chain.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RouteResolution {
     /// The active alias (as `api.aliases.*` shows it), or `null`.
     pub alias: Option<super::Alias>,
@@ -65,6 +70,7 @@ pub struct RouteResolution {
 
 /// `{"ok": true, "resolution": {…}}`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ResolveRouteResponse {
     /// Always `true`.
     #[serde(default = "yes")]
@@ -75,6 +81,7 @@ pub struct ResolveRouteResponse {
 
 /// `{"ok": true, "binding": {…}}`: the answer to an upsert.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TransportBindingResponse {
     /// Always `true`.
     #[serde(default = "yes")]
@@ -85,6 +92,7 @@ pub struct TransportBindingResponse {
 
 /// `{"ok": true, "bindings": […]}`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ListTransportBindingsResponse {
     /// Always `true`.
     #[serde(default = "yes")]
@@ -95,6 +103,7 @@ pub struct ListTransportBindingsResponse {
 
 /// A removed transport binding.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RemovedTransportBinding {
     /// The binding removed.
     pub binding_id: TransportBindingId,
@@ -104,6 +113,7 @@ pub struct RemovedTransportBinding {
 
 /// `{"ok": true, "binding": {"binding_id", "removed": true}}`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RemoveTransportBindingResponse {
     /// Always `true`.
     #[serde(default = "yes")]
@@ -114,6 +124,7 @@ pub struct RemoveTransportBindingResponse {
 
 /// `{"ok": true, "delivery": {…}}`: a routed delivery (`api.deliveries.submit|get|replay.response.v1.json`).
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RoutedDeliveryResponse {
     /// Always `true`.
     #[serde(default = "yes")]
@@ -124,6 +135,7 @@ pub struct RoutedDeliveryResponse {
 
 /// `{"ok": true, "deliveries": […]}`: routed deliveries (`GET /v1/deliveries?principal_id=`).
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ListRoutedDeliveriesResponse {
     /// Always `true`.
     #[serde(default = "yes")]

@@ -10,6 +10,7 @@ use crate::time::Timestamp;
 
 /// One agent of `apply`'s response (§4.13).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProvisionedAgent {
     /// The bundle's role.
     pub role: String,
@@ -32,6 +33,7 @@ pub struct ProvisionedAgent {
 
 /// Response of `POST /v1/scenarios/apply` (§4.13).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApplyScenarioResponse {
     /// Always true.
     pub ok: bool,
@@ -61,6 +63,7 @@ pub struct ApplyScenarioResponse {
 
 /// Response of `POST /v1/scenarios/validate` (§4.13): never 4xx for bundle problems.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ValidateScenarioResponse {
     /// Always true.
     pub ok: bool,

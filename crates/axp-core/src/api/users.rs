@@ -12,6 +12,7 @@ use crate::users::{Nick, owner_agent};
 
 /// A person of a workspace, as stored and as the profile routes show it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct User {
     /// Its id.
     pub user_id: UserId,
@@ -62,6 +63,7 @@ impl User {
 
 /// Body of `POST /v1/users/register-nick` (`api.users.register_nick.request.v1.json`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RegisterNickRequest {
     /// The nick, with or without `@`, any case.
     pub nick: String,
@@ -79,6 +81,7 @@ pub struct RegisterNickRequest {
 /// Body of `POST /v1/users/rename-nick` (`api.users.rename_nick.request.v1.json`) and, with
 /// `nick` optional, of `POST /v1/users/profile/update` (`api.users.profile.update.request.v1.json`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UpdateUserRequest {
     /// The user's `agent://user/<user_id>`.
     pub owner_agent: String,
@@ -98,6 +101,7 @@ pub struct UpdateUserRequest {
 
 /// `GET /v1/users/check-nick?nick=` (`api.users.check_nick.response.v1.json`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CheckNickResponse {
     /// Always `true`.
     #[serde(default = "yes")]
@@ -114,6 +118,7 @@ pub struct CheckNickResponse {
 
 /// The user fields the register and rename answers share.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NickedUser {
     /// The user.
     pub user_id: UserId,
@@ -147,6 +152,7 @@ impl From<User> for NickedUser {
 
 /// `POST /v1/users/register-nick` (`api.users.register_nick.response.v1.json`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RegisterNickResponse {
     /// Always `true`.
     #[serde(default = "yes")]
@@ -167,6 +173,7 @@ impl From<User> for RegisterNickResponse {
 
 /// `POST /v1/users/rename-nick` (`api.users.rename_nick.response.v1.json`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RenameNickResponse {
     /// Always `true`.
     #[serde(default = "yes")]
@@ -188,6 +195,7 @@ impl From<User> for RenameNickResponse {
 /// `GET /v1/users/profile` and `POST /v1/users/profile/update`
 /// (`api.users.profile.get.response.v1.json`, `api.users.profile.update.response.v1.json`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProfileResponse {
     /// Always `true`.
     #[serde(default = "yes")]
@@ -232,6 +240,7 @@ impl From<User> for ProfileResponse {
 /// `GET /v1/users/resolve-nick?nick=` (OAS `ResolveNickResponse`): `resolved` says whether a
 /// user of the workspace has the nick; the owner and names are `null` when not.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ResolveNickResponse {
     /// Always `true`.
     #[serde(default = "yes")]
@@ -256,6 +265,7 @@ pub struct ResolveNickResponse {
 
 /// An actor token as stored and listed: never its secret.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ActorToken {
     /// Its id.
     pub token_id: ActorTokenId,
@@ -273,6 +283,7 @@ pub struct ActorToken {
 
 /// `POST /v1/users/{user_id}/tokens` (an axp extension): a new actor token, shown this once.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewActorTokenResponse {
     /// Always `true`.
     #[serde(default = "yes")]
@@ -287,6 +298,7 @@ pub struct NewActorTokenResponse {
 
 /// `POST /v1/users/{user_id}/tokens/{token_id}/revoke` (an axp extension).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ActorTokenResponse {
     /// Always `true`.
     #[serde(default = "yes")]
@@ -297,6 +309,7 @@ pub struct ActorTokenResponse {
 
 /// What kind of caller `GET /v1/me` describes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ActorKind {
     /// A service account, by API key.
@@ -307,6 +320,7 @@ pub enum ActorKind {
 
 /// The caller as `GET /v1/me` shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Me {
     /// Service account or person.
     #[serde(rename = "type")]
@@ -326,6 +340,7 @@ pub struct Me {
 
 /// `GET /v1/me` (an axp extension): `{"ok": true, "actor": {…}}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MeResponse {
     /// Always `true`.
     #[serde(default = "yes")]

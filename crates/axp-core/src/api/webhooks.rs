@@ -18,6 +18,7 @@ use crate::time::Timestamp;
 /// assert_eq!(request.event_types.len(), 2);
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SubscriptionRequest {
     /// Where events are POSTed (8 to 2048 characters; must pass the server's outbound policy).
     pub callback_url: String,
@@ -53,6 +54,7 @@ impl SubscriptionRequest {
 
 /// Response of `POST /v1/webhooks/subscriptions`: `{"ok": true, "subscription": {…}}`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SubscriptionResponse {
     /// Always true.
     #[serde(default = "yes")]
@@ -63,6 +65,7 @@ pub struct SubscriptionResponse {
 
 /// Response of `GET /v1/webhooks/subscriptions`: `{"ok": true, "subscriptions": [...]}`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ListSubscriptionsResponse {
     /// Always true.
     #[serde(default = "yes")]
@@ -73,6 +76,7 @@ pub struct ListSubscriptionsResponse {
 
 /// Response of `DELETE /v1/webhooks/subscriptions/{id}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RevokedSubscription {
     /// The subscription revoked.
     pub subscription_id: SubscriptionId,
@@ -84,6 +88,7 @@ pub struct RevokedSubscription {
 /// deliveries so far (delivery is asynchronous, so most are `pending`). The fields of the other
 /// call are absent, not null.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WebhookEventReceipt {
     /// The event's id (the `webhook-id` of its deliveries).
     pub event_id: EventId,
@@ -108,6 +113,7 @@ pub struct WebhookEventReceipt {
 /// Response of `GET /v1/deliveries/{id}` and `POST /v1/deliveries/{id}/replay`:
 /// `{"ok": true, "delivery": {…}}`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeliveryResponse {
     /// Always true.
     #[serde(default = "yes")]
@@ -118,6 +124,7 @@ pub struct DeliveryResponse {
 
 /// Response of `GET /v1/deliveries`: `{"ok": true, "deliveries": [...]}`, newest first.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ListDeliveriesResponse {
     /// Always true.
     #[serde(default = "yes")]

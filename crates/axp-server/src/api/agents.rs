@@ -91,6 +91,14 @@ async fn mesh_state(state: &AppState, tenant: &Tenant, sa: &ServiceAccount) -> A
 
 /// `GET /v1/agents?limit=` (the SDK's `org_id`/`workspace_id` are the key's own): `{ok, agents}`,
 /// at most `limit` (default 100, at most 1000). Needs a role (403 for an agent-scoped key).
+#[utoipa::path(
+    get,
+    path = "/v1/agents",
+    tag = "agents",
+    params(("limit" = Option<u32>, Query, description = "1 to 1000, default 100")),
+    responses((status = 200, body = ListAgentsResponse)),
+    extensions(("x-axp-extension" = json!(true))),
+)]
 pub(crate) async fn list_agents(
     State(state): State<AppState>,
     caller: Caller,
@@ -112,6 +120,14 @@ pub(crate) async fn list_agents(
 
 /// `GET /v1/agents/{address...}`: `{ok, agent}`; 404 when no service account has the address.
 /// An agent-scoped key reads only its own addresses (403 for others).
+#[utoipa::path(
+    get,
+    path = "/v1/agents/{address}",
+    tag = "agents",
+    params(("address" = String, Path, description = "The agent address with its slashes, without `agent://` (e.g. `acme/prod/worker`), or a bare name in the key's workspace")),
+    responses((status = 200, body = AgentResponse)),
+    extensions(("x-axp-extension" = json!(true))),
+)]
 async fn get_agent(
     State(state): State<AppState>,
     caller: Caller,
@@ -133,6 +149,15 @@ async fn get_agent(
 /// `PUT /v1/agents/{address...}/delivery` `{delivery_mode, delivery_config?, lease_seconds?}`:
 /// changes an agent's delivery binding. For `http` the response shows the signing secret once.
 /// Workspace admins only (403).
+#[utoipa::path(
+    put,
+    path = "/v1/agents/{address}/delivery",
+    tag = "agents",
+    params(("address" = String, Path, description = "The agent address with its slashes, without `agent://` (e.g. `acme/prod/worker`), or a bare name in the key's workspace")),
+    request_body(content = Object, description = "`{delivery_mode: stream|poll|http|inbox|internal, delivery_config?, lease_seconds?}`"),
+    responses((status = 200, body = AgentResponse)),
+    extensions(("x-axp-extension" = json!(true))),
+)]
 async fn set_delivery(
     State(state): State<AppState>,
     caller: Caller,
@@ -171,6 +196,20 @@ async fn agent_put_route(
 /// becomes DELIVERED (with `intent.delivered`) before its frame is written. At-least-once:
 /// reconnecting with an older cursor redelivers. 429 when the key or workspace has its cap of
 /// open streams (`streams`).
+#[utoipa::path(
+    get,
+    path = "/v1/agents/{address}/intents/stream",
+    tag = "agents",
+    params(
+        ("address" = String, Path, description = "The agent address with its slashes, without `agent://` (e.g. `acme/prod/worker`), or a bare name in the key's workspace"),
+        ("since" = Option<u64>, Query, description = "The agent's cursor: replay after it; default 0"),
+        ("wait_seconds" = Option<u64>, Query, description = "1 to 60 (default 15): how long the stream stays open without deliveries"),
+        ("status" = Option<String>, Query, description = "A comma list of statuses to replay"),
+        ("Last-Event-ID" = Option<u64>, Header, description = "The standard SSE resume cursor"),
+    ),
+    responses((status = 200, description = "An SSE stream of `intent.delivered` frames, one per intent handed to the agent (contract §4.11)", content_type = "text/event-stream")),
+    extensions(("x-axp-extension" = json!(true))),
+)]
 async fn stream_intents(
     State(state): State<AppState>,
     caller: Caller,
@@ -226,6 +265,19 @@ const CLAIM_MAX: u64 = 100;
 /// same lease. With `wait_seconds` (0 to 60, default 0) it long-polls until something is queued.
 /// 200 `{"ok": true, "intents": [<agent stream frame data>...]}`. A waiting claim counts as an
 /// open stream: 429 when the key or workspace has its cap (`streams`).
+#[utoipa::path(
+    post,
+    path = "/v1/agents/{address}/intents/claim",
+    tag = "agents",
+    params(
+        ("address" = String, Path, description = "The agent address with its slashes, without `agent://` (e.g. `acme/prod/worker`), or a bare name in the key's workspace"),
+        ("limit" = Option<u32>, Query, description = "1 to 100, default 1 (also in the body)"),
+        ("wait_seconds" = Option<u64>, Query, description = "0 to 60, default 0: long-poll this long for work (also in the body)"),
+    ),
+    request_body(content = Object, description = "`{limit?, wait_seconds?}`"),
+    responses((status = 200, body = ClaimIntentsResponse)),
+    extensions(("x-axp-extension" = json!(true))),
+)]
 async fn claim_intents(
     State(state): State<AppState>,
     caller: Caller,
@@ -274,6 +326,12 @@ async fn claim_intents(
         }
     }
 }
+
+/// The agent-address routes, documented with the SDK's templates (`/v1/agents/{address}/…`)
+/// though one wildcard route serves them.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(list_agents, get_agent, set_delivery, stream_intents, claim_intents))]
+pub(super) struct Doc;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()

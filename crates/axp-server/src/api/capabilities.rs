@@ -35,6 +35,9 @@ const BUILT_IN_TYPES: [&str; 2] = ["intent.ask.v1", "intent.notify.v1"];
 /// `supported_intent_types` entries must match `^intent\..+\.v1$` (contract §5.3 / Appendix A).
 static LISTABLE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^intent\..+\.v1$").expect("valid regex"));
 
+/// `GET /v1/capabilities` (contract §5.3): the families this server implements and the intent
+/// types it knows (built-ins and those scenarios registered).
+#[utoipa::path(get, path = "/v1/capabilities", tag = "capabilities", responses((status = 200, body = Success<Capabilities>)))]
 async fn capabilities(
     State(state): State<AppState>,
     caller: Caller,
@@ -48,6 +51,10 @@ async fn capabilities(
     let capabilities = CAPABILITIES.iter().map(|c| (*c).to_owned()).collect();
     Ok(Json(Success::new(Capabilities { capabilities, supported_intent_types: types })))
 }
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(capabilities))]
+pub(super) struct Doc;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new().route("/v1/capabilities", get(capabilities))

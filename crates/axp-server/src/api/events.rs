@@ -20,6 +20,16 @@ use crate::streams::Hold;
 const LIST_LIMIT: u32 = 1000;
 
 /// `GET /v1/intents/{id}/events?since=N`: events with `seq > N` (exclusive), ascending.
+#[utoipa::path(
+    get,
+    path = "/v1/intents/{intent_id}/events",
+    tag = "intents",
+    params(
+        ("intent_id" = String, Path, description = "The intent's id (UUID)"),
+        ("since" = Option<u64>, Query, description = "Only events with a greater `seq`; default 0"),
+    ),
+    responses((status = 200, body = EventsResponse)),
+)]
 pub(super) async fn list_events(
     State(state): State<AppState>,
     caller: Caller,
@@ -54,6 +64,18 @@ pub(super) fn wait(query: &QueryMap) -> ApiResult<Duration> {
 /// `GET /v1/intents/{id}/events/stream?since=N&wait_seconds=W`: replays stored events after
 /// `since`, then streams new ones until a terminal event or `stream.timeout`. 429 when the key
 /// or workspace has its cap of open streams (`streams`).
+#[utoipa::path(
+    get,
+    path = "/v1/intents/{intent_id}/events/stream",
+    tag = "intents",
+    params(
+        ("intent_id" = String, Path, description = "The intent's id (UUID)"),
+        ("since" = Option<u64>, Query, description = "Replay events after this `seq`; default 0"),
+        ("wait_seconds" = Option<u64>, Query, description = "1 to 60 (default 15): how long the stream stays open without events"),
+        ("Last-Event-ID" = Option<u64>, Header, description = "The standard SSE resume cursor; the larger of it and `since` counts"),
+    ),
+    responses((status = 200, description = "An SSE stream (contract §4.5): one `intent.*` frame per event, `id` its `seq`; `stream.timeout` when idle", content_type = "text/event-stream")),
+)]
 pub(crate) async fn stream_events(
     State(state): State<AppState>,
     caller: Caller,
@@ -73,6 +95,10 @@ pub(crate) async fn stream_events(
     let first = source.fetch(&state, &tenant, since).await.map_err(ApiError::missing("intent"))?;
     Ok(sse::stream(state, slot, tenant, source, subscription, since, wait, first))
 }
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(list_events, stream_events))]
+pub(super) struct Doc;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()

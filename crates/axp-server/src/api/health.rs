@@ -11,6 +11,8 @@ use serde_json::{Value, json};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
+/// `GET /health`: the server is up.
+#[utoipa::path(get, path = "/health", tag = "health", security(()), responses((status = 200, body = Health)))]
 async fn health() -> Json<Health> {
     Json(Health {
         ok: true,
@@ -20,8 +22,29 @@ async fn health() -> Json<Health> {
     })
 }
 
-/// Ready when the store answers a read and has not met a damaged database (then 503 with the
+/// `GET /v1/health`: `/health` again, where the official Go SDK's `Health()` calls it.
+#[utoipa::path(
+    get,
+    path = "/v1/health",
+    tag = "health",
+    security(()),
+    responses((status = 200, body = Health)),
+    extensions(("x-axp-extension" = json!(true))),
+)]
+async fn health_v1() -> Json<Health> {
+    health().await
+}
+
+/// `GET /ready`: ready when the store answers a read and has not met a damaged database (then 503 with the
 /// envelope and `Retry-After: 30` until restart).
+#[utoipa::path(
+    get,
+    path = "/ready",
+    tag = "health",
+    security(()),
+    responses((status = 200, description = "`{\"ok\": true, \"ready\": true}`")),
+    extensions(("x-axp-extension" = json!(true))),
+)]
 pub(crate) async fn ready(State(state): State<AppState>) -> ApiResult<Json<Value>> {
     if state.store.fault().is_some() {
         return Err(ApiError::store_faulted());
@@ -30,6 +53,13 @@ pub(crate) async fn ready(State(state): State<AppState>) -> ApiResult<Json<Value
     Ok(Json(json!({"ok": true, "ready": true})))
 }
 
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(health, health_v1, ready))]
+pub(super) struct Doc;
+
 pub(crate) fn router() -> Router<AppState> {
-    Router::new().route("/health", get(health)).route("/v1/health", get(health)).route("/ready", get(ready))
+    Router::new()
+        .route("/health", get(health))
+        .route("/v1/health", get(health_v1))
+        .route("/ready", get(ready))
 }

@@ -1,7 +1,10 @@
 //! Intents: create, read, list, and the lifecycle commands resolve, resume, controls and policy
 //! (contract §4.2, §4.3, §4.6–§4.8, §5.8).
 
-use axp_core::api::{BulkCancelResponse, IntentResponse};
+use axp_core::api::{
+    BulkCancelRequest, BulkCancelResponse, CreateIntentRequest, CreateIntentResponse, IntentResponse,
+    MutationResponse,
+};
 use axp_core::error::ErrorCode;
 use axp_core::ids::IntentId;
 use axp_core::lifecycle::{self, Command, Request, Resolution};
@@ -62,6 +65,17 @@ pub(super) fn claim(
 /// `schemas::check_payload`), then writes the intent, events 1–2, its queue row and the
 /// idempotency record in one transaction. 200 `{ok, intent_id, status, created_at}`, plus
 /// `schema_warnings` when a `warn` schema found problems.
+#[utoipa::path(
+    post,
+    path = "/v1/intents",
+    tag = "intents",
+    params(
+        ("Idempotency-Key" = Option<String>, Header, description = "A repeat with the same key and body answers the first response (contract §1.8)"),
+        ("owner_agent" = Option<String>, Query, description = "Act as this agent address (also the `x-owner-agent` header)"),
+    ),
+    request_body = CreateIntentRequest,
+    responses((status = 200, body = CreateIntentResponse)),
+)]
 pub(super) async fn create_intent(
     State(state): State<AppState>,
     caller: Caller,
@@ -101,6 +115,13 @@ struct WithSchemaWarnings<T> {
 
 /// `GET /v1/intents/{id}`: `{ok, intent}`; 404 when unknown, another workspace's, or (for an
 /// agent-scoped key) one it is no party to.
+#[utoipa::path(
+    get,
+    path = "/v1/intents/{intent_id}",
+    tag = "intents",
+    params(("intent_id" = String, Path, description = "The intent's id (UUID)")),
+    responses((status = 200, body = IntentResponse)),
+)]
 pub(super) async fn get_intent(
     State(state): State<AppState>,
     caller: Caller,
@@ -168,6 +189,18 @@ async fn command(
 
 /// `POST /v1/intents/{id}/resolve` (§4.6): COMPLETED, FAILED or CANCELED from any non-terminal
 /// status; 409 when already terminal. Reports `completion_delivery` for `reply_to`.
+#[utoipa::path(
+    post,
+    path = "/v1/intents/{intent_id}/resolve",
+    tag = "intents",
+    params(
+        ("intent_id" = String, Path, description = "The intent's id (UUID)"),
+        ("Idempotency-Key" = Option<String>, Header, description = "A repeat with the same key and body answers the first response (contract §1.8)"),
+        ("owner_agent" = Option<String>, Query, description = "Act as this agent address (also the `x-owner-agent` header)"),
+    ),
+    request_body(content = Object, description = "`{status: COMPLETED|FAILED|CANCELED, result?, error?, reason?, actor?, expected_policy_generation?}`"),
+    responses((status = 200, body = MutationResponse)),
+)]
 pub(crate) async fn resolve_intent(
     State(state): State<AppState>,
     caller: Caller,
@@ -182,6 +215,18 @@ pub(crate) async fn resolve_intent(
 /// `POST /v1/intents/{id}/resume` (§4.7): a control-only body moves to IN_PROGRESS and never
 /// terminates; an agent's result completes (or, with `action: fail`, fails) the intent; a
 /// `task_result` answers a human task.
+#[utoipa::path(
+    post,
+    path = "/v1/intents/{intent_id}/resume",
+    tag = "intents",
+    params(
+        ("intent_id" = String, Path, description = "The intent's id (UUID)"),
+        ("Idempotency-Key" = Option<String>, Header, description = "A repeat with the same key and body answers the first response (contract §1.8)"),
+        ("owner_agent" = Option<String>, Query, description = "Act as this agent address (also the `x-owner-agent` header)"),
+    ),
+    request_body(content = Object, description = "`{result?, action?, task_result?, progress?, actor?, expected_policy_generation?}`"),
+    responses((status = 200, body = MutationResponse)),
+)]
 pub(crate) async fn resume_intent(
     State(state): State<AppState>,
     caller: Caller,
@@ -194,6 +239,18 @@ pub(crate) async fn resume_intent(
 }
 
 /// `POST /v1/intents/{id}/controls` (§4.8): merges `controls_patch`, bumps `policy_generation`.
+#[utoipa::path(
+    post,
+    path = "/v1/intents/{intent_id}/controls",
+    tag = "intents",
+    params(
+        ("intent_id" = String, Path, description = "The intent's id (UUID)"),
+        ("Idempotency-Key" = Option<String>, Header, description = "A repeat with the same key and body answers the first response (contract §1.8)"),
+        ("owner_agent" = Option<String>, Query, description = "Act as this agent address (also the `x-owner-agent` header)"),
+    ),
+    request_body(content = Object, description = "`{controls_patch, actor?, expected_policy_generation?}`"),
+    responses((status = 200, body = MutationResponse)),
+)]
 async fn update_controls(
     State(state): State<AppState>,
     caller: Caller,
@@ -207,6 +264,18 @@ async fn update_controls(
 
 /// `POST /v1/intents/{id}/policy` (§4.8): applies `grants_patch` / `envelope_patch`, bumps
 /// `policy_generation`.
+#[utoipa::path(
+    post,
+    path = "/v1/intents/{intent_id}/policy",
+    tag = "intents",
+    params(
+        ("intent_id" = String, Path, description = "The intent's id (UUID)"),
+        ("Idempotency-Key" = Option<String>, Header, description = "A repeat with the same key and body answers the first response (contract §1.8)"),
+        ("owner_agent" = Option<String>, Query, description = "Act as this agent address (also the `x-owner-agent` header)"),
+    ),
+    request_body(content = Object, description = "`{grants_patch?, envelope_patch?, actor?, expected_policy_generation?}`"),
+    responses((status = 200, body = MutationResponse)),
+)]
 async fn update_policy(
     State(state): State<AppState>,
     caller: Caller,
@@ -231,6 +300,14 @@ const BULK_CANCEL_MAX: u32 = 1000;
 /// 1000), optionally only those in `status_filter`. Intents the caller may not resolve (neither
 /// sender nor target, no grant) are skipped. `older_than_hours` is required, so an empty body
 /// never cancels everything.
+#[utoipa::path(
+    post,
+    path = "/v1/intents/bulk-cancel",
+    tag = "intents",
+    request_body = BulkCancelRequest,
+    responses((status = 200, body = BulkCancelResponse)),
+    extensions(("x-axp-extension" = json!(true))),
+)]
 async fn bulk_cancel(
     State(state): State<AppState>,
     caller: Caller,
@@ -311,6 +388,19 @@ async fn bulk_cancel(
         intent_ids: ids,
     }))
 }
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    create_intent,
+    list::list_intents,
+    get_intent,
+    resolve_intent,
+    resume_intent,
+    update_controls,
+    update_policy,
+    bulk_cancel
+))]
+pub(super) struct Doc;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()

@@ -52,7 +52,7 @@ pub(crate) const BODY_LIMIT: usize = 1024 * 1024;
 /// `{"ok": true, …}` around a response type of `axp_core::api` that leaves `ok` out (the SDK
 /// reads those bodies straight into the type and ignores `ok`): `body`'s fields sit at the top
 /// level beside `ok`.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct Success<T> {
     ok: bool,
     #[serde(flatten)]
@@ -63,6 +63,19 @@ impl<T> Success<T> {
     fn new(body: T) -> Self {
         Self { ok: true, body }
     }
+}
+
+/// Every family's operations for the OpenAPI document (`crate::openapi`): each family lists its
+/// handlers in a `Doc` beside its `router()`.
+pub(crate) fn documented() -> Vec<utoipa::openapi::OpenApi> {
+    use utoipa::OpenApi as _;
+    vec![
+        health::Doc::openapi(),
+        capabilities::Doc::openapi(),
+        intents::Doc::openapi(),
+        events::Doc::openapi(),
+        agents::Doc::openapi(),
+    ]
 }
 
 /// The whole HTTP application over `state`.
@@ -100,6 +113,7 @@ pub fn app(state: AppState) -> Router {
         .merge(retention::router())
         .merge(crate::metrics::router())
         .merge(crate::ui::router())
+        .merge(crate::openapi::router())
         .fallback(|| async { ApiError::new(ErrorCode::NotFound, "no such route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(ErrorCode::MethodNotAllowed, "method not allowed on this route")

@@ -1,5 +1,5 @@
 //! `GET /v1/intents`: the SDK's list (contract §5.8) with axp's filters, newest-first order and
-//! keyset pages (`docs/openapi/axp-extensions.json`; the cursor is
+//! keyset pages (axp extensions in `/openapi.json`; the cursor is
 //! [`axp_core::api::IntentCursor`]).
 
 use axp_core::address::AddressScope;
@@ -34,6 +34,24 @@ const MAX_LIMIT: u64 = 500;
 /// An agent-scoped key is shown only the intents it may see (`Acting::sees`): a page may then
 /// hold fewer than `limit`, even none, and still have a `next_cursor`, which continues after
 /// the last intent the store read, seen or not.
+#[utoipa::path(
+    get,
+    path = "/v1/intents",
+    tag = "intents",
+    params(
+        ("status" = Option<String>, Query, description = "A comma list of statuses"),
+        ("to_agent" = Option<String>, Query, description = "The target's address"),
+        ("from_agent" = Option<String>, Query, description = "The sender's address"),
+        ("intent_type" = Option<String>, Query, description = "An intent type name"),
+        ("created_after" = Option<String>, Query, description = "RFC 3339, inclusive"),
+        ("created_before" = Option<String>, Query, description = "RFC 3339, inclusive"),
+        ("order" = Option<String>, Query, description = "`asc` (oldest first, the default) or `desc`"),
+        ("limit" = Option<u64>, Query, description = "1 to 500, default 50"),
+        ("cursor" = Option<String>, Query, description = "A page's `next_cursor`"),
+    ),
+    responses((status = 200, body = ListIntentsResponse)),
+    extensions(("x-axp-extension" = json!(true))),
+)]
 pub(super) async fn list_intents(
     State(state): State<AppState>,
     caller: Caller,
