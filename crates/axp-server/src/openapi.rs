@@ -54,7 +54,7 @@ static DOCUMENT: LazyLock<String> =
 pub(crate) fn document() -> utoipa::openapi::OpenApi {
     let mut doc = Frame::openapi();
     doc.info.version = env!("CARGO_PKG_VERSION").into();
-    for family in crate::api::documented() {
+    for family in crate::api::documented().into_iter().chain([crate::metrics::Doc::openapi()]) {
         doc.merge(family);
     }
     let components = doc.components.get_or_insert_with(Default::default);
@@ -68,6 +68,15 @@ pub(crate) fn document() -> utoipa::openapi::OpenApi {
             HttpBuilder::new()
                 .scheme(HttpAuthScheme::Bearer)
                 .description(Some("an API key, or a person's actor token"))
+                .build(),
+        ),
+    );
+    components.add_security_scheme(
+        "metrics_token",
+        SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .description(Some("`AXP_METRICS_TOKEN` (not an API key); none when `AXP_METRICS_PUBLIC=1`"))
                 .build(),
         ),
     );

@@ -1,4 +1,4 @@
-//! Operator data of the whole server (axp extensions, `docs/openapi/axp-extensions.json`):
+//! Operator data of the whole server (axp extensions, `GET /openapi.json`):
 //! `GET /v1/admin/stats`, for an `org_owner` of the first-start organization only.
 
 use std::collections::BTreeMap;

@@ -1,5 +1,5 @@
 //! The audit log (`GET /v1/audit`, an axp extension documented in
-//! `docs/openapi/axp-extensions.json`): every admin and security action, with who did it, to
+//! `GET /openapi.json`): every admin and security action, with who did it, to
 //! what, when and under which trace id (contract §1.7: the trace id is stored on audit
 //! records). An entry is written in the same transaction as its action, so it exists exactly
 //! when the action does.

@@ -1,5 +1,5 @@
 //! Listing intents, `GET /v1/intents` (contract §5.8, plus axp's filters and keyset pages,
-//! `docs/openapi/axp-extensions.json`): the query, the order, and the opaque `next_cursor`.
+//! `GET /openapi.json`): the query, the order, and the opaque `next_cursor`.
 //!
 //! A listing is ordered by `(created_at, intent_id)`, ascending (oldest first, the SDK's
 //! default) or descending (newest first). A cursor names the last row of a page and the order,

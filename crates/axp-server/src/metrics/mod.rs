@@ -58,6 +58,14 @@ pub(crate) fn start(state: &AppState, cancel: &CancellationToken) {
 /// the envelope: 404 `not_found` while metrics are off (the message says how to turn them on);
 /// 401 `auth_failed` with `WWW-Authenticate: Bearer` when a token is set and the request does
 /// not carry it as `Authorization: Bearer <token>` (an API key is never it).
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operations",
+    security(("metrics_token" = [])),
+    responses((status = 200, description = "The series (`docs/metrics.md`)", content_type = "text/plain; version=0.0.4")),
+    extensions(("x-axp-extension" = json!(true))),
+)]
 async fn scrape(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     match &state.options.metrics.access {
         MetricsAccess::Off => {
@@ -95,6 +103,11 @@ fn bearer_is(headers: &HeaderMap, token: &str) -> bool {
 }
 
 /// The `/metrics` route.
+/// `GET /metrics` in the OpenAPI document (`crate::openapi`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(scrape))]
+pub(crate) struct Doc;
+
 pub(crate) fn router() -> Router<AppState> {
     Router::new().route("/metrics", get(scrape))
 }

@@ -33,7 +33,13 @@ const NOT_SERVED: &[(&str, &str)] = &[
 ];
 
 /// Differences on shared operations that are explained: `(METHOD path, what, why)`.
-const EXPLAINED: &[(&str, &str, &str)] = &[];
+const EXPLAINED: &[(&str, &str, &str)] = &[
+    (
+        "POST /v1/intents",
+        "request from_agent",
+        "the sender is the calling key's agent address; a from_agent in the body is ignored (contract §2.3)",
+    ),
+];
 
 fn gateway() -> Value {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/axp-spec/openapi/gateway.v1.json");

@@ -299,6 +299,7 @@ fn request(family: &str, o: &Objects) -> (Method, String, Option<Value>) {
         "health" => (get, "/health".into(), None),
         "health.v1" => (get, "/v1/health".into(), None),
         "capabilities" => (get, "/v1/capabilities".into(), None),
+        "openapi" => (get, "/openapi.json".into(), None),
         "intents.create" => (
             post,
             "/v1/intents".into(),
