@@ -9,7 +9,10 @@
 //! granting `org_owner` needs an owner.
 
 use axp_core::access::Role;
-use axp_core::api::{AccessRequest, AccessRequestResponse, ListAccessRequestsResponse};
+use axp_core::api::{
+    AccessRequest, AccessRequestResponse, CreateAccessRequest, ListAccessRequestsResponse,
+    ReviewAccessRequest,
+};
 use axp_core::error::ErrorCode;
 use axp_core::ids::{AccessRequestId, OrgId, WorkspaceId};
 use axp_core::tenancy::{AccessRequestState, AccessRequestType, ReviewDecision};
@@ -68,6 +71,13 @@ async fn visible(state: &AppState, caller: &Caller, raw: &str) -> ApiResult<(Acc
 /// requested_role?, company_name?, justification?}`: a pending request. `requester_actor_id`
 /// defaults to the caller's actor id; `join_organization` and `elevated_role` need `org_id`
 /// (404 when unknown). Anyone authenticated.
+#[utoipa::path(
+    post,
+    path = "/v1/access-requests",
+    tag = "access-requests",
+    request_body = CreateAccessRequest,
+    responses((status = 200, body = AccessRequestResponse)),
+)]
 async fn create_access_request(
     State(state): State<AppState>,
     caller: Caller,
@@ -118,6 +128,18 @@ async fn create_access_request(
 /// at most 1000). With `org_id`, an org admin there sees all of its requests; everyone else
 /// sees their own only. Without it: the caller's own, and for an org admin (of its own
 /// organization) also those naming no organization, which it reviews.
+#[utoipa::path(
+    get,
+    path = "/v1/access-requests",
+    tag = "access-requests",
+    params(
+        ("org_id" = Option<String>, Query, description = "The organization (UUID): all of its requests for its org admins"),
+        ("workspace_id" = Option<String>, Query, description = "Only requests naming this workspace (UUID)"),
+        ("state" = Option<String>, Query, description = "pending, under_review, approved, rejected, waitlisted or expired"),
+        ("limit" = Option<u32>, Query, description = "1 to 1000, default 100"),
+    ),
+    responses((status = 200, body = ListAccessRequestsResponse)),
+)]
 async fn list_access_requests(
     State(state): State<AppState>,
     caller: Caller,
@@ -150,7 +172,14 @@ async fn list_access_requests(
     Ok(Json(ListAccessRequestsResponse { ok: true, access_requests }))
 }
 
-/// `GET /v1/access-requests/{access_request_id}`.
+/// `GET /v1/access-requests/{access_request_id}`: one request, for its reviewers and its requester.
+#[utoipa::path(
+    get,
+    path = "/v1/access-requests/{access_request_id}",
+    tag = "access-requests",
+    params(("access_request_id" = String, Path, description = "The access request's id (UUID)")),
+    responses((status = 200, body = AccessRequestResponse)),
+)]
 async fn get_access_request(
     State(state): State<AppState>,
     caller: Caller,
@@ -163,6 +192,14 @@ async fn get_access_request(
 /// `POST /v1/access-requests/{access_request_id}/review` `{decision: approve|reject|waitlist,
 /// reviewer_actor_id?, review_comment?}` → `approved|rejected|waitlisted`. Reviewers only (the
 /// requester may not review its own: 403); 409 when it was reviewed before.
+#[utoipa::path(
+    post,
+    path = "/v1/access-requests/{access_request_id}/review",
+    tag = "access-requests",
+    params(("access_request_id" = String, Path, description = "The access request's id (UUID)")),
+    request_body = ReviewAccessRequest,
+    responses((status = 200, body = AccessRequestResponse)),
+)]
 async fn review_access_request(
     State(state): State<AppState>,
     caller: Caller,
@@ -206,6 +243,10 @@ async fn review_access_request(
         })?;
     Ok(Json(AccessRequestResponse { ok: true, access_request }))
 }
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(create_access_request, list_access_requests, get_access_request, review_access_request))]
+pub(super) struct Doc;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()

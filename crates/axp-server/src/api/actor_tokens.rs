@@ -30,6 +30,15 @@ fn user_id(raw: &str) -> ApiResult<UserId> {
 /// `POST /v1/users/{user_id}/tokens` `{ttl_seconds?}` (60 s to a year, default 30 days): a new
 /// actor token for the user, `{ok, token, token_id, expires_at}`; the token is shown this once.
 /// 403 unless the caller administers the workspace; 404 for a user unknown in it.
+#[utoipa::path(
+    post,
+    path = "/v1/users/{user_id}/tokens",
+    tag = "actor-tokens",
+    params(("user_id" = String, Path, description = "The user's id (UUID)")),
+    request_body(content = Object, description = "`{ttl_seconds?}`: 60 to 31536000, default 2592000 (30 days)"),
+    responses((status = 200, body = NewActorTokenResponse)),
+    extensions(("x-axp-extension" = json!(true))),
+)]
 async fn issue_token(
     State(state): State<AppState>,
     caller: Caller,
@@ -62,6 +71,17 @@ async fn issue_token(
 /// `POST /v1/users/{user_id}/tokens/{token_id}/revoke`: the token stops authenticating at once
 /// (idempotent). 403 unless the caller administers the workspace or is that user; 404 for an
 /// unknown user or token.
+#[utoipa::path(
+    post,
+    path = "/v1/users/{user_id}/tokens/{token_id}/revoke",
+    tag = "actor-tokens",
+    params(
+        ("user_id" = String, Path, description = "The user's id (UUID)"),
+        ("token_id" = String, Path, description = "The actor token's id (UUID)"),
+    ),
+    responses((status = 200, body = ActorTokenResponse)),
+    extensions(("x-axp-extension" = json!(true))),
+)]
 async fn revoke_token(
     State(state): State<AppState>,
     caller: Caller,
@@ -83,6 +103,13 @@ async fn revoke_token(
 
 /// `GET /v1/me`: `{ok, actor: {type, id, owner_agent, roles, workspace_id, org_id}}`, the
 /// service account (API key) or person (actor token) calling.
+#[utoipa::path(
+    get,
+    path = "/v1/me",
+    tag = "actor-tokens",
+    responses((status = 200, body = MeResponse)),
+    extensions(("x-axp-extension" = json!(true))),
+)]
 async fn me(caller: Caller) -> ApiResult<Json<MeResponse>> {
     let p = caller.0;
     let kind = match p.actor {
@@ -101,6 +128,10 @@ async fn me(caller: Caller) -> ApiResult<Json<MeResponse>> {
         },
     }))
 }
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(issue_token, revoke_token, me))]
+pub(super) struct Doc;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()

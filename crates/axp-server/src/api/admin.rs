@@ -40,6 +40,13 @@ const CHUNKS_IN_FLIGHT: usize = 4;
 /// cuts the response off, so the archive lacks its trailer and counted entries, and
 /// `axp backup` keeps nothing. Errors: 403 for anyone but the operator; 501 `not_implemented`
 /// on PostgreSQL (use `pg_dump` or PITR); 503 when the copy cannot be written.
+#[utoipa::path(
+    post,
+    path = "/v1/admin/backup",
+    tag = "admin",
+    responses((status = 200, description = "The backup archive (`manifest.json`, `axp.db`, `media/…`), streamed", content_type = "application/x-tar")),
+    extensions(("x-axp-extension" = json!(true))),
+)]
 async fn backup(State(state): State<AppState>, caller: Caller) -> ApiResult<Response> {
     caller.require_operator("backups are taken by")?;
     let work = tempfile::Builder::new()
@@ -95,10 +102,21 @@ impl Write for ChunkSender {
 /// oldest_unfinished_intent_at, dead_letters}` ([`StoreStats`]), across every workspace.
 /// Counting rows reads every table: seconds on a large database, without blocking writes.
 /// Errors: 403 for anyone but the operator.
+#[utoipa::path(
+    get,
+    path = "/v1/admin/stats",
+    tag = "admin",
+    responses((status = 200, body = Success<StoreStats>)),
+    extensions(("x-axp-extension" = json!(true))),
+)]
 async fn stats(State(state): State<AppState>, caller: Caller) -> ApiResult<axum::Json<Success<StoreStats>>> {
     caller.require_operator("store stats are read by")?;
     Ok(axum::Json(Success::new(state.store.maintenance().stats().await?)))
 }
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(backup, stats))]
+pub(super) struct Doc;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new().route("/v1/admin/backup", post(backup)).route("/v1/admin/stats", get(stats))

@@ -23,6 +23,23 @@ use crate::state::AppState;
 /// every workspace of its organization (`workspace_id` narrows it to one); a `security_auditor`
 /// that administers nothing reads its own workspace's entries and the organization-wide ones
 /// (403 for another `workspace_id`). Another organization's entries are never listed.
+#[utoipa::path(
+    get,
+    path = "/v1/audit",
+    tag = "audit",
+    params(
+        ("action" = Option<String>, Query, description = "Only this action (e.g. `member.added`)"),
+        ("actor_id" = Option<String>, Query, description = "Only this actor's entries"),
+        ("target_id" = Option<String>, Query, description = "Only entries about this target"),
+        ("workspace_id" = Option<String>, Query, description = "Only this workspace (UUID); a `security_auditor` may name only its own"),
+        ("since" = Option<String>, Query, description = "RFC 3339, inclusive, on `created_at`"),
+        ("until" = Option<String>, Query, description = "RFC 3339, exclusive, on `created_at`"),
+        ("limit" = Option<u32>, Query, description = "1 to 500, default 100"),
+        ("cursor" = Option<String>, Query, description = "A page's `next_cursor`: the older entries"),
+    ),
+    responses((status = 200, body = ListAuditResponse)),
+    extensions(("x-axp-extension" = json!(true))),
+)]
 async fn list_audit(
     State(state): State<AppState>,
     caller: Caller,
@@ -65,6 +82,10 @@ async fn list_audit(
     let next_cursor = entries.last().filter(|_| more).map(|e| e.audit_id.to_string());
     Ok(Json(ListAuditResponse { ok: true, entries, next_cursor }))
 }
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(list_audit))]
+pub(super) struct Doc;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new().route("/v1/audit", get(list_audit))

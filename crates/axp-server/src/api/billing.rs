@@ -15,6 +15,12 @@ use crate::state::AppState;
 /// `api.billing.plan.get.response.v1.json`: plan code `self_hosted`, nothing committed or
 /// charged (amounts in minor units: 0), in force since the workspace was created. Any role (403
 /// for an agent key).
+#[utoipa::path(
+    get,
+    path = "/v1/billing/plan",
+    tag = "billing",
+    responses((status = 200, description = "`{ok, billing_plan: {billing_plan_id, org_id, workspace_id, plan_code: self_hosted, currency, billing_cycle, monthly_commit_minor: 0, seats_included: 0, overage_unit_price_minor: 0, status, updated_by_actor_id, metadata, created_at, updated_at}}`")),
+)]
 async fn get_plan(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
     caller.require_role()?;
     let t = &caller.0.tenant;
@@ -37,6 +43,13 @@ async fn get_plan(State(state): State<AppState>, caller: Caller) -> ApiResult<Js
 
 /// `PATCH /v1/billing/plan`: 403 `policy_denied` for everyone: the self-hosted plan is fixed
 /// (limits are quotas: `PATCH /v1/quotas`).
+#[utoipa::path(
+    patch,
+    path = "/v1/billing/plan",
+    tag = "billing",
+    request_body(content = Object, description = "Not read: the self-hosted plan is fixed"),
+    responses((status = 200, description = "Never: every call answers 403 `policy_denied` (limits are changed with `PATCH /v1/quotas`)")),
+)]
 async fn patch_plan(State(_): State<AppState>, _caller: Caller) -> ApiError {
     ApiError::new(
         ErrorCode::PolicyDenied,
@@ -45,12 +58,25 @@ async fn patch_plan(State(_): State<AppState>, _caller: Caller) -> ApiError {
 }
 
 /// `GET /v1/billing/invoices`: `{ok, invoices: [], next_cursor: null}`. Any role.
+#[utoipa::path(
+    get,
+    path = "/v1/billing/invoices",
+    tag = "billing",
+    responses((status = 200, description = "`{ok, invoices: [], next_cursor: null}`")),
+)]
 async fn list_invoices(State(_): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
     caller.require_role()?;
     Ok(Json(json!({"ok": true, "invoices": [], "next_cursor": null})))
 }
 
 /// `GET /v1/billing/invoices/{invoice_id}`: 404 (there are none). Any role.
+#[utoipa::path(
+    get,
+    path = "/v1/billing/invoices/{invoice_id}",
+    tag = "billing",
+    params(("invoice_id" = String, Path, description = "The invoice's id")),
+    responses((status = 200, description = "Never: there are no invoices (404)")),
+)]
 async fn get_invoice(
     State(_): State<AppState>,
     caller: Caller,
@@ -59,6 +85,10 @@ async fn get_invoice(
     caller.require_role()?;
     Err(ApiError::not_found("invoice"))
 }
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(get_plan, patch_plan, list_invoices, get_invoice))]
+pub(super) struct Doc;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()

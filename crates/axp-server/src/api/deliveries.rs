@@ -3,14 +3,16 @@
 //! enterprise shape, [`super::routed`]) share the paths: `POST /v1/deliveries` sends one,
 //! `GET /v1/deliveries?principal_id=` lists them, and their ids work in get and replay.
 
-use axp_core::api::{DeliveryResponse, ListDeliveriesResponse};
+use axp_core::api::{
+    DeliveryResponse, ListDeliveriesResponse, ListRoutedDeliveriesResponse, RoutedDeliveryResponse,
+};
 use axp_core::delivery::{Delivery, DeliveryStatus};
 use axp_core::{DeliveryId, ErrorCode};
 use axum::extract::State;
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use serde::Serialize;
 
 use super::routed;
 use crate::error::{ApiError, ApiResult};
@@ -27,6 +29,26 @@ enum Found {
     Routed(axp_core::routed::RoutedDelivery),
 }
 
+/// A list of deliveries: push ones, or with `principal_id` a principal's routed ones.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+enum DeliveryList {
+    /// Push deliveries (`GET /v1/deliveries`).
+    Push(ListDeliveriesResponse),
+    /// Routed deliveries (`GET /v1/deliveries?principal_id=`).
+    Routed(ListRoutedDeliveriesResponse),
+}
+
+/// One delivery, of the kind its id names.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub(crate) enum OneDelivery {
+    /// A push delivery with its attempts.
+    Push(DeliveryResponse),
+    /// A routed delivery.
+    Routed(RoutedDeliveryResponse),
+}
+
 /// The delivery `id`, if the caller may read it; 404 otherwise (an agent-scoped key sees only
 /// push deliveries to its own addresses).
 async fn visible(state: &AppState, caller: &Caller, id: DeliveryId) -> ApiResult<Found> {
@@ -38,18 +60,34 @@ async fn visible(state: &AppState, caller: &Caller, id: DeliveryId) -> ApiResult
     }
 }
 
-/// `GET /v1/deliveries?status=dead_lettered&limit=`: newest first, `limit` default 50, at most
-/// 500. `status` ∈ pending, delivering, delivered, failed, dead_lettered. An agent-scoped key
+/// `GET /v1/deliveries?status=dead_lettered&limit=`: the workspace's push deliveries (or a
+/// principal's routed ones), newest first.
+///
+/// `limit` default 50, at most 500. `status` ∈ pending, delivering, delivered, failed, dead_lettered. An agent-scoped key
 /// lists only deliveries to its own addresses (a page may then hold fewer than `limit`). With
 /// `principal_id` (and `org_id`, `workspace_id`): that principal's routed deliveries instead
 /// ([`routed::list`]).
+#[utoipa::path(
+    get,
+    path = "/v1/deliveries",
+    tag = "deliveries",
+    params(
+        ("status" = Option<String>, Query, description = "Push: pending, delivering, delivered, failed or dead_lettered; routed: submitted, delivered, failed, pending or dead_lettered"),
+        ("limit" = Option<u32>, Query, description = "1 to 500, default 50"),
+        ("principal_id" = Option<String>, Query, description = "List this principal's routed deliveries instead of push deliveries (UUID; needs `org_id` and `workspace_id`)"),
+        ("org_id" = Option<String>, Query, description = "With `principal_id`: the principal's organization (UUID)"),
+        ("workspace_id" = Option<String>, Query, description = "With `principal_id`: the principal's workspace (UUID)"),
+    ),
+    responses((status = 200, body = DeliveryList)),
+)]
 async fn list_deliveries(
     State(state): State<AppState>,
     caller: Caller,
     query: QueryMap,
-) -> ApiResult<Response> {
+) -> ApiResult<Json<DeliveryList>> {
     if let Some(principal) = query.str("principal_id") {
-        return Ok(routed::list(&state, &caller, &query, principal).await?.into_response());
+        let Json(routed) = routed::list(&state, &caller, &query, principal).await?;
+        return Ok(Json(DeliveryList::Routed(routed)));
     }
     let status = match query.str("status") {
         None => None,
@@ -63,31 +101,44 @@ async fn list_deliveries(
     let limit = query.bounded("limit", 1, 500)?.unwrap_or(50) as u32;
     let mut deliveries = state.store.list_deliveries(&caller.0.tenant, status, limit).await?;
     deliveries.retain(|d| caller.reads_for(&d.target));
-    Ok(Json(ListDeliveriesResponse { ok: true, deliveries }).into_response())
+    Ok(Json(DeliveryList::Push(ListDeliveriesResponse { ok: true, deliveries })))
 }
 
 /// `GET /v1/deliveries/{id}`: the push delivery with every attempt, or the routed delivery.
+#[utoipa::path(
+    get,
+    path = "/v1/deliveries/{delivery_id}",
+    tag = "deliveries",
+    params(("delivery_id" = String, Path, description = "The delivery's id (UUID): a push or a routed delivery")),
+    responses((status = 200, body = OneDelivery)),
+)]
 async fn get_delivery(
     State(state): State<AppState>,
     caller: Caller,
     PathParams(id): PathParams<String>,
-) -> ApiResult<Response> {
+) -> ApiResult<Json<OneDelivery>> {
     let id = delivery_id(&id)?;
-    Ok(match visible(&state, &caller, id).await? {
-        Found::Push(delivery) => Json(DeliveryResponse { ok: true, delivery }).into_response(),
-        Found::Routed(delivery) => {
-            Json(axp_core::api::RoutedDeliveryResponse { ok: true, delivery }).into_response()
-        }
-    })
+    Ok(Json(match visible(&state, &caller, id).await? {
+        Found::Push(delivery) => OneDelivery::Push(DeliveryResponse { ok: true, delivery }),
+        Found::Routed(delivery) => OneDelivery::Routed(RoutedDeliveryResponse { ok: true, delivery }),
+    }))
 }
 
 /// `POST /v1/deliveries`: sends a routed delivery ([`routed::submit`]).
+#[utoipa::path(
+    post,
+    path = "/v1/deliveries",
+    tag = "deliveries",
+    params(("Idempotency-Key" = Option<String>, Header, description = "A resend with the same key answers the first delivery (or the body's `idempotency_key`)")),
+    request_body(content = Object, description = "`{org_id, workspace_id, payload, alias?|principal_id?, correlation_id?, idempotency_key?}`"),
+    responses((status = 200, body = RoutedDeliveryResponse)),
+)]
 async fn submit_delivery(
     State(state): State<AppState>,
     caller: Caller,
     headers: HeaderMap,
     JsonObject(body): JsonObject,
-) -> ApiResult<Json<axp_core::api::RoutedDeliveryResponse>> {
+) -> ApiResult<Json<RoutedDeliveryResponse>> {
     routed::submit(&state, &caller, &headers, &body, None).await
 }
 
@@ -95,17 +146,25 @@ async fn submit_delivery(
 /// `replay_of_delivery_id`, due now. 409 while the original is still pending or delivering, or
 /// when its intent has ended. Only for who acts as the delivery's target (403). A routed
 /// delivery is sent again ([`routed::replay`]).
+#[utoipa::path(
+    post,
+    path = "/v1/deliveries/{delivery_id}/replay",
+    tag = "deliveries",
+    params(("delivery_id" = String, Path, description = "The delivery's id (UUID): a push or a routed delivery")),
+    responses((status = 200, body = OneDelivery)),
+)]
 pub(crate) async fn replay_delivery(
     State(state): State<AppState>,
     caller: Caller,
     headers: HeaderMap,
     PathParams(id): PathParams<String>,
-) -> ApiResult<Response> {
+) -> ApiResult<Json<OneDelivery>> {
     let id = delivery_id(&id)?;
     let push = match visible(&state, &caller, id).await? {
         Found::Push(push) => push,
         Found::Routed(original) => {
-            return Ok(routed::replay(&state, &caller, &headers, original).await?.into_response());
+            let Json(replayed) = routed::replay(&state, &caller, &headers, original).await?;
+            return Ok(Json(OneDelivery::Routed(replayed)));
         }
     };
     caller.require_act_as(&push.target)?;
@@ -117,8 +176,12 @@ pub(crate) async fn replay_delivery(
             }
             other => other.into(),
         })?;
-    Ok(Json(DeliveryResponse { ok: true, delivery }).into_response())
+    Ok(Json(OneDelivery::Push(DeliveryResponse { ok: true, delivery })))
 }
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(list_deliveries, submit_delivery, get_delivery, replay_delivery))]
+pub(super) struct Doc;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()

@@ -6,7 +6,10 @@
 //! 404. An alias is unique among a workspace's active aliases (409); a revoked one no longer
 //! resolves (404).
 
-use axp_core::api::{AliasResponse, ListAliasesResponse, PrincipalResponse, ResolveAliasResponse};
+use axp_core::api::{
+    AliasResponse, BindAliasRequest, CreatePrincipalRequest, ListAliasesResponse, PrincipalResponse,
+    ResolveAliasResponse,
+};
 use axp_core::ids::{AliasId, OrgId, PrincipalId, WorkspaceId};
 use axp_core::tenancy::{AliasType, PrincipalType};
 use axp_core::validate::Fields;
@@ -51,6 +54,13 @@ pub(super) async fn readable_workspace(
 
 /// `POST /v1/principals` `{org_id, workspace_id, principal_type, display_name?, metadata?}`: a
 /// new active principal of that workspace's directory.
+#[utoipa::path(
+    post,
+    path = "/v1/principals",
+    tag = "directory",
+    request_body = CreatePrincipalRequest,
+    responses((status = 200, body = PrincipalResponse)),
+)]
 async fn create_principal(
     State(state): State<AppState>,
     caller: Caller,
@@ -78,7 +88,14 @@ async fn create_principal(
     Ok(Json(PrincipalResponse { ok: true, principal }))
 }
 
-/// `GET /v1/principals/{principal_id}`. Any role in its organization.
+/// `GET /v1/principals/{principal_id}`: the principal. Any role in its organization.
+#[utoipa::path(
+    get,
+    path = "/v1/principals/{principal_id}",
+    tag = "directory",
+    params(("principal_id" = String, Path, description = "The principal's id (UUID)")),
+    responses((status = 200, body = PrincipalResponse)),
+)]
 async fn get_principal(
     State(state): State<AppState>,
     caller: Caller,
@@ -93,6 +110,13 @@ async fn get_principal(
 /// `POST /v1/aliases` `{principal_id, alias, alias_type, metadata?}`: binds an active alias in
 /// the principal's workspace. 404 for an unknown principal, 409 when an active alias of the
 /// workspace has the name.
+#[utoipa::path(
+    post,
+    path = "/v1/aliases",
+    tag = "directory",
+    request_body = BindAliasRequest,
+    responses((status = 200, body = AliasResponse)),
+)]
 async fn bind_alias(
     State(state): State<AppState>,
     caller: Caller,
@@ -121,6 +145,17 @@ async fn bind_alias(
 
 /// `GET /v1/aliases?org_id=&workspace_id=&limit=`: the workspace's aliases, revoked ones
 /// included, oldest first (default 100, at most 1000). Any role in the organization.
+#[utoipa::path(
+    get,
+    path = "/v1/aliases",
+    tag = "directory",
+    params(
+        ("org_id" = String, Query, description = "The organization (UUID)"),
+        ("workspace_id" = String, Query, description = "The workspace (UUID), one of the organization's"),
+        ("limit" = Option<u32>, Query, description = "1 to 1000, default 100"),
+    ),
+    responses((status = 200, body = ListAliasesResponse)),
+)]
 async fn list_aliases(
     State(state): State<AppState>,
     caller: Caller,
@@ -134,6 +169,13 @@ async fn list_aliases(
 
 /// `POST /v1/aliases/{alias_id}/revoke`: the alias stops resolving and its name is free again.
 /// Revoking twice answers the first revocation.
+#[utoipa::path(
+    post,
+    path = "/v1/aliases/{alias_id}/revoke",
+    tag = "directory",
+    params(("alias_id" = String, Path, description = "The alias's id (UUID)")),
+    responses((status = 200, body = AliasResponse)),
+)]
 async fn revoke_alias(
     State(state): State<AppState>,
     caller: Caller,
@@ -149,6 +191,17 @@ async fn revoke_alias(
 
 /// `GET /v1/aliases/resolve?org_id=&workspace_id=&alias=`: the active alias and its principal;
 /// 404 for an unknown or revoked alias. Any role in the organization.
+#[utoipa::path(
+    get,
+    path = "/v1/aliases/resolve",
+    tag = "directory",
+    params(
+        ("org_id" = String, Query, description = "The organization (UUID)"),
+        ("workspace_id" = String, Query, description = "The workspace (UUID), one of the organization's"),
+        ("alias" = String, Query, description = "The alias name"),
+    ),
+    responses((status = 200, body = ResolveAliasResponse)),
+)]
 pub(super) async fn resolve_alias(
     State(state): State<AppState>,
     caller: Caller,
@@ -159,6 +212,10 @@ pub(super) async fn resolve_alias(
     let resolution = state.store.resolve_alias(ws, name).await.map_err(ApiError::missing("alias"))?;
     Ok(Json(ResolveAliasResponse { ok: true, resolution }))
 }
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(create_principal, get_principal, bind_alias, list_aliases, revoke_alias, resolve_alias))]
+pub(super) struct Doc;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()

@@ -8,7 +8,10 @@
 //! needs a writer.
 
 use axp_core::ErrorCode;
-use axp_core::api::{AcceptInviteResponse, CreateInviteResponse, Invite, InviteResponse, InviteStatus, User};
+use axp_core::api::{
+    AcceptInviteRequest, AcceptInviteResponse, CreateInviteRequest, CreateInviteResponse, Invite,
+    InviteResponse, InviteStatus, User,
+};
 use axp_core::ids::UserId;
 use axp_core::users::Nick;
 use axp_core::validate::Fields;
@@ -37,6 +40,13 @@ fn invite_url(headers: &HeaderMap, token: &str) -> String {
 /// `POST /v1/invites/create` `{owner_agent, recipient_hint?, ttl_seconds?}`: a pending invite;
 /// its token appears in this response only. 403 unless the caller acts as `owner_agent`; 422
 /// for an invalid field (`ttl_seconds` 60 to 1209600, default 604800).
+#[utoipa::path(
+    post,
+    path = "/v1/invites/create",
+    tag = "invites",
+    request_body = CreateInviteRequest,
+    responses((status = 200, body = CreateInviteResponse)),
+)]
 async fn create_invite(
     State(state): State<AppState>,
     caller: Caller,
@@ -88,6 +98,13 @@ async fn create_invite(
 
 /// `GET /v1/invites/{token}`: the invite and where it stands now (`pending`, `accepted`,
 /// `expired`). 404 for a token unknown in the caller's workspace.
+#[utoipa::path(
+    get,
+    path = "/v1/invites/{token}",
+    tag = "invites",
+    params(("token" = String, Path, description = "The invite token (shown once at creation)")),
+    responses((status = 200, body = InviteResponse)),
+)]
 async fn get_invite(
     State(state): State<AppState>,
     caller: Caller,
@@ -101,11 +118,21 @@ async fn get_invite(
     Ok(Json(InviteResponse::new(token, invite, state.clock.now())))
 }
 
-/// `POST /v1/invites/{token}/accept` `{nick, display_name?}`: creates the user (owner
-/// `agent://user/<id>`) and its first actor token (axp extension fields `actor_token`,
+/// `POST /v1/invites/{token}/accept` `{nick, display_name?}`: the invited person becomes a user
+/// of the workspace.
+///
+/// Creates the user (owner `agent://user/<id>`) and its first actor token (axp extension fields `actor_token`,
 /// `actor_token_id`, `actor_token_expires_at`; valid 30 days); `registry_bind_status` is
 /// `disabled`. 404 unknown token; 409 already accepted or expired (`invalid_state_transition`)
 /// or nick taken (`already_exists`); 403 for a read-only caller.
+#[utoipa::path(
+    post,
+    path = "/v1/invites/{token}/accept",
+    tag = "invites",
+    params(("token" = String, Path, description = "The invite token (shown once at creation)")),
+    request_body = AcceptInviteRequest,
+    responses((status = 200, body = AcceptInviteResponse)),
+)]
 async fn accept_invite(
     State(state): State<AppState>,
     caller: Caller,
@@ -163,6 +190,10 @@ async fn accept_invite(
         actor_token_expires_at: actor_token.expires_at,
     }))
 }
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(create_invite, get_invite, accept_invite))]
+pub(super) struct Doc;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()

@@ -8,7 +8,9 @@
 //! in the organization.
 
 use axp_core::access::Role;
-use axp_core::api::{ListMembersResponse, Member, MemberResponse, RemovedMember};
+use axp_core::api::{
+    AddMemberRequest, ListMembersResponse, Member, MemberResponse, RemovedMember, UpdateMemberRequest,
+};
 use axp_core::error::ErrorCode;
 use axp_core::ids::{MemberId, OrgId, WorkspaceId};
 use axp_core::tenancy::MemberStatus;
@@ -74,6 +76,17 @@ async fn manageable(state: &AppState, access: &OrgAccess, org: OrgId, id: Member
 /// `GET /v1/organizations/{org_id}/members?workspace_id=&limit=`: oldest first (default 100, at
 /// most 1000); with `workspace_id`, that workspace's and the organization-wide ones. Any role
 /// there.
+#[utoipa::path(
+    get,
+    path = "/v1/organizations/{org_id}/members",
+    tag = "members",
+    params(
+        ("org_id" = String, Path, description = "The organization's id (UUID)"),
+        ("workspace_id" = Option<String>, Query, description = "That workspace's memberships and the organization-wide ones (UUID)"),
+        ("limit" = Option<u32>, Query, description = "1 to 1000, default 100"),
+    ),
+    responses((status = 200, body = ListMembersResponse)),
+)]
 async fn list_members(
     State(state): State<AppState>,
     caller: Caller,
@@ -97,6 +110,14 @@ async fn list_members(
 /// invited_by_actor_id?}`: an active membership; `actor_id` is a service account id, a user id
 /// or another actor string. 404 for a workspace of another organization, 409 when the actor
 /// already has a membership there.
+#[utoipa::path(
+    post,
+    path = "/v1/organizations/{org_id}/members",
+    tag = "members",
+    params(("org_id" = String, Path, description = "The organization's id (UUID)")),
+    request_body = AddMemberRequest,
+    responses((status = 200, body = MemberResponse)),
+)]
 async fn add_member(
     State(state): State<AppState>,
     caller: Caller,
@@ -129,6 +150,17 @@ async fn add_member(
 /// `PATCH /v1/organizations/{org_id}/members/{member_id}` `{org_id?, member_id?, workspace_id?,
 /// role?, status?}`: a new role, a new status, or both; a membership keeps its workspace (a
 /// different `workspace_id` is 422).
+#[utoipa::path(
+    patch,
+    path = "/v1/organizations/{org_id}/members/{member_id}",
+    tag = "members",
+    params(
+        ("org_id" = String, Path, description = "The organization's id (UUID)"),
+        ("member_id" = String, Path, description = "The membership's id (UUID)"),
+    ),
+    request_body = UpdateMemberRequest,
+    responses((status = 200, body = MemberResponse)),
+)]
 async fn update_member(
     State(state): State<AppState>,
     caller: Caller,
@@ -164,6 +196,16 @@ async fn update_member(
 
 /// `DELETE /v1/organizations/{org_id}/members/{member_id}`: `{ok, removed: true, org_id,
 /// member_id, removed_at}`.
+#[utoipa::path(
+    delete,
+    path = "/v1/organizations/{org_id}/members/{member_id}",
+    tag = "members",
+    params(
+        ("org_id" = String, Path, description = "The organization's id (UUID)"),
+        ("member_id" = String, Path, description = "The membership's id (UUID)"),
+    ),
+    responses((status = 200, body = RemovedMember)),
+)]
 async fn remove_member(
     State(state): State<AppState>,
     caller: Caller,
@@ -176,6 +218,10 @@ async fn remove_member(
     state.store.remove_member(org, id, removed_at, &caller.audit()).await.map_err(member_error)?;
     Ok(Json(RemovedMember { ok: true, removed: true, org_id: org, member_id: id, removed_at }))
 }
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(list_members, add_member, update_member, remove_member))]
+pub(super) struct Doc;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()

@@ -75,6 +75,21 @@ pub(crate) fn documented() -> Vec<utoipa::openapi::OpenApi> {
         intents::Doc::openapi(),
         events::Doc::openapi(),
         agents::Doc::openapi(),
+        routing::Doc::openapi(),
+        directory::Doc::openapi(),
+        organizations::Doc::openapi(),
+        members::Doc::openapi(),
+        invites::Doc::openapi(),
+        deliveries::Doc::openapi(),
+        billing::Doc::openapi(),
+        actor_tokens::Doc::openapi(),
+        access_requests::Doc::openapi(),
+        usage::Doc::openapi(),
+        retention::Doc::openapi(),
+        quotas::Doc::openapi(),
+        mcp::Doc::openapi(),
+        audit::Doc::openapi(),
+        admin::Doc::openapi(),
     ]
 }
 

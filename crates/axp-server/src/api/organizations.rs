@@ -6,7 +6,8 @@
 use std::str::FromStr;
 
 use axp_core::api::{
-    ListWorkspacesResponse, OrganizationDetailResponse, OrganizationResponse, WorkspaceResponse,
+    CreateOrganizationRequest, CreateWorkspaceRequest, ListWorkspacesResponse, OrganizationDetailResponse,
+    OrganizationResponse, UpdateOrganizationRequest, UpdateWorkspaceRequest, WorkspaceResponse,
 };
 use axp_core::ids::{OrgId, WorkspaceId};
 use axp_core::tenancy::{Environment, OrgStatus, WorkspaceStatus};
@@ -65,6 +66,13 @@ pub(super) fn present<T>(value: Option<T>, name: &str) -> ApiResult<T> {
 /// metadata?}`: a new active organization whose slug comes from its name (a suffix when
 /// taken); the caller becomes its `org_owner`. 403 unless the caller administers its own
 /// organization.
+#[utoipa::path(
+    post,
+    path = "/v1/organizations",
+    tag = "organizations",
+    request_body = CreateOrganizationRequest,
+    responses((status = 200, body = OrganizationResponse)),
+)]
 async fn create_organization(
     State(state): State<AppState>,
     caller: Caller,
@@ -87,6 +95,13 @@ async fn create_organization(
 
 /// `GET /v1/organizations/{org_id}`: the organization with `workspaces_count` and
 /// `members_count`. Any role there.
+#[utoipa::path(
+    get,
+    path = "/v1/organizations/{org_id}",
+    tag = "organizations",
+    params(("org_id" = String, Path, description = "The organization's id (UUID)")),
+    responses((status = 200, body = OrganizationDetailResponse)),
+)]
 async fn get_organization(
     State(state): State<AppState>,
     caller: Caller,
@@ -100,6 +115,14 @@ async fn get_organization(
 
 /// `PATCH /v1/organizations/{org_id}` `{org_id?, name?, legal_name?, primary_domain?, status?,
 /// metadata?}`: changes what it names (the slug stays). Org admins there.
+#[utoipa::path(
+    patch,
+    path = "/v1/organizations/{org_id}",
+    tag = "organizations",
+    params(("org_id" = String, Path, description = "The organization's id (UUID)")),
+    request_body = UpdateOrganizationRequest,
+    responses((status = 200, body = OrganizationResponse)),
+)]
 async fn update_organization(
     State(state): State<AppState>,
     caller: Caller,
@@ -130,6 +153,14 @@ async fn update_organization(
 /// active workspace whose slug comes from its name (unique in the organization). Org admins
 /// there. Its first key: `POST /v1/service-accounts` with its `workspace_id`, then that
 /// account's `POST /v1/service-accounts/{id}/keys`.
+#[utoipa::path(
+    post,
+    path = "/v1/organizations/{org_id}/workspaces",
+    tag = "organizations",
+    params(("org_id" = String, Path, description = "The organization's id (UUID)")),
+    request_body = CreateWorkspaceRequest,
+    responses((status = 200, body = WorkspaceResponse)),
+)]
 async fn create_workspace(
     State(state): State<AppState>,
     caller: Caller,
@@ -158,6 +189,13 @@ async fn create_workspace(
 }
 
 /// `GET /v1/organizations/{org_id}/workspaces`: oldest first. Any role there.
+#[utoipa::path(
+    get,
+    path = "/v1/organizations/{org_id}/workspaces",
+    tag = "organizations",
+    params(("org_id" = String, Path, description = "The organization's id (UUID)")),
+    responses((status = 200, body = ListWorkspacesResponse)),
+)]
 async fn list_workspaces(
     State(state): State<AppState>,
     caller: Caller,
@@ -171,6 +209,17 @@ async fn list_workspaces(
 
 /// `PATCH /v1/organizations/{org_id}/workspaces/{workspace_id}` `{org_id?, workspace_id?,
 /// name?, status?, region?}`. Org admins there; 404 for a workspace of another organization.
+#[utoipa::path(
+    patch,
+    path = "/v1/organizations/{org_id}/workspaces/{workspace_id}",
+    tag = "organizations",
+    params(
+        ("org_id" = String, Path, description = "The organization's id (UUID)"),
+        ("workspace_id" = String, Path, description = "The workspace's id (UUID)"),
+    ),
+    request_body = UpdateWorkspaceRequest,
+    responses((status = 200, body = WorkspaceResponse)),
+)]
 async fn update_workspace(
     State(state): State<AppState>,
     caller: Caller,
@@ -195,6 +244,17 @@ async fn update_workspace(
         .map_err(ApiError::missing("workspace"))?;
     Ok(Json(WorkspaceResponse { ok: true, workspace }))
 }
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    create_organization,
+    get_organization,
+    update_organization,
+    create_workspace,
+    list_workspaces,
+    update_workspace
+))]
+pub(super) struct Doc;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()

@@ -13,8 +13,10 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{Caller, JsonObject, QueryMap};
 use crate::state::AppState;
 
-#[derive(Serialize)]
+/// The body of `GET|PATCH /v1/quotas` beside `ok`.
+#[derive(Serialize, utoipa::ToSchema)]
 struct PolicyBody {
+    /// The workspace's policy (the default one until it is changed).
     quota_policy: QuotaPolicy,
 }
 
@@ -42,6 +44,16 @@ fn body_str<'b>(body: &'b Map<String, Value>, name: &str) -> Option<&'b str> {
 /// `GET /v1/quotas?org_id=&workspace_id=`: `{ok, quota_policy}` of the caller's workspace
 /// (the default one until it is changed). Any role in the workspace (403 for an agent key);
 /// 404 for another workspace.
+#[utoipa::path(
+    get,
+    path = "/v1/quotas",
+    tag = "quotas",
+    params(
+        ("org_id" = Option<String>, Query, description = "The caller's organization (UUID); another one is 404"),
+        ("workspace_id" = Option<String>, Query, description = "The caller's workspace (UUID); another one is 404"),
+    ),
+    responses((status = 200, body = Success<PolicyBody>)),
+)]
 async fn get_quotas(
     State(state): State<AppState>,
     caller: Caller,
@@ -58,6 +70,17 @@ async fn get_quotas(
 /// (`quota.updated`) and applies on this replica at once (on others within one usage flush).
 /// Workspace admins only (403); 404 for another workspace; 422 for an invalid field (nothing
 /// changes).
+#[utoipa::path(
+    patch,
+    path = "/v1/quotas",
+    tag = "quotas",
+    params(
+        ("org_id" = Option<String>, Query, description = "The caller's organization (UUID); another one is 404"),
+        ("workspace_id" = Option<String>, Query, description = "The caller's workspace (UUID); another one is 404"),
+    ),
+    request_body(content = Object, description = "`{org_id?, workspace_id?, dimensions?: {<dimension>: int}, soft_threshold_percent?, hard_enforcement?, overage_mode?}`: the ids must be the caller's own (404 otherwise); other fields are ignored"),
+    responses((status = 200, body = Success<PolicyBody>)),
+)]
 async fn patch_quotas(
     State(state): State<AppState>,
     caller: Caller,
@@ -78,6 +101,10 @@ async fn patch_quotas(
     state.meter.set_policy(quota_policy.clone());
     Ok(Json(Success::new(PolicyBody { quota_policy })))
 }
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(get_quotas, patch_quotas))]
+pub(super) struct Doc;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new().route("/v1/quotas", get(get_quotas).patch(patch_quotas))

@@ -16,11 +16,15 @@ use crate::state::AppState;
 
 /// The answer of both routes, periods in days: `overrides` are the workspace's own (`null`:
 /// the server default), `effective` what the pruner applies, `defaults` the server's.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct RetentionBody {
+    /// The caller's workspace (UUID).
     workspace_id: String,
+    /// The workspace's own periods (`null`: the server default).
     overrides: RetentionOverrides,
+    /// What the pruner applies.
     effective: RetentionDefaults,
+    /// The server's defaults.
     defaults: RetentionDefaults,
 }
 
@@ -37,6 +41,17 @@ fn answer(state: &AppState, caller: &Caller, overrides: RetentionOverrides) -> J
 /// `GET /v1/settings/retention?workspace_id=`: `{ok, workspace_id, overrides, effective,
 /// defaults}` of the caller's workspace. Workspace admins only (403); 404 for another
 /// workspace.
+#[utoipa::path(
+    get,
+    path = "/v1/settings/retention",
+    tag = "retention",
+    params(
+        ("org_id" = Option<String>, Query, description = "The caller's organization (UUID); another one is 404"),
+        ("workspace_id" = Option<String>, Query, description = "The caller's workspace (UUID); another one is 404"),
+    ),
+    responses((status = 200, body = Success<RetentionBody>)),
+    extensions(("x-axp-extension" = json!(true))),
+)]
 async fn get_retention(
     State(state): State<AppState>,
     caller: Caller,
@@ -53,6 +68,18 @@ async fn get_retention(
 /// change, which is audited (`retention.updated`) and applies from the pruner's next pass.
 /// Workspace admins only (403); 404 for another workspace; 422 for an invalid or unknown field
 /// (nothing changes). The audit log's period is the operator's (`AXP_AUDIT_RETENTION_DAYS`).
+#[utoipa::path(
+    patch,
+    path = "/v1/settings/retention",
+    tag = "retention",
+    params(
+        ("org_id" = Option<String>, Query, description = "The caller's organization (UUID); another one is 404"),
+        ("workspace_id" = Option<String>, Query, description = "The caller's workspace (UUID); another one is 404"),
+    ),
+    request_body(content = Object, description = "`{intent_days?, dead_letter_days?, webhook_event_days?}`: whole days from 1 to 36500, or `null` for the server default; an unknown field is 422"),
+    responses((status = 200, body = Success<RetentionBody>)),
+    extensions(("x-axp-extension" = json!(true))),
+)]
 async fn patch_retention(
     State(state): State<AppState>,
     caller: Caller,
@@ -66,6 +93,10 @@ async fn patch_retention(
     let overrides = state.store.update_retention(tenant, body, state.clock.now(), &caller.audit()).await?;
     Ok(answer(&state, &caller, overrides))
 }
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(get_retention, patch_retention))]
+pub(super) struct Doc;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new().route("/v1/settings/retention", get(get_retention).patch(patch_retention))

@@ -63,6 +63,13 @@ async fn check_endpoint(state: &AppState, f: &mut Fields<'_>, transport: Transpo
 
 /// `POST /v1/routing/endpoints` (`api.routing.endpoints.register.request.v1.json`): a new active
 /// route of the principal, health `unknown`.
+#[utoipa::path(
+    post,
+    path = "/v1/routing/endpoints",
+    tag = "routing",
+    request_body(content = Object, description = "`{principal_id, transport_type: http|webhook|queue, endpoint_url, auth_mode, region?, cluster_id?, failover_policy?, priority?, metadata?}` (`matrix` is 422)"),
+    responses((status = 200, body = RouteResponse)),
+)]
 async fn register_route(
     State(state): State<AppState>,
     caller: Caller,
@@ -106,6 +113,18 @@ async fn register_route(
 
 /// `GET /v1/routing/endpoints?org_id=&workspace_id=&principal_id=&limit=`: the workspace's
 /// routes (one principal's with `principal_id`), oldest first (default 100, at most 1000).
+#[utoipa::path(
+    get,
+    path = "/v1/routing/endpoints",
+    tag = "routing",
+    params(
+        ("org_id" = String, Query, description = "The organization (UUID)"),
+        ("workspace_id" = String, Query, description = "The workspace (UUID), one of the organization's"),
+        ("principal_id" = Option<String>, Query, description = "Only this principal's routes (UUID)"),
+        ("limit" = Option<u32>, Query, description = "1 to 1000, default 100"),
+    ),
+    responses((status = 200, body = ListRoutesResponse)),
+)]
 async fn list_routes(
     State(state): State<AppState>,
     caller: Caller,
@@ -140,6 +159,14 @@ async fn administered_route(state: &AppState, caller: &Caller, raw: &str) -> Api
 /// `PATCH /v1/routing/endpoints/{route_id}` (`api.routing.endpoints.update.request.v1.json`):
 /// each field given replaces the route's; a new `endpoint_url` of an `http`/`webhook` route
 /// passes the outbound policy.
+#[utoipa::path(
+    patch,
+    path = "/v1/routing/endpoints/{route_id}",
+    tag = "routing",
+    params(("route_id" = String, Path, description = "The route's id (UUID)")),
+    request_body(content = Object, description = "`{endpoint_url?, auth_mode?, region?, cluster_id?, failover_policy?, priority?, health_status?, status?, metadata?}`: each field given replaces the route's"),
+    responses((status = 200, body = RouteResponse)),
+)]
 async fn update_route(
     State(state): State<AppState>,
     caller: Caller,
@@ -173,6 +200,13 @@ async fn update_route(
 }
 
 /// `DELETE /v1/routing/endpoints/{route_id}`: the route is gone (404 after).
+#[utoipa::path(
+    delete,
+    path = "/v1/routing/endpoints/{route_id}",
+    tag = "routing",
+    params(("route_id" = String, Path, description = "The route's id (UUID)")),
+    responses((status = 200, body = RemoveRouteResponse)),
+)]
 async fn remove_route(
     State(state): State<AppState>,
     caller: Caller,
@@ -231,6 +265,13 @@ pub(super) async fn resolve(
 
 /// `POST /v1/routing/resolve`: alias → principal → route → transport
 /// (`api.routing.resolve.response.v1.json`). Any role in the organization.
+#[utoipa::path(
+    post,
+    path = "/v1/routing/resolve",
+    tag = "routing",
+    request_body(content = Object, description = "`{org_id, workspace_id, alias?|principal_id?}` (the alias wins when both are given)"),
+    responses((status = 200, body = ResolveRouteResponse)),
+)]
 async fn resolve_route(
     State(state): State<AppState>,
     caller: Caller,
@@ -254,6 +295,13 @@ async fn resolve_route(
 /// `POST /v1/transports/bindings` (`api.transports.bindings.upsert.request.v1.json`): upserts the
 /// principal's binding by (transport type, handle). The handle is the address of an agent of
 /// the principal's workspace that the transport reaches (422 otherwise).
+#[utoipa::path(
+    post,
+    path = "/v1/transports/bindings",
+    tag = "routing",
+    request_body(content = Object, description = "`{principal_id, transport_type: http|webhook|queue, transport_handle, priority?, status?, metadata?}`: `transport_handle` is the address of an agent of the principal's workspace that the transport reaches"),
+    responses((status = 200, body = TransportBindingResponse)),
+)]
 async fn upsert_binding(
     State(state): State<AppState>,
     caller: Caller,
@@ -309,6 +357,18 @@ pub(super) async fn check_handle(
 
 /// `GET /v1/transports/bindings?org_id=&workspace_id=&principal_id=&limit=`: oldest first
 /// (default 100, at most 1000). Any role in the organization.
+#[utoipa::path(
+    get,
+    path = "/v1/transports/bindings",
+    tag = "routing",
+    params(
+        ("org_id" = String, Query, description = "The organization (UUID)"),
+        ("workspace_id" = String, Query, description = "The workspace (UUID), one of the organization's"),
+        ("principal_id" = Option<String>, Query, description = "Only this principal's bindings (UUID)"),
+        ("limit" = Option<u32>, Query, description = "1 to 1000, default 100"),
+    ),
+    responses((status = 200, body = ListTransportBindingsResponse)),
+)]
 async fn list_bindings(
     State(state): State<AppState>,
     caller: Caller,
@@ -321,6 +381,13 @@ async fn list_bindings(
 }
 
 /// `DELETE /v1/transports/bindings/{binding_id}`: the binding is gone (404 after).
+#[utoipa::path(
+    delete,
+    path = "/v1/transports/bindings/{binding_id}",
+    tag = "routing",
+    params(("binding_id" = String, Path, description = "The binding's id (UUID)")),
+    responses((status = 200, body = RemoveTransportBindingResponse)),
+)]
 async fn remove_binding(
     State(state): State<AppState>,
     caller: Caller,
@@ -338,6 +405,19 @@ async fn remove_binding(
     let binding = RemovedTransportBinding { binding_id: id, removed: true };
     Ok(Json(RemoveTransportBindingResponse { ok: true, binding }))
 }
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    register_route,
+    list_routes,
+    update_route,
+    remove_route,
+    resolve_route,
+    upsert_binding,
+    list_bindings,
+    remove_binding
+))]
+pub(super) struct Doc;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()

@@ -43,18 +43,34 @@ async fn daily(
     Ok(days)
 }
 
-#[derive(Serialize)]
+/// The body of `GET /v1/usage/summary` beside `ok`.
+#[derive(Serialize, utoipa::ToSchema)]
 struct SummaryBody {
+    /// `{org_id, workspace_id, window, window_start, window_end, dimensions: {<dimension>: {used,
+    /// limit, remaining}}}`.
     summary: Value,
 }
 
-/// `GET /v1/usage/summary?org_id=&workspace_id=&window=day|week|month` (default `day`: the
-/// current UTC day; `week` and `month` are the last 7 and 30 days, today included):
-/// `{ok, summary: {org_id, workspace_id, window_start, window_end, dimensions: {<dimension>:
-/// {used, limit, remaining}}}}`. A daily dimension's limit is its daily limit times the days;
+/// `GET /v1/usage/summary?org_id=&workspace_id=&window=day|week|month`: what the workspace used
+/// of each quota dimension in the window.
+///
+/// `window` defaults to `day` (the current UTC day); `week` and `month` are the last 7 and 30
+/// days, today included. The answer: `{ok, summary: {org_id, workspace_id, window_start,
+/// window_end, dimensions: {<dimension>: {used, limit, remaining}}}}`. A daily dimension's limit is its daily limit times the days;
 /// `requests_per_minute` reports the current minute on this replica; `media_storage_bytes` is
 /// a level (0 until media is stored). Any role (403 for an agent key); 404 for another
 /// workspace; 422 for another window.
+#[utoipa::path(
+    get,
+    path = "/v1/usage/summary",
+    tag = "usage",
+    params(
+        ("org_id" = Option<String>, Query, description = "The caller's organization (UUID); another one is 404"),
+        ("workspace_id" = Option<String>, Query, description = "The caller's workspace (UUID); another one is 404"),
+        ("window" = Option<String>, Query, description = "`day` (the current UTC day, the default), `week` or `month` (the last 7 or 30 days, today included)"),
+    ),
+    responses((status = 200, body = Success<SummaryBody>)),
+)]
 async fn summary(
     State(state): State<AppState>,
     caller: Caller,
@@ -99,16 +115,31 @@ async fn summary(
     Ok(Json(Success::new(SummaryBody { summary })))
 }
 
-#[derive(Serialize)]
+/// The body of `GET /v1/usage/timeseries` beside `ok`.
+#[derive(Serialize, utoipa::ToSchema)]
 struct SeriesBody {
+    /// `{org_id, workspace_id, granularity: "day", points: [{at, dimensions: {<dimension>: int}}]}`.
     series: Value,
 }
 
-/// `GET /v1/usage/timeseries?org_id=&workspace_id=&window_days=` (1 to 90, default 7):
-/// `{ok, series: {org_id, workspace_id, granularity: "day", points: [{at, dimensions:
+/// `GET /v1/usage/timeseries?org_id=&workspace_id=&window_days=`: the workspace's usage per UTC
+/// day.
+///
+/// `window_days` is 1 to 90, default 7. The answer: `{ok, series: {org_id, workspace_id, granularity: "day", points: [{at, dimensions:
 /// {<dimension>: int}}]}}`, one point per UTC day, oldest first, today last;
 /// `requests_per_minute` counts that day's requests. Any role (403 for an agent key); 404 for
 /// another workspace.
+#[utoipa::path(
+    get,
+    path = "/v1/usage/timeseries",
+    tag = "usage",
+    params(
+        ("org_id" = Option<String>, Query, description = "The caller's organization (UUID); another one is 404"),
+        ("workspace_id" = Option<String>, Query, description = "The caller's workspace (UUID); another one is 404"),
+        ("window_days" = Option<u32>, Query, description = "1 to 90, default 7"),
+    ),
+    responses((status = 200, body = Success<SeriesBody>)),
+)]
 async fn timeseries(
     State(state): State<AppState>,
     caller: Caller,
@@ -133,6 +164,10 @@ async fn timeseries(
     let series = json!({"org_id": tenant.org_id, "workspace_id": tenant.workspace_id, "granularity": "day", "points": points});
     Ok(Json(Success::new(SeriesBody { series })))
 }
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(summary, timeseries))]
+pub(super) struct Doc;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new().route("/v1/usage/summary", get(summary)).route("/v1/usage/timeseries", get(timeseries))

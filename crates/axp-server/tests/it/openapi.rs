@@ -30,6 +30,22 @@ const NOT_SERVED: &[(&str, &str)] = &[
     ),
     ("/v1/portal/", "the hosted web portal's page data; axp serves its own dashboard under /ui"),
     ("/internal/scheduler/", "the hosted service's scheduler ticks; axp's engine runs its own timers"),
+    (
+        "GET /v1/audit/events",
+        "the hosted per-owner audit feed (owner_agent, action_prefix); axp's audit log is the organization's, at GET /v1/audit (an axp extension)",
+    ),
+    (
+        "GET /v1/deliveries-operations",
+        "the hosted service's delivery operations summary (not in the contract, §6); axp counts push attempts and dead letters in /metrics and lists them with GET /v1/deliveries?status=",
+    ),
+    (
+        "POST /v1/deliveries/reconcile",
+        "the hosted service's manual sweep of stuck deliveries (not in the contract, §6); axp's dispatcher retries and dead-letters by itself, and POST /v1/deliveries/{delivery_id}/replay sends one again",
+    ),
+    (
+        "POST /v1/usage/rollups/daily",
+        "the hosted service's manual usage rollup (not in the contract, §6); axp's meter flushes its counters into daily rows by itself, and GET /v1/usage/* add what is not flushed yet",
+    ),
 ];
 
 /// Differences on shared operations that are explained: `(METHOD path, what, why)`.
@@ -38,6 +54,51 @@ const EXPLAINED: &[(&str, &str, &str)] = &[
         "POST /v1/intents",
         "request from_agent",
         "the sender is the calling key's agent address; a from_agent in the body is ignored (contract §2.3)",
+    ),
+    (
+        "GET /v1/aliases",
+        "query principal_id",
+        "the contract's list takes org_id and workspace_id only (§6); each alias carries its principal_id",
+    ),
+    (
+        "GET /v1/aliases",
+        "query status",
+        "the contract's list takes org_id and workspace_id only (§6); revoked aliases are listed too, each with its status",
+    ),
+    (
+        "GET /v1/billing/plan",
+        "query org_id",
+        "ignored: a self-hosted server has one fixed plan, answered for the key's own workspace",
+    ),
+    (
+        "GET /v1/billing/plan",
+        "query workspace_id",
+        "ignored: a self-hosted server has one fixed plan, answered for the key's own workspace",
+    ),
+    (
+        "GET /v1/billing/invoices",
+        "query org_id",
+        "ignored: a self-hosted server issues no invoices (always [])",
+    ),
+    (
+        "GET /v1/billing/invoices",
+        "query workspace_id",
+        "ignored: a self-hosted server issues no invoices (always [])",
+    ),
+    (
+        "GET /v1/billing/invoices",
+        "query status",
+        "ignored: a self-hosted server issues no invoices (always [])",
+    ),
+    (
+        "PATCH /v1/organizations/{org_id}/workspaces/{workspace_id}",
+        "request environment",
+        "a workspace's environment is set when it is created and never changes; the field is ignored like any unknown one",
+    ),
+    (
+        "POST /v1/access-requests",
+        "request expires_at",
+        "not in the contract's create body (§6): axp's access requests do not expire; the field is ignored like any unknown one",
     ),
 ];
 

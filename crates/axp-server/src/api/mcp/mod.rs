@@ -56,6 +56,14 @@ impl Session {
 }
 
 /// `POST /mcp`: one JSON-RPC message or a batch of them.
+#[utoipa::path(
+    post,
+    path = "/mcp",
+    tag = "mcp",
+    request_body(content = Object, description = "One JSON-RPC 2.0 message (`{jsonrpc: \"2.0\", id?, method, params?}`) or a batch of 1 to 20; methods `initialize`, `ping`, `tools/list`, `tools/call`"),
+    responses((status = 200, description = "One JSON-RPC response (`result` or `error`), or an array of them for a batch", content_type = "application/json"), (status = 202, description = "Notifications only: no body")),
+    extensions(("x-axp-extension" = json!(true))),
+)]
 async fn mcp(State(state): State<AppState>, caller: Caller, body: Result<Bytes, BytesRejection>) -> Response {
     let body = match body {
         Ok(body) => body,
@@ -137,6 +145,10 @@ fn initialize(params: &serde_json::Map<String, Value>) -> Value {
             agent://org/workspace/name; @nick and alias names resolve with axme.resolve_contact.",
     })
 }
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(mcp))]
+pub(super) struct Doc;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new().route("/mcp", post(mcp))
