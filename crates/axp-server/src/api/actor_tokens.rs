@@ -1,4 +1,4 @@
-//! A person's credentials (contract §1.1; axp extensions, `docs/openapi/axp-extensions.json`):
+//! A person's credentials (contract §1.1; axp extensions, `GET /openapi.json`):
 //! actor tokens `axme_at_…` issued by an admin (or by accepting an invite), revoked by an admin
 //! or the person, and `GET /v1/me`, who the caller is.
 //!

@@ -1,4 +1,4 @@
-//! Operator endpoints (axp extensions, `docs/openapi/axp-extensions.json`): server-wide data
+//! Operator endpoints (axp extensions, `GET /openapi.json`): server-wide data
 //! for the server's operator alone, an `org_owner` of the first-start organization
 //! ([`Caller::require_operator`]; anyone else gets 403, whatever their roles elsewhere).
 //!

@@ -1,4 +1,4 @@
-//! The audit log (an axp extension, `docs/openapi/axp-extensions.json`): every admin and
+//! The audit log (an axp extension, `GET /openapi.json`): every admin and
 //! security action of the caller's organization, newest first.
 
 use axp_core::api::ListAuditResponse;
