@@ -15,7 +15,8 @@ use crate::output::Format;
 #[derive(Parser, Debug)]
 #[command(
     name = "axp",
-    version,
+    // `axp 0.1.0 (abc123def456)`: the commit comes from build.rs (`AXP_GIT_COMMIT`, else git).
+    version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("AXP_BUILD_COMMIT"), ")"),
     about = "A self-hosted server for the AXP Intent Protocol",
     long_about = "A self-hosted server for the AXP Intent Protocol, and its command-line client.\n\n\
                   Start here: `axp demo` runs a server, an agent and an intent in one go.\n\
