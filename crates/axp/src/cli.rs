@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::commands::{
-    admin, agents, approvals, archive, audit, backup, capabilities, config, context, deliveries, demo, inbox,
-    intents, invites, login, logs, members, orgs, restore, scenarios, serve, status, tasks, ui, users,
-    whoami, workspaces,
+    admin, agents, approvals, archive, audit, backup, capabilities, completions, config, context, deliveries,
+    demo, inbox, intents, invites, login, logs, man, members, orgs, restore, scenarios, serve, status, tasks,
+    ui, users, whoami, workspaces,
 };
 use crate::output::Format;
 
@@ -149,6 +149,10 @@ pub enum Command {
     /// Invite people, and accept an invite to become a user.
     #[command(subcommand, visible_alias = "invite")]
     Invites(invites::Command),
+    /// Print the shell completion script for bash, zsh, fish, powershell or elvish (local).
+    Completions(completions::Args),
+    /// Print the manual page, or write one per command with --out DIR (local).
+    Man(man::Args),
 }
 
 #[cfg(test)]

@@ -111,6 +111,11 @@ impl Output {
         write_out(&format!("{text}\n"));
     }
 
+    /// `text` on stdout as it is (a generated file: a completion script, a manual page).
+    pub fn text(&self, text: &str) {
+        write_out(text);
+    }
+
     /// One JSON value on stdout: pretty in `json`, one compact line otherwise.
     pub fn json(&self, value: &Value) {
         let text = match self.format {
