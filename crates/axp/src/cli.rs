@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::commands::{
-    admin, agents, approvals, archive, audit, backup, capabilities, config, context, deliveries, demo, inbox,
-    intents, invites, login, logs, members, orgs, restore, scenarios, serve, status, tasks, ui, users,
-    whoami, workspaces,
+    admin, agents, approvals, archive, audit, backup, capabilities, completions, config, context, deliveries,
+    demo, inbox, intents, invites, login, logs, man, members, orgs, restore, scenarios, serve, status, tasks,
+    ui, users, whoami, workspaces,
 };
 use crate::output::Format;
 
@@ -15,7 +15,8 @@ use crate::output::Format;
 #[derive(Parser, Debug)]
 #[command(
     name = "axp",
-    version,
+    // `axp 0.1.0 (abc123def456)`: the commit comes from build.rs (`AXP_GIT_COMMIT`, else git).
+    version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("AXP_BUILD_COMMIT"), ")"),
     about = "A self-hosted server for the AXP Intent Protocol",
     long_about = "A self-hosted server for the AXP Intent Protocol, and its command-line client.\n\n\
                   Start here: `axp demo` runs a server, an agent and an intent in one go.\n\
@@ -148,6 +149,10 @@ pub enum Command {
     /// Invite people, and accept an invite to become a user.
     #[command(subcommand, visible_alias = "invite")]
     Invites(invites::Command),
+    /// Print the shell completion script for bash, zsh, fish, powershell or elvish (local).
+    Completions(completions::Args),
+    /// Print the manual page, or write one per command with --out DIR (local).
+    Man(man::Args),
 }
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
 //! Where `axp serve` sends its logs and traces (`docs/configuration.md`, "Logs" and "Traces").
 //!
 //! - Logs go to stderr as text, or as one JSON object per line with `log_format = "json"`,
-//!   filtered by `RUST_LOG` (default `info`).
+//!   filtered by `RUST_LOG` (default `info`). Text is coloured by the CLI's rule (`output`):
+//!   only on a terminal, never with `NO_COLOR`, also on a pipe with `CLICOLOR_FORCE`.
 //! - Traces are exported with OpenTelemetry's OTLP over HTTP (protobuf), opt-in with the
 //!   standard `OTEL_EXPORTER_OTLP_ENDPOINT` (or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`); the
 //!   other standard `OTEL_*` variables of the exporter and batch processor apply
@@ -9,8 +10,6 @@
 //!   (default `axp`). Exported: the HTTP request span of each API request (parented on the
 //!   caller's `traceparent`, or on its `X-Trace-Id` in W3C form), the store's write batches and
 //!   push delivery attempts, with the `debug` spans of axp's own crates.
-
-use std::io::IsTerminal;
 
 use anyhow::Context as _;
 use axp_server::Settings;
@@ -57,7 +56,8 @@ pub fn init(settings: &Settings) -> anyhow::Result<Telemetry> {
     let logs = if json {
         fmt.json().flatten_event(true).with_current_span(false).with_filter(filter).boxed()
     } else {
-        fmt.with_ansi(std::io::stderr().is_terminal()).with_filter(filter).boxed()
+        let ansi = anstream::AutoStream::choice(&std::io::stderr()) != anstream::ColorChoice::Never;
+        fmt.with_ansi(ansi).with_filter(filter).boxed()
     };
     let provider = otlp_endpoint().map(|_| provider()).transpose()?;
     let traces = provider.as_ref().map(|provider| {

@@ -60,7 +60,7 @@ fn run_client(global: &cli::Global, command: Command) -> ExitCode {
     match result {
         Ok(exit) => exit.into(),
         Err(error) => {
-            eprintln!("{} {error:#}", out.paint_err("error:", Style::Red));
+            anstream::eprintln!("{} {error:#}", out.paint("error:", Style::Red));
             if let Some(hint) = commands::hint_for(&error) {
                 out.tip(&hint);
             }

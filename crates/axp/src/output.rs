@@ -4,12 +4,22 @@
 //!   JSON for scripts (`--json`, `-o json`, `-o jsonl`);
 //! - **stderr** carries everything else: progress, the spinner, warnings, tips, errors. In
 //!   JSON modes tips are not printed at all, so stderr stays quiet unless something is wrong;
-//! - colour is used only when the stream it goes to is a terminal (or `CLICOLOR_FORCE` is set)
-//!   and `NO_COLOR` is unset or empty; the spinner only when stderr is a terminal.
+//! - colour: text is styled with `owo-colors` and written through `anstream`, which keeps the
+//!   styles only where the stream is a terminal (or `CLICOLOR_FORCE` is set and not `0`) and
+//!   drops them when `NO_COLOR` is set to anything but the empty string, when `CLICOLOR=0`, and
+//!   on a terminal that says it has no colours (`TERM=dumb`). `NO_COLOR` wins over
+//!   `CLICOLOR_FORCE`;
+//! - tables are laid out by `comfy-table`: no borders, two spaces between columns, no wrapping;
+//! - the spinner (`indicatif`) is drawn only when stderr is a terminal and the format is
+//!   `table`, with the same colour rule.
 
-use std::fmt::Write as _;
 use std::io::{IsTerminal, Write};
+use std::time::Duration;
 
+use anstream::ColorChoice;
+use comfy_table::presets::NOTHING;
+use indicatif::{ProgressBar, ProgressState, ProgressStyle};
+use owo_colors::OwoColorize as _;
 use serde_json::Value;
 
 /// The `-o` / `--output` format.
@@ -42,15 +52,21 @@ pub enum Style {
 }
 
 impl Style {
-    fn code(self) -> &'static str {
+    fn owo(self) -> owo_colors::Style {
+        let style = owo_colors::Style::new();
         match self {
-            Style::Green => "32",
-            Style::Red => "31",
-            Style::Yellow => "33",
-            Style::Cyan => "36",
-            Style::Dim => "2",
-            Style::Bold => "1",
+            Style::Green => style.green(),
+            Style::Red => style.red(),
+            Style::Yellow => style.yellow(),
+            Style::Cyan => style.cyan(),
+            Style::Dim => style.dimmed(),
+            Style::Bold => style.bold(),
         }
+    }
+
+    /// `text` with this style's ANSI codes around it.
+    pub fn paint(self, text: &str) -> String {
+        text.style(self.owo()).to_string()
     }
 
     /// The style of a lifecycle status name.
@@ -64,38 +80,19 @@ impl Style {
     }
 }
 
-/// Output settings of one run, decided once from the flags and the environment.
+/// Output settings of one run, decided once from the flags and the terminal.
 #[derive(Clone, Debug)]
 pub struct Output {
     /// The chosen format.
     pub format: Format,
-    color_out: bool,
-    color_err: bool,
-    /// Whether stderr is a terminal (spinner, carriage-return redraws).
-    pub err_tty: bool,
-}
-
-/// Whether an environment variable is set to anything but the empty string.
-fn set(name: &str) -> bool {
-    std::env::var_os(name).is_some_and(|v| !v.is_empty())
+    /// Whether stderr is a terminal (the spinner).
+    err_tty: bool,
 }
 
 impl Output {
-    /// Settings for `format`: colour on a stream that is a terminal, unless `NO_COLOR` is set
-    /// (<https://no-color.org>); `CLICOLOR_FORCE` turns it on for pipes too (NO_COLOR still
-    /// wins). The spinner needs stderr to be a terminal.
+    /// Settings for `format`. Colour needs none: `anstream` decides it per stream.
     pub fn new(format: Format) -> Self {
-        let no_color = set("NO_COLOR");
-        let force = set("CLICOLOR_FORCE") && std::env::var("CLICOLOR_FORCE").as_deref() != Ok("0");
-        let err_tty = std::io::stderr().is_terminal();
-        let color = |tty: bool| !no_color && (tty || force);
-        Self { format, color_out: color(std::io::stdout().is_terminal()), color_err: color(err_tty), err_tty }
-    }
-
-    /// Settings without colour or spinner, whatever the terminal (tests).
-    #[cfg(test)]
-    pub fn plain(format: Format) -> Self {
-        Self { format, color_out: false, color_err: false, err_tty: false }
+        Self { format, err_tty: std::io::stderr().is_terminal() }
     }
 
     /// True for `json` and `jsonl`.
@@ -103,19 +100,20 @@ impl Output {
         self.format != Format::Table
     }
 
-    /// `text` in `style` when stdout shows colour.
+    /// `text` in `style`. The styles reach the screen only through this module's writers (and
+    /// `anstream`'s), which drop them where colour is off.
     pub fn paint(&self, text: &str, style: Style) -> String {
-        paint(text, style, self.color_out)
-    }
-
-    /// `text` in `style` when stderr shows colour.
-    pub fn paint_err(&self, text: &str, style: Style) -> String {
-        paint(text, style, self.color_err)
+        style.paint(text)
     }
 
     /// One line of data on stdout.
     pub fn line(&self, text: &str) {
         write_out(&format!("{text}\n"));
+    }
+
+    /// `text` on stdout as it is (a generated file: a completion script, a manual page).
+    pub fn text(&self, text: &str) {
+        write_out(text);
     }
 
     /// One JSON value on stdout: pretty in `json`, one compact line otherwise.
@@ -147,49 +145,120 @@ impl Output {
         if self.is_machine() {
             self.json(value);
         } else {
-            let pairs = pairs();
-            let width = pairs.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
-            let mut text = String::new();
-            for (key, value) in pairs {
-                let _ = writeln!(text, "{key:<width$}  {value}");
-            }
-            write_out(&text);
+            let mut table = layout();
+            table.add_rows(pairs().into_iter().map(|(key, value)| [key, value]));
+            write_out(&rendered(table));
         }
     }
 
     /// Prints `table` on stdout with aligned columns.
     pub fn table(&self, table: &Table) {
-        write_out(&table.render(self.color_out));
+        write_out(&table.render());
     }
 
     /// A progress or status line on stderr (also in JSON modes: it never goes to stdout).
     pub fn note(&self, text: &str) {
-        eprintln!("{text}");
+        anstream::eprintln!("{text}");
     }
 
     /// A hint for people on stderr; silent in JSON modes.
     pub fn tip(&self, text: &str) {
         if !self.is_machine() {
-            eprintln!("{}", self.paint_err(text, Style::Dim));
+            self.note(&Style::Dim.paint(text));
+        }
+    }
+
+    /// A spinner on stderr cycling through `frames` every `tick`, followed by the text last
+    /// given to [`Spinner::show`] and `suffix(time since that call)`. It draws nothing unless
+    /// stderr is a terminal and the format is `table`.
+    pub fn spinner(&self, frames: &[&str], tick: Duration, suffix: fn(Duration) -> String) -> Spinner {
+        if !self.err_tty || self.is_machine() {
+            return Spinner { bar: None, color: false };
+        }
+        // indicatif draws through `console`, which ignores NO_COLOR: strip here by our rule.
+        let color = anstream::AutoStream::choice(&std::io::stderr()) != ColorChoice::Never;
+        // The last frame is the one shown once finished (never: the spinner is cleared).
+        let frames: Vec<String> =
+            frames.iter().map(|f| visible(&Style::Cyan.paint(f), color)).chain([String::new()]).collect();
+        let frames: Vec<&str> = frames.iter().map(String::as_str).collect();
+        let style = ProgressStyle::with_template("{spinner} {msg}{suffix}")
+            .expect("a valid template")
+            .tick_strings(&frames)
+            .with_key("suffix", move |state: &ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = w.write_str(&visible(&suffix(state.elapsed()), color));
+            });
+        let bar = ProgressBar::new_spinner().with_style(style);
+        bar.enable_steady_tick(tick);
+        Spinner { bar: Some(bar), color }
+    }
+}
+
+/// A spinner from [`Output::spinner`]; every method does nothing when it is not drawn.
+#[derive(Debug)]
+pub struct Spinner {
+    bar: Option<ProgressBar>,
+    color: bool,
+}
+
+impl Spinner {
+    /// Shows `text` (its styles kept only where stderr shows colour) and restarts the time
+    /// the suffix is given.
+    pub fn show(&self, text: &str) {
+        if let Some(bar) = &self.bar {
+            bar.set_message(visible(text, self.color));
+            bar.reset_elapsed();
+        }
+    }
+
+    /// Runs `print` with the spinner taken off the screen, then draws it again.
+    pub fn suspend<R>(&self, print: impl FnOnce() -> R) -> R {
+        match &self.bar {
+            Some(bar) => bar.suspend(print),
+            None => print(),
+        }
+    }
+
+    /// Takes the spinner off the screen for good.
+    pub fn clear(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
         }
     }
 }
 
-fn paint(text: &str, style: Style, enabled: bool) -> String {
-    if enabled { format!("\x1b[{}m{text}\x1b[0m", style.code()) } else { text.to_owned() }
+/// `text`, without its styles unless `color`.
+fn visible(text: &str, color: bool) -> String {
+    if color { text.to_owned() } else { anstream::adapter::strip_str(text).to_string() }
 }
 
-/// Writes to stdout; a closed pipe (`axp intents list | head -1`) ends the process quietly
-/// instead of panicking.
+/// Writes to stdout (styles dropped where colour is off); a closed pipe (`axp intents list |
+/// head -1`) ends the process quietly instead of panicking.
 fn write_out(text: &str) {
-    let mut out = std::io::stdout().lock();
+    let mut out = anstream::stdout().lock();
     if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
             std::process::exit(0);
         }
-        eprintln!("error: writing to stdout: {e}");
+        anstream::eprintln!("error: writing to stdout: {e}");
         std::process::exit(1);
     }
+}
+
+/// An empty `comfy-table` without borders or rules; cells are as wide as their content (no
+/// wrapping to the terminal's width, so lines stay whole for `grep`).
+fn layout() -> comfy_table::Table {
+    let mut table = comfy_table::Table::new();
+    table.load_style(NOTHING);
+    table
+}
+
+/// `table` as text: two spaces after each column, trailing spaces removed, a newline after
+/// each line.
+fn rendered(mut table: comfy_table::Table) -> String {
+    for column in table.column_iter_mut() {
+        column.set_padding((0, 2));
+    }
+    table.lines().map(|line| format!("{}\n", line.trim_end())).collect()
 }
 
 /// Rows under headers, printed with two spaces between columns.
@@ -217,40 +286,16 @@ impl Table {
         self.rows.push(cells);
     }
 
-    /// The table as text; `color` paints the status column.
-    pub fn render(&self, color: bool) -> String {
-        let columns = self.headers.len();
-        let mut widths: Vec<usize> = self.headers.iter().map(|h| h.chars().count()).collect();
+    /// The table as text: bold headers, the status column coloured by [`Style::for_status`].
+    pub fn render(&self) -> String {
+        let mut table = layout();
+        table.set_header(self.headers.iter().map(|h| Style::Bold.paint(h)));
         for row in &self.rows {
-            for (i, cell) in row.iter().enumerate().take(columns) {
-                widths[i] = widths[i].max(cell.chars().count());
-            }
+            table.add_row(row.iter().take(self.headers.len()).enumerate().map(|(i, cell)| {
+                if Some(i) == self.status_column { Style::for_status(cell).paint(cell) } else { cell.clone() }
+            }));
         }
-        let mut text = String::new();
-        let mut line = |cells: &[String], header: bool| {
-            let mut out = String::new();
-            for (i, width) in widths.iter().enumerate() {
-                let cell = cells.get(i).map(String::as_str).unwrap_or("");
-                let pad = width - cell.chars().count();
-                let painted = if header {
-                    paint(cell, Style::Bold, color)
-                } else if Some(i) == self.status_column {
-                    paint(cell, Style::for_status(cell), color)
-                } else {
-                    cell.to_owned()
-                };
-                out.push_str(&painted);
-                if i + 1 < widths.len() {
-                    out.push_str(&" ".repeat(pad + 2));
-                }
-            }
-            let _ = writeln!(text, "{}", out.trim_end());
-        };
-        line(&self.headers, true);
-        for row in &self.rows {
-            line(row, false);
-        }
-        text
+        rendered(table)
     }
 }
 
@@ -259,13 +304,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn tables_align_and_only_paint_when_asked() {
-        let mut t = Table::new(&["ID", "STATUS"]).status_column(1);
-        t.row(vec!["a".into(), "COMPLETED".into()]);
+    fn tables_align_and_paint_the_status_column() {
+        let mut t = Table::new(&["ID", "STATUS", "NOTE"]).status_column(1);
+        t.row(vec!["a".into(), "COMPLETED".into(), "x".into()]);
         t.row(vec!["bbbb".into(), "FAILED".into()]);
-        assert_eq!(t.render(false), "ID    STATUS\na     COMPLETED\nbbbb  FAILED\n");
-        let colored = t.render(true);
-        assert!(colored.contains("\x1b[32mCOMPLETED\x1b[0m"), "{colored}");
-        assert!(colored.contains("\x1b[31mFAILED\x1b[0m"));
+        let colored = t.render();
+        assert_eq!(
+            anstream::adapter::strip_str(&colored).to_string(),
+            "ID    STATUS     NOTE\na     COMPLETED  x\nbbbb  FAILED\n"
+        );
+        assert!(colored.contains("\x1b[32mCOMPLETED\x1b[0m"), "{colored:?}");
+        assert!(colored.contains("\x1b[31mFAILED\x1b[0m"), "{colored:?}");
+        assert!(colored.starts_with("\x1b[1mID\x1b[0m"), "{colored:?}");
+    }
+
+    #[test]
+    fn objects_are_aligned_pairs() {
+        let mut table = layout();
+        table.add_rows([["id", "1"], ["status", "OK"]]);
+        assert_eq!(rendered(table), "id      1\nstatus  OK\n");
     }
 }

@@ -2,9 +2,8 @@
 //! intent's events with it, one line per event on stdout (or one JSON object per line in JSON
 //! modes), a spinner on stderr while the intent waits, and an exit code for the final status.
 
-use std::io::Write as _;
 use std::pin::pin;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context as _;
 use axp_client::axp_core::EventType;
@@ -45,22 +44,16 @@ pub async fn watch(
         return Ok(Watched { intent, exit });
     }
     let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
-    let spinner = out.err_tty && !out.is_machine();
     let mut events = pin!(client.observe(id, since));
-    let mut ticker = tokio::time::interval(TICK);
-    let mut frame = 0usize;
-    let mut current = (intent.status, intent.waiting_reason.map(reason_name), intent.last_seq);
-    let mut last_change = Instant::now();
+    let spinner =
+        out.spinner(&FRAMES, TICK, |idle| format!(" · {} since the last event", human_duration(idle)));
+    spinner.show(&spinner_text(out, intent.status, intent.waiting_reason.map(reason_name), intent.last_seq));
+    let mut last_seq = intent.last_seq;
     loop {
         let next = tokio::select! {
             next = events.next() => next,
-            _ = ticker.tick(), if spinner => {
-                frame = (frame + 1) % FRAMES.len();
-                draw_spinner(out, frame, current.0, current.1, current.2, last_change.elapsed());
-                continue;
-            }
             () = sleep_until(deadline) => {
-                clear_spinner(spinner);
+                spinner.clear();
                 let intent = client.get_intent(id).await?;
                 if intent.status.is_terminal() {
                     summary(out, &intent);
@@ -69,32 +62,40 @@ pub async fn watch(
                 }
                 out.note(&format!(
                     "{} still {} after {} (--timeout); it keeps going: axp intents watch {id} --since {}",
-                    out.paint_err("…", Style::Yellow),
+                    out.paint("…", Style::Yellow),
                     intent.status,
                     human_duration(timeout.unwrap_or_default()),
-                    current.2,
+                    last_seq,
                 ));
                 return Ok(Watched { intent, exit: Exit::StillRunning });
             }
         };
-        clear_spinner(spinner);
         match next {
             Some(Ok(event)) => {
-                current = (event.status, event.waiting_reason.map(reason_name), event.seq);
-                last_change = Instant::now();
+                last_seq = event.seq;
                 if out.is_machine() {
                     out.json_line(&serde_json::to_value(&event)?);
                 } else {
-                    out.line(&event_line(out, &event, created.as_millis()));
+                    spinner.suspend(|| out.line(&event_line(out, &event, created.as_millis())));
+                    spinner.show(&spinner_text(
+                        out,
+                        event.status,
+                        event.waiting_reason.map(reason_name),
+                        event.seq,
+                    ));
                 }
                 if event.is_terminal() {
                     break;
                 }
             }
-            Some(Err(e)) => return Err(e).with_context(|| format!("watching intent {id}")),
+            Some(Err(e)) => {
+                spinner.clear();
+                return Err(e).with_context(|| format!("watching intent {id}"));
+            }
             None => break,
         }
     }
+    spinner.clear();
     let intent = client.get_intent(id).await.with_context(|| format!("reading intent {id}"))?;
     summary(out, &intent);
     let exit = Exit::for_status(intent.status);
@@ -108,28 +109,13 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
     }
 }
 
-fn draw_spinner(out: &Output, frame: usize, status: Status, reason: Option<&str>, seq: u64, idle: Duration) {
+/// What the spinner says after its frame: `WAITING (WAITING_FOR_HUMAN)  seq 3`.
+fn spinner_text(out: &Output, status: Status, reason: Option<&str>, seq: u64) -> String {
     let label = match reason {
         Some(reason) => format!("{status} ({reason})"),
         None => status.to_string(),
     };
-    let text = format!(
-        "{} {}  seq {seq} · {} since the last event",
-        out.paint_err(FRAMES[frame], Style::Cyan),
-        out.paint_err(&label, Style::for_status(status.as_str())),
-        human_duration(idle)
-    );
-    let mut err = std::io::stderr().lock();
-    let _ = write!(err, "\r\x1b[2K{text}");
-    let _ = err.flush();
-}
-
-fn clear_spinner(active: bool) {
-    if active {
-        let mut err = std::io::stderr().lock();
-        let _ = write!(err, "\r\x1b[2K");
-        let _ = err.flush();
-    }
+    format!("{}  seq {seq}", out.paint(&label, Style::for_status(status.as_str())))
 }
 
 /// The final line on stderr (people only).
@@ -147,9 +133,9 @@ fn summary(out: &Output, intent: &Intent) {
     };
     out.note(&format!(
         "{} {} {} after {took} ({} events)",
-        out.paint_err(mark, style),
+        out.paint(mark, style),
         intent.intent_id,
-        out.paint_err(intent.status.as_str(), style),
+        out.paint(intent.status.as_str(), style),
         intent.last_seq
     ));
 }
@@ -255,7 +241,7 @@ mod tests {
 
     #[test]
     fn event_lines_show_seq_elapsed_status_and_why() {
-        let out = Output::plain(Format::Table);
+        let out = Output::new(Format::Table);
         let mut details = Map::new();
         details.insert("result".into(), json!({"report_url": "https://r/1"}));
         let event = IntentEvent {
@@ -271,7 +257,7 @@ mod tests {
             pending_with: None,
             human_task: None,
         };
-        let line = event_line(&out, &event, 1_000);
+        let line = anstream::adapter::strip_str(&event_line(&out, &event, 1_000)).to_string();
         assert!(line.starts_with("#5      +1.5s  COMPLETED"), "{line}");
         assert!(
             line.ends_with(r#"intent.completed            result {"report_url":"https://r/1"}"#),

@@ -8,6 +8,7 @@ pub mod archive;
 pub mod audit;
 pub mod backup;
 pub mod capabilities;
+pub mod completions;
 pub mod config;
 pub mod context;
 pub mod deliveries;
@@ -17,6 +18,7 @@ pub mod intents;
 pub mod invites;
 pub mod login;
 pub mod logs;
+pub mod man;
 pub mod members;
 pub mod orgs;
 pub mod restore;
@@ -45,6 +47,8 @@ pub async fn run(global: &Global, out: &Output, command: Command) -> anyhow::Res
         Command::Migrate(_) => Err(usage("`migrate` is not a client command")),
         Command::Archive(command) => archive::run(out, command),
         Command::Config(command) => config::run(out, command),
+        Command::Completions(args) => completions::run(out, args),
+        Command::Man(args) => man::run(out, args),
         Command::Demo(args) => demo::run(args, out).await,
         Command::Backup(args) => backup::run(global, out, args).await,
         Command::Restore(args) => restore::run(global, out, args),

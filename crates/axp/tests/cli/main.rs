@@ -15,5 +15,6 @@ mod inbox;
 mod intents;
 mod people;
 mod scenarios;
+mod shell;
 mod tasks;
 mod tenancy;

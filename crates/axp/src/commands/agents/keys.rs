@@ -66,10 +66,7 @@ pub async fn run(client: &Client, out: &Output, command: Command) -> anyhow::Res
                 }
             };
             out.object(&serde_json::to_value(&key)?, || key_pairs(&key));
-            out.note(&format!(
-                "{} the key is shown once; store it now",
-                out.paint_err("note:", Style::Yellow)
-            ));
+            out.note(&format!("{} the key is shown once; store it now", out.paint("note:", Style::Yellow)));
         }
         Command::Revoke { agent_id, key_id } => {
             let id = account_id(&agent_id)?;

@@ -67,7 +67,7 @@ pub async fn run(client: &Client, out: &Output, args: Args) -> anyhow::Result<Ex
     if account.delivery_config.as_ref().is_some_and(|c| c.contains_key("secret")) {
         out.note(&format!(
             "{} delivery_secret signs every push to the agent; it is shown once",
-            out.paint_err("note:", Style::Yellow)
+            out.paint("note:", Style::Yellow)
         ));
     }
     out.tip(&format!(

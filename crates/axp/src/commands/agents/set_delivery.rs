@@ -27,7 +27,7 @@ pub async fn run(client: &Client, out: &Output, args: Args) -> anyhow::Result<Ex
     if agent.delivery_config.as_ref().is_some_and(|c| c.contains_key("secret")) {
         out.note(&format!(
             "{} delivery_config.secret signs every push; it is shown once",
-            out.paint_err("note:", Style::Yellow)
+            out.paint("note:", Style::Yellow)
         ));
     }
     Ok(Exit::Ok)

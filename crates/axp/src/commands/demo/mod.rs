@@ -59,7 +59,7 @@ pub async fn run(args: Args, out: &Output) -> anyhow::Result<Exit> {
         let _ = stopped.await;
     }));
 
-    let bold = |s: &str| out.paint_err(s, Style::Bold);
+    let bold = |s: &str| out.paint(s, Style::Bold);
     out.note(&format!(
         "{} a throwaway axp server on {url} (data in {}, deleted at exit)",
         bold("axp demo:"),

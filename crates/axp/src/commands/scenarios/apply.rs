@@ -57,7 +57,7 @@ pub async fn run(client: &Client, out: &Output, args: Args) -> anyhow::Result<Ex
         if applied.agents.iter().any(|a| a.api_key.is_some()) {
             out.note(&format!(
                 "{} the API keys of new agents are shown once; store them now",
-                out.paint_err("note:", Style::Yellow)
+                out.paint("note:", Style::Yellow)
             ));
         }
     }
