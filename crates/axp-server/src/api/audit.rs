@@ -23,7 +23,7 @@ use crate::state::AppState;
 /// every workspace of its organization (`workspace_id` narrows it to one); a `security_auditor`
 /// that administers nothing reads its own workspace's entries and the organization-wide ones
 /// (403 for another `workspace_id`). Another organization's entries are never listed.
-async fn list_audit(
+pub(crate) async fn list_audit(
     State(state): State<AppState>,
     caller: Caller,
     query: QueryMap,

@@ -87,7 +87,7 @@ async fn upsert_subscription(
 }
 
 /// `GET /v1/webhooks/subscriptions?owner_agent=&include_inactive=`.
-async fn list_subscriptions(
+pub(crate) async fn list_subscriptions(
     State(state): State<AppState>,
     caller: Caller,
     headers: HeaderMap,
@@ -100,7 +100,7 @@ async fn list_subscriptions(
 }
 
 /// `DELETE /v1/webhooks/subscriptions/{id}`: revokes it; 404 for an unknown id.
-async fn revoke_subscription(
+pub(crate) async fn revoke_subscription(
     State(state): State<AppState>,
     caller: Caller,
     PathParams(id): PathParams<String>,
