@@ -198,7 +198,7 @@ pub(crate) async fn list_service_accounts(
 
 /// `DELETE /v1/service-accounts/{id}`: marks it `deleted` and revokes every key it has. A key
 /// cannot delete its own service account (403): that would lock the caller out.
-async fn delete_service_account(
+pub(crate) async fn delete_service_account(
     State(state): State<AppState>,
     caller: Caller,
     PathParams(id): PathParams<String>,

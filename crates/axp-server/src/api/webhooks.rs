@@ -27,7 +27,7 @@ fn is_intent_event(t: &str) -> bool {
 /// `POST /v1/webhooks/subscriptions` `{callback_url, event_types, secret?, active?, description?}`:
 /// upserts by (owner, callback URL); a revoked subscription is reactivated. Without `secret`, a
 /// new subscription gets a generated `whsec_…` secret, shown once as `subscription.secret`.
-async fn upsert_subscription(
+pub(crate) async fn upsert_subscription(
     State(state): State<AppState>,
     caller: Caller,
     headers: HeaderMap,

@@ -55,9 +55,10 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/ui/deliveries/{delivery_id}/replay", post(deliveries::replay))
         .route("/ui/agents/{address_id}/{action}", post(agents::switch))
         .route("/ui/webhooks", get(webhooks::webhooks))
-        .route("/ui/webhooks/{subscription_id}/revoke", post(webhooks::revoke))
+        .route("/ui/webhooks/{subscription_id}/{action}", post(webhooks::act))
         .route("/ui/service-accounts", get(service_accounts::list).post(service_accounts::create))
         .route("/ui/service-accounts/{service_account_id}/keys", post(service_accounts::create_key))
         .route("/ui/service-accounts/{service_account_id}/keys/revoke", post(service_accounts::revoke_key))
+        .route("/ui/service-accounts/{service_account_id}/delete", post(service_accounts::delete))
         .route("/ui/audit", get(audit::audit))
 }

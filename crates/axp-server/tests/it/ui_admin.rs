@@ -18,9 +18,14 @@ use serde_json::{Value, json};
 use crate::callers::{Callers, call};
 use crate::ui::{browser, csrf, form_session, get, post, session, session_rows};
 
-/// A new webhook subscription of the admin to `url`: its id and owner.
+/// A new active webhook subscription of the admin to `url`: its id and owner.
 async fn subscribe(server: &TestServer, url: &str) -> (String, String) {
-    let body = json!({"callback_url": url, "event_types": ["inbox.thread_created"]});
+    subscribe_as(server, url, true).await
+}
+
+/// A new webhook subscription of the admin to `url`, `active` or not: its id and owner.
+async fn subscribe_as(server: &TestServer, url: &str, active: bool) -> (String, String) {
+    let body = json!({"callback_url": url, "event_types": ["inbox.thread_created"], "active": active});
     let (s, created) =
         call(server, &server.admin_key, Method::POST, "/v1/webhooks/subscriptions", Some(body)).await;
     assert_eq!(s, 200, "{created}");
@@ -154,13 +159,13 @@ async fn every_admin_row_answers_as_documented_and_refusals_change_nothing() {
     let server = TestServer::spawn().await;
     let callers = Callers::new(&server).await;
     let rows = session_rows("Dashboard administration pages");
-    assert_eq!(rows.len(), 7, "the table was read: {rows:?}");
+    assert_eq!(rows.len(), 10, "the table was read: {rows:?}");
     let mut failures = Vec::new();
     for (route, expected) in &rows {
         let (method, path) = route.split_once(' ').unwrap();
         for (n, (column, caller)) in callers.all().into_iter().enumerate() {
-            let (sub, owner) =
-                subscribe(&server, &format!("https://integrator.example/{}", fresh("m"))).await;
+            let url = format!("https://integrator.example/{}", fresh("m"));
+            let (sub, owner) = subscribe_as(&server, &url, !route.ends_with("/enable")).await;
             let sa = account(&server, &fresh("ui-m")).await;
             let (key, key_id) = api_key(&server, &sa).await;
             let url = path.replace("{subscription_id}", &sub).replace("{service_account_id}", &sa);
@@ -201,9 +206,11 @@ async fn forms_without_the_csrf_token_change_nothing() {
     let before = snapshot(&server, &sub, &owner, &key).await;
     for path in [
         format!("/ui/webhooks/{sub}/revoke"),
+        format!("/ui/webhooks/{sub}/disable"),
         "/ui/service-accounts".into(),
         format!("/ui/service-accounts/{sa}/keys"),
         format!("/ui/service-accounts/{sa}/keys/revoke"),
+        format!("/ui/service-accounts/{sa}/delete"),
     ] {
         for token in [None, Some("0".repeat(64))] {
             let name = fresh("ui-x");

@@ -1,6 +1,7 @@
 //! Service accounts and their keys, through the API's own handlers: the workspace's accounts
 //! (`GET /v1/service-accounts`), a new one (`POST /v1/service-accounts`), a new key (`POST
-//! /v1/service-accounts/{id}/keys`) and revoking one (`POST …/keys/{key_id}/revoke`).
+//! /v1/service-accounts/{id}/keys`), revoking one (`POST …/keys/{key_id}/revoke`) and deleting
+//! an account (`DELETE /v1/service-accounts/{id}`, which revokes its keys).
 //!
 //! A new key's secret is shown once: in the page that answers the POST which created it. It is
 //! not stored (the store keeps its hash), not put in the session or in any URL, and no later
@@ -23,7 +24,7 @@ use crate::ui::session::UiSession;
 /// The accounts the page lists, oldest first.
 const LIMIT: &str = "1000";
 
-/// The account's row: name, address, status, and (unless deleted) its key forms.
+/// The account's row: name, address, status, and (unless deleted) its key forms and delete.
 fn row(session: &UiSession, a: &ServiceAccount) -> String {
     let id = a.service_account_id;
     let csrf = page::csrf_field(&session.csrf);
@@ -35,7 +36,9 @@ fn row(session: &UiSession, a: &ServiceAccount) -> String {
             "<form method=\"post\" action=\"/ui/service-accounts/{id}/keys\" class=\"inline\">{csrf}\
              <button>Issue a key</button></form> \
              <form method=\"post\" action=\"/ui/service-accounts/{id}/keys/revoke\" class=\"inline\">{csrf}\
-             <input name=\"key_id\" placeholder=\"key id\" required> <button>Revoke key</button></form>"
+             <input name=\"key_id\" placeholder=\"key id\" required> <button>Revoke key</button></form> \
+             <form method=\"post\" action=\"/ui/service-accounts/{id}/delete\" class=\"inline\">{csrf}\
+             <button>Delete</button></form>"
         )
     };
     format!(
@@ -170,5 +173,24 @@ pub(crate) async fn revoke_key(
     match api::service_accounts::revoke_key(State(state), session.caller, PathParams((id, key))).await {
         Ok(_) => Redirect::to("/ui/service-accounts").into_response(),
         Err(e) => page::error(e.status(), "The key was not revoked", e.message()),
+    }
+}
+
+/// `POST /ui/service-accounts/{service_account_id}/delete` (CSRF): the API's `DELETE
+/// /v1/service-accounts/{id}` as the session's caller (workspace admins; never the session's own
+/// account): it is marked deleted and every key of it revoked. 303 back to the list, or the
+/// API's refusal as a page.
+pub(crate) async fn delete(
+    State(state): State<AppState>,
+    session: UiSession,
+    PathParams(id): PathParams<String>,
+    Form(form): Form<KeyForm>,
+) -> Response {
+    if let Some(refused) = session.refuse_csrf(form.csrf.as_deref()) {
+        return refused;
+    }
+    match api::service_accounts::delete_service_account(State(state), session.caller, PathParams(id)).await {
+        Ok(_) => Redirect::to("/ui/service-accounts").into_response(),
+        Err(e) => page::error(e.status(), "The service account was not deleted", e.message()),
     }
 }

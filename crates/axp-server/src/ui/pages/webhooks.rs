@@ -1,18 +1,19 @@
 //! Webhooks: the workspace's webhook subscriptions, each with its recent deliveries and their
-//! attempts, listed and revoked through the API's own handlers (`GET
-//! /v1/webhooks/subscriptions`, `DELETE /v1/webhooks/subscriptions/{id}`); a dead-lettered
+//! attempts, listed, disabled, enabled and revoked through the API's own handlers (`GET`, `POST`
+//! and `DELETE /v1/webhooks/subscriptions`); a dead-lettered
 //! delivery is replayed through the dead letters' replay (`POST /v1/deliveries/{id}/replay`).
 
 use axp_core::delivery::Subscription;
 use axum::extract::{Form, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
+use serde_json::Map;
 
 use super::deliveries;
 use crate::api;
 use crate::error::ApiError;
-use crate::extract::{PathParams, QueryMap};
+use crate::extract::{JsonObject, PathParams, QueryMap};
 use crate::state::AppState;
 use crate::ui::page::{self, esc};
 use crate::ui::session::UiSession;
@@ -63,8 +64,8 @@ async fn subscriptions(
 
 /// `GET /ui/webhooks?owner_agent=`: the subscriptions (of one owner, or of every owner the
 /// session may list, [`owners`]) with their event types, state and the last deliveries with
-/// their attempts; a revoke button per active subscription, a replay button per dead letter.
-/// The API's refusal as a page.
+/// their attempts; disable or enable and revoke buttons per subscription, a replay button per
+/// dead letter. The API's refusal as a page.
 pub(crate) async fn webhooks(State(state): State<AppState>, session: UiSession, query: QueryMap) -> Response {
     let owners = owners(&state, &session, &query).await;
     let subs = match subscriptions(&state, &session, &owners).await {
@@ -85,22 +86,29 @@ pub(crate) async fn webhooks(State(state): State<AppState>, session: UiSession, 
                 (true, None) => "active".to_owned(),
                 (false, None) => "inactive".to_owned(),
             };
-            let revoke = if s.revoked_at.is_none() {
+            let button = |action: &str, label: &str| {
                 format!(
-                    "<form method=\"post\" action=\"/ui/webhooks/{}/revoke\" class=\"inline\">{}\
-                     <input type=\"hidden\" name=\"owner_agent\" value=\"{}\"><button>Revoke</button></form>",
+                    "<form method=\"post\" action=\"/ui/webhooks/{}/{action}\" class=\"inline\">{}\
+                     <input type=\"hidden\" name=\"owner_agent\" value=\"{}\"><button>{label}</button></form> ",
                     s.subscription_id,
                     page::csrf_field(&session.csrf),
                     esc(&s.owner_agent)
                 )
-            } else {
-                String::new()
             };
+            let mut actions = String::new();
+            if s.active {
+                actions.push_str(&button("disable", "Disable"));
+            } else {
+                actions.push_str(&button("enable", "Enable"));
+            }
+            if s.revoked_at.is_none() {
+                actions.push_str(&button("revoke", "Revoke"));
+            }
             let deliveries = deliveries::table(&mine, &session, Some("webhooks"));
             let deliveries = if deliveries.is_empty() { "<p>No deliveries yet.</p>".to_owned() } else { deliveries };
             format!(
                 "<section class=\"subscription\" data-subscription=\"{}\"><h2>{}</h2>\
-                 <p>{} · owner {} · {} · secret {} · created {}</p><p>{}</p><p>{revoke}</p>{deliveries}</section>",
+                 <p>{} · owner {} · {} · secret {} · created {}</p><p>{}</p><p>{actions}</p>{deliveries}</section>",
                 s.subscription_id,
                 esc(&s.callback_url),
                 esc(&state),
@@ -121,31 +129,67 @@ pub(crate) async fn webhooks(State(state): State<AppState>, session: UiSession, 
     page::page("Webhooks", &session.csrf, session.caller.0.agent_address.as_str(), &body)
 }
 
-/// The revoke form: the CSRF token and the subscription's owner.
+/// An action's form: the CSRF token and the subscription's owner.
 #[derive(Deserialize)]
-pub(crate) struct RevokeForm {
+pub(crate) struct ActionForm {
     csrf: Option<String>,
     owner_agent: Option<String>,
 }
 
-/// `POST /ui/webhooks/{subscription_id}/revoke` (CSRF) `owner_agent=`: the API's `DELETE
-/// /v1/webhooks/subscriptions/{id}?owner_agent=` as the session's caller (who acts as that
-/// owner); 303 back to the webhooks, or the API's refusal as a page.
-pub(crate) async fn revoke(
+/// `POST /ui/webhooks/{subscription_id}/revoke`, `…/disable` and `…/enable` (CSRF)
+/// `owner_agent=`, as the session's caller (who acts as that owner): revoke is the API's `DELETE
+/// /v1/webhooks/subscriptions/{id}?owner_agent=`; disable and enable are its upsert (`POST
+/// /v1/webhooks/subscriptions?owner_agent=`) of the subscription as the API lists it, with
+/// `active` false or true (enable reactivates a revoked one; the secret is kept). 303 back to
+/// the webhooks, or the API's refusal as a page (404 for a subscription the owner lacks).
+pub(crate) async fn act(
     State(state): State<AppState>,
     session: UiSession,
-    PathParams(id): PathParams<String>,
-    Form(form): Form<RevokeForm>,
+    PathParams((id, action)): PathParams<(String, String)>,
+    Form(form): Form<ActionForm>,
 ) -> Response {
     if let Some(refused) = session.refuse_csrf(form.csrf.as_deref()) {
         return refused;
     }
-    let query = super::query(&[("owner_agent", form.owner_agent.as_deref().unwrap_or(""))]);
-    let path = PathParams(id);
-    match api::webhooks::revoke_subscription(State(state), session.caller, path, HeaderMap::new(), query)
-        .await
-    {
-        Ok(_) => Redirect::to("/ui/webhooks").into_response(),
-        Err(e) => page::error(e.status(), "The revocation was refused", e.message()),
+    let owner = form.owner_agent.unwrap_or_default();
+    let query = || super::query(&[("owner_agent", &owner)]);
+    let done = match action.as_str() {
+        "revoke" => {
+            let path = PathParams(id);
+            api::webhooks::revoke_subscription(State(state), session.caller, path, HeaderMap::new(), query())
+                .await
+                .map(drop)
+        }
+        "disable" | "enable" => set_active(&state, &session, &owner, &id, action == "enable").await,
+        _ => return page::error(StatusCode::NOT_FOUND, "No such action", "Only revoke, disable and enable."),
+    };
+    match done {
+        Ok(()) => Redirect::to("/ui/webhooks").into_response(),
+        Err(e) => page::error(e.status(), "The webhook action was refused", e.message()),
     }
+}
+
+/// Upserts `owner`'s subscription `id` (as the API lists it to the session) with `active`.
+async fn set_active(
+    state: &AppState,
+    session: &UiSession,
+    owner: &str,
+    id: &str,
+    active: bool,
+) -> Result<(), ApiError> {
+    let listed = subscriptions(state, session, &[owner.to_owned()]).await?;
+    let sub = listed
+        .into_iter()
+        .find(|s| s.subscription_id.to_string() == id)
+        .ok_or_else(|| ApiError::not_found("subscription"))?;
+    let mut body = Map::new();
+    body.insert("callback_url".into(), sub.callback_url.into());
+    body.insert("event_types".into(), sub.event_types.into());
+    body.insert("active".into(), active.into());
+    if let Some(d) = sub.description {
+        body.insert("description".into(), d.into());
+    }
+    let query = super::query(&[("owner_agent", owner)]);
+    let (s, caller) = (State(state.clone()), session.caller());
+    api::webhooks::upsert_subscription(s, caller, HeaderMap::new(), query, JsonObject(body)).await.map(drop)
 }
