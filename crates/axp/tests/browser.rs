@@ -1,7 +1,8 @@
 //! The web dashboard in a real browser (issue 15): Debian's `chromium` driven through
 //! `chromedriver` by a WebDriver client, against the real binary. It signs in through the
 //! one-time URL `axp ui --print-url` prints, watches an intent go COMPLETED live on its detail
-//! page while the API completes it, and approves a waiting human task with a click.
+//! page while the API completes it, and approves a waiting human task with a click. With
+//! `AXP_UI_SCREENSHOT=<path.png>` it also saves a screenshot of the intents list there.
 //!
 //! Needs `apt-get install -y chromium chromium-driver`. Without them the test skips loudly,
 //! unless `AXP_REQUIRE_BROWSER` is set (CI sets it): then their absence fails it. Nothing here
@@ -148,19 +149,16 @@ fn print_url(axp: &ServeProcess, key: &str, home: &Path) -> String {
     url
 }
 
-/// Waits (bounded) until the text of the element at `css` is `want`.
-async fn wait_text(client: &Client, css: &str, want: &str) {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let text = match client.find(Locator::Css(css)).await {
+/// Waits (bounded, in the browser: WebDriver's own polling) until an element at XPath `path`
+/// reads `want` (whitespace normalized).
+async fn wait_text(client: &Client, path: &str, want: &str) {
+    let condition = format!("{path}[normalize-space(.)='{want}']");
+    if let Err(e) = client.wait().at_most(WAIT).for_element(Locator::XPath(&condition)).await {
+        let now = match client.find(Locator::XPath(path)).await {
             Ok(el) => el.text().await.unwrap_or_default(),
-            Err(_) => String::new(),
+            Err(_) => "(no such element)".to_owned(),
         };
-        if text.trim() == want {
-            return;
-        }
-        assert!(Instant::now() < deadline, "{css} still reads {text:?}, not {want:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        panic!("{path} still reads {now:?}, not {want:?}: {e}");
     }
 }
 
@@ -189,7 +187,7 @@ async fn scenario(
     // Sign in through the one-time URL; it lands on the intents list.
     let url = print_url(axp, key, home);
     client.goto(&url).await?;
-    wait_text(client, "main h1", "Intents").await;
+    wait_text(client, "//main/h1", "Intents").await;
     assert_eq!(client.current_url().await?.path(), "/ui");
     let source = client.source().await?;
     assert!(!source.contains(key), "the key is never in a page");
@@ -201,11 +199,11 @@ async fn scenario(
     assert_eq!(s, 200, "{created}");
     let id = created["intent_id"].as_str().unwrap().to_owned();
     client.goto(&format!("{}/ui/intents/{id}", axp.url())).await?;
-    wait_text(client, "#status", "SUBMITTED").await;
+    wait_text(client, "//*[@id='status']", "SUBMITTED").await;
     let done = json!({"status": "COMPLETED", "result": {"answer": 42}});
     let (s, body) = api(axp, key, Method::POST, &format!("/v1/intents/{id}/resolve"), done).await;
     assert_eq!(s, 200, "{body}");
-    wait_text(client, "#status", "COMPLETED").await;
+    wait_text(client, "//*[@id='status']", "COMPLETED").await;
     assert_eq!(client.current_url().await?.path(), format!("/ui/intents/{id}"), "no reload: live");
     assert!(client.find(Locator::Css("pre.result")).await?.text().await?.contains("42"));
 
@@ -223,16 +221,65 @@ async fn scenario(
     client.goto(&format!("{}/ui/inbox", axp.url())).await?;
     let approve = format!("section[data-intent=\"{task_id}\"] button[value=\"approve\"]");
     client.find(Locator::Css(&approve)).await?.click().await?;
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let (_, intent) = api(axp, key, Method::GET, &format!("/v1/intents/{task_id}"), Value::Null).await;
-        if intent["intent"]["status"] == "COMPLETED" {
-            assert_eq!(intent["intent"]["result"]["task_result"]["outcome"], "approved");
-            break;
-        }
-        assert!(Instant::now() < deadline, "the task is still {}", intent["intent"]["status"]);
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    // The decision's answer is the inbox again, without the task.
+    let decided = format!("//main[h1='Inbox' and not(.//section[@data-intent='{task_id}'])]");
+    client.wait().at_most(WAIT).for_element(Locator::XPath(&decided)).await?;
+    let (_, intent) = api(axp, key, Method::GET, &format!("/v1/intents/{task_id}"), Value::Null).await;
+    assert_eq!(intent["intent"]["status"], "COMPLETED", "{intent}");
+    assert_eq!(intent["intent"]["result"]["task_result"]["outcome"], "approved");
+
+    if let Some(path) = std::env::var_os("AXP_UI_SCREENSHOT") {
+        screenshot(client, axp, key, Path::new(&path)).await?;
     }
-    wait_text(client, "main h1", "Inbox").await;
+    Ok(())
+}
+
+/// With `AXP_UI_SCREENSHOT=<path.png>`: a few more intents of several types and states, and a
+/// 1280x800 screenshot of the intents list showing them, saved to `path` (the README's
+/// `docs/img/dashboard.png`).
+async fn screenshot(
+    client: &Client,
+    axp: &ServeProcess,
+    key: &str,
+    path: &Path,
+) -> Result<(), fantoccini::error::CmdError> {
+    use reqwest::Method;
+
+    let intents = [
+        ("invoice.extract.v1", "agent://acme/billing/extractor", None),
+        (
+            "support.triage.v1",
+            "agent://acme/support/triage",
+            Some(json!({"status": "COMPLETED", "result": {"queue": "billing"}})),
+        ),
+        (
+            "report.render.v1",
+            "agent://acme/reports/renderer",
+            Some(json!({"status": "FAILED", "error": {"code": "timeout", "message": "renderer timed out"}})),
+        ),
+        (
+            "order.ship.v1",
+            "agent://acme/shop/fulfilment",
+            Some(json!({"status": "CANCELED", "reason": "customer canceled"})),
+        ),
+        ("lead.enrich.v1", "agent://acme/sales/enricher", None),
+    ];
+    for (intent_type, to_agent, outcome) in intents {
+        let create = json!({"intent_type": intent_type, "to_agent": to_agent, "payload": {}});
+        let (s, created) = api(axp, key, Method::POST, "/v1/intents", create).await;
+        assert_eq!(s, 200, "{created}");
+        if let Some(outcome) = outcome {
+            let id = created["intent_id"].as_str().unwrap();
+            let (s, body) = api(axp, key, Method::POST, &format!("/v1/intents/{id}/resolve"), outcome).await;
+            assert_eq!(s, 200, "{body}");
+        }
+    }
+    client.set_window_size(1280, 800).await?;
+    client.goto(&format!("{}/ui", axp.url())).await?;
+    let listed = "//tbody[@id='rows' and .//td[normalize-space(.)='lead.enrich.v1']]";
+    client.wait().at_most(WAIT).for_element(Locator::XPath(listed)).await?;
+    let png = client.screenshot().await?;
+    std::fs::write(path, png).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+    eprintln!("the dashboard's screenshot is at {}", path.display());
     Ok(())
 }

@@ -40,7 +40,7 @@ use crate::state::AppState;
     responses((status = 200, body = ListAuditResponse)),
     extensions(("x-axp-extension" = json!(true))),
 )]
-async fn list_audit(
+pub(crate) async fn list_audit(
     State(state): State<AppState>,
     caller: Caller,
     query: QueryMap,

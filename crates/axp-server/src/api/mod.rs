@@ -6,7 +6,7 @@ mod actor_tokens;
 mod admin;
 pub(crate) mod agents;
 pub(crate) mod approvals;
-mod audit;
+pub(crate) mod audit;
 mod billing;
 mod binding;
 mod capabilities;
@@ -28,10 +28,10 @@ mod routed;
 mod routing;
 mod scenarios;
 mod schemas;
-mod service_accounts;
+pub(crate) mod service_accounts;
 mod usage;
 mod users;
-mod webhooks;
+pub(crate) mod webhooks;
 
 use std::sync::Arc;
 
@@ -53,7 +53,7 @@ pub(crate) const BODY_LIMIT: usize = 1024 * 1024;
 /// reads those bodies straight into the type and ignores `ok`): `body`'s fields sit at the top
 /// level beside `ok`.
 #[derive(Serialize, utoipa::ToSchema)]
-struct Success<T> {
+pub(crate) struct Success<T> {
     ok: bool,
     #[serde(flatten)]
     body: T,

@@ -76,7 +76,7 @@ async fn account_tenant(state: &AppState, caller: &Caller, id: ServiceAccountId)
 /// given (e.g. `agent://conformance/owner`). The delivery binding defaults to `stream`; `http` needs
 /// `delivery_config.url`, and its signing secret (given or generated `whsec_…`) appears in this
 /// response only. 409 `already_exists` when the name or address is taken; 422 for a blocked URL.
-async fn create_service_account(
+pub(crate) async fn create_service_account(
     State(state): State<AppState>,
     caller: Caller,
     JsonObject(body): JsonObject,
@@ -137,7 +137,7 @@ async fn get_service_account(
 }
 
 /// `POST /v1/service-accounts/{id}/keys` `{expires_at?}`: a new key; `key.token` is shown once.
-async fn create_key(
+pub(crate) async fn create_key(
     State(state): State<AppState>,
     caller: Caller,
     PathParams(id): PathParams<String>,
@@ -159,7 +159,7 @@ async fn create_key(
 }
 
 /// `POST /v1/service-accounts/{id}/keys/{key_id}/revoke`: the key stops working at once.
-async fn revoke_key(
+pub(crate) async fn revoke_key(
     State(state): State<AppState>,
     caller: Caller,
     PathParams((id, key_id)): PathParams<(String, String)>,
@@ -179,7 +179,7 @@ async fn revoke_key(
 /// `GET /v1/service-accounts?org_id=&workspace_id=&limit=`: `{ok, service_accounts}` of the
 /// caller's workspace or (for an org admin) the one named, oldest first (default 100, at most
 /// 1000).
-async fn list_service_accounts(
+pub(crate) async fn list_service_accounts(
     State(state): State<AppState>,
     caller: Caller,
     query: QueryMap,
@@ -198,7 +198,7 @@ async fn list_service_accounts(
 
 /// `DELETE /v1/service-accounts/{id}`: marks it `deleted` and revokes every key it has. A key
 /// cannot delete its own service account (403): that would lock the caller out.
-async fn delete_service_account(
+pub(crate) async fn delete_service_account(
     State(state): State<AppState>,
     caller: Caller,
     PathParams(id): PathParams<String>,

@@ -27,7 +27,7 @@ fn is_intent_event(t: &str) -> bool {
 /// `POST /v1/webhooks/subscriptions` `{callback_url, event_types, secret?, active?, description?}`:
 /// upserts by (owner, callback URL); a revoked subscription is reactivated. Without `secret`, a
 /// new subscription gets a generated `whsec_…` secret, shown once as `subscription.secret`.
-async fn upsert_subscription(
+pub(crate) async fn upsert_subscription(
     State(state): State<AppState>,
     caller: Caller,
     headers: HeaderMap,
@@ -87,7 +87,7 @@ async fn upsert_subscription(
 }
 
 /// `GET /v1/webhooks/subscriptions?owner_agent=&include_inactive=`.
-async fn list_subscriptions(
+pub(crate) async fn list_subscriptions(
     State(state): State<AppState>,
     caller: Caller,
     headers: HeaderMap,
@@ -100,7 +100,7 @@ async fn list_subscriptions(
 }
 
 /// `DELETE /v1/webhooks/subscriptions/{id}`: revokes it; 404 for an unknown id.
-async fn revoke_subscription(
+pub(crate) async fn revoke_subscription(
     State(state): State<AppState>,
     caller: Caller,
     PathParams(id): PathParams<String>,

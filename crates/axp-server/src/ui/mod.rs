@@ -6,7 +6,9 @@
 //! - `page`: the HTML frame, error pages, escaping.
 //! - `pages/intents.rs`: the intents list and an intent's detail; `pages/inbox.rs`: human tasks
 //!   (`pages/form_task.rs`: form tasks' fields); `pages/agents.rs`: agents and their kill switch;
-//!   `pages/deliveries.rs`: dead letters and replay.
+//!   `pages/deliveries.rs`: dead letters and replay (and the deliveries table other pages show);
+//!   `pages/webhooks.rs`: webhook subscriptions and their deliveries; `pages/service_accounts.rs`:
+//!   service accounts and their keys; `pages/audit.rs`: the audit log.
 
 mod page;
 mod pages;
@@ -32,7 +34,7 @@ async fn app_css() -> impl IntoResponse {
 
 /// The dashboard's routes, and `POST /v1/ui/login-links`.
 pub(crate) fn router() -> Router<AppState> {
-    use pages::{agents, deliveries, inbox, intents};
+    use pages::{agents, audit, deliveries, inbox, intents, service_accounts, webhooks};
     Router::new()
         .route("/v1/ui/login-links", post(session::create_login_link))
         .route("/ui/login", get(session::login_form).post(session::login))
@@ -52,4 +54,11 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/ui/deliveries", get(deliveries::dead_letters))
         .route("/ui/deliveries/{delivery_id}/replay", post(deliveries::replay))
         .route("/ui/agents/{address_id}/{action}", post(agents::switch))
+        .route("/ui/webhooks", get(webhooks::webhooks))
+        .route("/ui/webhooks/{subscription_id}/{action}", post(webhooks::act))
+        .route("/ui/service-accounts", get(service_accounts::list).post(service_accounts::create))
+        .route("/ui/service-accounts/{service_account_id}/keys", post(service_accounts::create_key))
+        .route("/ui/service-accounts/{service_account_id}/keys/revoke", post(service_accounts::revoke_key))
+        .route("/ui/service-accounts/{service_account_id}/delete", post(service_accounts::delete))
+        .route("/ui/audit", get(audit::audit))
 }

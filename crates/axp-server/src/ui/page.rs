@@ -47,7 +47,9 @@ fn document(title: &str, nav: &str, body: &str) -> Response {
 /// A page for a signed-in session: navigation and the sign-out form around `body`.
 pub(crate) fn page(title: &str, csrf: &str, who: &str, body: &str) -> Response {
     let nav = format!(
-        "<nav><a href=\"/ui\">Intents</a> <a href=\"/ui/inbox\">Inbox</a> <a href=\"/ui/agents\">Agents</a> <a href=\"/ui/deliveries\">Dead letters</a>\
+        "<nav><a href=\"/ui\">Intents</a> <a href=\"/ui/inbox\">Inbox</a> <a href=\"/ui/agents\">Agents</a> <a href=\"/ui/deliveries\">Dead letters</a> \
+         <a href=\"/ui/webhooks\">Webhooks</a> <a href=\"/ui/service-accounts\">Service accounts</a> \
+         <a href=\"/ui/audit\">Audit</a>\
          <span class=\"who\">{}</span>\
          <form method=\"post\" action=\"/ui/logout\" class=\"inline\">{}<button>Sign out</button></form></nav>",
         esc(who),

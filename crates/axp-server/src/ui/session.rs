@@ -97,6 +97,11 @@ impl FromRequestParts<AppState> for UiSession {
 }
 
 impl UiSession {
+    /// The session's caller, once more: each API handler a page calls takes its own.
+    pub(crate) fn caller(&self) -> Caller {
+        Caller(self.caller.0.clone(), self.caller.1.clone())
+    }
+
     /// The 403 page (the request then changes nothing) unless `sent` is this session's CSRF
     /// token; `None` when it is.
     pub(crate) fn refuse_csrf(&self, sent: Option<&str>) -> Option<Response> {

@@ -32,6 +32,7 @@ mod tenancy_access;
 mod time_bounds;
 mod timers;
 mod ui;
+mod ui_admin;
 mod users;
 mod webhooks;
 mod workflows;

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use crate::callers::{Callers, call};
 
 /// A client that does not follow redirects (the tests read them).
-fn browser() -> reqwest::Client {
+pub(crate) fn browser() -> reqwest::Client {
     reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
 }
 
@@ -30,7 +30,7 @@ async fn open(server: &TestServer, path: &str) -> (u16, Option<String>, Option<S
 }
 
 /// A signed-in session of `key` (through a login link): the cookie header value.
-async fn session(server: &TestServer, key: &str) -> String {
+pub(crate) async fn session(server: &TestServer, key: &str) -> String {
     let (s, link) = mint(server, key).await;
     assert_eq!(s, 200, "{link}");
     let (s, _, set, _) = open(server, link["login_path"].as_str().unwrap()).await;
@@ -39,7 +39,11 @@ async fn session(server: &TestServer, key: &str) -> String {
 }
 
 /// `GET path` with `cookie`: status, `Location`, body.
-async fn get(server: &TestServer, cookie: Option<&str>, path: &str) -> (u16, Option<String>, String) {
+pub(crate) async fn get(
+    server: &TestServer,
+    cookie: Option<&str>,
+    path: &str,
+) -> (u16, Option<String>, String) {
     let mut req = browser().get(format!("{}{path}", server.base_url));
     if let Some(c) = cookie {
         req = req.header(COOKIE, c);
@@ -50,7 +54,7 @@ async fn get(server: &TestServer, cookie: Option<&str>, path: &str) -> (u16, Opt
 }
 
 /// `POST path` with `cookie` and a form body: status, `Location`.
-async fn post(
+pub(crate) async fn post(
     server: &TestServer,
     cookie: Option<&str>,
     path: &str,
@@ -65,7 +69,7 @@ async fn post(
 }
 
 /// The CSRF token a page's forms carry.
-fn csrf(page: &str) -> String {
+pub(crate) fn csrf(page: &str) -> String {
     let at = page.find("name=\"csrf\" value=\"").expect("a CSRF field") + 19;
     page[at..at + 64].to_owned()
 }
@@ -277,11 +281,16 @@ async fn approving_in_the_inbox_completes_the_human_task() {
     assert_eq!(intent["intent"]["result"]["task_result"]["comment"], "fine");
 }
 
-/// The session table of the `## Dashboard` section of `docs/access.md`: each route and the
-/// status expected of each caller, in [`Callers::all`] order.
+/// The session table of the `## Dashboard` section of `docs/access.md` ([`session_rows`]).
 fn dashboard_rows() -> Vec<(String, [u16; 5])> {
+    session_rows("Dashboard")
+}
+
+/// The session table of the section of `docs/access.md` headed `## {heading}`: each route and
+/// the status expected of each caller, in [`Callers::all`] order.
+pub(crate) fn session_rows(heading: &str) -> Vec<(String, [u16; 5])> {
     let doc = include_str!("../../../../docs/access.md");
-    let section = doc.split("\n## ").find(|s| s.starts_with("Dashboard")).expect("a Dashboard section");
+    let section = doc.split("\n## ").find(|s| s.lines().next() == Some(heading)).expect("the section");
     section
         .lines()
         .filter(|l| l.starts_with("| `GET") || l.starts_with("| `POST"))
@@ -296,7 +305,7 @@ fn dashboard_rows() -> Vec<(String, [u16; 5])> {
 }
 
 /// A session of `key` through the sign-in form (any caller, not only admins).
-async fn form_session(server: &TestServer, key: &str) -> String {
+pub(crate) async fn form_session(server: &TestServer, key: &str) -> String {
     let r =
         browser().post(format!("{}/ui/login", server.base_url)).form(&[("token", key)]).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 303);

@@ -2,29 +2,23 @@
 //! read and switched through the API's own handlers (`GET /v1/agents`, `GET /v1/mesh/agents`,
 //! `POST /v1/mesh/agents/{id}/kill|resume`).
 
-use std::collections::HashMap;
-
 use axum::extract::{Form, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 
 use crate::api;
-use crate::extract::{PathParams, QueryMap};
+use crate::extract::PathParams;
 use crate::state::AppState;
 use crate::ui::page::{self, esc};
 use crate::ui::session::{CsrfForm, UiSession};
-
-fn limit() -> QueryMap {
-    QueryMap(HashMap::from([("limit".to_owned(), "1000".to_owned())]))
-}
 
 /// `GET /ui/agents`: every agent of the workspace with its binding, connected streams, health
 /// and a kill or resume button. Needs a role, as the API's lists do (an agent key's session
 /// gets the 403 page).
 pub(crate) async fn agents(State(state): State<AppState>, session: UiSession) -> Response {
-    let caller = || crate::extract::Caller(session.caller.0.clone(), session.caller.1.clone());
-    let listed = api::agents::list_agents(State(state.clone()), caller(), limit()).await;
-    let mesh = api::mesh::list_agents(State(state), caller(), limit()).await;
+    let limit = || super::query(&[("limit", "1000")]);
+    let listed = api::agents::list_agents(State(state.clone()), session.caller(), limit()).await;
+    let mesh = api::mesh::list_agents(State(state), session.caller(), limit()).await;
     let (listed, mesh) = match (listed, mesh) {
         (Ok(l), Ok(m)) => (l.0.agents, m.0.agents),
         (Err(e), _) | (_, Err(e)) => return page::error(e.status(), "Agents", e.message()),

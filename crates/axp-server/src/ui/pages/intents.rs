@@ -213,39 +213,14 @@ async fn detail_html(state: &AppState, session: &UiSession, raw: &str) -> Result
 /// Push deliveries shown per intent: among the workspace's newest this many.
 const DELIVERIES_SCANNED: u32 = 500;
 
-/// The intent's push deliveries the session may read (the API's rule for `GET
-/// /v1/deliveries`), each with its attempts; empty without any.
+/// The intent's push deliveries the session may read, each with its attempts; empty without any.
 async fn deliveries(state: &AppState, session: &UiSession, intent: &Intent) -> Result<String, ApiError> {
-    let caller = &session.caller;
-    let all = state.store.list_deliveries(&caller.0.tenant, None, DELIVERIES_SCANNED).await?;
-    let rows: String = all
-        .iter()
-        .filter(|d| d.intent_id == Some(intent.intent_id) && caller.reads_for(&d.target))
-        .map(|d| {
-            let attempts: String = d
-                .attempts
-                .iter()
-                .map(|a| {
-                    let answer = a.status_code.map(|c| format!("HTTP {c}"));
-                    let answer = answer.or_else(|| a.error.clone()).unwrap_or_default();
-                    format!("<li>#{} {} {} ({} ms)</li>", a.attempt, a.at, esc(&answer), a.duration_ms)
-                })
-                .collect();
-            format!(
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td><ol>{attempts}</ol></td></tr>",
-                d.delivery_id,
-                esc(&d.target),
-                d.status.as_str()
-            )
-        })
-        .collect();
-    if rows.is_empty() {
+    let all = super::deliveries::readable(state, session, None, DELIVERIES_SCANNED).await?;
+    let own: Vec<_> = all.iter().filter(|d| d.intent_id == Some(intent.intent_id)).collect();
+    if own.is_empty() {
         return Ok(String::new());
     }
-    Ok(format!(
-        "<h2>Deliveries</h2><table class=\"deliveries\"><thead><tr><th>Delivery</th><th>Target</th>\
-         <th>Status</th><th>Attempts</th></tr></thead><tbody>{rows}</tbody></table>"
-    ))
+    Ok(format!("<h2>Deliveries</h2>{}", super::deliveries::table(&own, session, None)))
 }
 
 /// `GET /ui/intents/{id}`: one intent; its detail refreshes on every event of its SSE stream.
