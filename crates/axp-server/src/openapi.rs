@@ -54,7 +54,7 @@ static DOCUMENT: LazyLock<String> =
 pub(crate) fn document() -> utoipa::openapi::OpenApi {
     let mut doc = Frame::openapi();
     doc.info.version = env!("CARGO_PKG_VERSION").into();
-    for family in crate::api::documented().into_iter().chain([crate::metrics::Doc::openapi()]) {
+    for family in crate::api::documented() {
         doc.merge(family);
     }
     let components = doc.components.get_or_insert_with(Default::default);

@@ -70,6 +70,8 @@ impl<T> Success<T> {
 pub(crate) fn documented() -> Vec<utoipa::openapi::OpenApi> {
     use utoipa::OpenApi as _;
     vec![
+        crate::metrics::Doc::openapi(),
+        crate::ui::Doc::openapi(),
         health::Doc::openapi(),
         capabilities::Doc::openapi(),
         intents::Doc::openapi(),

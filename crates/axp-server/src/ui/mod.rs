@@ -32,6 +32,12 @@ async fn app_css() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], APP_CSS)
 }
 
+/// `POST /v1/ui/login-links` in the OpenAPI document (`crate::openapi`); the HTML pages are
+/// described in `docs/dashboard.md`.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(session::create_login_link))]
+pub(crate) struct Doc;
+
 /// The dashboard's routes, and `POST /v1/ui/login-links`.
 pub(crate) fn router() -> Router<AppState> {
     use pages::{agents, audit, deliveries, inbox, intents, service_accounts, webhooks};

@@ -134,6 +134,13 @@ async fn start_session(state: &AppState, credential: KeyHash, now: Timestamp) ->
 /// `POST /v1/ui/login-links` (axp extension): a one-time dashboard login link acting as the
 /// calling credential, `{ok, login_path: "/ui/login/<token>", expires_at}`; it works once,
 /// within 5 minutes. 403 unless the caller administers its workspace (the operator does).
+#[utoipa::path(
+    post,
+    path = "/v1/ui/login-links",
+    tag = "dashboard",
+    responses((status = 200, description = "`{ok, login_path, expires_at}`: open `login_path` on this server within 5 minutes, once")),
+    extensions(("x-axp-extension" = json!(true))),
+)]
 pub(crate) async fn create_login_link(
     State(state): State<AppState>,
     caller: Caller,
