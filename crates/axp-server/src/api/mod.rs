@@ -75,6 +75,15 @@ pub(crate) fn documented() -> Vec<utoipa::openapi::OpenApi> {
         intents::Doc::openapi(),
         events::Doc::openapi(),
         agents::Doc::openapi(),
+        inbox::Doc::openapi(),
+        approvals::Doc::openapi(),
+        users::Doc::openapi(),
+        service_accounts::Doc::openapi(),
+        mesh::Doc::openapi(),
+        media::Doc::openapi(),
+        webhooks::Doc::openapi(),
+        scenarios::Doc::openapi(),
+        schemas::Doc::openapi(),
     ]
 }
 
