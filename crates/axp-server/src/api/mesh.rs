@@ -132,7 +132,7 @@ fn mesh_agents(view: &MeshView, now: Timestamp) -> Vec<MeshAgent> {
     post,
     path = "/v1/mesh/heartbeat",
     tag = "mesh",
-    request_body(content = Option<Object>, description = "Optional: `{}` or `{metrics: {intents_total, intents_succeeded, intents_failed, avg_latency_ms, cost_usd}}`"),
+    request_body(content = Object, description = "May be absent: `{}` or `{metrics: {intents_total, intents_succeeded, intents_failed, avg_latency_ms, cost_usd}}`"),
     responses((status = 200, body = HeartbeatResponse)),
     extensions(("x-axp-extension" = json!(true))),
 )]
