@@ -19,6 +19,17 @@ use crate::state::AppState;
 /// same decision again is 200 with the first record; a different one is 409. Answering a task
 /// follows the decision rule (`Acting::may_decide`): 403 for who may not, 404 when the caller
 /// may not see the intent. Acts for the owner scope (§1.2) when one is given.
+#[utoipa::path(
+    post,
+    path = "/v1/approvals/{approval_id}/decision",
+    tag = "approvals",
+    params(
+        ("approval_id" = String, Path, description = "The approval's id (UUID); an intent's id answers its open human task"),
+        ("owner_agent" = Option<String>, Query, description = "The owner to act for (also the `x-owner-agent` header); default the caller's own address (contract §1.2)"),
+    ),
+    request_body(content = Object, description = "`{decision: approve|reject, comment?}`: the comment at most 1000 characters"),
+    responses((status = 200, body = ApprovalResponse)),
+)]
 pub(crate) async fn decide(
     State(state): State<AppState>,
     caller: Caller,
@@ -59,6 +70,17 @@ pub(crate) async fn decide(
 /// assignees or `pending_with` name one of the caller's addresses, or that the caller sent.
 /// The caller's addresses are `owner_agent` when given; else its own agent address and, for a
 /// person (actor token), also their nick's `@nick` and public address `nick@ax`.
+#[utoipa::path(
+    get,
+    path = "/v1/me/tasks",
+    tag = "approvals",
+    params(
+        ("owner_agent" = Option<String>, Query, description = "Whose tasks (also the `x-owner-agent` header); default the caller's own addresses"),
+        ("limit" = Option<u32>, Query, description = "1 to 500, default 100"),
+    ),
+    responses((status = 200, body = ListTasksResponse)),
+    extensions(("x-axp-extension" = json!(true))),
+)]
 async fn my_tasks(
     State(state): State<AppState>,
     caller: Caller,
@@ -103,6 +125,10 @@ async fn my_tasks(
         .collect();
     Ok(Json(ListTasksResponse { ok: true, tasks }))
 }
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(decide, my_tasks))]
+pub(super) struct Doc;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()

@@ -3,7 +3,8 @@
 //! `x-owner-agent`, default the caller's address).
 
 use axp_core::api::{
-    DeleteMode, DeletedMessages, InboxChanges, ListThreadsResponse, ThreadChange, ThreadResponse,
+    DeleteMessagesRequest, DeleteMode, DeletedMessages, InboxChanges, ListThreadsResponse, ThreadChange,
+    ThreadResponse,
 };
 use axp_core::inbox::{Thread, ThreadAction, ThreadStatus};
 use axp_core::validate::Fields;
@@ -37,7 +38,19 @@ fn decode_cursor(raw: &str) -> ApiResult<u64> {
     })
 }
 
-/// `GET /v1/inbox?owner_agent=&status=pending|active|done&limit=`: newest change first.
+/// `GET /v1/inbox?owner_agent=&status=pending|active|done&limit=`: the owner's threads, newest
+/// change first.
+#[utoipa::path(
+    get,
+    path = "/v1/inbox",
+    tag = "inbox",
+    params(
+        ("owner_agent" = Option<String>, Query, description = "The owner to act for (also the `x-owner-agent` header); default the caller's own address (contract §1.2)"),
+        ("status" = Option<String>, Query, description = "`pending`, `active` or `done`"),
+        ("limit" = Option<u32>, Query, description = "1 to 200, default 50"),
+    ),
+    responses((status = 200, body = ListThreadsResponse)),
+)]
 pub(super) async fn list_inbox(
     State(state): State<AppState>,
     caller: Caller,
@@ -60,6 +73,17 @@ pub(super) async fn list_inbox(
 /// `GET /v1/inbox/changes?owner_agent=&cursor=&limit=`: threads changed after `cursor` (from
 /// the start without one), oldest change first, at most `limit` (default 50, at most 200);
 /// `next_cursor` resumes, `has_more` says whether to. An unknown cursor is 400.
+#[utoipa::path(
+    get,
+    path = "/v1/inbox/changes",
+    tag = "inbox",
+    params(
+        ("owner_agent" = Option<String>, Query, description = "The owner to act for (also the `x-owner-agent` header); default the caller's own address (contract §1.2)"),
+        ("cursor" = Option<String>, Query, description = "A `next_cursor` of an earlier page; from the start without one"),
+        ("limit" = Option<u32>, Query, description = "1 to 200, default 50"),
+    ),
+    responses((status = 200, body = Success<InboxChanges>)),
+)]
 async fn inbox_changes(
     State(state): State<AppState>,
     caller: Caller,
@@ -79,7 +103,15 @@ async fn inbox_changes(
     Ok(Json(Success::new(InboxChanges { changes, next_cursor, has_more })))
 }
 
-/// `GET /v1/inbox/{thread_id}`: 404 when unknown or not visible to the owner.
+/// `GET /v1/inbox/{thread_id}`: one thread as the owner sees it; 404 when unknown or not visible
+/// to the owner.
+#[utoipa::path(
+    get,
+    path = "/v1/inbox/{thread_id}",
+    tag = "inbox",
+    params(("thread_id" = String, Path, description = "The thread's id: its intent's id (UUID)"), ("owner_agent" = Option<String>, Query, description = "The owner to act for (also the `x-owner-agent` header); default the caller's own address (contract §1.2)")),
+    responses((status = 200, body = ThreadResponse)),
+)]
 async fn get_thread(
     State(state): State<AppState>,
     caller: Caller,
@@ -117,7 +149,15 @@ fn optional_comment(f: &mut Fields<'_>) -> Option<String> {
     f.bounded_string("comment", &[], false, 0, 2000)
 }
 
-/// `POST /v1/inbox/{id}/reply` `{message}` (1 to 5000 characters).
+/// `POST /v1/inbox/{id}/reply` `{message}` (1 to 5000 characters): adds a reply to the thread.
+#[utoipa::path(
+    post,
+    path = "/v1/inbox/{thread_id}/reply",
+    tag = "inbox",
+    params(("thread_id" = String, Path, description = "The thread's id: its intent's id (UUID)"), ("owner_agent" = Option<String>, Query, description = "The owner to act for (also the `x-owner-agent` header); default the caller's own address (contract §1.2)")),
+    request_body(content = Object, description = "`{message}`: 1 to 5000 characters"),
+    responses((status = 200, body = ThreadResponse)),
+)]
 pub(super) async fn reply(
     State(state): State<AppState>,
     caller: Caller,
@@ -135,6 +175,14 @@ pub(super) async fn reply(
 
 /// `POST /v1/inbox/{id}/delegate` `{delegate_to, note?}`: the delegate joins the thread and an
 /// open human task moves to them.
+#[utoipa::path(
+    post,
+    path = "/v1/inbox/{thread_id}/delegate",
+    tag = "inbox",
+    params(("thread_id" = String, Path, description = "The thread's id: its intent's id (UUID)"), ("owner_agent" = Option<String>, Query, description = "The owner to act for (also the `x-owner-agent` header); default the caller's own address (contract §1.2)")),
+    request_body(content = Object, description = "`{delegate_to, note?}`: an agent address, or a person (e-mail, role) kept as given; the note at most 2000 characters"),
+    responses((status = 200, body = ThreadResponse)),
+)]
 async fn delegate(
     State(state): State<AppState>,
     caller: Caller,
@@ -179,6 +227,14 @@ async fn decide(
 
 /// `POST /v1/inbox/{id}/approve` `{comment?}`: answers an open human task (outcome `approved`,
 /// or the task type's affirmative outcome); 422 `task_result_invalid` if the task needs more.
+#[utoipa::path(
+    post,
+    path = "/v1/inbox/{thread_id}/approve",
+    tag = "inbox",
+    params(("thread_id" = String, Path, description = "The thread's id: its intent's id (UUID)"), ("owner_agent" = Option<String>, Query, description = "The owner to act for (also the `x-owner-agent` header); default the caller's own address (contract §1.2)")),
+    request_body(content = Object, description = "`{comment?}`: at most 2000 characters"),
+    responses((status = 200, body = ThreadResponse)),
+)]
 async fn approve(
     State(state): State<AppState>,
     caller: Caller,
@@ -190,7 +246,16 @@ async fn approve(
     decide(state, caller, id, headers, query, body, true).await
 }
 
-/// `POST /v1/inbox/{id}/reject` `{comment?}`.
+/// `POST /v1/inbox/{id}/reject` `{comment?}`: answers an open human task with a rejection (outcome
+/// `rejected`, or the task type's negative outcome).
+#[utoipa::path(
+    post,
+    path = "/v1/inbox/{thread_id}/reject",
+    tag = "inbox",
+    params(("thread_id" = String, Path, description = "The thread's id: its intent's id (UUID)"), ("owner_agent" = Option<String>, Query, description = "The owner to act for (also the `x-owner-agent` header); default the caller's own address (contract §1.2)")),
+    request_body(content = Object, description = "`{comment?}`: at most 2000 characters"),
+    responses((status = 200, body = ThreadResponse)),
+)]
 async fn reject(
     State(state): State<AppState>,
     caller: Caller,
@@ -202,7 +267,14 @@ async fn reject(
     decide(state, caller, id, headers, query, body, false).await
 }
 
-/// `POST /v1/inbox/{id}/read`.
+/// `POST /v1/inbox/{id}/read` (no body): marks the thread read for the owner.
+#[utoipa::path(
+    post,
+    path = "/v1/inbox/{thread_id}/read",
+    tag = "inbox",
+    params(("thread_id" = String, Path, description = "The thread's id: its intent's id (UUID)"), ("owner_agent" = Option<String>, Query, description = "The owner to act for (also the `x-owner-agent` header); default the caller's own address (contract §1.2)")),
+    responses((status = 200, body = ThreadResponse)),
+)]
 async fn read(
     State(state): State<AppState>,
     caller: Caller,
@@ -216,6 +288,14 @@ async fn read(
 
 /// `POST /v1/inbox/{id}/messages/delete` `{mode: self|both, message_ids?, limit?}`: only
 /// messages (replies) are deleted, never lifecycle entries; `self` hides them for this owner.
+#[utoipa::path(
+    post,
+    path = "/v1/inbox/{thread_id}/messages/delete",
+    tag = "inbox",
+    params(("thread_id" = String, Path, description = "The thread's id: its intent's id (UUID)"), ("owner_agent" = Option<String>, Query, description = "The owner to act for (also the `x-owner-agent` header); default the caller's own address (contract §1.2)")),
+    request_body = DeleteMessagesRequest,
+    responses((status = 200, body = Success<DeletedMessages>)),
+)]
 async fn delete_messages(
     State(state): State<AppState>,
     caller: Caller,
@@ -256,6 +336,20 @@ async fn delete_messages(
         message_ids: deleted,
     })))
 }
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    list_inbox,
+    inbox_changes,
+    get_thread,
+    reply,
+    delegate,
+    approve,
+    reject,
+    read,
+    delete_messages
+))]
+pub(super) struct Doc;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()

@@ -15,8 +15,8 @@
 
 use axp_core::ErrorCode;
 use axp_core::api::{
-    CreateUploadResponse, DeletedUpload, FinalizeUploadResponse, MediaResponse, MediaView,
-    UploadBytesResponse,
+    CreateUploadRequest, CreateUploadResponse, DeletedUpload, FinalizeUploadRequest, FinalizeUploadResponse,
+    MediaResponse, MediaView, UploadBytesResponse,
 };
 use axp_core::ids::UploadId;
 use axp_core::media::{self, BUCKET, DEFAULT_TTL_SECONDS, MediaConflict, MediaStatus, MediaUpload};
@@ -122,6 +122,13 @@ async fn writable(state: &AppState, caller: &Caller, id: UploadId) -> ApiResult<
 /// server's maximum (`AXP_MEDIA_MAX_BYTES`); 429 `quota_exceeded` when it does not fit
 /// `media_upload_bytes_per_day` or `media_storage_bytes`; 403 unless the caller acts as
 /// `owner_agent`.
+#[utoipa::path(
+    post,
+    path = "/v1/media/create-upload",
+    tag = "media",
+    request_body = CreateUploadRequest,
+    responses((status = 200, body = CreateUploadResponse)),
+)]
 async fn create_upload(
     State(state): State<AppState>,
     caller: Caller,
@@ -173,6 +180,14 @@ async fn create_upload(
 /// when the upload is no longer pending or the bytes' SHA-256 differs from a declared one
 /// (nothing kept); 429 when they do not fit `media_upload_bytes_per_day`. Sending again
 /// replaces earlier bytes.
+#[utoipa::path(
+    put,
+    path = "/v1/media/upload/{upload_id}",
+    tag = "media",
+    params(("upload_id" = String, Path, description = "The upload's id (UUID)")),
+    request_body(content = String, content_type = "application/octet-stream", description = "The raw bytes (any content type), at most the declared `size_bytes`"),
+    responses((status = 200, body = UploadBytesResponse)),
+)]
 async fn upload_bytes(
     State(state): State<AppState>,
     caller: Caller,
@@ -209,6 +224,13 @@ async fn upload_bytes(
 /// `POST /v1/media/finalize-upload` `{upload_id, size_bytes, sha256?}`: the upload becomes
 /// `ready`. Succeeds without bytes (contract §9 C15); with bytes, 409 when `size_bytes` or
 /// `sha256` differs from them; 409 for an expired upload. 404 unknown upload.
+#[utoipa::path(
+    post,
+    path = "/v1/media/finalize-upload",
+    tag = "media",
+    request_body = FinalizeUploadRequest,
+    responses((status = 200, body = FinalizeUploadResponse)),
+)]
 async fn finalize_upload(
     State(state): State<AppState>,
     caller: Caller,
@@ -239,6 +261,13 @@ async fn finalize_upload(
 
 /// `GET /v1/media/{upload_id}`: the upload; `download_url` and `preview_url` while its bytes
 /// are readable, else `null`. 404 unknown or not readable by the caller.
+#[utoipa::path(
+    get,
+    path = "/v1/media/{upload_id}",
+    tag = "media",
+    params(("upload_id" = String, Path, description = "The upload's id (UUID)")),
+    responses((status = 200, body = MediaResponse)),
+)]
 async fn get_upload(
     State(state): State<AppState>,
     caller: Caller,
@@ -293,6 +322,13 @@ async fn stream_bytes(state: &AppState, caller: &Caller, id: &str, disposition: 
 }
 
 /// `GET /v1/media/download/{upload_id}`: the bytes as an attachment.
+#[utoipa::path(
+    get,
+    path = "/v1/media/download/{upload_id}",
+    tag = "media",
+    params(("upload_id" = String, Path, description = "The upload's id (UUID)")),
+    responses((status = 200, description = "The bytes, with the upload's `mime_type` as `Content-Type` and `Content-Disposition: attachment`", content_type = "application/octet-stream")),
+)]
 async fn download(
     State(state): State<AppState>,
     caller: Caller,
@@ -302,6 +338,13 @@ async fn download(
 }
 
 /// `GET /v1/media/preview/{upload_id}`: the bytes inline.
+#[utoipa::path(
+    get,
+    path = "/v1/media/preview/{upload_id}",
+    tag = "media",
+    params(("upload_id" = String, Path, description = "The upload's id (UUID)")),
+    responses((status = 200, description = "The bytes, with the upload's `mime_type` as `Content-Type` and `Content-Disposition: inline`", content_type = "application/octet-stream")),
+)]
 async fn preview(
     State(state): State<AppState>,
     caller: Caller,
@@ -313,6 +356,14 @@ async fn preview(
 /// `DELETE /v1/media/{upload_id}` (axp extension): removes the upload and its bytes, audited
 /// (`media.deleted`). 404 unknown or not readable by the caller; 403 unless it acts as the
 /// owner.
+#[utoipa::path(
+    delete,
+    path = "/v1/media/{upload_id}",
+    tag = "media",
+    params(("upload_id" = String, Path, description = "The upload's id (UUID)")),
+    responses((status = 200, body = DeletedUpload)),
+    extensions(("x-axp-extension" = json!(true))),
+)]
 async fn delete_upload(
     State(state): State<AppState>,
     caller: Caller,
@@ -328,6 +379,10 @@ async fn delete_upload(
         .map_err(ApiError::missing("upload"))?;
     Ok(Json(DeletedUpload { ok: true, upload_id: id, deleted: true }))
 }
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(create_upload, upload_bytes, finalize_upload, get_upload, download, preview, delete_upload))]
+pub(super) struct Doc;
 
 /// The media routes.
 pub(super) fn router() -> Router<AppState> {

@@ -128,6 +128,14 @@ fn mesh_agents(view: &MeshView, now: Timestamp) -> Vec<MeshAgent> {
 /// → `{ok, address_id, health_status, last_heartbeat_at, killed}`. A killed agent may still
 /// beat (and learns `killed: true`). 403 for viewer roles, 404 for a caller with no agent
 /// (a person), 422 for malformed metrics.
+#[utoipa::path(
+    post,
+    path = "/v1/mesh/heartbeat",
+    tag = "mesh",
+    request_body(content = Object, description = "May be absent: `{}` or `{metrics: {intents_total, intents_succeeded, intents_failed, avg_latency_ms, cost_usd}}`"),
+    responses((status = 200, body = HeartbeatResponse)),
+    extensions(("x-axp-extension" = json!(true))),
+)]
 async fn heartbeat(
     State(state): State<AppState>,
     caller: Caller,
@@ -163,6 +171,19 @@ async fn heartbeat(
 /// agents (oldest first) of the `health` given, at most `limit` (1 to 1000); `summary` counts
 /// the whole workspace. `intents_period`/`cost_period` sum the agents' reports over the window
 /// (default `day`: today, UTC). Health is derived at the request's time (engine clock).
+#[utoipa::path(
+    get,
+    path = "/v1/mesh/agents",
+    tag = "mesh",
+    operation_id = "mesh_list_agents",
+    params(
+        ("limit" = Option<u32>, Query, description = "1 to 1000, default 100"),
+        ("health" = Option<String>, Query, description = "Only agents of this health: `healthy`, `degraded`, `unreachable`, `killed` or `unknown`"),
+        ("window" = Option<String>, Query, description = "`day` (default: today, UTC), `week` or `month`: the period metrics are summed over"),
+    ),
+    responses((status = 200, body = MeshAgentsResponse)),
+    extensions(("x-axp-extension" = json!(true))),
+)]
 pub(crate) async fn list_agents(
     State(state): State<AppState>,
     caller: Caller,
@@ -194,6 +215,15 @@ pub(crate) async fn list_agents(
 /// `GET /v1/mesh/agents/{address_id}?window=`: `{ok, agent}` with `metrics` (its reports summed
 /// over the window) and `events` (its newest mesh events). 404 for an unknown id or another
 /// workspace's.
+#[utoipa::path(
+    get,
+    path = "/v1/mesh/agents/{address_id}",
+    tag = "mesh",
+    operation_id = "mesh_get_agent",
+    params(("address_id" = String, Path, description = "The agent's service account id (UUID)"), ("window" = Option<String>, Query, description = "`day` (default: today, UTC), `week` or `month`: the period metrics are summed over")),
+    responses((status = 200, body = MeshAgentResponse)),
+    extensions(("x-axp-extension" = json!(true))),
+)]
 async fn get_agent(
     State(state): State<AppState>,
     caller: Caller,
@@ -219,6 +249,14 @@ async fn get_agent(
 /// `policy_denied`, and its open streams end. Audited (`agent.killed`) and logged as a mesh
 /// event. → `{ok, address_id, health_status: "killed", killed_at}`; killing a killed agent
 /// answers the same and changes nothing. 403 without an admin role; 404 for an unknown id.
+#[utoipa::path(
+    post,
+    path = "/v1/mesh/agents/{address_id}/kill",
+    tag = "mesh",
+    params(("address_id" = String, Path, description = "The agent's service account id (UUID)")),
+    responses((status = 200, body = KillSwitchResponse)),
+    extensions(("x-axp-extension" = json!(true))),
+)]
 pub(crate) async fn kill(
     state: State<AppState>,
     caller: Caller,
@@ -231,6 +269,14 @@ pub(crate) async fn kill(
 /// (`agent.resumed`). → `{ok, address_id, health_status, resumed_at}` where `health_status` is
 /// derived from its heartbeats again (`healthy` for an agent that kept beating). Resuming an
 /// agent that is not killed changes nothing.
+#[utoipa::path(
+    post,
+    path = "/v1/mesh/agents/{address_id}/resume",
+    tag = "mesh",
+    params(("address_id" = String, Path, description = "The agent's service account id (UUID)")),
+    responses((status = 200, body = KillSwitchResponse)),
+    extensions(("x-axp-extension" = json!(true))),
+)]
 pub(crate) async fn resume(
     state: State<AppState>,
     caller: Caller,
@@ -264,6 +310,18 @@ async fn switch(
 
 /// `GET /v1/mesh/events?limit=50&event_type=`: `{ok, events}`, newest first, at most `limit`
 /// (1 to 500), only of `event_type` when given.
+#[utoipa::path(
+    get,
+    path = "/v1/mesh/events",
+    tag = "mesh",
+    operation_id = "mesh_list_events",
+    params(
+        ("limit" = Option<u32>, Query, description = "1 to 500, default 50"),
+        ("event_type" = Option<String>, Query, description = "Only events of this type"),
+    ),
+    responses((status = 200, body = MeshEventsResponse)),
+    extensions(("x-axp-extension" = json!(true))),
+)]
 async fn list_events(
     State(state): State<AppState>,
     caller: Caller,
@@ -274,6 +332,10 @@ async fn list_events(
     let events = state.store.mesh_events(&caller.0.tenant, query.str("event_type"), limit).await?;
     Ok(Json(MeshEventsResponse { ok: true, events }))
 }
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(heartbeat, list_agents, get_agent, kill, resume, list_events))]
+pub(super) struct Doc;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()

@@ -1,6 +1,6 @@
 //! Scenario bundles: validate and apply (contract §4.13).
 
-use axp_core::api::ValidateScenarioResponse;
+use axp_core::api::{ApplyScenarioResponse, ValidateScenarioResponse};
 use axp_core::error::{ErrorCode, FieldError};
 use axp_core::ids::{IntentId, ServiceAccountId};
 use axp_core::scenario::{Compiled, ScenarioPlan, compile};
@@ -73,6 +73,14 @@ async fn check(
 
 /// `POST /v1/scenarios/validate`: `{ok, valid, errors, warnings}`; never 4xx for the bundle's
 /// content.
+#[utoipa::path(
+    post,
+    path = "/v1/scenarios/validate",
+    tag = "scenarios",
+    request_body(content = Object, description = "The scenario bundle (contract §4.13): `{scenario_id?, agents, humans?, workflow?, intent, idempotency_key?}`"),
+    responses((status = 200, body = ValidateScenarioResponse)),
+    extensions(("x-axp-extension" = json!(true))),
+)]
 async fn validate_scenario(
     State(state): State<AppState>,
     caller: Caller,
@@ -93,6 +101,15 @@ async fn validate_scenario(
 /// `idempotent: true` and without the new agents' keys (secrets are not kept for replays).
 /// Viewer roles may not apply (403); a bundle with `create_if_missing` agents needs a workspace
 /// admin, since applying creates them and mints their keys.
+#[utoipa::path(
+    post,
+    path = "/v1/scenarios/apply",
+    tag = "scenarios",
+    params(("Idempotency-Key" = Option<String>, Header, description = "A repeat with the same key and bundle answers the first response (contract §1.8); also the bundle's `idempotency_key`")),
+    request_body(content = Object, description = "The scenario bundle (contract §4.13): `{scenario_id?, agents, humans?, workflow?, intent, idempotency_key?}`"),
+    responses((status = 200, body = ApplyScenarioResponse)),
+    extensions(("x-axp-extension" = json!(true))),
+)]
 async fn apply_scenario(
     State(state): State<AppState>,
     caller: Caller,
@@ -165,6 +182,10 @@ fn scenario_write(
     let (intent, events) = plan.intent.into_intent(IntentId::new(), &principal.agent_address, now);
     ScenarioWrite { scenario_id: plan.scenario_id, compile_id: plan.compile_id, agents, intent, events }
 }
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(validate_scenario, apply_scenario))]
+pub(super) struct Doc;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()

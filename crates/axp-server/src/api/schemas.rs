@@ -25,6 +25,14 @@ use crate::state::AppState;
 /// unchanged. The owner is the owner scope (§1.2), default the key's own address; a core
 /// schema has none. Errors: 403 (see the module doc), 422 for an invalid body or a
 /// `schema_json` that does not compile offline (a remote `$ref`).
+#[utoipa::path(
+    post,
+    path = "/v1/schemas",
+    tag = "schemas",
+    params(("owner_agent" = Option<String>, Query, description = "The owner of a tenant schema (also the `x-owner-agent` header); default the caller's own address (contract §1.2)")),
+    request_body(content = Object, description = "`{semantic_type, schema_json, compatibility_mode: strict|backward|warn, schema_ref?, scope?: tenant|core, active?}`"),
+    responses((status = 200, body = SchemaResponse)),
+)]
 async fn upsert_schema(
     State(state): State<AppState>,
     caller: Caller,
@@ -57,6 +65,13 @@ async fn upsert_schema(
 /// (`api.schemas.get.response.v1.json`): the workspace's own schema of that type, else the core
 /// one. Any key of the workspace; 404 when neither exists (another workspace's tenant schemas
 /// are not found).
+#[utoipa::path(
+    get,
+    path = "/v1/schemas/{semantic_type}",
+    tag = "schemas",
+    params(("semantic_type" = String, Path, description = "The schema's type, e.g. `expense.approve.request.v1`")),
+    responses((status = 200, body = SchemaResponse)),
+)]
 async fn get_schema(
     State(state): State<AppState>,
     caller: Caller,
@@ -97,6 +112,10 @@ pub(crate) async fn check_payload(
         Err(found) => Err(schema::refusal(intent_type, &found).into()),
     }
 }
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(upsert_schema, get_schema))]
+pub(super) struct Doc;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()

@@ -6,20 +6,43 @@
 //! needs a role, except an account reading itself (`docs/access.md`).
 
 use axp_core::AgentAddress;
-use axp_core::api::{ApiKey, ApiKeyResponse, ServiceAccountResponse};
+use axp_core::api::{
+    ApiKey, ApiKeyResponse, CreateServiceAccountRequest, ServiceAccount, ServiceAccountResponse,
+};
 use axp_core::ids::{ApiKeyId, OrgId, ServiceAccountId, WorkspaceId};
 use axp_core::validate::{Fields, Invalid};
 use axp_store::{NewServiceAccount, Tenant, generate_api_key};
 use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 
 use super::binding;
 use crate::error::{ApiError, ApiResult};
 
 use crate::extract::{Caller, JsonObject, PathParams, QueryMap};
 use crate::state::AppState;
+
+/// `GET /v1/service-accounts`: `{"ok": true, "service_accounts": [...]}`, oldest first.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct ServiceAccountList {
+    /// Always true.
+    ok: bool,
+    /// The workspace's service accounts.
+    pub(crate) service_accounts: Vec<ServiceAccount>,
+}
+
+/// The grants routes' answer: the account's granted agent addresses after the change.
+#[derive(Serialize, utoipa::ToSchema)]
+struct Grants {
+    /// Always true.
+    ok: bool,
+    /// The account.
+    service_account_id: ServiceAccountId,
+    /// Every agent address it may act as besides its own.
+    grants: Vec<String>,
+}
 
 fn account_id(raw: &str) -> ApiResult<ServiceAccountId> {
     raw.parse().map_err(|_| ApiError::not_found("service account"))
@@ -76,6 +99,13 @@ async fn account_tenant(state: &AppState, caller: &Caller, id: ServiceAccountId)
 /// given (e.g. `agent://conformance/owner`). The delivery binding defaults to `stream`; `http` needs
 /// `delivery_config.url`, and its signing secret (given or generated `whsec_…`) appears in this
 /// response only. 409 `already_exists` when the name or address is taken; 422 for a blocked URL.
+#[utoipa::path(
+    post,
+    path = "/v1/service-accounts",
+    tag = "service-accounts",
+    request_body = CreateServiceAccountRequest,
+    responses((status = 200, body = ServiceAccountResponse)),
+)]
 pub(crate) async fn create_service_account(
     State(state): State<AppState>,
     caller: Caller,
@@ -120,8 +150,17 @@ pub(crate) async fn create_service_account(
     Ok(Json(ServiceAccountResponse { ok: true, service_account }))
 }
 
-/// `GET /v1/service-accounts/{id}`.
-async fn get_service_account(
+/// `GET /v1/service-accounts/{id}`: one service account (an agent-scoped key reads its own;
+/// anyone else needs a role).
+#[utoipa::path(
+    get,
+    path = "/v1/service-accounts/{service_account_id}",
+    tag = "service-accounts",
+    operation_id = "get_service_account",
+    params(("service_account_id" = String, Path, description = "The service account's id (UUID)")),
+    responses((status = 200, body = ServiceAccountResponse)),
+)]
+async fn get_account(
     State(state): State<AppState>,
     caller: Caller,
     PathParams(id): PathParams<String>,
@@ -137,6 +176,14 @@ async fn get_service_account(
 }
 
 /// `POST /v1/service-accounts/{id}/keys` `{expires_at?}`: a new key; `key.token` is shown once.
+#[utoipa::path(
+    post,
+    path = "/v1/service-accounts/{service_account_id}/keys",
+    tag = "service-accounts",
+    params(("service_account_id" = String, Path, description = "The service account's id (UUID)")),
+    request_body(content = Object, description = "`{expires_at?}`: an RFC 3339 time; without it the key never expires"),
+    responses((status = 200, body = ApiKeyResponse)),
+)]
 pub(crate) async fn create_key(
     State(state): State<AppState>,
     caller: Caller,
@@ -159,6 +206,13 @@ pub(crate) async fn create_key(
 }
 
 /// `POST /v1/service-accounts/{id}/keys/{key_id}/revoke`: the key stops working at once.
+#[utoipa::path(
+    post,
+    path = "/v1/service-accounts/{service_account_id}/keys/{key_id}/revoke",
+    tag = "service-accounts",
+    params(("service_account_id" = String, Path, description = "The service account's id (UUID)"), ("key_id" = String, Path, description = "The key's id (UUID)")),
+    responses((status = 200, body = ApiKeyResponse)),
+)]
 pub(crate) async fn revoke_key(
     State(state): State<AppState>,
     caller: Caller,
@@ -179,11 +233,22 @@ pub(crate) async fn revoke_key(
 /// `GET /v1/service-accounts?org_id=&workspace_id=&limit=`: `{ok, service_accounts}` of the
 /// caller's workspace or (for an org admin) the one named, oldest first (default 100, at most
 /// 1000).
+#[utoipa::path(
+    get,
+    path = "/v1/service-accounts",
+    tag = "service-accounts",
+    params(
+        ("org_id" = Option<String>, Query, description = "The organization of `workspace_id` (checked against it when given)"),
+        ("workspace_id" = Option<String>, Query, description = "Default the caller's; an org admin may name any workspace of its organization"),
+        ("limit" = Option<u32>, Query, description = "1 to 1000, default 100"),
+    ),
+    responses((status = 200, body = ServiceAccountList)),
+)]
 pub(crate) async fn list_service_accounts(
     State(state): State<AppState>,
     caller: Caller,
     query: QueryMap,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ServiceAccountList>> {
     caller.require_role()?;
     let uuid = |name: &str| -> ApiResult<Option<uuid::Uuid>> {
         let parse = |raw: &str| raw.parse().map_err(|_| ApiError::invalid_query(name, "must be a UUID"));
@@ -192,13 +257,22 @@ pub(crate) async fn list_service_accounts(
     let (org, ws) = (uuid("org_id")?.map(OrgId), uuid("workspace_id")?.map(WorkspaceId));
     let tenant = target_tenant(&state, &caller, org, ws).await?;
     let limit = query.bounded("limit", 1, 1000)?.unwrap_or(100) as u32;
-    let accounts = state.store.list_agents(&tenant, limit).await?;
-    Ok(Json(json!({"ok": true, "service_accounts": accounts})))
+    let service_accounts = state.store.list_agents(&tenant, limit).await?;
+    Ok(Json(ServiceAccountList { ok: true, service_accounts }))
 }
 
 /// `DELETE /v1/service-accounts/{id}`: marks it `deleted` and revokes every key it has. A key
 /// cannot delete its own service account (403): that would lock the caller out.
-pub(crate) async fn delete_service_account(
+#[utoipa::path(
+    delete,
+    path = "/v1/service-accounts/{service_account_id}",
+    tag = "service-accounts",
+    operation_id = "delete_service_account",
+    params(("service_account_id" = String, Path, description = "The service account's id (UUID)")),
+    responses((status = 200, body = ServiceAccountResponse)),
+    extensions(("x-axp-extension" = json!(true))),
+)]
+pub(crate) async fn delete_account(
     State(state): State<AppState>,
     caller: Caller,
     PathParams(id): PathParams<String>,
@@ -231,7 +305,7 @@ async fn change_grant(
     id: &str,
     body: &serde_json::Map<String, Value>,
     granted: bool,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Grants>> {
     caller.require_workspace_admin()?;
     let id = account_id(id)?;
     let mut f = Fields::new(body);
@@ -242,33 +316,68 @@ async fn change_grant(
         .set_grant(&caller.0.tenant, id, address.as_str(), granted, state.clock.now(), &caller.audit())
         .await
         .map_err(ApiError::missing("service account"))?;
-    Ok(Json(json!({"ok": true, "service_account_id": id, "grants": grants})))
+    Ok(Json(Grants { ok: true, service_account_id: id, grants }))
 }
 
+/// `POST /v1/service-accounts/{id}/grants` `{agent_address}`: lets the account act as a further
+/// agent address (see `change_grant`). Workspace admins only.
+#[utoipa::path(
+    post,
+    path = "/v1/service-accounts/{service_account_id}/grants",
+    tag = "service-accounts",
+    params(("service_account_id" = String, Path, description = "The service account's id (UUID)")),
+    request_body(content = Object, description = "`{agent_address}` (alias `address`): an agent address of the workspace"),
+    responses((status = 200, body = Grants)),
+    extensions(("x-axp-extension" = json!(true))),
+)]
 async fn grant(
     State(state): State<AppState>,
     caller: Caller,
     PathParams(id): PathParams<String>,
     JsonObject(body): JsonObject,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Grants>> {
     change_grant(&state, &caller, &id, &body, true).await
 }
 
+/// `POST /v1/service-accounts/{id}/grants/revoke` `{agent_address}`: withdraws a grant (see
+/// `change_grant`). Workspace admins only.
+#[utoipa::path(
+    post,
+    path = "/v1/service-accounts/{service_account_id}/grants/revoke",
+    tag = "service-accounts",
+    params(("service_account_id" = String, Path, description = "The service account's id (UUID)")),
+    request_body(content = Object, description = "`{agent_address}` (alias `address`): an agent address of the workspace"),
+    responses((status = 200, body = Grants)),
+    extensions(("x-axp-extension" = json!(true))),
+)]
 async fn revoke_grant(
     State(state): State<AppState>,
     caller: Caller,
     PathParams(id): PathParams<String>,
     JsonObject(body): JsonObject,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Grants>> {
     change_grant(&state, &caller, &id, &body, false).await
 }
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    create_service_account,
+    list_service_accounts,
+    get_account,
+    delete_account,
+    create_key,
+    revoke_key,
+    grant,
+    revoke_grant
+))]
+pub(super) struct Doc;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/service-accounts", post(create_service_account).get(list_service_accounts))
-        .route("/v1/service-accounts/{id}", get(get_service_account).delete(delete_service_account))
-        .route("/v1/service-accounts/{id}/keys", post(create_key))
-        .route("/v1/service-accounts/{id}/keys/{key_id}/revoke", post(revoke_key))
-        .route("/v1/service-accounts/{id}/grants", post(grant))
-        .route("/v1/service-accounts/{id}/grants/revoke", post(revoke_grant))
+        .route("/v1/service-accounts/{service_account_id}", get(get_account).delete(delete_account))
+        .route("/v1/service-accounts/{service_account_id}/keys", post(create_key))
+        .route("/v1/service-accounts/{service_account_id}/keys/{key_id}/revoke", post(revoke_key))
+        .route("/v1/service-accounts/{service_account_id}/grants", post(grant))
+        .route("/v1/service-accounts/{service_account_id}/grants/revoke", post(revoke_grant))
 }

@@ -7,7 +7,8 @@
 
 use axp_core::ErrorCode;
 use axp_core::api::{
-    CheckNickResponse, ProfileResponse, RegisterNickResponse, RenameNickResponse, ResolveNickResponse, User,
+    CheckNickResponse, ProfileResponse, RegisterNickRequest, RegisterNickResponse, RenameNickResponse,
+    ResolveNickResponse, UpdateUserRequest, User,
 };
 use axp_core::ids::UserId;
 use axp_core::users::{Nick, owner_agent, user_of};
@@ -69,6 +70,13 @@ fn nick_taken(nick: Option<&Nick>) -> impl Fn(axp_store::Error) -> ApiError + '_
 
 /// `GET /v1/users/check-nick?nick=`: the nick normalised, its public address, and whether no
 /// user of the caller's workspace has it. 422 for an invalid nick.
+#[utoipa::path(
+    get,
+    path = "/v1/users/check-nick",
+    tag = "users",
+    params(("nick" = String, Query, description = "The nick, with or without `@`, any case")),
+    responses((status = 200, body = CheckNickResponse)),
+)]
 pub(super) async fn check_nick(
     State(state): State<AppState>,
     caller: Caller,
@@ -88,6 +96,13 @@ pub(super) async fn check_nick(
 /// `POST /v1/users/register-nick` `{nick, display_name?, phone?, email?}`: a new user of the
 /// caller's workspace. 403 for a read-only caller; 422 for an invalid field; 409 when the nick
 /// is taken.
+#[utoipa::path(
+    post,
+    path = "/v1/users/register-nick",
+    tag = "users",
+    request_body = RegisterNickRequest,
+    responses((status = 200, body = RegisterNickResponse)),
+)]
 async fn register_nick(
     State(state): State<AppState>,
     caller: Caller,
@@ -128,6 +143,13 @@ async fn change_user(
 /// `POST /v1/users/rename-nick` `{owner_agent, nick, display_name?, phone?, email?}`: renames
 /// the user (its public address follows). 403 unless the caller acts as `owner_agent`; 404 for
 /// an unknown owner; 409 when the nick is another user's.
+#[utoipa::path(
+    post,
+    path = "/v1/users/rename-nick",
+    tag = "users",
+    request_body(content = UpdateUserRequest, description = "`nick` is required here"),
+    responses((status = 200, body = RenameNickResponse)),
+)]
 async fn rename_nick(
     State(state): State<AppState>,
     caller: Caller,
@@ -138,6 +160,13 @@ async fn rename_nick(
 
 /// `POST /v1/users/profile/update` `{owner_agent, nick?, display_name?, phone?, email?}`: the
 /// profile after the change. Errors as `rename-nick`.
+#[utoipa::path(
+    post,
+    path = "/v1/users/profile/update",
+    tag = "users",
+    request_body = UpdateUserRequest,
+    responses((status = 200, body = ProfileResponse)),
+)]
 async fn update_profile(
     State(state): State<AppState>,
     caller: Caller,
@@ -148,6 +177,13 @@ async fn update_profile(
 
 /// `GET /v1/users/profile?owner_agent=`: 403 unless the caller may read for that owner; 404
 /// for an unknown owner.
+#[utoipa::path(
+    get,
+    path = "/v1/users/profile",
+    tag = "users",
+    params(("owner_agent" = String, Query, description = "The user's `agent://user/<user_id>`")),
+    responses((status = 200, body = ProfileResponse)),
+)]
 async fn get_profile(
     State(state): State<AppState>,
     caller: Caller,
@@ -165,6 +201,13 @@ async fn get_profile(
 /// `GET /v1/users/resolve-nick?nick=` (OAS `ResolveNickResponse`): who has the nick in the
 /// caller's workspace (`resolved: false` and nulls when nobody). Phone and email only for a
 /// caller who may read for that user.
+#[utoipa::path(
+    get,
+    path = "/v1/users/resolve-nick",
+    tag = "users",
+    params(("nick" = String, Query, description = "The nick, with or without `@`, any case")),
+    responses((status = 200, body = ResolveNickResponse)),
+)]
 pub(super) async fn resolve_nick(
     State(state): State<AppState>,
     caller: Caller,
@@ -185,6 +228,10 @@ pub(super) async fn resolve_nick(
         email: private.and_then(|u| u.email.clone()),
     }))
 }
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(check_nick, register_nick, rename_nick, get_profile, update_profile, resolve_nick))]
+pub(super) struct Doc;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()

@@ -3,7 +3,10 @@
 //! events of intents they send, receive or get replies of); events go out through the same
 //! dispatcher, signing, retries and dead letters as `http` agents.
 
-use axp_core::api::{ListSubscriptionsResponse, RevokedSubscription, WebhookEventReceipt};
+use axp_core::api::{
+    ListSubscriptionsResponse, RevokedSubscription, SubscriptionRequest, SubscriptionResponse,
+    WebhookEventReceipt,
+};
 use axp_core::delivery::{WEBHOOK_EVENT_TYPES, WebhookEvent};
 use axp_core::validate::Fields;
 use axp_core::{ErrorCode, EventId, EventType, SubscriptionId};
@@ -27,6 +30,14 @@ fn is_intent_event(t: &str) -> bool {
 /// `POST /v1/webhooks/subscriptions` `{callback_url, event_types, secret?, active?, description?}`:
 /// upserts by (owner, callback URL); a revoked subscription is reactivated. Without `secret`, a
 /// new subscription gets a generated `whsec_…` secret, shown once as `subscription.secret`.
+#[utoipa::path(
+    post,
+    path = "/v1/webhooks/subscriptions",
+    tag = "webhooks",
+    params(("owner_agent" = Option<String>, Query, description = "The owner to act for (also the `x-owner-agent` header); default the caller's own address (contract §1.2)")),
+    request_body = SubscriptionRequest,
+    responses((status = 200, body = SubscriptionResponse, description = "The subscription; a secret the server generated is shown once, as `subscription.secret`")),
+)]
 pub(crate) async fn upsert_subscription(
     State(state): State<AppState>,
     caller: Caller,
@@ -86,7 +97,18 @@ pub(crate) async fn upsert_subscription(
     Ok(Json(json!({"ok": true, "subscription": body})))
 }
 
-/// `GET /v1/webhooks/subscriptions?owner_agent=&include_inactive=`.
+/// `GET /v1/webhooks/subscriptions?owner_agent=&include_inactive=`: the owner's subscriptions
+/// (active ones only unless `include_inactive`).
+#[utoipa::path(
+    get,
+    path = "/v1/webhooks/subscriptions",
+    tag = "webhooks",
+    params(
+        ("owner_agent" = Option<String>, Query, description = "The owner to act for (also the `x-owner-agent` header); default the caller's own address (contract §1.2)"),
+        ("include_inactive" = Option<bool>, Query, description = "`true` (or `1`) lists revoked and inactive ones too; default false"),
+    ),
+    responses((status = 200, body = ListSubscriptionsResponse)),
+)]
 pub(crate) async fn list_subscriptions(
     State(state): State<AppState>,
     caller: Caller,
@@ -99,7 +121,14 @@ pub(crate) async fn list_subscriptions(
     Ok(Json(ListSubscriptionsResponse { ok: true, subscriptions }))
 }
 
-/// `DELETE /v1/webhooks/subscriptions/{id}`: revokes it; 404 for an unknown id.
+/// `DELETE /v1/webhooks/subscriptions/{id}`: revokes the subscription; 404 for an unknown id.
+#[utoipa::path(
+    delete,
+    path = "/v1/webhooks/subscriptions/{subscription_id}",
+    tag = "webhooks",
+    params(("subscription_id" = String, Path, description = "The subscription's id (UUID)"), ("owner_agent" = Option<String>, Query, description = "The owner to act for (also the `x-owner-agent` header); default the caller's own address (contract §1.2)")),
+    responses((status = 200, body = Success<RevokedSubscription>)),
+)]
 pub(crate) async fn revoke_subscription(
     State(state): State<AppState>,
     caller: Caller,
@@ -128,6 +157,14 @@ const RESERVED_FAMILIES: [&str; 4] = ["intent.", "workflow.", "delivery.", "agen
 /// to the owner's matching subscriptions; delivery is asynchronous, so `processed_deliveries`
 /// is 0 and `pending` counts what was queued. Only as the caller's own owner (its address or
 /// a granted one; 403 otherwise), and never a reserved family ([`RESERVED_FAMILIES`], 403).
+#[utoipa::path(
+    post,
+    path = "/v1/webhooks/events",
+    tag = "webhooks",
+    params(("owner_agent" = Option<String>, Query, description = "The owner to act for (also the `x-owner-agent` header); default the caller's own address (contract §1.2)")),
+    request_body(content = Object, description = "`{event_type, source, payload}`: `event_type` 3 to 120 characters, not of a reserved family; `source` 2 to 100 characters; `payload` an object"),
+    responses((status = 200, body = Success<WebhookEventReceipt>)),
+)]
 async fn publish_event(
     State(state): State<AppState>,
     caller: Caller,
@@ -182,6 +219,13 @@ async fn publish_event(
 
 /// `POST /v1/webhooks/events/{event_id}/replay`: queues the event again to the owner's matching
 /// active subscriptions; 404 for an unknown event.
+#[utoipa::path(
+    post,
+    path = "/v1/webhooks/events/{event_id}/replay",
+    tag = "webhooks",
+    params(("event_id" = String, Path, description = "The event's id (UUID)"), ("owner_agent" = Option<String>, Query, description = "The owner to act for (also the `x-owner-agent` header); default the caller's own address (contract §1.2)")),
+    responses((status = 200, body = Success<WebhookEventReceipt>)),
+)]
 async fn replay_event(
     State(state): State<AppState>,
     caller: Caller,
@@ -207,6 +251,10 @@ async fn replay_event(
         counters,
     })))
 }
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(upsert_subscription, list_subscriptions, revoke_subscription, publish_event, replay_event))]
+pub(super) struct Doc;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new()

@@ -69,7 +69,7 @@ async fn render(state: AppState, session: &UiSession, key: Option<&ApiKey>) -> R
     let query = super::query(&[("limit", LIMIT)]);
     let listed = api::service_accounts::list_service_accounts(State(state), session.caller(), query).await;
     let accounts: Vec<ServiceAccount> = match listed {
-        Ok(Json(body)) => serde_json::from_value(body["service_accounts"].clone()).unwrap_or_default(),
+        Ok(Json(body)) => body.service_accounts,
         Err(e) if key.is_none() => return page::error(e.status(), "Service accounts", e.message()),
         Err(_) => Vec::new(),
     };
@@ -189,7 +189,7 @@ pub(crate) async fn delete(
     if let Some(refused) = session.refuse_csrf(form.csrf.as_deref()) {
         return refused;
     }
-    match api::service_accounts::delete_service_account(State(state), session.caller, PathParams(id)).await {
+    match api::service_accounts::delete_account(State(state), session.caller, PathParams(id)).await {
         Ok(_) => Redirect::to("/ui/service-accounts").into_response(),
         Err(e) => page::error(e.status(), "The service account was not deleted", e.message()),
     }
