@@ -28,6 +28,7 @@
 //! - `listener`: the accept loop: timeouts, the connection cap, graceful shutdown with a
 //!   deadline, TLS, the client's address behind trusted proxies.
 //! - `metrics`: `GET /metrics` (Prometheus), its access, and the series this crate records.
+//! - `openapi`: `GET /openapi.json`, the OpenAPI 3.1 document generated from the handlers.
 
 mod access;
 mod admission;

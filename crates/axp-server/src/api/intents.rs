@@ -22,7 +22,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{Caller, JsonObject, PathParams, QueryMap, idempotency_key, intent_id, owner_scope};
 use crate::state::AppState;
 
-mod list;
+pub(crate) mod list;
 
 /// How long an idempotency record counts (§1.8: at least 24 h).
 const IDEMPOTENCY_TTL_SECONDS: i64 = 24 * 3600;
@@ -76,7 +76,7 @@ pub(super) fn claim(
     request_body = CreateIntentRequest,
     responses((status = 200, body = CreateIntentResponse)),
 )]
-pub(super) async fn create_intent(
+pub(crate) async fn create_intent(
     State(state): State<AppState>,
     caller: Caller,
     headers: HeaderMap,
@@ -122,7 +122,7 @@ struct WithSchemaWarnings<T> {
     params(("intent_id" = String, Path, description = "The intent's id (UUID)")),
     responses((status = 200, body = IntentResponse)),
 )]
-pub(super) async fn get_intent(
+pub(crate) async fn get_intent(
     State(state): State<AppState>,
     caller: Caller,
     PathParams(id): PathParams<String>,
@@ -251,7 +251,7 @@ pub(crate) async fn resume_intent(
     request_body(content = Object, description = "`{controls_patch, actor?, expected_policy_generation?}`"),
     responses((status = 200, body = MutationResponse)),
 )]
-async fn update_controls(
+pub(crate) async fn update_controls(
     State(state): State<AppState>,
     caller: Caller,
     PathParams(id): PathParams<String>,

@@ -74,6 +74,11 @@ pub(crate) fn csrf(page: &str) -> String {
     page[at..at + 64].to_owned()
 }
 
+/// Intent `id` as the admin reads it.
+async fn intent_of(server: &TestServer, id: &str) -> Value {
+    call(server, &server.admin_key, Method::GET, &format!("/v1/intents/{id}"), None).await.1["intent"].clone()
+}
+
 async fn status_of(server: &TestServer, key: &str, id: &str) -> String {
     let (_, body) = call(server, key, Method::GET, &format!("/v1/intents/{id}"), None).await;
     body["intent"]["status"].as_str().unwrap().to_owned()
@@ -218,10 +223,10 @@ async fn pages_show_only_the_sessions_workspace_and_actions_need_csrf() {
     let (s, _, rows) = get(&server, Some(&cookie), "/ui/intents/rows").await;
     assert_eq!(s, 200);
     assert!(rows.contains(&id) && !rows.contains(&theirs), "{rows}");
-    let (_, _, filtered) = get(&server, Some(&cookie), "/ui/intents/rows?type=other.v1").await;
+    let (_, _, filtered) = get(&server, Some(&cookie), "/ui/intents/rows?intent_type=other.v1").await;
     assert!(!filtered.contains(&id));
     let (_, _, filtered) =
-        get(&server, Some(&cookie), "/ui/intents/rows?status=SUBMITTED&type=ui.test.v1").await;
+        get(&server, Some(&cookie), "/ui/intents/rows?status=SUBMITTED&intent_type=ui.test.v1").await;
     assert!(filtered.contains(&id), "{filtered}");
     for path in [
         format!("/ui/intents/{theirs}"),
@@ -510,5 +515,61 @@ async fn a_dead_letter_is_replayed_from_its_page() {
         } else {
             assert_eq!(replays().await, before, "{column} was refused and replayed nothing");
         }
+    }
+}
+
+#[tokio::test]
+async fn controls_change_from_the_detail_page_and_a_failed_intent_runs_again() {
+    let server = TestServer::spawn().await;
+    let cookie = session(&server, &server.admin_key).await;
+    let create = json!({"intent_type": "ui.again.v1", "to_agent": "agent://ui/worker", "payload": {"n": 7}});
+    let (_, created) = call(&server, &server.admin_key, Method::POST, "/v1/intents", Some(create)).await;
+    let id = created["intent_id"].as_str().unwrap().to_owned();
+    let (_, _, page) = get(&server, Some(&cookie), &format!("/ui/intents/{id}")).await;
+    assert!(page.contains("Update controls") && !page.contains("Run again"), "{page}");
+    let token = csrf(&page);
+    let controls = format!("/ui/intents/{id}/controls");
+
+    // Not a JSON object: 422, nothing changes.
+    let bad = [("csrf", token.as_str()), ("controls_patch", "[1]"), ("expected_policy_generation", "0")];
+    assert_eq!(post(&server, Some(&cookie), &controls, &bad).await.0, 422);
+    assert_eq!(intent_of(&server, &id).await["policy_generation"], 0);
+    let patch = [
+        ("csrf", token.as_str()),
+        ("controls_patch", r#"{"timeout_seconds": 600}"#),
+        ("expected_policy_generation", "0"),
+    ];
+    let (s, location) = post(&server, Some(&cookie), &controls, &patch).await;
+    assert_eq!((s, location), (303, Some(format!("/ui/intents/{id}"))));
+    let after = intent_of(&server, &id).await;
+    assert_eq!(after["policy_generation"], 1, "{after}");
+    // The page drawn before that change: its generation is stale (contract §4.8), nothing changes.
+    let stale = [
+        ("csrf", token.as_str()),
+        ("controls_patch", r#"{"timeout_seconds": 5}"#),
+        ("expected_policy_generation", "0"),
+    ];
+    assert_eq!(post(&server, Some(&cookie), &controls, &stale).await.0, 409);
+    assert_eq!(intent_of(&server, &id).await["policy_generation"], 1);
+
+    // Failed: the page offers "Run again", which creates a new intent like it.
+    let fail = json!({"status": "FAILED", "error": {"message": "boom"}});
+    let (s, _) =
+        call(&server, &server.admin_key, Method::POST, &format!("/v1/intents/{id}/resolve"), Some(fail))
+            .await;
+    assert_eq!(s, 200);
+    let (_, _, page) = get(&server, Some(&cookie), &format!("/ui/intents/{id}")).await;
+    assert!(page.contains("Run again") && !page.contains("Update controls"), "{page}");
+    let (s, location) =
+        post(&server, Some(&cookie), &format!("/ui/intents/{id}/retry"), &[("csrf", &token)]).await;
+    assert_eq!(s, 303);
+    let again = location.unwrap().strip_prefix("/ui/intents/").unwrap().to_owned();
+    assert_ne!(again, id);
+    let (_, body) =
+        call(&server, &server.admin_key, Method::GET, &format!("/v1/intents/{again}"), None).await;
+    let (old, new) = (intent_of(&server, &id).await, &body["intent"]);
+    assert_eq!(new["status"], "SUBMITTED");
+    for field in ["intent_type", "to_agent", "payload", "correlation_id"] {
+        assert_eq!(new[field], old[field], "{field}");
     }
 }

@@ -77,8 +77,9 @@ pub(super) async fn list_intents(
     }))
 }
 
-/// The store filter (without its `limit`) and the page size the query asks for.
-fn parse(query: &QueryMap, scope: &AddressScope<'_>) -> ApiResult<(IntentFilter, u32)> {
+/// The store filter (without its `limit`) and the page size the query asks for; the dashboard's
+/// intents list reads its filters with it too.
+pub(crate) fn parse(query: &QueryMap, scope: &AddressScope<'_>) -> ApiResult<(IntentFilter, u32)> {
     let mut statuses = Vec::new();
     for s in query.str("status").unwrap_or("").split(',').map(str::trim).filter(|s| !s.is_empty()) {
         statuses.push(s.parse::<Status>().map_err(|e| ApiError::invalid_query("status", &e.to_string()))?);

@@ -1,8 +1,8 @@
 //! The intents pages: the list (filters, live rows) and one intent's detail (live over its SSE
-//! stream), with cancel and resume through the API's own command handlers.
+//! stream), with cancel, resume, controls and "run again" through the API's own handlers.
 
 use axp_core::event::EventType;
-use axp_core::{AgentAddress, Intent, Status};
+use axp_core::{Intent, Status};
 use axp_store::IntentFilter;
 use axum::extract::{Form, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -14,48 +14,39 @@ use crate::error::ApiError;
 use crate::extract::{JsonObject, PathParams, QueryMap, intent_id};
 use crate::state::AppState;
 use crate::ui::page::{self, esc};
-use crate::ui::session::{CsrfForm, UiSession};
+use crate::ui::session::UiSession;
 
 /// Rows the list shows.
 const LIMIT: u32 = 200;
 
-/// What the list's query asks for, as the store's [`IntentFilter`] (status, `to_agent` as
-/// "agent", `intent_type` as "type"), newest first.
+/// The list's filters: those of `GET /v1/intents`, read by the API's own parser
+/// ([`api::intents::list::parse`]); the list is newest first.
+const FILTERS: [(&str, &str); 5] = [
+    ("to_agent", "to agent"),
+    ("from_agent", "from agent"),
+    ("intent_type", "intent type"),
+    ("created_after", "created after (RFC 3339)"),
+    ("created_before", "created before (RFC 3339)"),
+];
+
+/// What the list's query asks for, as the store's [`IntentFilter`].
 struct ListQuery {
     filter: IntentFilter,
 }
 
 impl ListQuery {
     fn parse(session: &UiSession, query: &QueryMap) -> Result<Self, ApiError> {
-        let statuses = match query.str("status") {
-            Some(s) => {
-                vec![s.parse::<Status>().map_err(|e| ApiError::invalid_query("status", &e.to_string()))?]
-            }
-            None => Vec::new(),
-        };
-        let to_agent = match query.str("agent") {
-            Some(a) => Some(
-                AgentAddress::parse(a, &session.caller.0.tenant.scope())
-                    .map_err(|e| ApiError::invalid_query("agent", &e.to_string()))?
-                    .into_string(),
-            ),
-            None => None,
-        };
-        let filter = IntentFilter {
-            statuses,
-            to_agent,
-            intent_type: query.str("type").map(str::to_owned),
-            order: axp_core::api::SortOrder::Desc,
-            limit: 500,
-            ..IntentFilter::default()
-        };
+        let (mut filter, _) = api::intents::list::parse(query, &session.caller.0.tenant.scope())?;
+        filter.order = axp_core::api::SortOrder::Desc;
+        filter.start_after = None;
+        filter.limit = 500;
         Ok(Self { filter })
     }
 
     /// The query string that asks for this list again.
     fn raw(query: &QueryMap) -> String {
         let mut pairs = url::form_urlencoded::Serializer::new(String::new());
-        for name in ["status", "agent", "type"] {
+        for name in std::iter::once("status").chain(FILTERS.map(|(name, _)| name)) {
             if let Some(v) = query.str(name) {
                 pairs.append_pair(name, v);
             }
@@ -111,7 +102,8 @@ fn options(selected: Option<&str>) -> String {
         .collect()
 }
 
-/// `GET /ui?status=&agent=&type=`: the intents list, newest first; its rows refresh every 2 s.
+/// `GET /ui?status=&to_agent=&from_agent=&intent_type=&created_after=&created_before=`: the
+/// intents list, newest first; its rows refresh every 2 s.
 pub(crate) async fn list(State(state): State<AppState>, session: UiSession, query: QueryMap) -> Response {
     let q = match ListQuery::parse(&session, &query) {
         Ok(q) => q,
@@ -121,16 +113,21 @@ pub(crate) async fn list(State(state): State<AppState>, session: UiSession, quer
         Ok(i) => i,
         Err(e) => return e.into_response(),
     };
-    let value = |name| esc(query.str(name).unwrap_or(""));
+    let inputs: String = FILTERS
+        .iter()
+        .map(|(name, label)| {
+            format!(
+                "<input name=\"{name}\" placeholder=\"{label}\" value=\"{}\"> ",
+                esc(query.str(name).unwrap_or(""))
+            )
+        })
+        .collect();
     let body = format!(
         "<h1>Intents</h1><form method=\"get\" action=\"/ui\" class=\"filters\">\
-         <select name=\"status\">{}</select> <input name=\"agent\" placeholder=\"to agent\" value=\"{}\"> \
-         <input name=\"type\" placeholder=\"intent type\" value=\"{}\"> <button>Filter</button></form>\
+         <select name=\"status\">{}</select> {inputs}<button>Filter</button></form>\
          <table><thead><tr><th>Intent</th><th>Status</th><th>Type</th><th>From → to</th><th>Created</th></tr></thead>\
          <tbody id=\"rows\" data-poll=\"/ui/intents/rows?{}\">{}</tbody></table>",
         options(query.str("status")),
-        value("agent"),
-        value("type"),
         esc(&ListQuery::raw(&query)),
         rows(&intents)
     );
@@ -181,22 +178,35 @@ async fn detail_html(state: &AppState, session: &UiSession, raw: &str) -> Result
             format!("<li>#{} {} <b>{}</b> {}</li>", e.seq, e.at, esc(e.event_type.as_str()), status(e.status))
         })
         .collect();
+    let form = |action: &str, label: &str| {
+        format!(
+            "<form method=\"post\" action=\"/ui/intents/{id}/{action}\" class=\"inline\">{}\
+             <button name=\"do\" value=\"{action}\">{label}</button></form> ",
+            page::csrf_field(&session.csrf)
+        )
+    };
     let mut actions = String::new();
+    let mut controls = String::new();
     if !intent.status.is_terminal() {
-        let form = |action: &str, label: &str| {
-            format!(
-                "<form method=\"post\" action=\"/ui/intents/{id}/{action}\" class=\"inline\">{}\
-                 <button name=\"do\" value=\"{action}\">{label}</button></form> ",
-                page::csrf_field(&session.csrf)
-            )
-        };
         actions.push_str(&form("cancel", "Cancel"));
         if intent.status == Status::Waiting {
             actions.push_str(&form("resume", "Resume"));
         }
+        // Contract §4.8: a shallow merge into the controls, guarded by the generation shown.
+        controls = format!(
+            "<h2>Controls</h2><form method=\"post\" action=\"/ui/intents/{id}/controls\">{}\
+             <input type=\"hidden\" name=\"expected_policy_generation\" value=\"{}\">\
+             <textarea name=\"controls_patch\" rows=\"4\" cols=\"60\">{}</textarea><br>\
+             <button>Update controls</button></form>",
+            page::csrf_field(&session.csrf),
+            intent.policy_generation,
+            pretty(&intent.controls),
+        );
+    } else if intent.status != Status::Completed {
+        actions.push_str(&form("retry", "Run again"));
     }
     Ok(format!(
-        "<p>Status: <span id=\"status\">{}</span> · {} · {} → {}</p><p>{actions}</p>{}{}{}{}{}\
+        "<p>Status: <span id=\"status\">{}</span> · {} · {} → {}</p><p>{actions}</p>{}{}{}{}{controls}{}\
          <h2>Timeline</h2><ol id=\"timeline\">{timeline}</ol>",
         status(intent.status),
         esc(&intent.intent_type),
@@ -271,15 +281,28 @@ pub(crate) async fn stream(
     }
 }
 
-/// `POST /ui/intents/{id}/cancel` and `…/resume` (CSRF): the API's `resolve` (status
-/// CANCELED) and `resume` handlers as the session's caller; 303 back to the intent, or an
+/// An action's form: the CSRF token, and for `controls` the patch (a JSON object) and the
+/// policy generation the page showed.
+#[derive(serde::Deserialize)]
+pub(crate) struct ActForm {
+    csrf: Option<String>,
+    controls_patch: Option<String>,
+    expected_policy_generation: Option<u64>,
+}
+
+/// `POST /ui/intents/{id}/{cancel|resume|controls|retry}` (CSRF), each through the API's own
+/// handler as the session's caller: `cancel` is `resolve` with status CANCELED, `resume` a
+/// control-only resume, `controls` the controls call with the form's `controls_patch` and
+/// `expected_policy_generation` (409 `stale_policy_generation` when the intent changed since the
+/// page was drawn), `retry` ("Run again") a new intent with the same type, target, payload,
+/// correlation id and `reply_to` (303 to the new intent). Otherwise 303 back to the intent, or an
 /// error page with the API's answer.
 pub(crate) async fn act(
     State(state): State<AppState>,
     session: UiSession,
     PathParams((raw, action)): PathParams<(String, String)>,
     headers: HeaderMap,
-    Form(form): Form<CsrfForm>,
+    Form(form): Form<ActForm>,
 ) -> Response {
     if let Some(refused) = session.refuse_csrf(form.csrf.as_deref()) {
         return refused;
@@ -296,11 +319,64 @@ pub(crate) async fn act(
         "resume" => {
             api::intents::resume_intent(s, session.caller, path, headers, empty, JsonObject(Map::new())).await
         }
-        _ => return page::error(StatusCode::NOT_FOUND, "No such action", "Only cancel and resume."),
+        "controls" => {
+            let patch = form.controls_patch.as_deref().unwrap_or("{}");
+            let Ok(Value::Object(patch)) = serde_json::from_str::<Value>(patch) else {
+                let why = "controls_patch must be a JSON object, e.g. {\"timeout_seconds\": 600}";
+                return page::error(StatusCode::UNPROCESSABLE_ENTITY, "Bad controls", why);
+            };
+            let mut body = obj(json!({"controls_patch": patch, "reason": "changed from the dashboard"}));
+            if let Some(generation) = form.expected_policy_generation {
+                body.insert("expected_policy_generation".into(), generation.into());
+            }
+            api::intents::update_controls(s, session.caller, path, headers, empty, JsonObject(body)).await
+        }
+        "retry" => return run_again(s, &session, path, headers).await,
+        _ => {
+            let why = "Only cancel, resume, controls and retry.";
+            return page::error(StatusCode::NOT_FOUND, "No such action", why);
+        }
     };
     match done {
         Ok(_) => Redirect::to(&back).into_response(),
         Err(e) => page::error(e.status(), "The action was refused", e.message()),
+    }
+}
+
+/// "Run again": reads the intent through the API (so only an intent the session sees) and
+/// creates a new one like it; 303 to the new intent's page.
+async fn run_again(
+    state: State<AppState>,
+    session: &UiSession,
+    path: PathParams<String>,
+    headers: HeaderMap,
+) -> Response {
+    let refused = |e: ApiError| page::error(e.status(), "The action was refused", e.message());
+    let original = match api::intents::get_intent(state.clone(), session.caller(), path).await {
+        Ok(axum::Json(found)) => found.intent,
+        Err(e) => return refused(e),
+    };
+    let mut body = Map::new();
+    for field in ["intent_type", "to_agent", "payload", "correlation_id", "reply_to"] {
+        if let Some(v) = original.get(field).filter(|v| !v.is_null()) {
+            body.insert(field.into(), v.clone());
+        }
+    }
+    let query = QueryMap(Default::default());
+    let created =
+        match api::intents::create_intent(state, session.caller(), headers, query, JsonObject(body)).await {
+            Ok(response) => response,
+            Err(e) => return refused(e),
+        };
+    let bytes = axum::body::to_bytes(created.into_body(), 64 * 1024).await.unwrap_or_default();
+    let answer: Value = serde_json::from_slice(&bytes).unwrap_or_default();
+    match answer["intent_id"].as_str() {
+        Some(id) => Redirect::to(&format!("/ui/intents/{id}")).into_response(),
+        None => page::error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Run again",
+            "the create answered without an intent_id",
+        ),
     }
 }
 
