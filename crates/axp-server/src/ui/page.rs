@@ -73,6 +73,15 @@ pub(crate) fn error(status: StatusCode, title: &str, message: &str) -> Response 
     (status, bare(title, &body)).into_response()
 }
 
+/// What a form post answers once the API's handler ran: 303 to `back` when it succeeded, else
+/// the API's refusal as an error page titled `refused`.
+pub(crate) fn after<T>(done: Result<T, crate::error::ApiError>, back: &str, refused: &str) -> Response {
+    match done {
+        Ok(_) => axum::response::Redirect::to(back).into_response(),
+        Err(e) => error(e.status(), refused, e.message()),
+    }
+}
+
 /// An HTML fragment (polled by `app.js`), not cached.
 pub(crate) fn fragment(html: String) -> Response {
     ([(header::CACHE_CONTROL, "no-store")], Html(html)).into_response()

@@ -4,7 +4,7 @@
 
 use axum::extract::{Form, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 
 use crate::api;
 use crate::extract::PathParams;
@@ -66,8 +66,5 @@ pub(crate) async fn switch(
         "resume" => api::mesh::resume(s, session.caller, path).await,
         _ => return page::error(StatusCode::NOT_FOUND, "No such action", "Only kill and resume."),
     };
-    match done {
-        Ok(_) => Redirect::to("/ui/agents").into_response(),
-        Err(e) => page::error(e.status(), "The kill switch was refused", e.message()),
-    }
+    page::after(done, "/ui/agents", "The kill switch was refused")
 }

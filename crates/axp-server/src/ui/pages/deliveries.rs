@@ -5,7 +5,7 @@
 use axp_core::delivery::{Delivery, DeliveryStatus};
 use axum::extract::{Form, State};
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use crate::api;
@@ -143,8 +143,9 @@ pub(crate) async fn replay(
         return refused;
     }
     let back = if form.back.as_deref() == Some("webhooks") { "/ui/webhooks" } else { "/ui/deliveries" };
-    match api::deliveries::replay_delivery(State(state), session.caller, headers, PathParams(id)).await {
-        Ok(_) => Redirect::to(back).into_response(),
-        Err(e) => page::error(e.status(), "The replay was refused", e.message()),
-    }
+    page::after(
+        api::deliveries::replay_delivery(State(state), session.caller, headers, PathParams(id)).await,
+        back,
+        "The replay was refused",
+    )
 }

@@ -6,7 +6,7 @@ use axp_core::{Status, WaitingReason};
 use axp_store::IntentFilter;
 use axum::extract::{Form, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 
 use super::form_task;
@@ -105,8 +105,5 @@ pub(crate) async fn decide(
         }
         api::approvals::decide(state, session.caller, path, headers, empty, JsonObject(body)).await.map(drop)
     };
-    match done {
-        Ok(_) => Redirect::to("/ui/inbox").into_response(),
-        Err(e) => page::error(e.status(), "The decision was refused", e.message()),
-    }
+    page::after(done, "/ui/inbox", "The decision was refused")
 }

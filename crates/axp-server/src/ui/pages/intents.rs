@@ -337,10 +337,7 @@ pub(crate) async fn act(
             return page::error(StatusCode::NOT_FOUND, "No such action", why);
         }
     };
-    match done {
-        Ok(_) => Redirect::to(&back).into_response(),
-        Err(e) => page::error(e.status(), "The action was refused", e.message()),
-    }
+    page::after(done, &back, "The action was refused")
 }
 
 /// "Run again": reads the intent through the API (so only an intent the session sees) and

@@ -11,7 +11,7 @@
 use axp_core::api::{ApiKey, ServiceAccount};
 use axum::Json;
 use axum::extract::{Form, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -116,12 +116,11 @@ pub(crate) async fn create(
     if let Some(d) = form.display_name.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
         body.insert("display_name".into(), Value::from(d));
     }
-    match api::service_accounts::create_service_account(State(state), session.caller(), JsonObject(body))
-        .await
-    {
-        Ok(_) => Redirect::to("/ui/service-accounts").into_response(),
-        Err(e) => page::error(e.status(), "The service account was not created", e.message()),
-    }
+    page::after(
+        api::service_accounts::create_service_account(State(state), session.caller(), JsonObject(body)).await,
+        "/ui/service-accounts",
+        "The service account was not created",
+    )
 }
 
 /// A form with only the CSRF token, or also a key id.
@@ -170,10 +169,11 @@ pub(crate) async fn revoke_key(
         return refused;
     }
     let key = form.key_id.unwrap_or_default().trim().to_owned();
-    match api::service_accounts::revoke_key(State(state), session.caller, PathParams((id, key))).await {
-        Ok(_) => Redirect::to("/ui/service-accounts").into_response(),
-        Err(e) => page::error(e.status(), "The key was not revoked", e.message()),
-    }
+    page::after(
+        api::service_accounts::revoke_key(State(state), session.caller, PathParams((id, key))).await,
+        "/ui/service-accounts",
+        "The key was not revoked",
+    )
 }
 
 /// `POST /ui/service-accounts/{service_account_id}/delete` (CSRF): the API's `DELETE
@@ -189,8 +189,9 @@ pub(crate) async fn delete(
     if let Some(refused) = session.refuse_csrf(form.csrf.as_deref()) {
         return refused;
     }
-    match api::service_accounts::delete_account(State(state), session.caller, PathParams(id)).await {
-        Ok(_) => Redirect::to("/ui/service-accounts").into_response(),
-        Err(e) => page::error(e.status(), "The service account was not deleted", e.message()),
-    }
+    page::after(
+        api::service_accounts::delete_account(State(state), session.caller, PathParams(id)).await,
+        "/ui/service-accounts",
+        "The service account was not deleted",
+    )
 }

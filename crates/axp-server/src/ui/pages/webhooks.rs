@@ -6,7 +6,7 @@
 use axp_core::delivery::Subscription;
 use axum::extract::{Form, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::Map;
 
@@ -163,10 +163,7 @@ pub(crate) async fn act(
         "disable" | "enable" => set_active(&state, &session, &owner, &id, action == "enable").await,
         _ => return page::error(StatusCode::NOT_FOUND, "No such action", "Only revoke, disable and enable."),
     };
-    match done {
-        Ok(()) => Redirect::to("/ui/webhooks").into_response(),
-        Err(e) => page::error(e.status(), "The webhook action was refused", e.message()),
-    }
+    page::after(done, "/ui/webhooks", "The webhook action was refused")
 }
 
 /// Upserts `owner`'s subscription `id` (as the API lists it to the session) with `active`.
