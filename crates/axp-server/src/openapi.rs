@@ -99,9 +99,41 @@ pub(crate) fn document() -> utoipa::openapi::OpenApi {
             .flatten()
         {
             operation.responses.responses.entry("default".into()).or_insert_with(|| envelope.clone().into());
+            tidy(operation);
         }
     }
     doc
+}
+
+/// Longest summary kept whole, in characters.
+const SUMMARY_MAX: usize = 120;
+
+/// A doc comment's first paragraph becomes the whole summary: keep its first sentence there
+/// (at most [`SUMMARY_MAX`] characters) and the paragraph in the description; a success
+/// response without a description says "Success".
+fn tidy(operation: &mut utoipa::openapi::path::Operation) {
+    if let Some(summary) = operation.summary.take() {
+        let flat = summary.split_whitespace().collect::<Vec<_>>().join(" ");
+        let sentence = flat.split_inclusive(". ").next().unwrap_or(&flat).trim_end().to_owned();
+        let short = if sentence.chars().count() <= SUMMARY_MAX {
+            sentence
+        } else {
+            let cut: String = sentence.chars().take(SUMMARY_MAX).collect();
+            format!("{}…", cut.rsplit_once(' ').map_or(cut.as_str(), |(head, _)| head))
+        };
+        if short != flat {
+            let rest = operation.description.take().unwrap_or_default();
+            operation.description = Some(if rest.is_empty() { flat } else { format!("{flat}\n\n{rest}") });
+        }
+        operation.summary = Some(short);
+    }
+    for response in operation.responses.responses.values_mut() {
+        if let RefOr::T(response) = response {
+            if response.description.is_empty() {
+                response.description = "Success".into();
+            }
+        }
+    }
 }
 
 /// `GET /openapi.json`: this server's OpenAPI 3.1 document (JSON). No key needed.

@@ -235,11 +235,19 @@ async fn the_document_is_public_openapi_3_1_with_resolvable_references() {
         let name = format!("{method} {path}");
         let id = op["operationId"].as_str().unwrap_or_else(|| panic!("{name}: no operationId"));
         assert!(ids.insert(id.to_owned()), "{name}: operationId {id} is used twice");
-        let said =
-            [&op["summary"], &op["description"]].iter().any(|s| s.as_str().is_some_and(|s| !s.is_empty()));
-        assert!(said, "{name}: neither summary nor description (the handler's doc comment)");
+        let summary = op["summary"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{name}: no summary (the handler's doc comment)"));
+        assert!(!summary.is_empty() && !summary.contains('\n'), "{name}: summary {summary:?}");
+        assert!(summary.chars().count() <= 121, "{name}: a summary is one short sentence: {summary:?}");
         let responses = op["responses"].as_object().unwrap();
         assert!(responses.keys().any(|k| k.starts_with('2')), "{name}: no success response");
+        for (code, response) in responses {
+            assert!(
+                response["description"].as_str().is_some_and(|d| !d.is_empty()),
+                "{name}: {code} undescribed"
+            );
+        }
         assert_eq!(
             responses["default"]["content"]["application/json"]["schema"]["$ref"],
             "#/components/schemas/ErrorBody",
