@@ -128,10 +128,10 @@ fn tidy(operation: &mut utoipa::openapi::path::Operation) {
         operation.summary = Some(short);
     }
     for response in operation.responses.responses.values_mut() {
-        if let RefOr::T(response) = response {
-            if response.description.is_empty() {
-                response.description = "Success".into();
-            }
+        if let RefOr::T(response) = response
+            && response.description.is_empty()
+        {
+            response.description = "Success".into();
         }
     }
 }
