@@ -254,7 +254,10 @@ async fn run(mut opts: Opts) -> Result<()> {
     if let Some(parent) = json.parent() {
         std::fs::create_dir_all(parent)?;
     }
-    std::fs::write(&json, serde_json::to_string_pretty(&serde_json::json!({"opts": opts, "sections": sections}))?)?;
+    std::fs::write(
+        &json,
+        serde_json::to_string_pretty(&serde_json::json!({"opts": opts, "sections": sections}))?,
+    )?;
     eprintln!("wrote {} and {}", report.display(), json.display());
     eprintln!("{}", summary(&opts, &sections, elapsed));
     Ok(())
@@ -370,7 +373,11 @@ fn render(
         elapsed.as_secs_f64(),
         if args.is_empty() { "" } else { " " },
         args.join(" "),
-        if opts.quick { " (**quick settings: the regression guard, one short run; compare ratios, not absolute numbers**)" } else { "" }
+        if opts.quick {
+            " (**quick settings: the regression guard, one short run; compare ratios, not absolute numbers**)"
+        } else {
+            ""
+        }
     );
     let _ = writeln!(s, "axp binary: `{}`.\n", opts.axp_bin.display());
     let harness: Vec<String> =

@@ -115,13 +115,17 @@ pub async fn run(ctx: &Ctx) -> Result<Section> {
     let t = std::time::Instant::now();
     let resolved = send_all(axp.addr, resolves).await?;
     let resolve_rate = n as f64 / t.elapsed().as_secs_f64();
-    let not_completed = resolved.iter().filter(|v| v["intent"]["status"].as_str() != Some("COMPLETED")).count();
+    let not_completed =
+        resolved.iter().filter(|v| v["intent"]["status"].as_str() != Some("COMPLETED")).count();
     let rows1 = table_rows(&axp).await?;
     stop(axp);
     let after = files(&dir);
     ctx.discard(&dir);
     if !empty.clean || !after.clean {
-        s.notes.push("A stop was not clean (no `clean-shutdown` marker): the figure may miss what stayed in the WAL.".into());
+        s.notes.push(
+            "A stop was not clean (no `clean-shutdown` marker): the figure may miss what stayed in the WAL."
+                .into(),
+        );
     }
     if not_completed > 0 {
         s.notes.push(format!("{not_completed} resolves did not answer status COMPLETED."));

@@ -63,7 +63,8 @@ pub async fn run_p2c(ctx: &Ctx) -> Result<Section> {
         let (sent, late) =
             paced_creates(axp.addr, &axp.admin_key, &address, o.p2c_rate, window, CONNECTIONS).await?;
         let settle = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < settle && arrivals.lock().unwrap_or_else(|e| e.into_inner()).len() < sent.len() {
+        while Instant::now() < settle && arrivals.lock().unwrap_or_else(|e| e.into_inner()).len() < sent.len()
+        {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         listener.abort();
