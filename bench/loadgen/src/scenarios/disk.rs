@@ -41,9 +41,20 @@ async fn table_rows(axp: &Axp) -> Result<BTreeMap<String, u64>> {
     serde_json::from_value(r.json()["tables"].clone()).context("tables in /v1/admin/stats")
 }
 
-/// Stops the server with SIGTERM (a clean stop: the server ends its work and marks the data dir
-/// clean), waiting up to 30 s.
-fn stop(mut axp: Axp) {
+/// Waits (at most 15 s) until the server's periodic WAL checkpoint (every 200 ms) has copied the
+/// WAL into `axp.db`: the file's size unchanged over 5 polls 250 ms apart. Then stops the server
+/// with SIGTERM (a clean stop: it ends its work and marks the data dir clean), waiting up to 30 s.
+async fn settle_and_stop(mut axp: Axp, dir: &Path) {
+    let (mut last, mut same) = (files(dir).db, 0);
+    for _ in 0..60 {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let now = files(dir).db;
+        same = if now == last { same + 1 } else { 0 };
+        last = now;
+        if same >= 5 {
+            break;
+        }
+    }
     axp.guard.terminate(Duration::from_secs(30));
 }
 
@@ -99,7 +110,7 @@ pub async fn run(ctx: &Ctx) -> Result<Section> {
     // a clean stop.
     let axp = ctx.axp_on(&dir, &[]).await?;
     let rows0 = table_rows(&axp).await?;
-    stop(axp);
+    settle_and_stop(axp, &dir).await;
     let empty = files(&dir);
     // The same data dir again: N creates, then N resolves, then a clean stop.
     let axp = ctx.axp_on(&dir, &[]).await?;
@@ -118,7 +129,7 @@ pub async fn run(ctx: &Ctx) -> Result<Section> {
     let not_completed =
         resolved.iter().filter(|v| v["intent"]["status"].as_str() != Some("COMPLETED")).count();
     let rows1 = table_rows(&axp).await?;
-    stop(axp);
+    settle_and_stop(axp, &dir).await;
     let after = files(&dir);
     ctx.discard(&dir);
     if !empty.clean || !after.clean {
@@ -156,7 +167,7 @@ pub async fn run(ctx: &Ctx) -> Result<Section> {
     let by_table: Vec<String> = grown.iter().map(|(t, r)| format!("`{t}` {r:.2}")).collect();
     s.notes.push(format!("Rows per intent by table (from `GET /v1/admin/stats`): {}.", by_table.join(", ")));
     s.notes.push(format!(
-        "One fresh SQLite data dir: a first start and a clean stop (SIGTERM) give the empty database; a second start on the same dir takes {n} creates (P1's body, one agent) over {CONNECTIONS} connections, then `POST /v1/intents/{{id}}/resolve` with `{}` for each, then a clean stop. Bytes per intent = (`axp.db` after − `axp.db` empty) / {n}; 1 KB = 1000 bytes. The server checkpoints its WAL into `axp.db` every 200 ms and on a clean stop; the WAL file left after the stop is shown, not counted. Free pages inside the file (SQLite reuses them) are counted: the file is what the disk holds. One measurement: the figure does not depend on timing.",
+        "One fresh SQLite data dir: a first start and a clean stop (SIGTERM) give the empty database; a second start on the same dir takes {n} creates (P1's body, one agent) over {CONNECTIONS} connections, then `POST /v1/intents/{{id}}/resolve` with `{}` for each, then a clean stop. Bytes per intent = (`axp.db` after − `axp.db` empty) / {n}; 1 KB = 1000 bytes. Before each stop the harness waits until `axp.db` stops growing (the server checkpoints its WAL into it every 200 ms; a clean stop alone leaves the WAL uncopied); the WAL file left after the stop is shown, not counted. Free pages inside the file (SQLite reuses them) are counted: the file is what the disk holds. One measurement: the figure does not depend on timing.",
         String::from_utf8_lossy(RESOLVE)
     ));
     Ok(s)
