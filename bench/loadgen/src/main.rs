@@ -20,8 +20,8 @@ use scenarios::{Ctx, Section, Verdict};
 #[derive(Parser, Clone, Debug, serde::Serialize)]
 #[command(name = "axp-bench", about = "axp benchmark scenarios (P1–P8) with same-run baselines")]
 pub struct Opts {
-    /// Scenarios to run: p1 (also P1b), p2, p2b, p3, p4, p5, p6, p7, p8, p9, or all.
-    #[arg(default_value = "all")]
+    /// Scenarios to run: p1 (also P1b), p2 (also P2c), p2b, p3, p4, p5, p6, p7, p8, p9, disk, or
+    /// all. None named: all, or with `--quick` the regression guard's p1, p2, p3 and disk.
     pub scenarios: Vec<String>,
     /// The `axp` binary (a release build).
     #[arg(long, env = "AXP_BIN", default_value = "target/release/axp")]
@@ -50,6 +50,12 @@ pub struct Opts {
     /// P2 seconds per run.
     #[arg(long, default_value_t = 10.0)]
     pub p2_seconds: f64,
+    /// P2c (P2 as a client sees it): intents created, one at a time per due instant.
+    #[arg(long, default_value_t = 1000)]
+    pub p2c_intents: usize,
+    /// P2c create rate (intents/s).
+    #[arg(long, default_value_t = 200.0)]
+    pub p2c_rate: f64,
     /// P2b loop rate (loops/s).
     #[arg(long, default_value_t = 100.0)]
     pub p2b_rate: f64,
@@ -89,19 +95,27 @@ pub struct Opts {
     /// P9 finished intents written and then removed by retention.
     #[arg(long, default_value_t = 200_000)]
     pub p9_intents: usize,
+    /// Disk: intents created and then resolved COMPLETED on a fresh SQLite data dir.
+    #[arg(long, default_value_t = 10_000)]
+    pub disk_intents: usize,
     /// P7 idle SSE streams opened and then closed.
     #[arg(long, default_value_t = 10_000)]
     pub p7_streams: usize,
     /// Work directory for data dirs and logs (must be on a real disk, not tmpfs).
     #[arg(long, default_value = "bench/out/work")]
     pub work_dir: PathBuf,
-    /// The report to write (the part between the generated markers is replaced).
-    #[arg(long, default_value = "bench/REPORT.md")]
-    pub report: PathBuf,
-    /// Also write every section as JSON here.
-    #[arg(long, default_value = "bench/out/results.json")]
-    pub json: PathBuf,
-    /// Short settings for a smoke test (1 run, 3 s windows, 1000 observers, 4 jobs).
+    /// The report to write (the part between the generated markers is replaced). Default:
+    /// `bench/REPORT.md`, or `bench/out/REPORT-quick.md` with `--quick` (its figures are too
+    /// short for the report).
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+    /// Also write every section as JSON here. Default: `bench/out/results.json`, or
+    /// `bench/out/results-quick.json` with `--quick`.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// The regression guard (under 2 minutes): by default only P1 (and P1b), P2 (and P2c), P3 and
+    /// disk; 1 run, 1 + 4 s windows for P1, P2 for 3 s, P2c with 300 intents, P3 with 1,000
+    /// observers, disk with 2,000 intents (and short settings for any other scenario named).
     #[arg(long)]
     pub quick: bool,
 }
@@ -118,9 +132,11 @@ fn main() -> Result<()> {
     let mut opts = Opts::parse();
     if opts.quick {
         opts.runs = 1;
-        opts.duration = 3.0;
+        opts.duration = 4.0;
         opts.warmup = 1.0;
         opts.p2_seconds = 3.0;
+        opts.p2c_intents = opts.p2c_intents.min(300);
+        opts.disk_intents = opts.disk_intents.min(2_000);
         opts.p2b_seconds = 3.0;
         opts.p3_observers = opts.p3_observers.min(1000);
         opts.p7_streams = opts.p7_streams.min(1000);
@@ -133,8 +149,15 @@ fn main() -> Result<()> {
     runtime.block_on(run(opts))
 }
 
+/// The scenarios `bench/run --quick` runs when none are named: the regression guard.
+const QUICK: [&str; 4] = ["p1", "p2", "p3", "disk"];
+
 fn wanted(opts: &Opts) -> Result<Vec<String>> {
-    const ALL: [&str; 10] = ["p6", "p1", "p2", "p2b", "p3", "p4", "p5", "p7", "p8", "p9"];
+    const ALL: [&str; 11] = ["p6", "p1", "p2", "p2b", "p3", "p4", "p5", "p7", "p8", "p9", "disk"];
+    if opts.scenarios.is_empty() {
+        let list: &[&str] = if opts.quick { &QUICK } else { &ALL };
+        return Ok(list.iter().map(|s| s.to_string()).collect());
+    }
     let mut out = Vec::new();
     for s in &opts.scenarios {
         let s = s.to_ascii_lowercase();
@@ -142,13 +165,16 @@ fn wanted(opts: &Opts) -> Result<Vec<String>> {
             out.extend(ALL.iter().map(|s| s.to_string()));
         } else if s == "p1b" {
             out.push("p1".into());
+        } else if s == "p2c" {
+            out.push("p2".into());
         } else if ALL.contains(&s.as_str()) {
             out.push(s);
         } else {
             bail!("unknown scenario {s} (expected one of {ALL:?} or all)");
         }
     }
-    out.dedup();
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|s| seen.insert(s.clone()));
     Ok(out)
 }
 
@@ -182,7 +208,7 @@ async fn run(mut opts: Opts) -> Result<()> {
         eprintln!("==> {s}");
         let result = match s.as_str() {
             "p1" => scenarios::p1::run(&ctx).await,
-            "p2" => scenarios::p2::run_p2(&ctx).await.map(|s| vec![s]),
+            "p2" => scenarios::p2c::run_p2_and_p2c(&ctx).await,
             "p2b" => scenarios::p2::run_p2b(&ctx).await.map(|s| vec![s]),
             "p3" => scenarios::p3::run(&ctx).await.map(|s| vec![s]),
             "p4" => scenarios::p4::run(&ctx).await.map(|s| vec![s]),
@@ -191,6 +217,7 @@ async fn run(mut opts: Opts) -> Result<()> {
             "p7" => scenarios::p7::run(&ctx).await.map(|s| vec![s]),
             "p8" => scenarios::p8::run(&ctx).await.map(|s| vec![s]),
             "p9" => scenarios::p9::run(&ctx).await.map(|s| vec![s]),
+            "disk" => scenarios::disk::run(&ctx).await.map(|s| vec![s]),
             _ => unreachable!(),
         };
         match result {
@@ -216,16 +243,51 @@ async fn run(mut opts: Opts) -> Result<()> {
     }
     let elapsed = t0.elapsed();
     let generated = render(&opts, &machine, started, elapsed, &sections);
-    write_report(&opts.report, &generated)?;
-    if let Some(parent) = opts.json.parent() {
+    let (report, json) = if opts.quick {
+        ("bench/out/REPORT-quick.md", "bench/out/results-quick.json")
+    } else {
+        ("bench/REPORT.md", "bench/out/results.json")
+    };
+    let report = opts.report.clone().unwrap_or_else(|| report.into());
+    let json = opts.json.clone().unwrap_or_else(|| json.into());
+    write_report(&report, &generated)?;
+    if let Some(parent) = json.parent() {
         std::fs::create_dir_all(parent)?;
     }
     std::fs::write(
-        &opts.json,
+        &json,
         serde_json::to_string_pretty(&serde_json::json!({"opts": opts, "sections": sections}))?,
     )?;
-    eprintln!("wrote {} and {} ({:.0} s)", opts.report.display(), opts.json.display(), elapsed.as_secs_f64());
+    eprintln!("wrote {} and {}", report.display(), json.display());
+    eprintln!("{}", summary(&opts, &sections, elapsed));
     Ok(())
+}
+
+/// The closing summary on stderr: every target's verdict with its same-run ratio, the settings
+/// that differ from a full run, and the wall time.
+fn summary(opts: &Opts, sections: &[Section], elapsed: Duration) -> String {
+    let mut s = String::from("==> summary");
+    if opts.quick {
+        let _ = write!(
+            s,
+            " (quick settings: 1 run; P1 {:.0} + {:.0} s windows; P2 {:.0} s at {:.0}/s; P2c {} intents at {:.0}/s; P3 {} observers; disk {} intents. A regression guard: compare ratios with the last run, not absolute numbers)",
+            opts.warmup,
+            opts.duration,
+            opts.p2_seconds,
+            opts.p2_rate,
+            opts.p2c_intents,
+            opts.p2c_rate,
+            opts.p3_observers,
+            opts.disk_intents
+        );
+    }
+    for sec in sections {
+        for (what, verdict, value) in &sec.checks {
+            let _ = write!(s, "\n  {} {what}: {} — {value}", sec.id, verdict.word().replace("**", ""));
+        }
+    }
+    let _ = write!(s, "\nwall time: {:.0} s", elapsed.as_secs_f64());
+    s
 }
 
 fn sh(cmd: &str, args: &[&str]) -> String {
@@ -311,7 +373,11 @@ fn render(
         elapsed.as_secs_f64(),
         if args.is_empty() { "" } else { " " },
         args.join(" "),
-        if opts.quick { " (**quick settings: a smoke test, not a measurement**)" } else { "" }
+        if opts.quick {
+            " (**quick settings: the regression guard, one short run; compare ratios, not absolute numbers**)"
+        } else {
+            ""
+        }
     );
     let _ = writeln!(s, "axp binary: `{}`.\n", opts.axp_bin.display());
     let harness: Vec<String> =

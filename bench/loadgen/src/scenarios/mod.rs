@@ -1,9 +1,11 @@
-//! The scenarios P1–P6 of issue 3, P7–P8 of issue 12 and P9 of issue 14, each measured against its baseline in
-//! the same run.
+//! The scenarios P1–P6 of issue 3, P7–P8 of issue 12, P9 of issue 14, and P2c and disk bytes
+//! per intent of issue 16, each measured against its baseline in the same run where it has one.
 
+pub mod disk;
 pub mod load;
 pub mod p1;
 pub mod p2;
+pub mod p2c;
 pub mod p3;
 pub mod p4;
 pub mod p5;
@@ -147,12 +149,18 @@ impl Ctx {
     /// names them in its report notes, see [`settings_note`]).
     pub async fn axp_with(&self, label: &str, env: &[(&str, String)]) -> Result<(Axp, PathBuf)> {
         let dir = self.fresh_dir(label)?;
-        let mut opts = AxpOptions::new(&self.opts.axp_bin, &dir);
+        Ok((self.axp_on(&dir, env).await?, dir))
+    }
+
+    /// Starts the release `axp serve` on `dir`, which may hold the data of an earlier server
+    /// (stderr appended to `<dir>.log`), with the harness's settings and `env`.
+    pub async fn axp_on(&self, dir: &std::path::Path, env: &[(&str, String)]) -> Result<Axp> {
+        let mut opts = AxpOptions::new(&self.opts.axp_bin, dir);
         opts.log_file = Some(dir.with_extension("log"));
         for (name, value) in env {
             opts.set_env(name, value);
         }
-        Ok((Axp::start(&opts).await?, dir))
+        Axp::start(&opts).await
     }
 
     /// Deletes a data dir made by [`Ctx::fresh_dir`] (keeps the disk from filling).

@@ -253,7 +253,7 @@ pub async fn run(ctx: &Ctx) -> Result<Section> {
     }
     let (bytes, last) = (median(&axp_bytes), median(&axp_last));
     s.checks.push((
-        "server RSS per connection ≤ 10 KB".into(),
+        format!("server RSS per idle observer ≤ 10 KB ({n} observers)"),
         Verdict::of(bytes <= 10_000.0),
         format!(
             "median {:.0} bytes/connection (naive baseline {:.0}; axp/baseline {})",
@@ -263,7 +263,7 @@ pub async fn run(ctx: &Ctx) -> Result<Section> {
         ),
     ));
     s.checks.push((
-        "last delivery ≤ 50 ms after the commit".into(),
+        format!("last delivery to {n} observers ≤ 50 ms after the commit"),
         Verdict::of(last <= 50_000.0),
         format!(
             "median {} after the commit (naive baseline: {}; axp/baseline {})",
