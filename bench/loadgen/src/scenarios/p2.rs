@@ -12,7 +12,7 @@ use axp_loadgen::http::{self, Conn, SseStream};
 use axp_loadgen::proc::Baseline;
 use axp_loadgen::stats::{Latency, median};
 use serde_json::json;
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 
 use super::{Ctx, Section, Verdict, ms, rate};
 
@@ -38,13 +38,15 @@ pub(super) type Arrivals = Arc<Mutex<HashMap<String, Instant>>>;
 
 /// Holds `address`'s agent stream until `stop`, reconnecting from the last cursor when the
 /// server ends it (`stream.timeout`), and records each intent's first frame. Each frame is also
-/// sent on `frames` when given.
+/// sent on `frames` when given. `opened` is notified once the stream's first response arrived
+/// (the server has subscribed it by then).
 pub(super) fn agent_listener(
     addr: SocketAddr,
     key: String,
     address: String,
     arrivals: Arrivals,
     frames: Option<mpsc::UnboundedSender<(String, serde_json::Value)>>,
+    opened: Arc<Notify>,
     stop: Instant,
 ) -> tokio::task::JoinHandle<Result<u64>> {
     tokio::spawn(async move {
@@ -57,6 +59,7 @@ pub(super) fn agent_listener(
                 Err(r) => bail!("agent stream answered {}: {}", r.status, r.text()),
             };
             opens += 1;
+            opened.notify_one();
             loop {
                 let next = tokio::time::timeout_at(stop.into(), stream.next()).await;
                 let Ok(frame) = next else { return Ok(opens) };
@@ -84,6 +87,50 @@ pub(super) fn agent_listener(
         }
         Ok(opens)
     })
+}
+
+/// Waits (at most 10 s) until `agent_listener`'s stream is open.
+pub(super) async fn wait_opened(opened: &Notify) -> Result<()> {
+    tokio::time::timeout(Duration::from_secs(10), opened.notified())
+        .await
+        .context("the agent stream did not open within 10 s")
+}
+
+/// One paced run on a fresh server `tag`: `address`'s agent stream open first, then creates at
+/// `per_sec` for `window` over `connections` connections, then up to 5 s for their frames.
+/// Returns the acknowledged creates, how many were sent late, and each intent's frame arrival.
+pub(super) async fn paced_run(
+    ctx: &Ctx,
+    tag: &str,
+    address: &str,
+    per_sec: f64,
+    window: Duration,
+    connections: usize,
+) -> Result<(Vec<Sent>, u64, HashMap<String, Instant>)> {
+    let (axp, dir) = ctx.axp(tag).await?;
+    let arrivals: Arrivals = Arc::default();
+    let opened = Arc::new(Notify::new());
+    let stop = Instant::now() + window + Duration::from_secs(10);
+    let listener = agent_listener(
+        axp.addr,
+        axp.admin_key.clone(),
+        address.to_owned(),
+        arrivals.clone(),
+        None,
+        opened.clone(),
+        stop,
+    );
+    wait_opened(&opened).await?;
+    let (sent, late) = paced_creates(axp.addr, &axp.admin_key, address, per_sec, window, connections).await?;
+    let settle = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < settle && arrivals.lock().unwrap_or_else(|e| e.into_inner()).len() < sent.len() {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    listener.abort();
+    drop(axp);
+    ctx.discard(&dir);
+    let map = arrivals.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    Ok((sent, late, map))
 }
 
 /// One create as the P2 pacer saw it.
@@ -182,27 +229,8 @@ pub async fn run_p2(ctx: &Ctx) -> Result<Section> {
         let rtt = baseline_rtt(ctx, 2000).await?;
         rtt50s.push(rtt.p50_us);
         rtt99s.push(rtt.p99_us);
-        let (axp, dir) = ctx.axp("p2").await?;
         let address = format!("p2-agent-{run}");
-        let arrivals: Arrivals = Arc::default();
-        let stop = Instant::now() + window + Duration::from_secs(10);
-        let listener =
-            agent_listener(axp.addr, axp.admin_key.clone(), address.clone(), arrivals.clone(), None, stop);
-        // Let the stream connect before the first create.
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        let (sent, late) = paced_creates(axp.addr, &axp.admin_key, &address, o.p2_rate, window, 16).await?;
-        let settle = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < settle {
-            let have = arrivals.lock().unwrap_or_else(|e| e.into_inner()).len();
-            if have >= sent.len() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        listener.abort();
-        drop(axp);
-        ctx.discard(&dir);
-        let map = arrivals.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let (sent, late, map) = paced_run(ctx, "p2", &address, o.p2_rate, window, 16).await?;
         let half_rtt = rtt.p50_us / 2.0;
         let (mut est, mut upper) = (vec![], vec![]);
         let (mut missing, mut before_ack) = (0usize, 0usize);
@@ -297,7 +325,16 @@ pub async fn run_p2b(ctx: &Ctx) -> Result<Section> {
         let address = format!("p2b-agent-{run}");
         let stop = Instant::now() + window + Duration::from_secs(15);
         let (tx, mut rx) = mpsc::unbounded_channel();
-        let listener = agent_listener(addr, key.clone(), address.clone(), Arc::default(), Some(tx), stop);
+        let opened = Arc::new(Notify::new());
+        let listener = agent_listener(
+            addr,
+            key.clone(),
+            address.clone(),
+            Arc::default(),
+            Some(tx),
+            opened.clone(),
+            stop,
+        );
         // The agent: resumes each delivered intent with a result, over a few connections.
         let (work_tx, work_rx) = async_channel();
         let errors: Arc<Mutex<Vec<String>>> = Arc::default();
@@ -335,7 +372,7 @@ pub async fn run_p2b(ctx: &Ctx) -> Result<Section> {
                 }
             }
         });
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        wait_opened(&opened).await?;
         let total = (o.p2b_rate * window.as_secs_f64()).round() as u64;
         let interval = super::secs(1.0 / o.p2b_rate);
         let start = Instant::now() + Duration::from_millis(50);

@@ -1,13 +1,10 @@
 //! P2c: P2 as a client sees it (issue 16): send a create, and time until the connected agent
 //! reads that intent's frame, at a low fixed rate (1,000 intents at 200/s by default).
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
-
 use anyhow::Result;
 use axp_loadgen::stats::{Latency, median};
 
-use super::p2::{Arrivals, agent_listener, baseline_rtt, paced_creates, run_p2};
+use super::p2::{baseline_rtt, paced_run, run_p2};
 use super::{Ctx, Section, Verdict, ms, rate, ratio};
 
 /// Connections the P2c creates are spread over: each sends every `connections / rate` seconds,
@@ -52,25 +49,8 @@ pub async fn run_p2c(ctx: &Ctx) -> Result<Section> {
     let (mut p50s, mut p99s, mut rtt50s, mut rtt99s) = (vec![], vec![], vec![], vec![]);
     for run in 0..o.runs {
         let rtt = baseline_rtt(ctx, 2000).await?;
-        let (axp, dir) = ctx.axp("p2c").await?;
         let address = format!("p2c-agent-{run}");
-        let arrivals: Arrivals = Arc::default();
-        let stop = Instant::now() + window + Duration::from_secs(10);
-        let listener =
-            agent_listener(axp.addr, axp.admin_key.clone(), address.clone(), arrivals.clone(), None, stop);
-        // Let the stream connect before the first create.
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        let (sent, late) =
-            paced_creates(axp.addr, &axp.admin_key, &address, o.p2c_rate, window, CONNECTIONS).await?;
-        let settle = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < settle && arrivals.lock().unwrap_or_else(|e| e.into_inner()).len() < sent.len()
-        {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        listener.abort();
-        drop(axp);
-        ctx.discard(&dir);
-        let map = arrivals.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let (sent, late, map) = paced_run(ctx, "p2c", &address, o.p2c_rate, window, CONNECTIONS).await?;
         let (mut to_frame, mut to_ack) = (vec![], vec![]);
         let (mut missing, mut before_ack) = (0usize, 0usize);
         for c in &sent {
