@@ -298,6 +298,7 @@ fn request(family: &str, o: &Objects) -> (Method, String, Option<Value>) {
     match family {
         "health" => (get, "/health".into(), None),
         "health.v1" => (get, "/v1/health".into(), None),
+        "ready" => (get, "/ready".into(), None),
         "capabilities" => (get, "/v1/capabilities".into(), None),
         "openapi" => (get, "/openapi.json".into(), None),
         "intents.create" => (
