@@ -110,21 +110,27 @@ pub(super) async fn paced_run(
     let (axp, dir) = ctx.axp(tag).await?;
     let arrivals: Arrivals = Arc::default();
     let opened = Arc::new(Notify::new());
+    let (frames, mut framed) = mpsc::unbounded_channel();
     let stop = Instant::now() + window + Duration::from_secs(10);
     let listener = agent_listener(
         axp.addr,
         axp.admin_key.clone(),
         address.to_owned(),
         arrivals.clone(),
-        None,
+        Some(frames),
         opened.clone(),
         stop,
     );
     wait_opened(&opened).await?;
     let (sent, late) = paced_creates(axp.addr, &axp.admin_key, address, per_sec, window, connections).await?;
-    let settle = Instant::now() + Duration::from_secs(5);
-    while Instant::now() < settle && arrivals.lock().unwrap_or_else(|e| e.into_inner()).len() < sent.len() {
-        tokio::time::sleep(Duration::from_millis(20)).await;
+    // The listener sends each intent's first frame once: this waits on them (no polling) until
+    // every acknowledged create has one, or for 5 s.
+    let settle = tokio::time::Instant::now() + Duration::from_secs(5);
+    let mut framed_intents = 0;
+    while framed_intents < sent.len()
+        && matches!(tokio::time::timeout_at(settle, framed.recv()).await, Ok(Some(_)))
+    {
+        framed_intents += 1;
     }
     listener.abort();
     drop(axp);
