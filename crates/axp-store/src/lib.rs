@@ -30,6 +30,7 @@ mod cache;
 #[cfg(feature = "test-suite")]
 pub mod conformance;
 mod error;
+mod event_rows;
 mod maintenance;
 mod media;
 pub mod metrics;
@@ -61,6 +62,7 @@ pub use auth::{
 };
 pub use cache::InvalidatedCache;
 pub use error::{Error, Result};
+pub use event_rows::{EventRow, pack_events, unpack_events};
 pub use maintenance::{Maintenance, Snapshot};
 pub use media::{ByteStream, MediaBlobs, MeterReading, Metered, UploadRefused};
 pub use principals::PrincipalCache;

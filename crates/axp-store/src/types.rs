@@ -451,8 +451,8 @@ pub struct IntentRows {
     pub intent_json: String,
     /// Its first events.
     pub events: Vec<IntentEvent>,
-    /// Each event's JSON body, in the order of `events`.
-    pub event_json: Vec<String>,
+    /// `events` as `intent_events` rows ([`crate::pack_events`]).
+    pub event_rows: Vec<crate::EventRow>,
 }
 
 impl IntentRows {
@@ -461,8 +461,8 @@ impl IntentRows {
     /// Errors: [`crate::Error::Internal`] if a value cannot be serialized.
     pub fn new(intent: Intent, events: Vec<IntentEvent>) -> crate::Result<Self> {
         let intent_json = to_json(&intent)?;
-        let event_json = events.iter().map(to_json).collect::<crate::Result<_>>()?;
-        Ok(Self { intent, intent_json, events, event_json })
+        let event_rows = crate::pack_events(&events)?;
+        Ok(Self { intent, intent_json, events, event_rows })
     }
 }
 

@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 use axp_core::api::SortOrder;
+use axp_store::{pack_events, unpack_events};
 use sqlx_core::query_builder::QueryBuilder;
 
 use super::*;
@@ -65,7 +66,7 @@ impl IntentTable for PgTx {
             body: rows.intent_json.clone(),
             finished_at: intent.finished_at().map(Timestamp::as_millis),
         });
-        self.buffer_events(ws, &rows.events, rows.event_json.clone());
+        self.buffer_events(ws, rows.event_rows.clone());
         Ok(())
     }
 
@@ -88,8 +89,7 @@ impl IntentTable for PgTx {
 
     /// Buffered until the transaction next reads intents, or ends.
     async fn insert_events(&mut self, ws: WorkspaceId, events: &[IntentEvent]) -> Result<()> {
-        let bodies: Vec<String> = events.iter().map(to_json).collect::<Result<_>>()?;
-        self.buffer_events(ws, events, bodies);
+        self.buffer_events(ws, pack_events(events)?);
         Ok(())
     }
 
@@ -102,16 +102,20 @@ impl IntentTable for PgTx {
     ) -> Result<Vec<IntentEvent>> {
         self.flush().await?;
         let conn = self.conn();
-        bodies(
-            q("SELECT body FROM intent_events WHERE workspace_id = $1 AND intent_id = $2 AND seq > $3 ORDER BY seq LIMIT $4")
-                .bind(ws.0)
-                .bind(id.0)
-                .bind(since.min(i64::MAX as u64) as i64)
-                .bind(i64::from(limit))
-                .fetch_all(conn)
-                .await
-                .map_err(db)?,
-        )
+        // The rows `unpack_events` needs: from the one holding `since` on.
+        let rows = q("SELECT body FROM intent_events WHERE workspace_id = $1 AND intent_id = $2
+                        AND seq >= COALESCE((SELECT MAX(seq) FROM intent_events
+                                             WHERE workspace_id = $1 AND intent_id = $2 AND seq <= $3), 0)
+                      ORDER BY seq LIMIT $4")
+        .bind(ws.0)
+        .bind(id.0)
+        .bind(since.min(i64::MAX as u64) as i64)
+        .bind(i64::from(limit) + 1)
+        .fetch_all(conn)
+        .await
+        .map_err(db)?;
+        let bodies = rows.iter().map(|r| get::<&str>(r, 0)).collect::<Result<Vec<_>>>()?;
+        unpack_events(bodies, since, limit)
     }
 
     async fn intent_exists(&mut self, ws: WorkspaceId, id: IntentId) -> Result<bool> {
@@ -201,9 +205,14 @@ pub(super) fn status_names(statuses: &[Status]) -> Vec<String> {
 }
 
 impl PgTx {
-    fn buffer_events(&mut self, ws: WorkspaceId, events: &[IntentEvent], bodies: Vec<String>) {
-        for (e, body) in events.iter().zip(bodies) {
-            self.events.push(EventRow { ws: ws.0, intent_id: e.intent_id.0, seq: e.seq as i64, body });
+    fn buffer_events(&mut self, ws: WorkspaceId, rows: Vec<axp_store::EventRow>) {
+        for row in rows {
+            self.events.push(EventRow {
+                ws: ws.0,
+                intent_id: row.intent_id.0,
+                seq: row.seq as i64,
+                body: row.body,
+            });
         }
     }
 }

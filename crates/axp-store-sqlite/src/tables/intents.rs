@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 use axp_core::api::SortOrder;
+use axp_store::{EventRow, pack_events, unpack_events};
 use r2d2_sqlite::rusqlite::types::Value as SqlValue;
 use r2d2_sqlite::rusqlite::{OptionalExtension, params, params_from_iter};
 
@@ -57,7 +58,7 @@ impl IntentTable for SqliteTx<'_> {
             intent.finished_at().map(Timestamp::as_millis)
         ])
         .map_err(db)?;
-        insert_event_bodies(conn, ws, &rows.events, &rows.event_json)
+        insert_event_rows(conn, ws, &rows.event_rows)
     }
 
     async fn update_intent(&mut self, ws: WorkspaceId, intent: &Intent) -> Result<()> {
@@ -79,9 +80,7 @@ impl IntentTable for SqliteTx<'_> {
     }
 
     async fn insert_events(&mut self, ws: WorkspaceId, events: &[IntentEvent]) -> Result<()> {
-        let conn = &*self.conn;
-        let bodies = events.iter().map(to_json).collect::<Result<Vec<_>>>()?;
-        insert_event_bodies(conn, ws, events, &bodies)
+        insert_event_rows(&*self.conn, ws, &pack_events(events)?)
     }
 
     async fn events_since(
@@ -94,16 +93,20 @@ impl IntentTable for SqliteTx<'_> {
         let conn = &*self.conn;
         let mut stmt = conn
             .prepare_cached(
-                "SELECT body FROM intent_events WHERE workspace_id = ?1 AND intent_id = ?2 AND seq > ?3 ORDER BY seq LIMIT ?4",
+                // The rows `unpack_events` needs: from the one holding `since` on.
+                "SELECT body FROM intent_events WHERE workspace_id = ?1 AND intent_id = ?2
+                   AND seq >= COALESCE((SELECT MAX(seq) FROM intent_events
+                                        WHERE workspace_id = ?1 AND intent_id = ?2 AND seq <= ?3), 0)
+                 ORDER BY seq LIMIT ?4",
             )
             .map_err(db)?;
+        let since_arg = since.min(i64::MAX as u64) as i64;
         let rows = stmt
-            .query_map(
-                params![ws.to_string(), id.to_string(), since.min(i64::MAX as u64) as i64, limit],
-                |r| r.get::<_, String>(0),
-            )
+            .query_map(params![ws.to_string(), id.to_string(), since_arg, i64::from(limit) + 1], |r| {
+                r.get::<_, String>(0)
+            })
             .map_err(db)?;
-        rows.map(|b| from_json(&b.map_err(db)?)).collect()
+        unpack_events(rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db)?, since, limit)
     }
 
     async fn intent_exists(&mut self, ws: WorkspaceId, id: IntentId) -> Result<bool> {
@@ -189,21 +192,16 @@ fn list_query(ws: WorkspaceId, f: &IntentFilter) -> (String, Vec<SqlValue>) {
     (sql, args)
 }
 
-/// Appends `events`, with `bodies[i]` the serialized `events[i]`.
-fn insert_event_bodies(
-    conn: &Connection,
-    ws: WorkspaceId,
-    events: &[IntentEvent],
-    bodies: &[String],
-) -> Result<()> {
+/// Appends event rows ([`axp_store::pack_events`]).
+fn insert_event_rows(conn: &Connection, ws: WorkspaceId, rows: &[EventRow]) -> Result<()> {
     let mut stmt = conn
         .prepare_cached(
             "INSERT INTO intent_events (workspace_id, intent_id, seq, body) VALUES (?1, ?2, ?3, ?4)",
         )
         .map_err(db)?;
     let ws = ws.to_string();
-    for (e, body) in events.iter().zip(bodies) {
-        stmt.execute(params![ws, e.intent_id.to_string(), e.seq as i64, body]).map_err(db)?;
+    for row in rows {
+        stmt.execute(params![ws, row.intent_id.to_string(), row.seq as i64, row.body]).map_err(db)?;
     }
     Ok(())
 }

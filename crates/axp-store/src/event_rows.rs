@@ -1,0 +1,177 @@
+//! How an intent's event log is laid out in `intent_events`, for both backends.
+//!
+//! One row holds the events one write appended to one intent: a create's `intent.created` and
+//! `intent.submitted` (seq 1 and 2, committed in the create's transaction as contract §3.1
+//! requires) are one row, not two. A row is keyed by its first event's `seq`; its body is that
+//! event's JSON object when it holds one event (the only layout rows written before this change
+//! have, so they read back unchanged and need no migration), or a JSON array of its events in
+//! `seq` order. Reads go through [`unpack_events`], which says which rows to read.
+
+use axp_core::IntentEvent;
+use axp_core::ids::IntentId;
+
+use crate::{Result, from_json, to_json};
+
+/// One row to write to `intent_events`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EventRow {
+    /// The intent the events belong to.
+    pub intent_id: IntentId,
+    /// The first event's `seq`: the row's key within the intent.
+    pub seq: u64,
+    /// The events' JSON (see the module doc).
+    pub body: String,
+}
+
+/// `events` as rows: each run of consecutive events of one intent with consecutive `seq`s
+/// makes one row.
+///
+/// Errors: [`crate::Error::Internal`] if an event cannot be serialized.
+pub fn pack_events(events: &[IntentEvent]) -> Result<Vec<EventRow>> {
+    let mut rows = Vec::new();
+    let mut start = 0;
+    for end in 1..=events.len() {
+        let run_goes_on = end < events.len()
+            && events[end].intent_id == events[end - 1].intent_id
+            && events[end].seq == events[end - 1].seq + 1;
+        if run_goes_on {
+            continue;
+        }
+        let run = &events[start..end];
+        let body = if let [one] = run { to_json(one)? } else { to_json(&run)? };
+        rows.push(EventRow { intent_id: run[0].intent_id, seq: run[0].seq, body });
+        start = end;
+    }
+    Ok(rows)
+}
+
+/// The events with `seq > since` in `bodies`, ascending, at most `limit`.
+///
+/// `bodies` are the intent's rows, in `seq` order, whose first `seq` is at least the largest
+/// first `seq` that is `<= since` (0 when there is none: every row), at most `limit + 1` of
+/// them. Only that first row can hold events at or before `since`, so `limit + 1` rows always
+/// hold `limit` newer events when the log has them.
+///
+/// Errors: [`crate::Error::Internal`] naming a corrupt row.
+pub fn unpack_events<S: AsRef<str>>(
+    bodies: impl IntoIterator<Item = S>,
+    since: u64,
+    limit: u32,
+) -> Result<Vec<IntentEvent>> {
+    let limit = limit as usize;
+    let mut events = Vec::new();
+    for body in bodies {
+        let body = body.as_ref();
+        if body.trim_start().starts_with('[') {
+            events.extend(from_json::<Vec<IntentEvent>>(body)?.into_iter().filter(|e| e.seq > since));
+        } else {
+            let event: IntentEvent = from_json(body)?;
+            if event.seq > since {
+                events.push(event);
+            }
+        }
+        if events.len() >= limit {
+            events.truncate(limit);
+            break;
+        }
+    }
+    Ok(events)
+}
+
+#[cfg(test)]
+mod tests {
+    use axp_core::intent::NewIntent;
+    use axp_core::{AgentAddress, EventType, Timestamp};
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// A create's two events, then `more` single-event appends, for one intent.
+    fn log(more: u64) -> Vec<IntentEvent> {
+        let scope = axp_core::address::AddressScope { org_slug: "acme", workspace_slug: "default" };
+        let to = AgentAddress::parse("agent://acme/billing", &scope).unwrap();
+        let from = AgentAddress::parse("agent://acme/caller", &scope).unwrap();
+        let (_, mut events) = NewIntent::new("notify.message.v1", to, serde_json::Map::new()).into_intent(
+            IntentId::new(),
+            &from,
+            Timestamp::from_millis(0),
+        );
+        let last = events.last().unwrap().clone();
+        for seq in last.seq + 1..=last.seq + more {
+            events.push(IntentEvent { seq, event_type: EventType::Delivered, ..last.clone() });
+        }
+        events
+    }
+
+    /// Rows as a backend stores them: one per write, the create's events together.
+    fn stored(events: &[IntentEvent]) -> Vec<EventRow> {
+        let mut rows = pack_events(&events[..2]).unwrap();
+        for e in &events[2..] {
+            rows.extend(pack_events(std::slice::from_ref(e)).unwrap());
+        }
+        rows
+    }
+
+    /// What a backend's query returns for `since` and `limit` ([`unpack_events`]).
+    fn query(rows: &[EventRow], since: u64, limit: u32) -> Vec<&str> {
+        let floor = rows.iter().map(|r| r.seq).filter(|&s| s <= since).max().unwrap_or(0);
+        rows.iter().filter(|r| r.seq >= floor).take(limit as usize + 1).map(|r| r.body.as_str()).collect()
+    }
+
+    #[test]
+    fn a_create_is_one_row_that_reads_back_as_its_two_events() {
+        let events = log(0);
+        assert_eq!(events.len(), 2);
+        let rows = pack_events(&events).unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].seq, 1);
+        assert!(rows[0].body.starts_with('['));
+        assert_eq!(unpack_events([&rows[0].body], 0, 10).unwrap(), events);
+        assert_eq!(unpack_events([&rows[0].body], 1, 10).unwrap(), events[1..]);
+    }
+
+    #[test]
+    fn a_single_event_row_is_the_event_object_as_rows_were_written_before() {
+        let events = log(1);
+        let rows = pack_events(&events[2..]).unwrap();
+        assert_eq!(
+            rows,
+            vec![EventRow {
+                intent_id: events[2].intent_id,
+                seq: 3,
+                body: serde_json::to_string(&events[2]).unwrap()
+            }]
+        );
+    }
+
+    #[test]
+    fn runs_break_at_another_intent_or_a_gap() {
+        let (a, b) = (log(1), log(0));
+        let mixed = vec![a[0].clone(), a[1].clone(), b[0].clone(), b[1].clone(), a[2].clone()];
+        let rows = pack_events(&mixed).unwrap();
+        let keys: Vec<_> = rows.iter().map(|r| (r.intent_id, r.seq)).collect();
+        assert_eq!(keys, vec![(a[0].intent_id, 1), (b[0].intent_id, 1), (a[0].intent_id, 3)]);
+        let gap = pack_events(&[a[0].clone(), a[2].clone()]).unwrap();
+        assert_eq!(gap.len(), 2);
+    }
+
+    #[test]
+    fn a_corrupt_row_is_an_error() {
+        assert!(unpack_events(["[{\"seq\":"], 0, 10).is_err());
+        assert!(unpack_events(["{}"], 0, 10).is_err());
+    }
+
+    proptest! {
+        /// Any `since` and `limit` read from the stored rows give exactly the events after
+        /// `since`, in order, at most `limit`, as one row per event would.
+        #[test]
+        fn reads_match_one_row_per_event(more in 0u64..8, since in 0u64..12, limit in 1u32..12) {
+            let events = log(more);
+            let rows = stored(&events);
+            let got = unpack_events(query(&rows, since, limit), since, limit).unwrap();
+            let want: Vec<_> =
+                events.iter().filter(|e| e.seq > since).take(limit as usize).cloned().collect();
+            prop_assert_eq!(got, want);
+        }
+    }
+}
