@@ -1,69 +1,76 @@
-//! Per-key sequences the writer hands out from memory: agent queue cursors (per agent address)
-//! and thread `change_seq`s (per owner).
+//! The writer's sequences: agent queue cursors and inbox change cursors (`change_seq`).
 //!
-//! Each grows by one per row written for its key. Finding the next value with `MAX(...)` costs
-//! an index probe per row; the writer instead keeps the last value it handed out, loading it
-//! from disk once per key. The writer thread is the only writer of the database, so memory and
-//! disk agree, except after a job or a batch fails: its rows roll back but the memory would
-//! not. The writer then clears every counter ([`Counters::clear`]) and they reload lazily from
-//! what the transaction holds, so a value is never handed out twice.
+//! Each is one counter for the whole database, not one per agent address or owner. The contract
+//! asks only that an agent's cursors grow ("monotonic per agent address (or global)",
+//! AXP-CONTRACT.md, agent stream) and that the inbox change feed's cursors grow (§ inbox
+//! changes), so one counter serves every address: nothing to load when a new address appears,
+//! and no per-address state in memory, however many addresses clients invent.
+//!
+//! The writer hands values out from memory. Table `sequences` holds the last value handed out,
+//! written in the transaction of the rows that use it ([`Counters::save`]), and read once when
+//! the writer starts ([`Counters::load`]); deleting old rows (retention) never takes a value
+//! back. A value taken by a job or batch that rolled back is skipped, never reused: cursors have
+//! gaps, as they do on PostgreSQL.
 
-use std::collections::HashMap;
-
-use axp_core::ids::WorkspaceId;
 use axp_store::Result;
+use r2d2_sqlite::rusqlite::{Connection, params};
 
-/// Keys one sequence remembers before it starts over (a reload per key costs one `MAX` probe).
-const MAX_KEYS: usize = 65_536;
+use crate::tables::db;
 
-/// One sequence per (workspace, key).
-#[derive(Default)]
+/// One sequence: the last value handed out, and the last one written to `sequences`.
 pub(crate) struct Sequence {
-    last: HashMap<WorkspaceId, HashMap<String, u64>>,
+    name: &'static str,
+    last: u64,
+    saved: u64,
 }
 
 impl Sequence {
-    /// The next value for `key` in `ws`: one past the last one handed out, or, the first time,
-    /// one past `load()` (the highest value on disk, 0 for none).
-    ///
-    /// Errors: those of `load`.
-    pub(crate) fn next(
-        &mut self,
-        ws: WorkspaceId,
-        key: &str,
-        load: impl FnOnce() -> Result<u64>,
-    ) -> Result<u64> {
-        if let Some(last) = self.last.get_mut(&ws).and_then(|keys| keys.get_mut(key)) {
-            *last += 1;
-            return Ok(*last);
-        }
-        let next = load()? + 1;
-        if self.last.values().map(HashMap::len).sum::<usize>() >= MAX_KEYS {
-            self.clear();
-        }
-        self.last.entry(ws).or_default().insert(key.to_owned(), next);
-        Ok(next)
-    }
-
-    fn clear(&mut self) {
-        self.last.clear();
+    /// The next value: one past the last one handed out.
+    pub(crate) fn next(&mut self) -> u64 {
+        self.last += 1;
+        self.last
     }
 }
 
 /// The writer's sequences.
-#[derive(Default)]
 pub(crate) struct Counters {
-    /// Agent queue cursors, by agent address.
+    /// Agent queue cursors (`agent_queue.cursor`).
     pub(crate) cursors: Sequence,
-    /// Thread `change_seq`s, by owner.
+    /// Inbox change cursors (`thread_participants.change_seq`).
     pub(crate) change_seqs: Sequence,
 }
 
 impl Counters {
-    /// Forgets every value: call when rows written under them may have been rolled back.
-    pub(crate) fn clear(&mut self) {
-        self.cursors.clear();
-        self.change_seqs.clear();
+    /// Reads the last values handed out from `sequences`.
+    ///
+    /// Errors: [`axp_store::Error::Internal`] when the table or a row is missing (a database
+    /// the migrations did not reach).
+    pub(crate) fn load(conn: &Connection) -> Result<Self> {
+        let last = |name: &'static str| -> Result<Sequence> {
+            let value: i64 = conn
+                .query_row("SELECT value FROM sequences WHERE name = ?1", params![name], |r| r.get(0))
+                .map_err(db)?;
+            Ok(Sequence { name, last: value as u64, saved: value as u64 })
+        };
+        Ok(Self { cursors: last("agent_cursor")?, change_seqs: last("change_seq")? })
+    }
+
+    /// Writes to `sequences` every value handed out since the last save. Call inside the
+    /// batch's transaction, before it commits, so the rows and the high-water mark commit
+    /// together.
+    ///
+    /// Errors: the database's.
+    pub(crate) fn save(&mut self, conn: &Connection) -> Result<()> {
+        for seq in [&mut self.cursors, &mut self.change_seqs] {
+            if seq.last != seq.saved {
+                conn.prepare_cached("UPDATE sequences SET value = ?2 WHERE name = ?1")
+                    .map_err(db)?
+                    .execute(params![seq.name, seq.last as i64])
+                    .map_err(db)?;
+                seq.saved = seq.last;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -71,34 +78,39 @@ impl Counters {
 mod tests {
     use super::*;
 
-    #[test]
-    fn loads_once_then_counts_in_memory() {
-        let ws = WorkspaceId(uuid::Uuid::now_v7());
-        let mut seq = Sequence::default();
-        assert_eq!(seq.next(ws, "a", || Ok(41)).unwrap(), 42);
-        assert_eq!(seq.next(ws, "a", || panic!("loaded twice")).unwrap(), 43);
-        assert_eq!(seq.next(ws, "b", || Ok(0)).unwrap(), 1);
-        let other = WorkspaceId(uuid::Uuid::now_v7());
-        assert_eq!(seq.next(other, "a", || Ok(7)).unwrap(), 8);
+    fn migrated() -> Connection {
+        let mut conn = Connection::open_in_memory().unwrap();
+        crate::schema::migrate(&mut conn).unwrap();
+        conn
     }
 
     #[test]
-    fn a_failed_load_hands_out_nothing() {
-        let ws = WorkspaceId(uuid::Uuid::now_v7());
-        let mut seq = Sequence::default();
-        assert!(seq.next(ws, "a", || Err(axp_store::Error::Internal("boom".into()))).is_err());
-        assert_eq!(seq.next(ws, "a", || Ok(3)).unwrap(), 4);
+    fn values_grow_and_survive_a_reload_only_once_saved() {
+        let conn = migrated();
+        let mut counters = Counters::load(&conn).unwrap();
+        assert_eq!((counters.cursors.next(), counters.cursors.next()), (1, 2));
+        assert_eq!(counters.change_seqs.next(), 1);
+        counters.save(&conn).unwrap();
+        let mut reloaded = Counters::load(&conn).unwrap();
+        assert_eq!((reloaded.cursors.next(), reloaded.change_seqs.next()), (3, 2));
+        // Handed out but never saved (its batch rolled back): reused after a restart, which is
+        // harmless, as no committed row holds it.
+        let mut again = Counters::load(&conn).unwrap();
+        assert_eq!(again.cursors.next(), 3);
     }
 
     #[test]
-    fn clearing_reloads_from_disk() {
-        let ws = WorkspaceId(uuid::Uuid::now_v7());
-        let mut counters = Counters::default();
-        assert_eq!(counters.cursors.next(ws, "a", || Ok(0)).unwrap(), 1);
-        assert_eq!(counters.change_seqs.next(ws, "a", || Ok(5)).unwrap(), 6);
-        counters.clear();
-        // What a rolled-back job had taken is on disk no more: the reload says so.
-        assert_eq!(counters.cursors.next(ws, "a", || Ok(0)).unwrap(), 1);
-        assert_eq!(counters.change_seqs.next(ws, "a", || Ok(5)).unwrap(), 6);
+    fn a_rolled_back_save_leaves_the_last_committed_value() {
+        let conn = migrated();
+        let mut counters = Counters::load(&conn).unwrap();
+        counters.cursors.next();
+        counters.save(&conn).unwrap();
+        conn.execute_batch("BEGIN").unwrap();
+        counters.cursors.next();
+        counters.save(&conn).unwrap();
+        conn.execute_batch("ROLLBACK").unwrap();
+        assert_eq!(Counters::load(&conn).unwrap().cursors.next(), 2);
+        // In memory the rolled-back value stays taken: the next one skips it.
+        assert_eq!(counters.cursors.next(), 3);
     }
 }

@@ -83,6 +83,23 @@ async fn a_database_of_every_older_schema_opens_with_its_data() {
     }
 }
 
+/// Migration 18 seeds the database-wide sequences from the rows already written: every
+/// agent's and owner's next cursor is above all it has seen.
+#[test]
+fn the_sequences_start_above_every_cursor_already_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("axp.db");
+    let steps = usize::try_from(schema_version()).unwrap();
+    fixture(&path, steps);
+    let conn = Connection::open(&path).unwrap();
+    let one = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+    let (cursor, change) =
+        (one("SELECT MAX(cursor) FROM agent_queue"), one("SELECT MAX(change_seq) FROM thread_participants"));
+    assert!(cursor > 0 && change > 0, "the fills hold queue items and participants");
+    assert_eq!(one("SELECT value FROM sequences WHERE name = 'agent_cursor'"), cursor);
+    assert_eq!(one("SELECT value FROM sequences WHERE name = 'change_seq'"), change);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_of_a_newer_axp_is_refused_and_left_as_it_was() {
     let dir = tempfile::tempdir().unwrap();

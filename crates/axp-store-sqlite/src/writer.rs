@@ -34,9 +34,10 @@ impl Writer {
         principals: Arc<PrincipalCache>,
         checkpointer: Checkpointer,
     ) -> std::io::Result<Self> {
+        let counters = Counters::load(&conn).map_err(|e| std::io::Error::other(e.to_string()))?;
         let (jobs, rx) = mpsc::channel(QUEUE_DEPTH);
         thread::Builder::new().name("axp-sqlite-writer".into()).spawn(move || {
-            run(conn, rx, listener.as_ref(), &principals);
+            run(conn, counters, rx, listener.as_ref(), &principals);
             drop(checkpointer);
         })?;
         Ok(Self { jobs })
@@ -59,12 +60,12 @@ fn control(conn: &Connection, sql: &str) -> Result<(), String> {
 
 fn run(
     mut conn: Connection,
+    mut counters: Counters,
     mut rx: mpsc::Receiver<Box<dyn Job>>,
     listener: &dyn CommitListener,
     principals: &PrincipalCache,
 ) {
     let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
-    let mut counters = Counters::default();
     while let Some(first) = rx.blocking_recv() {
         batch.push(first);
         while batch.len() < MAX_BATCH {
@@ -95,7 +96,6 @@ fn run(
             Err(e) => {
                 tracing::error!(error = %e, "sqlite batch failed to commit; rolling back");
                 let _ = tx.conn.execute_batch("ROLLBACK");
-                tx.counters.as_deref_mut().map(Counters::clear);
                 Err(e)
             }
         };
@@ -117,12 +117,14 @@ fn run_batch(tx: &mut SqliteTx<'_>, batch: &mut [Box<dyn Job>]) -> Result<(), St
         // that is not has awaited something else and is refused.
         let ok = job.run(tx).now_or_never().unwrap_or(false);
         if !ok {
+            // The rows go back to the savepoint; the cursors the job took stay taken (gaps).
             tx.topics.truncate(mark);
-            // The rows go back to the savepoint; the counters the job moved must too.
-            tx.counters.as_deref_mut().map(Counters::clear);
             control(tx.conn, "ROLLBACK TO job")?;
         }
         control(tx.conn, "RELEASE job")?;
+    }
+    if let Some(counters) = tx.counters.as_deref_mut() {
+        counters.save(tx.conn).map_err(|e| e.to_string())?;
     }
     control(tx.conn, "COMMIT")
 }

@@ -24,7 +24,7 @@ impl InboxTable for SqliteTx<'_> {
             )
             .map_err(db)?;
         for p in who {
-            let change_seq = counters.change_seqs.next(ws, p.owner, || last_change_seq(conn, ws, p.owner))?;
+            let change_seq = counters.change_seqs.next();
             stmt.execute(params![
                 ws.to_string(),
                 p.owner,
@@ -184,14 +184,4 @@ impl InboxTable for SqliteTx<'_> {
             .map_err(db)?;
         Ok(())
     }
-}
-
-/// The highest `change_seq` of `owner`'s threads (0 when none).
-fn last_change_seq(conn: &Connection, ws: WorkspaceId, owner: &str) -> Result<u64> {
-    highest(
-        conn,
-        "SELECT COALESCE(MAX(change_seq), 0) FROM thread_participants WHERE workspace_id = ?1 AND owner_agent = ?2",
-        ws,
-        owner,
-    )
 }

@@ -113,15 +113,6 @@ pub(crate) fn db(e: rusqlite::Error) -> Error {
     }
 }
 
-/// The one integer `sql` selects for (`ws`, `key`).
-fn highest(conn: &Connection, sql: &str, ws: WorkspaceId, key: &str) -> Result<u64> {
-    conn.prepare_cached(sql)
-        .map_err(db)?
-        .query_row(params![ws.to_string(), key], |r| r.get::<_, i64>(0))
-        .map(|n| n as u64)
-        .map_err(db)
-}
-
 /// A UUID column read back.
 fn uuid_of(s: &str) -> Result<uuid::Uuid> {
     s.parse().map_err(|e: uuid::Error| Error::Internal(e.to_string()))

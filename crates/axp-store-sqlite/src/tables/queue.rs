@@ -11,7 +11,7 @@ impl QueueTable for SqliteTx<'_> {
     async fn enqueue(&mut self, item: &QueueItem<'_>) -> Result<u64> {
         let ws = item.workspace_id;
         let (conn, counters) = self.counters()?;
-        let cursor = counters.cursors.next(ws, item.agent, || last_cursor(conn, ws, item.agent))?;
+        let cursor = counters.cursors.next();
         conn.prepare_cached(
             "INSERT INTO agent_queue (workspace_id, agent_address, cursor, intent_id, reason, queued_at, handed_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -97,16 +97,6 @@ impl QueueTable for SqliteTx<'_> {
         .map_err(db)?;
         Ok(())
     }
-}
-
-/// The highest cursor in the queue of `address` (0 when empty).
-fn last_cursor(conn: &Connection, ws: WorkspaceId, address: &str) -> Result<u64> {
-    highest(
-        conn,
-        "SELECT COALESCE(MAX(cursor), 0) FROM agent_queue WHERE workspace_id = ?1 AND agent_address = ?2",
-        ws,
-        address,
-    )
 }
 
 fn queue_rows(

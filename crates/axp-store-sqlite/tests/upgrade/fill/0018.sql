@@ -1,0 +1,3 @@
+-- 0018_sequences.sql creates sequences and seeds its two rows from the agent_queue and
+-- thread_participants rows of the earlier fills; it changes no existing row. src/upgrade.rs
+-- checks that the seeded cursors are above every cursor those fills hold.
