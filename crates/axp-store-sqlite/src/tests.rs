@@ -197,6 +197,17 @@ async fn a_failed_job_leaves_no_trace_and_no_gap_in_its_batch() {
     assert_eq!(sequences(&store, &p, &worker, &sender).await, [queue, changes]);
 }
 
+#[test]
+fn sqlite_is_built_without_memory_statistics() {
+    // Set by LIBSQLITE3_FLAGS in .cargo/config.toml: statistics take a global mutex on every
+    // allocation.
+    let conn = r2d2_sqlite::rusqlite::Connection::open_in_memory().unwrap();
+    let mut options = conn.prepare("PRAGMA compile_options").unwrap();
+    let options: Vec<String> =
+        options.query_map([], |r| r.get(0)).unwrap().collect::<Result<_, _>>().unwrap();
+    assert!(options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"), "compile options: {options:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn survives_reopen() {
     let dir = tempfile::tempdir().unwrap();
