@@ -5,12 +5,14 @@
 //! as jobs ([`axp_store::Job`]).
 //!
 //! One writer thread owns the only write connection. It takes every queued job (up to
-//! [`writer::MAX_BATCH`]), runs each inside its own savepoint in one `BEGIN IMMEDIATE`
-//! transaction, commits once, and only then answers each caller. That is group commit: one fsync
-//! serves every write in the batch, and an acknowledged write has been fsynced, so it survives
-//! `kill -9` and power loss. A job that fails rolls back to its savepoint and does not disturb the
-//! others. Every storage call is synchronous, so the writer runs a job's future to completion in
-//! one poll, with no executor.
+//! [`writer::MAX_BATCH`]), runs them in one `BEGIN IMMEDIATE` transaction, commits once, and
+//! only then answers each caller. That is group commit: one fsync serves every write in the
+//! batch, and an acknowledged write has been fsynced, so it survives `kill -9` and power loss.
+//! A batch first runs with no savepoints; if a job fails, the batch is rolled back and runs
+//! again with a savepoint per job, so the failed job rolls back to its savepoint and does not
+//! disturb the others (jobs are re-runnable, see [`axp_store::Job`]). The batch after one with a
+//! failed job starts with savepoints. Every storage call is synchronous, so the writer runs a
+//! job's future to completion in one poll, with no executor.
 //!
 //! Reads go to a small pool of read-only connections on blocking threads; WAL lets them run
 //! beside the writer. WAL checkpoints run on a thread of their own (`checkpoint.rs`); a commit

@@ -22,7 +22,7 @@ const READERS: u32 = 8;
 /// SQLite-backed [`Backend`]. Cheap to clone.
 #[derive(Clone)]
 pub struct SqliteStore {
-    writer: Writer,
+    pub(crate) writer: Writer,
     pub(crate) readers: r2d2::Pool<SqliteConnectionManager>,
     /// The database file.
     pub(crate) path: PathBuf,

@@ -2,6 +2,7 @@
 //! single writer with in-memory counters can get wrong.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axp_core::{AgentAddress, Intent, IntentEvent, IntentId, Status, Timestamp};
 use axp_engine::{Ledger, Presence};
@@ -42,12 +43,28 @@ fn new_intent(p: &Principal, to: &str) -> (Intent, Vec<IntentEvent>) {
 struct FailsAfterWriting {
     intent: Intent,
     ws: axp_core::WorkspaceId,
+    /// How many times it ran.
+    runs: Arc<AtomicUsize>,
     done: Option<tokio::sync::oneshot::Sender<bool>>,
+}
+
+impl FailsAfterWriting {
+    /// The job, how many times it ran, and whether its batch committed, once it did.
+    fn new(
+        intent: &Intent,
+        ws: axp_core::WorkspaceId,
+    ) -> (Box<Self>, Arc<AtomicUsize>, tokio::sync::oneshot::Receiver<bool>) {
+        let (done, committed) = tokio::sync::oneshot::channel();
+        let runs = Arc::new(AtomicUsize::new(0));
+        let job = Self { intent: intent.clone(), ws, runs: runs.clone(), done: Some(done) };
+        (Box::new(job), runs, committed)
+    }
 }
 
 impl Job for FailsAfterWriting {
     fn run<'a>(&'a mut self, tx: &'a mut dyn Transaction) -> BoxFuture<'a, bool> {
         Box::pin(async move {
+            self.runs.fetch_add(1, Ordering::SeqCst);
             let (i, now) = (&self.intent, Timestamp::from_millis(0));
             let item = QueueItem {
                 workspace_id: self.ws,
@@ -73,38 +90,130 @@ impl Job for FailsAfterWriting {
     }
 }
 
+/// Holds the writer thread in its batch until the test opens it, so that what the test queues
+/// meanwhile makes up the next batch.
+struct Gate {
+    entered: Option<tokio::sync::oneshot::Sender<()>>,
+    open: std::sync::mpsc::Receiver<()>,
+}
+
+impl Job for Gate {
+    fn run<'a>(&'a mut self, _: &'a mut dyn Transaction) -> BoxFuture<'a, bool> {
+        Box::pin(async move {
+            if let Some(entered) = self.entered.take() {
+                let _ = entered.send(());
+            }
+            self.open.recv().is_ok()
+        })
+    }
+
+    fn error(&self) -> Option<&Error> {
+        None
+    }
+
+    fn reply(self: Box<Self>, _: Result<(), Error>) {}
+}
+
+/// Waits until `n` jobs wait for the writer (it is held at a [`Gate`]).
+async fn queued(backend: &SqliteStore, n: usize) {
+    while backend.writer.queued() < n {
+        tokio::task::yield_now().await;
+    }
+}
+
+/// Creates `intent` in a task of its own (it is answered once its batch committed).
+fn spawn_create(store: &Ledger, p: &Principal, (intent, events): (Intent, Vec<IntentEvent>)) -> Spawned {
+    let (store, tenant) = (store.clone(), p.tenant.clone());
+    tokio::spawn(async move { store.create_intent(&tenant, intent, events, None).await.map(|_| ()) })
+}
+
+type Spawned = tokio::task::JoinHandle<axp_store::Result<()>>;
+
+/// The agent cursors of `worker`'s queue and the `change_seq`s of `sender`'s threads, each with
+/// its intent.
+async fn sequences(store: &Ledger, p: &Principal, worker: &str, sender: &str) -> [Vec<(u64, IntentId)>; 2] {
+    let (changes, _) = store.thread_changes(&p.tenant, sender, 0, 100).await.unwrap();
+    let agent = AgentAddress::from_trusted(worker.to_owned());
+    let queue = store.deliver_to_agent(&p.tenant, &agent, 0, &Status::OPEN, 100, Timestamp::from_millis(0));
+    [
+        queue.await.unwrap().iter().map(|d| (d.seq, d.intent_id)).collect(),
+        changes.iter().map(|(seq, t)| (*seq, t.intent_id)).collect(),
+    ]
+}
+
+/// The intents of `seqs`, in order, once checked that the values strictly increase (with gaps:
+/// a value a rolled-back job took stays taken, `crate::counters`).
+fn in_order(seqs: &[(u64, IntentId)]) -> Vec<IntentId> {
+    assert!(seqs.windows(2).all(|w| w[0].0 < w[1].0), "{seqs:?}");
+    seqs.iter().map(|s| s.1).collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn counters_skip_nothing_and_repeat_nothing_after_a_rolled_back_job() {
+async fn a_failed_job_leaves_no_trace_in_its_batch() {
     let dir = tempfile::tempdir().unwrap();
     let (backend, store, _) = open(&dir);
     let (p, _) = axp_store::conformance::bootstrap(&store).await;
     let (first, events) = new_intent(&p, "worker");
     let (worker, sender) = (first.to_agent.clone(), first.from_agent.clone());
     store.create_intent(&p.tenant, first.clone(), events, None).await.unwrap();
-    // Jobs queued together share a batch when the writer is busy: one fails in the middle
-    // after taking a cursor and a change_seq, the ones around it succeed.
-    let (done, failed) = tokio::sync::oneshot::channel();
-    let failing = backend.write(Box::new(FailsAfterWriting {
-        intent: first,
-        ws: p.tenant.workspace_id,
-        done: Some(done),
-    }));
-    let (a, a_events) = new_intent(&p, "worker");
-    let (b, b_events) = new_intent(&p, "worker");
-    let ((), created_a, created_b) = tokio::join!(
-        failing,
-        store.create_intent(&p.tenant, a, a_events, None),
-        store.create_intent(&p.tenant, b, b_events, None),
-    );
-    assert!(failed.await.unwrap(), "the batch committed around the failed job");
-    created_a.unwrap();
-    created_b.unwrap();
+    let ws = p.tenant.workspace_id;
 
-    let (changes, _) = store.thread_changes(&p.tenant, &sender, 0, 100).await.unwrap();
-    assert_eq!(changes.iter().map(|(seq, _)| *seq).collect::<Vec<_>>(), [1, 2, 3]);
-    let agent = AgentAddress::from_trusted(worker);
-    let queue = store.deliver_to_agent(&p.tenant, &agent, 0, &Status::OPEN, 100, Timestamp::from_millis(0));
-    assert_eq!(queue.await.unwrap().iter().map(|d| d.seq).collect::<Vec<_>>(), [1, 2, 3]);
+    // The writer waits at the gate while a create, a job that fails after taking a cursor and a
+    // change_seq, and another create queue up: they are its next batch, in that order.
+    let (entered, at_gate) = tokio::sync::oneshot::channel();
+    let (open_gate, gate) = std::sync::mpsc::channel();
+    backend.write(Box::new(Gate { entered: Some(entered), open: gate })).await;
+    at_gate.await.unwrap();
+    let (a, b) = (new_intent(&p, "worker"), new_intent(&p, "worker"));
+    let (a_id, b_id) = (a.0.intent_id, b.0.intent_id);
+    let created_a = spawn_create(&store, &p, a);
+    queued(&backend, 1).await;
+    let (failing, runs, failed) = FailsAfterWriting::new(&first, ws);
+    backend.write(failing).await;
+    let created_b = spawn_create(&store, &p, b);
+    queued(&backend, 3).await;
+    open_gate.send(()).unwrap();
+
+    assert!(failed.await.unwrap(), "the batch committed around the failed job");
+    assert_eq!(runs.load(Ordering::SeqCst), 2, "run without savepoints, then again with them");
+    created_a.await.unwrap().unwrap();
+    created_b.await.unwrap().unwrap();
+
+    // The batch right after one with a failed job starts with savepoints: a failing job runs once.
+    let (failing, runs, failed) = FailsAfterWriting::new(&first, ws);
+    backend.write(failing).await;
+    assert!(failed.await.unwrap());
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
+
+    // The failed jobs' queue items and thread touches are gone, and the creates around them
+    // took later values, none repeated. (Delivering is a write with no failure.)
+    let expected = vec![first.intent_id, a_id, b_id];
+    let [queue, changes] = sequences(&store, &p, &worker, &sender).await;
+    assert_eq!((in_order(&queue), in_order(&changes)), (expected.clone(), expected));
+
+    // A batch after one with no failed job runs without savepoints first again.
+    let (failing, runs, failed) = FailsAfterWriting::new(&first, ws);
+    backend.write(failing).await;
+    assert!(failed.await.unwrap());
+    assert_eq!(runs.load(Ordering::SeqCst), 2);
+    let c = new_intent(&p, "worker");
+    let c_id = c.0.intent_id;
+    spawn_create(&store, &p, c).await.unwrap().unwrap();
+    // Delivering the first three moved their threads on, in that order, before c's create.
+    let expected = vec![first.intent_id, a_id, b_id, c_id];
+    let [queue, changes] = sequences(&store, &p, &worker, &sender).await;
+    assert_eq!((in_order(&queue), in_order(&changes)), (expected.clone(), expected));
+}
+
+#[test]
+fn sqlite_is_built_without_memory_statistics() {
+    // Set by LIBSQLITE3_FLAGS in .cargo/config.toml: statistics take a global mutex on every
+    // allocation.
+    let conn = r2d2_sqlite::rusqlite::Connection::open_in_memory().unwrap();
+    let mut options = conn.prepare("PRAGMA compile_options").unwrap();
+    let options: Vec<String> =
+        options.query_map([], |r| r.get(0)).unwrap().collect::<Result<_, _>>().unwrap();
+    assert!(options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"), "compile options: {options:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -43,9 +43,17 @@ impl Writer {
         Ok(Self { jobs })
     }
 
-    /// Queues `job` for the next batch. It runs in its own savepoint: if it fails, its changes
-    /// are rolled back and the batch goes on. It is answered once the batch has committed; if
-    /// the commit fails, every job of the batch gets [`Error::Unavailable`].
+    /// How many jobs wait for the writer (not counting the batch it is running).
+    #[cfg(test)]
+    pub(crate) fn queued(&self) -> usize {
+        self.jobs.max_capacity() - self.jobs.capacity()
+    }
+
+    /// Queues `job` for the next batch. The batch runs first with no savepoints; if a job
+    /// fails, the whole batch is rolled back and runs again with a savepoint per job, so `job`
+    /// may run twice (see [`Job`]), and a failed job leaves no trace while the others commit.
+    /// It is answered once the batch has committed; if the commit fails, every job of the batch
+    /// gets [`Error::Unavailable`].
     pub(crate) async fn write(&self, job: Box<dyn Job>) {
         if let Err(mpsc::error::SendError(job)) = self.jobs.send(job).await {
             job.reply(Err(Error::Unavailable("store writer has stopped".into())));
@@ -66,6 +74,9 @@ fn run(
     principals: &PrincipalCache,
 ) {
     let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
+    // Whether the last batch had a failed job: the next one then starts with savepoints (a
+    // failing client tends to send the same request again).
+    let mut careful = false;
     while let Some(first) = rx.blocking_recv() {
         batch.push(first);
         while batch.len() < MAX_BATCH {
@@ -81,12 +92,13 @@ fn run(
             principals_changed: false,
         };
         let began = std::time::Instant::now();
-        let outcome = run_batch(&mut tx, &mut batch);
+        let outcome = run_batch(&mut tx, &mut batch, careful);
         if tx.principals_changed {
             principals.invalidate();
         }
         let committed = match outcome {
-            Ok(()) => {
+            Ok(failed) => {
+                careful = failed;
                 axp_store::metrics::record_commit("sqlite", batch.len(), began.elapsed());
                 if !tx.topics.is_empty() {
                     listener.committed(&tx.topics);
@@ -106,23 +118,79 @@ fn run(
     tracing::debug!("sqlite writer stopped");
 }
 
-/// Runs every job of `batch` in one transaction, each in its own savepoint, and commits.
-fn run_batch(tx: &mut SqliteTx<'_>, batch: &mut [Box<dyn Job>]) -> Result<(), String> {
-    let _span = tracing::debug_span!("store.batch", backend = "sqlite", jobs = batch.len()).entered();
+/// Runs every job of `batch` in one transaction and commits it; returns whether a job failed.
+///
+/// The batch first runs with no savepoints ([`run_fast`]); if a job fails, it is rolled back
+/// whole and runs again with a savepoint per job ([`run_careful`]), so the failed job leaves no
+/// trace and the others still commit. When `careful` (the last batch had a failed job), the
+/// first run is skipped.
+///
+/// Errors: the message of a transaction-control statement that failed (the batch is then
+/// left to the caller to roll back).
+fn run_batch(tx: &mut SqliteTx<'_>, batch: &mut [Box<dyn Job>], careful: bool) -> Result<bool, String> {
+    let _span =
+        tracing::debug_span!("store.batch", backend = "sqlite", jobs = batch.len(), careful).entered();
+    if !careful {
+        if run_fast(tx, batch)? {
+            return Ok(false);
+        }
+        tracing::debug!("a job failed: running the batch again with a savepoint per job");
+    }
+    run_careful(tx, batch)
+}
+
+/// Runs `job` in `tx`; whether it succeeded. Every storage call here is synchronous, so the
+/// job's future is ready at once; one that is not has awaited something else and is refused.
+fn run_job(tx: &mut SqliteTx<'_>, job: &mut Box<dyn Job>) -> bool {
+    job.run(tx).now_or_never().unwrap_or(false)
+}
+
+/// Runs every job of `batch` in one transaction with no savepoint, and commits. Returns false
+/// at the first job that fails: the transaction is then rolled back, and `tx` is as it was
+/// before (no topics, no principal change; the cursors the jobs took stay taken), ready for
+/// [`run_careful`] to run the same batch again.
+fn run_fast(tx: &mut SqliteTx<'_>, batch: &mut [Box<dyn Job>]) -> Result<bool, String> {
+    control(tx.conn, "BEGIN IMMEDIATE")?;
+    for job in batch.iter_mut() {
+        if !run_job(tx, job) {
+            // An error may have ended the transaction already (SQLite rolls back by itself on
+            // some, e.g. a full disk).
+            if !tx.conn.is_autocommit() {
+                control(tx.conn, "ROLLBACK")?;
+            }
+            tx.topics.clear();
+            tx.principals_changed = false;
+            return Ok(false);
+        }
+    }
+    commit(tx)?;
+    Ok(true)
+}
+
+/// Runs every job of `batch` in one transaction, each in its own savepoint, and commits: a job
+/// that fails is rolled back to its savepoint and the batch goes on. Returns whether a job
+/// failed.
+fn run_careful(tx: &mut SqliteTx<'_>, batch: &mut [Box<dyn Job>]) -> Result<bool, String> {
+    let mut failed = false;
     control(tx.conn, "BEGIN IMMEDIATE")?;
     for job in batch.iter_mut() {
         control(tx.conn, "SAVEPOINT job")?;
         let mark = tx.topics.len();
-        // Every storage call here is synchronous, so the job's future is ready at once; one
-        // that is not has awaited something else and is refused.
-        let ok = job.run(tx).now_or_never().unwrap_or(false);
-        if !ok {
+        if !run_job(tx, job) {
+            failed = true;
             // The rows go back to the savepoint; the cursors the job took stay taken (gaps).
             tx.topics.truncate(mark);
             control(tx.conn, "ROLLBACK TO job")?;
         }
         control(tx.conn, "RELEASE job")?;
     }
+    commit(tx)?;
+    Ok(failed)
+}
+
+/// Records the cursors the batch took ([`Counters::save`]) and commits: the rows and the
+/// sequences' high-water marks commit together.
+fn commit(tx: &mut SqliteTx<'_>) -> Result<(), String> {
     if let Some(counters) = tx.counters.as_deref_mut() {
         counters.save(tx.conn).map_err(|e| e.to_string())?;
     }

@@ -103,8 +103,9 @@ pub trait Transaction:
 /// connection) and answers its caller itself.
 ///
 /// A job may be **run more than once**: a backend that batches jobs in one transaction without
-/// savepoints (PostgreSQL) rolls the batch back when one job fails and runs the others again.
-/// Only the run whose transaction committed counts; [`Job::reply`] delivers its result.
+/// savepoints rolls the batch back when one job fails and runs it again, without the failed job
+/// (PostgreSQL) or with a savepoint per job (SQLite). Only the run whose transaction committed
+/// counts; [`Job::reply`] delivers its result.
 pub trait Job: Send {
     /// Runs the job's reads and writes in `tx`. Returns whether it succeeded; on failure its
     /// writes must be rolled back (the job keeps its error for [`Job::reply`]).
