@@ -20,8 +20,8 @@ use scenarios::{Ctx, Section, Verdict};
 #[derive(Parser, Clone, Debug, serde::Serialize)]
 #[command(name = "axp-bench", about = "axp benchmark scenarios (P1–P8) with same-run baselines")]
 pub struct Opts {
-    /// Scenarios to run: p1 (also P1b), p2 (also P2c), p2b, p3, p4, p5, p6, p7, p8, p9, disk, or
-    /// all. None named: all, or with `--quick` the regression guard's p1, p2, p3 and disk.
+    /// Scenarios to run: p1 (also P1b), p1m, p2 (also P2c), p2b, p3, p4, p5, p6, p7, p8, p9, disk,
+    /// or all. None named: all, or with `--quick` the regression guard's p1, p1m, p2, p3 and disk.
     pub scenarios: Vec<String>,
     /// The `axp` binary (a release build).
     #[arg(long, env = "AXP_BIN", default_value = "target/release/axp")]
@@ -32,13 +32,13 @@ pub struct Opts {
     /// Runs per scenario (medians are over runs).
     #[arg(long, default_value_t = 3)]
     pub runs: usize,
-    /// Measured seconds per closed-loop run (P1, P1b, P5).
+    /// Measured seconds per closed-loop run (P1, P1b, P1m, P5).
     #[arg(long, default_value_t = 10.0)]
     pub duration: f64,
-    /// Unmeasured warm-up seconds before each closed-loop run.
+    /// Unmeasured warm-up seconds before each closed-loop run (P1, P1b, P1m, P5).
     #[arg(long, default_value_t = 2.0)]
     pub warmup: f64,
-    /// Concurrent connections for P1/P1b/P5.
+    /// Concurrent connections for P1/P1b/P1m/P5.
     #[arg(long, default_value_t = 64)]
     pub connections: usize,
     /// Cross-check P1 with one `wrk` run (if installed).
@@ -113,8 +113,8 @@ pub struct Opts {
     /// `bench/out/results-quick.json` with `--quick`.
     #[arg(long)]
     pub json: Option<PathBuf>,
-    /// The regression guard (under 2 minutes): by default only P1 (and P1b), P2 (and P2c), P3 and
-    /// disk; 1 run, 1 + 4 s windows for P1, P2 for 3 s, P2c with 300 intents, P3 with 1,000
+    /// The regression guard (under 2 minutes): by default only P1 (and P1b), P1m, P2 (and P2c), P3
+    /// and disk; 1 run, 1 + 4 s windows for P1 and P1m, P2 for 3 s, P2c with 300 intents, P3 with 1,000
     /// observers, disk with 2,000 intents (and short settings for any other scenario named).
     #[arg(long)]
     pub quick: bool,
@@ -150,10 +150,10 @@ fn main() -> Result<()> {
 }
 
 /// The scenarios `bench/run --quick` runs when none are named: the regression guard.
-const QUICK: [&str; 4] = ["p1", "p2", "p3", "disk"];
+const QUICK: [&str; 5] = ["p1", "p1m", "p2", "p3", "disk"];
 
 fn wanted(opts: &Opts) -> Result<Vec<String>> {
-    const ALL: [&str; 11] = ["p6", "p1", "p2", "p2b", "p3", "p4", "p5", "p7", "p8", "p9", "disk"];
+    const ALL: [&str; 12] = ["p6", "p1", "p1m", "p2", "p2b", "p3", "p4", "p5", "p7", "p8", "p9", "disk"];
     if opts.scenarios.is_empty() {
         let list: &[&str] = if opts.quick { &QUICK } else { &ALL };
         return Ok(list.iter().map(|s| s.to_string()).collect());
@@ -208,6 +208,7 @@ async fn run(mut opts: Opts) -> Result<()> {
         eprintln!("==> {s}");
         let result = match s.as_str() {
             "p1" => scenarios::p1::run(&ctx).await,
+            "p1m" => scenarios::p1m::run(&ctx).await.map(|s| vec![s]),
             "p2" => scenarios::p2c::run_p2_and_p2c(&ctx).await,
             "p2b" => scenarios::p2::run_p2b(&ctx).await.map(|s| vec![s]),
             "p3" => scenarios::p3::run(&ctx).await.map(|s| vec![s]),
@@ -270,7 +271,7 @@ fn summary(opts: &Opts, sections: &[Section], elapsed: Duration) -> String {
     if opts.quick {
         let _ = write!(
             s,
-            " (quick settings: 1 run; P1 {:.0} + {:.0} s windows; P2 {:.0} s at {:.0}/s; P2c {} intents at {:.0}/s; P3 {} observers; disk {} intents. A regression guard: compare ratios with the last run, not absolute numbers)",
+            " (quick settings: 1 run; P1 and P1m {:.0} + {:.0} s windows; P2 {:.0} s at {:.0}/s; P2c {} intents at {:.0}/s; P3 {} observers; disk {} intents. A regression guard: compare ratios with the last run, not absolute numbers)",
             opts.warmup,
             opts.duration,
             opts.p2_seconds,

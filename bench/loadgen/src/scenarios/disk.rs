@@ -32,7 +32,8 @@ fn files(dir: &Path) -> Files {
 }
 
 /// Rows per table, from `GET /v1/admin/stats` (the admin key is the first organization's owner).
-async fn table_rows(axp: &Axp) -> Result<BTreeMap<String, u64>> {
+/// Errors: a connection failure, a status other than 200, or no `tables` object.
+pub async fn table_rows(axp: &Axp) -> Result<BTreeMap<String, u64>> {
     let mut conn = Conn::connect(axp.addr).await?;
     let r = conn.send(&http::get("/v1/admin/stats", &axp.admin_key)).await?;
     if r.status != 200 {

@@ -28,6 +28,9 @@ pub struct LoadResult {
     pub server_cpu_us: f64,
     /// Instructions the server retired per 200 in the window (when `perf stat` works).
     pub server_instructions: f64,
+    /// The server's `VmRSS` when the measured window began and when it ended, KiB (when the PID
+    /// was given and `/proc` answered).
+    pub server_rss_kib: Option<(u64, u64)>,
 }
 
 impl LoadResult {
@@ -52,11 +55,12 @@ pub async fn closed_loop(
     let measure_from = start + warmup;
     let measure_to = measure_from + window;
     // The server's CPU time and retired instructions over the measured window: unlike req/s,
-    // they barely move when other processes load the machine.
+    // they barely move when other processes load the machine. And its RSS at both ends.
     let probe = server_pid.map(|pid| {
         tokio::spawn(async move {
             tokio::time::sleep_until(measure_from.into()).await;
             let cpu0 = crate::proc_cpu(pid);
+            let rss0 = axp_loadgen::proc::rss_kib(pid);
             let instructions =
                 tokio::task::spawn_blocking(move || axp_loadgen::proc::perf_instructions(pid, window))
                     .await
@@ -64,7 +68,8 @@ pub async fn closed_loop(
                     .flatten();
             tokio::time::sleep_until(measure_to.into()).await;
             let cpu1 = crate::proc_cpu(pid);
-            (cpu1 - cpu0, instructions)
+            let rss = rss0.zip(axp_loadgen::proc::rss_kib(pid));
+            (cpu1 - cpu0, instructions, rss)
         })
     });
     let mut tasks = Vec::with_capacity(connections);
@@ -126,11 +131,13 @@ pub async fn closed_loop(
     result.server_cpu_us = f64::NAN;
     result.server_instructions = f64::NAN;
     if let Some(probe) = probe
-        && let Ok((cpu, instructions)) = probe.await
-        && ok > 0
+        && let Ok((cpu, instructions, rss)) = probe.await
     {
-        result.server_cpu_us = cpu * 1e6 / ok as f64;
-        result.server_instructions = instructions.map_or(f64::NAN, |i| i / ok as f64);
+        result.server_rss_kib = rss;
+        if ok > 0 {
+            result.server_cpu_us = cpu * 1e6 / ok as f64;
+            result.server_instructions = instructions.map_or(f64::NAN, |i| i / ok as f64);
+        }
     }
     result.latency = Latency::of(&mut all);
     Ok(result)

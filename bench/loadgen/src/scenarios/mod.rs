@@ -1,9 +1,10 @@
-//! The scenarios P1–P6 of issue 3, P7–P8 of issue 12, P9 of issue 14, and P2c and disk bytes
-//! per intent of issue 16, each measured against its baseline in the same run where it has one.
+//! The scenarios P1–P6 of issue 3, P7–P8 of issue 12, P9 of issue 14, and P1m, P2c and disk
+//! bytes per intent of issue 16, each measured against its baseline in the same run where it has one.
 
 pub mod disk;
 pub mod load;
 pub mod p1;
+pub mod p1m;
 pub mod p2;
 pub mod p2c;
 pub mod p3;
