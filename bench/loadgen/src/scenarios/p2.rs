@@ -147,6 +147,10 @@ pub(super) struct Sent {
     pub sent: Instant,
     /// When its 200 arrived.
     pub acked: Instant,
+    /// The create answered `DELIVERED`: the agent's stream was connected, so the intent was
+    /// handed over in its create transaction; otherwise the stream's next read hands it over
+    /// (a write of its own).
+    pub handed_at_create: bool,
 }
 
 /// Creates intents for `address` at `per_sec` for `window` over `connections` connections,
@@ -185,9 +189,10 @@ pub(super) async fn paced_creates(
                 if r.status != 200 {
                     bail!("create answered {}: {}", r.status, r.text());
                 }
-                let id =
-                    r.json()["intent_id"].as_str().context("intent_id in the create response")?.to_owned();
-                out.push(Sent { id, sent, acked: r.at });
+                let json = r.json();
+                let id = json["intent_id"].as_str().context("intent_id in the create response")?.to_owned();
+                let handed_at_create = json["status"] == "DELIVERED";
+                out.push(Sent { id, sent, acked: r.at, handed_at_create });
                 i += connections as u64;
             }
             Ok::<_, anyhow::Error>((out, late))
@@ -226,6 +231,8 @@ pub async fn run_p2(ctx: &Ctx) -> Result<Section> {
         "send→frame p50",
         "p99",
         "frames before ack",
+        "handed at create",
+        "p99 handed at create / by the stream",
     ]
     .map(String::from)
     .to_vec();
@@ -239,6 +246,7 @@ pub async fn run_p2(ctx: &Ctx) -> Result<Section> {
         let (sent, late, map) = paced_run(ctx, "p2", &address, o.p2_rate, window, 16).await?;
         let half_rtt = rtt.p50_us / 2.0;
         let (mut est, mut upper) = (vec![], vec![]);
+        let (mut at_create, mut by_stream) = (vec![], vec![]);
         let (mut missing, mut before_ack) = (0usize, 0usize);
         for c in &sent {
             let Some(at) = map.get(&c.id) else {
@@ -251,11 +259,15 @@ pub async fn run_p2(ctx: &Ctx) -> Result<Section> {
                 before_ack += 1;
                 -((c.acked - *at).as_secs_f64() * 1e6)
             };
-            est.push((after_ack + half_rtt).max(0.0));
+            let estimate = (after_ack + half_rtt).max(0.0);
+            est.push(estimate);
+            if c.handed_at_create { &mut at_create } else { &mut by_stream }.push(estimate);
             upper.push((*at - c.sent).as_secs_f64() * 1e6);
         }
         let e = Latency::of(&mut est);
         let u = Latency::of(&mut upper);
+        let handed = at_create.len();
+        let (h, b) = (Latency::of(&mut at_create), Latency::of(&mut by_stream));
         eprintln!(
             "P2 run {run}: commit→frame p50 {:.0} µs p99 {:.0} µs (send→frame p50 {:.0} p99 {:.0}); missing {missing}",
             e.p50_us, e.p99_us, u.p50_us, u.p99_us
@@ -272,6 +284,8 @@ pub async fn run_p2(ctx: &Ctx) -> Result<Section> {
             ms(u.p50_us),
             ms(u.p99_us),
             format!("{before_ack}"),
+            format!("{handed}"),
+            format!("{} / {}", ms(h.p99_us), ms(b.p99_us)),
         ]);
         if missing > 0 {
             s.notes.push(format!(
@@ -305,7 +319,7 @@ pub async fn run_p2(ctx: &Ctx) -> Result<Section> {
         ),
     ));
     s.notes.push(format!(
-        "The commit instant is not visible from outside; axp answers the create right after the commit (and after waking the streams), so commit→frame is estimated as (frame arrival − create 200 arrival) + half the baseline's loopback round trip p50, floored at 0. `send→frame` (frame arrival − create request sent) is the upper bound: it includes the create's own fsync. Creates are paced open-loop over 16 connections at {} /s for {:.0} s; one agent holds `GET /v1/agents/{{address}}/intents/stream`.",
+        "The commit instant is not visible from outside; axp answers the create right after the commit (and after waking the streams), so commit→frame is estimated as (frame arrival − create 200 arrival) + half the baseline's loopback round trip p50, floored at 0. `send→frame` (frame arrival − create request sent) is the upper bound: it includes the create's own fsync. Creates are paced open-loop over 16 connections at {} /s for {:.0} s; one agent holds `GET /v1/agents/{{address}}/intents/stream`. `handed at create`: creates answered `DELIVERED`, handed over in their own transaction because the agent's stream was connected at that moment; the others (created while the agent was reconnecting: an agent stream ends after each batch, §4.11) are handed over by the stream's next read, in a write of its own.",
         rate(o.p2_rate), o.p2_seconds
     ));
     Ok(s)
