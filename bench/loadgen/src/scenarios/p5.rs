@@ -165,7 +165,7 @@ async fn measure_axp(
         let mut opts = AxpOptions::new(&o.axp_bin, &dir);
         opts.extra_args = vec!["--database-url".into(), db.url.clone()];
         opts.log_file = Some(dir.with_extension("log"));
-        opts.env = vec![("AXP_BOOTSTRAP_KEY".into(), bootstrap_key.to_owned())];
+        opts.set_env("AXP_BOOTSTRAP_KEY", bootstrap_key);
         servers.push(Axp::start(&opts).await?);
         dirs.push(dir);
     }
