@@ -163,8 +163,9 @@ pub struct AxpOptions {
     pub rust_log: Option<String>,
     /// Where stderr goes; `None` discards it.
     pub log_file: Option<PathBuf>,
-    /// More environment variables for the child.
-    pub env: Vec<(String, String)>,
+    /// Environment variables for the child: [`HARNESS_ENV`] and what [`AxpOptions::set_env`]
+    /// added. Private, so a caller can add or override a variable but never drop the harness's.
+    env: Vec<(String, String)>,
 }
 
 /// What every `axp serve` the harness and the torture tests start is told, on top of the
