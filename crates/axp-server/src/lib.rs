@@ -70,7 +70,7 @@ pub use listener::{ClientAddr, TrustedProxies, raise_fd_limit};
 pub use metrics::{MetricsAccess, MetricsOptions};
 pub use settings::{DEFAULT_FILE, SETTINGS, Setting, Settings, Source};
 
-pub use state::AppState;
+pub use state::{AppState, Shared};
 pub use streams::{RETRY_AFTER_SECONDS, StreamCaps};
 
 /// Applies the pending migrations of the PostgreSQL database at `url` (what `axp migrate`
@@ -176,7 +176,7 @@ impl Server {
         let listener =
             TcpListener::bind(&config.listen).await.with_context(|| format!("binding {}", config.listen))?;
         let slots = streams::StreamSlots::new(options.streams);
-        let state = AppState {
+        let state = AppState::new(Shared {
             meter: Arc::new(axp_engine::UsageMeter::new(store.clone())),
             store,
             notifier,
@@ -188,7 +188,7 @@ impl Server {
             reads,
             streams: slots,
             schemas,
-        };
+        });
 
         Ok(Self { listener, transport, state, bootstrapped, data_dir })
     }
