@@ -90,6 +90,11 @@ pub(crate) fn migrator() -> Migrator {
             "ui_sessions",
             include_str!("../migrations/20261207000000_ui_sessions.sql"),
         ),
+        migration(
+            20261208000000,
+            "participants_by_thread",
+            include_str!("../migrations/20261208000000_participants_by_thread.sql"),
+        ),
     ];
     Migrator { migrations: Cow::Owned(migrations), ..Migrator::DEFAULT }
 }

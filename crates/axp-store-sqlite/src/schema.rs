@@ -32,6 +32,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0016_intents_by_created.sql"),
     include_str!("../migrations/0017_ui_sessions.sql"),
     include_str!("../migrations/0018_sequences.sql"),
+    include_str!("../migrations/0019_participants_by_thread.sql"),
 ];
 
 /// Prepared statements each connection keeps (every statement the writer runs, with room).

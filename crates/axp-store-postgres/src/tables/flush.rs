@@ -56,7 +56,7 @@ WITH intents AS (
 ), touches AS (
     INSERT INTO thread_participants AS p (workspace_id, owner_agent, thread_id, role, change_seq, unread, updated_at)
     SELECT * FROM UNNEST($18::uuid[], $19::text[], $20::uuid[], $21::text[], $22::bigint[], $23::bool[], $24::bigint[])
-    ON CONFLICT (workspace_id, owner_agent, thread_id)
+    ON CONFLICT (workspace_id, thread_id, owner_agent)
     DO UPDATE SET change_seq = EXCLUDED.change_seq, unread = (p.unread OR EXCLUDED.unread), updated_at = EXCLUDED.updated_at
 )
 SELECT 1";
@@ -79,7 +79,7 @@ impl PgTx {
             std::mem::take(&mut self.queue),
         );
         let mut touches: Vec<_> = std::mem::take(&mut self.touches).into_iter().collect();
-        touches.sort_by(|a, b| a.0.cmp(&b.0));
+        touches.sort_by(|((wa, oa, ta), _), ((wb, ob, tb), _)| (wa, ta, oa).cmp(&(wb, tb, ob)));
         q(FLUSH)
             .bind(intents.iter().map(|r| r.ws).collect::<Vec<_>>())
             .bind(intents.iter().map(|r| r.id).collect::<Vec<_>>())

@@ -19,7 +19,7 @@ impl InboxTable for SqliteTx<'_> {
             .prepare_cached(
                 "INSERT INTO thread_participants (workspace_id, owner_agent, thread_id, role, change_seq, unread, updated_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-                 ON CONFLICT (workspace_id, owner_agent, thread_id)
+                 ON CONFLICT (workspace_id, thread_id, owner_agent)
                  DO UPDATE SET change_seq = ?5, unread = (unread OR ?6), updated_at = ?7",
             )
             .map_err(db)?;

@@ -17,7 +17,7 @@ const INTENT_ROWS: [&str; 9] = [
     "DELETE FROM intent_events WHERE workspace_id = ?1 AND intent_id = ?2",
     "DELETE FROM agent_queue INDEXED BY agent_queue_by_intent WHERE workspace_id = ?1 AND intent_id = ?2",
     "DELETE FROM timers WHERE workspace_id = ?1 AND intent_id = ?2",
-    "DELETE FROM thread_participants INDEXED BY thread_members WHERE workspace_id = ?1 AND thread_id = ?2",
+    "DELETE FROM thread_participants WHERE workspace_id = ?1 AND thread_id = ?2",
     "DELETE FROM thread_entries WHERE workspace_id = ?1 AND thread_id = ?2",
     "DELETE FROM approvals WHERE workspace_id = ?1 AND approval_id = ?2",
     "DELETE FROM deliveries INDEXED BY deliveries_by_intent

@@ -1,0 +1,3 @@
+-- 20261208000000_participants_by_thread.sql re-keys thread_participants and drops an index: it
+-- changes no row. The rows of the init fill go through it, and src/upgrade.rs checks that no
+-- table loses a row and every thread reads back.

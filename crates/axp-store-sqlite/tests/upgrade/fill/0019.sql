@@ -1,0 +1,3 @@
+-- 0019_participants_by_thread.sql rebuilds thread_participants keyed by thread first and adds
+-- no table: it changes no row. The rows of 0005's fill go through the rebuild, and
+-- src/upgrade.rs checks that no table loses a row and every thread reads back.
