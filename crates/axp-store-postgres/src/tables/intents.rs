@@ -115,7 +115,7 @@ impl IntentTable for PgTx {
         .await
         .map_err(db)?;
         let bodies = rows.iter().map(|r| get::<&str>(r, 0)).collect::<Result<Vec<_>>>()?;
-        unpack_events(bodies, since, limit)
+        unpack_events(id, bodies, since, limit)
     }
 
     async fn intent_exists(&mut self, ws: WorkspaceId, id: IntentId) -> Result<bool> {

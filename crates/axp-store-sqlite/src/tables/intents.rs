@@ -106,7 +106,7 @@ impl IntentTable for SqliteTx<'_> {
                 r.get::<_, String>(0)
             })
             .map_err(db)?;
-        unpack_events(rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db)?, since, limit)
+        unpack_events(id, rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db)?, since, limit)
     }
 
     async fn intent_exists(&mut self, ws: WorkspaceId, id: IntentId) -> Result<bool> {
