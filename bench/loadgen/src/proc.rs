@@ -148,6 +148,14 @@ pub fn rss_kib(pid: u32) -> Option<u64> {
     })
 }
 
+/// Bytes `pid` has caused to be written to storage so far (`write_bytes` of `/proc/<pid>/io`:
+/// its own writes and the page cache write-back they caused, so a database's WAL, checkpoints
+/// and fsyncs all count).
+pub fn write_bytes(pid: u32) -> Option<u64> {
+    let io = std::fs::read_to_string(format!("/proc/{pid}/io")).ok()?;
+    io.lines().find_map(|l| l.strip_prefix("write_bytes:").and_then(|v| v.trim().parse().ok()))
+}
+
 /// How to start `axp serve`.
 #[derive(Clone, Debug)]
 pub struct AxpOptions {

@@ -31,6 +31,9 @@ pub struct LoadResult {
     /// The server's `VmRSS` when the measured window began and when it ended, KiB (when the PID
     /// was given and `/proc` answered).
     pub server_rss_kib: Option<(u64, u64)>,
+    /// Bytes the server wrote to storage per 200 in the window ([`axp_loadgen::proc::write_bytes`]),
+    /// NaN when unknown.
+    pub server_written_per_ok: f64,
 }
 
 impl LoadResult {
@@ -61,6 +64,7 @@ pub async fn closed_loop(
             tokio::time::sleep_until(measure_from.into()).await;
             let cpu0 = crate::proc_cpu(pid);
             let rss0 = axp_loadgen::proc::rss_kib(pid);
+            let written0 = axp_loadgen::proc::write_bytes(pid);
             let instructions =
                 tokio::task::spawn_blocking(move || axp_loadgen::proc::perf_instructions(pid, window))
                     .await
@@ -69,7 +73,8 @@ pub async fn closed_loop(
             tokio::time::sleep_until(measure_to.into()).await;
             let cpu1 = crate::proc_cpu(pid);
             let rss = rss0.zip(axp_loadgen::proc::rss_kib(pid));
-            (cpu1 - cpu0, instructions, rss)
+            let written = written0.zip(axp_loadgen::proc::write_bytes(pid)).map(|(a, b)| b.saturating_sub(a));
+            (cpu1 - cpu0, instructions, rss, written)
         })
     });
     let mut tasks = Vec::with_capacity(connections);
@@ -130,13 +135,15 @@ pub async fn closed_loop(
     result.ok_per_sec = ok as f64 / window.as_secs_f64();
     result.server_cpu_us = f64::NAN;
     result.server_instructions = f64::NAN;
+    result.server_written_per_ok = f64::NAN;
     if let Some(probe) = probe
-        && let Ok((cpu, instructions, rss)) = probe.await
+        && let Ok((cpu, instructions, rss, written)) = probe.await
     {
         result.server_rss_kib = rss;
         if ok > 0 {
             result.server_cpu_us = cpu * 1e6 / ok as f64;
             result.server_instructions = instructions.map_or(f64::NAN, |i| i / ok as f64);
+            result.server_written_per_ok = written.map_or(f64::NAN, |w| w as f64 / ok as f64);
         }
     }
     result.latency = Latency::of(&mut all);

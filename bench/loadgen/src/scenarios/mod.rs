@@ -200,6 +200,12 @@ pub fn rate(x: f64) -> String {
 }
 
 /// Formats microseconds as milliseconds.
+/// Bytes as KB (10^3), one decimal; `–` for NaN.
+pub fn kb(bytes: f64) -> String {
+    if bytes.is_nan() { "–".into() } else { format!("{:.1} KB", bytes / 1e3) }
+}
+
+/// Microseconds as milliseconds: two decimals below 10 ms, one above; `–` for NaN.
 pub fn ms(us: f64) -> String {
     if us.is_nan() {
         "–".into()

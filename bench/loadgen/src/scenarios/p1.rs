@@ -10,7 +10,7 @@ use axp_loadgen::proc::Baseline;
 use axp_loadgen::stats::median;
 
 use super::load::{LoadResult, RequestFn, closed_loop};
-use super::{Ctx, Section, Verdict, ms, rate, ratio};
+use super::{Ctx, Section, Verdict, kb, ms, rate, ratio};
 
 /// The create body used by P1, P1b and the baseline (the same bytes for all three).
 pub const BODY: &str = r#"{"intent_type":"bench.report.generate.v1","to_agent":"bench-worker","payload":{"quarter":"Q1","region":"emea","pages":12}}"#;
@@ -28,12 +28,14 @@ fn with_idempotency_key(key: &str, run: usize) -> RequestFn {
     })
 }
 
+/// An axp load's cells: creates/s, p50, p99, server CPU, disk writes per create, errors.
 fn describe(r: &LoadResult) -> Vec<String> {
     vec![
         rate(r.ok_per_sec),
         ms(r.latency.p50_us),
         ms(r.latency.p99_us),
         cost(r),
+        kb(r.server_written_per_ok),
         format!("{}/{}", r.non_ok(), r.errors),
     ]
 }
@@ -76,6 +78,7 @@ pub async fn run(ctx: &Ctx) -> Result<Vec<Section>> {
         "p50",
         "p99",
         "server CPU/create",
+        "server disk writes/create",
         "non-200/conn errors",
         "ratio (req/s)",
         "ratio (instructions)",
@@ -87,6 +90,7 @@ pub async fn run(ctx: &Ctx) -> Result<Vec<Section>> {
         "p50",
         "p99",
         "server CPU/create",
+        "server disk writes/create",
         "non-200/conn errors",
         "ratio (req/s)",
         "ratio (instructions)",
@@ -142,12 +146,12 @@ pub async fn run(ctx: &Ctx) -> Result<Vec<Section>> {
     let mut row = vec!["**median**".to_owned(), rate(median(&base_rps))];
     row.extend(std::iter::repeat_n(String::new(), 3));
     row.push(rate(median(&p1_rps)));
-    row.extend(std::iter::repeat_n(String::new(), 4));
+    row.extend(std::iter::repeat_n(String::new(), 5));
     row.push(format!("**{}**", ratio(m1)));
     row.push(ratio(median(&ir1)));
     p1.rows.push(row);
     let mut row = vec!["**median**".to_owned(), rate(median(&p1_rps)), rate(median(&p1b_rps))];
-    row.extend(std::iter::repeat_n(String::new(), 4));
+    row.extend(std::iter::repeat_n(String::new(), 5));
     row.push(format!("**{}**", ratio(m1b)));
     row.push(ratio(median(&ir1b)));
     p1b.rows.push(row);
@@ -178,7 +182,7 @@ pub async fn run(ctx: &Ctx) -> Result<Vec<Section>> {
         o.connections, o.warmup, o.duration
     ));
     p1.notes.push(format!("Request body (all three): `{BODY}`"));
-    p1.notes.push("`server CPU/req` is the server process's user+system CPU time (`/proc/<pid>/stat`) and the instructions it retired (`perf stat -e instructions -p <pid>`) over the measured window, divided by the 200s in it. Other processes on the machine move req/s a lot and these little, so `ratio (instructions)` (baseline instructions per request ÷ axp instructions per create) is the noise-robust view of the same comparison; the verdict uses req/s, as the target is stated.".into());
+    p1.notes.push("`server CPU/req` is the server process's user+system CPU time (`/proc/<pid>/stat`) and the instructions it retired (`perf stat -e instructions -p <pid>`) over the measured window, divided by the 200s in it; `server disk writes/create` is the `write_bytes` of `/proc/<pid>/io` over the window ÷ its 200s (the WAL, checkpoints into the database file, and their fsyncs). Other processes on the machine move req/s a lot and these little, so `ratio (instructions)` (baseline instructions per request ÷ axp instructions per create) is the noise-robust view of the same comparison; the verdict uses req/s, as the target is stated.".into());
     if o.wrk {
         match wrk_cross_check(ctx).await {
             Ok(note) => p1.notes.push(note),

@@ -14,7 +14,7 @@ use axp_loadgen::stats::median;
 use super::disk::table_rows;
 use super::load::{LoadResult, RequestFn, closed_loop};
 use super::p1::BODY;
-use super::{Ctx, Section, Verdict, ms, rate, ratio};
+use super::{Ctx, Section, Verdict, kb, ms, rate, ratio};
 
 /// P1's agent, the one every create of the one-agent load goes to.
 const ONE_AGENT: &str = "bench-worker";
@@ -143,6 +143,7 @@ fn row(run: &str, load: &str, m: &Measured, ratio_cell: String) -> Vec<String> {
         format!("{} ({} from start)", mb(m.rss_growth()), mb(m.rss_growth_from_start())),
         mb(m.rss_growth_per_100k()),
         format!("{:.0}", m.disk_per_create()),
+        kb(r.server_written_per_ok),
         ratio_cell,
     ]
 }
@@ -178,12 +179,13 @@ pub async fn run(ctx: &Ctx) -> Result<Section> {
         "RSS growth over the window",
         "per 100k creates in the window",
         "data dir bytes/create",
+        "server disk writes/create",
         "ratio many/one (creates/s)",
     ]
     .map(String::from)
     .to_vec();
     let (mut one_rps, mut many_rps, mut ratios) = (vec![], vec![], vec![]);
-    let (mut one_cpu, mut many_cpu) = (vec![], vec![]);
+    let (mut one_cpu, mut many_cpu, mut one_written, mut many_written) = (vec![], vec![], vec![], vec![]);
     let (mut one_growth, mut many_growth, mut one_per_100k, mut many_per_100k) =
         (vec![], vec![], vec![], vec![]);
     let (mut one_from_start, mut many_from_start, mut many_window, mut many_all) =
@@ -214,6 +216,8 @@ pub async fn run(ctx: &Ctx) -> Result<Section> {
         ratios.push(r);
         one_cpu.push(one.load.server_cpu_us);
         many_cpu.push(many.load.server_cpu_us);
+        one_written.push(one.load.server_written_per_ok);
+        many_written.push(many.load.server_written_per_ok);
         one_growth.push(one.rss_growth());
         many_growth.push(many.rss_growth());
         one_per_100k.push(one.rss_growth_per_100k());
@@ -239,18 +243,21 @@ pub async fn run(ctx: &Ctx) -> Result<Section> {
     ));
     median_row.push(format!("{} / {}", mb(median(&one_per_100k)), mb(median(&many_per_100k))));
     median_row.push(String::new());
+    median_row.push(format!("{} / {}", kb(median(&one_written)), kb(median(&many_written))));
     median_row.push(format!("**{}**", ratio(m_ratio)));
     s.rows.push(median_row);
     s.checks.push((
         "many agents / one agent creates/s ≥ 0.9".into(),
         Verdict::of(m_ratio >= 0.9),
         format!(
-            "median ratio {} ({} vs {} creates/s); server CPU per create {:.1} µs vs {:.1} µs",
+            "median ratio {} ({} vs {} creates/s); server CPU per create {:.1} µs vs {:.1} µs; written to disk per create {} vs {}",
             ratio(m_ratio),
             rate(median(&many_rps)),
             rate(median(&one_rps)),
             median(&many_cpu),
-            median(&one_cpu)
+            median(&one_cpu),
+            kb(median(&many_written)),
+            kb(median(&one_written))
         ),
     ));
     s.checks.push((
@@ -272,7 +279,7 @@ pub async fn run(ctx: &Ctx) -> Result<Section> {
         o.connections, o.warmup, o.duration
     ));
     s.notes.push("RSS is `VmRSS` from `/proc/<pid>/status`, read three times: after start (once `GET /ready` answered 200, before any create), when the measured window begins (after the warm-up) and when it ends. The verdict takes the growth over the measured window: a fresh server grows under any create load during its first seconds (connection buffers, SQLite's page cache, allocator arenas; the one-agent rows show it), which the warm-up absorbs, while state kept per address keeps growing with every new one. The growth from start is shown too. `per 100k creates in the window` = window growth ÷ the window's 200s × 100,000. `creates in all` are the `intents` rows from `GET /v1/admin/stats` after the window (warm-up and window), each to its own address under the many-agents load. 1 MB = 10^6 bytes.".into());
-    s.notes.push("`server CPU/create` is the server's user+system CPU time (`/proc/<pid>/stat`) over the measured window ÷ its 200s. `data dir bytes/create` is the growth of `axp.db` + `axp.db-wal` from start to the end of the window ÷ creates, with the server still running: the WAL is not checkpointed away and does not shrink, so this is an indication of write volume per create, not disk held per intent (that is the Disk scenario's).".into());
+    s.notes.push("`server CPU/create` is the server's user+system CPU time (`/proc/<pid>/stat`) over the measured window ÷ its 200s. `server disk writes/create` is the `write_bytes` of `/proc/<pid>/io` over the window ÷ its 200s (the WAL, checkpoints, fsyncs). `data dir bytes/create` is the growth of `axp.db` + `axp.db-wal` from start to the end of the window ÷ creates, with the server still running: the WAL is not checkpointed away and does not shrink, so this is an indication of write volume per create, not disk held per intent (that is the Disk scenario's).".into());
     if let Some((one, many)) = last {
         s.notes.push(format!(
             "Rows by table at the end of the last run (tables with rows): one agent {}; many agents {}.",
