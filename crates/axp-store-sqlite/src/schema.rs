@@ -33,6 +33,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0017_ui_sessions.sql"),
     include_str!("../migrations/0018_sequences.sql"),
     include_str!("../migrations/0019_participants_by_thread.sql"),
+    include_str!("../migrations/0020_idempotency_appended.sql"),
 ];
 
 /// Prepared statements each connection keeps (every statement the writer runs, with room).

@@ -139,8 +139,8 @@ impl RetentionTable for SqliteTx<'_> {
     }
 
     async fn remove_expired_idempotency(&mut self, now: Timestamp, limit: u32) -> Result<u64> {
-        let sql = "DELETE FROM idempotency WHERE (workspace_id, caller, route, key) IN (
-                       SELECT workspace_id, caller, route, key FROM idempotency WHERE expires_at < ?1 LIMIT ?2)";
+        let sql = "DELETE FROM idempotency WHERE rowid IN (
+                       SELECT rowid FROM idempotency WHERE expires_at < ?1 LIMIT ?2)";
         delete_batch(self.conn, sql, None, now, limit)
     }
 

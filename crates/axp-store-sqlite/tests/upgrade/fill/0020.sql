@@ -1,0 +1,3 @@
+-- 0020_idempotency_appended.sql rebuilds idempotency as a rowid table and adds no table: it
+-- changes no row. The records of 0001's fill go through the rebuild, and src/upgrade.rs checks
+-- that no table loses a row.
