@@ -6,7 +6,9 @@
 //!   (408) and the in-flight mark;
 //! - `service`: the router per request, with the [`ClientAddr`] extension;
 //! - `refusal`: 429 past the connection cap; `fd_limit`: `RLIMIT_NOFILE` and the default cap;
-//! - `client_addr`: `X-Forwarded-For` from trusted proxies; `tls`: rustls.
+//! - `client_addr`: `X-Forwarded-For` from trusted proxies; `tls`: rustls;
+//! - `stream_path`: a plain connection that opens with an SSE stream is answered without
+//!   hyper's per-connection buffers (hyper takes the connection's later requests).
 //!
 //! HTTP/1.1 only: every client of the API and its SSE streams speaks it.
 
@@ -15,6 +17,7 @@ mod client_addr;
 mod fd_limit;
 mod refusal;
 mod service;
+mod stream_path;
 mod timers;
 mod tls;
 
@@ -36,6 +39,7 @@ pub use fd_limit::raise_fd_limit;
 
 use self::refusal::Refusals;
 use self::service::{ConnService, Shared};
+use self::stream_path::First;
 use self::timers::{ConnClock, Watched};
 use crate::config::TransportOptions;
 
@@ -161,7 +165,6 @@ struct Ctx {
 impl Ctx {
     /// The TLS handshake, when configured.
     async fn establish(&self, tcp: TcpStream) -> std::io::Result<Box<dyn Io>> {
-        let _ = tcp.set_nodelay(true);
         Ok(match &self.tls {
             Some(acceptor) => Box::new(acceptor.accept(tcp).await?),
             None => Box::new(tcp),
@@ -171,6 +174,22 @@ impl Ctx {
     /// Serves one connection while it holds `_slot` (a place under the connection cap).
     async fn connection(self: Arc<Self>, tcp: TcpStream, peer: SocketAddr, _slot: OwnedSemaphorePermit) {
         let clock = ConnClock::new(self.header, self.idle);
+        let _ = tcp.set_nodelay(true);
+        // A plain connection that opens with a stream: the first request is served without
+        // hyper (`stream_path`), under the same header timeout.
+        let tcp = if self.tls.is_some() {
+            tcp
+        } else {
+            let first = tokio::select! {
+                first = stream_path::serve_first(&self.shared, &clock, &self.shutdown, tcp, peer.ip()) => first,
+                () = clock.expired() => return,
+                () = self.kill.cancelled() => return,
+            };
+            match first {
+                First::ToHyper(tcp) | First::Served(tcp) => tcp,
+                First::Close => return,
+            }
+        };
         // The TLS handshake counts against the header read timeout.
         let io = tokio::select! {
             io = self.establish(tcp) => match io {

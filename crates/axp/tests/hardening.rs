@@ -289,3 +289,101 @@ fn tls_needs_both_files() {
     assert!(!status.success());
     assert!(stderr.contains("AXP_TLS_CERT"), "{stderr}");
 }
+
+/// A chunked body read off a raw connection after its head: the chunks' data joined, read up to
+/// and including the last (zero-length) chunk, so the connection is at the next response.
+async fn read_chunked(stream: &mut TcpStream) -> String {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let mut data = Vec::new();
+    let mut at = 0;
+    loop {
+        // Each chunk: `<hex length>\r\n<data>\r\n`; the last has length 0 and no data.
+        let parsed = buf[at..].windows(2).position(|w| w == b"\r\n").and_then(|eol| {
+            let len = usize::from_str_radix(std::str::from_utf8(&buf[at..at + eol]).ok()?, 16).ok()?;
+            (buf.len() >= at + eol + 2 + len + 2).then_some((eol, len))
+        });
+        match parsed {
+            Some((eol, 0)) => {
+                assert_eq!(&buf[at + eol + 2..at + eol + 4], b"\r\n", "the last chunk ends the body");
+                return String::from_utf8(data).unwrap();
+            }
+            Some((eol, len)) => {
+                data.extend_from_slice(&buf[at + eol + 2..at + eol + 2 + len]);
+                assert_eq!(&buf[at + eol + 2 + len..at + eol + 4 + len], b"\r\n", "a chunk ends with CRLF");
+                at += eol + 4 + len;
+            }
+            None => {
+                let n = tokio::time::timeout(BOUND, stream.read(&mut chunk))
+                    .await
+                    .expect("a chunk in time")
+                    .unwrap();
+                assert!(n > 0, "closed inside a chunked body: {:?}", String::from_utf8_lossy(&buf));
+                buf.extend_from_slice(&chunk[..n]);
+            }
+        }
+    }
+}
+
+/// Creates an intent over a raw connection with `key`; its id.
+async fn create_intent(conn: &mut TcpStream, key: &str) -> String {
+    let body = r#"{"intent_type":"hardening.stream.v1","to_agent":"worker","payload":{}}"#;
+    let request = format!(
+        "POST /v1/intents HTTP/1.1\r\nhost: axp\r\nx-api-key: {key}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    conn.write_all(request.as_bytes()).await.unwrap();
+    let (status, _, body) = read_response(conn).await;
+    assert!(status == 200 || status == 201, "{status} {body}");
+    serde_json::from_str::<Value>(&body).unwrap()["intent_id"].as_str().unwrap().to_owned()
+}
+
+/// Issue 16 (P3): a connection whose first request is an SSE stream is answered by the light
+/// path (`listener::stream_path`): the same framing, authentication and errors as through
+/// hyper, and the connection then serves its next requests (keep-alive) or closes on request.
+#[tokio::test]
+async fn a_connection_that_opens_with_a_stream_is_served_then_kept_alive() {
+    let axp = Axp::start(&[], &[]);
+    let key = axp.key();
+    let id = create_intent(&mut axp.connect().await, &key).await;
+    let stream = |key: &str, id: &str, extra: &str| {
+        format!(
+            "GET /v1/intents/{id}/events/stream?since=0&wait_seconds=1 HTTP/1.1\r\nhost: axp\r\nx-api-key: {key}\r\n{extra}\r\n"
+        )
+    };
+
+    // The stream: chunked SSE, the intent's first event, `stream.timeout` at the window's end.
+    let mut conn = axp.connect().await;
+    conn.write_all(stream(&key, &id, "").as_bytes()).await.unwrap();
+    let (status, head, _) = read_response(&mut conn).await;
+    assert_eq!(status, 200, "{head}");
+    assert!(head.contains("content-type: text/event-stream"), "{head}");
+    assert!(head.contains("transfer-encoding: chunked") && head.contains("\r\ndate: "), "{head}");
+    let body = read_chunked(&mut conn).await;
+    assert!(body.contains("event: intent.created\n"), "{body}");
+    assert!(body.contains("event: stream.timeout\n"), "{body}");
+    // The same connection serves the next request.
+    conn.write_all(HEALTH).await.unwrap();
+    assert_eq!(read_response(&mut conn).await.0, 200, "keep-alive after the stream");
+
+    // Errors come as the ordinary JSON envelope with a length; the connection stays usable.
+    for (key, id, expected) in
+        [("", id.as_str(), 401), (key.as_str(), "00000000-0000-4000-8000-000000000000", 404)]
+    {
+        let mut conn = axp.connect().await;
+        conn.write_all(stream(key, id, "").as_bytes()).await.unwrap();
+        let (status, head, body) = read_response(&mut conn).await;
+        assert_eq!(status, expected, "{head}{body}");
+        assert!(head.contains("content-length:"), "{head}");
+        assert!(serde_json::from_str::<Value>(&body).unwrap()["error"]["code"].is_string(), "{body}");
+        conn.write_all(HEALTH).await.unwrap();
+        assert_eq!(read_response(&mut conn).await.0, 200, "keep-alive after a {expected}");
+    }
+
+    // `Connection: close` is honoured: the stream ends and so does the connection.
+    let mut conn = axp.connect().await;
+    conn.write_all(stream(&key, &id, "connection: close\r\n").as_bytes()).await.unwrap();
+    assert_eq!(read_response(&mut conn).await.0, 200);
+    assert!(read_chunked(&mut conn).await.contains("event: stream.timeout\n"));
+    assert!(closed_within(&mut conn, BOUND).await, "Connection: close held open");
+}
