@@ -35,10 +35,11 @@ use crate::cli::{Cli, Command};
 use crate::output::{Output, Style};
 
 /// jemalloc instead of the system allocator, with its background purge thread on (the
-/// `background_threads` feature) and its default decay: pages freed when many SSE streams close
-/// go back to the OS within about 10 s even when the server is idle afterwards (issue 12,
-/// "Memory given back"; measured by `bench/run p7`). glibc's malloc keeps such memory in its
-/// per-thread arenas, and allocators that purge only on later allocations keep it while idle.
+/// `background_threads` feature) and a dirty-page decay of 1 s (`.cargo/config.toml`): pages
+/// freed when many SSE streams close go back to the OS within seconds even when the server is
+/// idle afterwards (issue 12, "Memory given back"; measured by `bench/run p7`). glibc's malloc
+/// keeps such memory in its per-thread arenas, and allocators that purge only on later
+/// allocations keep it while idle.
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 

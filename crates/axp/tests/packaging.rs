@@ -249,3 +249,21 @@ fn systemd_accepts_the_unit_where_it_is_installed() {
         "systemd-analyze verify: {stderr}"
     );
 }
+
+/// The binary's jemalloc was built with `.cargo/config.toml`'s defaults (issue 12, "Memory given
+/// back"): the background purge thread and a 1 s dirty-page decay. jemalloc prints its options
+/// at exit when asked to through its (prefixed) environment variable (`mdablxe`: only the
+/// general part, where the options are).
+#[test]
+fn jemalloc_purges_freed_pages_within_a_second() {
+    let out = Command::new(env!("CARGO_BIN_EXE_axp"))
+        .arg("--version")
+        .env("_RJEM_MALLOC_CONF", "stats_print:true,stats_print_opts:mdablxe")
+        .output()
+        .expect("run axp --version");
+    assert!(out.status.success(), "{out:?}");
+    let stats = String::from_utf8_lossy(&out.stderr);
+    for option in ["opt.background_thread: true", "opt.dirty_decay_ms: 1000 "] {
+        assert!(stats.contains(option), "`{option}` in jemalloc's options:\n{stats}");
+    }
+}

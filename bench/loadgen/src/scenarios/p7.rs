@@ -104,17 +104,16 @@ pub async fn run(ctx: &Ctx) -> Result<Section> {
         ),
     );
     s.header = [
-        "run",
-        "server",
-        "streams",
-        "RSS idle",
-        "RSS peak",
-        "1 s after",
-        "5 s after",
-        "after/peak",
-        "given back",
+        "run".to_owned(),
+        "server".to_owned(),
+        "streams".to_owned(),
+        "RSS idle".to_owned(),
+        "RSS peak".to_owned(),
+        "1 s after".to_owned(),
+        format!("{} s after", SETTLE.as_secs()),
+        "after/peak".to_owned(),
+        "given back".to_owned(),
     ]
-    .map(String::from)
     .to_vec();
     let caps = super::stream_caps_for(n);
     let (mut axp_back, mut axp_ratio, mut base_back) = (vec![], vec![], vec![]);
