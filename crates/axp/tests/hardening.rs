@@ -48,8 +48,9 @@ async fn closed_within(stream: &mut TcpStream, bound: Duration) -> bool {
     }
 }
 
-/// One response read off a raw connection: status, lower-cased head, body.
-async fn read_response(stream: &mut TcpStream) -> (u16, String, String) {
+/// One response head read off a raw connection: status, lower-cased head, and the bytes read
+/// past the head (the start of the body).
+async fn read_head(stream: &mut TcpStream) -> (u16, String, Vec<u8>) {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
     let head_end = loop {
@@ -62,18 +63,25 @@ async fn read_response(stream: &mut TcpStream) -> (u16, String, String) {
         buf.extend_from_slice(&chunk[..n]);
     };
     let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
-    let status = head[9..12].parse().unwrap();
+    (head[9..12].parse().unwrap(), head, buf.split_off(head_end))
+}
+
+/// One response read off a raw connection: status, lower-cased head, body (of its
+/// `Content-Length`, none without one).
+async fn read_response(stream: &mut TcpStream) -> (u16, String, String) {
+    let (status, head, mut body) = read_head(stream).await;
     let length: usize = head
         .lines()
         .find_map(|l| l.strip_prefix("content-length:"))
         .map(|v| v.trim().parse().unwrap())
         .unwrap_or(0);
-    while buf.len() < head_end + length {
+    let mut chunk = [0u8; 4096];
+    while body.len() < length {
         let n = tokio::time::timeout(BOUND, stream.read(&mut chunk)).await.expect("a body in time").unwrap();
         assert!(n > 0, "closed inside the body");
-        buf.extend_from_slice(&chunk[..n]);
+        body.extend_from_slice(&chunk[..n]);
     }
-    (status, head, String::from_utf8_lossy(&buf[head_end..head_end + length]).into_owned())
+    (status, head, String::from_utf8_lossy(&body[..length]).into_owned())
 }
 
 const HEALTH: &[u8] = b"GET /health HTTP/1.1\r\nhost: axp\r\n\r\n";
@@ -290,10 +298,10 @@ fn tls_needs_both_files() {
     assert!(stderr.contains("AXP_TLS_CERT"), "{stderr}");
 }
 
-/// A chunked body read off a raw connection after its head: the chunks' data joined, read up to
-/// and including the last (zero-length) chunk, so the connection is at the next response.
-async fn read_chunked(stream: &mut TcpStream) -> String {
-    let mut buf = Vec::new();
+/// A chunked body read off a raw connection, starting with `buf` (the bytes read past its head):
+/// the chunks' data joined, read up to and including the last (zero-length) chunk, so the
+/// connection is at the next response.
+async fn read_chunked(stream: &mut TcpStream, mut buf: Vec<u8>) -> String {
     let mut chunk = [0u8; 4096];
     let mut data = Vec::new();
     let mut at = 0;
@@ -355,11 +363,11 @@ async fn a_connection_that_opens_with_a_stream_is_served_then_kept_alive() {
     // The stream: chunked SSE, the intent's first event, `stream.timeout` at the window's end.
     let mut conn = axp.connect().await;
     conn.write_all(stream(&key, &id, "").as_bytes()).await.unwrap();
-    let (status, head, _) = read_response(&mut conn).await;
+    let (status, head, rest) = read_head(&mut conn).await;
     assert_eq!(status, 200, "{head}");
     assert!(head.contains("content-type: text/event-stream"), "{head}");
     assert!(head.contains("transfer-encoding: chunked") && head.contains("\r\ndate: "), "{head}");
-    let body = read_chunked(&mut conn).await;
+    let body = read_chunked(&mut conn, rest).await;
     assert!(body.contains("event: intent.created\n"), "{body}");
     assert!(body.contains("event: stream.timeout\n"), "{body}");
     // The same connection serves the next request.
@@ -383,7 +391,8 @@ async fn a_connection_that_opens_with_a_stream_is_served_then_kept_alive() {
     // `Connection: close` is honoured: the stream ends and so does the connection.
     let mut conn = axp.connect().await;
     conn.write_all(stream(&key, &id, "connection: close\r\n").as_bytes()).await.unwrap();
-    assert_eq!(read_response(&mut conn).await.0, 200);
-    assert!(read_chunked(&mut conn).await.contains("event: stream.timeout\n"));
+    let (status, _, rest) = read_head(&mut conn).await;
+    assert_eq!(status, 200);
+    assert!(read_chunked(&mut conn, rest).await.contains("event: stream.timeout\n"));
     assert!(closed_within(&mut conn, BOUND).await, "Connection: close held open");
 }
