@@ -50,7 +50,7 @@ impl Admission {
 /// stream caps bound streams and claims, the upload's declared size its time.
 fn long_lived(request: &Request) -> bool {
     let path = request.uri().path();
-    path.ends_with("/stream") || path.ends_with("/intents/claim") || path.starts_with("/v1/media/upload/")
+    crate::sse::is_stream(path) || path.ends_with("/intents/claim") || path.starts_with("/v1/media/upload/")
 }
 
 /// The admission middleware: authenticate once, then the per-credential rate limit (its

@@ -39,7 +39,6 @@ pub use fd_limit::raise_fd_limit;
 
 use self::refusal::Refusals;
 use self::service::{ConnService, Shared};
-use self::stream_path::First;
 use self::timers::{ConnClock, Watched};
 use crate::config::TransportOptions;
 
@@ -180,15 +179,13 @@ impl Ctx {
         let tcp = if self.tls.is_some() {
             tcp
         } else {
-            let first = tokio::select! {
-                first = stream_path::serve_first(&self.shared, &clock, &self.shutdown, tcp, peer.ip()) => first,
+            let rest = tokio::select! {
+                rest = stream_path::serve_first(&self.shared, &clock, &self.shutdown, tcp, peer.ip()) => rest,
                 () = clock.expired() => return,
                 () = self.kill.cancelled() => return,
             };
-            match first {
-                First::ToHyper(tcp) | First::Served(tcp) => tcp,
-                First::Close => return,
-            }
+            let Some(tcp) = rest else { return };
+            tcp
         };
         // The TLS handshake counts against the header read timeout.
         let io = tokio::select! {

@@ -33,6 +33,13 @@ use crate::streams::StreamSlot;
 /// Frames read from the store per round trip.
 pub(crate) const BATCH: u32 = 200;
 
+/// Whether `path` is one of the SSE streams: `GET /v1/intents/{id}/events/stream` and
+/// `GET /v1/agents/{address...}/intents/stream` (contract §4.5, §4.11) both end in `/stream`,
+/// and no other route does.
+pub(crate) fn is_stream(path: &str) -> bool {
+    path.ends_with("/stream")
+}
+
 /// Idle time after which a `: keepalive` comment is sent (contract §4.5: at most 10 s).
 const KEEPALIVE: Duration = Duration::from_secs(10);
 

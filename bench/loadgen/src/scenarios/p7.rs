@@ -103,17 +103,19 @@ pub async fn run(ctx: &Ctx) -> Result<Section> {
             SETTLE.as_secs()
         ),
     );
+    let settled = format!("{} s after", SETTLE.as_secs());
     s.header = [
-        "run".to_owned(),
-        "server".to_owned(),
-        "streams".to_owned(),
-        "RSS idle".to_owned(),
-        "RSS peak".to_owned(),
-        "1 s after".to_owned(),
-        format!("{} s after", SETTLE.as_secs()),
-        "after/peak".to_owned(),
-        "given back".to_owned(),
+        "run",
+        "server",
+        "streams",
+        "RSS idle",
+        "RSS peak",
+        "1 s after",
+        &settled,
+        "after/peak",
+        "given back",
     ]
+    .map(String::from)
     .to_vec();
     let caps = super::stream_caps_for(n);
     let (mut axp_back, mut axp_ratio, mut base_back) = (vec![], vec![], vec![]);

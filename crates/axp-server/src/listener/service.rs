@@ -29,6 +29,14 @@ pub(super) struct Shared {
     pub(super) media_max_bytes: u64,
 }
 
+/// `request`'s response from `router` (whose errors are `Infallible`).
+pub(super) async fn route(router: Router, request: Request<Body>) -> Response<Body> {
+    match router.oneshot(request).await {
+        Ok(response) => response,
+        Err(never) => match never {},
+    }
+}
+
 /// One connection's service.
 #[derive(Clone)]
 pub(super) struct ConnService {
@@ -56,10 +64,7 @@ impl hyper::service::Service<Request<Incoming>> for ConnService {
         let request = Request::from_parts(parts, Body::new(body));
         let router = self.shared.router.clone();
         Box::pin(async move {
-            let response = match router.oneshot(request).await {
-                Ok(response) => response,
-                Err(never) => match never {},
-            };
+            let response = route(router, request).await;
             if unread.lock().is_ok_and(|rest| rest.is_some()) {
                 tokio::spawn(drain_unread(unread, crate::api::BODY_LIMIT, deadline));
             }

@@ -3,8 +3,8 @@
 //!
 //! hyper's HTTP/1 server keeps an 8 KiB read buffer and an 8 KiB write buffer for a
 //! connection's whole life (`max_buf_size` cannot go below 8192): most of what an idle observer
-//! costs. When a plain-TCP connection's first request is a stream (`GET`, a path ending in
-//! [`STREAM_SUFFIX`], HTTP/1.1, no body, no upgrade) and its whole head arrived in the first
+//! costs. When a plain-TCP connection's first request is a stream (`GET`, a path
+//! [`crate::sse::is_stream`] names, HTTP/1.1, no body, no upgrade) and its whole head arrived in the first
 //! read, this path answers it itself:
 //!
 //! - the head is parsed with httparse from a buffer on the stack of one poll;
@@ -18,7 +18,7 @@
 //! only peeks until it decides.
 
 use std::future::poll_fn;
-use std::io;
+use std::io::{self, Write as _};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
@@ -31,14 +31,10 @@ use tokio::io::{AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::net::tcp::ReadHalf;
 use tokio_util::sync::CancellationToken;
-use tower::ServiceExt;
 
-use super::service::Shared;
+use super::service::{Shared, route};
 use super::timers::ConnClock;
-
-/// The paths served here end in this: `GET /v1/intents/{id}/events/stream` and
-/// `GET /v1/agents/{address}/intents/stream` (contract §4.5, §4.11).
-pub(super) const STREAM_SUFFIX: &str = "/stream";
+use crate::sse::is_stream;
 
 /// The largest head this path parses (bytes); a longer one goes to hyper.
 const MAX_HEAD: usize = 4096;
@@ -46,50 +42,37 @@ const MAX_HEAD: usize = 4096;
 /// The most header fields this path parses; more go to hyper.
 const MAX_HEADERS: usize = 48;
 
-/// What became of a connection's first request.
-pub(super) enum First {
-    /// Not a stream (or not one this path takes): hyper serves the connection from its first byte.
-    ToHyper(TcpStream),
-    /// Served here; hyper serves what follows on the same connection.
-    Served(TcpStream),
-    /// Served here (or the client went away) and the connection is to close.
-    Close,
-}
-
-/// Serves `tcp`'s first request when it is a stream this path takes (see the module doc).
-/// `clock` counts the request as in flight from its parsed head to its response's end. A
-/// connection still waiting for its first byte when `shutdown` is cancelled is closed.
+/// Serves `tcp`'s first request when it is a stream this path takes (see the module doc), and
+/// gives back the connection for hyper to serve from where it is: from its first byte when
+/// this path did not take the request, after the response when it did. `None`: the connection
+/// is to close (either side asked to, the client went away, or `shutdown` was cancelled while it
+/// waited for its first byte). `clock` counts the request as in flight from its parsed head to
+/// its response's end.
 pub(super) async fn serve_first(
     shared: &Shared,
     clock: &Arc<ConnClock>,
     shutdown: &CancellationToken,
     mut tcp: TcpStream,
     peer: IpAddr,
-) -> First {
+) -> Option<TcpStream> {
     let head = tokio::select! {
         head = poll_fn(|cx| take_head(&tcp, cx)) => head,
-        () = shutdown.cancelled() => return First::Close,
+        () = shutdown.cancelled() => return None,
     };
     let mut request = match head {
         Head::Stream(request) => request,
-        Head::Other => return First::ToHyper(tcp),
-        Head::Gone => return First::Close,
+        Head::Other => return Some(tcp),
+        Head::Gone => return None,
     };
     let in_flight = clock.request_started();
     let client = shared.proxies.client_addr(peer, request.headers());
     request.extensions_mut().insert(client);
     let close = wants_close(request.headers());
-    let response = match shared.router.clone().oneshot(request).await {
-        Ok(response) => response,
-        Err(never) => match never {},
-    };
+    let response = route(shared.router.clone(), request).await;
     let close = close || wants_close(response.headers());
     let served = respond(&mut tcp, response).await;
     drop(in_flight);
-    match served {
-        Ok(()) if !close => First::Served(tcp),
-        _ => First::Close,
-    }
+    (served.is_ok() && !close).then_some(tcp)
 }
 
 /// What a connection's first bytes held.
@@ -129,13 +112,16 @@ fn take_head(tcp: &TcpStream, cx: &mut Context<'_>) -> Poll<Head> {
 /// The request, and its head's length in bytes, when `bytes` start with a whole head this path
 /// takes; `None` sends the connection to hyper (which also gives a malformed head its 400).
 fn parse(bytes: &[u8]) -> Option<(usize, Request<Body>)> {
+    // Most connections open with something else (a create, a list): those skip the parse.
+    if !bytes.starts_with(b"GET /") {
+        return None;
+    }
     let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut head = httparse::Request::new(&mut fields);
     let httparse::Status::Complete(len) = head.parse(bytes).ok()? else { return None };
     let target = head.path?;
     let path = target.split('?').next().unwrap_or(target);
-    if head.method? != "GET" || head.version? != 1 || !path.starts_with('/') || !path.ends_with(STREAM_SUFFIX)
-    {
+    if head.method? != "GET" || head.version? != 1 || !is_stream(path) {
         return None;
     }
     let mut headers = HeaderMap::with_capacity(head.headers.len());
@@ -221,7 +207,7 @@ async fn respond(tcp: &mut TcpStream, response: Response<Body>) -> io::Result<()
             writer.write_all(&data).await?;
         } else {
             let mut chunk = Vec::with_capacity(data.len() + 12);
-            chunk.extend_from_slice(format!("{:x}\r\n", data.len()).as_bytes());
+            write!(chunk, "{:x}\r\n", data.len())?;
             chunk.extend_from_slice(&data);
             chunk.extend_from_slice(b"\r\n");
             writer.write_all(&chunk).await?;
