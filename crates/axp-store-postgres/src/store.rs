@@ -95,6 +95,11 @@ pub(crate) fn migrator() -> Migrator {
             "participants_by_thread",
             include_str!("../migrations/20261208000000_participants_by_thread.sql"),
         ),
+        migration(
+            20261209000000,
+            "event_bodies_compressed",
+            include_str!("../migrations/20261209000000_event_bodies_compressed.sql"),
+        ),
     ];
     Migrator { migrations: Cow::Owned(migrations), ..Migrator::DEFAULT }
 }

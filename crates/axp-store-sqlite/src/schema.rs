@@ -34,6 +34,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0018_sequences.sql"),
     include_str!("../migrations/0019_participants_by_thread.sql"),
     include_str!("../migrations/0020_idempotency_appended.sql"),
+    include_str!("../migrations/0021_event_bodies_compressed.sql"),
 ];
 
 /// Prepared statements each connection keeps (every statement the writer runs, with room).

@@ -30,6 +30,7 @@ mod cache;
 #[cfg(feature = "test-suite")]
 pub mod conformance;
 mod error;
+mod event_codec;
 mod event_rows;
 mod maintenance;
 mod media;

@@ -18,7 +18,8 @@ pub(crate) struct EventRow {
     pub(super) ws: Uuid,
     pub(super) intent_id: Uuid,
     pub(super) seq: i64,
-    pub(super) body: String,
+    /// Compressed ([`axp_store::EventRow::body`]).
+    pub(super) body: Vec<u8>,
 }
 
 /// A new queue item not yet written.
@@ -49,7 +50,7 @@ WITH intents AS (
     SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::bigint[], $6::text[], $25::bigint[])
 ), events AS (
     INSERT INTO intent_events (workspace_id, intent_id, seq, body)
-    SELECT * FROM UNNEST($7::uuid[], $8::uuid[], $9::bigint[], $10::text[])
+    SELECT * FROM UNNEST($7::uuid[], $8::uuid[], $9::bigint[], $10::bytea[])
 ), queue AS (
     INSERT INTO agent_queue (workspace_id, agent_address, cursor, intent_id, reason, queued_at, handed_at)
     SELECT * FROM UNNEST($11::uuid[], $12::text[], $13::bigint[], $14::uuid[], $15::text[], $16::bigint[], $17::bigint[])
@@ -90,7 +91,7 @@ impl PgTx {
             .bind(events.iter().map(|r| r.ws).collect::<Vec<_>>())
             .bind(events.iter().map(|r| r.intent_id).collect::<Vec<_>>())
             .bind(events.iter().map(|r| r.seq).collect::<Vec<_>>())
-            .bind(events.iter().map(|r| r.body.as_str()).collect::<Vec<_>>())
+            .bind(events.iter().map(|r| r.body.as_slice()).collect::<Vec<_>>())
             .bind(queue.iter().map(|r| r.ws).collect::<Vec<_>>())
             .bind(queue.iter().map(|r| r.agent.as_str()).collect::<Vec<_>>())
             .bind(queue.iter().map(|r| r.cursor).collect::<Vec<_>>())

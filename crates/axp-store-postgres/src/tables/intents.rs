@@ -114,7 +114,7 @@ impl IntentTable for PgTx {
         .fetch_all(conn)
         .await
         .map_err(db)?;
-        let bodies = rows.iter().map(|r| get::<&str>(r, 0)).collect::<Result<Vec<_>>>()?;
+        let bodies = rows.iter().map(|r| get::<&[u8]>(r, 0)).collect::<Result<Vec<_>>>()?;
         unpack_events(id, bodies, since, limit)
     }
 

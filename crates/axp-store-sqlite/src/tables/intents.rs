@@ -103,7 +103,8 @@ impl IntentTable for SqliteTx<'_> {
         let since_arg = since.min(i64::MAX as u64) as i64;
         let rows = stmt
             .query_map(params![ws.to_string(), id.to_string(), since_arg, i64::from(limit) + 1], |r| {
-                r.get::<_, String>(0)
+                // A BLOB (compressed) or, written before, TEXT (axp_store's event_codec).
+                Ok(r.get_ref(0)?.as_bytes()?.to_vec())
             })
             .map_err(db)?;
         unpack_events(id, rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db)?, since, limit)

@@ -1,0 +1,3 @@
+-- 20261209000000_event_bodies_compressed.sql turns intent_events.body from text into bytea and
+-- changes no row's content: the rows of the init fill (JSON text) go through it, and
+-- src/upgrade.rs checks that every intent's events read back in seq order.

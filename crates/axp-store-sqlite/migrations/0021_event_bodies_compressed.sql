@@ -1,0 +1,5 @@
+-- intent_events bodies are now written compressed (axp_store's event_codec: the byte 0x01, then
+-- a zstd frame made with a dictionary of what stored events share; about a quarter of the JSON
+-- text), as BLOBs in the same column: SQLite keeps a BLOB as it is in a TEXT column. The rows
+-- already here keep their JSON text, which the same reads take. No row changes; the step exists
+-- so that an older axp, which could not read the new rows, refuses the database (schema.rs).

@@ -1,0 +1,3 @@
+-- 0021_event_bodies_compressed.sql changes no table and no row: the rows of 0001's fill (event
+-- bodies as JSON text) go through it, and src/upgrade.rs checks that every intent's events read
+-- back in seq order.
