@@ -441,8 +441,9 @@ impl TenantSpec {
     }
 }
 
-/// A new intent's rows, serialized before its write job is queued, so the JSON work happens on
-/// the caller's thread and not inside the (serial) write transaction.
+/// A new intent's rows, serialized (and its event row compressed, [`crate::pack_events`]) before
+/// its write job is queued, so that work happens on the caller's thread and not inside the
+/// (serial) write transaction.
 #[derive(Clone, Debug)]
 pub struct IntentRows {
     /// The intent.
@@ -456,7 +457,7 @@ pub struct IntentRows {
 }
 
 impl IntentRows {
-    /// Serializes `intent` and `events`.
+    /// Serializes `intent` and `events`, and compresses the events' row.
     ///
     /// Errors: [`crate::Error::Internal`] if a value cannot be serialized.
     pub fn new(intent: Intent, events: Vec<IntentEvent>) -> crate::Result<Self> {

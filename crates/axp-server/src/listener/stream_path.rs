@@ -20,6 +20,7 @@
 use std::future::poll_fn;
 use std::io::{self, Write as _};
 use std::net::IpAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 use std::time::SystemTime;
@@ -186,8 +187,10 @@ async fn respond(tcp: &mut TcpStream, response: Response<Body>) -> io::Result<()
     drop(head);
     let mut watch_reads = true;
     loop {
+        // Made outside `select!`: inside it, `Pin` resolved only through the macro's own imports.
+        let next_frame = poll_fn(|cx| Pin::new(&mut body).poll_frame(cx));
         let frame = tokio::select! {
-            frame = poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)) => frame,
+            frame = next_frame => frame,
             gone = client_gone(&mut reader), if watch_reads => {
                 if gone {
                     return Err(io::ErrorKind::ConnectionAborted.into());
