@@ -100,6 +100,11 @@ pub(crate) fn migrator() -> Migrator {
             "event_bodies_compressed",
             include_str!("../migrations/20261209000000_event_bodies_compressed.sql"),
         ),
+        migration(
+            20261210000000,
+            "intent_bodies_compressed",
+            include_str!("../migrations/20261210000000_intent_bodies_compressed.sql"),
+        ),
     ];
     Migrator { migrations: Cow::Owned(migrations), ..Migrator::DEFAULT }
 }

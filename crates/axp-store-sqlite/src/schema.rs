@@ -35,6 +35,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0019_participants_by_thread.sql"),
     include_str!("../migrations/0020_idempotency_appended.sql"),
     include_str!("../migrations/0021_event_bodies_compressed.sql"),
+    include_str!("../migrations/0022_intent_bodies_compressed.sql"),
 ];
 
 /// Prepared statements each connection keeps (every statement the writer runs, with room).

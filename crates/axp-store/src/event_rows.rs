@@ -11,7 +11,7 @@
 //! out: no `intent_id` (the row's key) and no `null` field (an absent `Option` reads as `None`).
 //! That is about 70 bytes of each event's 400. Rows written with them read back the same.
 //!
-//! The body's JSON text is then compressed ([`crate::event_codec`]: zstd with a dictionary of
+//! The body's JSON text is then compressed ([`crate::body_codec`]: zstd with a dictionary of
 //! what events share; a quarter of the text for a create's row, under half for a single event);
 //! bodies written as plain text read back too.
 
@@ -19,7 +19,8 @@ use axp_core::IntentEvent;
 use axp_core::ids::IntentId;
 use serde_json::Value;
 
-use crate::{Error, Result, event_codec, to_json};
+use crate::body_codec::{self, Dictionary};
+use crate::{Error, Result, to_json};
 
 /// One row to write to `intent_events`.
 #[derive(Clone, Debug, PartialEq)]
@@ -53,7 +54,7 @@ pub fn pack_events(events: &[IntentEvent]) -> Result<Vec<EventRow>> {
         } else {
             to_json(&run.iter().map(stored).collect::<Result<Vec<_>>>()?)?
         };
-        let body = event_codec::encode(&json)?;
+        let body = body_codec::encode(Dictionary::Events, &json)?;
         rows.push(EventRow { intent_id: run[0].intent_id, seq: run[0].seq, body });
         start = end;
     }
@@ -95,7 +96,7 @@ pub fn unpack_events<S: AsRef<[u8]>>(
     let limit = limit as usize;
     let mut events = Vec::new();
     for body in bodies {
-        let json = event_codec::decode(body.as_ref())?;
+        let json = body_codec::decode(body.as_ref())?;
         let stored = match serde_json::from_slice::<Value>(&json)
             .map_err(|e| Error::Internal(format!("corrupt row: {e}")))?
         {
@@ -158,7 +159,7 @@ mod tests {
 
     /// A row's JSON text, decompressed.
     fn text(row: &EventRow) -> String {
-        String::from_utf8(event_codec::decode(&row.body).unwrap().into_owned()).unwrap()
+        String::from_utf8(body_codec::decode(&row.body).unwrap().into_owned()).unwrap()
     }
 
     #[test]

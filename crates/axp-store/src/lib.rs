@@ -26,11 +26,11 @@
 
 mod audit;
 mod auth;
+mod body_codec;
 mod cache;
 #[cfg(feature = "test-suite")]
 pub mod conformance;
 mod error;
-mod event_codec;
 mod event_rows;
 mod maintenance;
 mod media;
@@ -61,6 +61,7 @@ pub use auth::{
     KeyHash, NewActorToken, NewApiKey, generate_actor_token, generate_api_key, generate_invite_token,
     generate_ui_secret,
 };
+pub use body_codec::{pack_intent, unpack_intent};
 pub use cache::InvalidatedCache;
 pub use error::{Error, Result};
 pub use event_rows::{EventRow, pack_events, unpack_events};

@@ -441,15 +441,15 @@ impl TenantSpec {
     }
 }
 
-/// A new intent's rows, serialized (and its event row compressed, [`crate::pack_events`]) before
-/// its write job is queued, so that work happens on the caller's thread and not inside the
+/// A new intent's rows, serialized and compressed ([`crate::pack_intent`],
+/// [`crate::pack_events`]) before its write job is queued, so that work happens on the caller's thread and not inside the
 /// (serial) write transaction.
 #[derive(Clone, Debug)]
 pub struct IntentRows {
     /// The intent.
     pub intent: Intent,
-    /// Its JSON body.
-    pub intent_json: String,
+    /// Its stored body ([`crate::pack_intent`]).
+    pub intent_body: Vec<u8>,
     /// Its first events.
     pub events: Vec<IntentEvent>,
     /// `events` as `intent_events` rows ([`crate::pack_events`]).
@@ -457,13 +457,13 @@ pub struct IntentRows {
 }
 
 impl IntentRows {
-    /// Serializes `intent` and `events`, and compresses the events' row.
+    /// Serializes and compresses `intent` and `events`.
     ///
     /// Errors: [`crate::Error::Internal`] if a value cannot be serialized.
     pub fn new(intent: Intent, events: Vec<IntentEvent>) -> crate::Result<Self> {
-        let intent_json = to_json(&intent)?;
+        let intent_body = crate::pack_intent(&intent)?;
         let event_rows = crate::pack_events(&events)?;
-        Ok(Self { intent, intent_json, events, event_rows })
+        Ok(Self { intent, intent_body, events, event_rows })
     }
 }
 

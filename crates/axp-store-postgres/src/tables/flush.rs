@@ -9,8 +9,11 @@ pub(crate) struct IntentRow {
     pub(super) status: &'static str,
     pub(super) to_agent: String,
     pub(super) created_at: i64,
-    pub(super) body: String,
+    /// Compressed ([`axp_store::pack_intent`]).
+    pub(super) body: Vec<u8>,
     pub(super) finished_at: Option<i64>,
+    pub(super) from_agent: String,
+    pub(super) intent_type: String,
 }
 
 /// A new event not yet written.
@@ -46,8 +49,8 @@ pub(crate) struct TouchRow {
 /// refers to another, so the CTEs need not see each other's rows.
 const FLUSH: &str = "
 WITH intents AS (
-    INSERT INTO intents (workspace_id, intent_id, status, to_agent, created_at, body, finished_at)
-    SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::bigint[], $6::text[], $25::bigint[])
+    INSERT INTO intents (workspace_id, intent_id, status, to_agent, created_at, body, finished_at, from_agent, intent_type)
+    SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::bigint[], $6::bytea[], $25::bigint[], $26::text[], $27::text[])
 ), events AS (
     INSERT INTO intent_events (workspace_id, intent_id, seq, body)
     SELECT * FROM UNNEST($7::uuid[], $8::uuid[], $9::bigint[], $10::bytea[])
@@ -87,7 +90,7 @@ impl PgTx {
             .bind(intents.iter().map(|r| r.status).collect::<Vec<_>>())
             .bind(intents.iter().map(|r| r.to_agent.as_str()).collect::<Vec<_>>())
             .bind(intents.iter().map(|r| r.created_at).collect::<Vec<_>>())
-            .bind(intents.iter().map(|r| r.body.as_str()).collect::<Vec<_>>())
+            .bind(intents.iter().map(|r| r.body.as_slice()).collect::<Vec<_>>())
             .bind(events.iter().map(|r| r.ws).collect::<Vec<_>>())
             .bind(events.iter().map(|r| r.intent_id).collect::<Vec<_>>())
             .bind(events.iter().map(|r| r.seq).collect::<Vec<_>>())
@@ -107,6 +110,8 @@ impl PgTx {
             .bind(touches.iter().map(|(_, t)| t.unread).collect::<Vec<_>>())
             .bind(touches.iter().map(|(_, t)| t.updated_at).collect::<Vec<_>>())
             .bind(intents.iter().map(|r| r.finished_at).collect::<Vec<_>>())
+            .bind(intents.iter().map(|r| r.from_agent.as_str()).collect::<Vec<_>>())
+            .bind(intents.iter().map(|r| r.intent_type.as_str()).collect::<Vec<_>>())
             .execute(self.conn())
             .await
             .map_err(db)?;

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use axp_core::api::SortOrder;
-use axp_store::{pack_events, unpack_events};
+use axp_store::{pack_events, pack_intent, unpack_events, unpack_intent};
 use sqlx_core::query_builder::QueryBuilder;
 
 use super::*;
@@ -12,7 +12,7 @@ impl IntentTable for PgTx {
     async fn intent(&mut self, ws: WorkspaceId, id: IntentId) -> Result<Option<Intent>> {
         self.flush().await?;
         let conn = self.conn();
-        body(
+        intent_body(
             q("SELECT body FROM intents WHERE workspace_id = $1 AND intent_id = $2")
                 .bind(ws.0)
                 .bind(id.0)
@@ -26,7 +26,7 @@ impl IntentTable for PgTx {
     async fn intent_for_update(&mut self, ws: WorkspaceId, id: IntentId) -> Result<Option<Intent>> {
         self.flush().await?;
         let conn = self.conn();
-        body(
+        intent_body(
             q("SELECT body FROM intents WHERE workspace_id = $1 AND intent_id = $2 FOR UPDATE")
                 .bind(ws.0)
                 .bind(id.0)
@@ -51,7 +51,7 @@ impl IntentTable for PgTx {
             .fetch_all(conn)
             .await
             .map_err(db)?;
-        bodies::<Intent>(rows).map(|v| v.into_iter().map(|i| (i.intent_id, i)).collect())
+        rows.iter().map(|r| unpack_intent(get(r, 0)?).map(|i| (i.intent_id, i))).collect()
     }
 
     /// Buffered until the transaction next reads intents, or ends.
@@ -63,7 +63,9 @@ impl IntentTable for PgTx {
             status: intent.status.as_str(),
             to_agent: intent.to_agent.clone(),
             created_at: intent.created_at.as_millis(),
-            body: rows.intent_json.clone(),
+            body: rows.intent_body.clone(),
+            from_agent: intent.from_agent.clone(),
+            intent_type: intent.intent_type.clone(),
             finished_at: intent.finished_at().map(Timestamp::as_millis),
         });
         self.buffer_events(ws, rows.event_rows.clone());
@@ -77,7 +79,7 @@ impl IntentTable for PgTx {
             WHERE workspace_id = $4 AND intent_id = $5")
         .bind(intent.status.as_str())
         .bind(&intent.to_agent)
-        .bind(to_json(intent)?)
+        .bind(pack_intent(intent)?)
         .bind(ws.0)
         .bind(intent.intent_id.0)
         .bind(intent.finished_at().map(Timestamp::as_millis))
@@ -133,7 +135,8 @@ impl IntentTable for PgTx {
     async fn list_intents(&mut self, ws: WorkspaceId, filter: &IntentFilter) -> Result<Vec<Intent>> {
         self.flush().await?;
         let conn = self.conn();
-        bodies(list_query(ws, filter).build().fetch_all(conn).await.map_err(db)?)
+        let rows = list_query(ws, filter).build().fetch_all(conn).await.map_err(db)?;
+        rows.iter().map(|r| unpack_intent(get(r, 0)?)).collect()
     }
 
     async fn register_intent_type(&mut self, ws: WorkspaceId, intent_type: &str) -> Result<()> {
@@ -160,20 +163,15 @@ impl IntentTable for PgTx {
 
 /// The SELECT of [`IntentTable::list_intents`] with its arguments bound. It names only the
 /// conditions `f` sets, each a plain comparison, so the planner can serve them from an index
-/// (`intents_by_created`, `intents_by_agent`, `intents_by_status`) also in a generic plan;
-/// `from_agent` and `intent_type` are read from the body. The statement text varies with the
-/// filter's shape only, never with its values.
+/// (`intents_by_created`, `intents_by_agent`, `intents_by_status`) also in a generic plan. The
+/// statement text varies with the filter's shape only, never with its values.
 fn list_query(ws: WorkspaceId, f: &IntentFilter) -> QueryBuilder<'static, Postgres> {
     let mut sql = QueryBuilder::new("SELECT body FROM intents WHERE workspace_id = ");
     sql.push_bind(ws.0);
     if !f.statuses.is_empty() {
         sql.push(" AND status = ANY(").push_bind(status_names(&f.statuses)).push(")");
     }
-    let text = [
-        ("to_agent", &f.to_agent),
-        ("body::json ->> 'from_agent'", &f.from_agent),
-        ("body::json ->> 'intent_type'", &f.intent_type),
-    ];
+    let text = [("to_agent", &f.to_agent), ("from_agent", &f.from_agent), ("intent_type", &f.intent_type)];
     for (column, value) in text {
         if let Some(value) = value {
             sql.push(format_args!(" AND {column} = ")).push_bind(value.clone());
@@ -202,6 +200,11 @@ fn list_query(ws: WorkspaceId, f: &IntentFilter) -> QueryBuilder<'static, Postgr
 
 pub(super) fn status_names(statuses: &[Status]) -> Vec<String> {
     statuses.iter().map(|s| s.as_str().to_owned()).collect()
+}
+
+/// The intent in column 0 of `row`, if there is a row ([`unpack_intent`]).
+fn intent_body(row: Option<PgRow>) -> Result<Option<Intent>> {
+    row.map(|r| unpack_intent(get(&r, 0)?)).transpose()
 }
 
 impl PgTx {

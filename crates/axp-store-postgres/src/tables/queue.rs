@@ -103,7 +103,7 @@ fn queue_rows(rows: &[PgRow]) -> Result<Vec<Queued>> {
                 cursor: get::<i64>(r, 0)? as u64,
                 queued_at: Timestamp::from_millis(get(r, 1)?),
                 handed: get::<Option<i64>>(r, 2)?.is_some(),
-                intent: from_json(&get::<String>(r, 3)?)?,
+                intent: axp_store::unpack_intent(get(r, 3)?)?,
             })
         })
         .collect()

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use axp_core::api::SortOrder;
-use axp_store::{EventRow, pack_events, unpack_events};
+use axp_store::{EventRow, pack_events, pack_intent, unpack_events, unpack_intent};
 use r2d2_sqlite::rusqlite::types::Value as SqlValue;
 use r2d2_sqlite::rusqlite::{OptionalExtension, params, params_from_iter};
 
@@ -14,10 +14,10 @@ impl IntentTable for SqliteTx<'_> {
         let conn = &*self.conn;
         conn.prepare_cached("SELECT body FROM intents WHERE workspace_id = ?1 AND intent_id = ?2")
             .map_err(db)?
-            .query_row(params![ws.to_string(), id.to_string()], |r| r.get::<_, String>(0))
+            .query_row(params![ws.to_string(), id.to_string()], |r| stored_body(r, 0))
             .optional()
             .map_err(db)?
-            .map(|b| from_json(&b))
+            .map(|b| unpack_intent(&b))
             .transpose()
     }
 
@@ -44,8 +44,8 @@ impl IntentTable for SqliteTx<'_> {
         let conn = &*self.conn;
         let intent = &rows.intent;
         conn.prepare_cached(
-            "INSERT INTO intents (workspace_id, intent_id, status, to_agent, created_at, body, finished_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO intents (workspace_id, intent_id, status, to_agent, created_at, body, finished_at, from_agent, intent_type)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )
         .map_err(db)?
         .execute(params![
@@ -54,8 +54,10 @@ impl IntentTable for SqliteTx<'_> {
             intent.status.as_str(),
             intent.to_agent,
             intent.created_at.as_millis(),
-            rows.intent_json,
-            intent.finished_at().map(Timestamp::as_millis)
+            rows.intent_body,
+            intent.finished_at().map(Timestamp::as_millis),
+            intent.from_agent,
+            intent.intent_type
         ])
         .map_err(db)?;
         insert_event_rows(conn, ws, &rows.event_rows)
@@ -70,7 +72,7 @@ impl IntentTable for SqliteTx<'_> {
         .execute(params![
             intent.status.as_str(),
             intent.to_agent,
-            to_json(intent)?,
+            pack_intent(intent)?,
             ws.to_string(),
             intent.intent_id.to_string(),
             intent.finished_at().map(Timestamp::as_millis)
@@ -103,8 +105,7 @@ impl IntentTable for SqliteTx<'_> {
         let since_arg = since.min(i64::MAX as u64) as i64;
         let rows = stmt
             .query_map(params![ws.to_string(), id.to_string(), since_arg, i64::from(limit) + 1], |r| {
-                // A BLOB (compressed) or, written before, TEXT (axp_store's event_codec).
-                Ok(r.get_ref(0)?.as_bytes()?.to_vec())
+                stored_body(r, 0)
             })
             .map_err(db)?;
         unpack_events(id, rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db)?, since, limit)
@@ -124,8 +125,8 @@ impl IntentTable for SqliteTx<'_> {
         let conn = &*self.conn;
         let (sql, args) = list_query(ws, filter);
         let mut stmt = conn.prepare_cached(&sql).map_err(db)?;
-        let rows = stmt.query_map(params_from_iter(args), |r| r.get::<_, String>(0)).map_err(db)?;
-        rows.map(|b| from_json(&b.map_err(db)?)).collect()
+        let rows = stmt.query_map(params_from_iter(args), |r| stored_body(r, 0)).map_err(db)?;
+        rows.map(|b| unpack_intent(&b.map_err(db)?)).collect()
     }
 
     async fn register_intent_type(&mut self, ws: WorkspaceId, intent_type: &str) -> Result<()> {
@@ -151,9 +152,8 @@ impl IntentTable for SqliteTx<'_> {
 
 /// The SELECT of [`IntentTable::list_intents`] and its arguments. It names only the conditions
 /// `f` sets, each a plain comparison, so the planner can serve them from an index
-/// (`intents_by_created`, `intents_by_agent`, `intents_by_status`); `from_agent` and
-/// `intent_type` are read from the body. The statement text varies with the filter's shape
-/// only, never with its values.
+/// (`intents_by_created`, `intents_by_agent`, `intents_by_status`). The statement text varies
+/// with the filter's shape only, never with its values.
 fn list_query(ws: WorkspaceId, f: &IntentFilter) -> (String, Vec<SqlValue>) {
     let mut sql = String::from("SELECT body FROM intents WHERE workspace_id = ?");
     let mut args = vec![SqlValue::Text(ws.to_string())];
@@ -162,11 +162,7 @@ fn list_query(ws: WorkspaceId, f: &IntentFilter) -> (String, Vec<SqlValue>) {
         sql.push_str(&format!(" AND status IN ({marks})"));
         args.extend(f.statuses.iter().map(|s| SqlValue::Text(s.as_str().to_owned())));
     }
-    let text = [
-        ("to_agent", &f.to_agent),
-        ("json_extract(body, '$.from_agent')", &f.from_agent),
-        ("json_extract(body, '$.intent_type')", &f.intent_type),
-    ];
+    let text = [("to_agent", &f.to_agent), ("from_agent", &f.from_agent), ("intent_type", &f.intent_type)];
     for (column, value) in text {
         if let Some(value) = value {
             sql.push_str(&format!(" AND {column} = ?"));
@@ -191,6 +187,12 @@ fn list_query(ws: WorkspaceId, f: &IntentFilter) -> (String, Vec<SqlValue>) {
     sql.push_str(&format!(" ORDER BY created_at {direction}, intent_id {direction} LIMIT ?"));
     args.push(SqlValue::Integer(i64::from(f.limit)));
     (sql, args)
+}
+
+/// Column `column` of `r`, a stored `intents` or `intent_events` body: a BLOB (compressed) or,
+/// written before, TEXT (`axp_store::pack_intent`, `axp_store::pack_events`).
+pub(super) fn stored_body(r: &rusqlite::Row<'_>, column: usize) -> rusqlite::Result<Vec<u8>> {
+    Ok(r.get_ref(column)?.as_bytes()?.to_vec())
 }
 
 /// Appends event rows ([`axp_store::pack_events`]).

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use r2d2_sqlite::rusqlite::{self, params};
 
-use super::intents::status_set;
+use super::intents::{status_set, stored_body};
 use super::*;
 
 #[async_trait]
@@ -105,12 +105,7 @@ fn queue_rows(
 ) -> Result<Vec<Queued>> {
     let rows = stmt
         .query_map(params, |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, Option<i64>>(2)?,
-                r.get::<_, String>(3)?,
-            ))
+            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, Option<i64>>(2)?, stored_body(r, 3)?))
         })
         .map_err(db)?;
     rows.map(|row| {
@@ -119,7 +114,7 @@ fn queue_rows(
             cursor: cursor as u64,
             queued_at: Timestamp::from_millis(at),
             handed: handed_at.is_some(),
-            intent: from_json(&body)?,
+            intent: axp_store::unpack_intent(&body)?,
         })
     })
     .collect()

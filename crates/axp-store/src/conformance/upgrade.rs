@@ -14,7 +14,8 @@ use crate::{IntentFilter, KeyHash, Store};
 /// once the fixture had memberships: `with_members`), and every intent of its workspace reads
 /// back with its events in `seq` order, among them a COMPLETED one and an unfinished one; the
 /// finished ones (and only those) are found by their finish time, which the retention
-/// migration backfilled; they list newest first too.
+/// migration backfilled; they list newest first too, and each is listed by its sender and type
+/// (columns the intent-body migration filled from the JSON).
 /// `at` names the fixture in failures.
 ///
 /// # Panics
@@ -59,6 +60,17 @@ pub async fn upgraded(
         intents.iter().filter(|i| i.status.is_terminal()).map(|i| i.intent_id).collect();
     assert_eq!(finished, terminal, "{at}: the finished intents, by their finish time");
     for intent in &intents {
+        let by_sender_and_type = IntentFilter {
+            from_agent: Some(intent.from_agent.clone()),
+            intent_type: Some(intent.intent_type.clone()),
+            ..filter.clone()
+        };
+        let listed = store.list_intents(&admin.tenant, &by_sender_and_type).await.unwrap();
+        assert!(
+            listed.iter().any(|i| i.intent_id == intent.intent_id),
+            "{at}: intent {} is listed by its sender and type",
+            intent.intent_id
+        );
         let read = store.get_intent(&admin.tenant, intent.intent_id).await.unwrap();
         assert_eq!(read.status, intent.status, "{at}: intent {}", intent.intent_id);
         let events = store.events_since(&admin.tenant, intent.intent_id, 0, 1000).await.unwrap();

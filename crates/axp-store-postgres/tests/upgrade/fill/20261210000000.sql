@@ -1,0 +1,4 @@
+-- 20261210000000_intent_bodies_compressed.sql adds the columns from_agent and intent_type, fills
+-- them from the JSON bodies of the rows already here, and turns intents.body from text into
+-- bytea: the intents of the init fill (and the later ones) go through it, and src/upgrade.rs
+-- checks that each is listed by its sender and type and reads back with its events.

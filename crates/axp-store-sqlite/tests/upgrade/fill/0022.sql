@@ -1,0 +1,4 @@
+-- 0022_intent_bodies_compressed.sql adds the columns from_agent and intent_type and fills them
+-- from the JSON bodies of the rows already here: the intents of 0001's fill (and the later ones)
+-- go through it, and src/upgrade.rs checks that each is listed by its sender and type and reads
+-- back with its events.
