@@ -104,6 +104,12 @@ impl Roles {
         Roles(self.0 | role.bit())
     }
 
+    /// The roles named in `names` (stored `members.role` values). A name this version does not
+    /// know gives nothing: a role added by a newer axp grants an older one no access.
+    pub fn from_names<S: AsRef<str>>(names: impl IntoIterator<Item = S>) -> Self {
+        names.into_iter().filter_map(|n| n.as_ref().parse::<Role>().ok()).fold(Self::NONE, Self::with)
+    }
+
     /// Whether `role` is among them.
     pub fn contains(self, role: Role) -> bool {
         self.0 & role.bit() != 0
@@ -262,6 +268,13 @@ mod tests {
             assert_eq!(role.as_str().parse::<Role>(), Ok(role));
         }
         assert_eq!("admin".parse::<Role>(), Err(UnknownRole));
+    }
+
+    #[test]
+    fn unknown_role_names_give_nothing() {
+        let roles = Roles::from_names(["workspace_admin", "admin", "org_owner"]);
+        assert_eq!(roles, Roles::of(Role::WorkspaceAdmin).with(Role::OrgOwner));
+        assert!(Roles::from_names(["root"]).is_empty());
     }
 
     #[test]

@@ -19,6 +19,7 @@
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::sync::LazyLock;
+use std::thread::LocalKey;
 
 use zstd::bulk::{Compressor, Decompressor};
 use zstd::dict::{DecoderDictionary, EncoderDictionary};
@@ -101,19 +102,30 @@ fn internal(what: &str, e: std::io::Error) -> Error {
     Error::Internal(format!("{what}: {e}"))
 }
 
+/// Runs `f` with this thread's context of `contexts` for `dictionary`, made with `make` on
+/// first use.
+fn with_context<C: 'static, R>(
+    contexts: &'static LocalKey<Contexts<C>>,
+    dictionary: Dictionary,
+    make: impl FnOnce(usize) -> std::io::Result<C>,
+    f: impl FnOnce(&mut C) -> Result<R>,
+) -> Result<R> {
+    contexts.with_borrow_mut(|slots| {
+        let context = match &mut slots[dictionary.index()] {
+            Some(c) => c,
+            slot @ None => slot.insert(make(dictionary.index()).map_err(|e| internal("zstd context", e))?),
+        };
+        f(context)
+    })
+}
+
 /// `json` as a stored body compressed with `dictionary`.
 ///
 /// Errors: [`Error::Internal`] if zstd fails (it does not on valid input short of running out
 /// of memory).
 pub(crate) fn encode(dictionary: Dictionary, json: &str) -> Result<Vec<u8>> {
-    COMPRESSORS.with_borrow_mut(|slots| {
-        let compressor = match &mut slots[dictionary.index()] {
-            Some(c) => c,
-            slot @ None => slot.insert(
-                Compressor::with_prepared_dictionary(&ENCODERS[dictionary.index()])
-                    .map_err(|e| internal("zstd compressor", e))?,
-            ),
-        };
+    let make = |i| Compressor::with_prepared_dictionary(&ENCODERS[i]);
+    with_context(&COMPRESSORS, dictionary, make, |compressor| {
         let frame = compressor.compress(json.as_bytes()).map_err(|e| internal("zstd compress", e))?;
         let mut body = Vec::with_capacity(1 + frame.len());
         body.push(dictionary.byte());
@@ -141,17 +153,18 @@ pub(crate) fn decode(body: &[u8]) -> Result<Cow<'_, [u8]>> {
             ));
         }
     };
-    DECOMPRESSORS.with_borrow_mut(|slots| {
-        let decompressor = match &mut slots[dictionary.index()] {
-            Some(d) => d,
-            slot @ None => slot.insert(
-                Decompressor::with_prepared_dictionary(&DECODERS[dictionary.index()])
-                    .map_err(|e| internal("zstd decompressor", e))?,
-            ),
-        };
+    let make = |i| Decompressor::with_prepared_dictionary(&DECODERS[i]);
+    with_context(&DECOMPRESSORS, dictionary, make, |decompressor| {
         let text = decompressor.decompress(frame, len).map_err(|e| internal("corrupt row: zstd", e))?;
         Ok(Cow::Owned(text))
     })
+}
+
+/// The value a stored body holds ([`decode`], then JSON).
+///
+/// Errors: [`Error::Internal`] naming a corrupt row.
+pub(crate) fn decode_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T> {
+    serde_json::from_slice(&decode(body)?).map_err(|e| Error::Internal(format!("corrupt row: {e}")))
 }
 
 /// `intent` as its stored `intents.body`: its JSON compressed with [`Dictionary::Intents`] (a
@@ -167,7 +180,7 @@ pub fn pack_intent(intent: &axp_core::Intent) -> Result<Vec<u8>> {
 ///
 /// Errors: [`Error::Internal`] naming a corrupt row.
 pub fn unpack_intent(body: &[u8]) -> Result<axp_core::Intent> {
-    serde_json::from_slice(&decode(body)?).map_err(|e| Error::Internal(format!("corrupt row: {e}")))
+    decode_json(body)
 }
 
 #[cfg(test)]

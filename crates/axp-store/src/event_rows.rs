@@ -96,10 +96,7 @@ pub fn unpack_events<S: AsRef<[u8]>>(
     let limit = limit as usize;
     let mut events = Vec::new();
     for body in bodies {
-        let json = body_codec::decode(body.as_ref())?;
-        let stored = match serde_json::from_slice::<Value>(&json)
-            .map_err(|e| Error::Internal(format!("corrupt row: {e}")))?
-        {
+        let stored = match body_codec::decode_json::<Value>(body.as_ref())? {
             Value::Array(run) => run,
             one => vec![one],
         };

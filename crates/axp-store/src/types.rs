@@ -442,8 +442,8 @@ impl TenantSpec {
 }
 
 /// A new intent's rows, serialized and compressed ([`crate::pack_intent`],
-/// [`crate::pack_events`]) before its write job is queued, so that work happens on the caller's thread and not inside the
-/// (serial) write transaction.
+/// [`crate::pack_events`]) before its write job is queued, so that work happens on the caller's
+/// thread and not inside the (serial) write transaction.
 #[derive(Clone, Debug)]
 pub struct IntentRows {
     /// The intent.

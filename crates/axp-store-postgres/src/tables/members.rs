@@ -1,7 +1,7 @@
 //! Memberships and address grants.
 
 use async_trait::async_trait;
-use axp_core::access::{Role, Roles};
+use axp_core::access::Roles;
 use axp_core::api::Member;
 use axp_core::ids::MemberId;
 
@@ -85,14 +85,7 @@ impl MemberTable for PgTx {
         .fetch_all(self.conn())
         .await
         .map_err(db)?;
-        let mut roles = Roles::NONE;
-        for row in &rows {
-            // A role this version does not know gives nothing.
-            if let Ok(role) = get::<String>(row, 0)?.parse::<Role>() {
-                roles = roles.with(role);
-            }
-        }
-        Ok(roles)
+        Ok(Roles::from_names(rows.iter().map(|r| get::<&str>(r, 0)).collect::<Result<Vec<_>>>()?))
     }
 
     async fn insert_grant(

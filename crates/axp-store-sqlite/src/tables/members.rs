@@ -1,7 +1,7 @@
 //! Memberships and address grants.
 
 use async_trait::async_trait;
-use axp_core::access::{Role, Roles};
+use axp_core::access::Roles;
 use axp_core::api::Member;
 use axp_core::ids::MemberId;
 use r2d2_sqlite::rusqlite::{OptionalExtension, params};
@@ -99,14 +99,7 @@ impl MemberTable for SqliteTx<'_> {
         let rows = stmt
             .query_map(params![org.to_string(), actor_id, ws.to_string()], |r| r.get::<_, String>(0))
             .map_err(db)?;
-        let mut roles = Roles::NONE;
-        for role in rows {
-            // A role this version does not know gives nothing.
-            if let Ok(role) = role.map_err(db)?.parse::<Role>() {
-                roles = roles.with(role);
-            }
-        }
-        Ok(roles)
+        Ok(Roles::from_names(rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db)?))
     }
 
     async fn insert_grant(
