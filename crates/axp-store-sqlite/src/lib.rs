@@ -20,6 +20,9 @@
 //! Authentication is answered from an in-process cache that the writer invalidates
 //! whenever a key or a service account changes ([`axp_store::PrincipalCache`]).
 //!
+//! The tables that grow by rows per intent name their workspace by a small integer key
+//! (`workspace_keys.rs`).
+//!
 //! Media bytes are files under `<data-dir>/media/` (`media.rs`); their metadata is a table.
 //!
 //! This crate holds all of axp's SQLite SQL; nothing else may.
@@ -38,6 +41,7 @@ mod tables;
 mod tests;
 #[cfg(test)]
 mod upgrade;
+mod workspace_keys;
 mod writer;
 
 pub use integrity::check_integrity;

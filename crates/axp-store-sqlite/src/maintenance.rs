@@ -126,7 +126,8 @@ fn queue_depths(conn: &Connection) -> Result<BTreeMap<String, u64>> {
         "SELECT COALESCE(json_extract(s.body, '$.delivery_mode'), 'none'), COUNT(*)
            FROM agent_queue q
            JOIN intents i ON i.workspace_id = q.workspace_id AND i.intent_id = q.intent_id
-           LEFT JOIN service_accounts s ON s.workspace_id = q.workspace_id AND s.agent_address = q.agent_address
+           JOIN workspace_keys k ON k.key = q.workspace_id
+           LEFT JOIN service_accounts s ON s.workspace_id = k.workspace_id AND s.agent_address = q.agent_address
           WHERE q.handed_at IS NULL AND i.status IN ({})
           GROUP BY 1",
         placeholders(open.len())

@@ -14,6 +14,7 @@ use crate::checkpoint::Checkpointer;
 use crate::media::FileBlobs;
 use crate::schema;
 use crate::tables::{SqliteTx, db};
+use crate::workspace_keys::WorkspaceKeys;
 use crate::writer::Writer;
 
 /// Read connections kept open. Reads are short; a few cover many concurrent streams.
@@ -30,6 +31,8 @@ pub struct SqliteStore {
     principals: Arc<PrincipalCache>,
     /// Media bytes, as files in `media/` beside the database file.
     media: Arc<FileBlobs>,
+    /// The committed workspace keys, shared with the writer.
+    keys: Arc<WorkspaceKeys>,
 }
 
 impl SqliteStore {
@@ -46,7 +49,8 @@ impl SqliteStore {
         schema::migrate(&mut conn)?;
         let checkpointer = Checkpointer::start(path)?;
         let principals = Arc::new(PrincipalCache::default());
-        let writer = Writer::spawn(conn, listener, principals.clone(), checkpointer)
+        let keys = Arc::new(WorkspaceKeys::load(&conn)?);
+        let writer = Writer::spawn(conn, listener, principals.clone(), keys.clone(), checkpointer)
             .map_err(|e| Error::Unavailable(e.to_string()))?;
         let manager = SqliteConnectionManager::file(path).with_init(|c| schema::configure_reader(c));
         let readers = r2d2::Pool::builder()
@@ -55,7 +59,7 @@ impl SqliteStore {
             .build(manager)
             .map_err(|e| Error::Unavailable(e.to_string()))?;
         let media = Arc::new(FileBlobs::new(path.parent().unwrap_or_else(|| Path::new(".")).join("media")));
-        Ok(Self { writer, readers, path: path.to_owned(), principals, media })
+        Ok(Self { writer, readers, path: path.to_owned(), principals, media, keys })
     }
 }
 
@@ -65,12 +69,12 @@ impl Backend for SqliteStore {
     }
 
     fn read(&self, mut job: Box<dyn Job>) -> BoxFuture<'_, ()> {
-        let pool = self.readers.clone();
+        let (pool, keys) = (self.readers.clone(), self.keys.clone());
         Box::pin(async move {
             let ran = tokio::task::spawn_blocking(move || match pool.get() {
                 Ok(mut conn) => {
                     // Synchronous calls: the job's future is ready at once (see `writer.rs`).
-                    job.run(&mut SqliteTx::reader(&mut conn)).now_or_never();
+                    job.run(&mut SqliteTx::reader(&mut conn, &keys)).now_or_never();
                     job.reply(Ok(()));
                 }
                 Err(e) => job.reply(Err(Error::Unavailable(e.to_string()))),

@@ -229,3 +229,48 @@ async fn survives_reopen() {
     let filter = IntentFilter { limit: 10, ..Default::default() };
     assert!(store.list_intents(&principal.tenant, &filter).await.unwrap().is_empty());
 }
+
+/// A workspace key given in a job that rolls back is gone with it (`workspace_keys.rs`): SQLite
+/// may give the same number to the next new workspace, and the first must not then read that
+/// one's rows, in this process or after a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_workspace_key_rolled_back_is_not_remembered() {
+    let dir = tempfile::tempdir().unwrap();
+    let (backend, store, _) = open(&dir);
+    let (p, _) = axp_store::conformance::bootstrap(&store).await;
+    let (spec, _) = axp_store::conformance::tenant_spec();
+    let (first, second) = (p, store.create_tenant(spec).await.unwrap());
+    // The first workspace's first keyed rows are written by a job that fails: its key goes.
+    let (intent, _) = new_intent(&first, "worker");
+    let (failing, _, committed) = FailsAfterWriting::new(&intent, first.tenant.workspace_id);
+    backend.write(failing).await;
+    assert!(committed.await.unwrap(), "the batch committed without the failed job");
+    // The second workspace's first create takes the next key: the number the first had.
+    let (other, events) = new_intent(&second, "worker");
+    store.create_intent(&second.tenant, other.clone(), events, None).await.unwrap();
+    only_its_own(&store, &first, &second, &intent, &other, "before a restart").await;
+    drop((backend, store));
+    let (_, store, _) = open(&dir);
+    only_its_own(&store, &first, &second, &intent, &other, "after a restart").await;
+}
+
+/// `first` (whose job writing `failed` rolled back) reads nothing; `second` reads `created`.
+async fn only_its_own(
+    store: &Ledger,
+    first: &Principal,
+    second: &Principal,
+    failed: &Intent,
+    created: &Intent,
+    at: &str,
+) {
+    let all = IntentFilter { limit: 10, ..Default::default() };
+    assert!(store.list_intents(&first.tenant, &all).await.unwrap().is_empty(), "{at}");
+    let worker = AgentAddress::parse("worker", &first.tenant.scope()).unwrap();
+    let queue =
+        store.deliver_to_agent(&first.tenant, &worker, 0, &Status::ALL, 10, Timestamp::from_millis(0));
+    assert!(queue.await.unwrap().is_empty(), "{at}: the first workspace's queue is empty");
+    let (threads, _) = store.thread_changes(&first.tenant, &failed.from_agent, 0, 10).await.unwrap();
+    assert!(threads.is_empty(), "{at}: the first workspace's inbox is empty");
+    let listed = store.list_intents(&second.tenant, &all).await.unwrap();
+    assert_eq!(listed.iter().map(|i| i.intent_id).collect::<Vec<_>>(), [created.intent_id], "{at}");
+}

@@ -11,6 +11,7 @@ use tokio::sync::mpsc;
 use crate::checkpoint::Checkpointer;
 use crate::counters::Counters;
 use crate::tables::SqliteTx;
+use crate::workspace_keys::WorkspaceKeys;
 
 /// Most jobs committed in one transaction. Large enough to amortise the fsync across a burst
 /// of concurrent clients, small enough to keep the first caller's wait short.
@@ -32,12 +33,13 @@ impl Writer {
         conn: Connection,
         listener: Arc<dyn CommitListener>,
         principals: Arc<PrincipalCache>,
+        keys: Arc<WorkspaceKeys>,
         checkpointer: Checkpointer,
     ) -> std::io::Result<Self> {
         let counters = Counters::load(&conn).map_err(|e| std::io::Error::other(e.to_string()))?;
         let (jobs, rx) = mpsc::channel(QUEUE_DEPTH);
         thread::Builder::new().name("axp-sqlite-writer".into()).spawn(move || {
-            run(conn, counters, rx, listener.as_ref(), &principals);
+            run(conn, counters, rx, listener.as_ref(), &principals, &keys);
             drop(checkpointer);
         })?;
         Ok(Self { jobs })
@@ -72,6 +74,7 @@ fn run(
     mut rx: mpsc::Receiver<Box<dyn Job>>,
     listener: &dyn CommitListener,
     principals: &PrincipalCache,
+    keys: &WorkspaceKeys,
 ) {
     let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
     // Whether the last batch had a failed job: the next one then starts with savepoints (a
@@ -88,6 +91,8 @@ fn run(
         let mut tx = SqliteTx {
             conn: &mut conn,
             counters: Some(&mut counters),
+            keys,
+            new_keys: Vec::new(),
             topics: Vec::new(),
             principals_changed: false,
         };
@@ -99,6 +104,7 @@ fn run(
         let committed = match outcome {
             Ok(failed) => {
                 careful = failed;
+                keys.learn(tx.new_keys.drain(..));
                 axp_store::metrics::record_commit("sqlite", batch.len(), began.elapsed());
                 if !tx.topics.is_empty() {
                     listener.committed(&tx.topics);
@@ -160,6 +166,7 @@ fn run_fast(tx: &mut SqliteTx<'_>, batch: &mut [Box<dyn Job>]) -> Result<bool, S
             }
             tx.topics.clear();
             tx.principals_changed = false;
+            tx.new_keys.clear();
             return Ok(false);
         }
     }
@@ -179,7 +186,9 @@ fn run_careful(tx: &mut SqliteTx<'_>, batch: &mut [Box<dyn Job>]) -> Result<bool
         if !run_job(tx, job) {
             failed = true;
             // The rows go back to the savepoint; the cursors the job took stay taken (gaps).
+            // The keys the batch gave so far may be gone with them: read again when needed.
             tx.topics.truncate(mark);
+            tx.new_keys.clear();
             control(tx.conn, "ROLLBACK TO job")?;
         }
         control(tx.conn, "RELEASE job")?;

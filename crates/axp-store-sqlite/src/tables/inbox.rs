@@ -14,6 +14,7 @@ impl InboxTable for SqliteTx<'_> {
         who: &[Participant<'_>],
         now: Timestamp,
     ) -> Result<()> {
+        let key = self.key_to_insert(ws)?;
         let (conn, counters) = self.counters()?;
         let mut stmt = conn
             .prepare_cached(
@@ -26,7 +27,7 @@ impl InboxTable for SqliteTx<'_> {
         for p in who {
             let change_seq = counters.change_seqs.next();
             stmt.execute(params![
-                ws.to_string(),
+                key,
                 p.owner,
                 thread.to_string(),
                 p.role,
@@ -41,15 +42,14 @@ impl InboxTable for SqliteTx<'_> {
 
     /// Everyone who can see the thread.
     async fn participants(&mut self, ws: WorkspaceId, thread: IntentId) -> Result<Vec<String>> {
+        let key = self.key(ws)?;
         let conn = &*self.conn;
         let mut stmt = conn
             .prepare_cached(
                 "SELECT owner_agent FROM thread_participants WHERE workspace_id = ?1 AND thread_id = ?2",
             )
             .map_err(db)?;
-        let rows = stmt
-            .query_map(params![ws.to_string(), thread.to_string()], |r| r.get::<_, String>(0))
-            .map_err(db)?;
+        let rows = stmt.query_map(params![key, thread.to_string()], |r| r.get::<_, String>(0)).map_err(db)?;
         rows.map(|r| r.map_err(db)).collect()
     }
 
@@ -60,13 +60,14 @@ impl InboxTable for SqliteTx<'_> {
         thread: IntentId,
         _for_update: bool,
     ) -> Result<Option<Membership>> {
+        let key = self.key(ws)?;
         let conn = &*self.conn;
         conn.prepare_cached(
             "SELECT unread, hidden, updated_at, change_seq FROM thread_participants
               WHERE workspace_id = ?1 AND owner_agent = ?2 AND thread_id = ?3",
         )
         .map_err(db)?
-        .query_row(params![ws.to_string(), owner, thread.to_string()], |r| {
+        .query_row(params![key, owner, thread.to_string()], |r| {
             Ok((r.get::<_, bool>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?))
         })
         .optional()
@@ -90,12 +91,13 @@ impl InboxTable for SqliteTx<'_> {
         unread: bool,
         hidden: &[String],
     ) -> Result<()> {
+        let key = self.key(ws)?;
         let conn = &*self.conn;
         conn.prepare_cached(
             "UPDATE thread_participants SET unread = ?1, hidden = ?2 WHERE workspace_id = ?3 AND owner_agent = ?4 AND thread_id = ?5",
         )
         .map_err(db)?
-        .execute(params![unread, to_json(&hidden)?, ws.to_string(), owner, thread.to_string()])
+        .execute(params![unread, to_json(&hidden)?, key, owner, thread.to_string()])
         .map_err(db)?;
         Ok(())
     }
@@ -109,6 +111,7 @@ impl InboxTable for SqliteTx<'_> {
         after: Option<u64>,
         limit: u32,
     ) -> Result<Vec<(IntentId, u64)>> {
+        let key = self.key(ws)?;
         let conn = &*self.conn;
         let sql = if after.is_some() {
             "SELECT thread_id, change_seq FROM thread_participants
@@ -120,7 +123,7 @@ impl InboxTable for SqliteTx<'_> {
         let mut stmt = conn.prepare_cached(sql).map_err(db)?;
         let after = after.unwrap_or(0).min(i64::MAX as u64) as i64;
         let rows = stmt
-            .query_map(params![ws.to_string(), owner, after, limit], |r| {
+            .query_map(params![key, owner, after, limit], |r| {
                 Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
             })
             .map_err(db)?;

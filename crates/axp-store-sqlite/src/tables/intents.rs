@@ -11,10 +11,11 @@ use super::*;
 #[async_trait]
 impl IntentTable for SqliteTx<'_> {
     async fn intent(&mut self, ws: WorkspaceId, id: IntentId) -> Result<Option<Intent>> {
+        let key = self.key(ws)?;
         let conn = &*self.conn;
         conn.prepare_cached("SELECT body FROM intents WHERE workspace_id = ?1 AND intent_id = ?2")
             .map_err(db)?
-            .query_row(params![ws.to_string(), id.to_string()], |r| stored_body(r, 0))
+            .query_row(params![key, id.to_string()], |r| stored_body(r, 0))
             .optional()
             .map_err(db)?
             .map(|b| unpack_intent(&b))
@@ -41,6 +42,7 @@ impl IntentTable for SqliteTx<'_> {
     }
 
     async fn insert_intent(&mut self, ws: WorkspaceId, rows: &IntentRows) -> Result<()> {
+        let key = self.key_to_insert(ws)?;
         let conn = &*self.conn;
         let intent = &rows.intent;
         conn.prepare_cached(
@@ -49,7 +51,7 @@ impl IntentTable for SqliteTx<'_> {
         )
         .map_err(db)?
         .execute(params![
-            ws.to_string(),
+            key,
             intent.intent_id.to_string(),
             intent.status.as_str(),
             intent.to_agent,
@@ -60,10 +62,11 @@ impl IntentTable for SqliteTx<'_> {
             intent.intent_type
         ])
         .map_err(db)?;
-        insert_event_rows(conn, ws, &rows.event_rows)
+        insert_event_rows(conn, key, &rows.event_rows)
     }
 
     async fn update_intent(&mut self, ws: WorkspaceId, intent: &Intent) -> Result<()> {
+        let key = self.key(ws)?;
         let conn = &*self.conn;
         conn.prepare_cached(
             "UPDATE intents SET status = ?1, to_agent = ?2, body = ?3, finished_at = ?6 WHERE workspace_id = ?4 AND intent_id = ?5",
@@ -73,7 +76,7 @@ impl IntentTable for SqliteTx<'_> {
             intent.status.as_str(),
             intent.to_agent,
             pack_intent(intent)?,
-            ws.to_string(),
+            key,
             intent.intent_id.to_string(),
             intent.finished_at().map(Timestamp::as_millis)
         ])
@@ -82,7 +85,8 @@ impl IntentTable for SqliteTx<'_> {
     }
 
     async fn insert_events(&mut self, ws: WorkspaceId, events: &[IntentEvent]) -> Result<()> {
-        insert_event_rows(&*self.conn, ws, &pack_events(events)?)
+        let key = self.key_to_insert(ws)?;
+        insert_event_rows(&*self.conn, key, &pack_events(events)?)
     }
 
     async fn events_since(
@@ -92,6 +96,7 @@ impl IntentTable for SqliteTx<'_> {
         since: u64,
         limit: u32,
     ) -> Result<Vec<IntentEvent>> {
+        let key = self.key(ws)?;
         let conn = &*self.conn;
         let mut stmt = conn
             .prepare_cached(
@@ -104,26 +109,26 @@ impl IntentTable for SqliteTx<'_> {
             .map_err(db)?;
         let since_arg = since.min(i64::MAX as u64) as i64;
         let rows = stmt
-            .query_map(params![ws.to_string(), id.to_string(), since_arg, i64::from(limit) + 1], |r| {
-                stored_body(r, 0)
-            })
+            .query_map(params![key, id.to_string(), since_arg, i64::from(limit) + 1], |r| stored_body(r, 0))
             .map_err(db)?;
         unpack_events(id, rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db)?, since, limit)
     }
 
     async fn intent_exists(&mut self, ws: WorkspaceId, id: IntentId) -> Result<bool> {
+        let key = self.key(ws)?;
         let conn = &*self.conn;
         conn.prepare_cached(
             "SELECT EXISTS (SELECT 1 FROM intents WHERE workspace_id = ?1 AND intent_id = ?2)",
         )
         .map_err(db)?
-        .query_row(params![ws.to_string(), id.to_string()], |r| r.get(0))
+        .query_row(params![key, id.to_string()], |r| r.get(0))
         .map_err(db)
     }
 
     async fn list_intents(&mut self, ws: WorkspaceId, filter: &IntentFilter) -> Result<Vec<Intent>> {
+        let key = self.key(ws)?;
         let conn = &*self.conn;
-        let (sql, args) = list_query(ws, filter);
+        let (sql, args) = list_query(key, filter);
         let mut stmt = conn.prepare_cached(&sql).map_err(db)?;
         let rows = stmt.query_map(params_from_iter(args), |r| stored_body(r, 0)).map_err(db)?;
         rows.map(|b| unpack_intent(&b.map_err(db)?)).collect()
@@ -153,10 +158,11 @@ impl IntentTable for SqliteTx<'_> {
 /// The SELECT of [`IntentTable::list_intents`] and its arguments. It names only the conditions
 /// `f` sets, each a plain comparison, so the planner can serve them from an index
 /// (`intents_by_created`, `intents_by_agent`, `intents_by_status`). The statement text varies
-/// with the filter's shape only, never with its values.
-fn list_query(ws: WorkspaceId, f: &IntentFilter) -> (String, Vec<SqlValue>) {
+/// with the filter's shape only, never with its values. `key` is the workspace's key
+/// ([`SqliteTx::key`]).
+fn list_query(key: i64, f: &IntentFilter) -> (String, Vec<SqlValue>) {
     let mut sql = String::from("SELECT body FROM intents WHERE workspace_id = ?");
-    let mut args = vec![SqlValue::Text(ws.to_string())];
+    let mut args = vec![SqlValue::Integer(key)];
     if !f.statuses.is_empty() {
         let marks = vec!["?"; f.statuses.len()].join(", ");
         sql.push_str(&format!(" AND status IN ({marks})"));
@@ -195,16 +201,15 @@ pub(super) fn stored_body(r: &rusqlite::Row<'_>, column: usize) -> rusqlite::Res
     Ok(r.get_ref(column)?.as_bytes()?.to_vec())
 }
 
-/// Appends event rows ([`axp_store::pack_events`]).
-fn insert_event_rows(conn: &Connection, ws: WorkspaceId, rows: &[EventRow]) -> Result<()> {
+/// Appends event rows ([`axp_store::pack_events`]) of the workspace with key `key`.
+fn insert_event_rows(conn: &Connection, key: i64, rows: &[EventRow]) -> Result<()> {
     let mut stmt = conn
         .prepare_cached(
             "INSERT INTO intent_events (workspace_id, intent_id, seq, body) VALUES (?1, ?2, ?3, ?4)",
         )
         .map_err(db)?;
-    let ws = ws.to_string();
     for row in rows {
-        stmt.execute(params![ws, row.intent_id.to_string(), row.seq as i64, row.body]).map_err(db)?;
+        stmt.execute(params![key, row.intent_id.to_string(), row.seq as i64, row.body]).map_err(db)?;
     }
     Ok(())
 }
@@ -227,7 +232,7 @@ mod tests {
 
     /// SQLite's plan for `f`'s listing.
     fn plan(conn: &Connection, f: &IntentFilter) -> String {
-        let (sql, args) = list_query(WorkspaceId::new(), f);
+        let (sql, args) = list_query(1, f);
         let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
         let rows = stmt.query_map(params_from_iter(args), |r| r.get::<_, String>(3)).unwrap();
         rows.map(|r| r.unwrap()).collect::<Vec<_>>().join(" | ")

@@ -47,6 +47,7 @@ use axp_store::{
 use r2d2_sqlite::rusqlite::{self, Connection, params};
 
 use crate::counters::Counters;
+use crate::workspace_keys::{NO_KEY, WorkspaceKeys, insert_key, stored_key};
 
 /// The storage traits over one connection: the writer's (inside its batch transaction, with
 /// the in-memory cursor counters) or a reader's (no counters: it cannot queue).
@@ -54,6 +55,12 @@ pub(crate) struct SqliteTx<'c> {
     pub(crate) conn: &'c mut Connection,
     /// Agent cursors and thread `change_seq`s handed out from memory (the writer's only).
     pub(crate) counters: Option<&'c mut Counters>,
+    /// The committed workspace keys (`workspace_keys.rs`).
+    pub(crate) keys: &'c WorkspaceKeys,
+    /// The writer's keys of this batch not yet committed: given by its jobs, or read back from
+    /// the rows they wrote. The writer remembers them once the batch commits and forgets them
+    /// when a job or the batch rolls back.
+    pub(crate) new_keys: Vec<(WorkspaceId, i64)>,
     /// Topics the jobs announced.
     pub(crate) topics: Vec<Topic>,
     /// Set by a job that changed a key or service account.
@@ -62,8 +69,51 @@ pub(crate) struct SqliteTx<'c> {
 
 impl<'c> SqliteTx<'c> {
     /// Over a read connection.
-    pub(crate) fn reader(conn: &'c mut Connection) -> Self {
-        Self { conn, counters: None, topics: Vec::new(), principals_changed: false }
+    pub(crate) fn reader(conn: &'c mut Connection, keys: &'c WorkspaceKeys) -> Self {
+        Self {
+            conn,
+            counters: None,
+            keys,
+            new_keys: Vec::new(),
+            topics: Vec::new(),
+            principals_changed: false,
+        }
+    }
+
+    /// The key of `ws` in the keyed tables (`workspace_keys.rs`), or [`NO_KEY`] when it has
+    /// none, which matches no row.
+    ///
+    /// Errors: the database's.
+    pub(crate) fn key(&mut self, ws: WorkspaceId) -> Result<i64> {
+        if let Some(key) = self.keys.get(ws) {
+            return Ok(key);
+        }
+        if let Some(&(_, key)) = self.new_keys.iter().find(|(w, _)| *w == ws) {
+            return Ok(key);
+        }
+        let Some(key) = stored_key(self.conn, ws)? else { return Ok(NO_KEY) };
+        if self.counters.is_some() {
+            // Perhaps written by this batch: committed only with it.
+            self.new_keys.push((ws, key));
+        } else {
+            self.keys.learn([(ws, key)]);
+        }
+        Ok(key)
+    }
+
+    /// The key of `ws` for a row the writer inserts: [`Self::key`], or a new one.
+    ///
+    /// Errors: [`Error::Internal`] on a read connection; the database's.
+    pub(crate) fn key_to_insert(&mut self, ws: WorkspaceId) -> Result<i64> {
+        match self.key(ws)? {
+            NO_KEY => {
+                let (conn, _) = self.counters()?;
+                let key = insert_key(conn, ws)?;
+                self.new_keys.push((ws, key));
+                Ok(key)
+            }
+            key => Ok(key),
+        }
     }
 
     /// The writer's counters. Errors: [`Error::Internal`] on a read connection.

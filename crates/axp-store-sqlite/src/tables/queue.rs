@@ -9,7 +9,7 @@ use super::*;
 #[async_trait]
 impl QueueTable for SqliteTx<'_> {
     async fn enqueue(&mut self, item: &QueueItem<'_>) -> Result<u64> {
-        let ws = item.workspace_id;
+        let key = self.key_to_insert(item.workspace_id)?;
         let (conn, counters) = self.counters()?;
         let cursor = counters.cursors.next();
         conn.prepare_cached(
@@ -18,7 +18,7 @@ impl QueueTable for SqliteTx<'_> {
         )
         .map_err(db)?
         .execute(params![
-            ws.to_string(),
+            key,
             item.agent,
             cursor as i64,
             item.intent_id.to_string(),
@@ -37,6 +37,7 @@ impl QueueTable for SqliteTx<'_> {
         _for_update: bool,
     ) -> Result<Vec<Queued>> {
         // One writer: cursors commit in order, so every committed item is visible in order.
+        let key = self.key(ws)?;
         let mut stmt = self
             .conn
             .prepare_cached(
@@ -49,10 +50,7 @@ impl QueueTable for SqliteTx<'_> {
             )
             .map_err(db)?;
         let since = read.since.min(i64::MAX as u64) as i64;
-        queue_rows(
-            &mut stmt,
-            params![ws.to_string(), read.agent, since, status_set(read.statuses), read.limit],
-        )
+        queue_rows(&mut stmt, params![key, read.agent, since, status_set(read.statuses), read.limit])
     }
 
     async fn claim_unhanded(
@@ -61,6 +59,7 @@ impl QueueTable for SqliteTx<'_> {
         agent: &str,
         limit: u32,
     ) -> Result<Vec<(u64, Timestamp, IntentId)>> {
+        let key = self.key(ws)?;
         let mut stmt = self
             .conn
             .prepare_cached(
@@ -70,7 +69,7 @@ impl QueueTable for SqliteTx<'_> {
             )
             .map_err(db)?;
         let rows = stmt
-            .query_map(params![ws.to_string(), agent, limit], |r| {
+            .query_map(params![key, agent, limit], |r| {
                 Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?))
             })
             .map_err(db)?;
@@ -88,12 +87,13 @@ impl QueueTable for SqliteTx<'_> {
         cursor: u64,
         now: Timestamp,
     ) -> Result<()> {
+        let key = self.key(ws)?;
         let conn = &*self.conn;
         conn.prepare_cached(
             "UPDATE agent_queue SET handed_at = ?1 WHERE workspace_id = ?2 AND agent_address = ?3 AND cursor = ?4",
         )
         .map_err(db)?
-        .execute(params![now.as_millis(), ws.to_string(), address, cursor as i64])
+        .execute(params![now.as_millis(), key, address, cursor as i64])
         .map_err(db)?;
         Ok(())
     }

@@ -15,7 +15,8 @@ use crate::{IntentFilter, KeyHash, Store};
 /// back with its events in `seq` order, among them a COMPLETED one and an unfinished one; the
 /// finished ones (and only those) are found by their finish time, which the retention
 /// migration backfilled; they list newest first too, and each is listed by its sender and type
-/// (columns the intent-body migration filled from the JSON).
+/// (columns the intent-body migration filled from the JSON). Every inbox participant row reads
+/// back, in the thread lists of the intents' senders and recipients.
 /// `at` names the fixture in failures.
 ///
 /// # Panics
@@ -80,5 +81,15 @@ pub async fn upgraded(
             "{at}: intent {} has its events in seq order: {seqs:?}",
             intent.intent_id
         );
+    }
+    if let Some(&rows) = before.get("thread_participants") {
+        let owners: BTreeSet<&str> =
+            intents.iter().flat_map(|i| [i.to_agent.as_str(), i.from_agent.as_str()]).collect();
+        let mut participants = 0;
+        for owner in owners {
+            let threads = store.list_threads(&admin.tenant, owner, None, 500).await.unwrap();
+            participants += threads.len() as u64;
+        }
+        assert_eq!(participants, rows, "{at}: every inbox participant reads back");
     }
 }
