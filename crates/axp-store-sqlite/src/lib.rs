@@ -21,7 +21,7 @@
 //! whenever a key or a service account changes ([`axp_store::PrincipalCache`]).
 //!
 //! The tables that grow by rows per intent name their workspace by a small integer key
-//! (`workspace_keys.rs`).
+//! (`workspace_keys.rs`) and their intent by its id's 16 bytes (`tables/mod.rs`).
 //!
 //! Media bytes are files under `<data-dir>/media/` (`media.rs`); their metadata is a table.
 //!

@@ -36,7 +36,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0020_idempotency_appended.sql"),
     include_str!("../migrations/0021_event_bodies_compressed.sql"),
     include_str!("../migrations/0022_intent_bodies_compressed.sql"),
-    include_str!("../migrations/0023_workspace_keys.sql"),
+    include_str!("../migrations/0023_compact_keys.sql"),
 ];
 
 /// Prepared statements each connection keeps (every statement the writer runs, with room).

@@ -4,8 +4,8 @@
 //! A key takes one byte or two in a row where the workspace's UUID text took 36, and every row
 //! and index entry of those tables starts with it. Table `workspace_keys` maps each workspace
 //! that has such rows to its key. A key is given the first time the writer inserts a row of a
-//! workspace ([`crate::tables::SqliteTx::key_to_insert`]), in the transaction of that row, and
-//! is never deleted or given again. [`NO_KEY`] (0, never given) stands for a workspace with no
+//! workspace ([`crate::tables::SqliteTx::key_to_insert`]), in the transaction of that row;
+//! once committed it is never deleted or given again. [`NO_KEY`] (0, never given) stands for a workspace with no
 //! key: it matches no row.
 //!
 //! [`WorkspaceKeys`] remembers the committed keys, shared by the writer and the readers. A key

@@ -29,7 +29,7 @@ impl InboxTable for SqliteTx<'_> {
             stmt.execute(params![
                 key,
                 p.owner,
-                thread.to_string(),
+                id_blob(&thread),
                 p.role,
                 change_seq as i64,
                 p.unread,
@@ -49,7 +49,7 @@ impl InboxTable for SqliteTx<'_> {
                 "SELECT owner_agent FROM thread_participants WHERE workspace_id = ?1 AND thread_id = ?2",
             )
             .map_err(db)?;
-        let rows = stmt.query_map(params![key, thread.to_string()], |r| r.get::<_, String>(0)).map_err(db)?;
+        let rows = stmt.query_map(params![key, id_blob(&thread)], |r| r.get::<_, String>(0)).map_err(db)?;
         rows.map(|r| r.map_err(db)).collect()
     }
 
@@ -67,7 +67,7 @@ impl InboxTable for SqliteTx<'_> {
               WHERE workspace_id = ?1 AND owner_agent = ?2 AND thread_id = ?3",
         )
         .map_err(db)?
-        .query_row(params![key, owner, thread.to_string()], |r| {
+        .query_row(params![key, owner, id_blob(&thread)], |r| {
             Ok((r.get::<_, bool>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?))
         })
         .optional()
@@ -97,7 +97,7 @@ impl InboxTable for SqliteTx<'_> {
             "UPDATE thread_participants SET unread = ?1, hidden = ?2 WHERE workspace_id = ?3 AND owner_agent = ?4 AND thread_id = ?5",
         )
         .map_err(db)?
-        .execute(params![unread, to_json(&hidden)?, key, owner, thread.to_string()])
+        .execute(params![unread, to_json(&hidden)?, key, owner, id_blob(&thread)])
         .map_err(db)?;
         Ok(())
     }
@@ -123,13 +123,11 @@ impl InboxTable for SqliteTx<'_> {
         let mut stmt = conn.prepare_cached(sql).map_err(db)?;
         let after = after.unwrap_or(0).min(i64::MAX as u64) as i64;
         let rows = stmt
-            .query_map(params![key, owner, after, limit], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
-            })
+            .query_map(params![key, owner, after, limit], |r| Ok((blob_id(r, 0)?, r.get::<_, i64>(1)?)))
             .map_err(db)?;
         rows.map(|row| {
             let (id, seq) = row.map_err(db)?;
-            Ok((IntentId(uuid_of(&id)?), seq as u64))
+            Ok((id, seq as u64))
         })
         .collect()
     }

@@ -15,7 +15,7 @@ impl IntentTable for SqliteTx<'_> {
         let conn = &*self.conn;
         conn.prepare_cached("SELECT body FROM intents WHERE workspace_id = ?1 AND intent_id = ?2")
             .map_err(db)?
-            .query_row(params![key, id.to_string()], |r| stored_body(r, 0))
+            .query_row(params![key, id_blob(&id)], |r| stored_body(r, 0))
             .optional()
             .map_err(db)?
             .map(|b| unpack_intent(&b))
@@ -52,7 +52,7 @@ impl IntentTable for SqliteTx<'_> {
         .map_err(db)?
         .execute(params![
             key,
-            intent.intent_id.to_string(),
+            id_blob(&intent.intent_id),
             intent.status.as_str(),
             intent.to_agent,
             intent.created_at.as_millis(),
@@ -77,7 +77,7 @@ impl IntentTable for SqliteTx<'_> {
             intent.to_agent,
             pack_intent(intent)?,
             key,
-            intent.intent_id.to_string(),
+            id_blob(&intent.intent_id),
             intent.finished_at().map(Timestamp::as_millis)
         ])
         .map_err(db)?;
@@ -109,7 +109,7 @@ impl IntentTable for SqliteTx<'_> {
             .map_err(db)?;
         let since_arg = since.min(i64::MAX as u64) as i64;
         let rows = stmt
-            .query_map(params![key, id.to_string(), since_arg, i64::from(limit) + 1], |r| stored_body(r, 0))
+            .query_map(params![key, id_blob(&id), since_arg, i64::from(limit) + 1], |r| stored_body(r, 0))
             .map_err(db)?;
         unpack_events(id, rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db)?, since, limit)
     }
@@ -121,7 +121,7 @@ impl IntentTable for SqliteTx<'_> {
             "SELECT EXISTS (SELECT 1 FROM intents WHERE workspace_id = ?1 AND intent_id = ?2)",
         )
         .map_err(db)?
-        .query_row(params![key, id.to_string()], |r| r.get(0))
+        .query_row(params![key, id_blob(&id)], |r| r.get(0))
         .map_err(db)
     }
 
@@ -188,7 +188,7 @@ fn list_query(key: i64, f: &IntentFilter) -> (String, Vec<SqlValue>) {
     if let Some(p) = f.start_after {
         sql.push_str(&format!(" AND (created_at, intent_id) {past} (?, ?)"));
         args.push(SqlValue::Integer(p.created_at.as_millis()));
-        args.push(SqlValue::Text(p.intent_id.to_string()));
+        args.push(SqlValue::Blob(id_blob(&p.intent_id).to_vec()));
     }
     sql.push_str(&format!(" ORDER BY created_at {direction}, intent_id {direction} LIMIT ?"));
     args.push(SqlValue::Integer(i64::from(f.limit)));
@@ -209,7 +209,7 @@ fn insert_event_rows(conn: &Connection, key: i64, rows: &[EventRow]) -> Result<(
         )
         .map_err(db)?;
     for row in rows {
-        stmt.execute(params![key, row.intent_id.to_string(), row.seq as i64, row.body]).map_err(db)?;
+        stmt.execute(params![key, id_blob(&row.intent_id), row.seq as i64, row.body]).map_err(db)?;
     }
     Ok(())
 }

@@ -163,6 +163,20 @@ pub(crate) fn db(e: rusqlite::Error) -> Error {
     }
 }
 
+/// An intent id as the keyed tables store it (`intent_id`, `thread_id`): its 16 bytes, a BLOB,
+/// which sorts as its text does (migration 0023).
+fn id_blob(id: &IntentId) -> &[u8; 16] {
+    id.0.as_bytes()
+}
+
+/// Column `i` of `r`, an intent id stored by [`id_blob`].
+fn blob_id(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<IntentId> {
+    let bytes = r.get_ref(i)?.as_blob()?;
+    uuid::Uuid::from_slice(bytes)
+        .map(IntentId)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Blob, Box::new(e)))
+}
+
 /// A UUID column read back.
 fn uuid_of(s: &str) -> Result<uuid::Uuid> {
     s.parse().map_err(|e: uuid::Error| Error::Internal(e.to_string()))

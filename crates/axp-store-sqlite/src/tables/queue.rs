@@ -21,7 +21,7 @@ impl QueueTable for SqliteTx<'_> {
             key,
             item.agent,
             cursor as i64,
-            item.intent_id.to_string(),
+            id_blob(&item.intent_id),
             item.reason,
             item.queued_at.as_millis(),
             item.handed.then_some(item.queued_at.as_millis())
@@ -70,12 +70,12 @@ impl QueueTable for SqliteTx<'_> {
             .map_err(db)?;
         let rows = stmt
             .query_map(params![key, agent, limit], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?))
+                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, blob_id(r, 2)?))
             })
             .map_err(db)?;
         rows.map(|row| {
             let (cursor, at, id) = row.map_err(db)?;
-            Ok((cursor as u64, Timestamp::from_millis(at), IntentId(uuid_of(&id)?)))
+            Ok((cursor as u64, Timestamp::from_millis(at), id))
         })
         .collect()
     }

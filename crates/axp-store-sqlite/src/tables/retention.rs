@@ -7,8 +7,8 @@ use r2d2_sqlite::rusqlite::OptionalExtension;
 
 use super::*;
 
-/// How a statement names the workspace: by its key in the keyed tables (`workspace_keys.rs`)
-/// or by its UUID text in the others.
+/// How a statement names the workspace and the intent: in the keyed tables by the workspace's
+/// key and the intent id's 16 bytes (`workspace_keys.rs`), in the others by their UUID text.
 #[derive(Clone, Copy, PartialEq)]
 enum Named {
     ByKey,
@@ -16,7 +16,7 @@ enum Named {
 }
 
 /// Rows that belong to one intent alone, by the statement that removes them (`?1` workspace,
-/// named as given, `?2` intent); the intent row itself goes last.
+/// `?2` intent, named as given); the intent row itself goes last.
 ///
 /// `INDEXED BY` where the index is not the table's key: without it SQLite 3.53 deletes from a
 /// `WITHOUT ROWID` table by scanning the workspace's whole key range (measured: 0.3–0.7 ms per
@@ -104,9 +104,8 @@ impl RetentionTable for SqliteTx<'_> {
                   ORDER BY finished_at LIMIT ?3",
             )
             .map_err(db)?;
-        let rows =
-            stmt.query_map(params![key, before.as_millis(), limit], |r| r.get::<_, String>(0)).map_err(db)?;
-        rows.map(|id| Ok(IntentId(uuid_of(&id.map_err(db)?)?))).collect()
+        let rows = stmt.query_map(params![key, before.as_millis(), limit], |r| blob_id(r, 0)).map_err(db)?;
+        rows.map(|id| id.map_err(db)).collect()
     }
 
     async fn intent_deliveries(&mut self, ws: WorkspaceId, id: IntentId) -> Result<Vec<Delivery>> {
@@ -127,12 +126,12 @@ impl RetentionTable for SqliteTx<'_> {
         let (conn, ws) = (&*self.conn, ws.to_string());
         let mut removed = 0;
         for id in ids {
-            let id = id.to_string();
+            let text = id.to_string();
             for (i, (named, sql)) in INTENT_ROWS.iter().enumerate() {
                 let mut stmt = conn.prepare_cached(sql).map_err(db)?;
                 let n = match named {
-                    Named::ByKey => stmt.execute(params![key, id]),
-                    Named::ByText => stmt.execute(params![ws, id]),
+                    Named::ByKey => stmt.execute(params![key, id_blob(id)]),
+                    Named::ByText => stmt.execute(params![ws, text]),
                 }
                 .map_err(db)?;
                 if i == INTENT_ROWS.len() - 1 {
