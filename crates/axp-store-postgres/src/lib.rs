@@ -26,6 +26,7 @@
 //!
 //! This crate holds all of axp's PostgreSQL SQL; nothing else may.
 
+mod cursors;
 mod maintenance;
 mod media;
 mod notify;

@@ -105,6 +105,11 @@ pub(crate) fn migrator() -> Migrator {
             "intent_bodies_compressed",
             include_str!("../migrations/20261210000000_intent_bodies_compressed.sql"),
         ),
+        migration(
+            20261211000000,
+            "cursor_base",
+            include_str!("../migrations/20261211000000_cursor_base.sql"),
+        ),
     ];
     Migrator { migrations: Cow::Owned(migrations), ..Migrator::DEFAULT }
 }
@@ -200,6 +205,14 @@ impl PgStore {
                     "the database lacks migrations {missing:?}: run `axp migrate`"
                 )));
             }
+        }
+        let raised = crate::cursors::align(&pool).await?;
+        if raised > 0 {
+            tracing::warn!(
+                raised,
+                "cursors were ahead of this cluster's transaction ids (a database restored from another \
+                 cluster): the cursor base rose past them"
+            );
         }
         let stop = CancellationToken::new();
         let (keys, rows) = (Arc::new(PrincipalCache::suspended()), Arc::new(RowCache::suspended()));

@@ -53,7 +53,7 @@ impl AuditTable for PgTx {
     async fn list_audit(&mut self, f: &AuditFilter) -> Result<Vec<AuditEntry>> {
         if f.before.is_none() {
             let row = q("SELECT max(audit_id),
-                                max(audit_id) >= (pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 20)
+                                max(audit_id) >= (SELECT axp_horizon())
                            FROM audit_log WHERE org_id = $1")
             .bind(f.org_id.0)
             .fetch_one(self.conn())
@@ -75,7 +75,7 @@ impl AuditTable for PgTx {
                 AND ($6::text IS NULL OR target_id = $6)
                 AND ($7::bigint IS NULL OR created_at >= $7)
                 AND ($8::bigint IS NULL OR created_at < $8)
-                AND audit_id < LEAST($9, pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 20)
+                AND audit_id < LEAST($9, (SELECT axp_horizon()))
               ORDER BY audit_id DESC LIMIT $10";
         let rows = q(sql)
             .bind(f.org_id.0)

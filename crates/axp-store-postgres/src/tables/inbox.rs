@@ -105,7 +105,7 @@ impl InboxTable for PgTx {
         self.flush().await?;
         let since = after.unwrap_or(0).min(i64::MAX as u64) as i64;
         let rows = if after.is_some() {
-            let sql = "SELECT thread_id, change_seq, change_seq < (pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 20)
+            let sql = "SELECT thread_id, change_seq, change_seq < (SELECT axp_horizon())
                          FROM thread_participants
                         WHERE workspace_id = $1 AND owner_agent = $2 AND change_seq > $3
                         ORDER BY change_seq LIMIT $4";

@@ -2,14 +2,16 @@
 //! row mapping only; the rules are the engine's).
 //!
 //! **Cursors in commit order.** Agent queue cursors and inbox change cursors are
-//! `xid << 20 | n`: the writing transaction's id (`pg_current_xact_id()`) and the n-th cursor it
-//! hands out. No counter row is shared by the writers, so creates for one agent do not queue up
-//! behind each other on any replica. Readers that follow a cursor stop at the safe horizon,
-//! `pg_snapshot_xmin(pg_current_snapshot()) << 20`: every transaction with a smaller id has
-//! ended, so every row below the horizon that will ever exist is already visible, and a reader
-//! that has seen cursor N+1 never later finds N (the rule of `QueueTable`). A transaction still
-//! running anywhere in the cluster holds the horizon back for as long as it runs; axp's own are
-//! a batch long. Cursors from before this scheme are small numbers, below every new one.
+//! `xid << 20 | n`: the writing transaction's id (`pg_current_xact_id()` plus the database's
+//! cursor base, `axp_xid()`: see `cursors.rs`) and the n-th cursor it hands out. No counter row
+//! is shared by the writers, so creates for one agent do not queue up behind each other on any
+//! replica. Readers that follow a cursor stop at the safe horizon,
+//! `pg_snapshot_xmin(pg_current_snapshot()) << 20` (with the same base, `axp_horizon()`): every
+//! transaction with a smaller id has ended, so every row below the horizon that will ever exist
+//! is already visible, and a reader that has seen cursor N+1 never later finds N (the rule of
+//! `QueueTable`). A transaction still running anywhere in the cluster holds the horizon back for
+//! as long as it runs; axp's own are a batch long. Cursors from before this scheme are small
+//! numbers, below every new one.
 //!
 //! **Multi-row writes.** New intents, events, queue items and participant touches are buffered
 //! in the transaction and written together by one statement (`flush.rs`: a data-modifying CTE
@@ -139,8 +141,7 @@ impl PgTx {
 
     /// Begins the transaction and learns its id (for cursors) in the same round trip.
     pub(crate) async fn begin(&mut self) -> Result<()> {
-        let rows =
-            crate::writer::run_sql(self.conn(), "BEGIN; SELECT pg_current_xact_id()::text::bigint").await?;
+        let rows = crate::writer::run_sql(self.conn(), "BEGIN; SELECT axp_xid()").await?;
         let row = rows.first().ok_or_else(|| Error::Internal("BEGIN returned no transaction id".into()))?;
         self.xid = Some(get(row, 0)?);
         Ok(())
@@ -151,10 +152,7 @@ impl PgTx {
         let xid = match self.xid {
             Some(xid) => xid,
             None => {
-                let row = q("SELECT pg_current_xact_id()::text::bigint")
-                    .fetch_one(self.conn())
-                    .await
-                    .map_err(db)?;
+                let row = q("SELECT axp_xid()").fetch_one(self.conn()).await.map_err(db)?;
                 *self.xid.insert(get(&row, 0)?)
             }
         };
@@ -199,7 +197,7 @@ impl PgTx {
     async fn wait_for_horizon(&mut self, cursor: i64) -> Result<()> {
         let (mut pause, mut waited) = (Duration::from_millis(1), Duration::ZERO);
         while waited < HORIZON_WAIT {
-            let row = q("SELECT $1 < (pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 20)")
+            let row = q("SELECT $1 < (SELECT axp_horizon())")
                 .bind(cursor)
                 .fetch_one(self.conn())
                 .await

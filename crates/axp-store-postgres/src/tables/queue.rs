@@ -32,14 +32,14 @@ impl QueueTable for PgTx {
     ) -> Result<Vec<Queued>> {
         self.flush().await?;
         let sql = if for_update {
-            "SELECT q.cursor, q.queued_at, q.handed_at, i.body, q.cursor < (pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 20)
+            "SELECT q.cursor, q.queued_at, q.handed_at, i.body, q.cursor < (SELECT axp_horizon())
                FROM agent_queue q
                JOIN intents i ON i.workspace_id = q.workspace_id AND i.intent_id = q.intent_id
               WHERE q.workspace_id = $1 AND q.agent_address = $2 AND q.cursor > $3 AND i.status = ANY($4)
               ORDER BY q.cursor LIMIT $5
               FOR UPDATE OF q"
         } else {
-            "SELECT q.cursor, q.queued_at, q.handed_at, i.body, q.cursor < (pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 20)
+            "SELECT q.cursor, q.queued_at, q.handed_at, i.body, q.cursor < (SELECT axp_horizon())
                FROM agent_queue q
                JOIN intents i ON i.workspace_id = q.workspace_id AND i.intent_id = q.intent_id
               WHERE q.workspace_id = $1 AND q.agent_address = $2 AND q.cursor > $3 AND i.status = ANY($4)

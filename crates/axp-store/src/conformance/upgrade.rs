@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use axp_core::access::Role;
 use axp_core::api::SortOrder;
-use axp_core::{Status, Timestamp};
+use axp_core::{AgentAddress, Status, Timestamp};
 
 use crate::{IntentFilter, KeyHash, Store};
 
@@ -16,7 +16,9 @@ use crate::{IntentFilter, KeyHash, Store};
 /// finished ones (and only those) are found by their finish time, which the retention
 /// migration backfilled; they list newest first too, and each is listed by its sender and type
 /// (columns the intent-body migration filled from the JSON). Every inbox participant row reads
-/// back, in the thread lists of the intents' senders and recipients.
+/// back, in the thread lists of the intents' senders and recipients, and every agent queue item
+/// in its recipient's queue (the fixtures' cursors were taken on another database, and on
+/// PostgreSQL another cluster: they must still be read).
 /// `at` names the fixture in failures.
 ///
 /// # Panics
@@ -92,4 +94,13 @@ pub async fn upgraded(
         }
         assert_eq!(participants, rows, "{at}: every inbox participant reads back");
     }
+    // After the inbox: a queue read delivers, which touches participants.
+    let recipients: BTreeSet<&str> = intents.iter().map(|i| i.to_agent.as_str()).collect();
+    let mut queued = 0;
+    for to in recipients {
+        let address = AgentAddress::parse(to, &admin.tenant.scope()).unwrap();
+        queued +=
+            store.deliver_to_agent(&admin.tenant, &address, 0, &Status::ALL, 500, far).await.unwrap().len();
+    }
+    assert_eq!(Some(&(queued as u64)), before.get("agent_queue"), "{at}: every queue item reads back");
 }

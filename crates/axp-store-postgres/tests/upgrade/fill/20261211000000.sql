@@ -1,0 +1,4 @@
+-- 20261211000000_cursor_base.sql adds the cursor base. The fills' cursors were taken on another
+-- cluster, whose transaction ids are ahead of a test server's: the store raises the base when it
+-- connects, and src/upgrade.rs (through axp_store::conformance::upgrade) checks that every queue
+-- item and inbox participant reads back, and that a new queue item comes after the old ones.
