@@ -20,8 +20,8 @@
 //! Authentication is answered from an in-process cache that the writer invalidates
 //! whenever a key or a service account changes ([`axp_store::PrincipalCache`]).
 //!
-//! The tables that grow by rows per intent name their workspace by a small integer key
-//! (`workspace_keys.rs`) and their intent by its id's 16 bytes (`tables/mod.rs`).
+//! The tables that grow by rows per intent name their workspace and agent addresses by small
+//! integer keys (`keys.rs`) and their intent by its id's 16 bytes (`tables/mod.rs`).
 //!
 //! Media bytes are files under `<data-dir>/media/` (`media.rs`); their metadata is a table.
 //!
@@ -30,6 +30,7 @@
 mod checkpoint;
 mod counters;
 mod integrity;
+mod keys;
 mod maintenance;
 mod media;
 #[cfg(test)]
@@ -41,7 +42,6 @@ mod tables;
 mod tests;
 #[cfg(test)]
 mod upgrade;
-mod workspace_keys;
 mod writer;
 
 pub use integrity::check_integrity;

@@ -127,7 +127,8 @@ fn queue_depths(conn: &Connection) -> Result<BTreeMap<String, u64>> {
            FROM agent_queue q
            JOIN intents i ON i.workspace_id = q.workspace_id AND i.intent_id = q.intent_id
            JOIN workspace_keys k ON k.key = q.workspace_id
-           LEFT JOIN service_accounts s ON s.workspace_id = k.workspace_id AND s.agent_address = q.agent_address
+           JOIN agent_keys a ON a.key = q.agent_address
+           LEFT JOIN service_accounts s ON s.workspace_id = k.workspace_id AND s.agent_address = a.agent_address
           WHERE q.handed_at IS NULL AND i.status IN ({})
           GROUP BY 1",
         placeholders(open.len())

@@ -11,10 +11,10 @@ use r2d2_sqlite::SqliteConnectionManager;
 use r2d2_sqlite::rusqlite::Connection;
 
 use crate::checkpoint::Checkpointer;
+use crate::keys::Keys;
 use crate::media::FileBlobs;
 use crate::schema;
 use crate::tables::{SqliteTx, db};
-use crate::workspace_keys::WorkspaceKeys;
 use crate::writer::Writer;
 
 /// Read connections kept open. Reads are short; a few cover many concurrent streams.
@@ -31,8 +31,8 @@ pub struct SqliteStore {
     principals: Arc<PrincipalCache>,
     /// Media bytes, as files in `media/` beside the database file.
     media: Arc<FileBlobs>,
-    /// The committed workspace keys, shared with the writer.
-    keys: Arc<WorkspaceKeys>,
+    /// The committed keys remembered, shared with the writer.
+    keys: Arc<Keys>,
 }
 
 impl SqliteStore {
@@ -49,7 +49,7 @@ impl SqliteStore {
         schema::migrate(&mut conn)?;
         let checkpointer = Checkpointer::start(path)?;
         let principals = Arc::new(PrincipalCache::default());
-        let keys = Arc::new(WorkspaceKeys::load(&conn)?);
+        let keys = Arc::new(Keys::default());
         let writer = Writer::spawn(conn, listener, principals.clone(), keys.clone(), checkpointer)
             .map_err(|e| Error::Unavailable(e.to_string()))?;
         let manager = SqliteConnectionManager::file(path).with_init(|c| schema::configure_reader(c));

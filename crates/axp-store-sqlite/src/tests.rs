@@ -230,7 +230,7 @@ async fn survives_reopen() {
     assert!(store.list_intents(&principal.tenant, &filter).await.unwrap().is_empty());
 }
 
-/// A workspace key given in a job that rolls back is gone with it (`workspace_keys.rs`): SQLite
+/// A workspace key given in a job that rolls back is gone with it (`keys.rs`): SQLite
 /// may give the same number to the next new workspace, and the first must not then read that
 /// one's rows, in this process or after a restart.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

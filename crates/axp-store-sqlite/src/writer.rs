@@ -10,8 +10,8 @@ use tokio::sync::mpsc;
 
 use crate::checkpoint::Checkpointer;
 use crate::counters::Counters;
+use crate::keys::Keys;
 use crate::tables::SqliteTx;
-use crate::workspace_keys::WorkspaceKeys;
 
 /// Most jobs committed in one transaction. Large enough to amortise the fsync across a burst
 /// of concurrent clients, small enough to keep the first caller's wait short.
@@ -33,7 +33,7 @@ impl Writer {
         conn: Connection,
         listener: Arc<dyn CommitListener>,
         principals: Arc<PrincipalCache>,
-        keys: Arc<WorkspaceKeys>,
+        keys: Arc<Keys>,
         checkpointer: Checkpointer,
     ) -> std::io::Result<Self> {
         let counters = Counters::load(&conn).map_err(|e| std::io::Error::other(e.to_string()))?;
@@ -74,7 +74,7 @@ fn run(
     mut rx: mpsc::Receiver<Box<dyn Job>>,
     listener: &dyn CommitListener,
     principals: &PrincipalCache,
-    keys: &WorkspaceKeys,
+    keys: &Keys,
 ) {
     let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
     // Whether the last batch had a failed job: the next one then starts with savepoints (a

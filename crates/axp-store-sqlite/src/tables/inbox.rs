@@ -14,7 +14,11 @@ impl InboxTable for SqliteTx<'_> {
         who: &[Participant<'_>],
         now: Timestamp,
     ) -> Result<()> {
-        let key = self.key_to_insert(ws)?;
+        let key = self.key_to_insert(Keyed::Workspace(ws))?;
+        let owners: Vec<i64> = who
+            .iter()
+            .map(|p| self.key_to_insert(Keyed::Agent(key, p.owner.into())))
+            .collect::<Result<_>>()?;
         let (conn, counters) = self.counters()?;
         let mut stmt = conn
             .prepare_cached(
@@ -24,11 +28,11 @@ impl InboxTable for SqliteTx<'_> {
                  DO UPDATE SET change_seq = ?5, unread = (unread OR ?6), updated_at = ?7",
             )
             .map_err(db)?;
-        for p in who {
+        for (p, owner) in who.iter().zip(owners) {
             let change_seq = counters.change_seqs.next();
             stmt.execute(params![
                 key,
-                p.owner,
+                owner,
                 id_blob(&thread),
                 p.role,
                 change_seq as i64,
@@ -42,11 +46,12 @@ impl InboxTable for SqliteTx<'_> {
 
     /// Everyone who can see the thread.
     async fn participants(&mut self, ws: WorkspaceId, thread: IntentId) -> Result<Vec<String>> {
-        let key = self.key(ws)?;
+        let key = self.ws_key(ws)?;
         let conn = &*self.conn;
         let mut stmt = conn
             .prepare_cached(
-                "SELECT owner_agent FROM thread_participants WHERE workspace_id = ?1 AND thread_id = ?2",
+                "SELECT a.agent_address FROM thread_participants p JOIN agent_keys a ON a.key = p.owner_agent
+                  WHERE p.workspace_id = ?1 AND p.thread_id = ?2",
             )
             .map_err(db)?;
         let rows = stmt.query_map(params![key, id_blob(&thread)], |r| r.get::<_, String>(0)).map_err(db)?;
@@ -60,7 +65,8 @@ impl InboxTable for SqliteTx<'_> {
         thread: IntentId,
         _for_update: bool,
     ) -> Result<Option<Membership>> {
-        let key = self.key(ws)?;
+        let key = self.ws_key(ws)?;
+        let owner = self.agent_key(key, owner)?;
         let conn = &*self.conn;
         conn.prepare_cached(
             "SELECT unread, hidden, updated_at, change_seq FROM thread_participants
@@ -91,7 +97,8 @@ impl InboxTable for SqliteTx<'_> {
         unread: bool,
         hidden: &[String],
     ) -> Result<()> {
-        let key = self.key(ws)?;
+        let key = self.ws_key(ws)?;
+        let owner = self.agent_key(key, owner)?;
         let conn = &*self.conn;
         conn.prepare_cached(
             "UPDATE thread_participants SET unread = ?1, hidden = ?2 WHERE workspace_id = ?3 AND owner_agent = ?4 AND thread_id = ?5",
@@ -111,7 +118,8 @@ impl InboxTable for SqliteTx<'_> {
         after: Option<u64>,
         limit: u32,
     ) -> Result<Vec<(IntentId, u64)>> {
-        let key = self.key(ws)?;
+        let key = self.ws_key(ws)?;
+        let owner = self.agent_key(key, owner)?;
         let conn = &*self.conn;
         let sql = if after.is_some() {
             "SELECT thread_id, change_seq FROM thread_participants

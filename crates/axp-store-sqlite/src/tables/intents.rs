@@ -11,7 +11,7 @@ use super::*;
 #[async_trait]
 impl IntentTable for SqliteTx<'_> {
     async fn intent(&mut self, ws: WorkspaceId, id: IntentId) -> Result<Option<Intent>> {
-        let key = self.key(ws)?;
+        let key = self.ws_key(ws)?;
         let conn = &*self.conn;
         conn.prepare_cached("SELECT body FROM intents WHERE workspace_id = ?1 AND intent_id = ?2")
             .map_err(db)?
@@ -42,9 +42,10 @@ impl IntentTable for SqliteTx<'_> {
     }
 
     async fn insert_intent(&mut self, ws: WorkspaceId, rows: &IntentRows) -> Result<()> {
-        let key = self.key_to_insert(ws)?;
-        let conn = &*self.conn;
         let intent = &rows.intent;
+        let key = self.key_to_insert(Keyed::Workspace(ws))?;
+        let to = self.key_to_insert(Keyed::Agent(key, intent.to_agent.as_str().into()))?;
+        let conn = &*self.conn;
         conn.prepare_cached(
             "INSERT INTO intents (workspace_id, intent_id, status, to_agent, created_at, body, finished_at, from_agent, intent_type)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -54,7 +55,7 @@ impl IntentTable for SqliteTx<'_> {
             key,
             id_blob(&intent.intent_id),
             intent.status.as_str(),
-            intent.to_agent,
+            to,
             intent.created_at.as_millis(),
             rows.intent_body,
             intent.finished_at().map(Timestamp::as_millis),
@@ -66,7 +67,12 @@ impl IntentTable for SqliteTx<'_> {
     }
 
     async fn update_intent(&mut self, ws: WorkspaceId, intent: &Intent) -> Result<()> {
-        let key = self.key(ws)?;
+        let key = self.ws_key(ws)?;
+        if key == NO_KEY {
+            return Ok(()); // no intent of the workspace to update
+        }
+        // Its recipient may be new (a delegation).
+        let to = self.key_to_insert(Keyed::Agent(key, intent.to_agent.as_str().into()))?;
         let conn = &*self.conn;
         conn.prepare_cached(
             "UPDATE intents SET status = ?1, to_agent = ?2, body = ?3, finished_at = ?6 WHERE workspace_id = ?4 AND intent_id = ?5",
@@ -74,7 +80,7 @@ impl IntentTable for SqliteTx<'_> {
         .map_err(db)?
         .execute(params![
             intent.status.as_str(),
-            intent.to_agent,
+            to,
             pack_intent(intent)?,
             key,
             id_blob(&intent.intent_id),
@@ -85,7 +91,7 @@ impl IntentTable for SqliteTx<'_> {
     }
 
     async fn insert_events(&mut self, ws: WorkspaceId, events: &[IntentEvent]) -> Result<()> {
-        let key = self.key_to_insert(ws)?;
+        let key = self.key_to_insert(Keyed::Workspace(ws))?;
         insert_event_rows(&*self.conn, key, &pack_events(events)?)
     }
 
@@ -96,7 +102,7 @@ impl IntentTable for SqliteTx<'_> {
         since: u64,
         limit: u32,
     ) -> Result<Vec<IntentEvent>> {
-        let key = self.key(ws)?;
+        let key = self.ws_key(ws)?;
         let conn = &*self.conn;
         let mut stmt = conn
             .prepare_cached(
@@ -115,7 +121,7 @@ impl IntentTable for SqliteTx<'_> {
     }
 
     async fn intent_exists(&mut self, ws: WorkspaceId, id: IntentId) -> Result<bool> {
-        let key = self.key(ws)?;
+        let key = self.ws_key(ws)?;
         let conn = &*self.conn;
         conn.prepare_cached(
             "SELECT EXISTS (SELECT 1 FROM intents WHERE workspace_id = ?1 AND intent_id = ?2)",
@@ -126,9 +132,10 @@ impl IntentTable for SqliteTx<'_> {
     }
 
     async fn list_intents(&mut self, ws: WorkspaceId, filter: &IntentFilter) -> Result<Vec<Intent>> {
-        let key = self.key(ws)?;
+        let key = self.ws_key(ws)?;
+        let to = filter.to_agent.as_deref().map(|a| self.agent_key(key, a)).transpose()?;
         let conn = &*self.conn;
-        let (sql, args) = list_query(key, filter);
+        let (sql, args) = list_query(key, to, filter);
         let mut stmt = conn.prepare_cached(&sql).map_err(db)?;
         let rows = stmt.query_map(params_from_iter(args), |r| stored_body(r, 0)).map_err(db)?;
         rows.map(|b| unpack_intent(&b.map_err(db)?)).collect()
@@ -158,9 +165,9 @@ impl IntentTable for SqliteTx<'_> {
 /// The SELECT of [`IntentTable::list_intents`] and its arguments. It names only the conditions
 /// `f` sets, each a plain comparison, so the planner can serve them from an index
 /// (`intents_by_created`, `intents_by_agent`, `intents_by_status`). The statement text varies
-/// with the filter's shape only, never with its values. `key` is the workspace's key
-/// ([`SqliteTx::key`]).
-fn list_query(key: i64, f: &IntentFilter) -> (String, Vec<SqlValue>) {
+/// with the filter's shape only, never with its values. `key` is the workspace's key and `to`
+/// the key of `f.to_agent` ([`SqliteTx::key`]).
+fn list_query(key: i64, to: Option<i64>, f: &IntentFilter) -> (String, Vec<SqlValue>) {
     let mut sql = String::from("SELECT body FROM intents WHERE workspace_id = ?");
     let mut args = vec![SqlValue::Integer(key)];
     if !f.statuses.is_empty() {
@@ -168,7 +175,11 @@ fn list_query(key: i64, f: &IntentFilter) -> (String, Vec<SqlValue>) {
         sql.push_str(&format!(" AND status IN ({marks})"));
         args.extend(f.statuses.iter().map(|s| SqlValue::Text(s.as_str().to_owned())));
     }
-    let text = [("to_agent", &f.to_agent), ("from_agent", &f.from_agent), ("intent_type", &f.intent_type)];
+    if let Some(to) = to {
+        sql.push_str(" AND to_agent = ?");
+        args.push(SqlValue::Integer(to));
+    }
+    let text = [("from_agent", &f.from_agent), ("intent_type", &f.intent_type)];
     for (column, value) in text {
         if let Some(value) = value {
             sql.push_str(&format!(" AND {column} = ?"));
@@ -232,7 +243,7 @@ mod tests {
 
     /// SQLite's plan for `f`'s listing.
     fn plan(conn: &Connection, f: &IntentFilter) -> String {
-        let (sql, args) = list_query(1, f);
+        let (sql, args) = list_query(1, f.to_agent.as_ref().map(|_| 2), f);
         let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
         let rows = stmt.query_map(params_from_iter(args), |r| r.get::<_, String>(3)).unwrap();
         rows.map(|r| r.unwrap()).collect::<Vec<_>>().join(" | ")

@@ -47,7 +47,7 @@ use axp_store::{
 use r2d2_sqlite::rusqlite::{self, Connection, params};
 
 use crate::counters::Counters;
-use crate::workspace_keys::{NO_KEY, WorkspaceKeys, insert_key, stored_key};
+use crate::keys::{Keyed, Keys, NO_KEY, insert_key, stored_key};
 
 /// The storage traits over one connection: the writer's (inside its batch transaction, with
 /// the in-memory cursor counters) or a reader's (no counters: it cannot queue).
@@ -55,12 +55,12 @@ pub(crate) struct SqliteTx<'c> {
     pub(crate) conn: &'c mut Connection,
     /// Agent cursors and thread `change_seq`s handed out from memory (the writer's only).
     pub(crate) counters: Option<&'c mut Counters>,
-    /// The committed workspace keys (`workspace_keys.rs`).
-    pub(crate) keys: &'c WorkspaceKeys,
+    /// The committed keys remembered (`keys.rs`).
+    pub(crate) keys: &'c Keys,
     /// The writer's keys of this batch not yet committed: given by its jobs, or read back from
     /// the rows they wrote. The writer remembers them once the batch commits and forgets them
     /// when a job or the batch rolls back.
-    pub(crate) new_keys: Vec<(WorkspaceId, i64)>,
+    pub(crate) new_keys: Vec<(Keyed, i64)>,
     /// Topics the jobs announced.
     pub(crate) topics: Vec<Topic>,
     /// Set by a job that changed a key or service account.
@@ -69,7 +69,7 @@ pub(crate) struct SqliteTx<'c> {
 
 impl<'c> SqliteTx<'c> {
     /// Over a read connection.
-    pub(crate) fn reader(conn: &'c mut Connection, keys: &'c WorkspaceKeys) -> Self {
+    pub(crate) fn reader(conn: &'c mut Connection, keys: &'c Keys) -> Self {
         Self {
             conn,
             counters: None,
@@ -80,40 +80,50 @@ impl<'c> SqliteTx<'c> {
         }
     }
 
-    /// The key of `ws` in the keyed tables (`workspace_keys.rs`), or [`NO_KEY`] when it has
-    /// none, which matches no row.
+    /// The key of `name` in the keyed tables (`keys.rs`), or [`NO_KEY`] when it has none,
+    /// which matches no row.
     ///
     /// Errors: the database's.
-    pub(crate) fn key(&mut self, ws: WorkspaceId) -> Result<i64> {
-        if let Some(key) = self.keys.get(ws) {
+    pub(crate) fn key(&mut self, name: &Keyed) -> Result<i64> {
+        if let Some(key) = self.keys.get(name) {
             return Ok(key);
         }
-        if let Some(&(_, key)) = self.new_keys.iter().find(|(w, _)| *w == ws) {
-            return Ok(key);
+        if let Some((_, key)) = self.new_keys.iter().find(|(n, _)| n == name) {
+            return Ok(*key);
         }
-        let Some(key) = stored_key(self.conn, ws)? else { return Ok(NO_KEY) };
+        let Some(key) = stored_key(self.conn, name)? else { return Ok(NO_KEY) };
         if self.counters.is_some() {
             // Perhaps written by this batch: committed only with it.
-            self.new_keys.push((ws, key));
+            self.new_keys.push((name.clone(), key));
         } else {
-            self.keys.learn([(ws, key)]);
+            self.keys.learn([(name.clone(), key)]);
         }
         Ok(key)
     }
 
-    /// The key of `ws` for a row the writer inserts: [`Self::key`], or a new one.
+    /// The key of `name` for a row the writer inserts: [`Self::key`], or a new one.
     ///
     /// Errors: [`Error::Internal`] on a read connection; the database's.
-    pub(crate) fn key_to_insert(&mut self, ws: WorkspaceId) -> Result<i64> {
-        match self.key(ws)? {
+    pub(crate) fn key_to_insert(&mut self, name: Keyed) -> Result<i64> {
+        match self.key(&name)? {
             NO_KEY => {
                 let (conn, _) = self.counters()?;
-                let key = insert_key(conn, ws)?;
-                self.new_keys.push((ws, key));
+                let key = insert_key(conn, &name)?;
+                self.new_keys.push((name, key));
                 Ok(key)
             }
             key => Ok(key),
         }
+    }
+
+    /// The key of workspace `ws` ([`Self::key`]).
+    pub(crate) fn ws_key(&mut self, ws: WorkspaceId) -> Result<i64> {
+        self.key(&Keyed::Workspace(ws))
+    }
+
+    /// The key of `agent` in the workspace with key `ws` ([`Self::key`]).
+    pub(crate) fn agent_key(&mut self, ws: i64, agent: &str) -> Result<i64> {
+        self.key(&Keyed::Agent(ws, agent.into()))
     }
 
     /// The writer's counters. Errors: [`Error::Internal`] on a read connection.

@@ -9,7 +9,8 @@ use super::*;
 #[async_trait]
 impl QueueTable for SqliteTx<'_> {
     async fn enqueue(&mut self, item: &QueueItem<'_>) -> Result<u64> {
-        let key = self.key_to_insert(item.workspace_id)?;
+        let key = self.key_to_insert(Keyed::Workspace(item.workspace_id))?;
+        let agent = self.key_to_insert(Keyed::Agent(key, item.agent.into()))?;
         let (conn, counters) = self.counters()?;
         let cursor = counters.cursors.next();
         conn.prepare_cached(
@@ -19,7 +20,7 @@ impl QueueTable for SqliteTx<'_> {
         .map_err(db)?
         .execute(params![
             key,
-            item.agent,
+            agent,
             cursor as i64,
             id_blob(&item.intent_id),
             item.reason,
@@ -37,7 +38,8 @@ impl QueueTable for SqliteTx<'_> {
         _for_update: bool,
     ) -> Result<Vec<Queued>> {
         // One writer: cursors commit in order, so every committed item is visible in order.
-        let key = self.key(ws)?;
+        let key = self.ws_key(ws)?;
+        let agent = self.agent_key(key, read.agent)?;
         let mut stmt = self
             .conn
             .prepare_cached(
@@ -50,7 +52,7 @@ impl QueueTable for SqliteTx<'_> {
             )
             .map_err(db)?;
         let since = read.since.min(i64::MAX as u64) as i64;
-        queue_rows(&mut stmt, params![key, read.agent, since, status_set(read.statuses), read.limit])
+        queue_rows(&mut stmt, params![key, agent, since, status_set(read.statuses), read.limit])
     }
 
     async fn claim_unhanded(
@@ -59,7 +61,8 @@ impl QueueTable for SqliteTx<'_> {
         agent: &str,
         limit: u32,
     ) -> Result<Vec<(u64, Timestamp, IntentId)>> {
-        let key = self.key(ws)?;
+        let key = self.ws_key(ws)?;
+        let agent = self.agent_key(key, agent)?;
         let mut stmt = self
             .conn
             .prepare_cached(
@@ -87,7 +90,8 @@ impl QueueTable for SqliteTx<'_> {
         cursor: u64,
         now: Timestamp,
     ) -> Result<()> {
-        let key = self.key(ws)?;
+        let key = self.ws_key(ws)?;
+        let address = self.agent_key(key, address)?;
         let conn = &*self.conn;
         conn.prepare_cached(
             "UPDATE agent_queue SET handed_at = ?1 WHERE workspace_id = ?2 AND agent_address = ?3 AND cursor = ?4",

@@ -8,7 +8,7 @@ use r2d2_sqlite::rusqlite::OptionalExtension;
 use super::*;
 
 /// How a statement names the workspace and the intent: in the keyed tables by the workspace's
-/// key and the intent id's 16 bytes (`workspace_keys.rs`), in the others by their UUID text.
+/// key and the intent id's 16 bytes (`keys.rs`), in the others by their UUID text.
 #[derive(Clone, Copy, PartialEq)]
 enum Named {
     ByKey,
@@ -95,7 +95,7 @@ impl RetentionTable for SqliteTx<'_> {
         before: Timestamp,
         limit: u32,
     ) -> Result<Vec<IntentId>> {
-        let key = self.key(ws)?;
+        let key = self.ws_key(ws)?;
         let mut stmt = self
             .conn
             .prepare_cached(
@@ -122,7 +122,7 @@ impl RetentionTable for SqliteTx<'_> {
     }
 
     async fn remove_intents(&mut self, ws: WorkspaceId, ids: &[IntentId]) -> Result<u64> {
-        let key = self.key(ws)?;
+        let key = self.ws_key(ws)?;
         let (conn, ws) = (&*self.conn, ws.to_string());
         let mut removed = 0;
         for id in ids {

@@ -1,5 +1,6 @@
 -- 0023_compact_keys.sql gives each workspace with rows in intents, intent_events, agent_queue
--- or thread_participants a key in workspace_keys and rewrites those tables with it and with
--- intent ids as 16 bytes: the rows of the earlier fills go through it, and src/upgrade.rs checks
--- that every intent reads back with its events and is listed by its sender and type, and that
--- every queue item and inbox participant reads back.
+-- or thread_participants a key in workspace_keys, and each agent address they name a key in
+-- agent_keys, and rewrites those tables with the keys and with intent ids as 16 bytes: the rows
+-- of the earlier fills go through it, and src/upgrade.rs checks that every intent reads back
+-- with its events and is listed by its sender, type and recipient, and that every queue item and
+-- inbox participant reads back.

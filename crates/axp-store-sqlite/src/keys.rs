@@ -1,0 +1,119 @@
+//! Keys: the small integers that name a workspace, and an agent address within a workspace, in
+//! the tables that grow by rows per intent (`intents`, `intent_events`, `agent_queue`,
+//! `thread_participants`; migration 0023).
+//!
+//! A key takes a byte or a few in a row where the workspace's UUID text took 36 and an agent
+//! address tens, and every row and index entry of those tables starts with them. Keys are given
+//! in the order names first appear, so a new agent's rows go at the end of their indexes, next
+//! to each other, instead of each into a page of its own.
+//!
+//! Tables `workspace_keys` and `agent_keys` map names to keys. A key is given the first time the
+//! writer inserts a row naming it ([`crate::tables::SqliteTx::key_to_insert`]), in the
+//! transaction of that row; once committed it is never deleted or given again. [`NO_KEY`] (0,
+//! never given) stands for a name with no key: it matches no row.
+//!
+//! [`Keys`] remembers committed keys, shared by the writer and the readers, up to [`REMEMBERED`]
+//! of them (clients may invent agent addresses without end): past that it starts over, and a
+//! name it forgot is read from the table again. A key the writer gives is remembered only once
+//! its batch commits: a batch or job that rolls back takes its key row with it, and SQLite may
+//! then give the same number to another name.
+
+use std::collections::HashMap;
+use std::sync::RwLock;
+
+use axp_core::ids::WorkspaceId;
+use axp_store::Result;
+use r2d2_sqlite::rusqlite::{Connection, OptionalExtension, params};
+
+use crate::tables::db;
+
+/// The key of a name with none: no row carries it.
+pub(crate) const NO_KEY: i64 = 0;
+
+/// Most keys remembered at once: about 100 bytes each, 1.6 MB in all. A create to an agent
+/// address not remembered reads its key from `agent_keys` (one index lookup).
+pub(crate) const REMEMBERED: usize = 16_384;
+
+/// A name that has a key.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Keyed {
+    /// A workspace (`workspace_keys`).
+    Workspace(WorkspaceId),
+    /// An agent address in the workspace whose key is the first field (`agent_keys`).
+    Agent(i64, Box<str>),
+}
+
+/// The committed keys remembered (see the module doc).
+#[derive(Default)]
+pub(crate) struct Keys {
+    known: RwLock<HashMap<Keyed, i64>>,
+}
+
+impl Keys {
+    /// The committed key of `name`, if remembered.
+    pub(crate) fn get(&self, name: &Keyed) -> Option<i64> {
+        self.known.read().unwrap_or_else(|e| e.into_inner()).get(name).copied()
+    }
+
+    /// Remembers committed keys, starting over past [`REMEMBERED`].
+    pub(crate) fn learn(&self, keys: impl IntoIterator<Item = (Keyed, i64)>) {
+        let mut known = self.known.write().unwrap_or_else(|e| e.into_inner());
+        for (name, key) in keys {
+            if known.len() >= REMEMBERED {
+                known.clear();
+            }
+            known.insert(name, key);
+        }
+    }
+}
+
+/// The key of `name` as `conn` sees it.
+///
+/// Errors: the database's.
+pub(crate) fn stored_key(conn: &Connection, name: &Keyed) -> Result<Option<i64>> {
+    match name {
+        Keyed::Workspace(ws) => conn
+            .prepare_cached("SELECT key FROM workspace_keys WHERE workspace_id = ?1")
+            .map_err(db)?
+            .query_row(params![ws.to_string()], |r| r.get(0)),
+        Keyed::Agent(ws, address) => conn
+            .prepare_cached("SELECT key FROM agent_keys WHERE workspace_id = ?1 AND agent_address = ?2")
+            .map_err(db)?
+            .query_row(params![ws, address], |r| r.get(0)),
+    }
+    .optional()
+    .map_err(db)
+}
+
+/// Gives `name` a new key (inside the writer's transaction).
+///
+/// Errors: the database's.
+pub(crate) fn insert_key(conn: &Connection, name: &Keyed) -> Result<i64> {
+    match name {
+        Keyed::Workspace(ws) => conn
+            .prepare_cached("INSERT INTO workspace_keys (workspace_id) VALUES (?1)")
+            .map_err(db)?
+            .execute(params![ws.to_string()]),
+        Keyed::Agent(ws, address) => conn
+            .prepare_cached("INSERT INTO agent_keys (workspace_id, agent_address) VALUES (?1, ?2)")
+            .map_err(db)?
+            .execute(params![ws, address]),
+    }
+    .map_err(db)?;
+    Ok(conn.last_insert_rowid())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_starts_over_past_its_bound() {
+        let keys = Keys::default();
+        keys.learn((0..REMEMBERED as i64).map(|n| (Keyed::Agent(1, n.to_string().into()), n + 1)));
+        assert_eq!(keys.get(&Keyed::Agent(1, "7".into())), Some(8));
+        keys.learn([(Keyed::Agent(1, "new".into()), 1)]);
+        assert_eq!(keys.get(&Keyed::Agent(1, "7".into())), None, "forgotten: read again on a miss");
+        assert_eq!(keys.get(&Keyed::Agent(1, "new".into())), Some(1));
+    }
+}
