@@ -110,6 +110,11 @@ pub(crate) fn migrator() -> Migrator {
             "cursor_base",
             include_str!("../migrations/20261211000000_cursor_base.sql"),
         ),
+        migration(
+            20261212000000,
+            "write_only_columns",
+            include_str!("../migrations/20261212000000_write_only_columns.sql"),
+        ),
     ];
     Migrator { migrations: Cow::Owned(migrations), ..Migrator::DEFAULT }
 }

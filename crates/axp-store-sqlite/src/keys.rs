@@ -1,13 +1,13 @@
-//! Keys: the small integers that name a workspace, and an agent address within a workspace, in
-//! the tables that grow by rows per intent (`intents`, `intent_events`, `agent_queue`,
-//! `thread_participants`; migration 0023).
+//! Keys: the small integers that name a workspace, and an agent address or an intent type within
+//! a workspace, in the tables that grow by rows per intent (`intents`, `intent_events`,
+//! `agent_queue`, `thread_participants`; migrations 0023 and 0024).
 //!
 //! A key takes a byte or a few in a row where the workspace's UUID text took 36 and an agent
 //! address tens, and every row and index entry of those tables starts with them. Keys are given
 //! in the order names first appear, so a new agent's rows go at the end of their indexes, next
 //! to each other, instead of each into a page of its own.
 //!
-//! Tables `workspace_keys` and `agent_keys` map names to keys. A key is given the first time the
+//! Tables `workspace_keys`, `agent_keys` and `type_keys` map names to keys. A key is given the first time the
 //! writer inserts a row naming it ([`crate::tables::SqliteTx::key_to_insert`]), in the
 //! transaction of that row; once committed it is never deleted or given again. [`NO_KEY`] (0,
 //! never given) stands for a name with no key: it matches no row.
@@ -41,6 +41,8 @@ pub(crate) enum Keyed {
     Workspace(WorkspaceId),
     /// An agent address in the workspace whose key is the first field (`agent_keys`).
     Agent(i64, Box<str>),
+    /// An intent type in the workspace whose key is the first field (`type_keys`).
+    Type(i64, Box<str>),
 }
 
 /// The committed keys remembered (see the module doc).
@@ -80,6 +82,10 @@ pub(crate) fn stored_key(conn: &Connection, name: &Keyed) -> Result<Option<i64>>
             .prepare_cached("SELECT key FROM agent_keys WHERE workspace_id = ?1 AND agent_address = ?2")
             .map_err(db)?
             .query_row(params![ws, address], |r| r.get(0)),
+        Keyed::Type(ws, intent_type) => conn
+            .prepare_cached("SELECT key FROM type_keys WHERE workspace_id = ?1 AND intent_type = ?2")
+            .map_err(db)?
+            .query_row(params![ws, intent_type], |r| r.get(0)),
     }
     .optional()
     .map_err(db)
@@ -98,6 +104,10 @@ pub(crate) fn insert_key(conn: &Connection, name: &Keyed) -> Result<i64> {
             .prepare_cached("INSERT INTO agent_keys (workspace_id, agent_address) VALUES (?1, ?2)")
             .map_err(db)?
             .execute(params![ws, address]),
+        Keyed::Type(ws, intent_type) => conn
+            .prepare_cached("INSERT INTO type_keys (workspace_id, intent_type) VALUES (?1, ?2)")
+            .map_err(db)?
+            .execute(params![ws, intent_type]),
     }
     .map_err(db)?;
     Ok(conn.last_insert_rowid())

@@ -22,7 +22,7 @@ use r2d2_sqlite::rusqlite::{Connection, OpenFlags, params_from_iter};
 
 use crate::schema;
 use crate::store::SqliteStore;
-use crate::tables::db;
+use crate::tables::{db, status_code};
 
 /// The file name of the copy inside the backup's directory.
 const SNAPSHOT_FILE: &str = "axp.db";
@@ -92,7 +92,7 @@ fn stats(conn: &Connection, path: &Path) -> Result<StoreStats> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0,
         Err(e) => return Err(io("reading", &wal)(e)),
     };
-    let open = Status::OPEN.map(Status::as_str);
+    let open = Status::OPEN.map(status_code);
     let oldest: Option<i64> = conn
         .query_row(
             &format!("SELECT MIN(created_at) FROM intents WHERE status IN ({})", placeholders(open.len())),
@@ -121,7 +121,7 @@ fn stats(conn: &Connection, path: &Path) -> Result<StoreStats> {
 /// Unhanded queue items of open intents by their agent's binding (`agent_queue_unhanded` is
 /// the partial index of unhanded items).
 fn queue_depths(conn: &Connection) -> Result<BTreeMap<String, u64>> {
-    let open = Status::OPEN.map(Status::as_str);
+    let open = Status::OPEN.map(status_code);
     let sql = format!(
         "SELECT COALESCE(json_extract(s.body, '$.delivery_mode'), 'none'), COUNT(*)
            FROM agent_queue q

@@ -70,12 +70,11 @@ impl Job for FailsAfterWriting {
                 workspace_id: self.ws,
                 agent: &i.to_agent,
                 intent_id: i.intent_id,
-                reason: "redelivery",
                 queued_at: now,
                 handed: false,
             };
             tx.enqueue(&item).await.unwrap();
-            let who = [Participant { owner: &i.from_agent, role: "sender", unread: false }];
+            let who = [Participant { owner: &i.from_agent, unread: false }];
             tx.touch_participants(self.ws, i.intent_id, &who, now).await.unwrap();
             false
         })

@@ -486,8 +486,6 @@ pub struct QueueItem<'a> {
     pub agent: &'a str,
     /// The intent it delivers.
     pub intent_id: IntentId,
-    /// Why it was queued: `submitted` or `redelivery`.
-    pub reason: &'a str,
     /// When.
     pub queued_at: Timestamp,
     /// Already handed to the agent (handed over in the transaction that queues it).
@@ -573,8 +571,6 @@ pub struct Membership {
 pub struct Participant<'a> {
     /// The owner (an agent address).
     pub owner: &'a str,
-    /// Their role when they join: `sender`, `recipient`, `member`, `delegate`, `reply_to`.
-    pub role: &'a str,
     /// Whether the thread becomes unread for them.
     pub unread: bool,
 }

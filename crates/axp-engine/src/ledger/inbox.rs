@@ -30,20 +30,17 @@ pub(super) async fn announce(
     now: Timestamp,
 ) -> Result<()> {
     let Some(last) = events.last() else { return Ok(()) };
-    let mut owners: Vec<(String, &str)> = if created {
-        Vec::new()
-    } else {
-        tx.participants(ws, intent.intent_id).await?.into_iter().map(|o| (o, "member")).collect()
-    };
-    for (owner, role) in [(&intent.from_agent, "sender"), (&intent.to_agent, "recipient")] {
-        if !owners.iter().any(|(o, _)| o == owner) {
-            owners.push((owner.clone(), role));
+    let mut owners: Vec<String> =
+        if created { Vec::new() } else { tx.participants(ws, intent.intent_id).await? };
+    for owner in [&intent.from_agent, &intent.to_agent] {
+        if !owners.contains(owner) {
+            owners.push(owner.clone());
         }
     }
     let who: Vec<Participant<'_>> =
-        owners.iter().map(|(o, role)| Participant { owner: o, role, unread: *o != last.actor }).collect();
+        owners.iter().map(|o| Participant { owner: o, unread: *o != last.actor }).collect();
     tx.touch_participants(ws, intent.intent_id, &who, now).await?;
-    let names: Vec<&str> = owners.iter().map(|(o, _)| o.as_str()).collect();
+    let names: Vec<&str> = owners.iter().map(String::as_str).collect();
     let inbox_event = if created { "inbox.thread_created" } else { "inbox.thread_updated" };
     for sub in tx.active_subscriptions(ws, &names).await? {
         for e in events.iter().filter(|e| sub.event_types.iter().any(|t| t == e.event_type.as_str())) {
@@ -97,7 +94,7 @@ async fn thread_entry(
     tx.insert_entry(ws, thread, &entry).await?;
     let participants = tx.participants(ws, thread).await?;
     let who: Vec<Participant<'_>> =
-        participants.iter().map(|p| Participant { owner: p, role: "member", unread: p != owner }).collect();
+        participants.iter().map(|p| Participant { owner: p, unread: p != owner }).collect();
     tx.touch_participants(ws, thread, &who, now).await?;
     Ok(entry)
 }
@@ -194,7 +191,7 @@ pub(super) async fn deliver_completion(
         details,
     };
     tx.insert_entry(ws, intent.intent_id, &entry).await?;
-    let who = [Participant { owner: reply_to, role: "reply_to", unread: true }];
+    let who = [Participant { owner: reply_to, unread: true }];
     tx.touch_participants(ws, intent.intent_id, &who, now).await?;
     Ok(CompletionDelivery { reply_to: reply_to.to_owned(), message_id })
 }
@@ -232,7 +229,7 @@ async fn act(
         ThreadAction::Delegate { to, note } => {
             details.insert("delegate_to".into(), Value::String(to.clone()));
             details.insert("note".into(), note.map_or(Value::Null, Value::String));
-            let who = [Participant { owner: &to, role: "delegate", unread: true }];
+            let who = [Participant { owner: &to, unread: true }];
             tx.touch_participants(ws, thread, &who, now).await?;
             thread_entry(tx, ws, thread, owner, "delegated", details, now).await?;
             if !intent.status.is_terminal() {

@@ -21,15 +21,6 @@ pub(super) enum Reason {
     Redelivery,
 }
 
-impl Reason {
-    fn as_str(self) -> &'static str {
-        match self {
-            Reason::Submitted(_) => "submitted",
-            Reason::Redelivery => "redelivery",
-        }
-    }
-}
-
 /// Routes `intent` to its agent by the agent's binding (DESIGN "Delivery bindings"):
 ///
 /// - `inbox`: the agent is a person, so the intent becomes their human task;
@@ -64,7 +55,6 @@ pub(super) async fn route(
         workspace_id: ws,
         agent: &intent.to_agent,
         intent_id: intent.intent_id,
-        reason: reason.as_str(),
         queued_at: now,
         handed: hand_over,
     };

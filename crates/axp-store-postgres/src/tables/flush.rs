@@ -31,14 +31,12 @@ pub(crate) struct QueueRow {
     pub(super) agent: String,
     pub(super) cursor: i64,
     pub(super) intent_id: Uuid,
-    pub(super) reason: &'static str,
     pub(super) queued_at: i64,
     pub(super) handed_at: Option<i64>,
 }
 
 /// A participant touch not yet written (one per workspace, owner and thread).
 pub(crate) struct TouchRow {
-    pub(super) role: String,
     pub(super) unread: bool,
     pub(super) change_seq: i64,
     pub(super) updated_at: i64,
@@ -50,16 +48,16 @@ pub(crate) struct TouchRow {
 const FLUSH: &str = "
 WITH intents AS (
     INSERT INTO intents (workspace_id, intent_id, status, to_agent, created_at, body, finished_at, from_agent, intent_type)
-    SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::bigint[], $6::bytea[], $25::bigint[], $26::text[], $27::text[])
+    SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::bigint[], $6::bytea[], $23::bigint[], $24::text[], $25::text[])
 ), events AS (
     INSERT INTO intent_events (workspace_id, intent_id, seq, body)
     SELECT * FROM UNNEST($7::uuid[], $8::uuid[], $9::bigint[], $10::bytea[])
 ), queue AS (
-    INSERT INTO agent_queue (workspace_id, agent_address, cursor, intent_id, reason, queued_at, handed_at)
-    SELECT * FROM UNNEST($11::uuid[], $12::text[], $13::bigint[], $14::uuid[], $15::text[], $16::bigint[], $17::bigint[])
+    INSERT INTO agent_queue (workspace_id, agent_address, cursor, intent_id, queued_at, handed_at)
+    SELECT * FROM UNNEST($11::uuid[], $12::text[], $13::bigint[], $14::uuid[], $15::bigint[], $16::bigint[])
 ), touches AS (
-    INSERT INTO thread_participants AS p (workspace_id, owner_agent, thread_id, role, change_seq, unread, updated_at)
-    SELECT * FROM UNNEST($18::uuid[], $19::text[], $20::uuid[], $21::text[], $22::bigint[], $23::bool[], $24::bigint[])
+    INSERT INTO thread_participants AS p (workspace_id, owner_agent, thread_id, change_seq, unread, updated_at)
+    SELECT * FROM UNNEST($17::uuid[], $18::text[], $19::uuid[], $20::bigint[], $21::bool[], $22::bigint[])
     ON CONFLICT (workspace_id, thread_id, owner_agent)
     DO UPDATE SET change_seq = EXCLUDED.change_seq, unread = (p.unread OR EXCLUDED.unread), updated_at = EXCLUDED.updated_at
 )
@@ -99,13 +97,11 @@ impl PgTx {
             .bind(queue.iter().map(|r| r.agent.as_str()).collect::<Vec<_>>())
             .bind(queue.iter().map(|r| r.cursor).collect::<Vec<_>>())
             .bind(queue.iter().map(|r| r.intent_id).collect::<Vec<_>>())
-            .bind(queue.iter().map(|r| r.reason).collect::<Vec<_>>())
             .bind(queue.iter().map(|r| r.queued_at).collect::<Vec<_>>())
             .bind(queue.iter().map(|r| r.handed_at).collect::<Vec<_>>())
             .bind(touches.iter().map(|((ws, _, _), _)| ws.0).collect::<Vec<_>>())
             .bind(touches.iter().map(|((_, owner, _), _)| owner.as_str()).collect::<Vec<_>>())
             .bind(touches.iter().map(|((_, _, thread), _)| thread.0).collect::<Vec<_>>())
-            .bind(touches.iter().map(|(_, t)| t.role.as_str()).collect::<Vec<_>>())
             .bind(touches.iter().map(|(_, t)| t.change_seq).collect::<Vec<_>>())
             .bind(touches.iter().map(|(_, t)| t.unread).collect::<Vec<_>>())
             .bind(touches.iter().map(|(_, t)| t.updated_at).collect::<Vec<_>>())

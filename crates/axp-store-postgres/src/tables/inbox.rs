@@ -18,7 +18,6 @@ impl InboxTable for PgTx {
         for p in who {
             let change_seq = self.next_cursor().await? as i64;
             let row = self.touches.entry((ws, p.owner.to_owned(), thread)).or_insert_with(|| TouchRow {
-                role: p.role.to_owned(),
                 unread: false,
                 change_seq,
                 updated_at: now.as_millis(),

@@ -9,13 +9,11 @@ use super::*;
 impl QueueTable for PgTx {
     async fn enqueue(&mut self, item: &QueueItem<'_>) -> Result<u64> {
         let cursor = self.next_cursor().await?;
-        let reason = if item.reason == "submitted" { "submitted" } else { "redelivery" };
         self.queue.push(QueueRow {
             ws: item.workspace_id.0,
             agent: item.agent.to_owned(),
             cursor: cursor as i64,
             intent_id: item.intent_id.0,
-            reason,
             queued_at: item.queued_at.as_millis(),
             handed_at: item.handed.then_some(item.queued_at.as_millis()),
         });

@@ -5,6 +5,11 @@ use r2d2_sqlite::rusqlite::{OptionalExtension, params};
 
 use super::*;
 
+/// `thread_participants.hidden` as stored: NULL for none, else a JSON array (migration 0024).
+fn stored_hidden(hidden: &[String]) -> Result<Option<String>> {
+    if hidden.is_empty() { Ok(None) } else { to_json(&hidden).map(Some) }
+}
+
 #[async_trait]
 impl InboxTable for SqliteTx<'_> {
     async fn touch_participants(
@@ -22,24 +27,16 @@ impl InboxTable for SqliteTx<'_> {
         let (conn, counters) = self.counters()?;
         let mut stmt = conn
             .prepare_cached(
-                "INSERT INTO thread_participants (workspace_id, owner_agent, thread_id, role, change_seq, unread, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                "INSERT INTO thread_participants (workspace_id, owner_agent, thread_id, change_seq, unread, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                  ON CONFLICT (workspace_id, thread_id, owner_agent)
-                 DO UPDATE SET change_seq = ?5, unread = (unread OR ?6), updated_at = ?7",
+                 DO UPDATE SET change_seq = ?4, unread = (unread OR ?5), updated_at = ?6",
             )
             .map_err(db)?;
         for (p, owner) in who.iter().zip(owners) {
             let change_seq = counters.change_seqs.next();
-            stmt.execute(params![
-                key,
-                owner,
-                id_blob(&thread),
-                p.role,
-                change_seq as i64,
-                p.unread,
-                now.as_millis()
-            ])
-            .map_err(db)?;
+            stmt.execute(params![key, owner, id_blob(&thread), change_seq as i64, p.unread, now.as_millis()])
+                .map_err(db)?;
         }
         Ok(())
     }
@@ -74,14 +71,19 @@ impl InboxTable for SqliteTx<'_> {
         )
         .map_err(db)?
         .query_row(params![key, owner, id_blob(&thread)], |r| {
-            Ok((r.get::<_, bool>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?))
+            Ok((
+                r.get::<_, bool>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, i64>(3)?,
+            ))
         })
         .optional()
         .map_err(db)?
         .map(|(unread, hidden, at, seq)| {
             Ok(Membership {
                 unread,
-                hidden: from_json(&hidden)?,
+                hidden: hidden.as_deref().map(from_json).transpose()?.unwrap_or_default(),
                 updated_at: Timestamp::from_millis(at),
                 change_seq: seq as u64,
             })
@@ -104,7 +106,7 @@ impl InboxTable for SqliteTx<'_> {
             "UPDATE thread_participants SET unread = ?1, hidden = ?2 WHERE workspace_id = ?3 AND owner_agent = ?4 AND thread_id = ?5",
         )
         .map_err(db)?
-        .execute(params![unread, to_json(&hidden)?, key, owner, id_blob(&thread)])
+        .execute(params![unread, stored_hidden(hidden)?, key, owner, id_blob(&thread)])
         .map_err(db)?;
         Ok(())
     }

@@ -45,6 +45,8 @@ impl IntentTable for SqliteTx<'_> {
         let intent = &rows.intent;
         let key = self.key_to_insert(Keyed::Workspace(ws))?;
         let to = self.key_to_insert(Keyed::Agent(key, intent.to_agent.as_str().into()))?;
+        let from = self.key_to_insert(Keyed::Agent(key, intent.from_agent.as_str().into()))?;
+        let intent_type = self.key_to_insert(Keyed::Type(key, intent.intent_type.as_str().into()))?;
         let conn = &*self.conn;
         conn.prepare_cached(
             "INSERT INTO intents (workspace_id, intent_id, status, to_agent, created_at, body, finished_at, from_agent, intent_type)
@@ -54,13 +56,13 @@ impl IntentTable for SqliteTx<'_> {
         .execute(params![
             key,
             id_blob(&intent.intent_id),
-            intent.status.as_str(),
+            status_code(intent.status),
             to,
             intent.created_at.as_millis(),
             rows.intent_body,
             intent.finished_at().map(Timestamp::as_millis),
-            intent.from_agent,
-            intent.intent_type
+            from,
+            intent_type
         ])
         .map_err(db)?;
         insert_event_rows(conn, key, &rows.event_rows)
@@ -79,7 +81,7 @@ impl IntentTable for SqliteTx<'_> {
         )
         .map_err(db)?
         .execute(params![
-            intent.status.as_str(),
+            status_code(intent.status),
             to,
             pack_intent(intent)?,
             key,
@@ -133,9 +135,17 @@ impl IntentTable for SqliteTx<'_> {
 
     async fn list_intents(&mut self, ws: WorkspaceId, filter: &IntentFilter) -> Result<Vec<Intent>> {
         let key = self.ws_key(ws)?;
-        let to = filter.to_agent.as_deref().map(|a| self.agent_key(key, a)).transpose()?;
+        let named = NamedKeys {
+            to_agent: filter.to_agent.as_deref().map(|a| self.agent_key(key, a)).transpose()?,
+            from_agent: filter.from_agent.as_deref().map(|a| self.agent_key(key, a)).transpose()?,
+            intent_type: filter
+                .intent_type
+                .as_deref()
+                .map(|t| self.key(&Keyed::Type(key, t.into())))
+                .transpose()?,
+        };
         let conn = &*self.conn;
-        let (sql, args) = list_query(key, to, filter);
+        let (sql, args) = list_query(key, &named, filter);
         let mut stmt = conn.prepare_cached(&sql).map_err(db)?;
         let rows = stmt.query_map(params_from_iter(args), |r| stored_body(r, 0)).map_err(db)?;
         rows.map(|b| unpack_intent(&b.map_err(db)?)).collect()
@@ -162,28 +172,33 @@ impl IntentTable for SqliteTx<'_> {
     }
 }
 
+/// The keys of the names a listing filters on ([`SqliteTx::key`]; [`NO_KEY`] for a name with
+/// none, which matches no intent).
+struct NamedKeys {
+    to_agent: Option<i64>,
+    from_agent: Option<i64>,
+    intent_type: Option<i64>,
+}
+
 /// The SELECT of [`IntentTable::list_intents`] and its arguments. It names only the conditions
 /// `f` sets, each a plain comparison, so the planner can serve them from an index
 /// (`intents_by_created`, `intents_by_agent`, `intents_by_status`). The statement text varies
-/// with the filter's shape only, never with its values. `key` is the workspace's key and `to`
-/// the key of `f.to_agent` ([`SqliteTx::key`]).
-fn list_query(key: i64, to: Option<i64>, f: &IntentFilter) -> (String, Vec<SqlValue>) {
+/// with the filter's shape only, never with its values. `key` is the workspace's key, `named`
+/// the keys of the names `f` filters on.
+fn list_query(key: i64, named: &NamedKeys, f: &IntentFilter) -> (String, Vec<SqlValue>) {
     let mut sql = String::from("SELECT body FROM intents WHERE workspace_id = ?");
     let mut args = vec![SqlValue::Integer(key)];
     if !f.statuses.is_empty() {
         let marks = vec!["?"; f.statuses.len()].join(", ");
         sql.push_str(&format!(" AND status IN ({marks})"));
-        args.extend(f.statuses.iter().map(|s| SqlValue::Text(s.as_str().to_owned())));
+        args.extend(f.statuses.iter().map(|s| SqlValue::Integer(status_code(*s))));
     }
-    if let Some(to) = to {
-        sql.push_str(" AND to_agent = ?");
-        args.push(SqlValue::Integer(to));
-    }
-    let text = [("from_agent", &f.from_agent), ("intent_type", &f.intent_type)];
-    for (column, value) in text {
+    let keyed =
+        [("to_agent", named.to_agent), ("from_agent", named.from_agent), ("intent_type", named.intent_type)];
+    for (column, value) in keyed {
         if let Some(value) = value {
             sql.push_str(&format!(" AND {column} = ?"));
-            args.push(SqlValue::Text(value.clone()));
+            args.push(SqlValue::Integer(value));
         }
     }
     for (op, bound) in [(">=", f.created_after), ("<=", f.created_before)] {
@@ -225,11 +240,12 @@ fn insert_event_rows(conn: &Connection, key: i64, rows: &[EventRow]) -> Result<(
     Ok(())
 }
 
-/// Comma-wrapped status list for `instr()` matching: `,SUBMITTED,DELIVERED,`.
+/// Comma-wrapped list of status codes ([`status_code`]) for `instr()` matching: `,1,2,` for
+/// SUBMITTED and DELIVERED.
 pub(super) fn status_set(statuses: &[Status]) -> String {
     let mut s = String::from(",");
     for st in statuses {
-        s.push_str(st.as_str());
+        s.push_str(&status_code(*st).to_string());
         s.push(',');
     }
     s
@@ -243,10 +259,29 @@ mod tests {
 
     /// SQLite's plan for `f`'s listing.
     fn plan(conn: &Connection, f: &IntentFilter) -> String {
-        let (sql, args) = list_query(1, f.to_agent.as_ref().map(|_| 2), f);
+        let named = NamedKeys {
+            to_agent: f.to_agent.as_ref().map(|_| 2),
+            from_agent: f.from_agent.as_ref().map(|_| 3),
+            intent_type: f.intent_type.as_ref().map(|_| 4),
+        };
+        let (sql, args) = list_query(1, &named, f);
         let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
         let rows = stmt.query_map(params_from_iter(args), |r| r.get::<_, String>(3)).unwrap();
         rows.map(|r| r.unwrap()).collect::<Vec<_>>().join(" | ")
+    }
+
+    /// Migration 0024's CASE gives each status the code the writer stores.
+    #[test]
+    fn the_migration_codes_statuses_as_the_writer_does() {
+        let sql = include_str!("../../migrations/0024_compact_columns.sql");
+        let case = &sql[sql.find("CASE i.status").unwrap()..];
+        let case = case[..case.find("END").unwrap() + 3].replace("i.status", "?1");
+        let conn = Connection::open_in_memory().unwrap();
+        for status in Status::ALL {
+            let code: i64 =
+                conn.query_row(&format!("SELECT {case}"), [status.as_str()], |r| r.get(0)).unwrap();
+            assert_eq!(code, status_code(status), "{status:?}");
+        }
     }
 
     /// The listings the SDK, the CLI and a dashboard make walk an index in their order from

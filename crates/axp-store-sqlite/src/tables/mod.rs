@@ -187,6 +187,12 @@ fn blob_id(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<IntentId> {
         .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Blob, Box::new(e)))
 }
 
+/// `intents.status` as stored (migration 0024): the status's place in [`Status::ALL`], CREATED
+/// 0 to TIMED_OUT 9 (the migration's CASE gives the same numbers).
+pub(crate) fn status_code(status: Status) -> i64 {
+    Status::ALL.iter().position(|s| *s == status).unwrap_or_default() as i64
+}
+
 /// A UUID column read back.
 fn uuid_of(s: &str) -> Result<uuid::Uuid> {
     s.parse().map_err(|e: uuid::Error| Error::Internal(e.to_string()))

@@ -14,8 +14,8 @@ impl QueueTable for SqliteTx<'_> {
         let (conn, counters) = self.counters()?;
         let cursor = counters.cursors.next();
         conn.prepare_cached(
-            "INSERT INTO agent_queue (workspace_id, agent_address, cursor, intent_id, reason, queued_at, handed_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO agent_queue (workspace_id, agent_address, cursor, intent_id, queued_at, handed_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )
         .map_err(db)?
         .execute(params![
@@ -23,7 +23,6 @@ impl QueueTable for SqliteTx<'_> {
             agent,
             cursor as i64,
             id_blob(&item.intent_id),
-            item.reason,
             item.queued_at.as_millis(),
             item.handed.then_some(item.queued_at.as_millis())
         ])

@@ -64,6 +64,7 @@ pub async fn upgraded(
     assert_eq!(finished, terminal, "{at}: the finished intents, by their finish time");
     for intent in &intents {
         let by_sender_and_type = IntentFilter {
+            statuses: vec![intent.status],
             from_agent: Some(intent.from_agent.clone()),
             intent_type: Some(intent.intent_type.clone()),
             to_agent: Some(intent.to_agent.clone()),
@@ -72,7 +73,7 @@ pub async fn upgraded(
         let listed = store.list_intents(&admin.tenant, &by_sender_and_type).await.unwrap();
         assert!(
             listed.iter().any(|i| i.intent_id == intent.intent_id),
-            "{at}: intent {} is listed by its sender, type and recipient",
+            "{at}: intent {} is listed by its status, sender, type and recipient",
             intent.intent_id
         );
         let read = store.get_intent(&admin.tenant, intent.intent_id).await.unwrap();

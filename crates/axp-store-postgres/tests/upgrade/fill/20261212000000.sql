@@ -1,0 +1,4 @@
+-- 20261212000000_write_only_columns.sql lets thread_participants.role and agent_queue.reason be
+-- NULL, which nothing reads: the rows of the earlier fills keep theirs, and src/upgrade.rs
+-- (through axp_store::conformance::upgrade) checks that every inbox participant and queue item
+-- reads back.

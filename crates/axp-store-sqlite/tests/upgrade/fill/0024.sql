@@ -1,0 +1,5 @@
+-- 0024_compact_columns.sql stores intents.status as a code and from_agent and intent_type as keys
+-- (agent_keys, type_keys), drops thread_participants.role and agent_queue.reason and stores an
+-- empty hidden list as NULL: the rows of the earlier fills go through it, and src/upgrade.rs
+-- checks that every intent reads back and is listed by its status, sender, type and recipient,
+-- and that every queue item and inbox participant reads back.
