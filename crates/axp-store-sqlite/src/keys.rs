@@ -7,10 +7,10 @@
 //! in the order names first appear, so a new agent's rows go at the end of their indexes, next
 //! to each other, instead of each into a page of its own.
 //!
-//! Tables `workspace_keys`, `agent_keys` and `type_keys` map names to keys. A key is given the first time the
-//! writer inserts a row naming it ([`crate::tables::SqliteTx::key_to_insert`]), in the
-//! transaction of that row; once committed it is never deleted or given again. [`NO_KEY`] (0,
-//! never given) stands for a name with no key: it matches no row.
+//! Tables `workspace_keys`, `agent_keys` and `type_keys` map names to keys. A key is given the
+//! first time the writer inserts a row naming it ([`crate::tables::SqliteTx::key_to_insert`]),
+//! in the transaction of that row; once committed it is never deleted or given again.
+//! [`NO_KEY`] (0, never given) stands for a name with no key: it matches no row.
 //!
 //! [`Keys`] remembers committed keys, shared by the writer and the readers, up to [`REMEMBERED`]
 //! of them (clients may invent agent addresses without end): past that it starts over, and a
