@@ -14,11 +14,11 @@ use crate::{IntentFilter, KeyHash, Store};
 /// once the fixture had memberships: `with_members`), and every intent of its workspace reads
 /// back with its events in `seq` order, among them a COMPLETED one and an unfinished one; the
 /// finished ones (and only those) are found by their finish time, which the retention
-/// migration backfilled; they list newest first too, and each is listed by its sender, type and
-/// recipient (the first two columns the intent-body migration filled from the JSON). Every
-/// inbox participant row reads back, in the thread lists of the intents' senders and
-/// recipients, and every agent queue item in its recipient's queue (the fixtures' cursors were
-/// taken on another database, and on PostgreSQL another cluster: they must still be read).
+/// migration backfilled; they list newest first too, and each is listed by its status, sender,
+/// type and recipient (columns the intent-body migration filled from the JSON and later ones
+/// recoded). Every inbox participant row reads back, in the thread lists of the intents' senders
+/// and recipients, and every agent queue item in its recipient's queue (the fixtures' cursors
+/// were taken on another database, and on PostgreSQL another cluster: they must still be read).
 /// `at` names the fixture in failures.
 ///
 /// # Panics
@@ -63,14 +63,14 @@ pub async fn upgraded(
         intents.iter().filter(|i| i.status.is_terminal()).map(|i| i.intent_id).collect();
     assert_eq!(finished, terminal, "{at}: the finished intents, by their finish time");
     for intent in &intents {
-        let by_sender_and_type = IntentFilter {
+        let by_its_names = IntentFilter {
             statuses: vec![intent.status],
             from_agent: Some(intent.from_agent.clone()),
             intent_type: Some(intent.intent_type.clone()),
             to_agent: Some(intent.to_agent.clone()),
             ..filter.clone()
         };
-        let listed = store.list_intents(&admin.tenant, &by_sender_and_type).await.unwrap();
+        let listed = store.list_intents(&admin.tenant, &by_its_names).await.unwrap();
         assert!(
             listed.iter().any(|i| i.intent_id == intent.intent_id),
             "{at}: intent {} is listed by its status, sender, type and recipient",
