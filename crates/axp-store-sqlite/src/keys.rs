@@ -1,6 +1,7 @@
 //! Keys: the small integers that name a workspace, and an agent address or an intent type within
 //! a workspace, in the tables that grow by rows per intent (`intents`, `intent_events`,
-//! `agent_queue`, `thread_participants`; migrations 0023 and 0024).
+//! `agent_queue`, `thread_participants`, and the workspace in `idempotency`; migrations 0023,
+//! 0024 and 0025).
 //!
 //! A key takes a byte or a few in a row where the workspace's UUID text took 36 and an agent
 //! address tens, and every row and index entry of those tables starts with them. Keys are given

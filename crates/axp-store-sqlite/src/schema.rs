@@ -38,6 +38,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0022_intent_bodies_compressed.sql"),
     include_str!("../migrations/0023_compact_keys.sql"),
     include_str!("../migrations/0024_compact_columns.sql"),
+    include_str!("../migrations/0025_idempotency_keyed.sql"),
 ];
 
 /// Prepared statements each connection keeps (every statement the writer runs, with room).

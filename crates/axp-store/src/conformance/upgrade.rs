@@ -7,7 +7,10 @@ use axp_core::access::Role;
 use axp_core::api::SortOrder;
 use axp_core::{AgentAddress, Status, Timestamp};
 
-use crate::{IntentFilter, KeyHash, Store};
+use serde_json::json;
+
+use super::new_intent_at;
+use crate::{IdempotencyClaim, IntentFilter, KeyHash, Store, fingerprint};
 
 /// Checks the upgraded `store` against what the fixture held: `before` (rows per table before
 /// the upgrade) are all still there, the fixture's admin `key` authenticates (as `org_owner`
@@ -19,7 +22,9 @@ use crate::{IntentFilter, KeyHash, Store};
 /// recoded). Every inbox participant row reads back, in the thread lists of the intents' senders
 /// and recipients, and every agent queue item in its recipient's queue (the fixtures' cursors
 /// were taken on another database, and on PostgreSQL another cluster: they must still be read).
-/// `at` names the fixture in failures.
+/// The fixture's idempotent create (`fill_server.sh`, key `fx-open-1`) is found by its key and
+/// replays the intent it created (SQLite's 0025 recoded the record's workspace, caller and
+/// intent). `at` names the fixture in failures.
 ///
 /// # Panics
 /// On the first thing that did not survive the upgrade.
@@ -105,4 +110,24 @@ pub async fn upgraded(
             store.deliver_to_agent(&admin.tenant, &address, 0, &Status::ALL, 500, far).await.unwrap().len();
     }
     assert_eq!(Some(&(queued as u64)), before.get("agent_queue"), "{at}: every queue item reads back");
+    let open = intents
+        .iter()
+        .find(|i| i.intent_type == "fixture.open.v1")
+        .unwrap_or_else(|| panic!("{at}: the fixture's idempotent create"));
+    let now = open.created_at.plus_seconds(1);
+    let claim = IdempotencyClaim {
+        caller: admin.actor.id(),
+        route: "POST /v1/intents".into(),
+        key: "fx-open-1".into(),
+        fingerprint: fingerprint(
+            &json!({"intent_type": "fixture.open.v1", "to_agent": "worker", "payload": {"n": 1}}),
+            None,
+        ),
+        expires_at: now.plus_seconds(86_400),
+        now,
+    };
+    let (intent, events) = new_intent_at(&admin, "worker", now);
+    let again = store.create_intent(&admin.tenant, intent, events, Some(claim)).await.unwrap();
+    assert!(again.answer.is_replayed(), "{at}: the idempotency record is found by its key");
+    assert_eq!(again.intent_id, open.intent_id, "{at}: and replays the intent it created");
 }

@@ -1,0 +1,3 @@
+-- 0025_idempotency_keyed.sql rebuilds idempotency with the workspace as its key and the caller
+-- and the intent as 16-byte BLOBs and adds no table: the record of 0001's fill goes through it,
+-- and src/upgrade.rs checks that it is still found by its key and replays the intent it created.
