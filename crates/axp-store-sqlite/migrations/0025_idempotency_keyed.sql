@@ -2,9 +2,10 @@
 -- caller and the intent by their 16 bytes (BLOBs) instead of 36-character UUID text. The unique
 -- index (workspace, caller, route, key) is where an idempotent create writes at the place the
 -- client's key sorts to (a page of its own per create, migration 0020): its entries shrink from
--- about 130 bytes to about 55 for a create's route and a short key, so a page holds twice as
--- many and splits half as often, and each comparison on the way down reads 17 bytes before the
--- route instead of 72. The row keeps the route, the key, the fingerprint and the body as text.
+-- about 110 bytes to about 55 for a create's route and a 13-character key (133 to 78 for a
+-- UUID), so a page holds twice as many and splits half as often, and each comparison on the way
+-- down reads 17 bytes before the route instead of 72. The row keeps the route, the key, the
+-- fingerprint and the body as text.
 INSERT OR IGNORE INTO workspace_keys (workspace_id)
 SELECT DISTINCT workspace_id FROM idempotency ORDER BY 1;
 
