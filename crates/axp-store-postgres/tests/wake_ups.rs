@@ -7,58 +7,36 @@ use std::time::Duration;
 
 use axp_core::intent::NewIntent;
 use axp_core::{AgentAddress, IntentId, Timestamp};
-use axp_engine::{Ledger, Presence};
+use axp_engine::{Ledger, Notifier, Presence, Subscription};
 use axp_store::{Audit, CommitListener, NoListener, Store, Topic};
 use axp_store_postgres::testdb::test_database;
 use axp_store_postgres::{PgOptions, PgStore};
-use tokio::sync::mpsc;
+use tokio::sync::watch;
 
 const T0: Timestamp = Timestamp::from_millis(1_780_000_000_000);
 
-/// What a replica's listener heard.
-#[derive(Debug)]
-enum Heard {
-    Listening,
-    Committed(Topic),
+/// Replica `b`'s commit listener: the engine's [`Notifier`], as the server's, and whether `b`
+/// hears other replicas yet (a notification sent before it listens is not for it).
+struct Heard {
+    notifier: Notifier,
+    listening: watch::Sender<bool>,
 }
 
-struct Recorder(mpsc::UnboundedSender<Heard>);
-
-impl CommitListener for Recorder {
+impl CommitListener for Heard {
     fn committed(&self, topics: &[Topic]) {
-        for topic in topics {
-            let _ = self.0.send(Heard::Committed(topic.clone()));
-        }
+        self.notifier.committed(topics);
     }
 
     fn listening(&self, heard: bool) {
-        if heard {
-            let _ = self.0.send(Heard::Listening);
-        }
+        self.listening.send_replace(heard);
     }
 }
 
-/// What a replica heard so far.
-struct Ear {
-    rx: mpsc::UnboundedReceiver<Heard>,
-    listening: bool,
-    topics: Vec<Topic>,
-}
-
-impl Ear {
-    /// Waits (bounded) until what was heard so far satisfies `want`.
-    async fn until(&mut self, what: &str, want: impl Fn(&Ear) -> bool) {
-        let found = tokio::time::timeout(Duration::from_secs(10), async {
-            while !want(self) {
-                match self.rx.recv().await {
-                    Some(Heard::Listening) => self.listening = true,
-                    Some(Heard::Committed(topic)) => self.topics.push(topic),
-                    None => panic!("the listener stopped before {what}"),
-                }
-            }
-        });
-        found.await.unwrap_or_else(|_| panic!("the other replica never heard {what}"));
-    }
+/// Waits (bounded) until a commit touches `sub`'s topic.
+async fn woken(sub: &mut Subscription, what: &str) {
+    tokio::time::timeout(Duration::from_secs(10), sub.changed())
+        .await
+        .unwrap_or_else(|_| panic!("the other replica never heard {what}"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -68,26 +46,30 @@ async fn a_commit_on_one_replica_wakes_the_other() {
         return;
     };
     let a = PgStore::connect(&db.url, PgOptions::default(), Arc::new(NoListener)).await.expect("connect a");
-    let (tx, rx) = mpsc::unbounded_channel();
-    let b = PgStore::connect(&db.url, PgOptions::default(), Arc::new(Recorder(tx))).await.expect("connect b");
-    let mut ear = Ear { rx, listening: false, topics: Vec::new() };
-    ear.until("its LISTEN start", |e| e.listening).await;
+    let (notifier, (listening, mut listens)) = (Notifier::new(), watch::channel(false));
+    let heard = Heard { notifier: notifier.clone(), listening };
+    let b = PgStore::connect(&db.url, PgOptions::default(), Arc::new(heard)).await.expect("connect b");
+    tokio::time::timeout(Duration::from_secs(10), listens.wait_for(|on| *on))
+        .await
+        .expect("b listens")
+        .expect("b's listener is alive");
     let ledger = Ledger::new(Arc::new(a.clone()), Presence::default());
     let (p, _) = axp_store::conformance::bootstrap(&ledger).await;
 
     // A create on `a`: its intent's and the agent's topics reach `b`.
-    let to = AgentAddress::parse("sleeper", &p.tenant.scope()).expect("address");
-    let (intent, events) = NewIntent::new("notify.message.v1", to.clone(), serde_json::Map::new())
-        .into_intent(IntentId::new(), &p.agent_address, T0);
-    let id = ledger.create_intent(&p.tenant, intent, events, None).await.expect("create").intent_id;
-    let agent = Topic::Agent(p.tenant.workspace_id, to.as_str().to_owned());
-    ear.until("the intent's and the agent's topics", |e| {
-        e.topics.contains(&Topic::Intent(id)) && e.topics.contains(&agent)
-    })
-    .await;
+    let (id, to) = (IntentId::new(), AgentAddress::parse("sleeper", &p.tenant.scope()).expect("address"));
+    // Subscribed before the writes: a fresh subscription waits for the next commit.
+    let mut intent_sub = notifier.subscribe(Topic::Intent(id));
+    let mut agent_sub = notifier.subscribe(Topic::Agent(p.tenant.workspace_id, to.as_str().to_owned()));
+    let mut schemas_sub = notifier.subscribe(Topic::Schemas);
+    let (intent, events) =
+        NewIntent::new("notify.message.v1", to, serde_json::Map::new()).into_intent(id, &p.agent_address, T0);
+    ledger.create_intent(&p.tenant, intent, events, None).await.expect("create");
+    woken(&mut intent_sub, "the intent's topic").await;
+    woken(&mut agent_sub, "the agent's topic").await;
 
     // A schema upsert on `a` (every replica's schema cache starts over on its topic).
-    ear.topics.clear();
+    schemas_sub.mark_seen();
     let body = serde_json::json!({
         "semantic_type": "test.wake.thing.v1",
         "schema_json": {"type": "object"},
@@ -96,7 +78,7 @@ async fn a_commit_on_one_replica_wakes_the_other() {
     let request =
         axp_core::schema::upsert_request(body.as_object().expect("an object")).expect("a valid upsert");
     ledger.upsert_schema(&p.tenant, request, None, T0, &Audit::server()).await.expect("upsert schema");
-    ear.until("the schema's topic", |e| e.topics.contains(&Topic::Schemas)).await;
+    woken(&mut schemas_sub, "the schema's topic").await;
     a.close().await;
     b.close().await;
 }
