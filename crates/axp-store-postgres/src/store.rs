@@ -115,6 +115,11 @@ pub(crate) fn migrator() -> Migrator {
             "write_only_columns",
             include_str!("../migrations/20261212000000_write_only_columns.sql"),
         ),
+        migration(
+            20261213000000,
+            "bodies_v2_dictionaries",
+            include_str!("../migrations/20261213000000_bodies_v2_dictionaries.sql"),
+        ),
     ];
     Migrator { migrations: Cow::Owned(migrations), ..Migrator::DEFAULT }
 }

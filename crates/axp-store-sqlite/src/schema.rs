@@ -39,6 +39,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0023_compact_keys.sql"),
     include_str!("../migrations/0024_compact_columns.sql"),
     include_str!("../migrations/0025_idempotency_keyed.sql"),
+    include_str!("../migrations/0026_bodies_v2_dictionaries.sql"),
 ];
 
 /// Prepared statements each connection keeps (every statement the writer runs, with room).

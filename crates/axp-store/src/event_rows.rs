@@ -54,7 +54,7 @@ pub fn pack_events(events: &[IntentEvent]) -> Result<Vec<EventRow>> {
         } else {
             to_json(&run.iter().map(stored).collect::<Result<Vec<_>>>()?)?
         };
-        let body = body_codec::encode(Dictionary::Events, &json)?;
+        let body = body_codec::encode(Dictionary::EVENTS, &json)?;
         rows.push(EventRow { intent_id: run[0].intent_id, seq: run[0].seq, body });
         start = end;
     }
@@ -62,7 +62,7 @@ pub fn pack_events(events: &[IntentEvent]) -> Result<Vec<EventRow>> {
 }
 
 /// `event` as stored: its JSON object without `intent_id` and `null` fields (module doc).
-fn stored(event: &IntentEvent) -> Result<Value> {
+pub(crate) fn stored(event: &IntentEvent) -> Result<Value> {
     let mut value = serde_json::to_value(event).map_err(|e| Error::Internal(e.to_string()))?;
     if let Value::Object(fields) = &mut value {
         fields.remove("intent_id");

@@ -1,0 +1,3 @@
+-- 20261213000000_bodies_v2_dictionaries.sql changes no table and no row (it comments two
+-- columns): the rows of the earlier fills go through it, and src/upgrade.rs checks that every
+-- intent reads back with its events in seq order.

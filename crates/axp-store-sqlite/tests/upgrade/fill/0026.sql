@@ -1,0 +1,3 @@
+-- 0026_bodies_v2_dictionaries.sql changes no table and no row: the rows of the earlier fills
+-- (event and intent bodies as JSON text) go through it, and src/upgrade.rs checks that every
+-- intent reads back with its events in seq order.
