@@ -188,12 +188,12 @@ fn corpus(text: &[u8], seed: u64, row: fn(Value) -> Vec<u8>) -> Vec<Vec<u8>> {
 fn make_v2_dictionaries() {
     let out =
         std::path::PathBuf::from(std::env::var("AXP_DICT_OUT").expect("AXP_DICT_OUT names a directory"));
-    let v1: [(&str, &[u8], u64, fn(Value) -> Vec<u8>); 2] = [
-        ("event_dict_v2.zdict", include_bytes!("../event_dict_v1.txt"), 1, event_row),
-        ("intent_dict_v2.zdict", include_bytes!("../intent_dict_v1.txt"), 2, intent_row),
+    let seed = |n: u64| 0x9e37_79b9_7f4a_7c15 ^ n;
+    let corpora = [
+        ("event_dict_v2.zdict", corpus(include_bytes!("../event_dict_v1.txt"), seed(1), event_row)),
+        ("intent_dict_v2.zdict", corpus(include_bytes!("../intent_dict_v1.txt"), seed(2), intent_row)),
     ];
-    for (name, text, seed, row) in v1 {
-        let samples = corpus(text, 0x9e37_79b9_7f4a_7c15 ^ seed, row);
+    for (name, samples) in corpora {
         let dictionary = zstd::dict::from_samples(&samples, DICTIONARY_BYTES).expect("training");
         std::fs::write(out.join(name), dictionary).expect("write");
     }
