@@ -15,6 +15,10 @@
 //! the dictionary on rows it never saw. zstd's trainer then picks 4 KiB of repeated content
 //! and fits the entropy tables that let a small body skip building its own (the gains: the
 //! module doc of `body_codec`).
+//!
+//! The same corpus checks that the writer's event rows (`event_rows::row_json`, serialized
+//! straight from the events) are the bytes the rows the dictionaries were first trained on
+//! had (serialized through a JSON map).
 
 use serde_json::{Map, Value};
 
