@@ -50,6 +50,18 @@ pub enum MediaStatus {
     Expired,
 }
 
+impl MediaStatus {
+    /// The wire name (`pending`, `ready`, `expired`), as serde writes it; also the stores'
+    /// `media_uploads.status` column.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Ready => "ready",
+            Self::Expired => "expired",
+        }
+    }
+}
+
 /// The bytes received for an upload: their count and SHA-256 (lowercase hex), and the object
 /// that holds them. Every `PUT` writes a new object, so a refused or cut-off one never touches
 /// the bytes already recorded.
@@ -295,6 +307,13 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn a_status_column_name_is_its_wire_name() {
+        for status in [MediaStatus::Pending, MediaStatus::Ready, MediaStatus::Expired] {
+            assert_eq!(serde_json::to_value(status).unwrap(), json!(status.as_str()));
+        }
+    }
 
     fn upload(stored: Option<StoredBytes>) -> MediaUpload {
         MediaUpload {

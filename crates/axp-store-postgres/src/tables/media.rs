@@ -2,18 +2,9 @@
 
 use async_trait::async_trait;
 use axp_core::ids::UploadId;
-use axp_core::media::{MediaStatus, MediaUpload};
+use axp_core::media::MediaUpload;
 
 use super::*;
-
-/// The `status` column of an upload.
-fn status(upload: &MediaUpload) -> &'static str {
-    match upload.status {
-        MediaStatus::Pending => "pending",
-        MediaStatus::Ready => "ready",
-        MediaStatus::Expired => "expired",
-    }
-}
 
 #[async_trait]
 impl MediaTable for PgTx {
@@ -21,7 +12,7 @@ impl MediaTable for PgTx {
         q("INSERT INTO media_uploads (workspace_id, upload_id, status, size_bytes, body) VALUES ($1, $2, $3, $4, $5)")
             .bind(ws.0)
             .bind(upload.upload_id.0)
-            .bind(status(upload))
+            .bind(upload.status.as_str())
             .bind(upload.size_bytes as i64)
             .bind(to_json(upload)?)
             .execute(self.conn())
@@ -48,7 +39,7 @@ impl MediaTable for PgTx {
         q("UPDATE media_uploads SET status = $3, size_bytes = $4, body = $5 WHERE workspace_id = $1 AND upload_id = $2")
             .bind(ws.0)
             .bind(upload.upload_id.0)
-            .bind(status(upload))
+            .bind(upload.status.as_str())
             .bind(upload.size_bytes as i64)
             .bind(to_json(upload)?)
             .execute(self.conn())

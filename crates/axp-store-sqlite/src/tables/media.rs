@@ -2,20 +2,11 @@
 
 use async_trait::async_trait;
 use axp_core::ids::UploadId;
-use axp_core::media::{MediaStatus, MediaUpload};
+use axp_core::media::MediaUpload;
 use axp_store::tables::MediaTable;
 use r2d2_sqlite::rusqlite::{OptionalExtension, params};
 
 use super::*;
-
-/// The `status` column of an upload.
-fn status(upload: &MediaUpload) -> &'static str {
-    match upload.status {
-        MediaStatus::Pending => "pending",
-        MediaStatus::Ready => "ready",
-        MediaStatus::Expired => "expired",
-    }
-}
 
 #[async_trait]
 impl MediaTable for SqliteTx<'_> {
@@ -29,7 +20,7 @@ impl MediaTable for SqliteTx<'_> {
             .execute(params![
                 ws.to_string(),
                 upload.upload_id.to_string(),
-                status(upload),
+                upload.status.as_str(),
                 upload.size_bytes as i64,
                 to_json(upload)?
             ])
@@ -63,7 +54,7 @@ impl MediaTable for SqliteTx<'_> {
             .execute(params![
                 ws.to_string(),
                 upload.upload_id.to_string(),
-                status(upload),
+                upload.status.as_str(),
                 upload.size_bytes as i64,
                 to_json(upload)?
             ])
