@@ -120,7 +120,7 @@ fn vary(rng: &mut Rng, at: &Deployment, key: &str, value: &Value) -> Value {
         Value::Array(items) => Value::Array(items.iter().map(|v| vary(rng, at, key, v)).collect()),
         Value::String(s) if s.starts_with("agent://") => Value::from(rng.address(&at.org, &at.workspace)),
         Value::String(s) if s.len() == 24 && s.ends_with('Z') => Value::from(rng.time()),
-        Value::String(s) if s.len() == 36 && s.matches('-').count() == 4 => Value::from(rng.uuid()),
+        Value::String(s) if uuid::Uuid::try_parse(s).is_ok() => Value::from(rng.uuid()),
         Value::String(_) if key == "intent_type" => Value::from(rng.intent_type()),
         Value::String(_) if key == "name" => Value::from(rng.word()),
         // The v1 text has a waiting reason the server never writes; the corpus has the real ones.
