@@ -8,8 +8,13 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use time::OffsetDateTime;
+use time::format_description::BorrowedFormatItem;
 use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
+
+/// The wire form (contract §1.3): RFC 3339 in UTC with exactly three fractional digits.
+const WIRE: &[BorrowedFormatItem<'_>] =
+    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
 
 /// A point in time with millisecond precision (UTC).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -48,12 +53,14 @@ impl Timestamp {
 impl fmt::Display for Timestamp {
     /// RFC 3339 in UTC with exactly three fractional digits: `2026-02-28T00:00:10.123Z`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let format =
-            format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
-        match self.to_datetime().format(&format) {
-            Ok(s) => f.write_str(&s),
-            Err(_) => Err(fmt::Error),
-        }
+        // Formatted into a buffer on the stack: a timestamp is written for every event and
+        // access-log line, and `format` would allocate a `String` each time. `time` (without
+        // its `large-dates` feature) spans years −9999 to 9999, so the longest output,
+        // `-9999-12-31T23:59:59.999Z`, is 25 bytes.
+        let mut buf = [0u8; 32];
+        let mut out = &mut buf[..];
+        let n = self.to_datetime().format_into(&mut out, WIRE).map_err(|_| fmt::Error)?;
+        f.write_str(std::str::from_utf8(&buf[..n]).map_err(|_| fmt::Error)?)
     }
 }
 
@@ -96,6 +103,14 @@ mod tests {
         fn round_trips(ms in 0i64..4_102_444_800_000) {
             let t = Timestamp::from_millis(ms);
             prop_assert_eq!(Timestamp::parse_rfc3339(&t.to_string()), Some(t));
+        }
+
+        /// Over every instant `time` can represent (years −9999 to 9999) and past it (the
+        /// epoch then), the stack buffer gives what `time`'s allocating `format` gives.
+        #[test]
+        fn formats_as_time_does(ms in -400_000_000_000_000i64..400_000_000_000_000) {
+            let t = Timestamp::from_millis(ms);
+            prop_assert_eq!(t.to_string(), t.to_datetime().format(WIRE).unwrap());
         }
     }
 }

@@ -101,15 +101,7 @@ fn judge(
                 tracing::warn!(workspace = %ws, dimension = dim, percent, "workspace quota soft threshold reached");
             }
         }
-        Verdict::Block => {
-            let limit = policy.limit(dimension);
-            return Err(ApiError::new(
-                ErrorCode::QuotaExceeded,
-                format!("the workspace used its {} quota ({limit})", dimension.as_str()),
-            )
-            .with_details(json!({"dimension": dimension.as_str(), "limit": limit, "used": used}))
-            .with_retry_after(seconds_to_window_end(dimension.window(), now)));
-        }
+        Verdict::Block => return Err(exceeded(policy, dimension, used, now)),
     }
     Ok(())
 }
