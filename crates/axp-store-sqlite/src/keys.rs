@@ -32,7 +32,8 @@ use crate::tables::db;
 pub(crate) const NO_KEY: i64 = 0;
 
 /// Most keys remembered at once: about 100 bytes each, 1.6 MB in all. A create to an agent
-/// address not remembered reads its key from `agent_keys` (one index lookup).
+/// address not remembered walks `agent_keys`' index once when the address is new (the insert)
+/// and twice when it has a key already (the insert that does nothing, then the read).
 pub(crate) const REMEMBERED: usize = 16_384;
 
 /// A name that has a key.
@@ -92,26 +93,31 @@ pub(crate) fn stored_key(conn: &Connection, name: &Keyed) -> Result<Option<i64>>
     .map_err(db)
 }
 
-/// Gives `name` a new key (inside the writer's transaction).
+/// Gives `name` a new key (inside the writer's transaction), or `None` when it has one already
+/// (the insert does nothing then: `ON CONFLICT DO NOTHING` on the name's unique index).
 ///
 /// Errors: the database's.
-pub(crate) fn insert_key(conn: &Connection, name: &Keyed) -> Result<i64> {
-    match name {
+pub(crate) fn insert_key(conn: &Connection, name: &Keyed) -> Result<Option<i64>> {
+    let inserted = match name {
         Keyed::Workspace(ws) => conn
-            .prepare_cached("INSERT INTO workspace_keys (workspace_id) VALUES (?1)")
+            .prepare_cached("INSERT INTO workspace_keys (workspace_id) VALUES (?1) ON CONFLICT DO NOTHING")
             .map_err(db)?
             .execute(params![ws.to_string()]),
         Keyed::Agent(ws, address) => conn
-            .prepare_cached("INSERT INTO agent_keys (workspace_id, agent_address) VALUES (?1, ?2)")
+            .prepare_cached(
+                "INSERT INTO agent_keys (workspace_id, agent_address) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+            )
             .map_err(db)?
             .execute(params![ws, address]),
         Keyed::Type(ws, intent_type) => conn
-            .prepare_cached("INSERT INTO type_keys (workspace_id, intent_type) VALUES (?1, ?2)")
+            .prepare_cached(
+                "INSERT INTO type_keys (workspace_id, intent_type) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+            )
             .map_err(db)?
             .execute(params![ws, intent_type]),
     }
     .map_err(db)?;
-    Ok(conn.last_insert_rowid())
+    Ok((inserted == 1).then(|| conn.last_insert_rowid()))
 }
 
 #[cfg(test)]

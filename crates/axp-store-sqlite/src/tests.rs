@@ -273,3 +273,47 @@ async fn only_its_own(
     let listed = store.list_intents(&second.tenant, &all).await.unwrap();
     assert_eq!(listed.iter().map(|i| i.intent_id).collect::<Vec<_>>(), [created.intent_id], "{at}");
 }
+
+/// Names that already have a key, written to by a fresh process (nothing remembered), keep
+/// their keys: `key_to_insert`'s insert finds them and does nothing, and the key is read. A new
+/// name gets the next key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stored_key_not_remembered_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let agent_keys = || {
+        let conn = r2d2_sqlite::rusqlite::Connection::open(dir.path().join("axp.db")).unwrap();
+        let mut stmt = conn.prepare("SELECT key, agent_address FROM agent_keys ORDER BY key").unwrap();
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))).unwrap();
+        rows.collect::<Result<Vec<_>, _>>().unwrap()
+    };
+    let (p, first) = {
+        let (_, store, _) = open(&dir);
+        let (p, _) = axp_store::conformance::bootstrap(&store).await;
+        let (intent, events) = new_intent(&p, "worker");
+        store.create_intent(&p.tenant, intent.clone(), events, None).await.unwrap();
+        (p, intent)
+    };
+    let before = agent_keys();
+    let worker = AgentAddress::parse("worker", &p.tenant.scope()).unwrap();
+    assert!(before.iter().any(|(_, a)| *a == worker.to_string()), "{before:?}");
+    let (_, store, _) = open(&dir);
+    let (again, events) = new_intent(&p, "worker");
+    store.create_intent(&p.tenant, again.clone(), events, None).await.unwrap();
+    let (other, events) = new_intent(&p, "other");
+    store.create_intent(&p.tenant, other, events, None).await.unwrap();
+    let after = agent_keys();
+    let next = before.iter().map(|(k, _)| k).max().unwrap() + 1;
+    let expected: Vec<_> = before
+        .iter()
+        .cloned()
+        .chain([(next, AgentAddress::parse("other", &p.tenant.scope()).unwrap().to_string())])
+        .collect();
+    assert_eq!(after, expected, "the stored keys kept, one new key for the new address");
+    let queue = store.deliver_to_agent(&p.tenant, &worker, 0, &Status::ALL, 10, Timestamp::from_millis(0));
+    let queued: Vec<IntentId> = queue.await.unwrap().iter().map(|d| d.intent_id).collect();
+    assert_eq!(
+        queued,
+        [first.intent_id, again.intent_id],
+        "both creates reach the worker's queue under its key"
+    );
+}

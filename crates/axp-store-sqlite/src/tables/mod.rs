@@ -85,11 +85,8 @@ impl<'c> SqliteTx<'c> {
     ///
     /// Errors: the database's.
     pub(crate) fn key(&mut self, name: &Keyed) -> Result<i64> {
-        if let Some(key) = self.keys.get(name) {
+        if let Some(key) = self.known_key(name) {
             return Ok(key);
-        }
-        if let Some((_, key)) = self.new_keys.iter().find(|(n, _)| n == name) {
-            return Ok(*key);
         }
         let Some(key) = stored_key(self.conn, name)? else { return Ok(NO_KEY) };
         if self.counters.is_some() {
@@ -101,19 +98,33 @@ impl<'c> SqliteTx<'c> {
         Ok(key)
     }
 
-    /// The key of `name` for a row the writer inserts: [`Self::key`], or a new one.
+    /// The key of `name` remembered ([`Keys`]) or given by this batch, without reading the
+    /// database.
+    fn known_key(&self, name: &Keyed) -> Option<i64> {
+        self.keys.get(name).or_else(|| self.new_keys.iter().find(|(n, _)| n == name).map(|(_, key)| *key))
+    }
+
+    /// The key of `name` for a row the writer inserts: the one it has, or a new one.
+    ///
+    /// A name not in memory is inserted first and read only when it was there already (see
+    /// [`insert_key`]): names that reach the database unremembered are mostly new (an agent
+    /// address seen for the first time), and a new one then costs one walk of the name's index
+    /// instead of two (a lookup that misses, then the insert).
     ///
     /// Errors: [`Error::Internal`] on a read connection; the database's.
     pub(crate) fn key_to_insert(&mut self, name: Keyed) -> Result<i64> {
-        match self.key(&name)? {
-            NO_KEY => {
-                let (conn, _) = self.counters()?;
-                let key = insert_key(conn, &name)?;
-                self.new_keys.push((name, key));
-                Ok(key)
-            }
-            key => Ok(key),
+        if let Some(key) = self.known_key(&name) {
+            return Ok(key);
         }
+        let (conn, _) = self.counters()?;
+        let key = match insert_key(conn, &name)? {
+            Some(key) => key,
+            None => stored_key(conn, &name)?
+                .ok_or_else(|| Error::Internal(format!("the key of {name:?} is neither new nor stored")))?,
+        };
+        // Committed only with this batch (a new key), or perhaps written by it (a stored one).
+        self.new_keys.push((name, key));
+        Ok(key)
     }
 
     /// The key of workspace `ws` ([`Self::key`]).
