@@ -107,9 +107,10 @@ impl<'c> SqliteTx<'c> {
     /// The key of `name` for a row the writer inserts: the one it has, or a new one.
     ///
     /// A name not in memory is inserted first and read only when it was there already (see
-    /// [`insert_key`]): names that reach the database unremembered are mostly new (an agent
-    /// address seen for the first time), and a new one then costs one walk of the name's index
-    /// instead of two (a lookup that misses, then the insert).
+    /// [`insert_key`]). A new name (an agent address seen for the first time) then costs one
+    /// walk of the name's index instead of two (a lookup that misses, then the insert); a name
+    /// with a key that memory forgot costs two instead of one, once per name after a restart
+    /// or after memory starts over ([`crate::keys::REMEMBERED`]).
     ///
     /// Errors: [`Error::Internal`] on a read connection; the database's.
     pub(crate) fn key_to_insert(&mut self, name: Keyed) -> Result<i64> {
