@@ -13,17 +13,16 @@
 //! in the transaction of that row; once committed it is never deleted or given again.
 //! [`NO_KEY`] (0, never given) stands for a name with no key: it matches no row.
 //!
-//! [`Keys`] remembers committed keys, shared by the writer and the readers, up to [`REMEMBERED`]
-//! of them (clients may invent agent addresses without end): past that it starts over, and a
-//! name it forgot is read from the table again. A key the writer gives is remembered only once
-//! its batch commits: a batch or job that rolls back takes its key row with it, and SQLite may
-//! then give the same number to another name.
-
-use std::collections::HashMap;
-use std::sync::RwLock;
+//! [`Keys`] remembers committed keys, shared by the writer and the readers, up to about
+//! [`REMEMBERED`] of them (clients may invent agent addresses without end). Past that it evicts
+//! (`quick_cache`'s S3-FIFO: a name seen once leaves first, a name in use stays), and a name it
+//! forgot is read from the table again. A key the writer gives is remembered only once its batch
+//! commits: a batch or job that rolls back takes its key row with it, and SQLite may then give
+//! the same number to another name.
 
 use axp_core::ids::WorkspaceId;
 use axp_store::Result;
+use quick_cache::sync::Cache;
 use r2d2_sqlite::rusqlite::{Connection, OptionalExtension, params};
 
 use crate::tables::db;
@@ -31,7 +30,8 @@ use crate::tables::db;
 /// The key of a name with none: no row carries it.
 pub(crate) const NO_KEY: i64 = 0;
 
-/// Most keys remembered at once: about 100 bytes each, 1.6 MB in all. A create to an agent
+/// About the most keys remembered at once (the cache's bound is per shard): about 100 bytes
+/// each, 1.6 MB in all. A create to an agent
 /// address not remembered walks `agent_keys`' index once when the address is new (the insert)
 /// and twice when it has a key already (the insert that does nothing, then the read).
 pub(crate) const REMEMBERED: usize = 16_384;
@@ -48,25 +48,26 @@ pub(crate) enum Keyed {
 }
 
 /// The committed keys remembered (see the module doc).
-#[derive(Default)]
 pub(crate) struct Keys {
-    known: RwLock<HashMap<Keyed, i64>>,
+    known: Cache<Keyed, i64>,
+}
+
+impl Default for Keys {
+    fn default() -> Self {
+        Self { known: Cache::new(REMEMBERED) }
+    }
 }
 
 impl Keys {
-    /// The committed key of `name`, if remembered.
+    /// The committed key of `name`, if remembered (a hit marks the name in use).
     pub(crate) fn get(&self, name: &Keyed) -> Option<i64> {
-        self.known.read().unwrap_or_else(|e| e.into_inner()).get(name).copied()
+        self.known.get(name)
     }
 
-    /// Remembers committed keys, starting over past [`REMEMBERED`].
+    /// Remembers committed keys, evicting past [`REMEMBERED`] (module doc).
     pub(crate) fn learn(&self, keys: impl IntoIterator<Item = (Keyed, i64)>) {
-        let mut known = self.known.write().unwrap_or_else(|e| e.into_inner());
         for (name, key) in keys {
-            if known.len() >= REMEMBERED {
-                known.clear();
-            }
-            known.insert(name, key);
+            self.known.insert(name, key);
         }
     }
 }
@@ -124,13 +125,24 @@ pub(crate) fn insert_key(conn: &Connection, name: &Keyed) -> Result<Option<i64>>
 mod tests {
     use super::*;
 
+    fn agent(n: usize) -> Keyed {
+        Keyed::Agent(1, n.to_string().into())
+    }
+
+    /// One agent in use while clients invent ten times as many addresses as memory holds: the
+    /// agent in use stays remembered, memory stays within its bound, and names seen once leave.
     #[test]
-    fn memory_starts_over_past_its_bound() {
+    fn a_name_in_use_stays_while_names_seen_once_leave() {
         let keys = Keys::default();
-        keys.learn((0..REMEMBERED as i64).map(|n| (Keyed::Agent(1, n.to_string().into()), n + 1)));
-        assert_eq!(keys.get(&Keyed::Agent(1, "7".into())), Some(8));
-        keys.learn([(Keyed::Agent(1, "new".into()), 1)]);
-        assert_eq!(keys.get(&Keyed::Agent(1, "7".into())), None, "forgotten: read again on a miss");
-        assert_eq!(keys.get(&Keyed::Agent(1, "new".into())), Some(1));
+        let busy = Keyed::Agent(1, "busy".into());
+        keys.learn([(busy.clone(), 7)]);
+        for n in 0..10 * REMEMBERED {
+            keys.learn([(agent(n), n as i64 + 8)]);
+            assert_eq!(keys.get(&busy), Some(7), "the agent in use forgotten after {n} new names");
+        }
+        assert!(keys.known.len() <= REMEMBERED + REMEMBERED / 16, "{} remembered", keys.known.len());
+        let kept = (0..10 * REMEMBERED).filter(|&n| keys.get(&agent(n)).is_some()).count();
+        assert!(kept <= REMEMBERED, "{kept} names seen once kept");
+        assert_eq!(keys.get(&agent(10 * REMEMBERED - 1)), Some(10 * REMEMBERED as i64 + 7), "the newest kept");
     }
 }

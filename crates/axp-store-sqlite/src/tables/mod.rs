@@ -110,7 +110,7 @@ impl<'c> SqliteTx<'c> {
     /// [`insert_key`]). A new name (an agent address seen for the first time) then costs one
     /// walk of the name's index instead of two (a lookup that misses, then the insert); a name
     /// with a key that memory forgot costs two instead of one, once per name after a restart
-    /// or after memory starts over ([`crate::keys::REMEMBERED`]).
+    /// or after memory evicted it ([`crate::keys::REMEMBERED`]).
     ///
     /// Errors: [`Error::Internal`] on a read connection; the database's.
     pub(crate) fn key_to_insert(&mut self, name: Keyed) -> Result<i64> {
