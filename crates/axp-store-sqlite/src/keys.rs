@@ -143,6 +143,10 @@ mod tests {
         assert!(keys.known.len() <= REMEMBERED + REMEMBERED / 16, "{} remembered", keys.known.len());
         let kept = (0..10 * REMEMBERED).filter(|&n| keys.get(&agent(n)).is_some()).count();
         assert!(kept <= REMEMBERED, "{kept} names seen once kept");
-        assert_eq!(keys.get(&agent(10 * REMEMBERED - 1)), Some(10 * REMEMBERED as i64 + 7), "the newest kept");
+        assert_eq!(
+            keys.get(&agent(10 * REMEMBERED - 1)),
+            Some(10 * REMEMBERED as i64 + 7),
+            "the newest kept"
+        );
     }
 }
