@@ -16,7 +16,7 @@ use axp_core::WorkspaceId;
 use axp_core::delivery::Subscription;
 use axp_store::{InvalidatedCache, ServiceAccountRecord};
 
-/// Entries kept at most per table; past it that table's cache starts over.
+/// About the most entries kept per table; past it the least used leave first (`InvalidatedCache`).
 const MAX_ENTRIES: usize = 32_768;
 
 /// An agent address or subscription owner in a workspace.

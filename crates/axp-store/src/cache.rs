@@ -6,29 +6,32 @@
 //! and the offer is refused. While invalidations cannot be heard (a PostgreSQL replica whose
 //! listening connection is down) the cache is [`InvalidatedCache::suspend`]ed: it serves and
 //! keeps nothing until [`InvalidatedCache::resume`]d, empty.
+//!
+//! Full, it evicts with `quick_cache`'s S3-FIFO: an entry read since it came in stays, one never
+//! read again leaves first. So entries in use survive a stream of one-off keys (addresses or API
+//! keys a client invents), which the cache would otherwise make a database read each.
 
-use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::{Mutex, MutexGuard};
+
+use quick_cache::unsync::Cache;
 
 /// See the module doc. Thread-safe; share it behind an `Arc`.
 pub struct InvalidatedCache<K, V> {
     inner: Mutex<Inner<K, V>>,
-    /// Entries kept before the cache starts over.
-    capacity: usize,
 }
 
 struct Inner<K, V> {
     /// Bumped by every invalidation.
     generation: u64,
-    entries: HashMap<K, V>,
+    entries: Cache<K, V>,
     suspended: bool,
 }
 
 impl<K: Eq + Hash, V: Clone> InvalidatedCache<K, V> {
-    /// An empty cache of at most `capacity` entries, serving at once unless `suspended`.
+    /// An empty cache of at most about `capacity` entries, serving at once unless `suspended`.
     pub fn new(capacity: usize, suspended: bool) -> Self {
-        Self { inner: Mutex::new(Inner { generation: 0, entries: HashMap::new(), suspended }), capacity }
+        Self { inner: Mutex::new(Inner { generation: 0, entries: Cache::new(capacity), suspended }) }
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner<K, V>> {
@@ -66,9 +69,6 @@ impl<K: Eq + Hash, V: Clone> InvalidatedCache<K, V> {
         let mut inner = self.lock();
         if inner.suspended || inner.generation != generation {
             return;
-        }
-        if inner.entries.len() >= self.capacity {
-            inner.entries.clear();
         }
         inner.entries.insert(key, value);
     }
@@ -130,14 +130,25 @@ mod tests {
     }
 
     #[test]
-    fn stale_entries_are_forgotten_and_a_full_cache_starts_over() {
+    fn stale_entries_are_forgotten() {
         let cache = InvalidatedCache::new(2, false);
         cache.insert(1, 10, cache.generation());
         assert_eq!(cache.get_if(&1, |v| *v > 10), None);
         assert_eq!(cache.get(&1), None, "forgotten");
-        for k in 0..3 {
+    }
+
+    /// One key in use while ten times the capacity of one-off keys go through: it stays, the
+    /// cache stays within its bound, and one-off keys leave.
+    #[test]
+    fn a_full_cache_keeps_the_entries_in_use() {
+        let cache = InvalidatedCache::new(100, false);
+        cache.insert(-1, -1, cache.generation());
+        for k in 0..1000 {
             cache.insert(k, k, cache.generation());
+            assert_eq!(cache.get(&-1), Some(-1), "the key in use evicted after {k} one-off keys");
         }
-        assert_eq!((cache.get(&0), cache.get(&2)), (None, Some(2)));
+        let kept = (0..1000).filter(|k| cache.get(k).is_some()).count();
+        assert!(kept < 100, "{kept} one-off keys kept");
+        assert_eq!(cache.get(&999), Some(999), "the newest kept");
     }
 }

@@ -24,7 +24,7 @@ use axp_core::{Timestamp, WorkspaceId};
 use crate::Principal;
 use crate::cache::InvalidatedCache;
 
-/// Keys remembered before the cache starts over.
+/// About the most keys remembered; past it the least used leave first (`cache.rs`).
 const MAX_ENTRIES: usize = 10_000;
 
 /// Principals by key hash (the SHA-256 of the key), each with its key's expiry (`None`: never).
