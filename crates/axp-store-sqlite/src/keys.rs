@@ -30,10 +30,10 @@ use crate::tables::db;
 /// The key of a name with none: no row carries it.
 pub(crate) const NO_KEY: i64 = 0;
 
-/// About the most keys remembered at once (the cache's bound is per shard): about 100 bytes
-/// each, 1.6 MB in all. A create to an agent
-/// address not remembered walks `agent_keys`' index once when the address is new (the insert)
-/// and twice when it has a key already (the insert that does nothing, then the read).
+/// About the most keys remembered at once (the cache keeps its bound per shard): about 100
+/// bytes each, 1.6 MB in all. A create to an agent address not remembered walks `agent_keys`'
+/// index once when the address is new (the insert) and twice when it has a key already (the
+/// insert that does nothing, then the read).
 pub(crate) const REMEMBERED: usize = 16_384;
 
 /// A name that has a key.
