@@ -8,8 +8,8 @@
 //! keeps nothing until [`InvalidatedCache::resume`]d, empty.
 //!
 //! Full, it evicts with `quick_cache`'s S3-FIFO: an entry read since it came in stays, one never
-//! read again leaves first. So entries in use survive a stream of one-off keys (addresses or API
-//! keys a client invents), which the cache would otherwise make a database read each.
+//! read again leaves first. So the entries in use survive a stream of one-off keys (addresses or
+//! API keys a client invents) instead of being dropped with them and read from the database again.
 
 use std::hash::Hash;
 use std::sync::{Mutex, MutexGuard};
