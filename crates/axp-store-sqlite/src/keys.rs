@@ -20,6 +20,8 @@
 //! commits: a batch or job that rolls back takes its key row with it, and SQLite may then give
 //! the same number to another name.
 
+use std::collections::HashMap;
+
 use axp_core::ids::WorkspaceId;
 use axp_store::Result;
 use quick_cache::sync::Cache;
@@ -46,6 +48,16 @@ pub(crate) enum Keyed {
     /// An intent type in the workspace whose key is the first field (`type_keys`).
     Type(i64, Box<str>),
 }
+
+/// The keys the writer's current batch gave or read, not yet committed: remembered in [`Keys`]
+/// when the batch commits, forgotten when a job or the batch rolls back.
+///
+/// A map, not a list: every create to a new agent address looks its key up here several times
+/// (the intent, its queue row, its inbox rows), and a batch holds up to
+/// [`crate::writer::MAX_BATCH`] jobs. Scanning a list made that cost grow with the batch. Measured
+/// in a release microbenchmark of one create's lookups: 0.23, 0.49 and 1.43 µs per create for
+/// batches of 16, 64 and 256 creates to new addresses, against 0.27–0.30 µs with the map.
+pub(crate) type BatchKeys = HashMap<Keyed, i64, quick_cache::DefaultHashBuilder>;
 
 /// The committed keys remembered (see the module doc).
 pub(crate) struct Keys {

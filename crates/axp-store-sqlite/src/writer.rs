@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 
 use crate::checkpoint::Checkpointer;
 use crate::counters::Counters;
-use crate::keys::Keys;
+use crate::keys::{BatchKeys, Keys};
 use crate::tables::SqliteTx;
 
 /// Most jobs committed in one transaction. Large enough to amortise the fsync across a burst
@@ -92,7 +92,7 @@ fn run(
             conn: &mut conn,
             counters: Some(&mut counters),
             keys,
-            new_keys: Vec::new(),
+            new_keys: BatchKeys::default(),
             topics: Vec::new(),
             principals_changed: false,
         };
@@ -104,7 +104,7 @@ fn run(
         let committed = match outcome {
             Ok(failed) => {
                 careful = failed;
-                keys.learn(tx.new_keys.drain(..));
+                keys.learn(tx.new_keys.drain());
                 axp_store::metrics::record_commit("sqlite", batch.len(), began.elapsed());
                 if !tx.topics.is_empty() {
                     listener.committed(&tx.topics);

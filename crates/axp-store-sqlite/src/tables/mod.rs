@@ -47,7 +47,7 @@ use axp_store::{
 use r2d2_sqlite::rusqlite::{self, Connection, params};
 
 use crate::counters::Counters;
-use crate::keys::{Keyed, Keys, NO_KEY, insert_key, stored_key};
+use crate::keys::{BatchKeys, Keyed, Keys, NO_KEY, insert_key, stored_key};
 
 /// The storage traits over one connection: the writer's (inside its batch transaction, with
 /// the in-memory cursor counters) or a reader's (no counters: it cannot queue).
@@ -60,7 +60,7 @@ pub(crate) struct SqliteTx<'c> {
     /// The writer's keys of this batch not yet committed: given by its jobs, or read back from
     /// the rows they wrote. The writer remembers them once the batch commits and forgets them
     /// when a job or the batch rolls back.
-    pub(crate) new_keys: Vec<(Keyed, i64)>,
+    pub(crate) new_keys: BatchKeys,
     /// Topics the jobs announced.
     pub(crate) topics: Vec<Topic>,
     /// Set by a job that changed a key or service account.
@@ -74,7 +74,7 @@ impl<'c> SqliteTx<'c> {
             conn,
             counters: None,
             keys,
-            new_keys: Vec::new(),
+            new_keys: BatchKeys::default(),
             topics: Vec::new(),
             principals_changed: false,
         }
@@ -91,7 +91,7 @@ impl<'c> SqliteTx<'c> {
         let Some(key) = stored_key(self.conn, name)? else { return Ok(NO_KEY) };
         if self.counters.is_some() {
             // Perhaps written by this batch: committed only with it.
-            self.new_keys.push((name.clone(), key));
+            self.new_keys.insert(name.clone(), key);
         } else {
             self.keys.learn([(name.clone(), key)]);
         }
@@ -101,7 +101,7 @@ impl<'c> SqliteTx<'c> {
     /// The key of `name` remembered ([`Keys`]) or given by this batch, without reading the
     /// database.
     fn known_key(&self, name: &Keyed) -> Option<i64> {
-        self.keys.get(name).or_else(|| self.new_keys.iter().find(|(n, _)| n == name).map(|(_, key)| *key))
+        self.keys.get(name).or_else(|| self.new_keys.get(name).copied())
     }
 
     /// The key of `name` for a row the writer inserts: the one it has, or a new one.
@@ -124,7 +124,7 @@ impl<'c> SqliteTx<'c> {
                 .ok_or_else(|| Error::Internal(format!("the key of {name:?} is neither new nor stored")))?,
         };
         // Committed only with this batch (a new key), or perhaps written by it (a stored one).
-        self.new_keys.push((name, key));
+        self.new_keys.insert(name, key);
         Ok(key)
     }
 
