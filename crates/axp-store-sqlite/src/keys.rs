@@ -56,7 +56,7 @@ pub(crate) enum Keyed {
 /// (the intent, its queue row, its inbox rows), and a batch holds up to
 /// [`crate::writer::MAX_BATCH`] jobs. Scanning a list made that cost grow with the batch. Measured
 /// in a release microbenchmark of one create's lookups: 0.23, 0.49 and 1.43 µs per create for
-/// batches of 16, 64 and 256 creates to new addresses, against 0.27–0.30 µs with the map.
+/// batches of 16, 64 and 256 creates to new addresses, against 0.27–0.34 µs with the map.
 pub(crate) type BatchKeys = HashMap<Keyed, i64, quick_cache::DefaultHashBuilder>;
 
 /// The committed keys remembered (see the module doc).
