@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 
 use crate::checkpoint::Checkpointer;
 use crate::counters::Counters;
-use crate::keys::{BatchKeys, Keys};
+use crate::keys::Keys;
 use crate::tables::SqliteTx;
 
 /// Most jobs committed in one transaction. Large enough to amortise the fsync across a burst
@@ -88,14 +88,7 @@ fn run(
                 Err(_) => break,
             }
         }
-        let mut tx = SqliteTx {
-            conn: &mut conn,
-            counters: Some(&mut counters),
-            keys,
-            new_keys: BatchKeys::default(),
-            topics: Vec::new(),
-            principals_changed: false,
-        };
+        let mut tx = SqliteTx::writer(&mut conn, &mut counters, keys);
         let began = std::time::Instant::now();
         let outcome = run_batch(&mut tx, &mut batch, careful);
         if tx.principals_changed {

@@ -70,9 +70,18 @@ pub(crate) struct SqliteTx<'c> {
 impl<'c> SqliteTx<'c> {
     /// Over a read connection.
     pub(crate) fn reader(conn: &'c mut Connection, keys: &'c Keys) -> Self {
+        Self::new(conn, None, keys)
+    }
+
+    /// Over the write connection, for one batch: no keys given, no topics announced yet.
+    pub(crate) fn writer(conn: &'c mut Connection, counters: &'c mut Counters, keys: &'c Keys) -> Self {
+        Self::new(conn, Some(counters), keys)
+    }
+
+    fn new(conn: &'c mut Connection, counters: Option<&'c mut Counters>, keys: &'c Keys) -> Self {
         Self {
             conn,
-            counters: None,
+            counters,
             keys,
             new_keys: BatchKeys::default(),
             topics: Vec::new(),
