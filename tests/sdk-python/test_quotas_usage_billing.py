@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from axme_sdk import AxmeAuthError, AxmeHttpError, AxmeRateLimitError
 
-from axp_harness import Axp
+from axp_harness import Axp, unique
 
 DIMENSIONS = {
     "requests_per_minute", "intents_per_day", "inbox_writes_per_day", "media_upload_bytes_per_day",
@@ -20,48 +20,55 @@ POLICY_FIELDS = {
 }
 
 
-def test_quota_blocks_intents_and_usage_counts_them(fresh_axp: Axp) -> None:
-    admin = fresh_axp.client()
-    sa = fresh_axp.admin_http.get("/v1/service-accounts", params={"limit": 1}).json()["service_accounts"][0]
-    scope = {"org_id": sa["org_id"], "workspace_id": sa["workspace_id"]}
+def _workspace_key(admin, org_id: str, workspace_id: str, role: str) -> str:
+    """A key of a new service account of `workspace_id` holding `role` there."""
+    account = admin.create_service_account(
+        {"org_id": org_id, "workspace_id": workspace_id, "name": unique("quota"), "created_by_actor_id": "sdk"}
+    )["service_account"]
+    member = {"org_id": org_id, "workspace_id": workspace_id, "actor_id": account["service_account_id"], "role": role}
+    admin.add_organization_member(org_id, member)
+    return admin.create_service_account_key(account["service_account_id"], {})["key"]["token"]
 
-    policy = admin.get_quota(**scope)["quota_policy"]
+
+def test_quota_blocks_intents_and_usage_counts_them(axp: Axp) -> None:
+    # A workspace of its own: the servers of a PostgreSQL run share one database, and another
+    # server's counts of a shared workspace reach the store whenever it flushes them.
+    admin = axp.client()
+    org_id = admin.create_organization({"name": unique("Quota"), "requested_by_actor_id": "sdk"})["organization"]["org_id"]
+    ws_id = admin.create_workspace(org_id, {"name": "Quota", "environment": "sandbox"})["workspace"]["workspace_id"]
+    scope = {"org_id": org_id, "workspace_id": ws_id}
+    ops = axp.client(_workspace_key(admin, org_id, ws_id, "workspace_admin"))
+
+    policy = ops.get_quota(**scope)["quota_policy"]
     assert set(policy) == POLICY_FIELDS and set(policy["dimensions"]) == DIMENSIONS
     assert policy["overage_mode"] == "block" and policy["hard_enforcement"] is True
+    assert ops.get_usage_summary(**scope)["summary"]["dimensions"]["intents_per_day"]["used"] == 0
 
-    # The suite may run every server on one shared PostgreSQL database: count from what this
-    # workspace already used today, and put the policy back however the test ends.
-    original = policy["dimensions"]["intents_per_day"]
-    used = admin.get_usage_summary(**scope)["summary"]["dimensions"]["intents_per_day"]["used"]
-    limit = used + 2
-    try:
-        updated = admin.update_quota({**scope, "dimensions": {"intents_per_day": limit}})["quota_policy"]
-        assert updated["dimensions"]["intents_per_day"] == limit and updated["updated_at"] is not None
-        assert admin.get_quota(**scope)["quota_policy"] == updated
+    limit = 2
+    updated = ops.update_quota({**scope, "dimensions": {"intents_per_day": limit}})["quota_policy"]
+    assert updated["dimensions"]["intents_per_day"] == limit and updated["updated_at"] is not None
+    assert ops.get_quota(**scope)["quota_policy"] == updated
 
-        for i in range(2):
-            admin.send_intent({"intent_type": "sdk.quota.v1", "to_agent": "agent://worker", "payload": {"i": i}})
-        # No Idempotency-Key: the SDK does not retry the refused POST.
-        with pytest.raises(AxmeRateLimitError) as refused:
-            admin.send_intent({"intent_type": "sdk.quota.v1", "to_agent": "agent://worker", "payload": {"i": 2}})
-        assert refused.value.status_code == 429
+    for i in range(limit):
+        ops.send_intent({"intent_type": "sdk.quota.v1", "to_agent": "agent://worker", "payload": {"i": i}})
+    # No Idempotency-Key: the SDK does not retry the refused POST.
+    with pytest.raises(AxmeRateLimitError) as refused:
+        ops.send_intent({"intent_type": "sdk.quota.v1", "to_agent": "agent://worker", "payload": {"i": limit}})
+    assert refused.value.status_code == 429
 
-        summary = admin.get_usage_summary(**scope)["summary"]
-        assert summary["workspace_id"] == scope["workspace_id"]
-        assert summary["dimensions"]["intents_per_day"] == {"used": limit, "limit": limit, "remaining": 0}
-        series = admin.get_usage_timeseries(**scope, window_days=3)["series"]
-        assert series["granularity"] == "day" and len(series["points"]) == 3
-        assert series["points"][-1]["dimensions"]["intents_per_day"] == limit
+    summary = ops.get_usage_summary(**scope)["summary"]
+    assert summary["workspace_id"] == ws_id
+    assert summary["dimensions"]["intents_per_day"] == {"used": limit, "limit": limit, "remaining": 0}
+    series = ops.get_usage_timeseries(**scope, window_days=3)["series"]
+    assert series["granularity"] == "day" and len(series["points"]) == 3
+    assert series["points"][-1]["dimensions"]["intents_per_day"] == limit
 
-        member = fresh_axp.create_identity(role="member")
-        as_member = fresh_axp.client(member.api_key)
-        assert as_member.get_quota(**scope)["quota_policy"]["dimensions"]["intents_per_day"] == limit
-        with pytest.raises(AxmeAuthError) as denied:
-            as_member.update_quota({**scope, "dimensions": {"intents_per_day": 1000}})
-        assert denied.value.status_code == 403
-        assert admin.get_quota(**scope)["quota_policy"]["dimensions"]["intents_per_day"] == limit
-    finally:
-        admin.update_quota({**scope, "dimensions": {"intents_per_day": original}})
+    as_member = axp.client(_workspace_key(admin, org_id, ws_id, "member"))
+    assert as_member.get_quota(**scope)["quota_policy"]["dimensions"]["intents_per_day"] == limit
+    with pytest.raises(AxmeAuthError) as denied:
+        as_member.update_quota({**scope, "dimensions": {"intents_per_day": 1000}})
+    assert denied.value.status_code == 403
+    assert ops.get_quota(**scope)["quota_policy"]["dimensions"]["intents_per_day"] == limit
 
 def test_billing_is_a_fixed_self_hosted_plan(admin) -> None:
     plan = admin.get_billing_plan(org_id="", workspace_id="")["billing_plan"]
