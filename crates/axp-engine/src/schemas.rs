@@ -18,7 +18,7 @@ use axp_core::WorkspaceId;
 use axp_core::schema::{CompiledSchema, Schema, SchemaScope};
 use axp_store::{InvalidatedCache, Result, Store, Tenant};
 
-/// About the most workspaces remembered; past it the least used leave first (`InvalidatedCache`).
+/// About the most workspaces remembered; past it `InvalidatedCache` evicts (its module doc says which).
 const MAX_WORKSPACES: usize = 4096;
 
 /// The active schemas one workspace's creates are checked against, by `semantic_type`.

@@ -16,7 +16,7 @@ use axp_core::WorkspaceId;
 use axp_core::delivery::Subscription;
 use axp_store::{InvalidatedCache, ServiceAccountRecord};
 
-/// About the most entries kept per table; past it the least used leave first (`InvalidatedCache`).
+/// About the most entries kept per table; past it `InvalidatedCache` evicts (its module doc says which).
 const MAX_ENTRIES: usize = 32_768;
 
 /// An agent address or subscription owner in a workspace.

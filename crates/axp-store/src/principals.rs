@@ -24,7 +24,7 @@ use axp_core::{Timestamp, WorkspaceId};
 use crate::Principal;
 use crate::cache::InvalidatedCache;
 
-/// About the most keys remembered; past it the least used leave first (`cache.rs`).
+/// About the most keys remembered; past it `InvalidatedCache` evicts (its module doc says which).
 const MAX_ENTRIES: usize = 10_000;
 
 /// Principals by key hash (the SHA-256 of the key), each with its key's expiry (`None`: never).
