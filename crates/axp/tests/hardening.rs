@@ -152,6 +152,19 @@ async fn an_idle_keep_alive_connection_is_closed() {
     assert_eq!(read_response(&mut conn).await.0, 200);
     // ...and closed once idle.
     assert!(closed_within(&mut conn, BOUND).await, "an idle keep-alive connection held open");
+
+    // So is one whose stream ended (it waits for its next request on the stream path).
+    let key = axp.key();
+    let id = create_intent(&mut axp.connect().await, &key).await;
+    let mut conn = axp.connect().await;
+    let stream = format!(
+        "GET /v1/intents/{id}/events/stream?since=0&wait_seconds=1 HTTP/1.1\r\nhost: axp\r\nx-api-key: {key}\r\n\r\n"
+    );
+    conn.write_all(stream.as_bytes()).await.unwrap();
+    let (status, head, rest) = read_head(&mut conn).await;
+    assert_eq!(status, 200, "{head}");
+    assert!(read_chunked(&mut conn, rest).await.contains("event: stream.timeout\n"));
+    assert!(closed_within(&mut conn, BOUND).await, "an idle connection after a stream held open");
 }
 
 #[tokio::test]
@@ -348,7 +361,8 @@ async fn create_intent(conn: &mut TcpStream, key: &str) -> String {
 
 /// Issue 16 (P3): a connection whose first request is an SSE stream is answered by the light
 /// path (`listener::stream_path`): the same framing, authentication and errors as through
-/// hyper, and the connection then serves its next requests (keep-alive) or closes on request.
+/// hyper, and the connection then serves its next requests (keep-alive: a stream on the same
+/// path again, anything else through hyper) or closes on request.
 #[tokio::test]
 async fn a_connection_that_opens_with_a_stream_is_served_then_kept_alive() {
     let axp = Axp::start(&[], &[]);
@@ -370,7 +384,16 @@ async fn a_connection_that_opens_with_a_stream_is_served_then_kept_alive() {
     let body = read_chunked(&mut conn, rest).await;
     assert!(body.contains("event: intent.created\n"), "{body}");
     assert!(body.contains("event: stream.timeout\n"), "{body}");
-    // The same connection serves the next request.
+    // The same connection serves a next stream, from where the first ended, then another request.
+    let next = stream(&key, &id, "").replace("since=0", "since=1");
+    conn.write_all(next.as_bytes()).await.unwrap();
+    let (status, head, rest) = read_head(&mut conn).await;
+    assert_eq!(status, 200, "{head}");
+    let body = read_chunked(&mut conn, rest).await;
+    assert!(
+        !body.contains("event: intent.created\n") && body.contains("event: intent.submitted\n"),
+        "{body}"
+    );
     conn.write_all(HEALTH).await.unwrap();
     assert_eq!(read_response(&mut conn).await.0, 200, "keep-alive after the stream");
 

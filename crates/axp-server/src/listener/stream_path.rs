@@ -10,10 +10,13 @@
 //! - the head is parsed with httparse from a buffer on the stack of one poll;
 //! - the request goes through the same router as every other (authentication, access checks,
 //!   stream caps, metrics, the access log);
-//! - the response is written straight to the socket, chunked, one write per body chunk.
+//! - the response is written straight to the socket, chunked: what the body has ready at once
+//!   goes out in one write (the head with a replay's frames, a terminal frame with the body's
+//!   end).
 //!
-//! When the response is over the socket goes on to hyper for the connection's next requests
-//! (keep-alive), unless either side asked to close. Everything else (TLS, another method or
+//! When the response is over the connection waits for its next request the same way, holding
+//! no buffer (keep-alive), unless either side asked to close: a stream is served here again,
+//! anything else goes on to hyper from its first byte. Everything else (TLS, another method or
 //! path, a head split over reads, a request body) is hyper's from the first byte: this path
 //! only peeks until it decides.
 
@@ -43,12 +46,12 @@ const MAX_HEAD: usize = 4096;
 /// The most header fields this path parses; more go to hyper.
 const MAX_HEADERS: usize = 48;
 
-/// Serves `tcp`'s first request when it is a stream this path takes (see the module doc), and
-/// gives back the connection for hyper to serve from where it is: from its first byte when
-/// this path did not take the request, after the response when it did. `None`: the connection
-/// is to close (either side asked to, the client went away, or `shutdown` was cancelled while it
-/// waited for its first byte). `clock` counts the request as in flight from its parsed head to
-/// its response's end.
+/// Serves `tcp`'s requests for as long as each is a stream this path takes (see the module
+/// doc), and gives back the connection for hyper to serve from where it is: from its first
+/// byte when this path took none of its requests, else from the first request it did not
+/// take. `None`: the connection is to close (either side asked to, the client went away, or
+/// `shutdown` was cancelled while it waited for a request's first byte). `clock` counts each
+/// request as in flight from its parsed head to its response's end.
 pub(super) async fn serve_first(
     shared: &Shared,
     clock: &Arc<ConnClock>,
@@ -56,24 +59,28 @@ pub(super) async fn serve_first(
     mut tcp: TcpStream,
     peer: IpAddr,
 ) -> Option<TcpStream> {
-    let head = tokio::select! {
-        head = poll_fn(|cx| take_head(&tcp, cx)) => head,
-        () = shutdown.cancelled() => return None,
-    };
-    let mut request = match head {
-        Head::Stream(request) => request,
-        Head::Other => return Some(tcp),
-        Head::Gone => return None,
-    };
-    let in_flight = clock.request_started();
-    let client = shared.proxies.client_addr(peer, request.headers());
-    request.extensions_mut().insert(client);
-    let close = wants_close(request.headers());
-    let response = route(shared.router.clone(), request).await;
-    let close = close || wants_close(response.headers());
-    let served = respond(&mut tcp, response).await;
-    drop(in_flight);
-    (served.is_ok() && !close).then_some(tcp)
+    loop {
+        let head = tokio::select! {
+            head = poll_fn(|cx| take_head(&tcp, cx)) => head,
+            () = shutdown.cancelled() => return None,
+        };
+        let mut request = match head {
+            Head::Stream(request) => request,
+            Head::Other => return Some(tcp),
+            Head::Gone => return None,
+        };
+        let in_flight = clock.request_started();
+        let client = shared.proxies.client_addr(peer, request.headers());
+        request.extensions_mut().insert(client);
+        let close = wants_close(request.headers());
+        let response = route(shared.router.clone(), request).await;
+        let close = close || wants_close(response.headers());
+        let served = respond(&mut tcp, response).await;
+        drop(in_flight);
+        if served.is_err() || close {
+            return None;
+        }
+    }
 }
 
 /// What a connection's first bytes held.
@@ -157,69 +164,112 @@ fn wants_close(headers: &HeaderMap) -> bool {
 }
 
 /// Writes `response`: its head, then its body (with `Content-Length` when its size is known,
-/// else chunked) until the body ends. Errors: the socket's, or the body's (the connection then
-/// closes, as hyper does, so the client sees a cut response and not a complete one).
+/// else chunked) until the body ends. What the body has ready goes out in one write with what
+/// comes before it ([`take_ready`]): the head with the frames a stream replays at once, the
+/// last frame with the end of the chunked body. Errors: the socket's, or the body's (the
+/// connection then closes, as hyper does, so the client sees a cut response and not a complete
+/// one).
 async fn respond(tcp: &mut TcpStream, response: Response<Body>) -> io::Result<()> {
     let (parts, mut body) = response.into_parts();
     let length = body.size_hint().exact();
-    let mut head = Vec::with_capacity(256);
-    head.extend_from_slice(b"HTTP/1.1 ");
-    head.extend_from_slice(parts.status.as_str().as_bytes());
-    head.push(b' ');
-    head.extend_from_slice(parts.status.canonical_reason().unwrap_or("").as_bytes());
-    head.extend_from_slice(b"\r\n");
+    let chunked = length.is_none();
+    let mut out = Vec::with_capacity(256);
+    out.extend_from_slice(b"HTTP/1.1 ");
+    out.extend_from_slice(parts.status.as_str().as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(parts.status.canonical_reason().unwrap_or("").as_bytes());
+    out.extend_from_slice(b"\r\n");
     for (name, value) in &parts.headers {
         if name != header::CONTENT_LENGTH && name != header::TRANSFER_ENCODING {
-            push_field(&mut head, name.as_str(), value.as_bytes());
+            push_field(&mut out, name.as_str(), value.as_bytes());
         }
     }
     // The `Date` field is the wall clock by definition (RFC 9110 §6.6.1), as in hyper's answers.
     #[allow(clippy::disallowed_methods)]
     let now = SystemTime::now();
-    push_field(&mut head, "date", httpdate::fmt_http_date(now).as_bytes());
+    push_field(&mut out, "date", httpdate::fmt_http_date(now).as_bytes());
     match length {
-        Some(n) => push_field(&mut head, "content-length", n.to_string().as_bytes()),
-        None => push_field(&mut head, "transfer-encoding", b"chunked"),
+        Some(n) => push_field(&mut out, "content-length", n.to_string().as_bytes()),
+        None => push_field(&mut out, "transfer-encoding", b"chunked"),
     }
-    head.extend_from_slice(b"\r\n");
+    out.extend_from_slice(b"\r\n");
     let (mut reader, mut writer) = tcp.split();
-    writer.write_all(&head).await?;
-    drop(head);
     let mut watch_reads = true;
     loop {
-        // Made outside `select!`: inside it, `Pin` resolved only through the macro's own imports.
-        let next_frame = poll_fn(|cx| Pin::new(&mut body).poll_frame(cx));
-        let frame = tokio::select! {
-            frame = next_frame => frame,
-            gone = client_gone(&mut reader), if watch_reads => {
-                if gone {
-                    return Err(io::ErrorKind::ConnectionAborted.into());
+        let ended = poll_fn(|cx| Poll::Ready(take_ready(&mut body, cx, &mut out, chunked))).await?;
+        writer.write_all(&out).await?;
+        if ended {
+            return Ok(());
+        }
+        out.clear();
+        // Nothing is ready: wait for the next frame, or for the client to go away.
+        let frame = loop {
+            // Made outside `select!`: inside it, `Pin` resolved only through the macro's own imports.
+            let next_frame = poll_fn(|cx| Pin::new(&mut body).poll_frame(cx));
+            tokio::select! {
+                frame = next_frame => break frame,
+                gone = client_gone(&mut reader), if watch_reads => {
+                    if gone {
+                        return Err(io::ErrorKind::ConnectionAborted.into());
+                    }
+                    // The client sent its next request already: it is read after this response.
+                    watch_reads = false;
                 }
-                // The client sent its next request already: hyper reads it after this response.
-                watch_reads = false;
-                continue;
             }
         };
-        let Some(frame) = frame else { break };
-        let frame = frame.map_err(io::Error::other)?;
-        let Ok(data) = frame.into_data() else { continue };
-        if data.is_empty() {
-            continue;
-        }
-        if length.is_some() {
-            writer.write_all(&data).await?;
-        } else {
-            let mut chunk = Vec::with_capacity(data.len() + 12);
-            write!(chunk, "{:x}\r\n", data.len())?;
-            chunk.extend_from_slice(&data);
-            chunk.extend_from_slice(b"\r\n");
-            writer.write_all(&chunk).await?;
+        match frame {
+            Some(frame) => push_data(&mut out, frame.map_err(io::Error::other)?, chunked),
+            None => {
+                if chunked {
+                    writer.write_all(END).await?;
+                }
+                return Ok(());
+            }
         }
     }
-    if length.is_none() {
-        writer.write_all(b"0\r\n\r\n").await?;
+}
+
+/// The end of a chunked body: its last, empty chunk.
+const END: &[u8] = b"0\r\n\r\n";
+
+/// At most this many bytes (give or take a frame) are gathered into one write.
+const MAX_WRITE: usize = 64 << 10;
+
+/// Appends to `out` the frames `body` has ready now (without waiting) while `out` holds under
+/// [`MAX_WRITE`] bytes, each framed by [`push_data`]; when the body ends, appends the end of a
+/// chunked body too and returns `true`. A `Pending` poll leaves `cx`'s waker registered, as any
+/// poll does. Errors: the body's.
+fn take_ready(body: &mut Body, cx: &mut Context<'_>, out: &mut Vec<u8>, chunked: bool) -> io::Result<bool> {
+    while out.len() < MAX_WRITE {
+        match Pin::new(&mut *body).poll_frame(cx) {
+            Poll::Pending => return Ok(false),
+            Poll::Ready(None) => {
+                if chunked {
+                    out.extend_from_slice(END);
+                }
+                return Ok(true);
+            }
+            Poll::Ready(Some(frame)) => push_data(out, frame.map_err(io::Error::other)?, chunked),
+        }
     }
-    Ok(())
+    Ok(false)
+}
+
+/// A data frame's bytes onto `out`: as a chunk when `chunked`, as they are otherwise. Trailers
+/// and empty frames add nothing (an empty chunk would end the body).
+fn push_data(out: &mut Vec<u8>, frame: http_body::Frame<axum::body::Bytes>, chunked: bool) {
+    let Ok(data) = frame.into_data() else { return };
+    if data.is_empty() {
+        return;
+    }
+    if chunked {
+        // Writing to a `Vec` cannot fail.
+        let _ = write!(out, "{:x}\r\n", data.len());
+        out.extend_from_slice(&data);
+        out.extend_from_slice(b"\r\n");
+    } else {
+        out.extend_from_slice(&data);
+    }
 }
 
 /// `name: value\r\n` onto `head`.
@@ -284,6 +334,47 @@ mod tests {
         }
         let many: String = (0..MAX_HEADERS + 1).map(|i| format!("x-{i}: v\r\n")).collect();
         assert!(parsed(&format!("GET /a/stream HTTP/1.1\r\n{many}\r\n")).is_none());
+    }
+
+    /// What [`take_ready`] gathers from `chunks` (then the body ends, or stays pending
+    /// when `then_pending`), and whether it said the body ended.
+    fn gathered(chunks: &[&'static str], then_pending: bool, chunked: bool) -> (String, bool) {
+        use futures::StreamExt as _;
+        let chunks: Vec<_> = chunks.iter().map(|c| Ok::<_, std::convert::Infallible>(*c)).collect();
+        let ready = futures::stream::iter(chunks);
+        let mut body = if then_pending {
+            Body::from_stream(ready.chain(futures::stream::pending()))
+        } else {
+            Body::from_stream(ready)
+        };
+        let mut out = b"head\r\n".to_vec();
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        let ended = take_ready(&mut body, &mut cx, &mut out, chunked).expect("no body error");
+        (String::from_utf8(out).expect("text"), ended)
+    }
+
+    #[test]
+    fn what_the_body_has_ready_goes_out_in_one_write_with_the_end() {
+        // A terminal frame and the end of the chunked body, after the head: one write.
+        let (out, ended) = gathered(&["data: a\n\n", "", "data: bc\n\n"], false, true);
+        assert_eq!(out, "head\r\n9\r\ndata: a\n\n\r\na\r\ndata: bc\n\n\r\n0\r\n\r\n");
+        assert!(ended);
+        // A body still waiting for its next frame: the ready ones, no end.
+        let (out, ended) = gathered(&["data: a\n\n"], true, true);
+        assert_eq!(out, "head\r\n9\r\ndata: a\n\n\r\n");
+        assert!(!ended);
+        // With a known length the bytes go as they are.
+        let (out, ended) = gathered(&["{\"a\":", "1}"], false, false);
+        assert_eq!(out, "head\r\n{\"a\":1}");
+        assert!(ended);
+    }
+
+    #[test]
+    fn one_write_gathers_up_to_its_bound() {
+        let frame: &'static str = "x".repeat(16 << 10).leak();
+        let (out, ended) = gathered(&[frame; 10], false, true);
+        assert!(!ended, "the rest waits for the next write");
+        assert!(out.len() >= MAX_WRITE && out.len() < MAX_WRITE + frame.len() + 16, "{} bytes", out.len());
     }
 
     #[test]
