@@ -201,8 +201,9 @@ async fn respond(tcp: &mut TcpStream, response: Response<Body>) -> io::Result<()
         if ended {
             return Ok(());
         }
-        out.clear();
-        // Nothing is ready: wait for the next frame, or for the client to go away.
+        // Nothing is ready: wait for the next frame, or for the client to go away, holding no
+        // buffer (an idle stream's memory is P3's target; a replay's may have been 64 KiB).
+        out = Vec::new();
         let frame = loop {
             // Made outside `select!`: inside it, `Pin` resolved only through the macro's own imports.
             let next_frame = poll_fn(|cx| Pin::new(&mut body).poll_frame(cx));
