@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axp_engine::{Ledger, Presence};
-use axp_store::{Audit, NoListener, Store, Tenant};
+use axp_store::{Audit, MeshStore, NoListener, Tenant};
 use axp_store_postgres::testdb::test_database;
 use axp_store_postgres::{PgOptions, PgStore};
 

@@ -10,6 +10,8 @@
 //!   its first events, its agent-queue row and its idempotency record in one transaction. It is
 //!   implemented once, by `axp_engine::Ledger`, over a [`Backend`]: the write rules live there,
 //!   never in a backend.
+//!   Its larger areas are supertraits of their own ([`RoutingStore`], [`RetentionStore`],
+//!   [`UiSessionStore`], [`MeshStore`], [`DeliveryStore`], [`WebhookStore`]), one module each.
 //!
 //! Every row carries a `workspace_id` and every method takes the caller's [`Tenant`]: there is no
 //! way to read another workspace's data through this trait. An id of another workspace is
@@ -30,10 +32,12 @@ mod body_codec;
 mod cache;
 #[cfg(feature = "test-suite")]
 pub mod conformance;
+mod deliveries;
 mod error;
 mod event_rows;
 mod maintenance;
 mod media;
+mod mesh;
 pub mod metrics;
 mod principals;
 mod retention;
@@ -42,13 +46,13 @@ pub mod tables;
 mod tenancy;
 mod types;
 mod ui_sessions;
+mod webhooks;
 
 use async_trait::async_trait;
 use axp_core::api::{ActorToken, AgentDelivery, ApplyScenarioResponse, Invite, User};
-use axp_core::delivery::{EventCounters, Subscription, WebhookEvent};
 use axp_core::ids::{
-    AccessRequestId, ActorTokenId, AliasId, ApiKeyId, ApprovalId, DeliveryId, EventId, IntentId, MemberId,
-    OrgId, PrincipalId, ServiceAccountId, SubscriptionId, UploadId, UserId, WorkspaceId,
+    AccessRequestId, ActorTokenId, AliasId, ApiKeyId, ApprovalId, IntentId, MemberId, OrgId, PrincipalId,
+    ServiceAccountId, UploadId, UserId, WorkspaceId,
 };
 use axp_core::inbox::{Approval, Thread, ThreadAction, ThreadStatus};
 use axp_core::lifecycle::Request;
@@ -63,10 +67,12 @@ pub use auth::{
 };
 pub use body_codec::{pack_intent, unpack_intent};
 pub use cache::InvalidatedCache;
+pub use deliveries::DeliveryStore;
 pub use error::{Error, Result};
 pub use event_rows::{EventRow, pack_events, unpack_events};
 pub use maintenance::{Maintenance, Snapshot};
 pub use media::{ByteStream, MediaBlobs, MeterReading, Metered, UploadRefused};
+pub use mesh::MeshStore;
 pub use principals::PrincipalCache;
 pub use retention::{PruneStep, RetentionStore};
 pub use routing::RoutingStore;
@@ -74,12 +80,23 @@ pub use tables::{Backend, Job, Transaction};
 pub use tenancy::*;
 pub use types::*;
 pub use ui_sessions::{UiSecret, UiSecretKind, UiSessionStore};
+pub use webhooks::WebhookStore;
 
 /// Everything the server asks of storage. Object-safe: the server holds an `Arc<dyn Store>`;
 /// `axp_engine::Ledger` implements it over any [`Backend`], and the conformance suite
 /// (feature `test-suite`) checks it on each backend.
 #[async_trait]
-pub trait Store: RoutingStore + RetentionStore + UiSessionStore + Send + Sync + 'static {
+pub trait Store:
+    RoutingStore
+    + RetentionStore
+    + UiSessionStore
+    + MeshStore
+    + DeliveryStore
+    + WebhookStore
+    + Send
+    + Sync
+    + 'static
+{
     /// On an empty store, creates the first organization, workspace and admin service account
     /// with `spec.key`, and returns the admin principal. On a store that has any organization,
     /// does nothing and returns `None`. Safe to call on every start.
@@ -571,161 +588,6 @@ pub trait Store: RoutingStore + RetentionStore + UiSessionStore + Send + Sync + 
         now: Timestamp,
         by: &Audit,
     ) -> Result<ServiceAccountRecord>;
-
-    /// Records a heartbeat of `agent` at `now` (contract §6 "Mesh"), adding `metrics` to its row
-    /// of `now`'s UTC day; a heartbeat from an agent that was not `healthy` (and not killed)
-    /// logs `health.changed`. Returns its mesh state after the heartbeat.
-    async fn mesh_heartbeat(
-        &self,
-        tenant: &Tenant,
-        agent: &ServiceAccountRecord,
-        metrics: Option<axp_core::mesh::HeartbeatMetrics>,
-        now: Timestamp,
-    ) -> Result<tables::MeshState>;
-
-    /// The workspace's agents (oldest first, at most [`MESH_AGENTS_MAX`]) with their mesh states
-    /// and their metrics of UTC days `from_day..=to_day`.
-    async fn mesh_agents(&self, tenant: &Tenant, from_day: i64, to_day: i64) -> Result<MeshView>;
-
-    /// One agent (by its `address_id`, its service account id) with its mesh state, its metrics
-    /// of days `from_day..=to_day` and its newest `events` mesh events. Errors:
-    /// [`Error::NotFound`].
-    async fn mesh_agent(
-        &self,
-        tenant: &Tenant,
-        agent: ServiceAccountId,
-        (from_day, to_day): (i64, i64),
-        events: u32,
-    ) -> Result<(MeshView, Vec<axp_core::mesh::MeshEvent>)>;
-
-    /// Turns agent `agent`'s kill switch on (`killed`) or off at `now`, logs `agent.killed` or
-    /// `agent.resumed` and audits it, and drops every replica's cached killed set (the change is
-    /// a service account change). Turning it to where it is changes, logs and audits nothing.
-    /// Returns the agent and its mesh state after. Errors: [`Error::NotFound`].
-    async fn set_agent_killed(
-        &self,
-        tenant: &Tenant,
-        agent: ServiceAccountId,
-        killed: bool,
-        now: Timestamp,
-        by: &Audit,
-    ) -> Result<(ServiceAccountRecord, tables::MeshState)>;
-
-    /// The addresses of `tenant`'s killed agents: cached per workspace until a kill or resume
-    /// commits anywhere ([`PrincipalCache::killed`]), so checking them costs no database read.
-    async fn killed_agents(
-        &self,
-        tenant: &Tenant,
-    ) -> Result<std::sync::Arc<std::collections::BTreeSet<String>>>;
-
-    /// The newest `limit` mesh events of the workspace, newest first, only of `event_type` when
-    /// given.
-    async fn mesh_events(
-        &self,
-        tenant: &Tenant,
-        event_type: Option<&str>,
-        limit: u32,
-    ) -> Result<Vec<axp_core::mesh::MeshEvent>>;
-
-    /// Takes up to `limit` push deliveries due at `now` (pending and due, or claimed by an
-    /// attempt that never reported back before `claim_until` of its claim), marks them
-    /// delivering until `claim_until`, and returns what to send. Agent pushes whose intent
-    /// ended meanwhile are marked failed instead. Across all workspaces (the dispatcher's).
-    async fn claim_due_deliveries(
-        &self,
-        now: Timestamp,
-        claim_until: Timestamp,
-        limit: u32,
-    ) -> Result<Vec<PushJob>>;
-
-    /// When the earliest pending delivery is due.
-    async fn next_delivery_due(&self) -> Result<Option<Timestamp>>;
-
-    /// Records an attempt and its consequences in one transaction: a delivered agent push
-    /// delivers the intent (with a lease; an inline result completes it), a failed one counts a
-    /// delivery attempt of the intent (`intent.delivery_failed` once `max_delivery_attempts` is
-    /// spent); the delivery is retried at `retry_at` or dead-lettered.
-    async fn record_attempt(
-        &self,
-        workspace: axp_core::WorkspaceId,
-        delivery_id: DeliveryId,
-        report: AttemptReport,
-    ) -> Result<()>;
-
-    /// Puts a claimed delivery back to pending until `until` without an attempt: no attempt is
-    /// recorded or counted (on the delivery or its intent), `error_detail` says `why`, and
-    /// `next_attempt_at` is `until`. The dispatcher's answer to a spent quota. A delivery that
-    /// is not being delivered (settled, or already pending) is left alone. Errors:
-    /// [`Error::NotFound`].
-    async fn defer_delivery(
-        &self,
-        workspace: axp_core::WorkspaceId,
-        delivery_id: DeliveryId,
-        until: Timestamp,
-        why: String,
-        now: Timestamp,
-    ) -> Result<()>;
-
-    /// Deliveries of the workspace, newest first, optionally only those in `status`.
-    async fn list_deliveries(
-        &self,
-        tenant: &Tenant,
-        status: Option<axp_core::delivery::DeliveryStatus>,
-        limit: u32,
-    ) -> Result<Vec<axp_core::delivery::Delivery>>;
-
-    /// One delivery. Errors: [`Error::NotFound`].
-    async fn get_delivery(&self, tenant: &Tenant, id: DeliveryId) -> Result<axp_core::delivery::Delivery>;
-
-    /// Replays a dead-lettered (or failed) delivery as a new pending delivery linked to it, with
-    /// the same body and `message_id`. Errors: [`Error::NotFound`]; [`Error::Conflict`] when it
-    /// is still pending or delivering, or its intent has ended.
-    async fn replay_delivery(
-        &self,
-        tenant: &Tenant,
-        id: DeliveryId,
-        now: Timestamp,
-    ) -> Result<axp_core::delivery::Delivery>;
-
-    /// Creates or updates a webhook subscription; the key is (owner, callback URL), and
-    /// upserting a revoked one reactivates it (contract §5.4).
-    async fn upsert_subscription(
-        &self,
-        tenant: &Tenant,
-        subscription: NewSubscription,
-        now: Timestamp,
-    ) -> Result<Subscription>;
-
-    /// The subscriptions of `owner`, active ones only unless `include_inactive`.
-    async fn list_subscriptions(
-        &self,
-        tenant: &Tenant,
-        owner: &str,
-        include_inactive: bool,
-    ) -> Result<Vec<Subscription>>;
-
-    /// Revokes a subscription of `owner` (idempotent). Errors: [`Error::NotFound`].
-    async fn revoke_subscription(
-        &self,
-        tenant: &Tenant,
-        owner: &str,
-        id: SubscriptionId,
-        now: Timestamp,
-    ) -> Result<Subscription>;
-
-    /// Records `event` and queues a delivery of it to every active subscription of its owner
-    /// that names its type.
-    async fn publish_event(&self, tenant: &Tenant, event: WebhookEvent) -> Result<EventCounters>;
-
-    /// Queues `owner`'s event `id` again to its matching active subscriptions. Errors:
-    /// [`Error::NotFound`].
-    async fn replay_event(
-        &self,
-        tenant: &Tenant,
-        owner: &str,
-        id: EventId,
-        now: Timestamp,
-    ) -> Result<(WebhookEvent, EventCounters)>;
 
     /// The threads `owner` can see, newest change first, at most `limit`; with `status`, only
     /// those in it among the 500 most recently changed.

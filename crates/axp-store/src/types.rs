@@ -355,7 +355,7 @@ pub struct BindingUpdate {
     pub lease_seconds: Option<u32>,
 }
 
-/// One attempt for the dispatcher to make, taken by [`crate::Store::claim_due_deliveries`].
+/// One attempt for the dispatcher to make, taken by [`crate::DeliveryStore::claim_due_deliveries`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PushJob {
     /// The delivery's organization.
@@ -636,7 +636,7 @@ pub struct InviteAcceptance {
     pub token: crate::NewActorToken,
 }
 
-/// Most agents the mesh views read ([`crate::Store::mesh_agents`]).
+/// Most agents the mesh views read ([`crate::MeshStore::mesh_agents`]).
 pub const MESH_AGENTS_MAX: u32 = 10_000;
 
 /// Agents with their mesh states and metrics rows (contract §6 "Mesh"); the server derives

@@ -134,8 +134,10 @@ async fn delivered(
     Ok(())
 }
 
-impl Ledger {
-    pub(super) async fn claim_due_deliveries(
+/// [`axp_store::DeliveryStore`] for [`Ledger`].
+#[async_trait::async_trait]
+impl axp_store::DeliveryStore for Ledger {
+    async fn claim_due_deliveries(
         &self,
         now: Timestamp,
         claim_until: Timestamp,
@@ -175,7 +177,7 @@ impl Ledger {
         .await
     }
 
-    pub(super) async fn record_attempt(
+    async fn record_attempt(
         &self,
         ws: WorkspaceId,
         delivery_id: DeliveryId,
@@ -231,7 +233,7 @@ impl Ledger {
         .map(|(kind, after)| crate::metrics::record_push_outcome(kind, after))
     }
 
-    pub(super) async fn defer_delivery(
+    async fn defer_delivery(
         &self,
         ws: WorkspaceId,
         delivery_id: DeliveryId,
@@ -257,12 +259,7 @@ impl Ledger {
         .await
     }
 
-    pub(super) async fn replay_delivery(
-        &self,
-        tenant: &Tenant,
-        id: DeliveryId,
-        now: Timestamp,
-    ) -> Result<Delivery> {
+    async fn replay_delivery(&self, tenant: &Tenant, id: DeliveryId, now: Timestamp) -> Result<Delivery> {
         self.write((tenant.workspace_id, id, now), |(ws, id, now), tx| {
             Box::pin(async move {
                 let (ws, now) = (*ws, *now);
@@ -283,6 +280,29 @@ impl Ledger {
                 tx.announce(Topic::Deliveries);
                 Ok(replay)
             })
+        })
+        .await
+    }
+
+    async fn next_delivery_due(&self) -> Result<Option<Timestamp>> {
+        self.read((), |(), tx| tx.next_delivery_due()).await
+    }
+
+    async fn list_deliveries(
+        &self,
+        tenant: &Tenant,
+        status: Option<DeliveryStatus>,
+        limit: u32,
+    ) -> Result<Vec<Delivery>> {
+        self.read((tenant.workspace_id, status, limit), |(ws, status, limit), tx| {
+            tx.list_deliveries(*ws, *status, *limit)
+        })
+        .await
+    }
+
+    async fn get_delivery(&self, tenant: &Tenant, id: DeliveryId) -> Result<Delivery> {
+        self.read((tenant.workspace_id, id), |(ws, id), tx| {
+            Box::pin(async move { Ok(tx.delivery(*ws, *id, false).await?.ok_or(Error::NotFound)?.0) })
         })
         .await
     }

@@ -53,8 +53,10 @@ async fn state_for_update(
     }))
 }
 
-impl Ledger {
-    pub(super) async fn mesh_heartbeat(
+/// [`axp_store::MeshStore`] for [`Ledger`].
+#[async_trait::async_trait]
+impl axp_store::MeshStore for Ledger {
+    async fn mesh_heartbeat(
         &self,
         tenant: &Tenant,
         agent: &ServiceAccountRecord,
@@ -85,7 +87,7 @@ impl Ledger {
         .await
     }
 
-    pub(super) async fn mesh_agents(&self, tenant: &Tenant, from_day: i64, to_day: i64) -> Result<MeshView> {
+    async fn mesh_agents(&self, tenant: &Tenant, from_day: i64, to_day: i64) -> Result<MeshView> {
         self.read((tenant.workspace_id, from_day, to_day), |(ws, from, to), tx| {
             Box::pin(async move {
                 Ok(MeshView {
@@ -98,7 +100,7 @@ impl Ledger {
         .await
     }
 
-    pub(super) async fn mesh_agent(
+    async fn mesh_agent(
         &self,
         tenant: &Tenant,
         agent: ServiceAccountId,
@@ -118,7 +120,7 @@ impl Ledger {
         .await
     }
 
-    pub(super) async fn set_agent_killed(
+    async fn set_agent_killed(
         &self,
         tenant: &Tenant,
         agent: ServiceAccountId,
@@ -155,7 +157,7 @@ impl Ledger {
         .await
     }
 
-    pub(super) async fn killed_agents(&self, tenant: &Tenant) -> Result<Arc<BTreeSet<String>>> {
+    async fn killed_agents(&self, tenant: &Tenant) -> Result<Arc<BTreeSet<String>>> {
         let ws = tenant.workspace_id;
         let cache = self.backend.principals();
         if let Some(set) = cache.killed(ws) {
@@ -168,7 +170,7 @@ impl Ledger {
         Ok(set)
     }
 
-    pub(super) async fn mesh_events(
+    async fn mesh_events(
         &self,
         tenant: &Tenant,
         event_type: Option<&str>,

@@ -6,10 +6,9 @@ use axp_core::api::{
     AccessRequest, ActorToken, AgentDelivery, Alias, AliasResolution, ApplyScenarioResponse, AuditEntry,
     DirectoryPrincipal, Invite, Member, Organization, OrganizationDetail, User, Workspace,
 };
-use axp_core::delivery::{Delivery, DeliveryStatus, EventCounters, Subscription, WebhookEvent};
 use axp_core::ids::{
-    AccessRequestId, ActorTokenId, AliasId, ApiKeyId, ApprovalId, DeliveryId, EventId, IntentId, MemberId,
-    OrgId, PrincipalId, ServiceAccountId, SubscriptionId, UploadId, UserId, WorkspaceId,
+    AccessRequestId, ActorTokenId, AliasId, ApiKeyId, ApprovalId, IntentId, MemberId, OrgId, PrincipalId,
+    ServiceAccountId, UploadId, UserId, WorkspaceId,
 };
 use axp_core::inbox::{Approval, Thread, ThreadAction, ThreadStatus};
 use axp_core::lifecycle::Request;
@@ -18,11 +17,11 @@ use axp_core::schema::{Schema, UpsertSchema};
 use axp_core::users::Nick;
 use axp_core::{AgentAddress, Intent, IntentEvent, Status, Timestamp};
 use axp_store::{
-    AccessRequestFilter, ApiKeyRecord, AttemptReport, Audit, AuditFilter, BindingUpdate, ByteStream, Created,
-    Error, Executed, IdempotencyClaim, IntentFilter, IntentRows, InviteAcceptance, KeyHash, MemberUpdate,
+    AccessRequestFilter, ApiKeyRecord, Audit, AuditFilter, BindingUpdate, ByteStream, Created, Error,
+    Executed, IdempotencyClaim, IntentFilter, IntentRows, InviteAcceptance, KeyHash, MemberUpdate,
     NewAccessRequest, NewActorToken, NewAlias, NewApiKey, NewOrganization, NewPrincipal, NewServiceAccount,
-    NewSubscription, NewWorkspace, OrganizationUpdate, Principal, PushJob, Result, Review, ScenarioWrite,
-    ServiceAccountRecord, Store, Tenant, TenantSpec, UploadRefused, UserUpdate, WorkspaceUpdate,
+    NewWorkspace, OrganizationUpdate, Principal, Result, Review, ScenarioWrite, ServiceAccountRecord, Store,
+    Tenant, TenantSpec, UploadRefused, UserUpdate, WorkspaceUpdate,
 };
 
 use super::Ledger;
@@ -517,158 +516,6 @@ impl Store for Ledger {
         by: &Audit,
     ) -> Result<ServiceAccountRecord> {
         Ledger::set_agent_binding(self, tenant, address, binding, now, by).await
-    }
-
-    async fn mesh_heartbeat(
-        &self,
-        tenant: &Tenant,
-        agent: &ServiceAccountRecord,
-        metrics: Option<axp_core::mesh::HeartbeatMetrics>,
-        now: Timestamp,
-    ) -> Result<axp_store::tables::MeshState> {
-        Ledger::mesh_heartbeat(self, tenant, agent, metrics, now).await
-    }
-
-    async fn mesh_agents(&self, tenant: &Tenant, from_day: i64, to_day: i64) -> Result<axp_store::MeshView> {
-        Ledger::mesh_agents(self, tenant, from_day, to_day).await
-    }
-
-    async fn mesh_agent(
-        &self,
-        tenant: &Tenant,
-        agent: ServiceAccountId,
-        days: (i64, i64),
-        events: u32,
-    ) -> Result<(axp_store::MeshView, Vec<axp_core::mesh::MeshEvent>)> {
-        Ledger::mesh_agent(self, tenant, agent, days, events).await
-    }
-
-    async fn set_agent_killed(
-        &self,
-        tenant: &Tenant,
-        agent: ServiceAccountId,
-        killed: bool,
-        now: Timestamp,
-        by: &Audit,
-    ) -> Result<(ServiceAccountRecord, axp_store::tables::MeshState)> {
-        Ledger::set_agent_killed(self, tenant, agent, killed, now, by).await
-    }
-
-    async fn killed_agents(
-        &self,
-        tenant: &Tenant,
-    ) -> Result<std::sync::Arc<std::collections::BTreeSet<String>>> {
-        Ledger::killed_agents(self, tenant).await
-    }
-
-    async fn mesh_events(
-        &self,
-        tenant: &Tenant,
-        event_type: Option<&str>,
-        limit: u32,
-    ) -> Result<Vec<axp_core::mesh::MeshEvent>> {
-        Ledger::mesh_events(self, tenant, event_type, limit).await
-    }
-
-    async fn claim_due_deliveries(
-        &self,
-        now: Timestamp,
-        claim_until: Timestamp,
-        limit: u32,
-    ) -> Result<Vec<PushJob>> {
-        Ledger::claim_due_deliveries(self, now, claim_until, limit).await
-    }
-
-    async fn next_delivery_due(&self) -> Result<Option<Timestamp>> {
-        self.read((), |(), tx| tx.next_delivery_due()).await
-    }
-
-    async fn record_attempt(
-        &self,
-        workspace: WorkspaceId,
-        delivery_id: DeliveryId,
-        report: AttemptReport,
-    ) -> Result<()> {
-        Ledger::record_attempt(self, workspace, delivery_id, report).await
-    }
-
-    async fn defer_delivery(
-        &self,
-        workspace: WorkspaceId,
-        delivery_id: DeliveryId,
-        until: Timestamp,
-        why: String,
-        now: Timestamp,
-    ) -> Result<()> {
-        Ledger::defer_delivery(self, workspace, delivery_id, until, why, now).await
-    }
-
-    async fn list_deliveries(
-        &self,
-        tenant: &Tenant,
-        status: Option<DeliveryStatus>,
-        limit: u32,
-    ) -> Result<Vec<Delivery>> {
-        self.read((tenant.workspace_id, status, limit), |(ws, status, limit), tx| {
-            tx.list_deliveries(*ws, *status, *limit)
-        })
-        .await
-    }
-
-    async fn get_delivery(&self, tenant: &Tenant, id: DeliveryId) -> Result<Delivery> {
-        self.read((tenant.workspace_id, id), |(ws, id), tx| {
-            Box::pin(async move { Ok(tx.delivery(*ws, *id, false).await?.ok_or(Error::NotFound)?.0) })
-        })
-        .await
-    }
-
-    async fn replay_delivery(&self, tenant: &Tenant, id: DeliveryId, now: Timestamp) -> Result<Delivery> {
-        Ledger::replay_delivery(self, tenant, id, now).await
-    }
-
-    async fn upsert_subscription(
-        &self,
-        tenant: &Tenant,
-        sub: NewSubscription,
-        now: Timestamp,
-    ) -> Result<Subscription> {
-        Ledger::upsert_subscription(self, tenant, sub, now).await
-    }
-
-    async fn list_subscriptions(
-        &self,
-        tenant: &Tenant,
-        owner: &str,
-        include_inactive: bool,
-    ) -> Result<Vec<Subscription>> {
-        self.read((tenant.workspace_id, owner.to_owned(), include_inactive), |(ws, owner, all), tx| {
-            tx.list_subscriptions(*ws, owner, *all)
-        })
-        .await
-    }
-
-    async fn revoke_subscription(
-        &self,
-        tenant: &Tenant,
-        owner: &str,
-        id: SubscriptionId,
-        now: Timestamp,
-    ) -> Result<Subscription> {
-        Ledger::revoke_subscription(self, tenant, owner, id, now).await
-    }
-
-    async fn publish_event(&self, tenant: &Tenant, event: WebhookEvent) -> Result<EventCounters> {
-        Ledger::publish_event(self, tenant, event).await
-    }
-
-    async fn replay_event(
-        &self,
-        tenant: &Tenant,
-        owner: &str,
-        id: EventId,
-        now: Timestamp,
-    ) -> Result<(WebhookEvent, EventCounters)> {
-        Ledger::replay_event(self, tenant, owner, id, now).await
     }
 
     async fn list_threads(

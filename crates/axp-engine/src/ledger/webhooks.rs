@@ -102,8 +102,10 @@ fn blank_subscription(new: &NewSubscription, now: Timestamp) -> Subscription {
     }
 }
 
-impl Ledger {
-    pub(super) async fn upsert_subscription(
+/// [`axp_store::WebhookStore`] for [`Ledger`].
+#[async_trait::async_trait]
+impl axp_store::WebhookStore for Ledger {
+    async fn upsert_subscription(
         &self,
         tenant: &Tenant,
         new: NewSubscription,
@@ -135,7 +137,7 @@ impl Ledger {
         .await
     }
 
-    pub(super) async fn revoke_subscription(
+    async fn revoke_subscription(
         &self,
         tenant: &Tenant,
         owner: &str,
@@ -161,7 +163,7 @@ impl Ledger {
         .await
     }
 
-    pub(super) async fn publish_event(&self, tenant: &Tenant, event: WebhookEvent) -> Result<EventCounters> {
+    async fn publish_event(&self, tenant: &Tenant, event: WebhookEvent) -> Result<EventCounters> {
         self.write((tenant.workspace_id, event), |(ws, event), tx| {
             Box::pin(async move {
                 tx.insert_event(*ws, event).await?;
@@ -173,7 +175,7 @@ impl Ledger {
         .await
     }
 
-    pub(super) async fn replay_event(
+    async fn replay_event(
         &self,
         tenant: &Tenant,
         owner: &str,
@@ -188,6 +190,18 @@ impl Ledger {
                 let counters = tx.event_counters(*ws, *id).await?;
                 Ok((event, counters))
             })
+        })
+        .await
+    }
+
+    async fn list_subscriptions(
+        &self,
+        tenant: &Tenant,
+        owner: &str,
+        include_inactive: bool,
+    ) -> Result<Vec<Subscription>> {
+        self.read((tenant.workspace_id, owner.to_owned(), include_inactive), |(ws, owner, all), tx| {
+            tx.list_subscriptions(*ws, owner, *all)
         })
         .await
     }
