@@ -195,8 +195,11 @@ async fn respond(tcp: &mut TcpStream, response: Response<Body>) -> io::Result<()
     out.extend_from_slice(b"\r\n");
     let (mut reader, mut writer) = tcp.split();
     let mut watch_reads = true;
+    let mut ended = false;
     loop {
-        let ended = poll_fn(|cx| Poll::Ready(take_ready(&mut body, cx, &mut out, chunked))).await?;
+        if !ended {
+            ended = poll_fn(|cx| Poll::Ready(take_ready(&mut body, cx, &mut out, chunked))).await?;
+        }
         writer.write_all(&out).await?;
         if ended {
             return Ok(());
@@ -218,15 +221,7 @@ async fn respond(tcp: &mut TcpStream, response: Response<Body>) -> io::Result<()
                 }
             }
         };
-        match frame {
-            Some(frame) => push_data(&mut out, frame.map_err(io::Error::other)?, chunked),
-            None => {
-                if chunked {
-                    writer.write_all(END).await?;
-                }
-                return Ok(());
-            }
-        }
+        ended = push_frame(&mut out, frame, chunked)?;
     }
 }
 
@@ -237,31 +232,36 @@ const END: &[u8] = b"0\r\n\r\n";
 const MAX_WRITE: usize = 64 << 10;
 
 /// Appends to `out` the frames `body` has ready now (without waiting) while `out` holds under
-/// [`MAX_WRITE`] bytes, each framed by [`push_data`]; when the body ends, appends the end of a
-/// chunked body too and returns `true`. A `Pending` poll leaves `cx`'s waker registered, as any
-/// poll does. Errors: the body's.
+/// [`MAX_WRITE`] bytes, each by [`push_frame`]; whether the body ended. A `Pending` poll leaves
+/// `cx`'s waker registered, as any poll does. Errors: the body's.
 fn take_ready(body: &mut Body, cx: &mut Context<'_>, out: &mut Vec<u8>, chunked: bool) -> io::Result<bool> {
     while out.len() < MAX_WRITE {
-        match Pin::new(&mut *body).poll_frame(cx) {
-            Poll::Pending => return Ok(false),
-            Poll::Ready(None) => {
-                if chunked {
-                    out.extend_from_slice(END);
-                }
-                return Ok(true);
-            }
-            Poll::Ready(Some(frame)) => push_data(out, frame.map_err(io::Error::other)?, chunked),
+        let Poll::Ready(frame) = Pin::new(&mut *body).poll_frame(cx) else { return Ok(false) };
+        if push_frame(out, frame, chunked)? {
+            return Ok(true);
         }
     }
     Ok(false)
 }
 
-/// A data frame's bytes onto `out`: as a chunk when `chunked`, as they are otherwise. Trailers
-/// and empty frames add nothing (an empty chunk would end the body).
-fn push_data(out: &mut Vec<u8>, frame: http_body::Frame<axum::body::Bytes>, chunked: bool) {
-    let Ok(data) = frame.into_data() else { return };
+/// Appends what the body gave to `out`: a data frame's bytes (as a chunk when `chunked`, as
+/// they are otherwise; trailers and empty frames add nothing, as an empty chunk would end the
+/// body), or at its end (`None`) the end of a chunked body. Whether the body ended. Errors: the
+/// body's.
+fn push_frame(
+    out: &mut Vec<u8>,
+    frame: Option<Result<http_body::Frame<axum::body::Bytes>, axum::Error>>,
+    chunked: bool,
+) -> io::Result<bool> {
+    let Some(frame) = frame else {
+        if chunked {
+            out.extend_from_slice(END);
+        }
+        return Ok(true);
+    };
+    let Ok(data) = frame.map_err(io::Error::other)?.into_data() else { return Ok(false) };
     if data.is_empty() {
-        return;
+        return Ok(false);
     }
     if chunked {
         // Writing to a `Vec` cannot fail.
@@ -271,6 +271,7 @@ fn push_data(out: &mut Vec<u8>, frame: http_body::Frame<axum::body::Bytes>, chun
     } else {
         out.extend_from_slice(&data);
     }
+    Ok(false)
 }
 
 /// `name: value\r\n` onto `head`.
